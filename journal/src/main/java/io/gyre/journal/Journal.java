@@ -1,0 +1,387 @@
+package io.gyre.journal;
+
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.core.time.TimeProvider;
+import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.queue.TailerDirection;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.wire.DocumentContext;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A journal directory: a Chronicle Queue of batch documents, each holding records laid out as
+ * {@link RecordDescriptor} describes.
+ * <p>
+ * Opened for append, it takes an exclusive lock on the directory (one engine per journal), finds the last
+ * event id, and repairs a torn tail before anything new is written: bad bytes in the last document, or a
+ * document a crashed writer never finished, are discarded and a {@link RecordType#JOURNAL_RECOVERED} record
+ * says so (padded over an unfinished document, so no remnant of it can later be read as data). Opened read
+ * only, it changes nothing and reports what it finds.
+ */
+public final class Journal implements AutoCloseable
+{
+    /** Name of the file whose lock marks a journal as open for append by a process. */
+    public static final String LOCK_FILE = "gyre.lock";
+
+    private final JournalConfig config;
+    private final SingleChronicleQueue queue;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+    private final JournalWriter writer;
+    private final List<JournalProblem> repairedTail;
+    private final long lastEventIdAtOpen;
+    private final long lastTimestampAtOpen;
+
+    private Journal(
+        final JournalConfig config,
+        final SingleChronicleQueue queue,
+        final FileChannel lockChannel,
+        final FileLock lock,
+        final JournalWriter writer,
+        final List<JournalProblem> repairedTail,
+        final long lastEventIdAtOpen,
+        final long lastTimestampAtOpen)
+    {
+        this.config = config;
+        this.queue = queue;
+        this.lockChannel = lockChannel;
+        this.lock = lock;
+        this.writer = writer;
+        this.repairedTail = repairedTail;
+        this.lastEventIdAtOpen = lastEventIdAtOpen;
+        this.lastTimestampAtOpen = lastTimestampAtOpen;
+    }
+
+    /**
+     * Open a journal to append to, creating it when absent and repairing a torn tail.
+     *
+     * @throws JournalException when another process has it open, or it cannot be opened.
+     */
+    public static Journal openForAppend(final JournalConfig config)
+    {
+        return openForAppend(config, null);
+    }
+
+    /**
+     * As {@link #openForAppend(JournalConfig)}, with the clock that decides roll cycles (tests roll cycles
+     * without waiting for them); null for the system clock.
+     */
+    static Journal openForAppend(final JournalConfig config, final TimeProvider cycleClock)
+    {
+        final Path directory = config.directory();
+        FileChannel channel = null;
+        SingleChronicleQueue queue = null;
+        try
+        {
+            Files.createDirectories(directory);
+            channel = FileChannel.open(directory.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            final FileLock lock = tryLock(channel, directory);
+            final SingleChronicleQueueBuilder builder = SingleChronicleQueueBuilder.binary(directory.toFile())
+                .rollCycle(JournalConfig.resolveRollCycle(config.rollCycle()))
+                .timeoutMS(config.lockTimeoutMillis());
+            if (cycleClock != null)
+            {
+                builder.timeProvider(cycleClock);
+            }
+            queue = builder.build();
+
+            final TailState tail = inspectTail(queue);
+            final JournalWriter writer = new JournalWriter(queue.createAppender(), config.maxDocumentBytes(), Math.max(1, tail.lastEventId + 1));
+            final List<JournalProblem> repaired = repairTail(writer, tail);
+            return new Journal(config, queue, channel, lock, writer, repaired, tail.lastEventId, tail.lastTimestamp);
+        }
+        catch (final IOException ex)
+        {
+            closeQuietly(queue, channel);
+            throw new JournalException("cannot open journal " + directory + ": " + ex.getMessage(), ex);
+        }
+        catch (final RuntimeException ex)
+        {
+            closeQuietly(queue, channel);
+            throw ex;
+        }
+    }
+
+    /**
+     * Open an existing journal to read only: nothing in it is changed, not even a torn tail.
+     *
+     * @throws JournalException when the directory holds no journal.
+     */
+    public static Journal openReadOnly(final JournalConfig config)
+    {
+        final Path directory = config.directory();
+        if (!Files.isDirectory(directory))
+        {
+            throw new JournalException("no journal at " + directory + ": not a directory", null);
+        }
+        try (var files = Files.list(directory))
+        {
+            if (files.noneMatch(p -> p.getFileName().toString().endsWith(".cq4") || p.getFileName().toString().endsWith(".cq4t")))
+            {
+                throw new JournalException("no journal at " + directory + ": it holds no Chronicle Queue files", null);
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new JournalException("cannot read " + directory + ": " + ex.getMessage(), ex);
+        }
+        final SingleChronicleQueue queue = SingleChronicleQueueBuilder.binary(directory.toFile())
+            .rollCycle(JournalConfig.resolveRollCycle(config.rollCycle()))
+            .readOnly(true)
+            .build();
+        final TailState tail = inspectTail(queue);
+        return new Journal(config, queue, null, null, null, Collections.emptyList(), tail.lastEventId, tail.lastTimestamp);
+    }
+
+    private static FileLock tryLock(final FileChannel channel, final Path directory) throws IOException
+    {
+        final FileLock lock;
+        try
+        {
+            lock = channel.tryLock();
+        }
+        catch (final OverlappingFileLockException ex)
+        {
+            throw new JournalException("journal " + directory + " is already open for append in this process", ex);
+        }
+        if (lock == null)
+        {
+            throw new JournalException("journal " + directory + " is open for append by another process (" + LOCK_FILE + " is locked)", null);
+        }
+        return lock;
+    }
+
+    /**
+     * The last valid event id, and anything torn at the end, found by reading backwards from the last
+     * document and looking past it for an unfinished one.
+     */
+    private static TailState inspectTail(final SingleChronicleQueue queue)
+    {
+        final TailState state = new TailState();
+        final RecordView view = new RecordView();
+        final UnsafeBuffer document = new UnsafeBuffer(0, 0);
+        try (ExcerptTailer tailer = queue.createTailer().direction(TailerDirection.BACKWARD).toEnd())
+        {
+            boolean last = true;
+            while (state.lastEventId < 0)
+            {
+                try (DocumentContext dc = tailer.readingDocument())
+                {
+                    if (!dc.isPresent())
+                    {
+                        break;
+                    }
+                    if (dc.isMetaData())
+                    {
+                        continue;
+                    }
+                    final Bytes<?> bytes = dc.wire().bytes();
+                    final int length = (int)bytes.readRemaining();
+                    document.wrap(bytes.addressForRead(bytes.readPosition(), length), length);
+                    int offset = 0;
+                    while (offset < length)
+                    {
+                        final String error = view.wrap(document, offset, length - offset, dc.index(), offset);
+                        if (error != null)
+                        {
+                            if (last)
+                            {
+                                state.tornInLastDocument = new JournalProblem(
+                                    JournalProblem.Kind.TORN_TAIL, dc.index(), offset, length - offset, error);
+                            }
+                            break;
+                        }
+                        state.lastEventId = view.eventId();
+                        state.lastTimestamp = view.timestamp();
+                        offset += view.frameLength();
+                    }
+                    last = false;
+                }
+            }
+        }
+        try (JournalReader reader = new JournalReader(queue.createTailer()))
+        {
+            reader.toEnd();
+            reader.read(record -> { }, 1);
+            final JournalProblem tail = reader.tornTail();
+            if (tail != null && tail.documentIndex() < 0)
+            {
+                state.unfinishedDocument = tail;
+            }
+        }
+        return state;
+    }
+
+    private static List<JournalProblem> repairTail(final JournalWriter writer, final TailState tail)
+    {
+        if (tail.tornInLastDocument == null && tail.unfinishedDocument == null)
+        {
+            return Collections.emptyList();
+        }
+        final List<JournalProblem> repaired = new ArrayList<>(2);
+        final long timestamp = Math.max(tail.lastTimestamp, System.currentTimeMillis() * 1_000_000L);
+        final JournalRecoveredRecord.Encoder encoder = new JournalRecoveredRecord.Encoder();
+        int written = 0;
+        if (tail.tornInLastDocument != null)
+        {
+            final JournalProblem torn = tail.tornInLastDocument;
+            final int offset = writer.claim(JournalRecoveredRecord.PADDING_OFFSET);
+            encoder.wrap(writer.buffer(), offset)
+                .tornDocumentIndex(torn.documentIndex())
+                .tornOffset(torn.offsetInDocument())
+                .tornLength((int)torn.bytes())
+                .lastGoodEventId(tail.lastEventId);
+            writer.commit(RecordType.JOURNAL_RECOVERED, 0, timestamp, encoder.frameLength());
+            written += encoder.frameLength();
+            repaired.add(torn);
+        }
+        if (tail.unfinishedDocument != null)
+        {
+            final JournalProblem unfinished = tail.unfinishedDocument;
+            // The document's own 4-byte header plus its records must cover every torn byte.
+            final int padding = (int)Math.max(0, unfinished.bytes() - Integer.BYTES - written - JournalRecoveredRecord.PADDING_OFFSET);
+            final int offset = writer.claim(JournalRecoveredRecord.PADDING_OFFSET + padding);
+            encoder.wrap(writer.buffer(), offset)
+                .tornDocumentIndex(-1)
+                .tornOffset(0)
+                .tornLength((int)unfinished.bytes())
+                .lastGoodEventId(tail.lastEventId)
+                .padding(padding);
+            writer.commit(RecordType.JOURNAL_RECOVERED, 0, timestamp, encoder.frameLength());
+            repaired.add(unfinished);
+        }
+        writer.flush();
+        return Collections.unmodifiableList(repaired);
+    }
+
+    /**
+     * @return a new reader positioned at the start; the caller owns and closes it.
+     */
+    public JournalReader newReader()
+    {
+        return new JournalReader(queue.createTailer()).toStart();
+    }
+
+    /**
+     * @return the writer of a journal opened for append.
+     * @throws IllegalStateException when opened read only.
+     */
+    public JournalWriter writer()
+    {
+        if (writer == null)
+        {
+            throw new IllegalStateException("journal " + config.directory() + " was opened read only");
+        }
+        return writer;
+    }
+
+    /**
+     * @return the torn tail this journal discarded when opened for append (empty when it ended cleanly).
+     */
+    public List<JournalProblem> repairedTail()
+    {
+        return repairedTail;
+    }
+
+    /**
+     * @return the last valid event id found when the journal was opened, or -1 when it was empty.
+     */
+    public long lastEventIdAtOpen()
+    {
+        return lastEventIdAtOpen;
+    }
+
+    /**
+     * @return the timestamp of that last valid record, or 0.
+     */
+    public long lastTimestampAtOpen()
+    {
+        return lastTimestampAtOpen;
+    }
+
+    /**
+     * @return the index of the first document still held, or -1 when the journal is empty.
+     */
+    public long firstIndex()
+    {
+        final long index = queue.firstIndex();
+        return index == Long.MAX_VALUE ? -1 : index;
+    }
+
+    /**
+     * @return the index of the last document, or -1 when the journal is empty.
+     */
+    public long lastIndex()
+    {
+        return queue.lastIndex();
+    }
+
+    public JournalConfig config()
+    {
+        return config;
+    }
+
+    /**
+     * Flush nothing (the writer's owner flushes), release the files and the directory lock.
+     */
+    @Override
+    public void close()
+    {
+        queue.close();
+        try
+        {
+            if (lock != null && lock.isValid())
+            {
+                lock.release();
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+        finally
+        {
+            closeQuietly(null, lockChannel);
+        }
+    }
+
+    private static void closeQuietly(final SingleChronicleQueue queue, final FileChannel channel)
+    {
+        if (queue != null)
+        {
+            queue.close();
+        }
+        if (channel != null)
+        {
+            try
+            {
+                channel.close();
+            }
+            catch (final IOException ex)
+            {
+                throw new UncheckedIOException(ex);
+            }
+        }
+    }
+
+    private static final class TailState
+    {
+        long lastEventId = -1;
+        long lastTimestamp;
+        JournalProblem tornInLastDocument;
+        JournalProblem unfinishedDocument;
+    }
+}

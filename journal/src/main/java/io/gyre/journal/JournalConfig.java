@@ -1,0 +1,77 @@
+package io.gyre.journal;
+
+import net.openhft.chronicle.queue.RollCycle;
+import net.openhft.chronicle.queue.RollCycles;
+import net.openhft.chronicle.queue.rollcycles.LargeRollCycles;
+import net.openhft.chronicle.queue.rollcycles.SparseRollCycles;
+import net.openhft.chronicle.queue.rollcycles.TestRollCycles;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * Where the journal lives and how it is cut into files. Immutable; validated when built.
+ *
+ * @param directory the journal's directory (created when missing).
+ * @param rollCycle the name of a Chronicle Queue roll cycle, e.g. {@code FAST_DAILY} or {@code FAST_HOURLY}.
+ * @param maxDocumentBytes the writer closes a batch document once it holds this many bytes.
+ * @param lockTimeoutMillis how long to wait for a write lock left by a process that died before freeing it.
+ */
+public record JournalConfig(Path directory, String rollCycle, int maxDocumentBytes, long lockTimeoutMillis)
+{
+    public static final String DEFAULT_ROLL_CYCLE = "FAST_DAILY";
+    public static final int DEFAULT_MAX_DOCUMENT_BYTES = 1 << 20;
+    public static final long DEFAULT_LOCK_TIMEOUT_MILLIS = 400;
+
+    public JournalConfig
+    {
+        Objects.requireNonNull(directory, "directory");
+        Objects.requireNonNull(rollCycle, "rollCycle");
+        resolveRollCycle(rollCycle);
+        if (maxDocumentBytes < 4096 || maxDocumentBytes > RecordDescriptor.MAX_FRAME_LENGTH)
+        {
+            throw new IllegalArgumentException(
+                "maxDocumentBytes=" + maxDocumentBytes + " must be in [4096, " + RecordDescriptor.MAX_FRAME_LENGTH + "]");
+        }
+        if (lockTimeoutMillis < 10 || lockTimeoutMillis > 60_000)
+        {
+            throw new IllegalArgumentException("lockTimeoutMillis=" + lockTimeoutMillis + " must be in [10, 60000]");
+        }
+    }
+
+    public static JournalConfig of(final Path directory)
+    {
+        return new JournalConfig(directory, DEFAULT_ROLL_CYCLE, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_LOCK_TIMEOUT_MILLIS);
+    }
+
+    public JournalConfig withRollCycle(final String name)
+    {
+        return new JournalConfig(directory, name, maxDocumentBytes, lockTimeoutMillis);
+    }
+
+    public JournalConfig withMaxDocumentBytes(final int bytes)
+    {
+        return new JournalConfig(directory, rollCycle, bytes, lockTimeoutMillis);
+    }
+
+    /**
+     * @param name a roll cycle name from any of Chronicle Queue's roll cycle families.
+     * @return the roll cycle.
+     * @throws IllegalArgumentException naming the value when no family has it.
+     */
+    public static RollCycle resolveRollCycle(final String name)
+    {
+        for (final Class<? extends Enum<?>> family : java.util.List.of(
+            RollCycles.class, LargeRollCycles.class, SparseRollCycles.class, TestRollCycles.class))
+        {
+            for (final Enum<?> constant : family.getEnumConstants())
+            {
+                if (constant.name().equals(name))
+                {
+                    return (RollCycle)constant;
+                }
+            }
+        }
+        throw new IllegalArgumentException("rollCycle=" + name + " is not a Chronicle Queue roll cycle (e.g. FAST_DAILY, FAST_HOURLY)");
+    }
+}

@@ -1,0 +1,395 @@
+package io.gyre.journal;
+
+import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.queue.impl.ExcerptContext;
+import net.openhft.chronicle.wire.DocumentContext;
+import net.openhft.chronicle.wire.Wire;
+import net.openhft.chronicle.wire.Wires;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.io.File;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Reads records in journal order, validating each (length, checksum, type, version, layout, event id
+ * continuity) before a handler sees it. Problems are collected, not thrown: the last document's bad bytes
+ * and a document the writer never finished are a {@link JournalProblem.Kind#TORN_TAIL}; bad bytes anywhere
+ * else are {@link JournalProblem.Kind#CORRUPTION}.
+ * <p>
+ * Single-threaded: one reader belongs to one thread. Records are read in place from the mapped journal
+ * files; a handler must copy what it keeps.
+ */
+public final class JournalReader implements AutoCloseable
+{
+    /** How far past the last document to look for the bytes of a document that was never finished. */
+    static final long TORN_SCAN_LIMIT = 2L * RecordDescriptor.MAX_FRAME_LENGTH;
+    private static final int TORN_QUICK_SCAN = 4096;
+
+    private final ExcerptTailer tailer;
+    private final UnsafeBuffer document = new UnsafeBuffer(0, 0);
+    private final RecordView view = new RecordView();
+    private final List<JournalProblem> problems = new ArrayList<>();
+
+    private long expectedEventId = -1;
+    private long lastEventId = -1;
+    private long lastTimestamp;
+    private long documentsRead;
+    private long recordsRead;
+    private boolean atEnd;
+    private JournalProblem pending;
+    private JournalProblem unfinished;
+
+    JournalReader(final ExcerptTailer tailer)
+    {
+        this.tailer = tailer;
+    }
+
+    /**
+     * Position before the first document still in the journal.
+     */
+    public JournalReader toStart()
+    {
+        tailer.toStart();
+        resetContinuity();
+        return this;
+    }
+
+    /**
+     * Position after the last document, so the next read returns only what is written from now on.
+     */
+    public JournalReader toEnd()
+    {
+        tailer.toEnd();
+        resetContinuity();
+        return this;
+    }
+
+    /**
+     * Position at a document, so the next read starts with it.
+     *
+     * @return false when the journal has no document at that index.
+     */
+    public boolean moveToIndex(final long documentIndex)
+    {
+        resetContinuity();
+        return tailer.moveToIndex(documentIndex);
+    }
+
+    private void resetContinuity()
+    {
+        expectedEventId = -1;
+        atEnd = false;
+        pending = null;
+        unfinished = null;
+    }
+
+    /**
+     * Read up to {@code maxDocuments} documents, handing each valid record to {@code handler}.
+     *
+     * @return the number of records handed over; 0 with {@link #atEnd()} true once nothing more is written.
+     */
+    public long read(final RecordHandler handler, final int maxDocuments)
+    {
+        long delivered = 0;
+        for (int i = 0; i < maxDocuments; i++)
+        {
+            try (DocumentContext dc = tailer.readingDocument())
+            {
+                if (!dc.isPresent())
+                {
+                    atEnd = true;
+                    concludeAtEnd();
+                    break;
+                }
+                atEnd = false;
+                if (dc.isMetaData())
+                {
+                    continue;
+                }
+                final Bytes<?> bytes = dc.wire().bytes();
+                final long start = bytes.readPosition();
+                final int length = (int)bytes.readRemaining();
+                document.wrap(bytes.addressForRead(start, length), length);
+                delivered += readDocument(dc.index(), handler);
+                documentsRead++;
+            }
+        }
+        return delivered;
+    }
+
+    /**
+     * Read the whole journal from the current position to its end.
+     *
+     * @return the number of records handed over.
+     */
+    public long readToEnd(final RecordHandler handler)
+    {
+        long total = 0;
+        do
+        {
+            total += read(handler, 1024);
+        }
+        while (!atEnd);
+        return total;
+    }
+
+    private long readDocument(final long documentIndex, final RecordHandler handler)
+    {
+        final int length = document.capacity();
+        int offset = 0;
+        long delivered = 0;
+        boolean first = true;
+        while (offset < length)
+        {
+            final String error = view.wrap(document, offset, length - offset, documentIndex, offset);
+            if (error != null)
+            {
+                resolvePending(documentIndex, null);
+                pending = new JournalProblem(JournalProblem.Kind.TORN_TAIL, documentIndex, offset, length - offset, error);
+                return delivered;
+            }
+            if (first)
+            {
+                resolvePending(documentIndex, view);
+                first = false;
+            }
+            final long eventId = view.eventId();
+            if (expectedEventId >= 0 && eventId != expectedEventId)
+            {
+                problems.add(new JournalProblem(JournalProblem.Kind.CORRUPTION, documentIndex, offset, view.frameLength(),
+                    "event id " + eventId + " where " + expectedEventId + " was expected (" +
+                    (eventId > expectedEventId ? (eventId - expectedEventId) + " records missing)" : "repeated or out of order)")));
+            }
+            if (view.type() == RecordType.JOURNAL_RECOVERED && view.journalRecovered().tornDocumentIndex() < 0)
+            {
+                problems.add(new JournalProblem(JournalProblem.Kind.RECOVERED_TORN_TAIL, -1, 0, view.journalRecovered().tornLength(),
+                    "an unfinished document was discarded by recovery (last good event id " + view.journalRecovered().lastGoodEventId() + ")"));
+            }
+            expectedEventId = eventId + 1;
+            lastEventId = eventId;
+            lastTimestamp = view.timestamp();
+            recordsRead++;
+            delivered++;
+            handler.onRecord(view);
+            offset += view.frameLength();
+        }
+        return delivered;
+    }
+
+    /**
+     * A document with bad bytes is a torn tail only if nothing follows it but the recovery record that
+     * names it; once another document is read, decide which it was.
+     */
+    private void resolvePending(final long nextDocumentIndex, final RecordView next)
+    {
+        if (pending == null)
+        {
+            return;
+        }
+        final boolean recovered = next != null && next.type() == RecordType.JOURNAL_RECOVERED &&
+            next.journalRecovered().tornDocumentIndex() == pending.documentIndex();
+        problems.add(new JournalProblem(
+            recovered ? JournalProblem.Kind.RECOVERED_TORN_TAIL : JournalProblem.Kind.CORRUPTION,
+            pending.documentIndex(), pending.offsetInDocument(), pending.bytes(),
+            recovered ? pending.reason() + " (discarded by recovery)" : pending.reason() + " (followed by document 0x" + Long.toHexString(nextDocumentIndex) + ")"));
+        pending = null;
+    }
+
+    private void concludeAtEnd()
+    {
+        if (unfinished == null)
+        {
+            unfinished = inspectUnfinishedDocument();
+        }
+    }
+
+    /**
+     * After the last complete document: are there bytes of a document whose writer died before finishing
+     * it? Chronicle Queue leaves its header zero (or marked incomplete) with data behind it.
+     */
+    private JournalProblem inspectUnfinishedDocument()
+    {
+        final Wire wire = ((ExcerptContext)tailer).wire();
+        final File file = tailer.currentFile();
+        if (wire == null || file == null)
+        {
+            return null;
+        }
+        final Bytes<?> bytes = wire.bytes();
+        final long position = bytes.readPosition();
+        final long fileLength = file.length();
+        if (position <= 0 || position + Integer.BYTES > fileLength)
+        {
+            return null;
+        }
+        final int header = bytes.readVolatileInt(position);
+        if (header == Wires.END_OF_DATA || (header != 0 && !Wires.isNotComplete(header)))
+        {
+            return null;
+        }
+        final long limit = Math.min(fileLength, position + TORN_SCAN_LIMIT);
+        if (lastNonZero(bytes, position + Integer.BYTES, Math.min(limit, position + TORN_QUICK_SCAN)) < 0)
+        {
+            return null;
+        }
+        final long last = lastNonZero(bytes, position + Integer.BYTES, limit);
+        return new JournalProblem(JournalProblem.Kind.TORN_TAIL, -1, 0, last - position + 1,
+            "a document was left unfinished at file position " + position + " of " + file.getName());
+    }
+
+    private static long lastNonZero(final Bytes<?> bytes, final long from, final long to)
+    {
+        long last = -1;
+        long p = from;
+        for (; p + Long.BYTES <= to; p += Long.BYTES)
+        {
+            if (bytes.readLong(p) != 0)
+            {
+                last = p;
+            }
+        }
+        long lastByte = -1;
+        if (last >= 0)
+        {
+            for (int i = 0; i < Long.BYTES; i++)
+            {
+                if (bytes.readByte(last + i) != 0)
+                {
+                    lastByte = last + i;
+                }
+            }
+        }
+        for (; p < to; p++)
+        {
+            if (bytes.readByte(p) != 0)
+            {
+                lastByte = p;
+            }
+        }
+        return lastByte;
+    }
+
+    /**
+     * Read one record by its position.
+     *
+     * @return false when there is no valid record there (the handler is not called).
+     */
+    public boolean readRecordAt(final long documentIndex, final int offsetInDocument, final RecordHandler handler)
+    {
+        if (!tailer.moveToIndex(documentIndex))
+        {
+            return false;
+        }
+        try (DocumentContext dc = tailer.readingDocument())
+        {
+            if (!dc.isPresent() || dc.index() != documentIndex)
+            {
+                return false;
+            }
+            final Bytes<?> bytes = dc.wire().bytes();
+            final long start = bytes.readPosition();
+            final int length = (int)bytes.readRemaining();
+            if (offsetInDocument < 0 || offsetInDocument >= length)
+            {
+                return false;
+            }
+            document.wrap(bytes.addressForRead(start, length), length);
+            if (view.wrap(document, offsetInDocument, length - offsetInDocument, documentIndex, offsetInDocument) != null)
+            {
+                return false;
+            }
+            handler.onRecord(view);
+            return true;
+        }
+    }
+
+    /**
+     * @return true once a read found nothing more to read (more may be written later).
+     */
+    public boolean atEnd()
+    {
+        return atEnd;
+    }
+
+    /**
+     * @return everything wrong found so far, with any torn tail last (the tail is known only at the end).
+     */
+    public List<JournalProblem> problems()
+    {
+        final List<JournalProblem> all = new ArrayList<>(problems);
+        if (atEnd && pending != null)
+        {
+            all.add(pending);
+        }
+        if (atEnd && unfinished != null)
+        {
+            all.add(unfinished);
+        }
+        return Collections.unmodifiableList(all);
+    }
+
+    /**
+     * @return true when {@link #problems()} holds corruption (anything but a torn tail).
+     */
+    public boolean corrupted()
+    {
+        for (final JournalProblem problem : problems())
+        {
+            if (problem.kind() == JournalProblem.Kind.CORRUPTION)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * @return the torn tail found at the end of the journal (an unfinished document, or bad bytes in the last
+     *     document), or null when the journal ends cleanly or the end was not reached yet.
+     */
+    public JournalProblem tornTail()
+    {
+        if (!atEnd)
+        {
+            return null;
+        }
+        return pending != null ? pending : unfinished;
+    }
+
+    public long lastEventId()
+    {
+        return lastEventId;
+    }
+
+    public long lastTimestamp()
+    {
+        return lastTimestamp;
+    }
+
+    public long documentsRead()
+    {
+        return documentsRead;
+    }
+
+    public long recordsRead()
+    {
+        return recordsRead;
+    }
+
+    /**
+     * @return the index the next read starts at.
+     */
+    public long index()
+    {
+        return tailer.index();
+    }
+
+    @Override
+    public void close()
+    {
+        tailer.close();
+    }
+}

@@ -1,0 +1,211 @@
+package io.gyre.journal;
+
+import org.agrona.DirectBuffer;
+
+/**
+ * One validated record, as a reader presents it to a {@link RecordHandler}. Valid only during the
+ * callback: the reader reuses it, and its buffer is the journal's mapped memory.
+ */
+public final class RecordView
+{
+    final SubmittedRecord.Decoder submitted = new SubmittedRecord.Decoder();
+    final SucceededRecord.Decoder succeeded = new SucceededRecord.Decoder();
+    final FailedRecord.Decoder failed = new FailedRecord.Decoder();
+    final CancelRequestedRecord.Decoder cancelRequested = new CancelRequestedRecord.Decoder();
+    final EngineStartedRecord.Decoder engineStarted = new EngineStartedRecord.Decoder();
+    final TransitionRecord.Decoder transition = new TransitionRecord.Decoder();
+    final JournalRecoveredRecord.Decoder journalRecovered = new JournalRecoveredRecord.Decoder();
+
+    private DirectBuffer buffer;
+    private int offset;
+    private int frameLength;
+    private RecordType type;
+    private long documentIndex;
+    private int offsetInDocument;
+
+    /**
+     * Validate the record at {@code offset} and, when valid, present it through this view.
+     *
+     * @return null when the record is valid, otherwise why it is not.
+     */
+    String wrap(final DirectBuffer buffer, final int offset, final int available, final long documentIndex, final int offsetInDocument)
+    {
+        if (available < RecordDescriptor.HEADER_LENGTH)
+        {
+            return "only " + available + " bytes left, less than a record header";
+        }
+        final int length = RecordDescriptor.frameLength(buffer, offset);
+        if (length < RecordDescriptor.HEADER_LENGTH || length > available || length > RecordDescriptor.MAX_FRAME_LENGTH)
+        {
+            return "frame length " + length + " outside [" + RecordDescriptor.HEADER_LENGTH + ", " + Math.min(available, RecordDescriptor.MAX_FRAME_LENGTH) + "]";
+        }
+        final int stored = RecordDescriptor.storedChecksum(buffer, offset);
+        final int computed = RecordDescriptor.checksum(buffer, offset, length);
+        if (stored != computed)
+        {
+            return "checksum mismatch (stored " + Integer.toHexString(stored) + ", computed " + Integer.toHexString(computed) + ")";
+        }
+        final int code = RecordDescriptor.typeCode(buffer, offset);
+        final RecordType recordType = RecordType.fromCode(code);
+        if (recordType == null)
+        {
+            return "unknown record type " + code;
+        }
+        final int version = RecordDescriptor.version(buffer, offset);
+        if (version < 1 || version > recordType.version())
+        {
+            return recordType + " version " + version + " is not supported (this build reads up to " + recordType.version() + ")";
+        }
+        if (RecordDescriptor.reserved(buffer, offset) != 0)
+        {
+            return "reserved header field is not zero";
+        }
+        if (!wrapBody(recordType, buffer, offset, length))
+        {
+            return recordType + " body does not match its layout";
+        }
+        this.buffer = buffer;
+        this.offset = offset;
+        this.frameLength = length;
+        this.type = recordType;
+        this.documentIndex = documentIndex;
+        this.offsetInDocument = offsetInDocument;
+        return null;
+    }
+
+    private boolean wrapBody(final RecordType recordType, final DirectBuffer buffer, final int offset, final int length)
+    {
+        switch (recordType)
+        {
+            case SUBMITTED:
+                return submitted.wrap(buffer, offset, length);
+            case SUCCEEDED:
+                return succeeded.wrap(buffer, offset, length);
+            case FAILED:
+                return failed.wrap(buffer, offset, length);
+            case CANCEL_REQUESTED:
+                return cancelRequested.wrap(buffer, offset, length);
+            case TICK:
+                return length == RecordDescriptor.HEADER_LENGTH;
+            case ENGINE_STARTED:
+                return engineStarted.wrap(buffer, offset, length);
+            case JOURNAL_RECOVERED:
+                return journalRecovered.wrap(buffer, offset, length);
+            default:
+                return transition.wrap(buffer, offset, length);
+        }
+    }
+
+    public RecordType type()
+    {
+        return type;
+    }
+
+    public int version()
+    {
+        return RecordDescriptor.version(buffer, offset);
+    }
+
+    public int flags()
+    {
+        return RecordDescriptor.flags(buffer, offset);
+    }
+
+    public boolean derived()
+    {
+        return (flags() & RecordDescriptor.FLAG_DERIVED) != 0;
+    }
+
+    public long eventId()
+    {
+        return RecordDescriptor.eventId(buffer, offset);
+    }
+
+    public long timestamp()
+    {
+        return RecordDescriptor.timestamp(buffer, offset);
+    }
+
+    public int frameLength()
+    {
+        return frameLength;
+    }
+
+    /** @return the Chronicle Queue index of the document holding the record. */
+    public long documentIndex()
+    {
+        return documentIndex;
+    }
+
+    /** @return the record's offset inside its document: with {@link #documentIndex()}, its position. */
+    public int offsetInDocument()
+    {
+        return offsetInDocument;
+    }
+
+    public DirectBuffer buffer()
+    {
+        return buffer;
+    }
+
+    public int offset()
+    {
+        return offset;
+    }
+
+    public SubmittedRecord.Decoder submitted()
+    {
+        check(RecordType.SUBMITTED);
+        return submitted;
+    }
+
+    public SucceededRecord.Decoder succeeded()
+    {
+        check(RecordType.SUCCEEDED);
+        return succeeded;
+    }
+
+    public FailedRecord.Decoder failed()
+    {
+        check(RecordType.FAILED);
+        return failed;
+    }
+
+    public CancelRequestedRecord.Decoder cancelRequested()
+    {
+        check(RecordType.CANCEL_REQUESTED);
+        return cancelRequested;
+    }
+
+    public EngineStartedRecord.Decoder engineStarted()
+    {
+        check(RecordType.ENGINE_STARTED);
+        return engineStarted;
+    }
+
+    public JournalRecoveredRecord.Decoder journalRecovered()
+    {
+        check(RecordType.JOURNAL_RECOVERED);
+        return journalRecovered;
+    }
+
+    /**
+     * @return the body of a derived record (STARTED, RETRY_SCHEDULED, TIMED_OUT, CANCELLED, DEAD_LETTERED, REJECTED).
+     */
+    public TransitionRecord.Decoder transition()
+    {
+        if (!type.derived())
+        {
+            throw new IllegalStateException("a " + type + " record has no transition body");
+        }
+        return transition;
+    }
+
+    private void check(final RecordType expected)
+    {
+        if (type != expected)
+        {
+            throw new IllegalStateException("record is " + type + ", not " + expected);
+        }
+    }
+}
