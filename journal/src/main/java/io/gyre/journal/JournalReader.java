@@ -387,9 +387,19 @@ public final class JournalReader implements AutoCloseable
         return tailer.index();
     }
 
+    /**
+     * Hand this reader to another thread: call it from the thread taking over, after a safe hand-off
+     * (the old owner no longer uses it).
+     */
+    public void transferOwnership()
+    {
+        tailer.singleThreadedCheckReset();
+    }
+
     @Override
     public void close()
     {
+        tailer.singleThreadedCheckReset();
         tailer.close();
     }
 }

@@ -126,14 +126,24 @@ public final class JournalWriter
             return;
         }
         final DocumentContext dc = document;
+        final long records = recordsInDocument;
         document = null;
         documentBytes = null;
-        if (recordsInDocument == 0)
+        recordsInDocument = 0;
+        if (records == 0)
         {
             dc.rollbackOnClose();
         }
-        dc.close();
-        recordsInDocument = 0;
+        try
+        {
+            dc.close();
+        }
+        catch (final RuntimeException ex)
+        {
+            // the document is lost: its event ids go to the next records
+            nextEventId = documentFirstEventId;
+            throw new JournalException("cannot commit a document of " + records + " records: " + ex.getMessage(), ex);
+        }
     }
 
     /**
@@ -170,6 +180,14 @@ public final class JournalWriter
     }
 
     /**
+     * Hand the writer to another thread: call it from the thread taking over, after a safe hand-off.
+     */
+    public void transferOwnership()
+    {
+        appender.singleThreadedCheckReset();
+    }
+
+    /**
      * @return the Chronicle Queue index of the open document (the last one, once flushed).
      */
     public long documentIndex()
@@ -191,6 +209,14 @@ public final class JournalWriter
     public long nextEventId()
     {
         return nextEventId;
+    }
+
+    /**
+     * @return how many records the open document holds (0 when none is open).
+     */
+    public long recordsInOpenDocument()
+    {
+        return document == null ? 0 : recordsInDocument;
     }
 
     /**

@@ -1,0 +1,206 @@
+package io.gyre.engine;
+
+import io.gyre.journal.FailedRecord;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The {@link TaskContext} an attempt's handler gets, and the runner that turns what the handler does
+ * (returns, reports, throws) into an attempt result. Reused attempt after attempt.
+ */
+abstract class AttemptContext implements TaskContext
+{
+    static final int MAX_MESSAGE_BYTES = 1024;
+
+    static final int PENDING = 0;
+    static final int SUCCEEDED = 1;
+    static final int FAILED = 2;
+
+    protected final HandlerRegistry registry;
+    protected final int maxOutputBytes;
+    protected final UnsafeBuffer payload = new UnsafeBuffer(0, 0);
+    protected Blob output;
+    protected long taskId;
+    protected int attempt;
+    protected int handlerId;
+    protected int payloadLength;
+    protected int result;
+    protected int errorKind;
+    protected String message;
+    protected long allocatedBytes;
+
+    AttemptContext(final HandlerRegistry registry, final int maxOutputBytes)
+    {
+        this.registry = registry;
+        this.maxOutputBytes = maxOutputBytes;
+    }
+
+    final void begin(final long taskId, final int attempt, final int handlerId, final Blob output)
+    {
+        this.taskId = taskId;
+        this.attempt = attempt;
+        this.handlerId = handlerId;
+        this.output = output;
+        this.result = PENDING;
+        this.errorKind = 0;
+        this.message = null;
+        this.allocatedBytes = 0;
+        this.payloadLength = 0;
+        output.reserve(0);
+    }
+
+    /**
+     * Run the handler and settle the result: a handler that returns without reporting succeeded with no
+     * output; one that throws failed (retryable unless a {@link TaskFailure} says otherwise).
+     */
+    final void runHandler()
+    {
+        if (handlerId == HandlerRegistry.UNKNOWN)
+        {
+            fail(false, "no handler is registered for this task's type");
+            return;
+        }
+        try
+        {
+            registry.handler(handlerId).execute(this);
+            if (result == PENDING)
+            {
+                output.length(0);
+                result = SUCCEEDED;
+            }
+        }
+        catch (final TaskFailure failure)
+        {
+            failWith(failure.retryable() ? FailedRecord.KIND_RETRYABLE : FailedRecord.KIND_PERMANENT, failure.getMessage());
+        }
+        catch (final Throwable t)
+        {
+            failWith(stopRequested() ? FailedRecord.KIND_CANCELLED : FailedRecord.KIND_RETRYABLE,
+                t.getClass().getName() + (t.getMessage() != null ? ": " + t.getMessage() : ""));
+        }
+    }
+
+    /**
+     * Leave the failure message, as UTF-8 at most {@link #MAX_MESSAGE_BYTES}, in the output blob.
+     */
+    final void encodeMessage()
+    {
+        if (result != FAILED)
+        {
+            return;
+        }
+        final byte[] bytes = (message == null ? "" : message).getBytes(StandardCharsets.UTF_8);
+        final int length = Math.min(bytes.length, MAX_MESSAGE_BYTES);
+        allocatedBytes += output.copyFrom(bytes, 0, length);
+    }
+
+    @Override
+    public long taskId()
+    {
+        return taskId;
+    }
+
+    @Override
+    public int attempt()
+    {
+        return attempt;
+    }
+
+    @Override
+    public DirectBuffer payload()
+    {
+        return payload;
+    }
+
+    @Override
+    public int payloadLength()
+    {
+        return payloadLength;
+    }
+
+    @Override
+    public String taskType()
+    {
+        return handlerId == HandlerRegistry.UNKNOWN ? "" : registry.handler(handlerId).type();
+    }
+
+    @Override
+    public MutableDirectBuffer outputBuffer(final int capacity) throws TaskFailure
+    {
+        if (capacity < 0 || capacity > maxOutputBytes)
+        {
+            throw TaskFailure.permanent("output of " + capacity + " bytes exceeds maxOutputBytes=" + maxOutputBytes);
+        }
+        allocatedBytes += output.reserve(capacity);
+        return output.buffer();
+    }
+
+    @Override
+    public void succeed(final int length)
+    {
+        if (result != PENDING)
+        {
+            return;
+        }
+        if (length < 0 || length > output.capacity() || length > maxOutputBytes)
+        {
+            failWith(FailedRecord.KIND_PERMANENT, "output of " + length + " bytes exceeds " +
+                (length > maxOutputBytes ? "maxOutputBytes=" + maxOutputBytes : "the reserved output buffer of " + output.capacity()));
+            return;
+        }
+        output.length(length);
+        result = SUCCEEDED;
+    }
+
+    @Override
+    public void succeed(final DirectBuffer source, final int offset, final int length)
+    {
+        if (result != PENDING)
+        {
+            return;
+        }
+        if (length > maxOutputBytes)
+        {
+            failWith(FailedRecord.KIND_PERMANENT, "output of " + length + " bytes exceeds maxOutputBytes=" + maxOutputBytes);
+            return;
+        }
+        allocatedBytes += output.copyFrom(source, offset, length);
+        result = SUCCEEDED;
+    }
+
+    @Override
+    public void succeed(final byte[] source)
+    {
+        if (result != PENDING)
+        {
+            return;
+        }
+        if (source.length > maxOutputBytes)
+        {
+            failWith(FailedRecord.KIND_PERMANENT, "output of " + source.length + " bytes exceeds maxOutputBytes=" + maxOutputBytes);
+            return;
+        }
+        allocatedBytes += output.copyFrom(source, 0, source.length);
+        result = SUCCEEDED;
+    }
+
+    @Override
+    public void fail(final boolean retryable, final String reason)
+    {
+        failWith(retryable ? FailedRecord.KIND_RETRYABLE : FailedRecord.KIND_PERMANENT, reason);
+    }
+
+    private void failWith(final int kind, final String reason)
+    {
+        if (result != PENDING)
+        {
+            return;
+        }
+        result = FAILED;
+        errorKind = kind;
+        message = reason;
+    }
+}

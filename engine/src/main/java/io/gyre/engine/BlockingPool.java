@@ -1,0 +1,223 @@
+package io.gyre.engine;
+
+import com.lmax.disruptor.RingBuffer;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.EpochNanoClock;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.ManyToManyConcurrentArrayQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The bounded pool {@link ExecutionMode#BLOCKING} attempts run on. The sequence stage never hands it more
+ * attempts than it has threads (slots are counted from journaled events), so its queue never overflows.
+ * Each attempt's result is published into the ring as a COMPLETION event, journaled like any other.
+ */
+final class BlockingPool
+{
+    private static final Logger LOG = LoggerFactory.getLogger(BlockingPool.class);
+
+    private final ThreadPoolExecutor executor;
+    private final ManyToManyConcurrentArrayQueue<PooledAttempt> idle;
+    private final ConcurrentHashMap<Long, PooledAttempt> running = new ConcurrentHashMap<>();
+    private final HandlerRegistry registry;
+    private final int maxOutputBytes;
+    private final AdmissionGate gate;
+    private final ByteBudget budget;
+    private final EpochNanoClock clock;
+    private final BooleanSupplier open;
+    private final AtomicInteger active = new AtomicInteger();
+    private RingBuffer<RingEvent> ring;
+
+    BlockingPool(
+        final int threads,
+        final HandlerRegistry registry,
+        final int maxOutputBytes,
+        final AdmissionGate gate,
+        final ByteBudget budget,
+        final EpochNanoClock clock,
+        final BooleanSupplier open)
+    {
+        this.registry = registry;
+        this.maxOutputBytes = maxOutputBytes;
+        this.gate = gate;
+        this.budget = budget;
+        this.clock = clock;
+        this.open = open;
+        this.idle = new ManyToManyConcurrentArrayQueue<>(Math.max(2, threads * 2));
+        final AtomicInteger counter = new AtomicInteger();
+        this.executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(threads * 2),
+            r ->
+            {
+                final Thread t = new Thread(r, "gyre-blocking-" + counter.incrementAndGet());
+                t.setDaemon(true);
+                return t;
+            });
+    }
+
+    void ring(final RingBuffer<RingEvent> ring)
+    {
+        this.ring = ring;
+    }
+
+    /**
+     * Start an attempt (called on the execute stage's thread); the payload is copied.
+     */
+    void submit(final long taskId, final int attempt, final int handlerId, final DirectBuffer payload, final int length)
+    {
+        PooledAttempt work = idle.poll();
+        if (work == null)
+        {
+            work = new PooledAttempt();
+        }
+        work.prepare(taskId, attempt, handlerId, payload, length);
+        running.put(taskId, work);
+        active.incrementAndGet();
+        try
+        {
+            executor.execute(work);
+        }
+        catch (final RuntimeException ex)
+        {
+            // only when shutting down: the attempt stays RUNNING in the journal and runs after a restart
+            running.remove(taskId, work);
+            active.decrementAndGet();
+            LOG.warn("pool refused task {} attempt {}: {}", taskId, attempt, ex.toString());
+        }
+    }
+
+    /**
+     * Ask a running attempt to stop (it was cancelled or timed out).
+     */
+    void stop(final long taskId, final int attempt)
+    {
+        final PooledAttempt work = running.get(taskId);
+        if (work != null && work.attempt == attempt)
+        {
+            work.requestStop();
+        }
+    }
+
+    int active()
+    {
+        return active.get();
+    }
+
+    void shutdownNow()
+    {
+        executor.shutdownNow();
+    }
+
+    boolean awaitTermination(final long millis) throws InterruptedException
+    {
+        return executor.awaitTermination(millis, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * One attempt on a pool thread. Reused.
+     */
+    final class PooledAttempt extends AttemptContext implements Runnable
+    {
+        private final Blob input = new Blob(Blob.INLINE_CAPACITY);
+        private final Blob produced = new Blob(Blob.INLINE_CAPACITY);
+        private final IdleStrategy waiting = new BackoffIdleStrategy();
+        private volatile boolean stop;
+        private volatile Thread thread;
+        private long startedAt;
+
+        PooledAttempt()
+        {
+            super(BlockingPool.this.registry, BlockingPool.this.maxOutputBytes);
+        }
+
+        void prepare(final long taskId, final int attempt, final int handlerId, final DirectBuffer source, final int length)
+        {
+            begin(taskId, attempt, handlerId, produced);
+            input.copyFrom(source, 0, length);
+            payload.wrap(input.buffer(), 0, length);
+            payloadLength = length;
+            stop = false;
+        }
+
+        void requestStop()
+        {
+            stop = true;
+            final Thread t = thread;
+            if (t != null)
+            {
+                t.interrupt();
+            }
+        }
+
+        @Override
+        public boolean stopRequested()
+        {
+            return stop;
+        }
+
+        @Override
+        public void run()
+        {
+            thread = Thread.currentThread();
+            try
+            {
+                startedAt = clock.nanoTime();
+                runHandler();
+                encodeMessage();
+                thread = null;
+                Thread.interrupted();
+                publishResult(clock.nanoTime());
+            }
+            finally
+            {
+                thread = null;
+                Thread.interrupted();
+                running.remove(taskId, this);
+                active.decrementAndGet();
+                input.release();
+                produced.release();
+                idle.offer(this);
+            }
+        }
+
+        private void publishResult(final long finishedAt)
+        {
+            while (!gate.tryAcquireInternal())
+            {
+                if (!open.getAsBoolean())
+                {
+                    return;
+                }
+                waiting.idle();
+            }
+            waiting.reset();
+            final long sequence = ring.next();
+            final RingEvent e = ring.get(sequence);
+            try
+            {
+                e.kind = RingEvent.COMPLETION;
+                e.taskId = taskId;
+                e.attempt = attempt;
+                e.replyTo = null;
+                e.succeeded = result == SUCCEEDED;
+                e.errorKind = errorKind;
+                e.startedAt = startedAt;
+                e.finishedAt = finishedAt;
+                e.budgetBytes = e.output.copyFrom(output.array(), 0, output.length());
+                budget.force(e.budgetBytes);
+            }
+            finally
+            {
+                ring.publish(sequence);
+            }
+        }
+    }
+}

@@ -1,0 +1,324 @@
+package io.gyre.engine;
+
+import io.gyre.journal.JournalConfig;
+import org.agrona.concurrent.EpochNanoClock;
+import org.agrona.concurrent.OffsetEpochNanoClock;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Everything an engine is built from; immutable and validated once, by {@link Builder#build()}, which
+ * names the offending setting and value ({@code ringSize=1000 must be a power of two}).
+ * <p>
+ * Settings that change the sequence stage's decisions (live task and retained outcome limits, retention,
+ * pool size, timer fan-out) are journaled when the engine starts, so a journal replays the same under any
+ * later configuration.
+ */
+public record EngineConfig(
+    JournalConfig journal,
+    int ringSize,
+    WaitStrategyOption waitStrategy,
+    int maxKeyBytes,
+    int maxTenantBytes,
+    int maxPayloadBytes,
+    int maxOutputBytes,
+    long maxInFlightBytes,
+    int maxLiveTasks,
+    int maxRetainedOutcomes,
+    Duration outcomeRetention,
+    int blockingPoolThreads,
+    int maxWaitersPerTask,
+    int defaultTimeoutMillis,
+    int defaultMaxAttempts,
+    int defaultBackoffInitialMillis,
+    int defaultBackoffMaxMillis,
+    float defaultBackoffMultiplier,
+    float defaultBackoffJitter,
+    int timerFiresPerTick,
+    Duration closeTimeout,
+    EpochNanoClock clock,
+    List<TaskHandler> handlers)
+{
+    /** Largest task type name, in bytes. */
+    public static final int MAX_TYPE_BYTES = 64;
+
+    public EngineConfig
+    {
+        handlers = List.copyOf(handlers);
+    }
+
+    /**
+     * @param journalDirectory where the journal lives.
+     * @return a builder with every default set.
+     */
+    public static Builder builder(final Path journalDirectory)
+    {
+        return new Builder(journalDirectory);
+    }
+
+    /**
+     * Fills and validates a configuration. Defaults: see each setter.
+     */
+    public static final class Builder
+    {
+        private final Path journalDirectory;
+        private String rollCycle = JournalConfig.DEFAULT_ROLL_CYCLE;
+        private int ringSize = 16 * 1024;
+        private WaitStrategyOption waitStrategy = WaitStrategyOption.SLEEPING;
+        private int maxKeyBytes = 256;
+        private int maxTenantBytes = 64;
+        private int maxPayloadBytes = 1 << 20;
+        private int maxOutputBytes = 1 << 20;
+        private long maxInFlightBytes = 64L << 20;
+        private int maxLiveTasks = 1_000_000;
+        private int maxRetainedOutcomes = 1_000_000;
+        private Duration outcomeRetention = Duration.ofHours(24);
+        private int blockingPoolThreads = 16;
+        private int maxWaitersPerTask = 64;
+        private int defaultTimeoutMillis = 30_000;
+        private int defaultMaxAttempts = 3;
+        private int defaultBackoffInitialMillis = 100;
+        private int defaultBackoffMaxMillis = 60_000;
+        private float defaultBackoffMultiplier = 2.0f;
+        private float defaultBackoffJitter = 0.2f;
+        private int timerFiresPerTick = 256;
+        private Duration closeTimeout = Duration.ofSeconds(10);
+        private EpochNanoClock clock;
+        private final List<TaskHandler> handlers = new ArrayList<>();
+        private boolean builtInHandlers = true;
+
+        private Builder(final Path journalDirectory)
+        {
+            this.journalDirectory = Objects.requireNonNull(journalDirectory, "journalDirectory");
+        }
+
+        /** Chronicle Queue roll cycle of the journal's files; default FAST_DAILY. */
+        public Builder rollCycle(final String value)
+        {
+            rollCycle = value;
+            return this;
+        }
+
+        /** Slots in the ring, a power of two from 64; default 16384. */
+        public Builder ringSize(final int value)
+        {
+            ringSize = value;
+            return this;
+        }
+
+        /** How stage threads wait; default SLEEPING (see BENCHMARKS.md). */
+        public Builder waitStrategy(final WaitStrategyOption value)
+        {
+            waitStrategy = value;
+            return this;
+        }
+
+        /** Largest idempotency key, bytes; default 256. */
+        public Builder maxKeyBytes(final int value)
+        {
+            maxKeyBytes = value;
+            return this;
+        }
+
+        /** Largest tenant name, bytes; default 64. */
+        public Builder maxTenantBytes(final int value)
+        {
+            maxTenantBytes = value;
+            return this;
+        }
+
+        /** Largest payload, bytes; default 1 MiB. */
+        public Builder maxPayloadBytes(final int value)
+        {
+            maxPayloadBytes = value;
+            return this;
+        }
+
+        /** Largest output a handler may produce, bytes; default 1 MiB. A larger one fails the task. */
+        public Builder maxOutputBytes(final int value)
+        {
+            maxOutputBytes = value;
+            return this;
+        }
+
+        /** Payload and output bytes held in the ring at once before submissions wait; default 64 MiB. */
+        public Builder maxInFlightBytes(final long value)
+        {
+            maxInFlightBytes = value;
+            return this;
+        }
+
+        /** Tasks not yet finished, beyond which submissions are rejected with CAPACITY; default 1,000,000. */
+        public Builder maxLiveTasks(final int value)
+        {
+            maxLiveTasks = value;
+            return this;
+        }
+
+        /** Finished tasks remembered for deduplication, oldest forgotten first; default 1,000,000. */
+        public Builder maxRetainedOutcomes(final int value)
+        {
+            maxRetainedOutcomes = value;
+            return this;
+        }
+
+        /** How long a finished task's outcome is remembered for deduplication; default 24 hours. */
+        public Builder outcomeRetention(final Duration value)
+        {
+            outcomeRetention = value;
+            return this;
+        }
+
+        /** Threads of the pool BLOCKING handlers run on (their concurrency limit); default 16. */
+        public Builder blockingPoolThreads(final int value)
+        {
+            blockingPoolThreads = value;
+            return this;
+        }
+
+        /** Submissions of one key that may wait for its running task; default 64. */
+        public Builder maxWaitersPerTask(final int value)
+        {
+            maxWaitersPerTask = value;
+            return this;
+        }
+
+        /** Attempt timeout when neither task nor type gives one, milliseconds; default 30,000. */
+        public Builder defaultTimeoutMillis(final int value)
+        {
+            defaultTimeoutMillis = value;
+            return this;
+        }
+
+        /** Attempts when neither task nor type says; default 3. */
+        public Builder defaultMaxAttempts(final int value)
+        {
+            defaultMaxAttempts = value;
+            return this;
+        }
+
+        /** Default backoff between attempts: 100 ms, doubling, at most 60 s, 20% jitter. */
+        public Builder defaultBackoff(final int initialMillis, final int maxMillis, final float multiplier, final float jitter)
+        {
+            defaultBackoffInitialMillis = initialMillis;
+            defaultBackoffMaxMillis = maxMillis;
+            defaultBackoffMultiplier = multiplier;
+            defaultBackoffJitter = jitter;
+            return this;
+        }
+
+        /** Timers fired, and tasks dispatched, per tick at most; default 256. */
+        public Builder timerFiresPerTick(final int value)
+        {
+            timerFiresPerTick = value;
+            return this;
+        }
+
+        /** How long close() lets running work finish; default 10 s. */
+        public Builder closeTimeout(final Duration value)
+        {
+            closeTimeout = value;
+            return this;
+        }
+
+        /** The clock the journal stage stamps events with; default the system clock. */
+        public Builder clock(final EpochNanoClock value)
+        {
+            clock = value;
+            return this;
+        }
+
+        /** Add a task type. */
+        public Builder handler(final TaskHandler value)
+        {
+            handlers.add(Objects.requireNonNull(value, "handler"));
+            return this;
+        }
+
+        /** Whether the built-in task types (noop, echo) are registered; default true. */
+        public Builder builtInHandlers(final boolean value)
+        {
+            builtInHandlers = value;
+            return this;
+        }
+
+        /**
+         * @throws IllegalArgumentException naming the first setting out of range and its value.
+         */
+        public EngineConfig build()
+        {
+            final JournalConfig journalConfig = JournalConfig.of(journalDirectory).withRollCycle(rollCycle);
+            if (ringSize < 64 || Integer.bitCount(ringSize) != 1)
+            {
+                throw invalid("ringSize", ringSize, "must be a power of two, at least 64");
+            }
+            Objects.requireNonNull(waitStrategy, "waitStrategy");
+            range("maxKeyBytes", maxKeyBytes, 1, 4096);
+            range("maxTenantBytes", maxTenantBytes, 0, 1024);
+            range("maxPayloadBytes", maxPayloadBytes, 0, 4 << 20);
+            range("maxOutputBytes", maxOutputBytes, 0, 4 << 20);
+            if (maxInFlightBytes < Math.max(maxPayloadBytes, maxOutputBytes) || maxInFlightBytes > (1L << 40))
+            {
+                throw invalid("maxInFlightBytes", maxInFlightBytes, "must be in [max(maxPayloadBytes, maxOutputBytes), 2^40]");
+            }
+            range("maxLiveTasks", maxLiveTasks, 1, 100_000_000);
+            range("maxRetainedOutcomes", maxRetainedOutcomes, 0, 100_000_000);
+            if (outcomeRetention == null || outcomeRetention.isNegative() || outcomeRetention.compareTo(Duration.ofDays(3650)) > 0)
+            {
+                throw invalid("outcomeRetention", outcomeRetention, "must be between 0 and 3650 days");
+            }
+            range("blockingPoolThreads", blockingPoolThreads, 1, 4096);
+            range("maxWaitersPerTask", maxWaitersPerTask, 1, 65_536);
+            range("defaultTimeoutMillis", defaultTimeoutMillis, 1, Integer.MAX_VALUE);
+            range("defaultMaxAttempts", defaultMaxAttempts, 1, 1000);
+            range("defaultBackoffInitialMillis", defaultBackoffInitialMillis, 1, 86_400_000);
+            range("defaultBackoffMaxMillis", defaultBackoffMaxMillis, defaultBackoffInitialMillis, 86_400_000);
+            if (!(defaultBackoffMultiplier >= 1.0f && defaultBackoffMultiplier <= 100f))
+            {
+                throw invalid("defaultBackoffMultiplier", defaultBackoffMultiplier, "must be in [1, 100]");
+            }
+            if (!(defaultBackoffJitter >= 0f && defaultBackoffJitter <= 1f))
+            {
+                throw invalid("defaultBackoffJitter", defaultBackoffJitter, "must be in [0, 1]");
+            }
+            range("timerFiresPerTick", timerFiresPerTick, 1, 65_536);
+            if (timerFiresPerTick > ringSize / 16)
+            {
+                throw invalid("timerFiresPerTick", timerFiresPerTick, "must be at most ringSize/16 (" + ringSize / 16 + ")");
+            }
+            if (closeTimeout == null || closeTimeout.isNegative())
+            {
+                throw invalid("closeTimeout", closeTimeout, "must not be negative");
+            }
+            final List<TaskHandler> all = new ArrayList<>();
+            if (builtInHandlers)
+            {
+                all.addAll(BuiltInHandlers.all());
+            }
+            all.addAll(handlers);
+            HandlerRegistry.validate(all);
+            return new EngineConfig(journalConfig, ringSize, waitStrategy, maxKeyBytes, maxTenantBytes, maxPayloadBytes,
+                maxOutputBytes, maxInFlightBytes, maxLiveTasks, maxRetainedOutcomes, outcomeRetention, blockingPoolThreads,
+                maxWaitersPerTask, defaultTimeoutMillis, defaultMaxAttempts, defaultBackoffInitialMillis, defaultBackoffMaxMillis,
+                defaultBackoffMultiplier, defaultBackoffJitter, timerFiresPerTick, closeTimeout,
+                clock != null ? clock : new OffsetEpochNanoClock(), all);
+        }
+
+        private static void range(final String name, final long value, final long min, final long max)
+        {
+            if (value < min || value > max)
+            {
+                throw invalid(name, value, "must be in [" + min + ", " + max + "]");
+            }
+        }
+
+        private static IllegalArgumentException invalid(final String name, final Object value, final String rule)
+        {
+            return new IllegalArgumentException(name + "=" + value + " " + rule);
+        }
+    }
+}

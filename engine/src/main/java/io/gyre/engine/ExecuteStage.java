@@ -1,0 +1,222 @@
+package io.gyre.engine;
+
+import com.lmax.disruptor.EventHandler;
+import com.lmax.disruptor.InsufficientCapacityException;
+import com.lmax.disruptor.RingBuffer;
+import com.lmax.disruptor.Sequence;
+import io.gyre.journal.JournalReader;
+import io.gyre.journal.RecordHandler;
+import io.gyre.journal.RecordType;
+import io.gyre.journal.RecordView;
+import io.gyre.journal.SubmittedRecord;
+import org.agrona.concurrent.EpochNanoClock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Stage 3: carry out the sequence stage's decisions. Inline attempts run here, on this thread, and their
+ * results are published back into the ring as new events (so they are journaled before anyone sees them);
+ * blocking attempts are handed to the pool; derived records are published to be journaled; running
+ * attempts that were cancelled or timed out are asked to stop.
+ * <p>
+ * It publishes into the ring it consumes. That is safe because the {@link AdmissionGate} keeps the events
+ * ahead of this stage well under the ring's size, and because before waiting for a free slot this stage
+ * releases the events it has finished, so the publish stage can always make room.
+ */
+final class ExecuteStage implements EventHandler<RingEvent>
+{
+    private static final Logger LOG = LoggerFactory.getLogger(ExecuteStage.class);
+
+    private final AdmissionGate gate;
+    private final ByteBudget budget;
+    private final BlockingPool pool;
+    private final EpochNanoClock clock;
+    private final InlineContext inline;
+    private final JournalReader submissions;
+    private final SubmissionLoader loader = new SubmissionLoader();
+    private RingBuffer<RingEvent> ring;
+    private Sequence sequenceCallback;
+    private long passed;
+
+    ExecuteStage(
+        final HandlerRegistry registry,
+        final int maxOutputBytes,
+        final AdmissionGate gate,
+        final ByteBudget budget,
+        final BlockingPool pool,
+        final EpochNanoClock clock,
+        final JournalReader submissions)
+    {
+        this.gate = gate;
+        this.budget = budget;
+        this.pool = pool;
+        this.clock = clock;
+        this.submissions = submissions;
+        this.inline = new InlineContext(registry, maxOutputBytes);
+    }
+
+    void ring(final RingBuffer<RingEvent> ring)
+    {
+        this.ring = ring;
+    }
+
+    @Override
+    public void setSequenceCallback(final Sequence sequenceCallback)
+    {
+        this.sequenceCallback = sequenceCallback;
+    }
+
+    @Override
+    public void onEvent(final RingEvent e, final long sequence, final boolean endOfBatch)
+    {
+        final Effects fx = e.effects;
+        for (int i = 0; i < fx.derivedCount; i++)
+        {
+            final long next = claim(sequence);
+            final RingEvent d = ring.get(next);
+            d.kind = RingEvent.DERIVED;
+            d.derivedType = fx.derivedType[i];
+            d.taskId = fx.derivedTaskId[i];
+            d.attempt = fx.derivedAttempt[i];
+            d.derivedReason = fx.derivedReason[i];
+            d.derivedTime = fx.derivedTime[i];
+            d.replyTo = null;
+            ring.publish(next);
+        }
+        for (int i = 0; i < fx.stopCount; i++)
+        {
+            pool.stop(fx.stopTaskId[i], fx.stopAttempt[i]);
+        }
+        for (int i = 0; i < fx.dispatchCount; i++)
+        {
+            dispatch(e, fx, i, sequence);
+        }
+        passed++;
+        if (endOfBatch)
+        {
+            gate.release(passed);
+            passed = 0;
+        }
+    }
+
+    private void dispatch(final RingEvent e, final Effects fx, final int i, final long sequence)
+    {
+        final long taskId = fx.dispatchTaskId[i];
+        final int attempt = fx.dispatchAttempt[i];
+        final Blob payload;
+        if (fx.dispatchPayloadInEvent[i])
+        {
+            payload = e.payload;
+        }
+        else if (loader.load(submissions, fx.dispatchSubmitDocument[i], fx.dispatchSubmitOffset[i]))
+        {
+            payload = loader.payload;
+        }
+        else
+        {
+            LOG.error("submission of task {} cannot be read back from the journal at {}/{}; failing it",
+                taskId, fx.dispatchSubmitDocument[i], fx.dispatchSubmitOffset[i]);
+            payload = null;
+        }
+        if (fx.dispatchMode[i] == ExecutionMode.BLOCKING.code() && payload != null)
+        {
+            pool.submit(taskId, attempt, fx.dispatchHandler[i], payload.buffer(), payload.length());
+            return;
+        }
+        final long next = claim(sequence);
+        final RingEvent result = ring.get(next);
+        try
+        {
+            result.kind = RingEvent.COMPLETION;
+            result.taskId = taskId;
+            result.attempt = attempt;
+            result.replyTo = null;
+            result.startedAt = clock.nanoTime();
+            inline.begin(taskId, attempt, payload == null ? HandlerRegistry.UNKNOWN : fx.dispatchHandler[i], result.output);
+            if (payload != null)
+            {
+                inline.payload(payload.buffer(), payload.length());
+            }
+            inline.runHandler();
+            inline.encodeMessage();
+            result.succeeded = inline.result == AttemptContext.SUCCEEDED;
+            result.errorKind = inline.errorKind;
+            result.budgetBytes = inline.allocatedBytes;
+            budget.force(inline.allocatedBytes);
+        }
+        finally
+        {
+            result.finishedAt = clock.nanoTime();
+            ring.publish(next);
+        }
+    }
+
+    /**
+     * Take a slot for a follow-up event. When none is free, first let the publish stage past everything
+     * this stage has finished, then wait.
+     */
+    private long claim(final long sequence)
+    {
+        gate.force(1);
+        try
+        {
+            return ring.tryNext();
+        }
+        catch (final InsufficientCapacityException ex)
+        {
+            sequenceCallback.set(sequence - 1);
+            return ring.next();
+        }
+    }
+
+    /**
+     * Reads a submission's payload back from the journal, for attempts not started by the submission's own
+     * event (retries, attempts queued for a pool slot, attempts re-run after a restart).
+     */
+    private static final class SubmissionLoader implements RecordHandler
+    {
+        final Blob payload = new Blob(Blob.INLINE_CAPACITY);
+        private boolean found;
+
+        boolean load(final JournalReader reader, final long document, final int offset)
+        {
+            found = false;
+            payload.reserve(0);
+            return reader.readRecordAt(document, offset, this) && found;
+        }
+
+        @Override
+        public void onRecord(final RecordView record)
+        {
+            if (record.type() == RecordType.SUBMITTED)
+            {
+                final SubmittedRecord.Decoder d = record.submitted();
+                payload.copyFrom(d.buffer(), d.payloadOffset(), d.payloadLength());
+                found = true;
+            }
+        }
+    }
+
+    /**
+     * The context of an inline attempt: its output goes straight into the result event's blob.
+     */
+    static final class InlineContext extends AttemptContext
+    {
+        InlineContext(final HandlerRegistry registry, final int maxOutputBytes)
+        {
+            super(registry, maxOutputBytes);
+        }
+
+        void payload(final org.agrona.DirectBuffer buffer, final int length)
+        {
+            payload.wrap(buffer, 0, Math.max(length, 0));
+            payloadLength = length;
+        }
+
+        @Override
+        public boolean stopRequested()
+        {
+            return false;
+        }
+    }
+}

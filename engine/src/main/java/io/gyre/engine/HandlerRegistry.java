@@ -1,0 +1,124 @@
+package io.gyre.engine;
+
+import org.agrona.DirectBuffer;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Task type name to handler. Immutable once built; safe to read from any thread.
+ */
+final class HandlerRegistry
+{
+    static final int UNKNOWN = -1;
+
+    private final TaskHandler[] handlers;
+    private final byte[][] names;
+    private final ExecutionMode[] modes;
+    private final Map<String, Integer> byName = new HashMap<>();
+
+    HandlerRegistry(final List<TaskHandler> list)
+    {
+        validate(list);
+        handlers = list.toArray(new TaskHandler[0]);
+        names = new byte[handlers.length][];
+        modes = new ExecutionMode[handlers.length];
+        for (int i = 0; i < handlers.length; i++)
+        {
+            names[i] = handlers[i].type().getBytes(StandardCharsets.UTF_8);
+            modes[i] = handlers[i].executionMode();
+            byName.put(handlers[i].type(), i);
+        }
+    }
+
+    /**
+     * @throws IllegalArgumentException naming a handler whose type name is malformed or taken twice.
+     */
+    static void validate(final List<TaskHandler> list)
+    {
+        final Set<String> seen = new HashSet<>();
+        for (final TaskHandler handler : list)
+        {
+            final String type = handler.type();
+            if (type == null || type.isEmpty() || type.getBytes(StandardCharsets.UTF_8).length > EngineConfig.MAX_TYPE_BYTES ||
+                !type.chars().allMatch(c -> c > 0x20 && c < 0x7F))
+            {
+                throw new IllegalArgumentException("handler type=" + type + " must be 1 to " + EngineConfig.MAX_TYPE_BYTES +
+                    " printable ASCII characters without spaces (" + handler.getClass().getName() + ")");
+            }
+            if (!seen.add(type))
+            {
+                throw new IllegalArgumentException("handler type=" + type + " is registered twice");
+            }
+            if (handler.executionMode() == null)
+            {
+                throw new IllegalArgumentException("handler type=" + type + " has no execution mode");
+            }
+            if (handler.defaultTimeoutMillis() < 0 || handler.defaultMaxAttempts() < 0)
+            {
+                throw new IllegalArgumentException("handler type=" + type + " has a negative default timeout or attempts");
+            }
+        }
+    }
+
+    /**
+     * @return the handler's id, or {@link #UNKNOWN}.
+     */
+    int idOf(final String type)
+    {
+        final Integer id = type == null ? null : byName.get(type);
+        return id == null ? UNKNOWN : id;
+    }
+
+    /**
+     * @return the id of the handler whose name is these bytes, or {@link #UNKNOWN}.
+     */
+    int idOf(final DirectBuffer buffer, final int offset, final int length)
+    {
+        for (int i = 0; i < names.length; i++)
+        {
+            final byte[] name = names[i];
+            if (name.length == length && equal(name, buffer, offset))
+            {
+                return i;
+            }
+        }
+        return UNKNOWN;
+    }
+
+    private static boolean equal(final byte[] name, final DirectBuffer buffer, final int offset)
+    {
+        for (int j = 0; j < name.length; j++)
+        {
+            if (name[j] != buffer.getByte(offset + j))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    TaskHandler handler(final int id)
+    {
+        return handlers[id];
+    }
+
+    byte[] name(final int id)
+    {
+        return names[id];
+    }
+
+    ExecutionMode mode(final int id)
+    {
+        return modes[id];
+    }
+
+    String names()
+    {
+        return String.join(", ", new java.util.TreeSet<>(byName.keySet()));
+    }
+}

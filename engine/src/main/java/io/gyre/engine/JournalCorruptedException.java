@@ -1,0 +1,29 @@
+package io.gyre.engine;
+
+import io.gyre.journal.JournalProblem;
+
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * The journal holds damage beyond a torn tail, so replaying it cannot be trusted to rebuild the engine's
+ * state; the engine refuses to start on it. Inspect it with {@code gyre replay --verify}.
+ */
+public final class JournalCorruptedException extends IllegalStateException
+{
+    private static final long serialVersionUID = 1L;
+
+    private final transient List<JournalProblem> problems;
+
+    public JournalCorruptedException(final String journal, final List<JournalProblem> problems)
+    {
+        super("journal " + journal + " is corrupted; the engine will not start on it (inspect with: gyre replay --verify --journal " +
+            journal + "):\n  " + problems.stream().map(JournalProblem::toString).collect(Collectors.joining("\n  ")));
+        this.problems = List.copyOf(problems);
+    }
+
+    public List<JournalProblem> problems()
+    {
+        return problems;
+    }
+}

@@ -1,0 +1,234 @@
+package io.gyre.engine;
+
+import com.lmax.disruptor.EventHandler;
+import com.lmax.disruptor.RingBuffer;
+import io.gyre.journal.CancelRequestedRecord;
+import io.gyre.journal.EngineStartedRecord;
+import io.gyre.journal.FailedRecord;
+import io.gyre.journal.JournalWriter;
+import io.gyre.journal.RecordDescriptor;
+import io.gyre.journal.RecordType;
+import io.gyre.journal.SubmittedRecord;
+import io.gyre.journal.SucceededRecord;
+import io.gyre.journal.TransitionRecord;
+import org.agrona.concurrent.EpochNanoClock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Stage 1: stamp each event with the time and append it to the journal, one Chronicle document per batch,
+ * committed at the end of the batch. Later stages see a batch only after it is committed, so nothing is
+ * acknowledged, executed or answered before its event is in the journal (invariant 1).
+ * <p>
+ * The only writer of the journal. When a write fails, the events of the open document are marked not
+ * journaled and their event ids reused; the sequence stage then refuses them rather than act on them.
+ */
+final class JournalStage implements EventHandler<RingEvent>
+{
+    private static final Logger LOG = LoggerFactory.getLogger(JournalStage.class);
+    private static final int MAX_ENGINE_STARTED_FRAME = 1024;
+
+    private final JournalWriter writer;
+    private final EpochNanoClock clock;
+    private final HandlerRegistry registry;
+    private final String engineVersion;
+    private final SubmittedRecord.Encoder submitted = new SubmittedRecord.Encoder();
+    private final SucceededRecord.Encoder succeeded = new SucceededRecord.Encoder();
+    private final FailedRecord.Encoder failed = new FailedRecord.Encoder();
+    private final CancelRequestedRecord.Encoder cancel = new CancelRequestedRecord.Encoder();
+    private final EngineStartedRecord.Encoder engineStarted = new EngineStartedRecord.Encoder();
+    private final TransitionRecord.Encoder transition = new TransitionRecord.Encoder();
+    private RingBuffer<RingEvent> ring;
+    private long lastTimestamp;
+    private long documentFirstSequence = -1;
+    private long failures;
+
+    JournalStage(final JournalWriter writer, final EpochNanoClock clock, final HandlerRegistry registry, final long lastTimestamp, final String engineVersion)
+    {
+        this.writer = writer;
+        this.clock = clock;
+        this.registry = registry;
+        this.lastTimestamp = lastTimestamp;
+        this.engineVersion = engineVersion;
+    }
+
+    void ring(final RingBuffer<RingEvent> ring)
+    {
+        this.ring = ring;
+    }
+
+    @Override
+    public void onStart()
+    {
+        writer.transferOwnership();
+    }
+
+    @Override
+    public void onEvent(final RingEvent event, final long sequence, final boolean endOfBatch)
+    {
+        event.journaled = false;
+        if (event.kind != RingEvent.STATUS)
+        {
+            try
+            {
+                append(event, sequence);
+            }
+            catch (final RuntimeException ex)
+            {
+                failOpenDocument(sequence, ex);
+            }
+        }
+        if (endOfBatch)
+        {
+            try
+            {
+                writer.flush();
+            }
+            catch (final RuntimeException ex)
+            {
+                failOpenDocument(sequence, ex);
+            }
+            documentFirstSequence = -1;
+        }
+    }
+
+    private void append(final RingEvent e, final long sequence)
+    {
+        final long now = clock.nanoTime();
+        final long timestamp = now > lastTimestamp ? now : lastTimestamp;
+        lastTimestamp = timestamp;
+        final RecordType type;
+        int flags = 0;
+        final int frameLength;
+        switch (e.kind)
+        {
+            case RingEvent.SUBMIT ->
+            {
+                final byte[] typeName = registry.name(e.handlerId);
+                final int offset = claim(sequence, SubmittedRecord.KEY_OFFSET + 10 + e.key.length() + typeName.length +
+                    e.tenant.length() + e.payload.length());
+                submitted.wrap(writer.buffer(), offset)
+                    .timeoutMillis(e.timeoutMillis)
+                    .maxAttempts(e.maxAttempts)
+                    .backoff(e.backoffInitialMillis, e.backoffMaxMillis, e.backoffMultiplier, e.backoffJitter)
+                    .priority(e.priority)
+                    .executionMode(e.mode)
+                    .taskFlags(e.taskFlags)
+                    .key(e.key.array(), 0, e.key.length())
+                    .taskType(typeName, 0, typeName.length)
+                    .tenant(e.tenant.array(), 0, e.tenant.length())
+                    .payload(e.payload.array(), 0, e.payload.length());
+                type = RecordType.SUBMITTED;
+                frameLength = submitted.frameLength();
+            }
+            case RingEvent.COMPLETION ->
+            {
+                if (e.succeeded)
+                {
+                    final int offset = claim(sequence, SucceededRecord.OUTPUT_OFFSET + 4 + e.output.length());
+                    succeeded.wrap(writer.buffer(), offset)
+                        .taskId(e.taskId)
+                        .attempt(e.attempt)
+                        .startedAt(e.startedAt)
+                        .finishedAt(e.finishedAt)
+                        .output(e.output.array(), 0, e.output.length());
+                    type = RecordType.SUCCEEDED;
+                    frameLength = succeeded.frameLength();
+                }
+                else
+                {
+                    final int offset = claim(sequence, FailedRecord.MESSAGE_OFFSET + 2 + e.output.length());
+                    failed.wrap(writer.buffer(), offset)
+                        .taskId(e.taskId)
+                        .attempt(e.attempt)
+                        .errorKind(e.errorKind)
+                        .startedAt(e.startedAt)
+                        .finishedAt(e.finishedAt)
+                        .message(e.output.array(), 0, e.output.length());
+                    type = RecordType.FAILED;
+                    frameLength = failed.frameLength();
+                }
+            }
+            case RingEvent.CANCEL ->
+            {
+                final int offset = claim(sequence, CancelRequestedRecord.KEY_OFFSET + 2 + e.key.length());
+                cancel.wrap(writer.buffer(), offset).key(e.key.array(), 0, e.key.length());
+                type = RecordType.CANCEL_REQUESTED;
+                frameLength = cancel.frameLength();
+            }
+            case RingEvent.TICK ->
+            {
+                claim(sequence, RecordDescriptor.HEADER_LENGTH);
+                type = RecordType.TICK;
+                frameLength = RecordDescriptor.HEADER_LENGTH;
+            }
+            case RingEvent.ENGINE_STARTED ->
+            {
+                final int offset = claim(sequence, MAX_ENGINE_STARTED_FRAME);
+                engineStarted.wrap(writer.buffer(), offset).pid((int)ProcessHandle.current().pid()).engineVersion(engineVersion);
+                e.settings.writeTo(engineStarted);
+                type = RecordType.ENGINE_STARTED;
+                frameLength = engineStarted.frameLength();
+            }
+            case RingEvent.DERIVED ->
+            {
+                final int offset = claim(sequence, TransitionRecord.FRAME_LENGTH);
+                transition.wrap(writer.buffer(), offset)
+                    .taskId(e.taskId)
+                    .attempt(e.attempt)
+                    .reason(e.derivedReason)
+                    .time(e.derivedTime);
+                type = e.derivedType;
+                flags = RecordDescriptor.FLAG_DERIVED;
+                frameLength = TransitionRecord.FRAME_LENGTH;
+            }
+            default -> throw new IllegalStateException("cannot journal " + e);
+        }
+        e.eventId = writer.commit(type, flags, timestamp, frameLength);
+        e.timestamp = timestamp;
+        e.documentIndex = writer.documentIndex();
+        e.recordOffset = writer.lastRecordOffset();
+        e.journaled = true;
+    }
+
+    private int claim(final long sequence, final int maxFrameLength)
+    {
+        final int offset = writer.claim(maxFrameLength);
+        if (writer.recordsInOpenDocument() == 0)
+        {
+            documentFirstSequence = sequence;
+        }
+        return offset;
+    }
+
+    /**
+     * The open document cannot be written: discard it and mark its events not journaled.
+     */
+    private void failOpenDocument(final long sequence, final RuntimeException ex)
+    {
+        failures++;
+        LOG.error("journal write failed; events {}..{} are not journaled and will be refused", documentFirstSequence, sequence, ex);
+        try
+        {
+            writer.abandon();
+            writer.rollback();
+        }
+        catch (final RuntimeException rollbackFailure)
+        {
+            LOG.error("journal rollback failed", rollbackFailure);
+        }
+        if (documentFirstSequence >= 0)
+        {
+            for (long s = documentFirstSequence; s <= sequence; s++)
+            {
+                ring.get(s).journaled = false;
+            }
+        }
+        documentFirstSequence = -1;
+    }
+
+    long failures()
+    {
+        return failures;
+    }
+}

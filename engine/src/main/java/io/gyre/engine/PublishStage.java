@@ -1,0 +1,229 @@
+package io.gyre.engine;
+
+import com.lmax.disruptor.EventHandler;
+import io.gyre.journal.JournalReader;
+import io.gyre.journal.RecordHandler;
+import io.gyre.journal.RecordType;
+import io.gyre.journal.RecordView;
+import org.agrona.DirectBuffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Stage 4, last: deliver every reply the sequence stage decided (acceptances, outcomes, refusals,
+ * statuses) to the listeners waiting for them, then release the event. By now the event, and the record
+ * any outcome came from, are in the journal. A listener that throws is logged and skipped; it cannot
+ * stop the engine.
+ */
+final class PublishStage implements EventHandler<RingEvent>, RecordHandler
+{
+    private static final Logger LOG = LoggerFactory.getLogger(PublishStage.class);
+
+    private final JournalReader outcomes;
+    private final ByteBudget budget;
+    private final TaskOutcome view = new TaskOutcome();
+    private long listenerFailures;
+
+    // the reply being delivered while an outcome record is read back from the journal
+    private Effects pendingFx;
+    private int pendingIndex;
+
+    PublishStage(final JournalReader outcomes, final ByteBudget budget)
+    {
+        this.outcomes = outcomes;
+        this.budget = budget;
+    }
+
+    @Override
+    public void onEvent(final RingEvent e, final long sequence, final boolean endOfBatch)
+    {
+        final Effects fx = e.effects;
+        for (int i = 0; i < fx.replyCount; i++)
+        {
+            try
+            {
+                deliver(e, fx, i);
+            }
+            catch (final Throwable t)
+            {
+                listenerFailures++;
+                LOG.warn("a listener failed on the reply to task {} (correlation {})", fx.replyTaskId[i], fx.replyCorrelation[i], t);
+            }
+        }
+        budget.release(e.budgetBytes);
+        e.clear();
+    }
+
+    private void deliver(final RingEvent e, final Effects fx, final int i)
+    {
+        final Object target = fx.replyTarget[i];
+        switch (fx.replyKind[i])
+        {
+            case Effects.REPLY_ACCEPTED -> ((OutcomeListener)target).onAccepted(fx.replyCorrelation[i], fx.replyTaskId[i]);
+            case Effects.REPLY_REJECTED -> rejected(target, fx, i);
+            case Effects.REPLY_OUTCOME -> outcome(e, fx, i);
+            case Effects.REPLY_STATUS -> status(fx, i);
+            case Effects.REPLY_STARTED ->
+            {
+                final Requests.Startup startup = (Requests.Startup)target;
+                startup.requeued = fx.replyCorrelation[i];
+                startup.done.countDown();
+            }
+            default -> throw new IllegalStateException("reply kind " + fx.replyKind[i]);
+        }
+    }
+
+    private void rejected(final Object target, final Effects fx, final int i)
+    {
+        final RejectReason reason = RejectReason.fromCode(fx.replyReason[i]);
+        if (target instanceof OutcomeListener listener)
+        {
+            listener.onOutcome(view.reset(fx.replyCorrelation[i], fx.replyTaskId[i]).rejected(reason));
+        }
+        else if (target instanceof Requests.StatusRequest request)
+        {
+            request.completeExceptionally(new IllegalStateException("request for key " + request.key + " was refused: " + reason));
+        }
+        else if (target instanceof Requests.Startup startup)
+        {
+            startup.refused = true;
+            startup.done.countDown();
+        }
+    }
+
+    private void outcome(final RingEvent e, final Effects fx, final int i)
+    {
+        fillOutcome(fx, i);
+        switch (fx.replySource[i])
+        {
+            case Effects.SOURCE_THIS_EVENT ->
+            {
+                if (e.succeeded)
+                {
+                    view.output(e.output.buffer(), 0, e.output.length());
+                }
+                else
+                {
+                    view.error(utf8(e.output.buffer(), 0, e.output.length()));
+                }
+                ((OutcomeListener)fx.replyTarget[i]).onOutcome(view);
+            }
+            case Effects.SOURCE_JOURNAL -> readBack(fx, i);
+            default ->
+            {
+                view.error(describe(fx, i));
+                ((OutcomeListener)fx.replyTarget[i]).onOutcome(view);
+            }
+        }
+    }
+
+    private void fillOutcome(final Effects fx, final int i)
+    {
+        view.reset(fx.replyCorrelation[i], fx.replyTaskId[i])
+            .completed(fx.replyState[i], fx.replyAttempts[i], fx.replyDuplicate[i])
+            .times(fx.replySubmittedAt[i], fx.replyStartedAt[i], fx.replyFinishedAt[i]);
+    }
+
+    private void readBack(final Effects fx, final int i)
+    {
+        pendingFx = fx;
+        pendingIndex = i;
+        if (!outcomes.readRecordAt(fx.replyDocument[i], fx.replyOffset[i], this))
+        {
+            view.error("the outcome's record is no longer in the journal");
+            deliverPending();
+        }
+        pendingFx = null;
+    }
+
+    /**
+     * An outcome record read back from the journal (still mapped: deliver before returning).
+     */
+    @Override
+    public void onRecord(final RecordView record)
+    {
+        if (record.type() == RecordType.SUCCEEDED)
+        {
+            view.output(record.buffer(), record.succeeded().outputOffset(), record.succeeded().outputLength());
+        }
+        else if (record.type() == RecordType.FAILED)
+        {
+            view.error(record.failed().message());
+        }
+        deliverPending();
+    }
+
+    private void deliverPending()
+    {
+        final Object target = pendingFx.replyTarget[pendingIndex];
+        if (target instanceof OutcomeListener listener)
+        {
+            listener.onOutcome(view);
+        }
+        else
+        {
+            final Requests.StatusRequest request = (Requests.StatusRequest)target;
+            request.complete(statusOf(request.key, pendingFx, pendingIndex, view.toOutcome()));
+        }
+    }
+
+    private void status(final Effects fx, final int i)
+    {
+        final Requests.StatusRequest request = (Requests.StatusRequest)fx.replyTarget[i];
+        if (fx.replyTaskId[i] == 0)
+        {
+            request.complete(TaskStatus.notFound(request.key));
+            return;
+        }
+        final TaskState state = fx.replyState[i];
+        if (!state.terminal())
+        {
+            request.complete(statusOf(request.key, fx, i, null));
+            return;
+        }
+        fillOutcome(fx, i);
+        if (fx.replySource[i] == Effects.SOURCE_JOURNAL)
+        {
+            readBack(fx, i);
+        }
+        else
+        {
+            view.error(describe(fx, i));
+            request.complete(statusOf(request.key, fx, i, view.toOutcome()));
+        }
+    }
+
+    private static TaskStatus statusOf(final String key, final Effects fx, final int i, final Outcome outcome)
+    {
+        return new TaskStatus(key, true, fx.replyTaskId[i], fx.replyState[i], fx.replyAttempts[i], fx.replyMaxAttempts[i],
+            fx.replySubmittedAt[i], outcome);
+    }
+
+    private static String describe(final Effects fx, final int i)
+    {
+        final TaskState state = fx.replyState[i];
+        if (state == TaskState.TIMED_OUT)
+        {
+            return "attempt " + fx.replyAttempts[i] + " timed out after " + fx.replyTimeoutMillis[i] + " ms";
+        }
+        if (state == TaskState.CANCELLED)
+        {
+            return fx.replyReason[i] == Sequencer.REASON_CANCELLED_RUNNING ? "cancelled while running" : "cancelled before it ran";
+        }
+        return null;
+    }
+
+    private static String utf8(final DirectBuffer buffer, final int offset, final int length)
+    {
+        final byte[] bytes = new byte[length];
+        buffer.getBytes(offset, bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    long listenerFailures()
+    {
+        return listenerFailures;
+    }
+}

@@ -1,0 +1,27 @@
+package io.gyre.engine;
+
+import io.gyre.journal.JournalProblem;
+
+import java.util.List;
+
+/**
+ * What opening an engine found in its journal.
+ *
+ * @param recordsReplayed records read back to rebuild the state.
+ * @param replayNanos how long that took.
+ * @param repairedTail a torn tail the journal discarded on opening (empty after a clean shutdown).
+ * @param liveTasks tasks not yet finished after replay.
+ * @param requeued attempts that were running when the previous engine stopped, queued to run again.
+ * @param derivedVerified derived records that replay re-derived identically.
+ * @param derivedRepublished derived records a crash kept from the journal, journaled now.
+ */
+public record RecoveryReport(
+    long recordsReplayed,
+    long replayNanos,
+    List<JournalProblem> repairedTail,
+    int liveTasks,
+    long requeued,
+    long derivedVerified,
+    long derivedRepublished)
+{
+}

@@ -1,0 +1,43 @@
+package io.gyre.engine;
+
+/**
+ * Why a submission was refused. A refused submission was not accepted: nothing runs for it.
+ */
+public enum RejectReason
+{
+    /** The engine holds as many live tasks as it is configured for. Try again later. */
+    CAPACITY(1),
+    /** The engine is shutting down. */
+    SHUTTING_DOWN(2),
+    /** The journal could not record the submission, so it was not accepted. */
+    JOURNAL_UNAVAILABLE(3),
+    /** Too many submissions are already waiting on the same key's task. */
+    TOO_MANY_WAITERS(4);
+
+    private final int code;
+
+    RejectReason(final int code)
+    {
+        this.code = code;
+    }
+
+    /**
+     * @return the code journaled in a REJECTED record.
+     */
+    public int code()
+    {
+        return code;
+    }
+
+    public static RejectReason fromCode(final int code)
+    {
+        for (final RejectReason reason : values())
+        {
+            if (reason.code == code)
+            {
+                return reason;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,115 @@
+package io.gyre.engine;
+
+import com.lmax.disruptor.EventFactory;
+import io.gyre.journal.RecordType;
+
+/**
+ * One preallocated, mutable slot of the ring. Fields are grouped by the one stage that writes them; later
+ * stages only read them. The publish stage, last, calls {@link #clear()} to drop references.
+ */
+final class RingEvent
+{
+    static final EventFactory<RingEvent> FACTORY = RingEvent::new;
+
+    /** A task submission (journaled as SUBMITTED). */
+    static final int SUBMIT = 1;
+    /** The result of an attempt (journaled as SUCCEEDED or FAILED). */
+    static final int COMPLETION = 2;
+    /** A request to cancel a task by key (journaled as CANCEL_REQUESTED). */
+    static final int CANCEL = 3;
+    /** A question about a task by key (not journaled; changes nothing). */
+    static final int STATUS = 4;
+    /** Time has passed: fire due timers (journaled as TICK). */
+    static final int TICK = 5;
+    /** The engine started: settings in force, recovery of interrupted attempts (journaled). */
+    static final int ENGINE_STARTED = 6;
+    /** A transition the sequence stage derived, to journal (journaled as its record type). */
+    static final int DERIVED = 7;
+
+    // ---- written by the producer (API thread, pool thread, ticker, or the execute stage for follow-ups)
+    int kind;
+    final Blob key = new Blob(64);
+    final Blob tenant = new Blob(64);
+    final Blob payload = new Blob(Blob.INLINE_CAPACITY);
+    int handlerId;
+    int mode;
+    int priority;
+    int timeoutMillis;
+    int maxAttempts;
+    int backoffInitialMillis;
+    int backoffMaxMillis;
+    float backoffMultiplier;
+    float backoffJitter;
+    int taskFlags;
+    Object replyTo;
+    long correlation;
+    long taskId;
+    int attempt;
+    boolean succeeded;
+    int errorKind;
+    long startedAt;
+    long finishedAt;
+    /** Output of a successful attempt, or the UTF-8 message of a failed one. */
+    final Blob output = new Blob(Blob.INLINE_CAPACITY);
+    RecordType derivedType;
+    int derivedReason;
+    long derivedTime;
+    Settings settings;
+    /** Bytes this event holds against the in-flight byte budget, given back when it is cleared. */
+    long budgetBytes;
+
+    // ---- written by the journal stage
+    boolean journaled;
+    long eventId;
+    long timestamp;
+    long documentIndex;
+    int recordOffset;
+
+    // ---- written by the sequence stage
+    final Effects effects = new Effects();
+
+    /**
+     * Drop references and large arrays once every stage is done with the event.
+     */
+    void clear()
+    {
+        replyTo = null;
+        settings = null;
+        derivedType = null;
+        payload.release();
+        output.release();
+        effects.reset();
+        budgetBytes = 0;
+        journaled = false;
+    }
+
+    static String kindName(final int kind)
+    {
+        switch (kind)
+        {
+            case SUBMIT:
+                return "SUBMIT";
+            case COMPLETION:
+                return "COMPLETION";
+            case CANCEL:
+                return "CANCEL";
+            case STATUS:
+                return "STATUS";
+            case TICK:
+                return "TICK";
+            case ENGINE_STARTED:
+                return "ENGINE_STARTED";
+            case DERIVED:
+                return "DERIVED";
+            default:
+                return "UNKNOWN(" + kind + ")";
+        }
+    }
+
+    @Override
+    public String toString()
+    {
+        return "RingEvent[" + kindName(kind) + ", taskId=" + taskId + ", attempt=" + attempt + ", eventId=" + eventId +
+            ", journaled=" + journaled + "]";
+    }
+}

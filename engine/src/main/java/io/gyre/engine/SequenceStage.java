@@ -1,0 +1,153 @@
+package io.gyre.engine;
+
+import com.lmax.disruptor.EventHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Stage 2: apply each journaled event to the {@link Sequencer} (deduplication, lifecycle, timers, retries)
+ * and leave its decisions on the event for the execute and publish stages. An event the journal could not
+ * record is refused here, never acted on.
+ */
+final class SequenceStage implements EventHandler<RingEvent>
+{
+    private static final Logger LOG = LoggerFactory.getLogger(SequenceStage.class);
+
+    private final Sequencer sequencer;
+    private final AtomicBoolean tickInFlight;
+    private volatile long nextWakeAt = Long.MAX_VALUE;
+    private volatile int blockingInUse;
+    private volatile int liveTasks;
+    private long unjournaledResults;
+
+    SequenceStage(final Sequencer sequencer, final AtomicBoolean tickInFlight)
+    {
+        this.sequencer = sequencer;
+        this.tickInFlight = tickInFlight;
+    }
+
+    @Override
+    public void onStart()
+    {
+        sequencer.takeOwnership();
+    }
+
+    @Override
+    public void onEvent(final RingEvent e, final long sequence, final boolean endOfBatch)
+    {
+        final Effects fx = e.effects;
+        switch (e.kind)
+        {
+            case RingEvent.SUBMIT ->
+            {
+                if (e.journaled)
+                {
+                    sequencer.submitted(e.eventId, e.timestamp, e.documentIndex, e.recordOffset,
+                        e.key.buffer(), 0, e.key.length(), e.handlerId, e.mode, e.priority, e.timeoutMillis, e.maxAttempts,
+                        e.backoffInitialMillis, e.backoffMaxMillis, e.backoffMultiplier, e.backoffJitter, e.taskFlags,
+                        true, e.replyTo, e.correlation, fx);
+                }
+                else
+                {
+                    refuse(e, fx);
+                }
+            }
+            case RingEvent.COMPLETION ->
+            {
+                if (e.journaled)
+                {
+                    sequencer.completed(e.timestamp, e.documentIndex, e.recordOffset, e.taskId, e.attempt, e.succeeded,
+                        e.errorKind, e.startedAt, e.finishedAt, fx);
+                }
+                else
+                {
+                    unjournaledResults++;
+                    LOG.error("result of task {} attempt {} could not be journaled; the attempt runs again after a restart",
+                        e.taskId, e.attempt);
+                }
+            }
+            case RingEvent.CANCEL ->
+            {
+                if (e.journaled)
+                {
+                    sequencer.cancelRequested(e.timestamp, e.key.buffer(), 0, e.key.length(), e.replyTo, e.correlation, fx);
+                }
+                else
+                {
+                    refuse(e, fx);
+                }
+            }
+            case RingEvent.STATUS -> sequencer.status(e.key.buffer(), 0, e.key.length(), e.replyTo, e.correlation, fx);
+            case RingEvent.TICK ->
+            {
+                tickInFlight.set(false);
+                if (e.journaled)
+                {
+                    sequencer.tick(e.timestamp, fx);
+                }
+            }
+            case RingEvent.ENGINE_STARTED ->
+            {
+                if (e.journaled)
+                {
+                    sequencer.engineStarted(e.timestamp, e.settings, e.replyTo, fx);
+                }
+                else
+                {
+                    refuse(e, fx);
+                }
+            }
+            case RingEvent.DERIVED ->
+            {
+                if (e.journaled)
+                {
+                    sequencer.derived(e.timestamp, e.derivedType, e.taskId, e.attempt, e.derivedReason, e.derivedTime);
+                }
+                else
+                {
+                    sequencer.expected().pop();
+                }
+            }
+            default -> throw new IllegalStateException("unexpected " + e);
+        }
+        if (endOfBatch)
+        {
+            nextWakeAt = sequencer.nextWakeAt();
+            blockingInUse = sequencer.blockingInUse();
+            liveTasks = sequencer.liveCount();
+        }
+    }
+
+    private static void refuse(final RingEvent e, final Effects fx)
+    {
+        if (e.replyTo != null)
+        {
+            final int i = fx.reply(Effects.REPLY_REJECTED, e.replyTo, e.correlation, 0);
+            fx.replyReason[i] = RejectReason.JOURNAL_UNAVAILABLE.code();
+        }
+    }
+
+    /** @return when the ticker should next send a tick (read from any thread). */
+    long nextWakeAt()
+    {
+        return nextWakeAt;
+    }
+
+    /** @return blocking pool slots in use at the end of the last batch (read from any thread). */
+    int blockingInUse()
+    {
+        return blockingInUse;
+    }
+
+    int liveTasks()
+    {
+        return liveTasks;
+    }
+
+    long unjournaledResults()
+    {
+        return unjournaledResults;
+    }
+}

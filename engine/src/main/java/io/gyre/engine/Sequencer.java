@@ -1,0 +1,947 @@
+package io.gyre.engine;
+
+import io.gyre.journal.FailedRecord;
+import io.gyre.journal.JournalReader;
+import io.gyre.journal.RecordHandler;
+import io.gyre.journal.RecordType;
+import io.gyre.journal.RecordView;
+import io.gyre.journal.SubmittedRecord;
+import io.gyre.journal.TransitionRecord;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * The engine's state machine: deduplication, every task's lifecycle, timers, retries and pool slots. It
+ * reads time and randomness only from the events it is given, so feeding it a journal's records rebuilds
+ * exactly the state the live engine had (invariant 4): the sequence stage and replay call the same methods.
+ * <p>
+ * Single-threaded: the sequence stage's thread (or the thread replaying a journal before the ring starts).
+ * Every decision is written to an {@link Effects} for the stages after it; nothing here executes, journals
+ * or replies.
+ */
+final class Sequencer
+{
+    static final int RESULT_ACCEPTED = 1;
+    static final int RESULT_JOINED = 2;
+    static final int RESULT_DUPLICATE = 3;
+    static final int RESULT_REJECTED = 4;
+
+    /** Reason codes of derived records (see docs/JOURNAL.md). */
+    static final int REASON_RETRY_AFTER_FAILURE = 1;
+    static final int REASON_RETRY_AFTER_TIMEOUT = 2;
+    static final int REASON_TIMED_OUT_FINAL = 1;
+    static final int REASON_TIMED_OUT_WILL_RETRY = 2;
+    static final int REASON_CANCELLED_WAITING = 1;
+    static final int REASON_CANCELLED_RUNNING = 2;
+    static final int REASON_DEAD_LETTER_PERMANENT = 1;
+    static final int REASON_DEAD_LETTER_EXHAUSTED = 2;
+    static final int REASON_DEAD_LETTER_TIMED_OUT = 3;
+
+    private static final int PRIORITIES = 3;
+    private static final long NANOS_PER_MILLI = 1_000_000L;
+
+    private final HandlerRegistry registry;
+    private final KeyMatcher keyMatcher;
+    private Settings settings;
+
+    private final Long2ObjectHashMap<TaskRecord> byId = new Long2ObjectHashMap<>(1024, 0.65f);
+    private final Long2ObjectHashMap<TaskRecord> byKeyHash = new Long2ObjectHashMap<>(1024, 0.65f);
+    private final Long2LongHashMap inPool = new Long2LongHashMap(64, 0.65f, -1);
+    private final TimerHeap timers = new TimerHeap();
+    private final WaiterPool waiters = new WaiterPool();
+    private final TaskRecord[] pendingHead = new TaskRecord[PRIORITIES];
+    private final TaskRecord[] pendingTail = new TaskRecord[PRIORITIES];
+    private final DerivedExpectations expected = new DerivedExpectations();
+
+    private TaskRecord free;
+    private TaskRecord retainedHead;
+    private TaskRecord retainedTail;
+    private int retainedCount;
+    private int liveCount;
+    private int pendingCount;
+    private int pendingInlineCount;
+    private int blockingInUse;
+    private long now;
+
+    private long derivedVerified;
+    private long derivedMismatches;
+    private String firstMismatch;
+    private long lateResults;
+
+    Sequencer(final Settings settings, final HandlerRegistry registry, final JournalReader lookup)
+    {
+        this.settings = settings;
+        this.registry = registry;
+        this.keyMatcher = new KeyMatcher(lookup);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Inputs
+
+    /**
+     * A submission, journaled at (document, offset) as event {@code eventId}.
+     *
+     * @return one of the RESULT_ codes.
+     */
+    int submitted(
+        final long eventId,
+        final long timestamp,
+        final long document,
+        final int offset,
+        final DirectBuffer key,
+        final int keyOffset,
+        final int keyLength,
+        final int handlerId,
+        final int mode,
+        final int priority,
+        final int timeoutMillis,
+        final int maxAttempts,
+        final int backoffInitialMillis,
+        final int backoffMaxMillis,
+        final float backoffMultiplier,
+        final float backoffJitter,
+        final int taskFlags,
+        final boolean payloadInEvent,
+        final Object target,
+        final long correlation,
+        final Effects fx)
+    {
+        advance(timestamp);
+        final long hash = KeyHasher.hash(key, keyOffset, keyLength);
+        final TaskRecord existing = find(hash, key, keyOffset, keyLength);
+        if (existing != null)
+        {
+            if (existing.state.terminal())
+            {
+                outcomeReply(fx, existing, target, correlation, true, Effects.SOURCE_JOURNAL);
+                return RESULT_DUPLICATE;
+            }
+            if (existing.waiterCount >= settings.maxWaitersPerTask())
+            {
+                rejectReply(fx, target, correlation, existing.taskId, RejectReason.TOO_MANY_WAITERS);
+                return RESULT_REJECTED;
+            }
+            addWaiter(existing, target, correlation);
+            fx.reply(Effects.REPLY_ACCEPTED, target, correlation, existing.taskId);
+            return RESULT_JOINED;
+        }
+        if (liveCount >= settings.maxLiveTasks())
+        {
+            derive(fx, RecordType.REJECTED, eventId, 0, RejectReason.CAPACITY.code(), 0);
+            rejectReply(fx, target, correlation, eventId, RejectReason.CAPACITY);
+            return RESULT_REJECTED;
+        }
+
+        final TaskRecord r = allocate();
+        r.taskId = eventId;
+        r.keyHash = hash;
+        r.state = TaskState.PENDING;
+        r.handlerId = handlerId;
+        r.mode = mode;
+        r.priority = Math.min(Math.max(priority, 0), PRIORITIES - 1);
+        r.timeoutMillis = timeoutMillis;
+        r.maxAttempts = Math.max(1, maxAttempts);
+        r.backoffInitialMillis = backoffInitialMillis;
+        r.backoffMaxMillis = backoffMaxMillis;
+        r.backoffMultiplier = backoffMultiplier;
+        r.backoffJitter = backoffJitter;
+        r.taskFlags = taskFlags;
+        r.submittedAt = timestamp;
+        r.submitDocument = document;
+        r.submitOffset = offset;
+        r.nextSameHash = byKeyHash.get(hash);
+        byKeyHash.put(hash, r);
+        byId.put(eventId, r);
+        liveCount++;
+        addWaiter(r, target, correlation);
+        fx.reply(Effects.REPLY_ACCEPTED, target, correlation, eventId);
+
+        r.attempt = 1;
+        startOrQueue(r, fx, payloadInEvent);
+        return RESULT_ACCEPTED;
+    }
+
+    /**
+     * The result of an attempt, journaled at (document, offset).
+     */
+    void completed(
+        final long timestamp,
+        final long document,
+        final int offset,
+        final long taskId,
+        final int attempt,
+        final boolean succeeded,
+        final int errorKind,
+        final long startedAt,
+        final long finishedAt,
+        final Effects fx)
+    {
+        advance(timestamp);
+        final TaskRecord r = byId.get(taskId);
+        if (r == null || r.state != TaskState.RUNNING || r.attempt != attempt)
+        {
+            // the result of an attempt that was cancelled, timed out or superseded: recorded, changes nothing
+            lateResults++;
+            releaseSlot(taskId, attempt, fx);
+            return;
+        }
+        r.startedAt = startedAt;
+        if (succeeded)
+        {
+            r.outcomeDocument = document;
+            r.outcomeOffset = offset;
+            finish(r, TaskState.SUCCEEDED, fx, Effects.SOURCE_THIS_EVENT, finishedAt);
+        }
+        else
+        {
+            r.outcomeDocument = document;
+            r.outcomeOffset = offset;
+            final boolean retryable = errorKind != FailedRecord.KIND_PERMANENT;
+            if (retryable && attempt < r.maxAttempts)
+            {
+                scheduleRetry(r, fx, REASON_RETRY_AFTER_FAILURE);
+            }
+            else if ((r.taskFlags & SubmittedRecord.FLAG_DEAD_LETTER) != 0)
+            {
+                derive(fx, RecordType.DEAD_LETTERED, taskId, attempt,
+                    retryable ? REASON_DEAD_LETTER_EXHAUSTED : REASON_DEAD_LETTER_PERMANENT, 0);
+                finish(r, TaskState.DEAD_LETTERED, fx, Effects.SOURCE_THIS_EVENT, finishedAt);
+            }
+            else
+            {
+                finish(r, TaskState.FAILED, fx, Effects.SOURCE_THIS_EVENT, finishedAt);
+            }
+        }
+        releaseSlot(taskId, attempt, fx);
+    }
+
+    /**
+     * A journaled request to cancel the task with this key.
+     */
+    void cancelRequested(
+        final long timestamp,
+        final DirectBuffer key,
+        final int keyOffset,
+        final int keyLength,
+        final Object target,
+        final long correlation,
+        final Effects fx)
+    {
+        advance(timestamp);
+        final TaskRecord r = find(KeyHasher.hash(key, keyOffset, keyLength), key, keyOffset, keyLength);
+        if (r != null && !r.state.terminal())
+        {
+            if (r.state == TaskState.RUNNING)
+            {
+                fx.stop(r.taskId, r.attempt);
+                r.outcomeReason = REASON_CANCELLED_RUNNING;
+            }
+            else
+            {
+                removePending(r);
+                r.outcomeReason = REASON_CANCELLED_WAITING;
+            }
+            r.outcomeDocument = -1;
+            derive(fx, RecordType.CANCELLED, r.taskId, r.attempt, r.outcomeReason, 0);
+            finish(r, TaskState.CANCELLED, fx, Effects.SOURCE_NONE, now);
+        }
+        statusReply(fx, r, target, correlation);
+    }
+
+    /**
+     * Time passed: fire due timers, then start waiting work, {@link Settings#timerFiresPerTick()} at most.
+     */
+    void tick(final long timestamp, final Effects fx)
+    {
+        advance(timestamp);
+        int budget = settings.timerFiresPerTick();
+        while (budget > 0 && timers.size() > 0 && timers.peekDue() <= now)
+        {
+            final long taskId = timers.peekTaskId();
+            final int attempt = timers.peekAttempt();
+            final int kind = timers.peekKind();
+            timers.poll();
+            final TaskRecord r = byId.get(taskId);
+            if (r == null || r.attempt != attempt)
+            {
+                continue;
+            }
+            if (kind == TimerHeap.RETRY && r.state == TaskState.RETRY_WAIT)
+            {
+                r.attempt = attempt + 1;
+                startOrQueue(r, fx, false);
+                budget--;
+            }
+            else if (kind == TimerHeap.DEADLINE && r.state == TaskState.RUNNING)
+            {
+                timedOut(r, fx);
+                budget--;
+            }
+        }
+        dispatchPending(fx, budget);
+    }
+
+    /**
+     * An engine started on this journal with these settings: attempts that were running when the previous
+     * one stopped are queued to run again (same attempt number), and waiting work is started.
+     */
+    void engineStarted(final long timestamp, final Settings newSettings, final Object target, final Effects fx)
+    {
+        advance(timestamp);
+        settings = newSettings;
+        inPool.clear();
+        blockingInUse = 0;
+        long[] running = new long[16];
+        int count = 0;
+        for (final TaskRecord r : byId.values())
+        {
+            r.attemptInPool = 0;
+            if (r.state == TaskState.RUNNING)
+            {
+                if (count == running.length)
+                {
+                    running = Arrays.copyOf(running, count * 2);
+                }
+                running[count++] = r.taskId;
+            }
+        }
+        Arrays.sort(running, 0, count);
+        for (int i = 0; i < count; i++)
+        {
+            final TaskRecord r = byId.get(running[i]);
+            transition(r, TaskState.PENDING);
+            enqueuePending(r);
+        }
+        dispatchPending(fx, settings.timerFiresPerTick());
+        if (target != null)
+        {
+            fx.reply(Effects.REPLY_STARTED, target, count, 0);
+        }
+    }
+
+    /**
+     * A derived record came back through the journal: check it is the next one derived.
+     */
+    void derived(final long timestamp, final RecordType type, final long taskId, final int attempt, final int reason, final long time)
+    {
+        advance(timestamp);
+        if (expected.isEmpty())
+        {
+            mismatch("unexpected " + type + " for task " + taskId + " attempt " + attempt);
+            return;
+        }
+        if (expected.matchesHead(type, taskId, attempt, reason, time))
+        {
+            derivedVerified++;
+        }
+        else
+        {
+            mismatch(type + " for task " + taskId + " attempt " + attempt + " reason " + reason + " time " + time +
+                " where " + expected.describeHead() + " was derived");
+        }
+        expected.pop();
+    }
+
+    /**
+     * A question about a key: answers without changing anything (status events are not journaled).
+     */
+    void status(final DirectBuffer key, final int keyOffset, final int keyLength, final Object target, final long correlation, final Effects fx)
+    {
+        statusReply(fx, find(KeyHasher.hash(key, keyOffset, keyLength), key, keyOffset, keyLength), target, correlation);
+    }
+
+    /**
+     * Replay one journaled record (no replies, nothing executed: the effects are for the caller to drop).
+     */
+    void apply(final RecordView record, final Effects fx)
+    {
+        final long ts = record.timestamp();
+        switch (record.type())
+        {
+            case SUBMITTED ->
+            {
+                final SubmittedRecord.Decoder d = record.submitted();
+                submitted(record.eventId(), ts, record.documentIndex(), record.offsetInDocument(),
+                    d.buffer(), d.keyOffset(), d.keyLength(),
+                    registry.idOf(d.buffer(), d.taskTypeOffset(), d.taskTypeLength()),
+                    d.executionMode(), d.priority(), d.timeoutMillis(), d.maxAttempts(), d.backoffInitialMillis(),
+                    d.backoffMaxMillis(), d.backoffMultiplier(), d.backoffJitter(), d.taskFlags(), false, null, 0, fx);
+            }
+            case SUCCEEDED -> completed(ts, record.documentIndex(), record.offsetInDocument(), record.succeeded().taskId(),
+                record.succeeded().attempt(), true, 0, record.succeeded().startedAt(), record.succeeded().finishedAt(), fx);
+            case FAILED -> completed(ts, record.documentIndex(), record.offsetInDocument(), record.failed().taskId(),
+                record.failed().attempt(), false, record.failed().errorKind(), record.failed().startedAt(),
+                record.failed().finishedAt(), fx);
+            case CANCEL_REQUESTED -> cancelRequested(ts, record.cancelRequested().buffer(), record.cancelRequested().keyOffset(),
+                record.cancelRequested().keyLength(), null, 0, fx);
+            case TICK -> tick(ts, fx);
+            case ENGINE_STARTED -> engineStarted(ts, Settings.readFrom(record.engineStarted(), settings), null, fx);
+            case JOURNAL_RECOVERED ->
+            {
+                // the journal's own record: nothing for the engine's state
+            }
+            default ->
+            {
+                final TransitionRecord.Decoder t = record.transition();
+                derived(ts, record.type(), t.taskId(), t.attempt(), t.reason(), t.time());
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Decisions
+
+    private void startOrQueue(final TaskRecord r, final Effects fx, final boolean payloadInEvent)
+    {
+        if (r.mode == ExecutionMode.BLOCKING.code() && blockingInUse >= settings.blockingSlots())
+        {
+            if (r.state != TaskState.PENDING)
+            {
+                transition(r, TaskState.PENDING);
+            }
+            enqueuePending(r);
+            return;
+        }
+        run(r, fx, payloadInEvent);
+    }
+
+    private void run(final TaskRecord r, final Effects fx, final boolean payloadInEvent)
+    {
+        transition(r, TaskState.RUNNING);
+        r.startedAt = now;
+        if (r.mode == ExecutionMode.BLOCKING.code())
+        {
+            blockingInUse++;
+            inPool.put(r.taskId, r.attempt);
+            derive(fx, RecordType.STARTED, r.taskId, r.attempt, 0, 0);
+            if (r.timeoutMillis > 0)
+            {
+                timers.add(now + r.timeoutMillis * NANOS_PER_MILLI, r.taskId, r.attempt, TimerHeap.DEADLINE);
+            }
+        }
+        fx.dispatch(r.taskId, r.attempt, r.handlerId, r.mode, payloadInEvent, r.submitDocument, r.submitOffset);
+    }
+
+    private void timedOut(final TaskRecord r, final Effects fx)
+    {
+        fx.stop(r.taskId, r.attempt);
+        if (r.attempt < r.maxAttempts)
+        {
+            derive(fx, RecordType.TIMED_OUT, r.taskId, r.attempt, REASON_TIMED_OUT_WILL_RETRY, 0);
+            scheduleRetry(r, fx, REASON_RETRY_AFTER_TIMEOUT);
+            return;
+        }
+        derive(fx, RecordType.TIMED_OUT, r.taskId, r.attempt, REASON_TIMED_OUT_FINAL, 0);
+        r.outcomeDocument = -1;
+        r.outcomeReason = REASON_TIMED_OUT_FINAL;
+        finish(r, TaskState.TIMED_OUT, fx, Effects.SOURCE_NONE, now);
+    }
+
+    private void scheduleRetry(final TaskRecord r, final Effects fx, final int reason)
+    {
+        transition(r, TaskState.RETRY_WAIT);
+        final long due = now + backoffNanos(r);
+        timers.add(due, r.taskId, r.attempt, TimerHeap.RETRY);
+        derive(fx, RecordType.RETRY_SCHEDULED, r.taskId, r.attempt, reason, due);
+    }
+
+    /**
+     * Delay before the attempt after {@code r.attempt}: exponential, capped, spread by jitter drawn from the
+     * task id and attempt (the same on every replay).
+     */
+    static long backoffNanos(final TaskRecord r)
+    {
+        double delay = r.backoffInitialMillis * Math.pow(r.backoffMultiplier, r.attempt - 1);
+        delay = Math.min(delay, r.backoffMaxMillis);
+        final double unit = (mix(r.taskId * 31 + r.attempt) >>> 11) * 0x1.0p-53;
+        delay = delay * (1.0 + r.backoffJitter * (2.0 * unit - 1.0));
+        return Math.max(0L, (long)(delay * NANOS_PER_MILLI));
+    }
+
+    private static long mix(final long seed)
+    {
+        long z = seed + 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    private void releaseSlot(final long taskId, final int attempt, final Effects fx)
+    {
+        if (inPool.get(taskId) == attempt)
+        {
+            inPool.remove(taskId);
+            blockingInUse--;
+            final TaskRecord r = byId.get(taskId);
+            if (r != null && r.attemptInPool == attempt)
+            {
+                r.attemptInPool = 0;
+            }
+            dispatchPending(fx, 1);
+        }
+    }
+
+    private void dispatchPending(final Effects fx, final int budget)
+    {
+        int left = budget;
+        for (int p = 0; p < PRIORITIES && left > 0; p++)
+        {
+            TaskRecord r = pendingHead[p];
+            while (r != null && left > 0)
+            {
+                final TaskRecord next = r.pendingNext;
+                if (r.mode != ExecutionMode.BLOCKING.code() || blockingInUse < settings.blockingSlots())
+                {
+                    removePending(r);
+                    run(r, fx, false);
+                    left--;
+                }
+                r = next;
+            }
+        }
+    }
+
+    private void finish(final TaskRecord r, final TaskState state, final Effects fx, final int source, final long finishedAt)
+    {
+        transition(r, state);
+        r.finishedAt = finishedAt == 0 ? now : finishedAt;
+        liveCount--;
+        int w = r.waiterHead;
+        while (w >= 0)
+        {
+            outcomeReply(fx, r, waiters.target(w), waiters.correlation(w), false, source);
+            w = waiters.next(w);
+        }
+        waiters.freeList(r.waiterHead);
+        r.waiterHead = -1;
+        r.waiterCount = 0;
+        retain(r);
+    }
+
+    private void transition(final TaskRecord r, final TaskState to)
+    {
+        TaskTransitions.check(r.taskId, r.state, to);
+        r.state = to;
+    }
+
+    private void derive(final Effects fx, final RecordType type, final long taskId, final int attempt, final int reason, final long time)
+    {
+        fx.derived(type, taskId, attempt, reason, time);
+        expected.push(type, taskId, attempt, reason, time);
+    }
+
+    private void advance(final long timestamp)
+    {
+        if (timestamp > now)
+        {
+            now = timestamp;
+        }
+        final long retention = settings.outcomeRetentionNanos();
+        while (retainedHead != null && now - retainedHead.finishedAt >= retention)
+        {
+            forget(retainedHead);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Replies
+
+    private void outcomeReply(
+        final Effects fx, final TaskRecord r, final Object target, final long correlation, final boolean duplicate, final int source)
+    {
+        if (target == null)
+        {
+            return;
+        }
+        final int i = fx.reply(Effects.REPLY_OUTCOME, target, correlation, r.taskId);
+        fillTask(fx, i, r);
+        fx.replyDuplicate[i] = duplicate;
+        fx.replySource[i] = r.outcomeDocument < 0 ? Effects.SOURCE_NONE : source;
+    }
+
+    private void statusReply(final Effects fx, final TaskRecord r, final Object target, final long correlation)
+    {
+        if (target == null)
+        {
+            return;
+        }
+        final int i = fx.reply(Effects.REPLY_STATUS, target, correlation, r == null ? 0 : r.taskId);
+        if (r != null)
+        {
+            fillTask(fx, i, r);
+            fx.replySource[i] = r.state.terminal() && r.outcomeDocument >= 0 ? Effects.SOURCE_JOURNAL : Effects.SOURCE_NONE;
+        }
+    }
+
+    private static void fillTask(final Effects fx, final int i, final TaskRecord r)
+    {
+        fx.replyState[i] = r.state;
+        fx.replyAttempts[i] = r.attempt;
+        fx.replyMaxAttempts[i] = r.maxAttempts;
+        fx.replyDocument[i] = r.outcomeDocument;
+        fx.replyOffset[i] = r.outcomeOffset;
+        fx.replyReason[i] = r.outcomeReason;
+        fx.replyTimeoutMillis[i] = r.timeoutMillis;
+        fx.replySubmittedAt[i] = r.submittedAt;
+        fx.replyStartedAt[i] = r.startedAt;
+        fx.replyFinishedAt[i] = r.finishedAt;
+    }
+
+    private static void rejectReply(final Effects fx, final Object target, final long correlation, final long taskId, final RejectReason reason)
+    {
+        if (target != null)
+        {
+            final int i = fx.reply(Effects.REPLY_REJECTED, target, correlation, taskId);
+            fx.replyReason[i] = reason.code();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Tables
+
+    private TaskRecord find(final long hash, final DirectBuffer key, final int keyOffset, final int keyLength)
+    {
+        for (TaskRecord r = byKeyHash.get(hash); r != null; r = r.nextSameHash)
+        {
+            if (keyMatcher.matches(r.submitDocument, r.submitOffset, key, keyOffset, keyLength))
+            {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    private void addWaiter(final TaskRecord r, final Object target, final long correlation)
+    {
+        if (target != null)
+        {
+            r.waiterHead = waiters.push(r.waiterHead, target, correlation);
+            r.waiterCount++;
+        }
+    }
+
+    private TaskRecord allocate()
+    {
+        final TaskRecord r = free;
+        if (r == null)
+        {
+            final TaskRecord fresh = new TaskRecord();
+            fresh.reset();
+            return fresh;
+        }
+        free = r.nextFree;
+        r.nextFree = null;
+        return r;
+    }
+
+    private void retain(final TaskRecord r)
+    {
+        r.retainedPrev = retainedTail;
+        r.retainedNext = null;
+        if (retainedTail != null)
+        {
+            retainedTail.retainedNext = r;
+        }
+        else
+        {
+            retainedHead = r;
+        }
+        retainedTail = r;
+        retainedCount++;
+        while (retainedCount > settings.maxRetainedOutcomes())
+        {
+            forget(retainedHead);
+        }
+    }
+
+    /**
+     * Forget a finished task: its key may be submitted again as a new task.
+     */
+    private void forget(final TaskRecord r)
+    {
+        retainedHead = r.retainedNext;
+        if (retainedHead != null)
+        {
+            retainedHead.retainedPrev = null;
+        }
+        else
+        {
+            retainedTail = null;
+        }
+        retainedCount--;
+        byId.remove(r.taskId);
+        TaskRecord head = byKeyHash.get(r.keyHash);
+        if (head == r)
+        {
+            if (r.nextSameHash == null)
+            {
+                byKeyHash.remove(r.keyHash);
+            }
+            else
+            {
+                byKeyHash.put(r.keyHash, r.nextSameHash);
+            }
+        }
+        else
+        {
+            while (head != null && head.nextSameHash != r)
+            {
+                head = head.nextSameHash;
+            }
+            if (head != null)
+            {
+                head.nextSameHash = r.nextSameHash;
+            }
+        }
+        r.reset();
+        r.nextFree = free;
+        free = r;
+    }
+
+    private void enqueuePending(final TaskRecord r)
+    {
+        final int p = r.priority;
+        r.pendingPrev = pendingTail[p];
+        r.pendingNext = null;
+        if (pendingTail[p] != null)
+        {
+            pendingTail[p].pendingNext = r;
+        }
+        else
+        {
+            pendingHead[p] = r;
+        }
+        pendingTail[p] = r;
+        r.inPendingQueue = true;
+        pendingCount++;
+        if (r.mode != ExecutionMode.BLOCKING.code())
+        {
+            pendingInlineCount++;
+        }
+    }
+
+    private void removePending(final TaskRecord r)
+    {
+        if (!r.inPendingQueue)
+        {
+            return;
+        }
+        final int p = r.priority;
+        if (r.pendingPrev != null)
+        {
+            r.pendingPrev.pendingNext = r.pendingNext;
+        }
+        else
+        {
+            pendingHead[p] = r.pendingNext;
+        }
+        if (r.pendingNext != null)
+        {
+            r.pendingNext.pendingPrev = r.pendingPrev;
+        }
+        else
+        {
+            pendingTail[p] = r.pendingPrev;
+        }
+        r.pendingPrev = null;
+        r.pendingNext = null;
+        r.inPendingQueue = false;
+        pendingCount--;
+        if (r.mode != ExecutionMode.BLOCKING.code())
+        {
+            pendingInlineCount--;
+        }
+    }
+
+    private void mismatch(final String description)
+    {
+        derivedMismatches++;
+        if (firstMismatch == null)
+        {
+            firstMismatch = description;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // What others may ask (from the sequence stage's thread, or after replay)
+
+    /**
+     * @return when the sequence stage next needs a tick: the earliest timer, now when waiting work could
+     *     start, {@link Long#MAX_VALUE} when nothing is due.
+     */
+    long nextWakeAt()
+    {
+        final boolean startable = pendingInlineCount > 0 || (pendingCount > pendingInlineCount && blockingInUse < settings.blockingSlots());
+        return startable ? now : timers.peekDue();
+    }
+
+    int liveCount()
+    {
+        return liveCount;
+    }
+
+    int retainedCount()
+    {
+        return retainedCount;
+    }
+
+    int blockingInUse()
+    {
+        return blockingInUse;
+    }
+
+    int pendingCount()
+    {
+        return pendingCount;
+    }
+
+    int timerCount()
+    {
+        return timers.size();
+    }
+
+    long now()
+    {
+        return now;
+    }
+
+    Settings settings()
+    {
+        return settings;
+    }
+
+    long derivedVerified()
+    {
+        return derivedVerified;
+    }
+
+    long derivedMismatches()
+    {
+        return derivedMismatches;
+    }
+
+    String firstMismatch()
+    {
+        return firstMismatch;
+    }
+
+    long lateResults()
+    {
+        return lateResults;
+    }
+
+    /**
+     * Called by the thread taking the sequencer over after replay (the sequence stage's).
+     */
+    void takeOwnership()
+    {
+        keyMatcher.reader.transferOwnership();
+    }
+
+    /**
+     * @return derived records decided but not yet seen back in the journal (after a replay: those a crash
+     *     kept from being journaled).
+     */
+    DerivedExpectations expected()
+    {
+        return expected;
+    }
+
+    /**
+     * @return how many known tasks are in each state.
+     */
+    Map<TaskState, Long> countByState()
+    {
+        final Map<TaskState, Long> counts = new EnumMap<>(TaskState.class);
+        for (final TaskRecord r : byId.values())
+        {
+            counts.merge(r.state, 1L, Long::sum);
+        }
+        return counts;
+    }
+
+    /**
+     * Visit every known task, in id order.
+     */
+    void forEachTask(final TaskVisitor visitor)
+    {
+        final long[] ids = new long[byId.size()];
+        int n = 0;
+        for (final TaskRecord r : byId.values())
+        {
+            ids[n++] = r.taskId;
+        }
+        Arrays.sort(ids, 0, n);
+        for (int i = 0; i < n; i++)
+        {
+            final TaskRecord r = byId.get(ids[i]);
+            visitor.visit(r.taskId, r.state, r.attempt, r.submittedAt, r.finishedAt);
+        }
+    }
+
+    @FunctionalInterface
+    interface TaskVisitor
+    {
+        void visit(long taskId, TaskState state, int attempts, long submittedAt, long finishedAt);
+    }
+
+    /**
+     * Reads a submission's key back from the journal to compare it with another key of the same hash.
+     */
+    private static final class KeyMatcher implements RecordHandler
+    {
+        private final JournalReader reader;
+        private DirectBuffer probe;
+        private int probeOffset;
+        private int probeLength;
+        private boolean matched;
+
+        KeyMatcher(final JournalReader reader)
+        {
+            this.reader = reader;
+        }
+
+        boolean matches(final long document, final int offset, final DirectBuffer key, final int keyOffset, final int keyLength)
+        {
+            probe = key;
+            probeOffset = keyOffset;
+            probeLength = keyLength;
+            matched = false;
+            if (reader == null || !reader.readRecordAt(document, offset, this))
+            {
+                // the submission cannot be read back: equal 64-bit hashes are the best evidence there is
+                return true;
+            }
+            return matched;
+        }
+
+        @Override
+        public void onRecord(final RecordView record)
+        {
+            if (record.type() != RecordType.SUBMITTED)
+            {
+                return;
+            }
+            final SubmittedRecord.Decoder d = record.submitted();
+            if (d.keyLength() != probeLength)
+            {
+                return;
+            }
+            final DirectBuffer stored = d.buffer();
+            final int base = d.keyOffset();
+            for (int i = 0; i < probeLength; i++)
+            {
+                if (stored.getByte(base + i) != probe.getByte(probeOffset + i))
+                {
+                    return;
+                }
+            }
+            matched = true;
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package io.gyre.engine;
+
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+
+/**
+ * One attempt of a task, as its handler sees it. A context is reused: it is valid only until the
+ * attempt's result is reported (or {@link TaskHandler#execute} returns).
+ */
+public interface TaskContext
+{
+    /** @return the task's id (the event id of its submission). */
+    long taskId();
+
+    /** @return the attempt number, from 1. */
+    int attempt();
+
+    /** @return the submitted payload; bytes {@code [0, payloadLength())}. */
+    DirectBuffer payload();
+
+    int payloadLength();
+
+    /** @return the task type name. */
+    String taskType();
+
+    /** @return true once the engine has asked this attempt to stop (cancelled, timed out, or shutting down). */
+    boolean stopRequested();
+
+    /**
+     * A buffer to write the output into, then report it with {@link #succeed(int)}.
+     *
+     * @param capacity how many bytes the output needs at most.
+     * @throws TaskFailure (permanent) when that is more than the engine's maximum output size.
+     */
+    MutableDirectBuffer outputBuffer(int capacity) throws TaskFailure;
+
+    /** Succeed with the first {@code length} bytes of {@link #outputBuffer}. */
+    void succeed(int length);
+
+    /** Succeed with a copy of these bytes as the output. */
+    void succeed(DirectBuffer output, int offset, int length);
+
+    /** Succeed with a copy of these bytes as the output. */
+    void succeed(byte[] output);
+
+    /**
+     * Fail the attempt.
+     *
+     * @param retryable whether another attempt could succeed.
+     * @param message why, for people (truncated to 1 KiB).
+     */
+    void fail(boolean retryable, String message);
+}

@@ -1,0 +1,85 @@
+package io.gyre.engine;
+
+/**
+ * What the sequence stage keeps of one task, live or finished (for deduplication). Small on purpose: the
+ * key and payload stay in the journal, found again by the submission's position.
+ */
+final class TaskRecord
+{
+    long taskId;
+    long keyHash;
+    TaskRecord nextSameHash;
+
+    TaskState state;
+    int attempt;
+    int maxAttempts;
+    int handlerId;
+    int mode;
+    int priority;
+    int taskFlags;
+    int timeoutMillis;
+    int backoffInitialMillis;
+    int backoffMaxMillis;
+    float backoffMultiplier;
+    float backoffJitter;
+
+    long submittedAt;
+    long startedAt;
+    long finishedAt;
+    long submitDocument;
+    int submitOffset;
+    /** Position of the record holding the outcome's output or error (SUCCEEDED or FAILED), or -1. */
+    long outcomeDocument = -1;
+    int outcomeOffset;
+    /** For outcomes without such a record (timed out, cancelled): the derived record's reason code. */
+    int outcomeReason;
+
+    /** The attempt now occupying a blocking pool slot, or 0. */
+    int attemptInPool;
+
+    int waiterHead = -1;
+    int waiterCount;
+
+    TaskRecord retainedPrev;
+    TaskRecord retainedNext;
+    TaskRecord pendingPrev;
+    TaskRecord pendingNext;
+    boolean inPendingQueue;
+    TaskRecord nextFree;
+
+    void reset()
+    {
+        taskId = 0;
+        keyHash = 0;
+        nextSameHash = null;
+        state = null;
+        attempt = 0;
+        maxAttempts = 0;
+        handlerId = HandlerRegistry.UNKNOWN;
+        mode = 0;
+        priority = 0;
+        taskFlags = 0;
+        timeoutMillis = 0;
+        backoffInitialMillis = 0;
+        backoffMaxMillis = 0;
+        backoffMultiplier = 0;
+        backoffJitter = 0;
+        submittedAt = 0;
+        startedAt = 0;
+        finishedAt = 0;
+        submitDocument = -1;
+        submitOffset = 0;
+        outcomeDocument = -1;
+        outcomeOffset = 0;
+        outcomeReason = 0;
+        attemptInPool = 0;
+        waiterHead = -1;
+        waiterCount = 0;
+        retainedPrev = null;
+        retainedNext = null;
+        pendingPrev = null;
+        pendingNext = null;
+        inPendingQueue = false;
+        nextFree = null;
+    }
+}

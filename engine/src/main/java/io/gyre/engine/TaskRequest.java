@@ -1,0 +1,236 @@
+package io.gyre.engine;
+
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * A task to submit. Mutable and reusable by the thread that owns it: the engine copies what it needs
+ * before {@code submit} returns, so one request can be refilled for the next task without allocating.
+ * <p>
+ * Required: an idempotency key and a task type. Everything else has a default: an empty payload, normal
+ * priority, and the task type's (or the engine's) timeout, attempts and backoff.
+ */
+public final class TaskRequest
+{
+    private static final byte[] EMPTY = new byte[0];
+
+    private final UnsafeBuffer key = new UnsafeBuffer(0, 0);
+    private final UnsafeBuffer payload = new UnsafeBuffer(0, 0);
+    private final UnsafeBuffer tenant = new UnsafeBuffer(0, 0);
+    private String type;
+    private Priority priority = Priority.NORMAL;
+    private int timeoutMillis;
+    private int maxAttempts;
+    private int backoffInitialMillis;
+    private int backoffMaxMillis;
+    private float backoffMultiplier;
+    private float backoffJitter = -1;
+    private boolean deadLetter = true;
+    private long correlationId;
+
+    public TaskRequest()
+    {
+        clear();
+    }
+
+    /**
+     * Forget everything set, back to the defaults (no key, no type).
+     */
+    public TaskRequest clear()
+    {
+        key.wrap(EMPTY);
+        payload.wrap(EMPTY);
+        tenant.wrap(EMPTY);
+        type = null;
+        priority = Priority.NORMAL;
+        timeoutMillis = 0;
+        maxAttempts = 0;
+        backoffInitialMillis = 0;
+        backoffMaxMillis = 0;
+        backoffMultiplier = 0;
+        backoffJitter = -1;
+        deadLetter = true;
+        correlationId = 0;
+        return this;
+    }
+
+    /** The idempotency key, as UTF-8 (allocates; use a byte overload on hot paths). */
+    public TaskRequest key(final String value)
+    {
+        final byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+        key.wrap(bytes);
+        return this;
+    }
+
+    /** The idempotency key: the bytes are read, not copied, until submit returns. */
+    public TaskRequest key(final byte[] bytes, final int offset, final int length)
+    {
+        key.wrap(bytes, offset, length);
+        return this;
+    }
+
+    public TaskRequest key(final DirectBuffer buffer, final int offset, final int length)
+    {
+        key.wrap(buffer, offset, length);
+        return this;
+    }
+
+    /** The task type: a registered handler's {@link TaskHandler#type()}. */
+    public TaskRequest type(final String value)
+    {
+        type = value;
+        return this;
+    }
+
+    public TaskRequest payload(final String utf8)
+    {
+        payload.wrap(utf8.getBytes(StandardCharsets.UTF_8));
+        return this;
+    }
+
+    public TaskRequest payload(final byte[] bytes)
+    {
+        payload.wrap(bytes);
+        return this;
+    }
+
+    /** The payload: the bytes are read, not copied, until submit returns. */
+    public TaskRequest payload(final byte[] bytes, final int offset, final int length)
+    {
+        payload.wrap(bytes, offset, length);
+        return this;
+    }
+
+    public TaskRequest payload(final DirectBuffer buffer, final int offset, final int length)
+    {
+        payload.wrap(buffer, offset, length);
+        return this;
+    }
+
+    /** Who the task is for, for accounting (up to 64 bytes of UTF-8; empty by default). */
+    public TaskRequest tenant(final String value)
+    {
+        tenant.wrap(value.getBytes(StandardCharsets.UTF_8));
+        return this;
+    }
+
+    public TaskRequest tenant(final byte[] bytes, final int offset, final int length)
+    {
+        tenant.wrap(bytes, offset, length);
+        return this;
+    }
+
+    public TaskRequest priority(final Priority value)
+    {
+        priority = value;
+        return this;
+    }
+
+    /** Timeout of each attempt in milliseconds; 0 for the task type's default. */
+    public TaskRequest timeoutMillis(final int value)
+    {
+        timeoutMillis = value;
+        return this;
+    }
+
+    /** How many attempts in all, at least 1; 0 for the task type's default. */
+    public TaskRequest maxAttempts(final int value)
+    {
+        maxAttempts = value;
+        return this;
+    }
+
+    /**
+     * Exponential backoff between attempts: the n-th retry waits {@code initial * multiplier^(n-1)}, capped
+     * at {@code max}, spread by up to {@code jitter} of itself (0..1). Unset, the engine's defaults apply.
+     */
+    public TaskRequest backoff(final int initialMillis, final int maxMillis, final float multiplier, final float jitter)
+    {
+        backoffInitialMillis = initialMillis;
+        backoffMaxMillis = maxMillis;
+        backoffMultiplier = multiplier;
+        backoffJitter = jitter;
+        return this;
+    }
+
+    /** Whether a finally failed task is dead-lettered (the default) or just left FAILED. */
+    public TaskRequest deadLetter(final boolean value)
+    {
+        deadLetter = value;
+        return this;
+    }
+
+    /** A number handed back with this request's outcome, to tell outcomes apart without allocating. */
+    public TaskRequest correlationId(final long value)
+    {
+        correlationId = value;
+        return this;
+    }
+
+    DirectBuffer key()
+    {
+        return key;
+    }
+
+    DirectBuffer payload()
+    {
+        return payload;
+    }
+
+    DirectBuffer tenant()
+    {
+        return tenant;
+    }
+
+    String type()
+    {
+        return type;
+    }
+
+    Priority priority()
+    {
+        return priority;
+    }
+
+    int timeoutMillis()
+    {
+        return timeoutMillis;
+    }
+
+    int maxAttempts()
+    {
+        return maxAttempts;
+    }
+
+    int backoffInitialMillis()
+    {
+        return backoffInitialMillis;
+    }
+
+    int backoffMaxMillis()
+    {
+        return backoffMaxMillis;
+    }
+
+    float backoffMultiplier()
+    {
+        return backoffMultiplier;
+    }
+
+    float backoffJitter()
+    {
+        return backoffJitter;
+    }
+
+    boolean deadLetter()
+    {
+        return deadLetter;
+    }
+
+    long correlationId()
+    {
+        return correlationId;
+    }
+}

@@ -1,0 +1,132 @@
+package io.gyre.engine;
+
+import java.util.Arrays;
+
+/**
+ * Pending timers of the sequence stage, earliest first: a binary heap over primitive arrays, ordered by
+ * due time and then by insertion, so the order timers fire in depends only on the events that set them.
+ * Timers are never removed early: each names a task and attempt, and one that no longer applies is
+ * ignored when it fires.
+ */
+final class TimerHeap
+{
+    static final int RETRY = 1;
+    static final int DEADLINE = 2;
+
+    private long[] due = new long[64];
+    private long[] order = new long[64];
+    private long[] taskId = new long[64];
+    private int[] attempt = new int[64];
+    private byte[] kind = new byte[64];
+    private int size;
+    private long inserted;
+
+    void add(final long dueAt, final long task, final int attemptNumber, final int timerKind)
+    {
+        if (size == due.length)
+        {
+            final int n = size * 2;
+            due = Arrays.copyOf(due, n);
+            order = Arrays.copyOf(order, n);
+            taskId = Arrays.copyOf(taskId, n);
+            attempt = Arrays.copyOf(attempt, n);
+            kind = Arrays.copyOf(kind, n);
+        }
+        int i = size++;
+        final long seq = inserted++;
+        while (i > 0)
+        {
+            final int parent = (i - 1) >>> 1;
+            if (!before(dueAt, seq, due[parent], order[parent]))
+            {
+                break;
+            }
+            move(parent, i);
+            i = parent;
+        }
+        set(i, dueAt, seq, task, attemptNumber, timerKind);
+    }
+
+    int size()
+    {
+        return size;
+    }
+
+    /** @return the earliest due time, or {@link Long#MAX_VALUE} when empty. */
+    long peekDue()
+    {
+        return size == 0 ? Long.MAX_VALUE : due[0];
+    }
+
+    long peekTaskId()
+    {
+        return taskId[0];
+    }
+
+    int peekAttempt()
+    {
+        return attempt[0];
+    }
+
+    int peekKind()
+    {
+        return kind[0];
+    }
+
+    void poll()
+    {
+        final int last = --size;
+        if (last == 0)
+        {
+            return;
+        }
+        final long d = due[last];
+        final long o = order[last];
+        final long t = taskId[last];
+        final int a = attempt[last];
+        final int k = kind[last];
+        int i = 0;
+        while (true)
+        {
+            int child = 2 * i + 1;
+            if (child >= last)
+            {
+                break;
+            }
+            if (child + 1 < last && before(due[child + 1], order[child + 1], due[child], order[child]))
+            {
+                child++;
+            }
+            if (!before(due[child], order[child], d, o))
+            {
+                break;
+            }
+            move(child, i);
+            i = child;
+        }
+        set(i, d, o, t, a, k);
+    }
+
+    private static boolean before(final long dueA, final long orderA, final long dueB, final long orderB)
+    {
+        return dueA < dueB || (dueA == dueB && orderA < orderB);
+    }
+
+    private void move(final int from, final int to)
+    {
+        due[to] = due[from];
+        order[to] = order[from];
+        taskId[to] = taskId[from];
+        attempt[to] = attempt[from];
+        kind[to] = kind[from];
+    }
+
+    private void set(final int i, final long d, final long o, final long t, final int a, final int k)
+    {
+        due[i] = d;
+        order[i] = o;
+        taskId[i] = t;
+        attempt[i] = a;
+        kind[i] = (byte)k;
+    }
+}
