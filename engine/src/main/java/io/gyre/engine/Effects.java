@@ -7,8 +7,11 @@ import java.util.Arrays;
 /**
  * What the sequence stage decided while handling one event, for the stages after it: attempts to
  * dispatch, derived records to journal, running attempts to stop, and replies to send. Written only by
- * the sequence stage; read by the execute and publish stages. Arrays grow on demand and are kept, so a
- * steady state allocates nothing.
+ * the sequence stage; read by the execute and publish stages.
+ * <p>
+ * Each entry is a stride of longs in one array (one or two cache lines per entry, however many fields),
+ * because three stages on two cores touch it per event. Arrays grow on demand and are kept, so a steady
+ * state allocates nothing.
  */
 final class Effects
 {
@@ -24,43 +27,34 @@ final class Effects
     static final int SOURCE_THIS_EVENT = 1;
     static final int SOURCE_JOURNAL = 2;
 
+    private static final RecordType[] TYPES = RecordType.values();
+
+    private static final int DISPATCH_STRIDE = 4;
+    private static final int DERIVED_STRIDE = 3;
+    private static final int STOP_STRIDE = 2;
+    private static final int REPLY_STRIDE = 9;
+
+    // reply fields
+    private static final int R_KIND = 0;          // kind | source << 8 | state+1 << 16 | duplicate << 24 | reason << 32
+    private static final int R_CORRELATION = 1;
+    private static final int R_TASK_ID = 2;
+    private static final int R_ATTEMPTS = 3;      // attempts | maxAttempts << 32
+    private static final int R_DOCUMENT = 4;
+    private static final int R_OFFSET = 5;        // offset | timeoutMillis << 32
+    private static final int R_SUBMITTED_AT = 6;
+    private static final int R_STARTED_AT = 7;
+    private static final int R_FINISHED_AT = 8;
+
     int dispatchCount;
-    long[] dispatchTaskId = new long[4];
-    int[] dispatchAttempt = new int[4];
-    int[] dispatchHandler = new int[4];
-    int[] dispatchMode = new int[4];
-    boolean[] dispatchPayloadInEvent = new boolean[4];
-    long[] dispatchSubmitDocument = new long[4];
-    int[] dispatchSubmitOffset = new int[4];
-
     int derivedCount;
-    RecordType[] derivedType = new RecordType[4];
-    long[] derivedTaskId = new long[4];
-    int[] derivedAttempt = new int[4];
-    int[] derivedReason = new int[4];
-    long[] derivedTime = new long[4];
-
     int stopCount;
-    long[] stopTaskId = new long[4];
-    int[] stopAttempt = new int[4];
-
     int replyCount;
-    int[] replyKind = new int[4];
-    Object[] replyTarget = new Object[4];
-    long[] replyCorrelation = new long[4];
-    long[] replyTaskId = new long[4];
-    TaskState[] replyState = new TaskState[4];
-    int[] replyAttempts = new int[4];
-    int[] replyMaxAttempts = new int[4];
-    boolean[] replyDuplicate = new boolean[4];
-    int[] replySource = new int[4];
-    long[] replyDocument = new long[4];
-    int[] replyOffset = new int[4];
-    int[] replyReason = new int[4];
-    int[] replyTimeoutMillis = new int[4];
-    long[] replySubmittedAt = new long[4];
-    long[] replyStartedAt = new long[4];
-    long[] replyFinishedAt = new long[4];
+
+    private long[] dispatches = new long[DISPATCH_STRIDE * 2];
+    private long[] derived = new long[DERIVED_STRIDE * 2];
+    private long[] stops = new long[STOP_STRIDE * 2];
+    private long[] replies = new long[REPLY_STRIDE * 2];
+    private Object[] replyTargets = new Object[2];
 
     void reset()
     {
@@ -69,15 +63,12 @@ final class Effects
         stopCount = 0;
         if (replyCount > 0)
         {
-            Arrays.fill(replyTarget, 0, replyCount, null);
+            Arrays.fill(replyTargets, 0, replyCount, null);
             replyCount = 0;
         }
     }
 
-    boolean isEmpty()
-    {
-        return dispatchCount == 0 && derivedCount == 0 && stopCount == 0 && replyCount == 0;
-    }
+    // ---------------------------------------------------------------------------------------- dispatches
 
     void dispatch(
         final long taskId,
@@ -88,104 +79,276 @@ final class Effects
         final long submitDocument,
         final int submitOffset)
     {
-        if (dispatchCount == dispatchTaskId.length)
+        if ((dispatchCount + 1) * DISPATCH_STRIDE > dispatches.length)
         {
-            final int n = dispatchCount * 2;
-            dispatchTaskId = Arrays.copyOf(dispatchTaskId, n);
-            dispatchAttempt = Arrays.copyOf(dispatchAttempt, n);
-            dispatchHandler = Arrays.copyOf(dispatchHandler, n);
-            dispatchMode = Arrays.copyOf(dispatchMode, n);
-            dispatchPayloadInEvent = Arrays.copyOf(dispatchPayloadInEvent, n);
-            dispatchSubmitDocument = Arrays.copyOf(dispatchSubmitDocument, n);
-            dispatchSubmitOffset = Arrays.copyOf(dispatchSubmitOffset, n);
+            dispatches = Arrays.copyOf(dispatches, dispatches.length * 2);
         }
-        final int i = dispatchCount++;
-        dispatchTaskId[i] = taskId;
-        dispatchAttempt[i] = attempt;
-        dispatchHandler[i] = handler;
-        dispatchMode[i] = mode;
-        dispatchPayloadInEvent[i] = payloadInEvent;
-        dispatchSubmitDocument[i] = submitDocument;
-        dispatchSubmitOffset[i] = submitOffset;
+        final int base = dispatchCount++ * DISPATCH_STRIDE;
+        dispatches[base] = taskId;
+        dispatches[base + 1] = (attempt & 0xFFFF_FFFFL) | ((long)(handler & 0xFFFF) << 32) | ((long)(mode & 0xFF) << 48) |
+            (payloadInEvent ? 1L << 56 : 0);
+        dispatches[base + 2] = submitDocument;
+        dispatches[base + 3] = submitOffset;
     }
+
+    long dispatchTaskId(final int i)
+    {
+        return dispatches[i * DISPATCH_STRIDE];
+    }
+
+    int dispatchAttempt(final int i)
+    {
+        return (int)dispatches[i * DISPATCH_STRIDE + 1];
+    }
+
+    int dispatchHandler(final int i)
+    {
+        return (short)(dispatches[i * DISPATCH_STRIDE + 1] >>> 32);
+    }
+
+    int dispatchMode(final int i)
+    {
+        return (int)(dispatches[i * DISPATCH_STRIDE + 1] >>> 48) & 0xFF;
+    }
+
+    boolean dispatchPayloadInEvent(final int i)
+    {
+        return (dispatches[i * DISPATCH_STRIDE + 1] >>> 56 & 1) != 0;
+    }
+
+    long dispatchSubmitDocument(final int i)
+    {
+        return dispatches[i * DISPATCH_STRIDE + 2];
+    }
+
+    int dispatchSubmitOffset(final int i)
+    {
+        return (int)dispatches[i * DISPATCH_STRIDE + 3];
+    }
+
+    // ------------------------------------------------------------------------------------------- derived
 
     void derived(final RecordType type, final long taskId, final int attempt, final int reason, final long time)
     {
-        if (derivedCount == derivedType.length)
+        if ((derivedCount + 1) * DERIVED_STRIDE > derived.length)
         {
-            final int n = derivedCount * 2;
-            derivedType = Arrays.copyOf(derivedType, n);
-            derivedTaskId = Arrays.copyOf(derivedTaskId, n);
-            derivedAttempt = Arrays.copyOf(derivedAttempt, n);
-            derivedReason = Arrays.copyOf(derivedReason, n);
-            derivedTime = Arrays.copyOf(derivedTime, n);
+            derived = Arrays.copyOf(derived, derived.length * 2);
         }
-        final int i = derivedCount++;
-        derivedType[i] = type;
-        derivedTaskId[i] = taskId;
-        derivedAttempt[i] = attempt;
-        derivedReason[i] = reason;
-        derivedTime[i] = time;
+        final int base = derivedCount++ * DERIVED_STRIDE;
+        derived[base] = type.ordinal() | ((long)(reason & 0xFF) << 8) | ((long)attempt << 32);
+        derived[base + 1] = taskId;
+        derived[base + 2] = time;
     }
+
+    RecordType derivedType(final int i)
+    {
+        return TYPES[(int)derived[i * DERIVED_STRIDE] & 0xFF];
+    }
+
+    int derivedReason(final int i)
+    {
+        return (int)(derived[i * DERIVED_STRIDE] >>> 8) & 0xFF;
+    }
+
+    int derivedAttempt(final int i)
+    {
+        return (int)(derived[i * DERIVED_STRIDE] >>> 32);
+    }
+
+    long derivedTaskId(final int i)
+    {
+        return derived[i * DERIVED_STRIDE + 1];
+    }
+
+    long derivedTime(final int i)
+    {
+        return derived[i * DERIVED_STRIDE + 2];
+    }
+
+    // --------------------------------------------------------------------------------------------- stops
 
     void stop(final long taskId, final int attempt)
     {
-        if (stopCount == stopTaskId.length)
+        if ((stopCount + 1) * STOP_STRIDE > stops.length)
         {
-            stopTaskId = Arrays.copyOf(stopTaskId, stopCount * 2);
-            stopAttempt = Arrays.copyOf(stopAttempt, stopCount * 2);
+            stops = Arrays.copyOf(stops, stops.length * 2);
         }
-        stopTaskId[stopCount] = taskId;
-        stopAttempt[stopCount] = attempt;
+        stops[stopCount * STOP_STRIDE] = taskId;
+        stops[stopCount * STOP_STRIDE + 1] = attempt;
         stopCount++;
     }
+
+    long stopTaskId(final int i)
+    {
+        return stops[i * STOP_STRIDE];
+    }
+
+    int stopAttempt(final int i)
+    {
+        return (int)stops[i * STOP_STRIDE + 1];
+    }
+
+    // ------------------------------------------------------------------------------------------- replies
 
     /**
      * Add a reply; fill its details with the setters below on the returned index.
      */
     int reply(final int kind, final Object target, final long correlation, final long taskId)
     {
-        if (replyCount == replyKind.length)
+        if (replyCount == replyTargets.length)
         {
-            growReplies(replyCount * 2);
+            replyTargets = Arrays.copyOf(replyTargets, replyCount * 2);
+            replies = Arrays.copyOf(replies, replyCount * 2 * REPLY_STRIDE);
         }
         final int i = replyCount++;
-        replyKind[i] = kind;
-        replyTarget[i] = target;
-        replyCorrelation[i] = correlation;
-        replyTaskId[i] = taskId;
-        replyState[i] = null;
-        replyAttempts[i] = 0;
-        replyMaxAttempts[i] = 0;
-        replyDuplicate[i] = false;
-        replySource[i] = SOURCE_NONE;
-        replyDocument[i] = -1;
-        replyOffset[i] = 0;
-        replyReason[i] = 0;
-        replyTimeoutMillis[i] = 0;
-        replySubmittedAt[i] = 0;
-        replyStartedAt[i] = 0;
-        replyFinishedAt[i] = 0;
+        final int base = i * REPLY_STRIDE;
+        replyTargets[i] = target;
+        replies[base + R_KIND] = kind;
+        replies[base + R_CORRELATION] = correlation;
+        replies[base + R_TASK_ID] = taskId;
+        replies[base + R_ATTEMPTS] = 0;
+        replies[base + R_DOCUMENT] = -1;
+        replies[base + R_OFFSET] = 0;
+        replies[base + R_SUBMITTED_AT] = 0;
+        replies[base + R_STARTED_AT] = 0;
+        replies[base + R_FINISHED_AT] = 0;
         return i;
     }
 
-    private void growReplies(final int n)
+    /**
+     * Fill a reply's task details.
+     */
+    void replyTask(
+        final int i,
+        final TaskState state,
+        final int attempts,
+        final int maxAttempts,
+        final long document,
+        final int offset,
+        final int reason,
+        final int timeoutMillis,
+        final long submittedAt,
+        final long startedAt,
+        final long finishedAt)
     {
-        replyKind = Arrays.copyOf(replyKind, n);
-        replyTarget = Arrays.copyOf(replyTarget, n);
-        replyCorrelation = Arrays.copyOf(replyCorrelation, n);
-        replyTaskId = Arrays.copyOf(replyTaskId, n);
-        replyState = Arrays.copyOf(replyState, n);
-        replyAttempts = Arrays.copyOf(replyAttempts, n);
-        replyMaxAttempts = Arrays.copyOf(replyMaxAttempts, n);
-        replyDuplicate = Arrays.copyOf(replyDuplicate, n);
-        replySource = Arrays.copyOf(replySource, n);
-        replyDocument = Arrays.copyOf(replyDocument, n);
-        replyOffset = Arrays.copyOf(replyOffset, n);
-        replyReason = Arrays.copyOf(replyReason, n);
-        replyTimeoutMillis = Arrays.copyOf(replyTimeoutMillis, n);
-        replySubmittedAt = Arrays.copyOf(replySubmittedAt, n);
-        replyStartedAt = Arrays.copyOf(replyStartedAt, n);
-        replyFinishedAt = Arrays.copyOf(replyFinishedAt, n);
+        final int base = i * REPLY_STRIDE;
+        replies[base + R_KIND] = (replies[base + R_KIND] & 0xFFFF) | ((long)(state.code() + 1) << 16) | ((long)(reason & 0xFF) << 32);
+        replies[base + R_ATTEMPTS] = (attempts & 0xFFFF_FFFFL) | ((long)maxAttempts << 32);
+        replies[base + R_DOCUMENT] = document;
+        replies[base + R_OFFSET] = (offset & 0xFFFF_FFFFL) | ((long)timeoutMillis << 32);
+        replies[base + R_SUBMITTED_AT] = submittedAt;
+        replies[base + R_STARTED_AT] = startedAt;
+        replies[base + R_FINISHED_AT] = finishedAt;
+    }
+
+    void replySource(final int i, final int source)
+    {
+        final int base = i * REPLY_STRIDE;
+        replies[base + R_KIND] = (replies[base + R_KIND] & ~0xFF00L) | ((long)(source & 0xFF) << 8);
+    }
+
+    void replyDuplicate(final int i, final boolean duplicate)
+    {
+        final int base = i * REPLY_STRIDE;
+        replies[base + R_KIND] = (replies[base + R_KIND] & ~(0xFFL << 24)) | (duplicate ? 1L << 24 : 0);
+    }
+
+    void replyReason(final int i, final int reason)
+    {
+        final int base = i * REPLY_STRIDE;
+        replies[base + R_KIND] = (replies[base + R_KIND] & ~(0xFFL << 32)) | ((long)(reason & 0xFF) << 32);
+    }
+
+    void replyState(final int i, final TaskState state)
+    {
+        final int base = i * REPLY_STRIDE;
+        replies[base + R_KIND] = (replies[base + R_KIND] & ~(0xFFL << 16)) | ((long)(state.code() + 1) << 16);
+    }
+
+    void replyFinishedAt(final int i, final long value)
+    {
+        replies[i * REPLY_STRIDE + R_FINISHED_AT] = value;
+    }
+
+    int replyKind(final int i)
+    {
+        return (int)replies[i * REPLY_STRIDE + R_KIND] & 0xFF;
+    }
+
+    Object replyTarget(final int i)
+    {
+        return replyTargets[i];
+    }
+
+    long replyCorrelation(final int i)
+    {
+        return replies[i * REPLY_STRIDE + R_CORRELATION];
+    }
+
+    long replyTaskId(final int i)
+    {
+        return replies[i * REPLY_STRIDE + R_TASK_ID];
+    }
+
+    int replySource(final int i)
+    {
+        return (int)(replies[i * REPLY_STRIDE + R_KIND] >>> 8) & 0xFF;
+    }
+
+    /** @return the task's state, or null when the reply carries none. */
+    TaskState replyState(final int i)
+    {
+        final int code = (int)(replies[i * REPLY_STRIDE + R_KIND] >>> 16) & 0xFF;
+        return code == 0 ? null : TaskState.fromCode(code - 1);
+    }
+
+    boolean replyDuplicate(final int i)
+    {
+        return (replies[i * REPLY_STRIDE + R_KIND] >>> 24 & 1) != 0;
+    }
+
+    int replyReason(final int i)
+    {
+        return (int)(replies[i * REPLY_STRIDE + R_KIND] >>> 32) & 0xFF;
+    }
+
+    int replyAttempts(final int i)
+    {
+        return (int)replies[i * REPLY_STRIDE + R_ATTEMPTS];
+    }
+
+    int replyMaxAttempts(final int i)
+    {
+        return (int)(replies[i * REPLY_STRIDE + R_ATTEMPTS] >>> 32);
+    }
+
+    long replyDocument(final int i)
+    {
+        return replies[i * REPLY_STRIDE + R_DOCUMENT];
+    }
+
+    int replyOffset(final int i)
+    {
+        return (int)replies[i * REPLY_STRIDE + R_OFFSET];
+    }
+
+    int replyTimeoutMillis(final int i)
+    {
+        return (int)(replies[i * REPLY_STRIDE + R_OFFSET] >>> 32);
+    }
+
+    long replySubmittedAt(final int i)
+    {
+        return replies[i * REPLY_STRIDE + R_SUBMITTED_AT];
+    }
+
+    long replyStartedAt(final int i)
+    {
+        return replies[i * REPLY_STRIDE + R_STARTED_AT];
+    }
+
+    long replyFinishedAt(final int i)
+    {
+        return replies[i * REPLY_STRIDE + R_FINISHED_AT];
     }
 }

@@ -50,6 +50,9 @@ import java.util.concurrent.locks.LockSupport;
  *     are journaled before anyone sees them; it hands blocking attempts to the pool.</li>
  * <li>The publish stage delivers replies and releases the event.</li>
  * </ol>
+ * The stages run on four threads, or fused on two (journal and sequence; execute and publish) or one, as
+ * {@link EngineConfig#pipelineThreads()} says: order and contracts are the same, only the threads differ.
+ * <p>
  * Thread safety: every public method may be called from any thread.
  */
 public final class Engine implements AutoCloseable
@@ -140,14 +143,30 @@ public final class Engine implements AutoCloseable
             config.clock(), submissionReader);
         final PublishStage publishStage = new PublishStage(outcomeReader, budget);
 
-        disruptor = new Disruptor<>(RingEvent.FACTORY, config.ringSize(), stageThreads(), ProducerType.MULTI,
-            config.waitStrategy().create());
+        disruptor = new Disruptor<>(RingEvent.FACTORY, config.ringSize(), stageThreads(config.pipelineThreads()),
+            ProducerType.MULTI, config.waitStrategy().create());
         disruptor.setDefaultExceptionHandler(new StageExceptionHandler());
-        disruptor.handleEventsWith(journalStage)
-            .then(sequenceStage)
-            .then(executeStage)
-            .then(publishStage);
         ring = disruptor.getRingBuffer();
+        switch (config.pipelineThreads())
+        {
+            case 4 -> disruptor.handleEventsWith(journalStage)
+                .then(sequenceStage)
+                .then(executeStage)
+                .then(publishStage);
+            case 2 ->
+            {
+                final FusedStage first = new FusedStage(journalStage, sequenceStage, null, null);
+                first.ring(ring);
+                disruptor.handleEventsWith(first)
+                    .then(new FusedStage(null, null, executeStage, publishStage));
+            }
+            default ->
+            {
+                final FusedStage all = new FusedStage(journalStage, sequenceStage, executeStage, publishStage);
+                all.ring(ring);
+                disruptor.handleEventsWith(all);
+            }
+        }
         journalStage.ring(ring);
         executeStage.ring(ring);
         pool.ring(ring);
@@ -162,11 +181,11 @@ public final class Engine implements AutoCloseable
             final int index = i;
             publishInternal(RingEvent.DERIVED, e ->
             {
-                e.derivedType = leftovers.derivedType[index];
-                e.taskId = leftovers.derivedTaskId[index];
-                e.attempt = leftovers.derivedAttempt[index];
-                e.derivedReason = leftovers.derivedReason[index];
-                e.derivedTime = leftovers.derivedTime[index];
+                e.derivedType = leftovers.derivedType(index);
+                e.taskId = leftovers.derivedTaskId(index);
+                e.attempt = leftovers.derivedAttempt(index);
+                e.derivedReason = leftovers.derivedReason(index);
+                e.derivedTime = leftovers.derivedTime(index);
             });
         }
         final Requests.Startup startup = new Requests.Startup();
@@ -597,9 +616,10 @@ public final class Engine implements AutoCloseable
         LOG.info("engine on {} closed", config.journal().directory());
     }
 
-    private static ThreadFactory stageThreads()
+    private static ThreadFactory stageThreads(final int threads)
     {
-        final String[] names = {"gyre-journal", "gyre-sequence", "gyre-execute", "gyre-publish"};
+        final String[] names = threads == 4 ? new String[] {"gyre-journal", "gyre-sequence", "gyre-execute", "gyre-publish"} :
+            threads == 2 ? new String[] {"gyre-journal-sequence", "gyre-execute-publish"} : new String[] {"gyre-engine"};
         final AtomicInteger next = new AtomicInteger();
         return runnable ->
         {

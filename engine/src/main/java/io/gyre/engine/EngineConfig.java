@@ -22,6 +22,7 @@ public record EngineConfig(
     JournalConfig journal,
     int ringSize,
     WaitStrategyOption waitStrategy,
+    int pipelineThreads,
     int maxKeyBytes,
     int maxTenantBytes,
     int maxPayloadBytes,
@@ -69,6 +70,7 @@ public record EngineConfig(
         private String rollCycle = JournalConfig.DEFAULT_ROLL_CYCLE;
         private int ringSize = 16 * 1024;
         private WaitStrategyOption waitStrategy = WaitStrategyOption.SLEEPING;
+        private int pipelineThreads = 2;
         private int maxKeyBytes = 256;
         private int maxTenantBytes = 64;
         private int maxPayloadBytes = 1 << 20;
@@ -114,6 +116,16 @@ public record EngineConfig(
         public Builder waitStrategy(final WaitStrategyOption value)
         {
             waitStrategy = value;
+            return this;
+        }
+
+        /**
+         * Threads the four stages run on: 4 (one each), 2 (journal+sequence, execute+publish) or 1 (all);
+         * default 2 (see BENCHMARKS.md: on 2 cores four stage threads starve each other).
+         */
+        public Builder pipelineThreads(final int value)
+        {
+            pipelineThreads = value;
             return this;
         }
 
@@ -257,6 +269,10 @@ public record EngineConfig(
                 throw invalid("ringSize", ringSize, "must be a power of two, at least 64");
             }
             Objects.requireNonNull(waitStrategy, "waitStrategy");
+            if (pipelineThreads != 1 && pipelineThreads != 2 && pipelineThreads != 4)
+            {
+                throw invalid("pipelineThreads", pipelineThreads, "must be 1, 2 or 4");
+            }
             range("maxKeyBytes", maxKeyBytes, 1, 4096);
             range("maxTenantBytes", maxTenantBytes, 0, 1024);
             range("maxPayloadBytes", maxPayloadBytes, 0, 4 << 20);
@@ -301,7 +317,7 @@ public record EngineConfig(
             }
             all.addAll(handlers);
             HandlerRegistry.validate(all);
-            return new EngineConfig(journalConfig, ringSize, waitStrategy, maxKeyBytes, maxTenantBytes, maxPayloadBytes,
+            return new EngineConfig(journalConfig, ringSize, waitStrategy, pipelineThreads, maxKeyBytes, maxTenantBytes, maxPayloadBytes,
                 maxOutputBytes, maxInFlightBytes, maxLiveTasks, maxRetainedOutcomes, outcomeRetention, blockingPoolThreads,
                 maxWaitersPerTask, defaultTimeoutMillis, defaultMaxAttempts, defaultBackoffInitialMillis, defaultBackoffMaxMillis,
                 defaultBackoffMultiplier, defaultBackoffJitter, timerFiresPerTick, closeTimeout,

@@ -75,17 +75,17 @@ final class ExecuteStage implements EventHandler<RingEvent>
             final long next = claim(sequence);
             final RingEvent d = ring.get(next);
             d.kind = RingEvent.DERIVED;
-            d.derivedType = fx.derivedType[i];
-            d.taskId = fx.derivedTaskId[i];
-            d.attempt = fx.derivedAttempt[i];
-            d.derivedReason = fx.derivedReason[i];
-            d.derivedTime = fx.derivedTime[i];
+            d.derivedType = fx.derivedType(i);
+            d.taskId = fx.derivedTaskId(i);
+            d.attempt = fx.derivedAttempt(i);
+            d.derivedReason = fx.derivedReason(i);
+            d.derivedTime = fx.derivedTime(i);
             d.replyTo = null;
             ring.publish(next);
         }
         for (int i = 0; i < fx.stopCount; i++)
         {
-            pool.stop(fx.stopTaskId[i], fx.stopAttempt[i]);
+            pool.stop(fx.stopTaskId(i), fx.stopAttempt(i));
         }
         for (int i = 0; i < fx.dispatchCount; i++)
         {
@@ -101,26 +101,26 @@ final class ExecuteStage implements EventHandler<RingEvent>
 
     private void dispatch(final RingEvent e, final Effects fx, final int i, final long sequence)
     {
-        final long taskId = fx.dispatchTaskId[i];
-        final int attempt = fx.dispatchAttempt[i];
+        final long taskId = fx.dispatchTaskId(i);
+        final int attempt = fx.dispatchAttempt(i);
         final Blob payload;
-        if (fx.dispatchPayloadInEvent[i])
+        if (fx.dispatchPayloadInEvent(i))
         {
             payload = e.payload;
         }
-        else if (loader.load(submissions, fx.dispatchSubmitDocument[i], fx.dispatchSubmitOffset[i]))
+        else if (loader.load(submissions, fx.dispatchSubmitDocument(i), fx.dispatchSubmitOffset(i)))
         {
             payload = loader.payload;
         }
         else
         {
             LOG.error("submission of task {} cannot be read back from the journal at {}/{}; failing it",
-                taskId, fx.dispatchSubmitDocument[i], fx.dispatchSubmitOffset[i]);
+                taskId, fx.dispatchSubmitDocument(i), fx.dispatchSubmitOffset(i));
             payload = null;
         }
-        if (fx.dispatchMode[i] == ExecutionMode.BLOCKING.code() && payload != null)
+        if (fx.dispatchMode(i) == ExecutionMode.BLOCKING.code() && payload != null)
         {
-            pool.submit(taskId, attempt, fx.dispatchHandler[i], payload.buffer(), payload.length());
+            pool.submit(taskId, attempt, fx.dispatchHandler(i), payload.buffer(), payload.length());
             return;
         }
         final long next = claim(sequence);
@@ -132,7 +132,7 @@ final class ExecuteStage implements EventHandler<RingEvent>
             result.attempt = attempt;
             result.replyTo = null;
             result.startedAt = clock.nanoTime();
-            inline.begin(taskId, attempt, payload == null ? HandlerRegistry.UNKNOWN : fx.dispatchHandler[i], result.output);
+            inline.begin(taskId, attempt, payload == null ? HandlerRegistry.UNKNOWN : fx.dispatchHandler(i), result.output);
             if (payload != null)
             {
                 inline.payload(payload.buffer(), payload.length());

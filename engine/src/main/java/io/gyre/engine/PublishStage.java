@@ -49,7 +49,7 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
             catch (final Throwable t)
             {
                 listenerFailures++;
-                LOG.warn("a listener failed on the reply to task {} (correlation {})", fx.replyTaskId[i], fx.replyCorrelation[i], t);
+                LOG.warn("a listener failed on the reply to task {} (correlation {})", fx.replyTaskId(i), fx.replyCorrelation(i), t);
             }
         }
         budget.release(e.budgetBytes);
@@ -58,29 +58,29 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
 
     private void deliver(final RingEvent e, final Effects fx, final int i)
     {
-        final Object target = fx.replyTarget[i];
-        switch (fx.replyKind[i])
+        final Object target = fx.replyTarget(i);
+        switch (fx.replyKind(i))
         {
-            case Effects.REPLY_ACCEPTED -> ((OutcomeListener)target).onAccepted(fx.replyCorrelation[i], fx.replyTaskId[i]);
+            case Effects.REPLY_ACCEPTED -> ((OutcomeListener)target).onAccepted(fx.replyCorrelation(i), fx.replyTaskId(i));
             case Effects.REPLY_REJECTED -> rejected(target, fx, i);
             case Effects.REPLY_OUTCOME -> outcome(e, fx, i);
             case Effects.REPLY_STATUS -> status(fx, i);
             case Effects.REPLY_STARTED ->
             {
                 final Requests.Startup startup = (Requests.Startup)target;
-                startup.requeued = fx.replyCorrelation[i];
+                startup.requeued = fx.replyCorrelation(i);
                 startup.done.countDown();
             }
-            default -> throw new IllegalStateException("reply kind " + fx.replyKind[i]);
+            default -> throw new IllegalStateException("reply kind " + fx.replyKind(i));
         }
     }
 
     private void rejected(final Object target, final Effects fx, final int i)
     {
-        final RejectReason reason = RejectReason.fromCode(fx.replyReason[i]);
+        final RejectReason reason = RejectReason.fromCode(fx.replyReason(i));
         if (target instanceof OutcomeListener listener)
         {
-            listener.onOutcome(view.reset(fx.replyCorrelation[i], fx.replyTaskId[i]).rejected(reason));
+            listener.onOutcome(view.reset(fx.replyCorrelation(i), fx.replyTaskId(i)).rejected(reason));
         }
         else if (target instanceof Requests.StatusRequest request)
         {
@@ -96,7 +96,7 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
     private void outcome(final RingEvent e, final Effects fx, final int i)
     {
         fillOutcome(fx, i);
-        switch (fx.replySource[i])
+        switch (fx.replySource(i))
         {
             case Effects.SOURCE_THIS_EVENT ->
             {
@@ -108,29 +108,29 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
                 {
                     view.error(utf8(e.output.buffer(), 0, e.output.length()));
                 }
-                ((OutcomeListener)fx.replyTarget[i]).onOutcome(view);
+                ((OutcomeListener)fx.replyTarget(i)).onOutcome(view);
             }
             case Effects.SOURCE_JOURNAL -> readBack(fx, i);
             default ->
             {
                 view.error(describe(fx, i));
-                ((OutcomeListener)fx.replyTarget[i]).onOutcome(view);
+                ((OutcomeListener)fx.replyTarget(i)).onOutcome(view);
             }
         }
     }
 
     private void fillOutcome(final Effects fx, final int i)
     {
-        view.reset(fx.replyCorrelation[i], fx.replyTaskId[i])
-            .completed(fx.replyState[i], fx.replyAttempts[i], fx.replyDuplicate[i])
-            .times(fx.replySubmittedAt[i], fx.replyStartedAt[i], fx.replyFinishedAt[i]);
+        view.reset(fx.replyCorrelation(i), fx.replyTaskId(i))
+            .completed(fx.replyState(i), fx.replyAttempts(i), fx.replyDuplicate(i))
+            .times(fx.replySubmittedAt(i), fx.replyStartedAt(i), fx.replyFinishedAt(i));
     }
 
     private void readBack(final Effects fx, final int i)
     {
         pendingFx = fx;
         pendingIndex = i;
-        if (!outcomes.readRecordAt(fx.replyDocument[i], fx.replyOffset[i], this))
+        if (!outcomes.readRecordAt(fx.replyDocument(i), fx.replyOffset(i), this))
         {
             view.error("the outcome's record is no longer in the journal");
             deliverPending();
@@ -157,7 +157,7 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
 
     private void deliverPending()
     {
-        final Object target = pendingFx.replyTarget[pendingIndex];
+        final Object target = pendingFx.replyTarget(pendingIndex);
         if (target instanceof OutcomeListener listener)
         {
             listener.onOutcome(view);
@@ -171,20 +171,20 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
 
     private void status(final Effects fx, final int i)
     {
-        final Requests.StatusRequest request = (Requests.StatusRequest)fx.replyTarget[i];
-        if (fx.replyTaskId[i] == 0)
+        final Requests.StatusRequest request = (Requests.StatusRequest)fx.replyTarget(i);
+        if (fx.replyTaskId(i) == 0)
         {
             request.complete(TaskStatus.notFound(request.key));
             return;
         }
-        final TaskState state = fx.replyState[i];
+        final TaskState state = fx.replyState(i);
         if (!state.terminal())
         {
             request.complete(statusOf(request.key, fx, i, null));
             return;
         }
         fillOutcome(fx, i);
-        if (fx.replySource[i] == Effects.SOURCE_JOURNAL)
+        if (fx.replySource(i) == Effects.SOURCE_JOURNAL)
         {
             readBack(fx, i);
         }
@@ -197,20 +197,20 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
 
     private static TaskStatus statusOf(final String key, final Effects fx, final int i, final Outcome outcome)
     {
-        return new TaskStatus(key, true, fx.replyTaskId[i], fx.replyState[i], fx.replyAttempts[i], fx.replyMaxAttempts[i],
-            fx.replySubmittedAt[i], outcome);
+        return new TaskStatus(key, true, fx.replyTaskId(i), fx.replyState(i), fx.replyAttempts(i), fx.replyMaxAttempts(i),
+            fx.replySubmittedAt(i), outcome);
     }
 
     private static String describe(final Effects fx, final int i)
     {
-        final TaskState state = fx.replyState[i];
+        final TaskState state = fx.replyState(i);
         if (state == TaskState.TIMED_OUT)
         {
-            return "attempt " + fx.replyAttempts[i] + " timed out after " + fx.replyTimeoutMillis[i] + " ms";
+            return "attempt " + fx.replyAttempts(i) + " timed out after " + fx.replyTimeoutMillis(i) + " ms";
         }
         if (state == TaskState.CANCELLED)
         {
-            return fx.replyReason[i] == Sequencer.REASON_CANCELLED_RUNNING ? "cancelled while running" : "cancelled before it ran";
+            return fx.replyReason(i) == Sequencer.REASON_CANCELLED_RUNNING ? "cancelled while running" : "cancelled before it ran";
         }
         return null;
     }

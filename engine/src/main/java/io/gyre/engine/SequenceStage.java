@@ -125,7 +125,7 @@ final class SequenceStage implements EventHandler<RingEvent>
         if (e.replyTo != null)
         {
             final int i = fx.reply(Effects.REPLY_REJECTED, e.replyTo, e.correlation, 0);
-            fx.replyReason[i] = RejectReason.JOURNAL_UNAVAILABLE.code();
+            fx.replyReason(i, RejectReason.JOURNAL_UNAVAILABLE.code());
         }
     }
 

@@ -49,8 +49,11 @@ final class Sequencer
     private final KeyMatcher keyMatcher;
     private Settings settings;
 
-    private final Long2ObjectHashMap<TaskRecord> byId = new Long2ObjectHashMap<>(1024, 0.65f);
-    private final Long2ObjectHashMap<TaskRecord> byKeyHash = new Long2ObjectHashMap<>(1024, 0.65f);
+    /** Live tasks by id, and by key hash (chained through {@link TaskRecord#nextSameHash}): small and hot. */
+    private final Long2ObjectHashMap<TaskRecord> byId = new Long2ObjectHashMap<>(1024, 0.5f);
+    private final Long2ObjectHashMap<TaskRecord> byKeyHash = new Long2ObjectHashMap<>(1024, 0.5f);
+    /** Finished tasks, remembered for deduplication. */
+    private final RetainedOutcomes retained = new RetainedOutcomes();
     private final Long2LongHashMap inPool = new Long2LongHashMap(64, 0.65f, -1);
     private final TimerHeap timers = new TimerHeap();
     private final WaiterPool waiters = new WaiterPool();
@@ -58,10 +61,8 @@ final class Sequencer
     private final TaskRecord[] pendingTail = new TaskRecord[PRIORITIES];
     private final DerivedExpectations expected = new DerivedExpectations();
 
+    private TransitionObserver observer;
     private TaskRecord free;
-    private TaskRecord retainedHead;
-    private TaskRecord retainedTail;
-    private int retainedCount;
     private int liveCount;
     private int pendingCount;
     private int pendingInlineCount;
@@ -113,14 +114,18 @@ final class Sequencer
     {
         advance(timestamp);
         final long hash = KeyHasher.hash(key, keyOffset, keyLength);
-        final TaskRecord existing = find(hash, key, keyOffset, keyLength);
-        if (existing != null)
+        final TaskRecord existing = findLive(hash, key, keyOffset, keyLength);
+        if (existing == null)
         {
-            if (existing.state.terminal())
+            final int slot = findRetained(hash, key, keyOffset, keyLength);
+            if (slot >= 0)
             {
-                outcomeReply(fx, existing, target, correlation, true, Effects.SOURCE_JOURNAL);
+                retainedReply(fx, Effects.REPLY_OUTCOME, slot, target, correlation, true);
                 return RESULT_DUPLICATE;
             }
+        }
+        else
+        {
             if (existing.waiterCount >= settings.maxWaitersPerTask())
             {
                 rejectReply(fx, target, correlation, existing.taskId, RejectReason.TOO_MANY_WAITERS);
@@ -154,6 +159,10 @@ final class Sequencer
         r.submittedAt = timestamp;
         r.submitDocument = document;
         r.submitOffset = offset;
+        if (observer != null)
+        {
+            observer.onTransition(eventId, null, TaskState.PENDING, 0, now);
+        }
         r.nextSameHash = byKeyHash.get(hash);
         byKeyHash.put(hash, r);
         byId.put(eventId, r);
@@ -233,24 +242,34 @@ final class Sequencer
         final Effects fx)
     {
         advance(timestamp);
-        final TaskRecord r = find(KeyHasher.hash(key, keyOffset, keyLength), key, keyOffset, keyLength);
-        if (r != null && !r.state.terminal())
+        final long hash = KeyHasher.hash(key, keyOffset, keyLength);
+        final TaskRecord r = findLive(hash, key, keyOffset, keyLength);
+        if (r == null)
         {
-            if (r.state == TaskState.RUNNING)
-            {
-                fx.stop(r.taskId, r.attempt);
-                r.outcomeReason = REASON_CANCELLED_RUNNING;
-            }
-            else
-            {
-                removePending(r);
-                r.outcomeReason = REASON_CANCELLED_WAITING;
-            }
-            r.outcomeDocument = -1;
-            derive(fx, RecordType.CANCELLED, r.taskId, r.attempt, r.outcomeReason, 0);
-            finish(r, TaskState.CANCELLED, fx, Effects.SOURCE_NONE, now);
+            retainedStatus(fx, findRetained(hash, key, keyOffset, keyLength), target, correlation);
+            return;
         }
-        statusReply(fx, r, target, correlation);
+        if (r.state == TaskState.RUNNING)
+        {
+            fx.stop(r.taskId, r.attempt);
+            r.outcomeReason = REASON_CANCELLED_RUNNING;
+        }
+        else
+        {
+            removePending(r);
+            r.outcomeReason = REASON_CANCELLED_WAITING;
+        }
+        r.outcomeDocument = -1;
+        derive(fx, RecordType.CANCELLED, r.taskId, r.attempt, r.outcomeReason, 0);
+        // the status after the move: answer before the record is retired
+        if (target != null)
+        {
+            final int i = fx.reply(Effects.REPLY_STATUS, target, correlation, r.taskId);
+            fillTask(fx, i, r);
+            fx.replyState(i, TaskState.CANCELLED);
+            fx.replyFinishedAt(i, now);
+        }
+        finish(r, TaskState.CANCELLED, fx, Effects.SOURCE_NONE, now);
     }
 
     /**
@@ -352,7 +371,16 @@ final class Sequencer
      */
     void status(final DirectBuffer key, final int keyOffset, final int keyLength, final Object target, final long correlation, final Effects fx)
     {
-        statusReply(fx, find(KeyHasher.hash(key, keyOffset, keyLength), key, keyOffset, keyLength), target, correlation);
+        final long hash = KeyHasher.hash(key, keyOffset, keyLength);
+        final TaskRecord r = findLive(hash, key, keyOffset, keyLength);
+        if (r != null)
+        {
+            statusReply(fx, r, target, correlation);
+        }
+        else
+        {
+            retainedStatus(fx, findRetained(hash, key, keyOffset, keyLength), target, correlation);
+        }
     }
 
     /**
@@ -520,12 +548,16 @@ final class Sequencer
         waiters.freeList(r.waiterHead);
         r.waiterHead = -1;
         r.waiterCount = 0;
-        retain(r);
+        retire(r);
     }
 
     private void transition(final TaskRecord r, final TaskState to)
     {
         TaskTransitions.check(r.taskId, r.state, to);
+        if (observer != null)
+        {
+            observer.onTransition(r.taskId, r.state, to, r.attempt, now);
+        }
         r.state = to;
     }
 
@@ -542,9 +574,9 @@ final class Sequencer
             now = timestamp;
         }
         final long retention = settings.outcomeRetentionNanos();
-        while (retainedHead != null && now - retainedHead.finishedAt >= retention)
+        while (retained.size() > 0 && now - retained.oldestFinishedAt() >= retention)
         {
-            forget(retainedHead);
+            retained.evictOldest();
         }
     }
 
@@ -560,8 +592,8 @@ final class Sequencer
         }
         final int i = fx.reply(Effects.REPLY_OUTCOME, target, correlation, r.taskId);
         fillTask(fx, i, r);
-        fx.replyDuplicate[i] = duplicate;
-        fx.replySource[i] = r.outcomeDocument < 0 ? Effects.SOURCE_NONE : source;
+        fx.replyDuplicate(i, duplicate);
+        fx.replySource(i, r.outcomeDocument < 0 ? Effects.SOURCE_NONE : source);
     }
 
     private void statusReply(final Effects fx, final TaskRecord r, final Object target, final long correlation)
@@ -570,26 +602,43 @@ final class Sequencer
         {
             return;
         }
-        final int i = fx.reply(Effects.REPLY_STATUS, target, correlation, r == null ? 0 : r.taskId);
-        if (r != null)
+        final int i = fx.reply(Effects.REPLY_STATUS, target, correlation, r.taskId);
+        fillTask(fx, i, r);
+    }
+
+    /**
+     * Answer from a finished task's retained entry: its status, or (to a resubmission) its outcome.
+     */
+    private void retainedReply(final Effects fx, final int kind, final int slot, final Object target, final long correlation, final boolean duplicate)
+    {
+        if (target == null)
         {
-            fillTask(fx, i, r);
-            fx.replySource[i] = r.state.terminal() && r.outcomeDocument >= 0 ? Effects.SOURCE_JOURNAL : Effects.SOURCE_NONE;
+            return;
+        }
+        final int i = fx.reply(kind, target, correlation, retained.taskId(slot));
+        fx.replyTask(i, retained.state(slot), retained.attempts(slot), retained.maxAttempts(slot), retained.outcomeDocument(slot),
+            retained.outcomeOffset(slot), retained.reason(slot), retained.timeoutMillis(slot), retained.submittedAt(slot),
+            retained.startedAt(slot), retained.finishedAt(slot));
+        fx.replyDuplicate(i, duplicate);
+        fx.replySource(i, retained.outcomeDocument(slot) < 0 ? Effects.SOURCE_NONE : Effects.SOURCE_JOURNAL);
+    }
+
+    private void retainedStatus(final Effects fx, final int slot, final Object target, final long correlation)
+    {
+        if (slot >= 0)
+        {
+            retainedReply(fx, Effects.REPLY_STATUS, slot, target, correlation, false);
+        }
+        else if (target != null)
+        {
+            fx.reply(Effects.REPLY_STATUS, target, correlation, 0);
         }
     }
 
     private static void fillTask(final Effects fx, final int i, final TaskRecord r)
     {
-        fx.replyState[i] = r.state;
-        fx.replyAttempts[i] = r.attempt;
-        fx.replyMaxAttempts[i] = r.maxAttempts;
-        fx.replyDocument[i] = r.outcomeDocument;
-        fx.replyOffset[i] = r.outcomeOffset;
-        fx.replyReason[i] = r.outcomeReason;
-        fx.replyTimeoutMillis[i] = r.timeoutMillis;
-        fx.replySubmittedAt[i] = r.submittedAt;
-        fx.replyStartedAt[i] = r.startedAt;
-        fx.replyFinishedAt[i] = r.finishedAt;
+        fx.replyTask(i, r.state, r.attempt, r.maxAttempts, r.outcomeDocument, r.outcomeOffset, r.outcomeReason, r.timeoutMillis,
+            r.submittedAt, r.startedAt, r.finishedAt);
     }
 
     private static void rejectReply(final Effects fx, final Object target, final long correlation, final long taskId, final RejectReason reason)
@@ -597,14 +646,14 @@ final class Sequencer
         if (target != null)
         {
             final int i = fx.reply(Effects.REPLY_REJECTED, target, correlation, taskId);
-            fx.replyReason[i] = reason.code();
+            fx.replyReason(i, reason.code());
         }
     }
 
     // ------------------------------------------------------------------------------------------------
     // Tables
 
-    private TaskRecord find(final long hash, final DirectBuffer key, final int keyOffset, final int keyLength)
+    private TaskRecord findLive(final long hash, final DirectBuffer key, final int keyOffset, final int keyLength)
     {
         for (TaskRecord r = byKeyHash.get(hash); r != null; r = r.nextSameHash)
         {
@@ -614,6 +663,16 @@ final class Sequencer
             }
         }
         return null;
+    }
+
+    private int findRetained(final long hash, final DirectBuffer key, final int keyOffset, final int keyLength)
+    {
+        if (retained.size() == 0)
+        {
+            return -1;
+        }
+        keyMatcher.probe(key, keyOffset, keyLength);
+        return retained.find(hash, keyMatcher);
     }
 
     private void addWaiter(final TaskRecord r, final Object target, final long correlation)
@@ -639,41 +698,19 @@ final class Sequencer
         return r;
     }
 
-    private void retain(final TaskRecord r)
-    {
-        r.retainedPrev = retainedTail;
-        r.retainedNext = null;
-        if (retainedTail != null)
-        {
-            retainedTail.retainedNext = r;
-        }
-        else
-        {
-            retainedHead = r;
-        }
-        retainedTail = r;
-        retainedCount++;
-        while (retainedCount > settings.maxRetainedOutcomes())
-        {
-            forget(retainedHead);
-        }
-    }
-
     /**
-     * Forget a finished task: its key may be submitted again as a new task.
+     * A task finished: remember its outcome compactly, and let its live record go.
      */
-    private void forget(final TaskRecord r)
+    private void retire(final TaskRecord r)
     {
-        retainedHead = r.retainedNext;
-        if (retainedHead != null)
+        if (settings.maxRetainedOutcomes() > 0)
         {
-            retainedHead.retainedPrev = null;
+            retained.add(r);
         }
-        else
+        while (retained.size() > settings.maxRetainedOutcomes())
         {
-            retainedTail = null;
+            retained.evictOldest();
         }
-        retainedCount--;
         byId.remove(r.taskId);
         TaskRecord head = byKeyHash.get(r.keyHash);
         if (head == r)
@@ -787,7 +824,7 @@ final class Sequencer
 
     int retainedCount()
     {
-        return retainedCount;
+        return retained.size();
     }
 
     int blockingInUse()
@@ -862,11 +899,12 @@ final class Sequencer
         {
             counts.merge(r.state, 1L, Long::sum);
         }
+        retained.forEach((taskId, state, attempts, submittedAt, finishedAt) -> counts.merge(state, 1L, Long::sum));
         return counts;
     }
 
     /**
-     * Visit every known task, in id order.
+     * Visit every known task: live ones in id order, then finished ones.
      */
     void forEachTask(final TaskVisitor visitor)
     {
@@ -882,6 +920,15 @@ final class Sequencer
             final TaskRecord r = byId.get(ids[i]);
             visitor.visit(r.taskId, r.state, r.attempt, r.submittedAt, r.finishedAt);
         }
+        retained.forEach(visitor);
+    }
+
+    /**
+     * Watch every lifecycle move (for inspection tools and tests; null on the engine's hot path).
+     */
+    void observer(final TransitionObserver value)
+    {
+        observer = value;
     }
 
     @FunctionalInterface
@@ -893,7 +940,7 @@ final class Sequencer
     /**
      * Reads a submission's key back from the journal to compare it with another key of the same hash.
      */
-    private static final class KeyMatcher implements RecordHandler
+    private static final class KeyMatcher implements RecordHandler, RetainedOutcomes.KeyCheck
     {
         private final JournalReader reader;
         private DirectBuffer probe;
@@ -906,11 +953,22 @@ final class Sequencer
             this.reader = reader;
         }
 
-        boolean matches(final long document, final int offset, final DirectBuffer key, final int keyOffset, final int keyLength)
+        void probe(final DirectBuffer key, final int keyOffset, final int keyLength)
         {
             probe = key;
             probeOffset = keyOffset;
             probeLength = keyLength;
+        }
+
+        boolean matches(final long document, final int offset, final DirectBuffer key, final int keyOffset, final int keyLength)
+        {
+            probe(key, keyOffset, keyLength);
+            return matches(document, offset);
+        }
+
+        @Override
+        public boolean matches(final long document, final int offset)
+        {
             matched = false;
             if (reader == null || !reader.readRecordAt(document, offset, this))
             {

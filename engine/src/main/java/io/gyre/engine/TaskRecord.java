@@ -40,8 +40,6 @@ final class TaskRecord
     int waiterHead = -1;
     int waiterCount;
 
-    TaskRecord retainedPrev;
-    TaskRecord retainedNext;
     TaskRecord pendingPrev;
     TaskRecord pendingNext;
     boolean inPendingQueue;
@@ -75,8 +73,6 @@ final class TaskRecord
         attemptInPool = 0;
         waiterHead = -1;
         waiterCount = 0;
-        retainedPrev = null;
-        retainedNext = null;
         pendingPrev = null;
         pendingNext = null;
         inPendingQueue = false;

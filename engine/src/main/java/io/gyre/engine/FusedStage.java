@@ -1,0 +1,98 @@
+package io.gyre.engine;
+
+import com.lmax.disruptor.EventHandler;
+import com.lmax.disruptor.RingBuffer;
+import com.lmax.disruptor.Sequence;
+
+/**
+ * Runs consecutive stages of the pipeline on one thread, keeping their order and contracts: when it
+ * includes the journal stage, a whole batch is appended and committed before any event of it is handed to
+ * the stages after; every other stage sees each event in ring order, one stage after the other.
+ * <p>
+ * Why: each stage on its own thread is the fastest layout when there is a core per stage; with fewer cores
+ * the stage threads take the CPU from each other (see BENCHMARKS.md).
+ */
+final class FusedStage implements EventHandler<RingEvent>
+{
+    private final JournalStage journal;
+    private final SequenceStage sequence;
+    private final ExecuteStage execute;
+    private final PublishStage publish;
+    private RingBuffer<RingEvent> ring;
+    private long batchStart = -1;
+
+    FusedStage(final JournalStage journal, final SequenceStage sequence, final ExecuteStage execute, final PublishStage publish)
+    {
+        this.journal = journal;
+        this.sequence = sequence;
+        this.execute = execute;
+        this.publish = publish;
+    }
+
+    void ring(final RingBuffer<RingEvent> ring)
+    {
+        this.ring = ring;
+    }
+
+    @Override
+    public void onStart()
+    {
+        if (journal != null)
+        {
+            journal.onStart();
+        }
+        if (sequence != null)
+        {
+            sequence.onStart();
+        }
+    }
+
+    @Override
+    public void setSequenceCallback(final Sequence sequenceCallback)
+    {
+        if (execute != null)
+        {
+            execute.setSequenceCallback(sequenceCallback);
+        }
+    }
+
+    @Override
+    public void onEvent(final RingEvent event, final long sequenceNumber, final boolean endOfBatch)
+    {
+        if (journal == null)
+        {
+            rest(event, sequenceNumber, endOfBatch);
+            return;
+        }
+        if (batchStart < 0)
+        {
+            batchStart = sequenceNumber;
+        }
+        journal.onEvent(event, sequenceNumber, endOfBatch);
+        if (endOfBatch)
+        {
+            final long first = batchStart;
+            batchStart = -1;
+            for (long s = first; s <= sequenceNumber; s++)
+            {
+                rest(ring.get(s), s, s == sequenceNumber);
+            }
+        }
+    }
+
+    private void rest(final RingEvent event, final long sequenceNumber, final boolean endOfBatch)
+    {
+        if (sequence != null)
+        {
+            sequence.onEvent(event, sequenceNumber, endOfBatch);
+        }
+        if (execute != null)
+        {
+            execute.onEvent(event, sequenceNumber, endOfBatch);
+        }
+        if (publish != null)
+        {
+            publish.onEvent(event, sequenceNumber, endOfBatch);
+        }
+    }
+}
