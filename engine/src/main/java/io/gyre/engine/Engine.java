@@ -94,6 +94,7 @@ public final class Engine implements AutoCloseable
     private final Ticker ticker;
     private final RecoveryReport recovery;
     private final AtomicLong stageFailures = new AtomicLong();
+    private final AtomicInteger producers = new AtomicInteger();
     private volatile boolean accepting = true;
     private volatile boolean running = true;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -238,19 +239,27 @@ public final class Engine implements AutoCloseable
     public void submit(final TaskRequest request, final OutcomeListener listener)
     {
         final long large = validate(request);
-        int idle = 0;
-        while (!budget.tryAcquire(large))
+        enter();
+        try
         {
-            checkAccepting(0);
-            idle = pause(idle);
+            int idle = 0;
+            while (!budget.tryAcquire(large))
+            {
+                checkAccepting(0);
+                idle = pause(idle);
+            }
+            idle = 0;
+            while (!gate.tryAcquireSubmit())
+            {
+                checkAccepting(large);
+                idle = pause(idle);
+            }
+            ring.publishEvent(SUBMIT_TRANSLATOR, request, listener, this);
         }
-        idle = 0;
-        while (!gate.tryAcquireSubmit())
+        finally
         {
-            checkAccepting(large);
-            idle = pause(idle);
+            producers.decrementAndGet();
         }
-        ring.publishEvent(SUBMIT_TRANSLATOR, request, listener, this);
     }
 
     /**
@@ -261,18 +270,25 @@ public final class Engine implements AutoCloseable
     public boolean trySubmit(final TaskRequest request, final OutcomeListener listener)
     {
         final long large = validate(request);
-        checkAccepting(0);
-        if (!budget.tryAcquire(large))
+        enter();
+        try
         {
-            return false;
+            if (!budget.tryAcquire(large))
+            {
+                return false;
+            }
+            if (!gate.tryAcquireSubmit())
+            {
+                budget.release(large);
+                return false;
+            }
+            ring.publishEvent(SUBMIT_TRANSLATOR, request, listener, this);
+            return true;
         }
-        if (!gate.tryAcquireSubmit())
+        finally
         {
-            budget.release(large);
-            return false;
+            producers.decrementAndGet();
         }
-        ring.publishEvent(SUBMIT_TRANSLATOR, request, listener, this);
-        return true;
     }
 
     /**
@@ -312,15 +328,22 @@ public final class Engine implements AutoCloseable
         {
             throw new InvalidTaskException("key", "key must be 1 to " + config.maxKeyBytes() + " bytes (was " + bytes.length + ")");
         }
-        checkAccepting(0);
         final Requests.StatusRequest request = new Requests.StatusRequest(key);
-        int idle = 0;
-        while (!gate.tryAcquireInternal())
+        enter();
+        try
         {
-            checkAccepting(0);
-            idle = pause(idle);
+            int idle = 0;
+            while (!gate.tryAcquireInternal())
+            {
+                checkAccepting(0);
+                idle = pause(idle);
+            }
+            ring.publishEvent(KEYED_TRANSLATOR, kind, new org.agrona.concurrent.UnsafeBuffer(bytes), request);
         }
-        ring.publishEvent(KEYED_TRANSLATOR, kind, new org.agrona.concurrent.UnsafeBuffer(bytes), request);
+        finally
+        {
+            producers.decrementAndGet();
+        }
         return request;
     }
 
@@ -489,12 +512,31 @@ public final class Engine implements AutoCloseable
         }
     }
 
+    /**
+     * Register as a producer, then check the engine still takes requests: close() waits for registered
+     * producers, so nothing is published into a ring that has stopped.
+     */
+    private void enter()
+    {
+        producers.incrementAndGet();
+        if (!accepting)
+        {
+            producers.decrementAndGet();
+            throw closedException();
+        }
+    }
+
+    private EngineClosedException closedException()
+    {
+        return new EngineClosedException("engine on " + config.journal().directory() + " is closing and takes no more requests");
+    }
+
     private void checkAccepting(final long heldBytes)
     {
         if (!accepting)
         {
             budget.release(heldBytes);
-            throw new EngineClosedException("engine on " + config.journal().directory() + " is closing and takes no more requests");
+            throw closedException();
         }
     }
 
@@ -571,6 +613,10 @@ public final class Engine implements AutoCloseable
         }
         accepting = false;
         final long deadline = System.nanoTime() + config.closeTimeout().toNanos();
+        while (producers.get() > 0)
+        {
+            Thread.onSpinWait();
+        }
         while (System.nanoTime() < deadline && !quiescent())
         {
             LockSupport.parkNanos(1_000_000);

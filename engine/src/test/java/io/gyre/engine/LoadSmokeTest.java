@@ -10,6 +10,11 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+/**
+ * Many tasks from one producer through a small ring, where follow-up events from the execute stage keep
+ * meeting a full ring: must finish, every task succeeding. Not a benchmark (see the bench module), but the
+ * system properties n, ring, ws, threads and retained let it be run by hand at other sizes.
+ */
 class LoadSmokeTest
 {
     @TempDir
@@ -43,14 +48,6 @@ class LoadSmokeTest
             assertThat(done.await(60, TimeUnit.SECONDS)).isTrue();
             final long nanos = System.nanoTime() - start;
             System.out.printf("%d tasks in %d ms: %.0f/s%n", n, nanos / 1_000_000, n * 1e9 / nanos);
-            final java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
-            for (final java.lang.management.ThreadInfo info : mx.dumpAllThreads(false, false))
-            {
-                if (info.getThreadName().startsWith("gyre") || info.getThreadName().equals("main"))
-                {
-                    System.out.printf("  %s cpu %d ms%n", info.getThreadName(), mx.getThreadCpuTime(info.getThreadId()) / 1_000_000);
-                }
-            }
             assertThat(succeeded.get()).isEqualTo(n);
             assertThat(engine.stageFailures()).isZero();
         }

@@ -1,0 +1,81 @@
+package io.gyre.engine;
+
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class EngineConfigTest
+{
+    @TempDir
+    Path dir;
+
+    static Stream<Arguments> outOfRange()
+    {
+        return Stream.of(
+            of("ringSize=1000 must be a power of two, at least 64", b -> b.ringSize(1000)),
+            of("ringSize=32 must be a power of two, at least 64", b -> b.ringSize(32)),
+            of("pipelineThreads=3 must be 1, 2 or 4", b -> b.pipelineThreads(3)),
+            of("maxKeyBytes=0 must be in [1, 4096]", b -> b.maxKeyBytes(0)),
+            of("maxPayloadBytes=-1 must be in [0, 4194304]", b -> b.maxPayloadBytes(-1)),
+            of("maxInFlightBytes=10 must be in [max(maxPayloadBytes, maxOutputBytes), 2^40]", b -> b.maxInFlightBytes(10)),
+            of("maxLiveTasks=0 must be in [1, 100000000]", b -> b.maxLiveTasks(0)),
+            of("outcomeRetention=PT-1S must be between 0 and 3650 days", b -> b.outcomeRetention(Duration.ofSeconds(-1))),
+            of("blockingPoolThreads=0 must be in [1, 4096]", b -> b.blockingPoolThreads(0)),
+            of("defaultMaxAttempts=0 must be in [1, 1000]", b -> b.defaultMaxAttempts(0)),
+            of("defaultBackoffMultiplier=0.5 must be in [1, 100]", b -> b.defaultBackoff(10, 100, 0.5f, 0f)),
+            of("defaultBackoffJitter=2.0 must be in [0, 1]", b -> b.defaultBackoff(10, 100, 2f, 2f)),
+            of("timerFiresPerTick=128 must be at most ringSize/16 (64)", b -> b.ringSize(1024).timerFiresPerTick(128)),
+            of("rollCycle=HOURLY_ISH is not a Chronicle Queue roll cycle (e.g. FAST_DAILY, FAST_HOURLY)", b -> b.rollCycle("HOURLY_ISH")),
+            of("handler type=echo is registered twice", b -> b.handler(new BuiltInHandlers.Echo())),
+            of("handler type=has space must be 1 to 64 printable ASCII characters without spaces", b -> b.handler(named("has space"))));
+    }
+
+    private static Arguments of(final String message, final Consumer<EngineConfig.Builder> setting)
+    {
+        return Arguments.of(message, setting);
+    }
+
+    private static TaskHandler named(final String type)
+    {
+        return new TaskHandler()
+        {
+            @Override
+            public String type()
+            {
+                return type;
+            }
+
+            @Override
+            public void execute(final TaskContext context)
+            {
+            }
+        };
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("outOfRange")
+    void shouldRefuseASettingOutOfRangeNamingItAndItsValue(final String message, final Consumer<EngineConfig.Builder> setting)
+    {
+        final EngineConfig.Builder builder = EngineConfig.builder(dir);
+        setting.accept(builder);
+        assertThatThrownBy(builder::build).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(message);
+    }
+
+    @ParameterizedTest
+    @MethodSource("outOfRange")
+    void shouldBuildTheDefaultsWhateverOthersDo(final String ignored, final Consumer<EngineConfig.Builder> unused)
+    {
+        final EngineConfig config = EngineConfig.builder(dir).build();
+        assertThat(config.ringSize()).isEqualTo(16 * 1024);
+        assertThat(config.handlers()).extracting(TaskHandler::type).containsExactly("noop", "echo");
+    }
+}
