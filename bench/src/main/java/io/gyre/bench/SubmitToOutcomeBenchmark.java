@@ -1,0 +1,90 @@
+package io.gyre.bench;
+
+import io.gyre.engine.Engine;
+import io.gyre.engine.EngineConfig;
+import io.gyre.engine.TaskRequest;
+import io.gyre.engine.WaitStrategyOption;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * (b) In-process submit to outcome, journaled: {@code noop} tasks with unique 16-byte keys through the
+ * allocation-free callback API, pipelined ({@value #TASKS} in flight per invocation), for each wait strategy
+ * and pipeline layout. Each operation is one task, from submission to its outcome delivered to the
+ * listener, its two records (SUBMITTED, SUCCEEDED) in the journal before the outcome is delivered.
+ * Run with {@code -prof gc} for the allocation per task ({@code gc.alloc.rate.norm}).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+public class SubmitToOutcomeBenchmark extends AbstractBenchmark
+{
+    static final int TASKS = 10_000;
+
+    @Param({"SLEEPING", "YIELDING", "BLOCKING", "BUSY_SPIN"})
+    String waitStrategy;
+
+    @Param({"1", "2", "4"})
+    int pipelineThreads;
+
+    @Param({"1000000"})
+    int retainedOutcomes;
+
+    private Path dir;
+    private Engine engine;
+    private final CountingListener listener = new CountingListener();
+    private final TaskRequest request = new TaskRequest().type("noop");
+    private final byte[] key = new byte[16];
+    private long submitted;
+
+    @Setup(Level.Trial)
+    public void open()
+    {
+        dir = TempDirectories.create("submit-bench");
+        engine = Engine.open(EngineConfig.builder(dir)
+            .waitStrategy(WaitStrategyOption.valueOf(waitStrategy))
+            .pipelineThreads(pipelineThreads)
+            .maxRetainedOutcomes(retainedOutcomes)
+            .build());
+    }
+
+    @TearDown(Level.Trial)
+    public void close()
+    {
+        engine.close();
+        TempDirectories.delete(dir);
+        if (listener.unexpected.get() != 0)
+        {
+            throw new IllegalStateException(listener.unexpected.get() + " tasks did not simply succeed");
+        }
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(TASKS)
+    public long submitToOutcome()
+    {
+        for (int i = 0; i < TASKS; i++)
+        {
+            final long n = submitted++;
+            for (int b = 0; b < 8; b++)
+            {
+                key[b] = (byte)(n >>> (8 * b));
+            }
+            engine.submit(request.key(key, 0, key.length), listener);
+        }
+        listener.awaitCount(submitted);
+        return submitted;
+    }
+}
