@@ -3,13 +3,17 @@ package io.gyre.engine;
 import java.util.Arrays;
 
 /**
- * Finished tasks remembered for deduplication: an open-addressing table keyed by key hash, each entry
- * nine longs in one array (one or two cache lines, no object to follow), plus a FIFO of finishing order
- * that decides which entry is forgotten first (by count, and by age).
- * <p>
- * Why not a general-purpose map: the table holds up to millions of entries and every task inserts one and
- * evicts one; with a map of objects that is several cache misses per task, here it is about two. Deletion
- * shifts later entries back (no tombstones), so probe chains stay short.
+ * Finished tasks remembered for deduplication, in two parts laid out for the cache:
+ * <ul>
+ * <li>a <b>ring</b> of entries in finishing order, nine longs each (key hash, task id, positions, state,
+ *     times): appended at the tail and forgotten from the head (by count, and by age), so both ends are
+ *     touched sequentially;</li>
+ * <li>an <b>index</b>, open addressing over single longs: each slot holds 36 bits of the key hash (the
+ *     fingerprint, which also gives the home slot) and the entry's position in the ring. At a million entries
+ *     it is 16 MiB, which stays in cache, where a table of whole entries would not.</li>
+ * </ul>
+ * A new key costs an index probe (a miss on the fingerprint) plus sequential ring work; only a hit reads a
+ * ring entry at random. Index deletion shifts later entries back (no tombstones), so probe runs stay short.
  * <p>
  * Single-threaded: the sequence stage's thread.
  */
@@ -26,6 +30,9 @@ final class RetainedOutcomes
     private static final int STARTED_AT = 7;
     private static final int FINISHED_AT = 8;
 
+    private static final int POSITION_BITS = 28;
+    private static final long POSITION_MASK = (1L << POSITION_BITS) - 1;
+
     /**
      * Compares a probe key with the key of the submission at a journal position.
      */
@@ -34,76 +41,85 @@ final class RetainedOutcomes
         boolean matches(long submitDocument, int submitOffset);
     }
 
-    private long[] table;
-    private int mask;
-    private int size;
+    private long[] index;
+    private int indexMask;
 
-    private long[] fifoKeyHash = new long[1024];
-    private long[] fifoTaskId = new long[1024];
-    private long[] fifoFinishedAt = new long[1024];
-    private int fifoHead;
-    private int fifoCount;
+    private long[] ring;
+    private int ringMask;
+    private long head;
+    private long tail;
 
     RetainedOutcomes()
     {
-        allocate(1024);
-    }
-
-    private void allocate(final int slots)
-    {
-        table = new long[slots * STRIDE];
-        mask = slots - 1;
-        size = 0;
+        index = new long[1024];
+        indexMask = index.length - 1;
+        ring = new long[512 * STRIDE];
+        ringMask = 511;
     }
 
     int size()
     {
-        return size;
+        return (int)(tail - head);
+    }
+
+    private static long fingerprint(final long keyHash)
+    {
+        return keyHash >>> POSITION_BITS;
     }
 
     /**
-     * @return the slot of the entry whose key matches, or -1.
+     * @return the ring position of the entry whose key matches, or -1.
      */
     int find(final long keyHash, final KeyCheck check)
     {
-        int slot = (int)keyHash & mask;
+        final long fingerprint = fingerprint(keyHash);
+        int slot = (int)fingerprint & indexMask;
         while (true)
         {
-            final int base = slot * STRIDE;
-            if (table[base + TASK_ID] == 0)
+            final long value = index[slot];
+            if (value == 0)
             {
                 return -1;
             }
-            if (table[base + KEY_HASH] == keyHash && check.matches(table[base + SUBMIT_DOCUMENT], (int)(table[base + OFFSETS] >>> 32)))
+            if (value >>> POSITION_BITS == fingerprint)
             {
-                return slot;
+                final int position = (int)(value & POSITION_MASK) - 1;
+                final int base = position * STRIDE;
+                if (ring[base + KEY_HASH] == keyHash && check.matches(ring[base + SUBMIT_DOCUMENT], (int)(ring[base + OFFSETS] >>> 32)))
+                {
+                    return position;
+                }
             }
-            slot = (slot + 1) & mask;
+            slot = (slot + 1) & indexMask;
         }
     }
 
     /**
-     * Remember a finished task (its record fields) as the newest entry.
+     * Remember a finished task (its record's fields) as the newest entry.
      */
     void add(final TaskRecord r)
     {
-        if ((size + 1) * 2 > mask + 1)
+        if (size() == ringMask + 1)
         {
-            grow();
+            growRing();
         }
-        insert(r.keyHash, r.taskId, r.submitDocument, r.outcomeDocument,
-            ((long)r.submitOffset << 32) | (r.outcomeOffset & 0xFFFF_FFFFL),
-            pack(r.timeoutMillis, r.attempt, r.maxAttempts, r.state.code(), r.outcomeReason),
-            r.submittedAt, r.startedAt, r.finishedAt);
-        if (fifoCount == fifoKeyHash.length)
+        if ((size() + 1) * 2 > indexMask + 1)
         {
-            growFifo();
+            growIndex();
         }
-        final int tail = (fifoHead + fifoCount) & (fifoKeyHash.length - 1);
-        fifoKeyHash[tail] = r.keyHash;
-        fifoTaskId[tail] = r.taskId;
-        fifoFinishedAt[tail] = r.finishedAt;
-        fifoCount++;
+        final int position = (int)(tail & ringMask);
+        final int base = position * STRIDE;
+        ring[base + KEY_HASH] = r.keyHash;
+        ring[base + TASK_ID] = r.taskId;
+        ring[base + SUBMIT_DOCUMENT] = r.submitDocument;
+        ring[base + OUTCOME_DOCUMENT] = r.outcomeDocument;
+        ring[base + OFFSETS] = ((long)r.submitOffset << 32) | (r.outcomeOffset & 0xFFFF_FFFFL);
+        ring[base + PACKED] = pack(r.timeoutMillis, r.attempt, r.maxAttempts, r.state.code(), r.outcomeReason);
+        ring[base + SUBMITTED_AT] = r.submittedAt;
+        ring[base + STARTED_AT] = r.startedAt;
+        ring[base + FINISHED_AT] = r.finishedAt;
+        tail++;
+        insertIndex(r.keyHash, position);
     }
 
     /**
@@ -111,7 +127,7 @@ final class RetainedOutcomes
      */
     long oldestFinishedAt()
     {
-        return fifoCount == 0 ? Long.MAX_VALUE : fifoFinishedAt[fifoHead];
+        return head == tail ? Long.MAX_VALUE : ring[(int)(head & ringMask) * STRIDE + FINISHED_AT];
     }
 
     /**
@@ -119,100 +135,85 @@ final class RetainedOutcomes
      */
     void evictOldest()
     {
-        final long keyHash = fifoKeyHash[fifoHead];
-        final long taskId = fifoTaskId[fifoHead];
-        fifoHead = (fifoHead + 1) & (fifoKeyHash.length - 1);
-        fifoCount--;
-        remove(keyHash, taskId);
+        final int position = (int)(head & ringMask);
+        removeIndex(ring[position * STRIDE + KEY_HASH], position);
+        head++;
     }
 
-    private void insert(
-        final long keyHash, final long taskId, final long submitDocument, final long outcomeDocument,
-        final long offsets, final long packed, final long submittedAt, final long startedAt, final long finishedAt)
+    private void insertIndex(final long keyHash, final int position)
     {
-        int slot = (int)keyHash & mask;
-        while (table[slot * STRIDE + TASK_ID] != 0)
+        final long fingerprint = fingerprint(keyHash);
+        int slot = (int)fingerprint & indexMask;
+        while (index[slot] != 0)
         {
-            slot = (slot + 1) & mask;
+            slot = (slot + 1) & indexMask;
         }
-        final int base = slot * STRIDE;
-        table[base + KEY_HASH] = keyHash;
-        table[base + TASK_ID] = taskId;
-        table[base + SUBMIT_DOCUMENT] = submitDocument;
-        table[base + OUTCOME_DOCUMENT] = outcomeDocument;
-        table[base + OFFSETS] = offsets;
-        table[base + PACKED] = packed;
-        table[base + SUBMITTED_AT] = submittedAt;
-        table[base + STARTED_AT] = startedAt;
-        table[base + FINISHED_AT] = finishedAt;
-        size++;
+        index[slot] = (fingerprint << POSITION_BITS) | (position + 1L);
     }
 
-    private void remove(final long keyHash, final long taskId)
+    private void removeIndex(final long keyHash, final int position)
     {
-        int slot = (int)keyHash & mask;
-        while (true)
+        final long target = (fingerprint(keyHash) << POSITION_BITS) | (position + 1L);
+        int slot = (int)fingerprint(keyHash) & indexMask;
+        while (index[slot] != target)
         {
-            final long id = table[slot * STRIDE + TASK_ID];
-            if (id == 0)
+            if (index[slot] == 0)
             {
                 return;
             }
-            if (id == taskId)
-            {
-                break;
-            }
-            slot = (slot + 1) & mask;
+            slot = (slot + 1) & indexMask;
         }
         // shift back later entries of the probe run that may not stay past the gap
         int gap = slot;
-        int next = (gap + 1) & mask;
-        while (table[next * STRIDE + TASK_ID] != 0)
+        int next = (gap + 1) & indexMask;
+        while (index[next] != 0)
         {
-            final int home = (int)table[next * STRIDE + KEY_HASH] & mask;
+            final int home = (int)(index[next] >>> POSITION_BITS) & indexMask;
             final boolean movable = gap <= next ? (home <= gap || home > next) : (home <= gap && home > next);
             if (movable)
             {
-                System.arraycopy(table, next * STRIDE, table, gap * STRIDE, STRIDE);
+                index[gap] = index[next];
                 gap = next;
             }
-            next = (next + 1) & mask;
+            next = (next + 1) & indexMask;
         }
-        Arrays.fill(table, gap * STRIDE, gap * STRIDE + STRIDE, 0L);
-        size--;
+        index[gap] = 0;
     }
 
-    private void grow()
+    private void growIndex()
     {
-        final long[] old = table;
-        allocate((mask + 1) * 2);
-        for (int base = 0; base < old.length; base += STRIDE)
+        index = new long[index.length * 2];
+        indexMask = index.length - 1;
+        for (long seq = head; seq < tail; seq++)
         {
-            if (old[base + TASK_ID] != 0)
-            {
-                insert(old[base + KEY_HASH], old[base + TASK_ID], old[base + SUBMIT_DOCUMENT], old[base + OUTCOME_DOCUMENT],
-                    old[base + OFFSETS], old[base + PACKED], old[base + SUBMITTED_AT], old[base + STARTED_AT], old[base + FINISHED_AT]);
-            }
+            final int position = (int)(seq & ringMask);
+            insertIndex(ring[position * STRIDE + KEY_HASH], position);
         }
     }
 
-    private void growFifo()
+    private void growRing()
     {
-        final int n = fifoKeyHash.length * 2;
-        final long[] hashes = new long[n];
-        final long[] ids = new long[n];
-        final long[] times = new long[n];
-        for (int k = 0; k < fifoCount; k++)
+        final int capacity = (ringMask + 1) * 2;
+        if (capacity > POSITION_MASK)
         {
-            final int i = (fifoHead + k) & (fifoKeyHash.length - 1);
-            hashes[k] = fifoKeyHash[i];
-            ids[k] = fifoTaskId[i];
-            times[k] = fifoFinishedAt[i];
+            throw new IllegalStateException("retained outcomes beyond " + POSITION_MASK);
         }
-        fifoKeyHash = hashes;
-        fifoTaskId = ids;
-        fifoFinishedAt = times;
-        fifoHead = 0;
+        final long[] bigger = new long[capacity * STRIDE];
+        int k = 0;
+        for (long seq = head; seq < tail; seq++, k++)
+        {
+            System.arraycopy(ring, (int)(seq & ringMask) * STRIDE, bigger, k * STRIDE, STRIDE);
+        }
+        ring = bigger;
+        ringMask = capacity - 1;
+        final long count = tail - head;
+        head = 0;
+        tail = count;
+        Arrays.fill(index, 0L);
+        for (long seq = head; seq < tail; seq++)
+        {
+            insertIndex(ring[(int)seq * STRIDE + KEY_HASH], (int)seq);
+        }
     }
 
     private static long pack(final int timeoutMillis, final int attempt, final int maxAttempts, final int state, final int reason)
@@ -221,74 +222,72 @@ final class RetainedOutcomes
             ((long)(state & 0xF) << 4) | (reason & 0xF);
     }
 
-    // ---- fields of an entry, by slot
+    // ---- fields of an entry, by ring position
 
-    long taskId(final int slot)
+    long taskId(final int position)
     {
-        return table[slot * STRIDE + TASK_ID];
+        return ring[position * STRIDE + TASK_ID];
     }
 
-    long outcomeDocument(final int slot)
+    long outcomeDocument(final int position)
     {
-        return table[slot * STRIDE + OUTCOME_DOCUMENT];
+        return ring[position * STRIDE + OUTCOME_DOCUMENT];
     }
 
-    int outcomeOffset(final int slot)
+    int outcomeOffset(final int position)
     {
-        return (int)table[slot * STRIDE + OFFSETS];
+        return (int)ring[position * STRIDE + OFFSETS];
     }
 
-    int timeoutMillis(final int slot)
+    int timeoutMillis(final int position)
     {
-        return (int)(table[slot * STRIDE + PACKED] >>> 32);
+        return (int)(ring[position * STRIDE + PACKED] >>> 32);
     }
 
-    int attempts(final int slot)
+    int attempts(final int position)
     {
-        return (int)(table[slot * STRIDE + PACKED] >>> 20) & 0xFFF;
+        return (int)(ring[position * STRIDE + PACKED] >>> 20) & 0xFFF;
     }
 
-    int maxAttempts(final int slot)
+    int maxAttempts(final int position)
     {
-        return (int)(table[slot * STRIDE + PACKED] >>> 8) & 0xFFF;
+        return (int)(ring[position * STRIDE + PACKED] >>> 8) & 0xFFF;
     }
 
-    TaskState state(final int slot)
+    TaskState state(final int position)
     {
-        return TaskState.fromCode((int)(table[slot * STRIDE + PACKED] >>> 4) & 0xF);
+        return TaskState.fromCode((int)(ring[position * STRIDE + PACKED] >>> 4) & 0xF);
     }
 
-    int reason(final int slot)
+    int reason(final int position)
     {
-        return (int)table[slot * STRIDE + PACKED] & 0xF;
+        return (int)ring[position * STRIDE + PACKED] & 0xF;
     }
 
-    long submittedAt(final int slot)
+    long submittedAt(final int position)
     {
-        return table[slot * STRIDE + SUBMITTED_AT];
+        return ring[position * STRIDE + SUBMITTED_AT];
     }
 
-    long startedAt(final int slot)
+    long startedAt(final int position)
     {
-        return table[slot * STRIDE + STARTED_AT];
+        return ring[position * STRIDE + STARTED_AT];
     }
 
-    long finishedAt(final int slot)
+    long finishedAt(final int position)
     {
-        return table[slot * STRIDE + FINISHED_AT];
+        return ring[position * STRIDE + FINISHED_AT];
     }
 
     /**
-     * Visit every entry (for inspection; order is the table's).
+     * Visit every entry, oldest first.
      */
     void forEach(final Sequencer.TaskVisitor visitor)
     {
-        for (int slot = 0; slot <= mask; slot++)
+        for (long seq = head; seq < tail; seq++)
         {
-            if (taskId(slot) != 0)
-            {
-                visitor.visit(taskId(slot), state(slot), attempts(slot), submittedAt(slot), finishedAt(slot));
-            }
+            final int position = (int)(seq & ringMask);
+            visitor.visit(taskId(position), state(position), attempts(position), submittedAt(position), finishedAt(position));
         }
     }
 }

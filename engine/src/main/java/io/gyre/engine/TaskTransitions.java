@@ -28,6 +28,7 @@ import static io.gyre.engine.TaskState.TIMED_OUT;
 public final class TaskTransitions
 {
     private static final Map<TaskState, EnumSet<TaskState>> ALLOWED = new EnumMap<>(TaskState.class);
+    private static final boolean[][] MATRIX;
 
     static
     {
@@ -37,6 +38,15 @@ public final class TaskTransitions
         for (final TaskState state : TaskState.values())
         {
             ALLOWED.putIfAbsent(state, EnumSet.noneOf(TaskState.class));
+        }
+        final TaskState[] states = TaskState.values();
+        MATRIX = new boolean[states.length][states.length];
+        for (final TaskState from : states)
+        {
+            for (final TaskState to : ALLOWED.get(from))
+            {
+                MATRIX[from.ordinal()][to.ordinal()] = true;
+            }
         }
     }
 
@@ -49,7 +59,7 @@ public final class TaskTransitions
      */
     public static boolean allowed(final TaskState from, final TaskState to)
     {
-        return ALLOWED.get(from).contains(to);
+        return MATRIX[from.ordinal()][to.ordinal()];
     }
 
     /**
