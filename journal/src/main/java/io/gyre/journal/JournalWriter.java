@@ -1,6 +1,5 @@
 package io.gyre.journal;
 
-import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.wire.DocumentContext;
 import org.agrona.ExpandableDirectByteBuffer;
@@ -11,8 +10,10 @@ import org.agrona.MutableDirectBuffer;
  * Queue document, which becomes visible to readers, atomically, when flushed. The engine's journal stage
  * flushes at the Disruptor's end of batch, so one document carries a whole batch.
  * <p>
- * Single writer: only the thread that owns the journal stage calls it. A record is encoded in a staging
- * buffer, its checksum computed, then copied into the open document:
+ * Single writer: only the thread that owns the journal stage calls it. Records are encoded one after the
+ * other in a staging buffer, each stamped with its header and checksum on commit; the whole batch is
+ * copied into the open document in one write when flushed, so the per-record cost is the encoding and the
+ * checksum, and the memory-mapped file is touched once per batch:
  * <pre>{@code
  * int offset = writer.claim(maxFrameLength);
  * encoder.wrap(writer.buffer(), offset)...;            // fill the body
@@ -28,8 +29,7 @@ public final class JournalWriter
     private final ExpandableDirectByteBuffer staging = new ExpandableDirectByteBuffer(64 * 1024);
 
     private DocumentContext document;
-    private Bytes<?> documentBytes;
-    private long documentStart;
+    private int staged;
     private long documentIndex = -1;
     private long documentFirstEventId;
     private long nextEventId;
@@ -65,9 +65,9 @@ public final class JournalWriter
         {
             openDocument();
         }
-        staging.checkLimit(maxFrameLength);
+        staging.checkLimit(staged + maxFrameLength);
         claimed = maxFrameLength;
-        return 0;
+        return staged;
     }
 
     /**
@@ -96,12 +96,13 @@ public final class JournalWriter
         }
         claimed = -1;
         final long eventId = nextEventId;
-        RecordDescriptor.writeHeader(staging, 0, type, flags, eventId, timestamp);
-        staging.putInt(RecordDescriptor.LENGTH_OFFSET, frameLength, RecordDescriptor.BYTE_ORDER);
-        final long address = staging.addressOffset();
-        staging.putInt(RecordDescriptor.CHECKSUM_OFFSET, RecordDescriptor.checksum(address, frameLength), RecordDescriptor.BYTE_ORDER);
-        lastRecordOffset = bytesInDocument();
-        documentBytes.unsafeWrite(address, frameLength);
+        final int offset = staged;
+        RecordDescriptor.writeHeader(staging, offset, type, flags, eventId, timestamp);
+        staging.putInt(offset + RecordDescriptor.LENGTH_OFFSET, frameLength, RecordDescriptor.BYTE_ORDER);
+        staging.putInt(offset + RecordDescriptor.CHECKSUM_OFFSET,
+            RecordDescriptor.checksum(staging.addressOffset() + offset, frameLength), RecordDescriptor.BYTE_ORDER);
+        lastRecordOffset = offset;
+        staged = offset + frameLength;
         recordsInDocument++;
         nextEventId = eventId + 1;
         return eventId;
@@ -127,15 +128,20 @@ public final class JournalWriter
         }
         final DocumentContext dc = document;
         final long records = recordsInDocument;
+        final int length = staged;
         document = null;
-        documentBytes = null;
         recordsInDocument = 0;
-        if (records == 0)
-        {
-            dc.rollbackOnClose();
-        }
+        staged = 0;
         try
         {
+            if (records == 0)
+            {
+                dc.rollbackOnClose();
+            }
+            else
+            {
+                write(dc, length);
+            }
             dc.close();
         }
         catch (final RuntimeException ex)
@@ -143,6 +149,27 @@ public final class JournalWriter
             // the document is lost: its event ids go to the next records
             nextEventId = documentFirstEventId;
             throw new JournalException("cannot commit a document of " + records + " records: " + ex.getMessage(), ex);
+        }
+    }
+
+    private void write(final DocumentContext dc, final int length)
+    {
+        try
+        {
+            dc.wire().bytes().unsafeWrite(staging.addressOffset(), length);
+        }
+        catch (final RuntimeException ex)
+        {
+            dc.rollbackOnClose();
+            try
+            {
+                dc.close();
+            }
+            catch (final RuntimeException closeFailure)
+            {
+                ex.addSuppressed(closeFailure);
+            }
+            throw ex;
         }
     }
 
@@ -156,8 +183,8 @@ public final class JournalWriter
         {
             final DocumentContext dc = document;
             document = null;
-            documentBytes = null;
             recordsInDocument = 0;
+            staged = 0;
             nextEventId = documentFirstEventId;
             dc.rollbackOnClose();
             dc.close();
@@ -167,16 +194,15 @@ public final class JournalWriter
     private void openDocument()
     {
         document = appender.writingDocument();
-        documentBytes = document.wire().bytes();
-        documentStart = documentBytes.writePosition();
         documentIndex = document.index();
+        staged = 0;
         documentFirstEventId = nextEventId;
         recordsInDocument = 0;
     }
 
     private int bytesInDocument()
     {
-        return (int)(documentBytes.writePosition() - documentStart);
+        return staged;
     }
 
     /**
