@@ -73,6 +73,10 @@ final class FusedStage implements EventHandler<RingEvent>
         {
             final long first = batchStart;
             batchStart = -1;
+            if (sequence != null)
+            {
+                sequence.prefetch(ring, first, sequenceNumber);
+            }
             for (long s = first; s <= sequenceNumber; s++)
             {
                 rest(ring.get(s), s, s == sequenceNumber);

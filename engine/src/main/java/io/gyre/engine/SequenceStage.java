@@ -1,6 +1,7 @@
 package io.gyre.engine;
 
 import com.lmax.disruptor.EventHandler;
+import com.lmax.disruptor.RingBuffer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -118,6 +119,34 @@ final class SequenceStage implements EventHandler<RingEvent>
             blockingInUse = sequencer.blockingInUse();
             liveTasks = sequencer.liveCount();
         }
+    }
+
+    /**
+     * Called with a whole journaled batch before its events are applied one by one (when the journal and
+     * this stage share a thread): loads the table memory the batch will touch, so its cache misses overlap
+     * instead of stalling each event in turn. Reads only; the events are applied exactly as without it.
+     */
+    void prefetch(final RingBuffer<RingEvent> ring, final long first, final long last)
+    {
+        int finishes = 0;
+        for (long s = first; s <= last; s++)
+        {
+            final RingEvent e = ring.get(s);
+            if (!e.journaled)
+            {
+                continue;
+            }
+            if (e.kind == RingEvent.SUBMIT)
+            {
+                finishes++;
+                sequencer.prefetchKey(e.key.buffer(), 0, e.key.length());
+            }
+            else if (e.kind == RingEvent.COMPLETION)
+            {
+                finishes++;
+            }
+        }
+        sequencer.prefetchEvictions(finishes);
     }
 
     private static void refuse(final RingEvent e, final Effects fx)

@@ -653,6 +653,31 @@ final class Sequencer
     // ------------------------------------------------------------------------------------------------
     // Tables
 
+    /**
+     * Before a batch is applied: load the retained-outcome index slot this key's lookup starts at, so the
+     * misses of a batch's lookups overlap. Reads only; changes no state and no decision.
+     */
+    void prefetchKey(final DirectBuffer key, final int keyOffset, final int keyLength)
+    {
+        if (retained.size() > 0)
+        {
+            retained.prefetch(KeyHasher.hash(key, keyOffset, keyLength));
+        }
+    }
+
+    /**
+     * Before a batch that may finish up to {@code finishes} tasks: load the index slots of the entries their
+     * retirement will evict. Reads only.
+     */
+    void prefetchEvictions(final int finishes)
+    {
+        final int capacity = settings.maxRetainedOutcomes();
+        if (capacity > 0)
+        {
+            retained.prefetchEvictions(finishes, capacity);
+        }
+    }
+
     private TaskRecord findLive(final long hash, final DirectBuffer key, final int keyOffset, final int keyLength)
     {
         for (TaskRecord r = byKeyHash.get(hash); r != null; r = r.nextSameHash)
