@@ -44,6 +44,7 @@ public final class Journal implements AutoCloseable
     private final List<JournalProblem> repairedTail;
     private final long lastEventIdAtOpen;
     private final long lastTimestampAtOpen;
+    private JournalPretoucher pretoucher;
 
     private Journal(
         final JournalConfig config,
@@ -101,7 +102,14 @@ public final class Journal implements AutoCloseable
             final TailState tail = inspectTail(queue);
             final JournalWriter writer = new JournalWriter(queue.createAppender(), config.maxDocumentBytes(), Math.max(1, tail.lastEventId + 1));
             final List<JournalProblem> repaired = repairTail(writer, tail);
-            return new Journal(config, queue, channel, lock, writer, repaired, tail.lastEventId, tail.lastTimestamp);
+            final Journal journal = new Journal(config, queue, channel, lock, writer, repaired, tail.lastEventId, tail.lastTimestamp);
+            if (config.pretouchAheadBytes() > 0)
+            {
+                journal.pretoucher = new JournalPretoucher("gyre-journal-pretouch", config.pretouchAheadBytes());
+                writer.pretoucher(journal.pretoucher);
+                journal.pretoucher.start();
+            }
+            return journal;
         }
         catch (final IOException ex)
         {
@@ -335,11 +343,24 @@ public final class Journal implements AutoCloseable
     }
 
     /**
+     * @return pages of the journal file brought into memory ahead of the writer so far (0 when pretouching
+     *     is off); approximate while the writer runs.
+     */
+    public long pagesPretouched()
+    {
+        return pretoucher == null ? 0 : pretoucher.pagesTouched();
+    }
+
+    /**
      * Flush nothing (the writer's owner flushes), release the files and the directory lock.
      */
     @Override
     public void close()
     {
+        if (pretoucher != null)
+        {
+            pretoucher.close();
+        }
         queue.close();
         try
         {

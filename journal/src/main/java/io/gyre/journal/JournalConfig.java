@@ -16,12 +16,15 @@ import java.util.Objects;
  * @param rollCycle the name of a Chronicle Queue roll cycle, e.g. {@code FAST_DAILY} or {@code FAST_HOURLY}.
  * @param maxDocumentBytes the writer closes a batch document once it holds this many bytes.
  * @param lockTimeoutMillis how long to wait for a write lock left by a process that died before freeing it.
+ * @param pretouchAheadBytes how far ahead of the writer a background thread brings the file's pages into
+ *     memory, so the writer does not stall on page faults (0: no pretouching).
  */
-public record JournalConfig(Path directory, String rollCycle, int maxDocumentBytes, long lockTimeoutMillis)
+public record JournalConfig(Path directory, String rollCycle, int maxDocumentBytes, long lockTimeoutMillis, long pretouchAheadBytes)
 {
     public static final String DEFAULT_ROLL_CYCLE = "FAST_DAILY";
     public static final int DEFAULT_MAX_DOCUMENT_BYTES = 1 << 20;
     public static final long DEFAULT_LOCK_TIMEOUT_MILLIS = 400;
+    public static final long DEFAULT_PRETOUCH_AHEAD_BYTES = 32L << 20;
 
     public JournalConfig
     {
@@ -37,21 +40,31 @@ public record JournalConfig(Path directory, String rollCycle, int maxDocumentByt
         {
             throw new IllegalArgumentException("lockTimeoutMillis=" + lockTimeoutMillis + " must be in [10, 60000]");
         }
+        if (pretouchAheadBytes < 0 || pretouchAheadBytes > (1L << 30))
+        {
+            throw new IllegalArgumentException("pretouchAheadBytes=" + pretouchAheadBytes + " must be in [0, 1073741824]");
+        }
     }
 
     public static JournalConfig of(final Path directory)
     {
-        return new JournalConfig(directory, DEFAULT_ROLL_CYCLE, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_LOCK_TIMEOUT_MILLIS);
+        return new JournalConfig(directory, DEFAULT_ROLL_CYCLE, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_LOCK_TIMEOUT_MILLIS,
+            DEFAULT_PRETOUCH_AHEAD_BYTES);
     }
 
     public JournalConfig withRollCycle(final String name)
     {
-        return new JournalConfig(directory, name, maxDocumentBytes, lockTimeoutMillis);
+        return new JournalConfig(directory, name, maxDocumentBytes, lockTimeoutMillis, pretouchAheadBytes);
     }
 
     public JournalConfig withMaxDocumentBytes(final int bytes)
     {
-        return new JournalConfig(directory, rollCycle, bytes, lockTimeoutMillis);
+        return new JournalConfig(directory, rollCycle, bytes, lockTimeoutMillis, pretouchAheadBytes);
+    }
+
+    public JournalConfig withPretouchAheadBytes(final long bytes)
+    {
+        return new JournalConfig(directory, rollCycle, maxDocumentBytes, lockTimeoutMillis, bytes);
     }
 
     /**

@@ -37,6 +37,10 @@ public final class JournalWriter
     private int lastRecordOffset = -1;
     private int claimed = -1;
 
+    private JournalPretoucher pretoucher;
+    private int pretouchCycle = Integer.MIN_VALUE;
+    private java.io.File currentFile;
+
     JournalWriter(final ExcerptAppender appender, final int maxDocumentBytes, final long nextEventId)
     {
         this.appender = appender;
@@ -156,7 +160,12 @@ public final class JournalWriter
     {
         try
         {
-            dc.wire().bytes().unsafeWrite(staging.addressOffset(), length);
+            final var bytes = dc.wire().bytes();
+            bytes.unsafeWrite(staging.addressOffset(), length);
+            if (pretoucher != null)
+            {
+                reportPosition(bytes.writePosition());
+            }
         }
         catch (final RuntimeException ex)
         {
@@ -171,6 +180,22 @@ public final class JournalWriter
             }
             throw ex;
         }
+    }
+
+    private void reportPosition(final long position)
+    {
+        final int cycle = appender.cycle();
+        if (cycle != pretouchCycle || currentFile == null)
+        {
+            pretouchCycle = cycle;
+            currentFile = appender.currentFile();
+        }
+        pretoucher.writerAt(currentFile, position);
+    }
+
+    void pretoucher(final JournalPretoucher value)
+    {
+        pretoucher = value;
     }
 
     /**

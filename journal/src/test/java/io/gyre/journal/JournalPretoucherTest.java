@@ -1,0 +1,80 @@
+package io.gyre.journal;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The pretoucher reads ahead of the writer and nothing else: the journal reads back exactly what was
+ * written, its thread goes away with the journal, and with pretouching off no page is touched.
+ */
+class JournalPretoucherTest
+{
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldTouchPagesAheadOfTheWriterWithoutChangingWhatIsJournaled()
+    {
+        final int records = 50_000;
+        try (Journal journal = Journal.openForAppend(JournalConfig.of(dir).withPretouchAheadBytes(8L << 20)))
+        {
+            appendTicks(journal.writer(), records);
+            await().atMost(Duration.ofSeconds(10)).until(() -> journal.pagesPretouched() > 0);
+            appendTicks(journal.writer(), records);
+        }
+        assertThat(pretouchThreads()).isEmpty();
+
+        final List<Long> eventIds = new ArrayList<>();
+        try (Journal journal = Journal.openReadOnly(JournalConfig.of(dir));
+             JournalReader reader = journal.newReader())
+        {
+            reader.readToEnd(record -> eventIds.add(record.eventId()));
+            assertThat(reader.problems()).isEmpty();
+        }
+        assertThat(eventIds).hasSize(2 * records);
+        for (int i = 0; i < eventIds.size(); i++)
+        {
+            assertThat(eventIds.get(i)).isEqualTo(i + 1L);
+        }
+    }
+
+    @Test
+    void shouldTouchNothingWhenOff()
+    {
+        try (Journal journal = Journal.openForAppend(JournalConfig.of(dir).withPretouchAheadBytes(0)))
+        {
+            appendTicks(journal.writer(), 10_000);
+            assertThat(journal.pagesPretouched()).isZero();
+            assertThat(pretouchThreads()).isEmpty();
+        }
+    }
+
+    private static void appendTicks(final JournalWriter writer, final int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            writer.claim(RecordDescriptor.HEADER_LENGTH);
+            writer.commit(RecordType.TICK, 0, i, RecordDescriptor.HEADER_LENGTH);
+            if (i % 100 == 99)
+            {
+                writer.flush();
+            }
+        }
+        writer.flush();
+    }
+
+    private static List<Thread> pretouchThreads()
+    {
+        return Thread.getAllStackTraces().keySet().stream()
+            .filter(t -> t.getName().equals("gyre-journal-pretouch") && t.isAlive())
+            .toList();
+    }
+}
