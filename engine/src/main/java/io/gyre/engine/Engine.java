@@ -59,6 +59,7 @@ public final class Engine implements AutoCloseable
 {
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
     private static final String VERSION = versionOf();
+    private static final long STAGE_STOP_MILLIS = 10_000;
 
     private static final EventTranslatorThreeArg<RingEvent, TaskRequest, OutcomeListener, Engine> SUBMIT_TRANSLATOR =
         (event, sequence, request, listener, engine) -> engine.fillSubmit(event, request, listener);
@@ -90,6 +91,7 @@ public final class Engine implements AutoCloseable
     private final BlockingPool pool;
     private final SequenceStage sequenceStage;
     private final Disruptor<RingEvent> disruptor;
+    private final java.util.List<Thread> stageThreadList = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final RingBuffer<RingEvent> ring;
     private final Ticker ticker;
     private final RecoveryReport recovery;
@@ -144,7 +146,7 @@ public final class Engine implements AutoCloseable
             config.clock(), submissionReader);
         final PublishStage publishStage = new PublishStage(outcomeReader, budget);
 
-        disruptor = new Disruptor<>(RingEvent.FACTORY, config.ringSize(), stageThreads(config.pipelineThreads()),
+        disruptor = new Disruptor<>(RingEvent.FACTORY, config.ringSize(), stageThreads(config.pipelineThreads(), stageThreadList),
             ProducerType.MULTI, config.waitStrategy().create());
         disruptor.setDefaultExceptionHandler(new StageExceptionHandler());
         ring = disruptor.getRingBuffer();
@@ -655,6 +657,7 @@ public final class Engine implements AutoCloseable
             LOG.warn("ring did not drain in time; halting it (unfinished work runs after the next open)");
             disruptor.halt();
         }
+        awaitStageThreads();
         lookupReader.close();
         submissionReader.close();
         outcomeReader.close();
@@ -662,7 +665,32 @@ public final class Engine implements AutoCloseable
         LOG.info("engine on {} closed", config.journal().directory());
     }
 
-    private static ThreadFactory stageThreads(final int threads)
+    /**
+     * The journal may be closed only once no stage thread can touch it: a stage halted mid-way may still be
+     * finishing its batch (and its document, which holds the queue's write lock).
+     */
+    private void awaitStageThreads()
+    {
+        for (final Thread thread : stageThreadList)
+        {
+            try
+            {
+                thread.join(STAGE_STOP_MILLIS);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            if (thread.isAlive())
+            {
+                LOG.error("stage thread {} did not stop within {} ms (a handler blocking the ring?); closing the journal anyway",
+                    thread.getName(), STAGE_STOP_MILLIS);
+            }
+        }
+    }
+
+    private static ThreadFactory stageThreads(final int threads, final java.util.List<Thread> created)
     {
         final String[] names = threads == 4 ? new String[] {"gyre-journal", "gyre-sequence", "gyre-execute", "gyre-publish"} :
             threads == 2 ? new String[] {"gyre-journal-sequence", "gyre-execute-publish"} : new String[] {"gyre-engine"};
@@ -672,6 +700,7 @@ public final class Engine implements AutoCloseable
             final int i = next.getAndIncrement();
             final Thread thread = new Thread(runnable, i < names.length ? names[i] : "gyre-stage-" + i);
             thread.setDaemon(true);
+            created.add(thread);
             return thread;
         };
     }
