@@ -1,0 +1,214 @@
+package io.gyre.engine;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Invariants 2 to 4 across a restart, in process: what was acknowledged and not finished runs again; what
+ * finished is answered from the journal and never runs again; a retry waiting at shutdown fires after it
+ * with its attempt count intact; replaying a journal twice rebuilds the same state.
+ */
+class RecoveryTest
+{
+    @TempDir
+    Path dir;
+
+    private final List<Engine> engines = new ArrayList<>();
+
+    @AfterEach
+    void closeAll()
+    {
+        engines.forEach(Engine::close);
+    }
+
+    private Engine open(final TaskHandler... handlers)
+    {
+        final EngineConfig.Builder builder = EngineConfig.builder(dir).ringSize(1024).timerFiresPerTick(16).closeTimeout(Duration.ofMillis(50));
+        for (final TaskHandler handler : handlers)
+        {
+            builder.handler(handler);
+        }
+        final Engine engine = Engine.open(builder.build());
+        engines.add(engine);
+        return engine;
+    }
+
+    private void close(final Engine engine)
+    {
+        engines.remove(engine);
+        engine.close();
+    }
+
+    private static Outcome get(final CompletableFuture<Outcome> future) throws Exception
+    {
+        return future.get(15, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void shouldRunAgainAfterRestartEveryAcknowledgedTaskThatHadNoOutcome() throws Exception
+    {
+        final TestHandlers.Gated stuck = new TestHandlers.Gated("gated");
+        final Engine first = open(stuck);
+        final List<CompletableFuture<Outcome>> pending = new ArrayList<>();
+        for (int i = 0; i < 3; i++)
+        {
+            pending.add(first.submit(new TaskRequest().key("k" + i).type("gated").payload("p" + i)));
+        }
+        await().until(() -> stuck.started.get() == 3);
+        close(first);                                         // gives up on them after closeTimeout
+        stuck.open();
+
+        final TestHandlers.Gated open = new TestHandlers.Gated("gated");
+        open.open();
+        final Engine second = open(open);
+        assertThat(second.recovery().toString()).isNotEmpty();
+        for (int i = 0; i < 3; i++)
+        {
+            final String key = "k" + i;
+            await().until(() -> second.status(key).join().state() == TaskState.SUCCEEDED);
+            final TaskStatus status = second.status(key).join();
+            assertThat(status.outcome().outputAsString()).isEqualTo("p" + i);
+        }
+        assertThat(open.started).hasValue(3);
+        assertThat(get(second.submit(new TaskRequest().key("k1").type("gated").payload("p1"))).duplicate()).isTrue();
+        assertThat(open.started).hasValue(3);
+    }
+
+    @Test
+    void shouldAnswerAKeyWhoseOutcomeIsJournaledWithThatOutcomeWithoutRunningIt() throws Exception
+    {
+        final TestHandlers.Flaky flaky = new TestHandlers.Flaky("flaky", 0, true, ExecutionMode.INLINE);
+        final Engine first = open(flaky);
+        final Outcome original = get(first.submit(new TaskRequest().key("done").type("flaky")));
+        assertThat(flaky.attempts).hasValue(1);
+        close(first);
+
+        final TestHandlers.Flaky again = new TestHandlers.Flaky("flaky", 0, true, ExecutionMode.INLINE);
+        final Engine second = open(again);
+        final Outcome answered = get(second.submit(new TaskRequest().key("done").type("flaky")));
+        assertThat(answered.duplicate()).isTrue();
+        assertThat(answered.taskId()).isEqualTo(original.taskId());
+        assertThat(answered.state()).isEqualTo(original.state());
+        assertThat(answered.attempts()).isEqualTo(original.attempts());
+        assertThat(answered.outputAsString()).isEqualTo(original.outputAsString());
+        assertThat(answered.finishedAt()).isEqualTo(original.finishedAt());
+        assertThat(again.attempts).hasValue(0);
+    }
+
+    @Test
+    void shouldJoinTheRecoveredTaskWhenItsKeyIsSubmittedAgainAfterRestart() throws Exception
+    {
+        final TestHandlers.Gated stuck = new TestHandlers.Gated("gated");
+        final Engine first = open(stuck);
+        first.submit(new TaskRequest().key("inflight").type("gated").payload("x"));
+        await().until(() -> stuck.started.get() == 1);
+        close(first);
+        stuck.open();
+
+        final TestHandlers.Gated gate = new TestHandlers.Gated("gated");
+        final Engine second = open(gate);
+        await().until(() -> gate.started.get() == 1);
+        final CompletableFuture<Outcome> joined = second.submit(new TaskRequest().key("inflight").type("gated").payload("x"));
+        final TaskStatus running = second.status("inflight").join();
+        assertThat(running.state()).isEqualTo(TaskState.RUNNING);
+        gate.open();
+        final Outcome outcome = get(joined);
+        assertThat(outcome.taskId()).isEqualTo(running.taskId());
+        assertThat(outcome.state()).isEqualTo(TaskState.SUCCEEDED);
+        assertThat(gate.started).hasValue(1);
+    }
+
+    @Test
+    void shouldFireARetryThatWasWaitingAtShutdownWithItsAttemptsIntact() throws Exception
+    {
+        final TestHandlers.Flaky flaky = new TestHandlers.Flaky("flaky", 1, true, ExecutionMode.INLINE);
+        final Engine first = open(flaky);
+        first.submit(new TaskRequest().key("retry").type("flaky").maxAttempts(3).backoff(500, 500, 1f, 0f));
+        await().until(() -> first.status("retry").join().state() == TaskState.RETRY_WAIT);
+        close(first);
+
+        final TestHandlers.Flaky second = new TestHandlers.Flaky("flaky", 1, true, ExecutionMode.INLINE);
+        final Engine reopened = open(second);
+        assertThat(reopened.status("retry").join().state()).isIn(TaskState.RETRY_WAIT, TaskState.RUNNING, TaskState.SUCCEEDED);
+        await().atMost(Duration.ofSeconds(15)).until(() -> reopened.status("retry").join().state() == TaskState.SUCCEEDED);
+        final TaskStatus status = reopened.status("retry").join();
+        assertThat(status.attempts()).isEqualTo(2);
+        assertThat(status.attempts()).isLessThanOrEqualTo(status.maxAttempts());
+        assertThat(second.attempts).hasValue(1);            // only attempt 2 ran here (attempt() == 2 succeeds)
+    }
+
+    @Test
+    void shouldRebuildTheSameStateEveryTimeTheJournalIsReplayed() throws Exception
+    {
+        final TestHandlers.Flaky flaky = new TestHandlers.Flaky("flaky", 1, true, ExecutionMode.INLINE);
+        final TestHandlers.Gated gated = new TestHandlers.Gated("gated");
+        final Engine first = open(flaky, gated);
+        final List<String> keys = new ArrayList<>();
+        for (int i = 0; i < 200; i++)
+        {
+            final String key = "key-" + i;
+            keys.add(key);
+            final TaskRequest request = new TaskRequest().key(key).payload("v" + i);
+            switch (i % 4)
+            {
+                case 0 -> request.type("echo");
+                case 1 -> request.type("flaky").backoff(1, 1, 1f, 0f);
+                case 2 -> request.type("noop");
+                default -> request.type("flaky").maxAttempts(1);
+            }
+            first.submit(request);
+        }
+        first.submit(new TaskRequest().key("held").type("gated"));
+        keys.add("held");
+        await().until(() -> gated.started.get() == 1 && first.liveTasks() == 1);
+        final Map<String, TaskStatus> before = statuses(first, keys);
+        close(first);
+        gated.open();
+
+        final JournalReplay.Report once = JournalReplay.run(JournalReplay.Options.of(dir));
+        final JournalReplay.Report twice = JournalReplay.run(JournalReplay.Options.of(dir));
+        assertThat(twice.recordsByType()).isEqualTo(once.recordsByType());
+        assertThat(twice.tasksByState()).isEqualTo(once.tasksByState());
+        assertThat(twice.lastEventId()).isEqualTo(once.lastEventId());
+        assertThat(twice.pendingTimers()).isEqualTo(once.pendingTimers());
+        assertThat(once.derivedMismatches()).isZero();
+        assertThat(once.corrupted()).isFalse();
+
+        // an engine opened on the journal sees every finished key exactly as the engine that wrote it did
+        final TestHandlers.Gated parked = new TestHandlers.Gated("gated");
+        final Engine second = open(new TestHandlers.Flaky("flaky", 1, true, ExecutionMode.INLINE), parked);
+        final Map<String, TaskStatus> after = statuses(second, keys);
+        for (final String key : keys)
+        {
+            if (key.equals("held"))
+            {
+                continue;                                     // it runs again after the restart: a new attempt
+            }
+            assertThat(after.get(key)).as(key).isEqualTo(before.get(key));
+        }
+        parked.open();
+    }
+
+    private static Map<String, TaskStatus> statuses(final Engine engine, final List<String> keys)
+    {
+        final Map<String, TaskStatus> statuses = new HashMap<>();
+        for (final String key : keys)
+        {
+            statuses.put(key, engine.status(key).join());
+        }
+        return statuses;
+    }
+}
