@@ -1,0 +1,60 @@
+package io.gyre.ingress.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code gyre} command line: one subcommand per job. Subcommands write results to the command line's
+ * standard output and diagnostics to its standard error, so tests can run them in-process and capture both.
+ * <p>
+ * Exit codes: 0 success, 1 an error (the message says which), 2 a usage error, or, for
+ * {@code gyre replay --verify}, a corrupted journal.
+ */
+@Command(
+    name = "gyre",
+    mixinStandardHelpOptions = true,
+    versionProvider = GyreCommand.Version.class,
+    description = "Gyre: a durable, low-latency task engine.",
+    // serve, submit, status and cancel join replay here.
+    subcommands = {ReplayCommand.class, CommandLine.HelpCommand.class})
+public final class GyreCommand implements Runnable
+{
+    /** The version reported when the jar's manifest does not carry one (running from classes). */
+    static final String FALLBACK_VERSION = "0.1.0-SNAPSHOT";
+
+    @Spec
+    private CommandSpec spec;
+
+    /**
+     * Run the command line and exit with its exit code.
+     */
+    public static void main(final String[] args)
+    {
+        System.exit(new CommandLine(new GyreCommand()).execute(args));
+    }
+
+    /**
+     * {@code gyre} with no subcommand is a usage error.
+     */
+    @Override
+    public void run()
+    {
+        throw new ParameterException(spec.commandLine(), "Missing subcommand: one of " + spec.subcommands().keySet());
+    }
+
+    /**
+     * The version from the jar's manifest ({@code Implementation-Version}), or {@link #FALLBACK_VERSION}.
+     */
+    static final class Version implements CommandLine.IVersionProvider
+    {
+        @Override
+        public String[] getVersion()
+        {
+            final String version = GyreCommand.class.getPackage().getImplementationVersion();
+            return new String[] {"gyre " + (version != null ? version : FALLBACK_VERSION)};
+        }
+    }
+}
