@@ -16,7 +16,9 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -91,7 +93,7 @@ public final class Engine implements AutoCloseable
     private final BlockingPool pool;
     private final SequenceStage sequenceStage;
     private final Disruptor<RingEvent> disruptor;
-    private final java.util.List<Thread> stageThreadList = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Thread> stageThreadList = new CopyOnWriteArrayList<>();
     private final RingBuffer<RingEvent> ring;
     private final Ticker ticker;
     private final RecoveryReport recovery;
@@ -690,7 +692,7 @@ public final class Engine implements AutoCloseable
         }
     }
 
-    private static ThreadFactory stageThreads(final int threads, final java.util.List<Thread> created)
+    private static ThreadFactory stageThreads(final int threads, final List<Thread> created)
     {
         final String[] names = threads == 4 ? new String[] {"gyre-journal", "gyre-sequence", "gyre-execute", "gyre-publish"} :
             threads == 2 ? new String[] {"gyre-journal-sequence", "gyre-execute-publish"} : new String[] {"gyre-engine"};

@@ -1,6 +1,7 @@
 package io.gyre.engine;
 
 import io.gyre.journal.JournalProblem;
+import io.gyre.journal.JvmFlags;
 import io.gyre.journal.RecordType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,14 +33,6 @@ import static org.awaitility.Awaitility.await;
  */
 class CrashRecoveryIT
 {
-    private static final List<String> JVM_FLAGS = List.of(
-        "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED",
-        "--add-opens=java.base/java.util.zip=ALL-UNNAMED",
-        "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
-        "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
-        "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
-        "-Dchronicle.analytics.disable=true",
-        "-Xmx512m");
     private static final int ROUNDS = 5;
     private static final int TASKS_PER_ROUND = 400_000;
 
@@ -162,7 +155,8 @@ class CrashRecoveryIT
     {
         final List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(JVM_FLAGS);
+        command.addAll(JvmFlags.REQUIRED);
+        command.add("-Xmx512m");
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(CrashLoadMain.class.getName());

@@ -61,10 +61,7 @@ final class JournalPretoucher implements Runnable
      */
     void writerAt(final File currentFile, final long position)
     {
-        if (currentFile != file)
-        {
-            file = currentFile;
-        }
+        file = currentFile;
         writePosition = position;
     }
 

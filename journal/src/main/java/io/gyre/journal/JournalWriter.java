@@ -5,6 +5,8 @@ import net.openhft.chronicle.wire.DocumentContext;
 import org.agrona.ExpandableDirectByteBuffer;
 import org.agrona.MutableDirectBuffer;
 
+import java.io.File;
+
 /**
  * Appends records in batches: every record between two {@link #flush()} calls goes into one Chronicle
  * Queue document, which becomes visible to readers, atomically, when flushed. The engine's journal stage
@@ -39,7 +41,7 @@ public final class JournalWriter
 
     private JournalPretoucher pretoucher;
     private int pretouchCycle = Integer.MIN_VALUE;
-    private java.io.File currentFile;
+    private File currentFile;
 
     JournalWriter(final ExcerptAppender appender, final int maxDocumentBytes, final long nextEventId)
     {

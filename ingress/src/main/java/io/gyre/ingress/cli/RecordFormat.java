@@ -295,7 +295,8 @@ final class RecordFormat
 
     /**
      * Append text in double quotes, escaped so the line stays one line of ASCII: quote, backslash, tab,
-     * CR and LF as backslash escapes, everything else outside printable ASCII as {@code \}{@code uXXXX}.
+     * CR and LF as backslash escapes, everything else outside printable ASCII as a Java-style unicode escape
+     * (backslash, {@code u}, four hex digits).
      */
     private void quoted(final String text)
     {

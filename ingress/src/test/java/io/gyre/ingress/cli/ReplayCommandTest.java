@@ -500,13 +500,8 @@ class ReplayCommandTest
     {
         final List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(io.gyre.journal.JvmFlags.REQUIRED);
         command.addAll(List.of(
-            "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED",
-            "--add-opens=java.base/java.util.zip=ALL-UNNAMED",
-            "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
-            "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
-            "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
-            "-Dchronicle.analytics.disable=true",
             "-cp", System.getProperty("java.class.path"),
             TornTailWriter.class.getName(),
             directory.toString()));

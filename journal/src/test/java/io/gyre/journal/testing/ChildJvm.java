@@ -12,15 +12,6 @@ import java.util.List;
  */
 public final class ChildJvm
 {
-    /** The flags every JVM running Gyre needs (Agrona's, Chronicle Queue's, no analytics). */
-    public static final List<String> JVM_FLAGS = List.of(
-        "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED",
-        "--add-opens=java.base/java.util.zip=ALL-UNNAMED",
-        "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
-        "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
-        "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
-        "-Dchronicle.analytics.disable=true");
-
     private ChildJvm()
     {
     }
@@ -37,7 +28,7 @@ public final class ChildJvm
     {
         final List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(JVM_FLAGS);
+        command.addAll(io.gyre.journal.JvmFlags.REQUIRED);
         command.addAll(jvmArgs);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
