@@ -325,14 +325,34 @@ public final class Engine implements AutoCloseable
         return keyed(RingEvent.CANCEL, key);
     }
 
+    /**
+     * As {@link #status(String)}, for a key given as its bytes (keys are bytes; a String key is its UTF-8).
+     */
+    public CompletableFuture<TaskStatus> status(final byte[] key)
+    {
+        return keyed(RingEvent.STATUS, key);
+    }
+
+    /**
+     * As {@link #cancel(String)}, for a key given as its bytes.
+     */
+    public CompletableFuture<TaskStatus> cancel(final byte[] key)
+    {
+        return keyed(RingEvent.CANCEL, key);
+    }
+
     private CompletableFuture<TaskStatus> keyed(final int kind, final String key)
     {
-        final byte[] bytes = key == null ? new byte[0] : key.getBytes(StandardCharsets.UTF_8);
+        return keyed(kind, key == null ? new byte[0] : key.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private CompletableFuture<TaskStatus> keyed(final int kind, final byte[] bytes)
+    {
         if (bytes.length == 0 || bytes.length > config.maxKeyBytes())
         {
             throw new InvalidTaskException("key", "key must be 1 to " + config.maxKeyBytes() + " bytes (was " + bytes.length + ")");
         }
-        final Requests.StatusRequest request = new Requests.StatusRequest(key);
+        final Requests.StatusRequest request = new Requests.StatusRequest(new String(bytes, StandardCharsets.UTF_8));
         enter();
         try
         {

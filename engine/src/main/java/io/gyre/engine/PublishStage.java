@@ -10,6 +10,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * Stage 4, last: deliver every reply the sequence stage decided (acceptances, outcomes, refusals,
@@ -25,6 +26,11 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
     private final ByteBudget budget;
     private final TaskOutcome view = new TaskOutcome();
     private long listenerFailures;
+
+    // listeners that asked to hear the end of a batch and were given replies in this one
+    private BatchingOutcomeListener[] enlisted = new BatchingOutcomeListener[64];
+    private int enlistedCount;
+    private long batch;
 
     // the reply being delivered while an outcome record is read back from the journal
     private Effects pendingFx;
@@ -54,11 +60,49 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
         }
         budget.release(e.budgetBytes);
         e.clear();
+        if (endOfBatch)
+        {
+            endBatch();
+        }
+    }
+
+    private void enlist(final Object target)
+    {
+        if (target instanceof BatchingOutcomeListener listener && listener.enlistedInBatch != batch)
+        {
+            listener.enlistedInBatch = batch;
+            if (enlistedCount == enlisted.length)
+            {
+                enlisted = Arrays.copyOf(enlisted, enlistedCount * 2);
+            }
+            enlisted[enlistedCount++] = listener;
+        }
+    }
+
+    private void endBatch()
+    {
+        for (int i = 0; i < enlistedCount; i++)
+        {
+            final BatchingOutcomeListener listener = enlisted[i];
+            enlisted[i] = null;
+            try
+            {
+                listener.onEndOfBatch();
+            }
+            catch (final Throwable t)
+            {
+                listenerFailures++;
+                LOG.warn("a listener failed at the end of a batch", t);
+            }
+        }
+        enlistedCount = 0;
+        batch++;
     }
 
     private void deliver(final RingEvent e, final Effects fx, final int i)
     {
         final Object target = fx.replyTarget(i);
+        enlist(target);
         switch (fx.replyKind(i))
         {
             case Effects.REPLY_ACCEPTED -> ((OutcomeListener)target).onAccepted(fx.replyCorrelation(i), fx.replyTaskId(i));

@@ -122,6 +122,12 @@ public final class TaskRequest
         return this;
     }
 
+    public TaskRequest tenant(final DirectBuffer buffer, final int offset, final int length)
+    {
+        tenant.wrap(buffer, offset, length);
+        return this;
+    }
+
     public TaskRequest priority(final Priority value)
     {
         priority = value;

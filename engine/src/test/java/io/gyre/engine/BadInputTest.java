@@ -80,7 +80,7 @@ class BadInputTest
         try (Engine engine = Engine.open(EngineConfig.builder(dir).maxKeyBytes(32).build()))
         {
             assertThatThrownBy(() -> engine.status("")).isInstanceOf(InvalidTaskException.class).hasMessage("key must be 1 to 32 bytes (was 0)");
-            assertThatThrownBy(() -> engine.cancel(null)).isInstanceOf(InvalidTaskException.class);
+            assertThatThrownBy(() -> engine.cancel((String)null)).isInstanceOf(InvalidTaskException.class);
             assertThatThrownBy(() -> engine.cancel("x".repeat(33))).isInstanceOf(InvalidTaskException.class)
                 .hasMessage("key must be 1 to 32 bytes (was 33)");
         }

@@ -1,0 +1,284 @@
+package io.gyre.ingress.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import org.agrona.DirectBuffer;
+
+import java.nio.ByteBuffer;
+
+import static io.gyre.ingress.protocol.Protocol.*;
+
+/**
+ * Writes whole frames (length, opcode, body) at a buffer's writer index, without allocating. Layouts are
+ * {@link Protocol}'s; the server writes the server frames, the client the client frames, tests both.
+ */
+public final class Frames
+{
+    private Frames()
+    {
+    }
+
+    /** Starts a frame: reserves the length, writes the opcode. @return where the length goes. */
+    private static int begin(final ByteBuf out, final int opcode)
+    {
+        final int start = out.writerIndex();
+        out.writeInt(0);
+        out.writeByte(opcode);
+        return start;
+    }
+
+    private static void end(final ByteBuf out, final int start)
+    {
+        out.setInt(start, out.writerIndex() - start - LENGTH_BYTES);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // client to server
+
+    public static void hello(final ByteBuf out, final int version, final int flags, final byte[] token)
+    {
+        final int start = begin(out, HELLO);
+        out.writeInt(MAGIC);
+        out.writeShort(version);
+        out.writeShort(flags);
+        out.writeShort(token.length);
+        out.writeBytes(token);
+        end(out, start);
+    }
+
+    /**
+     * A SUBMIT frame. Lengths are not checked here beyond what their fields can hold: a server checks them.
+     */
+    public static void submit(
+        final ByteBuf out,
+        final long correlation,
+        final int priority,
+        final int flags,
+        final int timeoutMillis,
+        final int maxAttempts,
+        final byte[] key,
+        final byte[] type,
+        final byte[] tenant,
+        final byte[] payload, final int payloadOffset, final int payloadLength)
+    {
+        out.ensureWritable(HEADER_BYTES + SUBMIT_FIXED + key.length + type.length + tenant.length + payloadLength);
+        final int start = begin(out, SUBMIT);
+        out.writeLong(correlation);
+        out.writeByte(priority);
+        out.writeByte(flags);
+        out.writeInt(timeoutMillis);
+        out.writeShort(maxAttempts);
+        out.writeShort(key.length);
+        out.writeByte(type.length);
+        out.writeByte(tenant.length);
+        out.writeInt(payloadLength);
+        out.writeBytes(key);
+        out.writeBytes(type);
+        out.writeBytes(tenant);
+        out.writeBytes(payload, payloadOffset, payloadLength);
+        end(out, start);
+    }
+
+    /** A CANCEL or STATUS frame. */
+    public static void keyed(final ByteBuf out, final int opcode, final long correlation, final byte[] key)
+    {
+        final int start = begin(out, opcode);
+        out.writeLong(correlation);
+        out.writeShort(key.length);
+        out.writeBytes(key);
+        end(out, start);
+    }
+
+    /** A PING or PONG frame. */
+    public static void ping(final ByteBuf out, final int opcode, final long correlation)
+    {
+        final int start = begin(out, opcode);
+        out.writeLong(correlation);
+        end(out, start);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // server to client
+
+    public static void welcome(
+        final ByteBuf out,
+        final int flags,
+        final int maxFrame,
+        final int maxInFlight,
+        final int idleTimeoutMillis,
+        final int maxKey,
+        final int maxType,
+        final int maxTenant,
+        final int maxPayload,
+        final int maxOutput)
+    {
+        final int start = begin(out, WELCOME);
+        out.writeShort(VERSION);
+        out.writeShort(flags);
+        out.writeInt(maxFrame);
+        out.writeInt(maxInFlight);
+        out.writeInt(idleTimeoutMillis);
+        out.writeShort(maxKey);
+        out.writeShort(maxType);
+        out.writeShort(maxTenant);
+        out.writeInt(maxPayload);
+        out.writeInt(maxOutput);
+        end(out, start);
+    }
+
+    public static void accepted(final ByteBuf out, final long correlation, final long taskId)
+    {
+        out.writeInt(1 + ACCEPTED_FIXED);
+        out.writeByte(ACCEPTED);
+        out.writeLong(correlation);
+        out.writeLong(taskId);
+    }
+
+    /** A REJECTED or ERROR frame; the message is cut to {@link Protocol#MAX_MESSAGE_BYTES} of UTF-8. */
+    public static void complaint(final ByteBuf out, final int opcode, final long correlation, final int code, final CharSequence message)
+    {
+        final int start = begin(out, opcode);
+        out.writeLong(correlation);
+        out.writeShort(code);
+        final int lengthAt = out.writerIndex();
+        out.writeShort(0);
+        final int written = writeUtf8Capped(out, message == null ? "" : message, MAX_MESSAGE_BYTES);
+        out.setShort(lengthAt, written);
+        end(out, start);
+    }
+
+    /**
+     * The fixed part of a RESULT frame, then its body: copied from {@code body} at the given range.
+     */
+    public static void result(
+        final ByteBuf out,
+        final long correlation,
+        final long taskId,
+        final int state,
+        final int flags,
+        final int attempts,
+        final long submittedAt,
+        final long startedAt,
+        final long finishedAt,
+        final DirectBuffer body, final int bodyOffset, final int bodyLength)
+    {
+        out.ensureWritable(HEADER_BYTES + RESULT_FIXED + bodyLength);
+        out.writeInt(1 + RESULT_FIXED + bodyLength);
+        out.writeByte(RESULT);
+        out.writeLong(correlation);
+        out.writeLong(taskId);
+        out.writeByte(state);
+        out.writeByte(flags);
+        out.writeShort(attempts);
+        out.writeLong(submittedAt);
+        out.writeLong(startedAt);
+        out.writeLong(finishedAt);
+        out.writeInt(bodyLength);
+        copy(out, body, bodyOffset, bodyLength);
+    }
+
+    /** As {@link #result} with a text body (an error message), written as UTF-8. */
+    public static void result(
+        final ByteBuf out,
+        final long correlation,
+        final long taskId,
+        final int state,
+        final int flags,
+        final int attempts,
+        final long submittedAt,
+        final long startedAt,
+        final long finishedAt,
+        final CharSequence error)
+    {
+        final int start = begin(out, RESULT);
+        out.writeLong(correlation);
+        out.writeLong(taskId);
+        out.writeByte(state);
+        out.writeByte(flags);
+        out.writeShort(attempts);
+        out.writeLong(submittedAt);
+        out.writeLong(startedAt);
+        out.writeLong(finishedAt);
+        final int lengthAt = out.writerIndex();
+        out.writeInt(0);
+        out.setInt(lengthAt, error == null ? 0 : ByteBufUtil.writeUtf8(out, error));
+        end(out, start);
+    }
+
+    /** A STATUS_REPLY or CANCEL_REPLY frame. */
+    public static void status(
+        final ByteBuf out,
+        final int opcode,
+        final long correlation,
+        final long taskId,
+        final boolean found,
+        final int state,
+        final int attempts,
+        final int maxAttempts,
+        final long submittedAt,
+        final long startedAt,
+        final long finishedAt,
+        final byte[] body)
+    {
+        final int start = begin(out, opcode);
+        out.writeLong(correlation);
+        out.writeLong(taskId);
+        out.writeByte(found ? 1 : 0);
+        out.writeByte(state);
+        out.writeShort(attempts);
+        out.writeShort(maxAttempts);
+        out.writeLong(submittedAt);
+        out.writeLong(startedAt);
+        out.writeLong(finishedAt);
+        out.writeInt(body.length);
+        out.writeBytes(body);
+        end(out, start);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+
+    private static void copy(final ByteBuf out, final DirectBuffer from, final int offset, final int length)
+    {
+        if (length == 0)
+        {
+            return;
+        }
+        final byte[] array = from.byteArray();
+        if (array != null)
+        {
+            out.writeBytes(array, from.wrapAdjustment() + offset, length);
+            return;
+        }
+        out.ensureWritable(length);
+        final ByteBuffer target = out.nioBuffer(out.writerIndex(), length);
+        from.getBytes(offset, target, length);
+        out.writerIndex(out.writerIndex() + length);
+    }
+
+    /**
+     * Writes at most {@code maxBytes} of the text's UTF-8, never splitting a character.
+     *
+     * @return bytes written.
+     */
+    static int writeUtf8Capped(final ByteBuf out, final CharSequence text, final int maxBytes)
+    {
+        if (ByteBufUtil.utf8Bytes(text) <= maxBytes)
+        {
+            return ByteBufUtil.writeUtf8(out, text);
+        }
+        int end = text.length();
+        while (end > 0 && ByteBufUtil.utf8Bytes(text, 0, end) > maxBytes - 3)
+        {
+            end = Math.max(0, end - Math.max(1, end / 8));
+            if (end > 0 && Character.isLowSurrogate(text.charAt(end)))
+            {
+                end--;
+            }
+        }
+        final int written = ByteBufUtil.writeUtf8(out, text.subSequence(0, end));
+        out.writeByte(0xE2);
+        out.writeByte(0x80);
+        out.writeByte(0xA6);
+        return written + 3;
+    }
+}

@@ -1,0 +1,162 @@
+package io.gyre.ingress.protocol;
+
+/**
+ * The Gyre wire protocol, version 1: opcodes, codes and the byte layout of every frame. The
+ * specification for people is {@code docs/PROTOCOL.md}; this class is the same thing for the code, and
+ * the two must say the same.
+ * <p>
+ * Every frame is {@code length:u32 | opcode:u8 | body}, big-endian, where {@code length} counts the
+ * opcode and the body. Offsets below are from the first byte of the body (just after the opcode).
+ */
+public final class Protocol
+{
+    private Protocol()
+    {
+    }
+
+    /** "GYRE" in ASCII, the first four bytes of a HELLO body. */
+    public static final int MAGIC = 0x47595245;
+    public static final int VERSION = 1;
+
+    /** Bytes of the length field. */
+    public static final int LENGTH_BYTES = 4;
+    /** Bytes of the length field plus the opcode: where a frame's body starts. */
+    public static final int HEADER_BYTES = LENGTH_BYTES + 1;
+    /** Largest first frame (a HELLO) a server reads before the handshake, length field excluded. */
+    public static final int MAX_HELLO_FRAME = 1 + 10 + 1024;
+    public static final int MAX_TOKEN_BYTES = 1024;
+    /** Largest message in a REJECTED or ERROR frame. */
+    public static final int MAX_MESSAGE_BYTES = 1024;
+
+    // ---- opcodes, client to server
+    public static final int HELLO = 0x01;
+    public static final int SUBMIT = 0x10;
+    public static final int CANCEL = 0x11;
+    public static final int STATUS = 0x12;
+    public static final int PING = 0x13;
+
+    // ---- opcodes, server to client
+    public static final int WELCOME = 0x02;
+    public static final int ACCEPTED = 0x20;
+    public static final int REJECTED = 0x21;
+    public static final int RESULT = 0x22;
+    public static final int STATUS_REPLY = 0x23;
+    public static final int CANCEL_REPLY = 0x24;
+    public static final int PONG = 0x25;
+    public static final int ERROR = 0x7F;
+
+    // ---- HELLO: magic u32 | version u16 | flags u16 | token_len u16 | token
+    public static final int HELLO_MAGIC = 0;
+    public static final int HELLO_VERSION = 4;
+    public static final int HELLO_FLAGS = 6;
+    public static final int HELLO_TOKEN_LENGTH = 8;
+    public static final int HELLO_FIXED = 10;
+    /** HELLO flag: send no ACCEPTED frames on this connection, only results and refusals. */
+    public static final int HELLO_FLAG_RESULTS_ONLY = 1;
+
+    // ---- WELCOME: version u16 | flags u16 | max_frame u32 | max_in_flight u32 | idle_timeout_ms u32
+    //               | max_key u16 | max_type u16 | max_tenant u16 | max_payload u32 | max_output u32
+    public static final int WELCOME_VERSION = 0;
+    public static final int WELCOME_FLAGS = 2;
+    public static final int WELCOME_MAX_FRAME = 4;
+    public static final int WELCOME_MAX_IN_FLIGHT = 8;
+    public static final int WELCOME_IDLE_TIMEOUT = 12;
+    public static final int WELCOME_MAX_KEY = 16;
+    public static final int WELCOME_MAX_TYPE = 18;
+    public static final int WELCOME_MAX_TENANT = 20;
+    public static final int WELCOME_MAX_PAYLOAD = 22;
+    public static final int WELCOME_MAX_OUTPUT = 26;
+    public static final int WELCOME_FIXED = 30;
+    /** WELCOME flag: when the engine is full the server refuses submissions with BUSY instead of pausing reads. */
+    public static final int WELCOME_FLAG_BUSY_REJECTS = 1;
+    /** WELCOME flag: this connection gets no ACCEPTED frames (echoes HELLO_FLAG_RESULTS_ONLY). */
+    public static final int WELCOME_FLAG_RESULTS_ONLY = 2;
+
+    // ---- SUBMIT: correlation u64 | priority u8 | flags u8 | timeout_ms u32 | max_attempts u16 | key_len u16
+    //              | type_len u8 | tenant_len u8 | payload_len u32 | key | type | tenant | payload
+    public static final int SUBMIT_CORRELATION = 0;
+    public static final int SUBMIT_PRIORITY = 8;
+    public static final int SUBMIT_FLAGS = 9;
+    public static final int SUBMIT_TIMEOUT = 10;
+    public static final int SUBMIT_MAX_ATTEMPTS = 14;
+    public static final int SUBMIT_KEY_LENGTH = 16;
+    public static final int SUBMIT_TYPE_LENGTH = 18;
+    public static final int SUBMIT_TENANT_LENGTH = 19;
+    public static final int SUBMIT_PAYLOAD_LENGTH = 20;
+    public static final int SUBMIT_FIXED = 24;
+    /** SUBMIT flag: a task that finally fails ends FAILED instead of DEAD_LETTERED. */
+    public static final int SUBMIT_FLAG_NO_DEAD_LETTER = 1;
+
+    // ---- CANCEL and STATUS: correlation u64 | key_len u16 | key
+    public static final int KEYED_CORRELATION = 0;
+    public static final int KEYED_KEY_LENGTH = 8;
+    public static final int KEYED_FIXED = 10;
+
+    // ---- PING and PONG: correlation u64
+    public static final int PING_FIXED = 8;
+
+    // ---- ACCEPTED: correlation u64 | task_id u64
+    public static final int ACCEPTED_FIXED = 16;
+
+    // ---- REJECTED: correlation u64 | reason u16 | message_len u16 | message
+    // ---- ERROR:    correlation u64 | code u16   | message_len u16 | message
+    public static final int COMPLAINT_CORRELATION = 0;
+    public static final int COMPLAINT_CODE = 8;
+    public static final int COMPLAINT_MESSAGE_LENGTH = 10;
+    public static final int COMPLAINT_FIXED = 12;
+
+    // ---- RESULT: correlation u64 | task_id u64 | state u8 | flags u8 | attempts u16
+    //              | submitted_at i64 | started_at i64 | finished_at i64 | body_len u32 | body
+    public static final int RESULT_CORRELATION = 0;
+    public static final int RESULT_TASK_ID = 8;
+    public static final int RESULT_STATE = 16;
+    public static final int RESULT_FLAGS = 17;
+    public static final int RESULT_ATTEMPTS = 18;
+    public static final int RESULT_SUBMITTED_AT = 20;
+    public static final int RESULT_STARTED_AT = 28;
+    public static final int RESULT_FINISHED_AT = 36;
+    public static final int RESULT_BODY_LENGTH = 44;
+    public static final int RESULT_FIXED = 48;
+    /** RESULT flag: the key's outcome was already recorded; this submission ran nothing. */
+    public static final int RESULT_FLAG_DUPLICATE = 1;
+
+    // ---- STATUS_REPLY and CANCEL_REPLY: correlation u64 | task_id u64 | found u8 | state u8 | attempts u16
+    //              | max_attempts u16 | submitted_at i64 | started_at i64 | finished_at i64 | body_len u32 | body
+    public static final int STATUS_CORRELATION = 0;
+    public static final int STATUS_TASK_ID = 8;
+    public static final int STATUS_FOUND = 16;
+    public static final int STATUS_STATE = 17;
+    public static final int STATUS_ATTEMPTS = 18;
+    public static final int STATUS_MAX_ATTEMPTS = 20;
+    public static final int STATUS_SUBMITTED_AT = 22;
+    public static final int STATUS_STARTED_AT = 30;
+    public static final int STATUS_FINISHED_AT = 38;
+    public static final int STATUS_BODY_LENGTH = 46;
+    public static final int STATUS_FIXED = 50;
+    /** STATUS_REPLY state when the key is unknown. */
+    public static final int STATE_NONE = 0xFF;
+
+    /**
+     * @return the opcode's name, or {@code 0x..} for an unknown one.
+     */
+    public static String opcodeName(final int opcode)
+    {
+        return switch (opcode)
+        {
+            case HELLO -> "HELLO";
+            case WELCOME -> "WELCOME";
+            case SUBMIT -> "SUBMIT";
+            case CANCEL -> "CANCEL";
+            case STATUS -> "STATUS";
+            case PING -> "PING";
+            case ACCEPTED -> "ACCEPTED";
+            case REJECTED -> "REJECTED";
+            case RESULT -> "RESULT";
+            case STATUS_REPLY -> "STATUS_REPLY";
+            case CANCEL_REPLY -> "CANCEL_REPLY";
+            case PONG -> "PONG";
+            case ERROR -> "ERROR";
+            default -> String.format("0x%02X", opcode);
+        };
+    }
+}

@@ -1,0 +1,66 @@
+package io.gyre.ingress.protocol;
+
+import io.gyre.engine.RejectReason;
+
+/**
+ * Reason codes of REJECTED frames: why a submission was not accepted. A rejected submission ran nothing
+ * and recorded no outcome for its key; it may be sent again. Codes 1 to 15 are the engine's own
+ * {@link RejectReason} codes.
+ */
+public enum RejectCode
+{
+    /** The engine holds as many live tasks as it is configured for. Retry later. */
+    CAPACITY(RejectReason.CAPACITY.code()),
+    /** The engine is shutting down. */
+    SHUTTING_DOWN(RejectReason.SHUTTING_DOWN.code()),
+    /** The journal could not record the submission. */
+    JOURNAL_UNAVAILABLE(RejectReason.JOURNAL_UNAVAILABLE.code()),
+    /** Too many submissions already wait on the same key's task. */
+    TOO_MANY_WAITERS(RejectReason.TOO_MANY_WAITERS.code()),
+    /** The engine's ring is full and the server is configured to refuse rather than pause reading. */
+    BUSY(16),
+    /** A field is out of range (the message names it): empty or too long key, too large payload, bad priority... */
+    INVALID_TASK(17),
+    /** No handler is registered for the task type. */
+    UNKNOWN_TYPE(18);
+
+    private static final RejectCode[] VALUES = values();
+
+    private final int code;
+
+    RejectCode(final int code)
+    {
+        this.code = code;
+    }
+
+    public int code()
+    {
+        return code;
+    }
+
+    public static RejectCode of(final RejectReason reason)
+    {
+        return switch (reason)
+        {
+            case CAPACITY -> CAPACITY;
+            case SHUTTING_DOWN -> SHUTTING_DOWN;
+            case JOURNAL_UNAVAILABLE -> JOURNAL_UNAVAILABLE;
+            case TOO_MANY_WAITERS -> TOO_MANY_WAITERS;
+        };
+    }
+
+    /**
+     * @return the code's constant, or null for a code this version does not know.
+     */
+    public static RejectCode fromCode(final int code)
+    {
+        for (final RejectCode value : VALUES)
+        {
+            if (value.code == code)
+            {
+                return value;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,681 @@
+package io.gyre.ingress.server;
+
+import io.gyre.engine.Engine;
+import io.gyre.engine.EngineClosedException;
+import io.gyre.engine.EngineConfig;
+import io.gyre.engine.InvalidTaskException;
+import io.gyre.engine.Priority;
+import io.gyre.engine.TaskRequest;
+import io.gyre.engine.TaskStatus;
+import io.gyre.ingress.protocol.ErrorCode;
+import io.gyre.ingress.protocol.Frames;
+import io.gyre.ingress.protocol.Protocol;
+import io.gyre.ingress.protocol.RejectCode;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.timeout.IdleStateEvent;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static io.gyre.ingress.protocol.Protocol.*;
+
+/**
+ * One client connection: decodes its frames in place from the bytes received, straight into the engine's
+ * ring (one copy, from the socket buffer into the ring slot; no object per frame), and writes the answers
+ * the engine's publish thread gathers for it through its {@link Outbox}, one flush per engine batch.
+ * <p>
+ * Reading stops, and resumes by itself, when the connection has {@code maxInFlight} requests unanswered,
+ * when its answers are not being read (the channel's write buffer is above its high-water mark), and when
+ * the engine's ring is full (unless BUSY refusals are configured). A protocol error is answered with an
+ * ERROR frame, then this connection, and nothing else, is closed.
+ * <p>
+ * Everything here runs on the connection's event loop, except the {@link Outbox}'s callbacks.
+ */
+final class Connection extends ChannelInboundHandlerAdapter
+{
+    private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
+    private static final byte[] EMPTY = new byte[0];
+    private static final int TYPE_CACHE_SIZE = 16;
+    private static final long RING_RETRY_MICROS = 100;
+
+    // why reading is paused (reading runs when none is set)
+    private static final int PAUSED_IN_FLIGHT = 1;
+    private static final int PAUSED_WRITES = 2;
+    private static final int PAUSED_RING = 4;
+    private static final int PAUSED_SHUTDOWN = 8;
+
+    private final Engine engine;
+    private final ServerConfig config;
+    private final int maxFrame;
+    private final ServerStats stats;
+    private final TaskRequest request = new TaskRequest();
+    private final UnsafeBuffer keyView = new UnsafeBuffer(EMPTY);
+    private final UnsafeBuffer tenantView = new UnsafeBuffer(EMPTY);
+    private final UnsafeBuffer payloadView = new UnsafeBuffer(EMPTY);
+    private final byte[][] typeBytes = new byte[TYPE_CACHE_SIZE][];
+    private final String[] typeNames = new String[TYPE_CACHE_SIZE];
+    private int typeCount;
+
+    private ChannelHandlerContext ctx;
+    private Outbox outbox;
+    private ByteBuf cumulation;
+    private boolean handshaken;
+    private boolean closing;
+    private boolean flushNeeded;
+    private int paused;
+    private boolean ringRetryScheduled;
+    private final Runnable ringRetry = this::retryAfterRingFull;
+
+    Connection(final Engine engine, final ServerConfig config, final int maxFrame, final ServerStats stats)
+    {
+        this.engine = engine;
+        this.config = config;
+        this.maxFrame = maxFrame;
+        this.stats = stats;
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Channel events
+
+    @Override
+    public void handlerAdded(final ChannelHandlerContext ctx)
+    {
+        this.ctx = ctx;
+        this.outbox = new Outbox(ctx, this::afterDrain);
+    }
+
+    @Override
+    public void channelActive(final ChannelHandlerContext ctx) throws Exception
+    {
+        stats.opened();
+        super.channelActive(ctx);
+    }
+
+    @Override
+    public void channelRead(final ChannelHandlerContext ctx, final Object msg)
+    {
+        final ByteBuf data = (ByteBuf)msg;
+        if (closing)
+        {
+            data.release();
+            return;
+        }
+        cumulation = cumulation == null ? data : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), cumulation, data);
+        process();
+    }
+
+    @Override
+    public void channelReadComplete(final ChannelHandlerContext ctx)
+    {
+        flushIfNeeded();
+    }
+
+    @Override
+    public void channelWritabilityChanged(final ChannelHandlerContext ctx) throws Exception
+    {
+        if (ctx.channel().isWritable())
+        {
+            resume(PAUSED_WRITES);
+        }
+        else
+        {
+            pause(PAUSED_WRITES);
+        }
+        super.channelWritabilityChanged(ctx);
+    }
+
+    @Override
+    public void userEventTriggered(final ChannelHandlerContext ctx, final Object event) throws Exception
+    {
+        if (event instanceof IdleStateEvent)
+        {
+            if (!handshaken || outbox.inFlight() == 0)
+            {
+                fail(0, ErrorCode.IDLE_TIMEOUT, (handshaken ? "nothing received" : "no HELLO received") + " for " +
+                    config.idleTimeout().toMillis() + " ms; closing");
+            }
+            return;
+        }
+        super.userEventTriggered(ctx, event);
+    }
+
+    @Override
+    public void channelInactive(final ChannelHandlerContext ctx) throws Exception
+    {
+        closing = true;
+        releaseCumulation();
+        outbox.close();
+        stats.closed();
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause)
+    {
+        if (cause instanceof IOException)
+        {
+            LOG.debug("connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+            return;
+        }
+        LOG.warn("connection {} failed", ctx.channel().remoteAddress(), cause);
+        fail(0, ErrorCode.INTERNAL_ERROR, "server error: " + cause);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Frames
+
+    /**
+     * Handle every whole frame received, until reading is paused or the connection is closing.
+     */
+    private void process()
+    {
+        while (!closing && paused == 0 && cumulation != null)
+        {
+            final ByteBuf in = cumulation;
+            final int readable = in.readableBytes();
+            if (readable < LENGTH_BYTES)
+            {
+                break;
+            }
+            final int start = in.readerIndex();
+            final long length = in.getUnsignedInt(start);
+            if (length == 0)
+            {
+                fail(0, ErrorCode.BAD_LENGTH, "frame length 0: a frame holds at least its opcode");
+                return;
+            }
+            if (!handshaken && length > MAX_HELLO_FRAME)
+            {
+                fail(0, ErrorCode.FRAME_TOO_LARGE, "first frame of " + length + " bytes: it must be a HELLO of at most " +
+                    MAX_HELLO_FRAME + " bytes (is this a Gyre client?)");
+                return;
+            }
+            if (length > maxFrame)
+            {
+                fail(0, ErrorCode.FRAME_TOO_LARGE, "frame of " + length + " bytes exceeds the server's maxFrameBytes=" + maxFrame);
+                return;
+            }
+            if (readable < LENGTH_BYTES + length)
+            {
+                break;
+            }
+            final int opcode = in.getUnsignedByte(start + LENGTH_BYTES);
+            if (!handle(in, opcode, start + HEADER_BYTES, (int)length - 1))
+            {
+                break;
+            }
+            if (closing)
+            {
+                return;
+            }
+            in.readerIndex(start + LENGTH_BYTES + (int)length);
+        }
+        if (cumulation != null)
+        {
+            if (!cumulation.isReadable())
+            {
+                releaseCumulation();
+            }
+            else
+            {
+                cumulation.discardSomeReadBytes();
+            }
+        }
+    }
+
+    /**
+     * @return false when the frame was not consumed (reading paused: it is handled again on resuming).
+     */
+    private boolean handle(final ByteBuf in, final int opcode, final int body, final int bodyLength)
+    {
+        if (!handshaken)
+        {
+            if (opcode != HELLO)
+            {
+                fail(0, ErrorCode.HANDSHAKE_REQUIRED, "the first frame must be a HELLO (0x01), got " + Protocol.opcodeName(opcode));
+            }
+            else
+            {
+                hello(in, body, bodyLength);
+            }
+            return true;
+        }
+        stats.frame();
+        switch (opcode)
+        {
+            case SUBMIT:
+                return submit(in, body, bodyLength);
+            case STATUS:
+            case CANCEL:
+                return keyed(in, opcode, body, bodyLength);
+            case PING:
+                if (bodyLength != PING_FIXED)
+                {
+                    return malformed("PING", bodyLength, PING_FIXED);
+                }
+                write(pong(in.getLong(body)));
+                return true;
+            case HELLO:
+                fail(0, ErrorCode.UNEXPECTED_FRAME, "HELLO after the handshake");
+                return true;
+            default:
+                fail(0, ErrorCode.UNKNOWN_OPCODE, "unknown opcode " + Protocol.opcodeName(opcode) + " from a client");
+                return true;
+        }
+    }
+
+    private ByteBuf pong(final long correlation)
+    {
+        final ByteBuf out = ctx.alloc().ioBuffer(HEADER_BYTES + PING_FIXED);
+        Frames.ping(out, PONG, correlation);
+        return out;
+    }
+
+    private void hello(final ByteBuf in, final int body, final int bodyLength)
+    {
+        if (bodyLength < HELLO_FIXED)
+        {
+            malformed("HELLO", bodyLength, HELLO_FIXED);
+            return;
+        }
+        final int magic = in.getInt(body + HELLO_MAGIC);
+        if (magic != MAGIC)
+        {
+            fail(0, ErrorCode.BAD_MAGIC, String.format("bad magic 0x%08X: a HELLO starts with 0x%08X (\"GYRE\")", magic, MAGIC));
+            return;
+        }
+        final int version = in.getUnsignedShort(body + HELLO_VERSION);
+        if (version != VERSION)
+        {
+            fail(0, ErrorCode.UNSUPPORTED_VERSION, "protocol version " + version + " is not supported; this server speaks " + VERSION);
+            return;
+        }
+        final int flags = in.getUnsignedShort(body + HELLO_FLAGS);
+        final int tokenLength = in.getUnsignedShort(body + HELLO_TOKEN_LENGTH);
+        if (HELLO_FIXED + tokenLength != bodyLength)
+        {
+            fail(0, ErrorCode.MALFORMED_FRAME, "HELLO body of " + bodyLength + " bytes does not match its token_len=" + tokenLength);
+            return;
+        }
+        if ((flags & ~HELLO_FLAG_RESULTS_ONLY) != 0)
+        {
+            fail(0, ErrorCode.MALFORMED_FRAME, String.format("HELLO flags 0x%04X set reserved bits", flags));
+            return;
+        }
+        if (config.authToken() != null)
+        {
+            final byte[] token = new byte[tokenLength];
+            in.getBytes(body + HELLO_FIXED, token);
+            // constant time in the token's content (MessageDigest.isEqual does not stop at the first difference)
+            if (!MessageDigest.isEqual(token, config.authToken()))
+            {
+                stats.authFailure();
+                fail(0, ErrorCode.AUTH_FAILED, tokenLength == 0 ? "this server requires an auth token" : "wrong auth token");
+                return;
+            }
+        }
+        handshaken = true;
+        final boolean resultsOnly = (flags & HELLO_FLAG_RESULTS_ONLY) != 0;
+        outbox.resultsOnly(resultsOnly);
+        final EngineConfig engineConfig = engine.config();
+        final ByteBuf out = ctx.alloc().ioBuffer(HEADER_BYTES + WELCOME_FIXED);
+        Frames.welcome(out,
+            (config.busyRejects() ? WELCOME_FLAG_BUSY_REJECTS : 0) | (resultsOnly ? WELCOME_FLAG_RESULTS_ONLY : 0),
+            maxFrame, config.maxInFlight(), (int)config.idleTimeout().toMillis(), engineConfig.maxKeyBytes(),
+            EngineConfig.MAX_TYPE_BYTES, engineConfig.maxTenantBytes(), engineConfig.maxPayloadBytes(), engineConfig.maxOutputBytes());
+        write(out);
+    }
+
+    private boolean submit(final ByteBuf in, final int body, final int bodyLength)
+    {
+        if (bodyLength < SUBMIT_FIXED)
+        {
+            return malformed("SUBMIT", bodyLength, SUBMIT_FIXED);
+        }
+        final int keyLength = in.getUnsignedShort(body + SUBMIT_KEY_LENGTH);
+        final int typeLength = in.getUnsignedByte(body + SUBMIT_TYPE_LENGTH);
+        final int tenantLength = in.getUnsignedByte(body + SUBMIT_TENANT_LENGTH);
+        final long payloadLength = in.getUnsignedInt(body + SUBMIT_PAYLOAD_LENGTH);
+        final long declared = SUBMIT_FIXED + keyLength + typeLength + tenantLength + payloadLength;
+        if (declared != bodyLength)
+        {
+            fail(0, ErrorCode.MALFORMED_FRAME, "SUBMIT body of " + bodyLength + " bytes, but its fields declare " + declared +
+                " (key_len=" + keyLength + " type_len=" + typeLength + " tenant_len=" + tenantLength + " payload_len=" + payloadLength + ")");
+            return true;
+        }
+        if (outbox.inFlight() >= config.maxInFlight())
+        {
+            pause(PAUSED_IN_FLIGHT);
+            return false;
+        }
+
+        final long correlation = in.getLong(body + SUBMIT_CORRELATION);
+        final int priorityCode = in.getUnsignedByte(body + SUBMIT_PRIORITY);
+        final int flags = in.getUnsignedByte(body + SUBMIT_FLAGS);
+        final long timeoutMillis = in.getUnsignedInt(body + SUBMIT_TIMEOUT);
+        final int maxAttempts = in.getUnsignedShort(body + SUBMIT_MAX_ATTEMPTS);
+        final Priority priority = Priority.fromCode(priorityCode);
+        if (priority == null)
+        {
+            return reject(correlation, RejectCode.INVALID_TASK, "priority=" + priorityCode + " must be 0 (HIGH), 1 (NORMAL) or 2 (LOW)");
+        }
+        if ((flags & ~SUBMIT_FLAG_NO_DEAD_LETTER) != 0)
+        {
+            return reject(correlation, RejectCode.INVALID_TASK, String.format("flags=0x%02X set reserved bits", flags));
+        }
+        if (timeoutMillis > Integer.MAX_VALUE)
+        {
+            return reject(correlation, RejectCode.INVALID_TASK, "timeout_ms=" + timeoutMillis + " exceeds " + Integer.MAX_VALUE);
+        }
+        if (typeLength == 0)
+        {
+            return reject(correlation, RejectCode.INVALID_TASK, "type is required");
+        }
+        final int keyAt = body + SUBMIT_FIXED;
+        final int typeAt = keyAt + keyLength;
+        final int tenantAt = typeAt + typeLength;
+        final int payloadAt = tenantAt + tenantLength;
+        final String type = typeName(in, typeAt, typeLength);
+        request.clear()
+            .correlationId(correlation)
+            .key(view(keyView, in, keyAt, keyLength), 0, keyLength)
+            .type(type)
+            .tenant(view(tenantView, in, tenantAt, tenantLength), 0, tenantLength)
+            .payload(view(payloadView, in, payloadAt, (int)payloadLength), 0, (int)payloadLength)
+            .priority(priority)
+            .timeoutMillis((int)timeoutMillis)
+            .maxAttempts(maxAttempts)
+            .deadLetter((flags & SUBMIT_FLAG_NO_DEAD_LETTER) == 0);
+        try
+        {
+            if (!engine.trySubmit(request, outbox))
+            {
+                if (config.busyRejects())
+                {
+                    stats.busy();
+                    return reject(correlation, RejectCode.BUSY, "the engine is full; retry later");
+                }
+                pause(PAUSED_RING);
+                scheduleRingRetry();
+                return false;
+            }
+            outbox.sent();
+            remember(type, in, typeAt, typeLength);
+            return true;
+        }
+        catch (final InvalidTaskException ex)
+        {
+            return reject(correlation, "type".equals(ex.field()) ? RejectCode.UNKNOWN_TYPE : RejectCode.INVALID_TASK, ex.getMessage());
+        }
+        catch (final EngineClosedException ex)
+        {
+            return reject(correlation, RejectCode.SHUTTING_DOWN, "the server is shutting down");
+        }
+        finally
+        {
+            keyView.wrap(EMPTY);
+            tenantView.wrap(EMPTY);
+            payloadView.wrap(EMPTY);
+        }
+    }
+
+    private boolean keyed(final ByteBuf in, final int opcode, final int body, final int bodyLength)
+    {
+        final String name = Protocol.opcodeName(opcode);
+        if (bodyLength < KEYED_FIXED)
+        {
+            return malformed(name, bodyLength, KEYED_FIXED);
+        }
+        final int keyLength = in.getUnsignedShort(body + KEYED_KEY_LENGTH);
+        if (KEYED_FIXED + keyLength != bodyLength)
+        {
+            fail(0, ErrorCode.MALFORMED_FRAME, name + " body of " + bodyLength + " bytes does not match its key_len=" + keyLength);
+            return true;
+        }
+        if (outbox.inFlight() >= config.maxInFlight())
+        {
+            pause(PAUSED_IN_FLIGHT);
+            return false;
+        }
+        final long correlation = in.getLong(body + KEYED_CORRELATION);
+        final byte[] key = new byte[keyLength];
+        in.getBytes(body + KEYED_FIXED, key);
+        final CompletableFuture<TaskStatus> reply;
+        try
+        {
+            reply = opcode == STATUS ? engine.status(key) : engine.cancel(key);
+        }
+        catch (final InvalidTaskException ex)
+        {
+            return reject(correlation, RejectCode.INVALID_TASK, ex.getMessage());
+        }
+        catch (final EngineClosedException ex)
+        {
+            return reject(correlation, RejectCode.SHUTTING_DOWN, "the server is shutting down");
+        }
+        outbox.sent();
+        final int replyOpcode = opcode == STATUS ? STATUS_REPLY : CANCEL_REPLY;
+        reply.whenComplete((status, failure) -> outbox.status(replyOpcode, correlation, status, failure));
+        return true;
+    }
+
+    private boolean malformed(final String frame, final int bodyLength, final int expected)
+    {
+        fail(0, ErrorCode.MALFORMED_FRAME, frame + " body of " + bodyLength + " bytes is shorter than its " + expected + " fixed bytes");
+        return true;
+    }
+
+    private boolean reject(final long correlation, final RejectCode code, final String message)
+    {
+        stats.refused();
+        final ByteBuf out = ctx.alloc().ioBuffer(HEADER_BYTES + COMPLAINT_FIXED + 64);
+        Frames.complaint(out, REJECTED, correlation, code.code(), message);
+        write(out);
+        return true;
+    }
+
+    /**
+     * Answer with an ERROR frame and close this connection once it is written.
+     */
+    void fail(final long correlation, final ErrorCode code, final String message)
+    {
+        if (closing)
+        {
+            return;
+        }
+        closing = true;
+        if (code != ErrorCode.IDLE_TIMEOUT && code != ErrorCode.SHUTTING_DOWN)
+        {
+            stats.protocolError();
+            LOG.info("closing connection {}: {} {}", ctx.channel().remoteAddress(), code, message);
+        }
+        releaseCumulation();
+        final ByteBuf out = ctx.alloc().ioBuffer(HEADER_BYTES + COMPLAINT_FIXED + 64);
+        Frames.complaint(out, ERROR, correlation, code.code(), message);
+        ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+        flushNeeded = false;
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Reading control
+
+    private void pause(final int reason)
+    {
+        if (paused == 0)
+        {
+            ctx.channel().config().setAutoRead(false);
+        }
+        paused |= reason;
+    }
+
+    private void resume(final int reason)
+    {
+        if ((paused & reason) == 0)
+        {
+            return;
+        }
+        paused &= ~reason;
+        if (paused == 0 && !closing)
+        {
+            process();
+            flushIfNeeded();
+            if (paused == 0 && !closing)
+            {
+                ctx.channel().config().setAutoRead(true);
+            }
+        }
+    }
+
+    /** Called on the event loop after the outbox wrote answers: room may have been made. */
+    private void afterDrain()
+    {
+        if ((paused & PAUSED_IN_FLIGHT) != 0 && outbox.inFlight() <= config.maxInFlight() - Math.max(1, config.maxInFlight() / 4))
+        {
+            resume(PAUSED_IN_FLIGHT);
+        }
+    }
+
+    private void scheduleRingRetry()
+    {
+        if (!ringRetryScheduled)
+        {
+            ringRetryScheduled = true;
+            ctx.executor().schedule(ringRetry, RING_RETRY_MICROS, TimeUnit.MICROSECONDS);
+        }
+    }
+
+    private void retryAfterRingFull()
+    {
+        ringRetryScheduled = false;
+        resume(PAUSED_RING);
+    }
+
+    /** Stop reading for good (the server is shutting down); answers still go out. */
+    void stopReading()
+    {
+        pause(PAUSED_SHUTDOWN);
+    }
+
+    int inFlight()
+    {
+        return (int)outbox.inFlight();
+    }
+
+    long pendingOutboundBytes()
+    {
+        final io.netty.channel.ChannelOutboundBuffer buffer = ctx.channel().unsafe().outboundBuffer();
+        return buffer == null ? 0 : buffer.totalPendingWriteBytes();
+    }
+
+    // ------------------------------------------------------------------------------------------------
+
+    private void write(final ByteBuf frame)
+    {
+        ctx.write(frame, ctx.voidPromise());
+        flushNeeded = true;
+    }
+
+    private void flushIfNeeded()
+    {
+        if (flushNeeded)
+        {
+            flushNeeded = false;
+            ctx.flush();
+        }
+    }
+
+    private void releaseCumulation()
+    {
+        if (cumulation != null)
+        {
+            cumulation.release();
+            cumulation = null;
+        }
+    }
+
+    /**
+     * Point a view at bytes of the received buffer, without copying.
+     */
+    private static UnsafeBuffer view(final UnsafeBuffer view, final ByteBuf in, final int index, final int length)
+    {
+        if (length == 0)
+        {
+            view.wrap(EMPTY);
+        }
+        else if (in.hasMemoryAddress())
+        {
+            view.wrap(in.memoryAddress() + index, length);
+        }
+        else if (in.hasArray())
+        {
+            view.wrap(in.array(), in.arrayOffset() + index, length);
+        }
+        else
+        {
+            final byte[] copy = new byte[length];
+            in.getBytes(index, copy);
+            view.wrap(copy);
+        }
+        return view;
+    }
+
+    /**
+     * The task type's name: from this connection's cache of names that were accepted before (no
+     * allocation), else decoded.
+     */
+    private String typeName(final ByteBuf in, final int index, final int length)
+    {
+        for (int i = 0; i < typeCount; i++)
+        {
+            final byte[] candidate = typeBytes[i];
+            if (candidate.length == length && equal(candidate, in, index))
+            {
+                return typeNames[i];
+            }
+        }
+        return in.toString(index, length, StandardCharsets.UTF_8);
+    }
+
+    private void remember(final String type, final ByteBuf in, final int index, final int length)
+    {
+        if (typeCount == TYPE_CACHE_SIZE)
+        {
+            return;
+        }
+        for (int i = 0; i < typeCount; i++)
+        {
+            if (typeNames[i] == type)
+            {
+                return;
+            }
+        }
+        final byte[] bytes = new byte[length];
+        in.getBytes(index, bytes);
+        typeBytes[typeCount] = bytes;
+        typeNames[typeCount] = type;
+        typeCount++;
+    }
+
+    private static boolean equal(final byte[] candidate, final ByteBuf in, final int index)
+    {
+        for (int i = 0; i < candidate.length; i++)
+        {
+            if (candidate[i] != in.getByte(index + i))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,253 @@
+package io.gyre.ingress.server;
+
+import io.gyre.engine.BatchingOutcomeListener;
+import io.gyre.engine.TaskOutcome;
+import io.gyre.engine.TaskState;
+import io.gyre.engine.TaskStatus;
+import io.gyre.ingress.protocol.Frames;
+import io.gyre.ingress.protocol.Protocol;
+import io.gyre.ingress.protocol.RejectCode;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.util.internal.PlatformDependent;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Queue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static io.gyre.ingress.protocol.Protocol.*;
+
+/**
+ * Carries a connection's answers from the engine's publish thread to the connection's event loop.
+ * <p>
+ * The publish thread encodes each answer into one buffer per engine batch; at the batch's end the buffer
+ * goes on a queue and the event loop is woken once (not once per answer) to write everything queued and
+ * flush. The event loop counts requests sent into the engine, the publish thread counts the answers:
+ * their difference is what the connection has in flight.
+ */
+final class Outbox extends BatchingOutcomeListener
+{
+    private static final byte[] EMPTY = new byte[0];
+    private static final int BATCH_BUFFER_BYTES = 2048;
+
+    private final ChannelHandlerContext ctx;
+    private final Runnable afterDrain;
+    private final Queue<ByteBuf> queue = PlatformDependent.newMpscQueue();
+    private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    private final Runnable drain = this::drain;
+    private final AtomicLong sent = new AtomicLong();
+    private final AtomicLong answered = new AtomicLong();
+    private volatile boolean resultsOnly;
+    private volatile boolean closed;
+
+    // the publish thread's
+    private ByteBuf batch;
+    private int batchAnswers;
+
+    Outbox(final ChannelHandlerContext ctx, final Runnable afterDrain)
+    {
+        this.ctx = ctx;
+        this.afterDrain = afterDrain;
+    }
+
+    void resultsOnly(final boolean value)
+    {
+        resultsOnly = value;
+    }
+
+    /** The event loop sent one more request into the engine. */
+    void sent()
+    {
+        sent.lazySet(sent.get() + 1);
+    }
+
+    long inFlight()
+    {
+        return sent.get() - answered.get();
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // The publish thread
+
+    @Override
+    public void onAccepted(final long correlationId, final long taskId)
+    {
+        if (!resultsOnly && !closed)
+        {
+            Frames.accepted(batch(), correlationId, taskId);
+        }
+    }
+
+    @Override
+    public void onOutcome(final TaskOutcome outcome)
+    {
+        batchAnswers++;
+        if (closed)
+        {
+            return;
+        }
+        final ByteBuf out = batch();
+        if (outcome.rejected())
+        {
+            Frames.complaint(out, REJECTED, outcome.correlationId(), RejectCode.of(outcome.rejectReason()).code(),
+                message(outcome.rejectReason()));
+            return;
+        }
+        final TaskState state = outcome.state();
+        final int flags = outcome.duplicate() ? RESULT_FLAG_DUPLICATE : 0;
+        if (state == TaskState.SUCCEEDED)
+        {
+            Frames.result(out, outcome.correlationId(), outcome.taskId(), state.code(), flags, outcome.attempts(),
+                outcome.submittedAt(), outcome.startedAt(), outcome.finishedAt(),
+                outcome.outputBuffer(), outcome.outputOffset(), outcome.outputLength());
+        }
+        else
+        {
+            Frames.result(out, outcome.correlationId(), outcome.taskId(), state.code(), flags, outcome.attempts(),
+                outcome.submittedAt(), outcome.startedAt(), outcome.finishedAt(), outcome.error());
+        }
+    }
+
+    @Override
+    public void onEndOfBatch()
+    {
+        final ByteBuf full = batch;
+        batch = null;
+        answered.addAndGet(batchAnswers);
+        batchAnswers = 0;
+        if (full != null)
+        {
+            offer(full);
+        }
+    }
+
+    private ByteBuf batch()
+    {
+        if (batch == null)
+        {
+            batch = ctx.alloc().ioBuffer(BATCH_BUFFER_BYTES);
+        }
+        return batch;
+    }
+
+    private static String message(final io.gyre.engine.RejectReason reason)
+    {
+        return switch (reason)
+        {
+            case CAPACITY -> "the engine holds as many live tasks as it is configured for; retry later";
+            case SHUTTING_DOWN -> "the engine is shutting down";
+            case JOURNAL_UNAVAILABLE -> "the journal could not record the submission";
+            case TOO_MANY_WAITERS -> "too many submissions already wait on this key's task";
+        };
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Status and cancel replies (completed on the publish thread, or wherever the future completes)
+
+    void status(final int opcode, final long correlation, final TaskStatus status, final Throwable failure)
+    {
+        try
+        {
+            if (closed)
+            {
+                return;
+            }
+            final ByteBuf out = ctx.alloc().ioBuffer(HEADER_BYTES + STATUS_FIXED + 64);
+            if (failure != null || status == null)
+            {
+                Frames.complaint(out, REJECTED, correlation, RejectCode.SHUTTING_DOWN.code(),
+                    failure == null ? "no status" : String.valueOf(failure.getMessage()));
+            }
+            else if (!status.found())
+            {
+                Frames.status(out, opcode, correlation, 0, false, Protocol.STATE_NONE, 0, 0, 0, 0, 0, EMPTY);
+            }
+            else
+            {
+                final var outcome = status.outcome();
+                final byte[] body = outcome == null ? EMPTY :
+                    outcome.state() == TaskState.SUCCEEDED ? outcome.output() :
+                    outcome.error() == null ? EMPTY : outcome.error().getBytes(StandardCharsets.UTF_8);
+                Frames.status(out, opcode, correlation, status.taskId(), true, status.state().code(), status.attempts(),
+                    status.maxAttempts(), status.submittedAt(), outcome == null ? 0 : outcome.startedAt(),
+                    outcome == null ? 0 : outcome.finishedAt(), body);
+            }
+            offer(out);
+        }
+        finally
+        {
+            answered.incrementAndGet();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Hand-over to the event loop
+
+    private void offer(final ByteBuf frames)
+    {
+        queue.offer(frames);
+        schedule();
+    }
+
+    private void schedule()
+    {
+        if (!drainScheduled.get() && drainScheduled.compareAndSet(false, true))
+        {
+            try
+            {
+                ctx.executor().execute(drain);
+            }
+            catch (final RejectedExecutionException ex)
+            {
+                // the event loop is gone (server stopped): nobody else will take from the queue
+                releaseQueued();
+            }
+        }
+    }
+
+    /** On the event loop: write what is queued, flush once. */
+    private void drain()
+    {
+        drainScheduled.set(false);
+        boolean wrote = false;
+        ByteBuf frames;
+        while ((frames = queue.poll()) != null)
+        {
+            if (closed)
+            {
+                frames.release();
+            }
+            else
+            {
+                ctx.write(frames, ctx.voidPromise());
+                wrote = true;
+            }
+        }
+        if (wrote)
+        {
+            ctx.flush();
+        }
+        if (!closed)
+        {
+            afterDrain.run();
+        }
+    }
+
+    /** On the event loop, when the channel has closed: drop what is queued, and whatever comes later. */
+    void close()
+    {
+        closed = true;
+        releaseQueued();
+    }
+
+    private void releaseQueued()
+    {
+        ByteBuf frames;
+        while ((frames = queue.poll()) != null)
+        {
+            frames.release();
+        }
+    }
+}
