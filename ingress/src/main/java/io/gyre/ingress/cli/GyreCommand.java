@@ -18,8 +18,8 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = GyreCommand.Version.class,
     description = "Gyre: a durable, low-latency task engine.",
-    // serve, submit, status and cancel join replay here.
-    subcommands = {ReplayCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {ServeCommand.class, SubmitCommand.class, StatusCommand.class, StatusCommand.Cancel.class, ReplayCommand.class,
+        CommandLine.HelpCommand.class})
 public final class GyreCommand implements Runnable
 {
     /** The version reported when the jar's manifest does not carry one (running from classes). */
@@ -33,7 +33,32 @@ public final class GyreCommand implements Runnable
      */
     public static void main(final String[] args)
     {
-        System.exit(new CommandLine(new GyreCommand()).execute(args));
+        System.exit(execute(new CommandLine(new GyreCommand()), args));
+    }
+
+    /**
+     * Run the command line on these arguments: {@code gyre serve --config FILE} first reads the file, whose
+     * settings become the defaults of the options not given.
+     *
+     * @return the exit code.
+     */
+    static int execute(final CommandLine commandLine, final String... args)
+    {
+        if (args.length > 0 && args[0].equals("serve"))
+        {
+            final CommandLine serve = commandLine.getSubcommands().get("serve");
+            try
+            {
+                ServeCommand.applyConfigFile(serve, args);
+            }
+            catch (final ParameterException ex)
+            {
+                serve.getErr().println("gyre serve: " + ex.getMessage());
+                serve.getErr().flush();
+                return serve.getCommandSpec().exitCodeOnInvalidInput();
+            }
+        }
+        return commandLine.execute(args);
     }
 
     /**

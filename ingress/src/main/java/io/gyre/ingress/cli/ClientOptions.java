@@ -1,0 +1,38 @@
+package io.gyre.ingress.cli;
+
+import io.gyre.ingress.client.ClientConfig;
+import io.gyre.ingress.client.GyreClient;
+import picocli.CommandLine.Option;
+
+import java.time.Duration;
+
+/**
+ * Where the client commands ({@code submit}, {@code status}, {@code cancel}) find the server.
+ */
+final class ClientOptions
+{
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Server host (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "7070", description = "Server port (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--auth-token", paramLabel = "TOKEN", description = "The server's auth token (default: GYRE_AUTH_TOKEN from the environment, else none).")
+    String authToken;
+
+    @Option(names = "--timeout-s", defaultValue = "30", description = "Seconds to wait for the answer, reconnects included (default: ${DEFAULT-VALUE}).")
+    int timeoutSeconds;
+
+    GyreClient connect()
+    {
+        final String token = authToken != null ? authToken : System.getenv("GYRE_AUTH_TOKEN");
+        return GyreClient.connect(ClientConfig.builder()
+            .host(host)
+            .port(port)
+            .authToken(token)
+            .connectTimeout(Duration.ofSeconds(Math.max(1, Math.min(timeoutSeconds, 5))))
+            .requestTimeout(Duration.ofSeconds(Math.max(1, timeoutSeconds)))
+            .reconnectGiveUp(Duration.ofSeconds(Math.max(1, timeoutSeconds)))
+            .build());
+    }
+}

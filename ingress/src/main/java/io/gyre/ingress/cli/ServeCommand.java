@@ -1,0 +1,246 @@
+package io.gyre.ingress.cli;
+
+import io.gyre.engine.Engine;
+import io.gyre.engine.EngineConfig;
+import io.gyre.engine.WaitStrategyOption;
+import io.gyre.ingress.server.GyreServer;
+import io.gyre.ingress.server.ServerConfig;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code gyre serve}: open the engine on its journal (replaying it) and serve the Gyre protocol over TCP
+ * until the process is told to stop (SIGTERM, SIGINT): then stop reading, answer what is in flight, and
+ * close the engine, which drains its work.
+ * <p>
+ * Settings come from, in order of precedence: options on the command line, a properties file given with
+ * {@code --config} (keys are the option names without dashes, e.g. {@code port=7071}), the defaults.
+ */
+@Command(
+    name = "serve",
+    mixinStandardHelpOptions = true,
+    versionProvider = GyreCommand.Version.class,
+    description = {"Start the engine and serve the Gyre protocol over TCP (journal under ./data, port 7070 by default)."},
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {"0:stopped by a signal after a clean shutdown", "1:could not start (journal, port, config)", "2:usage error"})
+public final class ServeCommand implements Callable<Integer>
+{
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "A properties file of settings (keys: the option names without dashes).")
+    private Path config;
+
+    @Option(names = "--journal", paramLabel = "DIR", defaultValue = "./data", description = "The journal directory (default: ${DEFAULT-VALUE}).")
+    private Path journal;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 for all).")
+    private String host;
+
+    @Option(names = "--port", defaultValue = "7070", description = "TCP port (default: ${DEFAULT-VALUE}; 0 picks a free one).")
+    private int port;
+
+    @Option(names = "--auth-token", paramLabel = "TOKEN", description = "Require this token in every client's HELLO (default: none; "
+        + "also read from the GYRE_AUTH_TOKEN environment variable).")
+    private String authToken;
+
+    @Option(names = "--max-in-flight", defaultValue = "4096", description = "Unanswered requests per connection before reading it pauses (default: ${DEFAULT-VALUE}).")
+    private int maxInFlight;
+
+    @Option(names = "--idle-timeout-ms", defaultValue = "60000", description = "Close connections silent this long with nothing in flight (default: ${DEFAULT-VALUE}).")
+    private long idleTimeoutMillis;
+
+    @Option(names = "--busy-rejects", description = "When the engine is full, refuse submissions with BUSY instead of pausing reads.")
+    private boolean busyRejects;
+
+    @Option(names = "--max-connections", defaultValue = "10000", description = "Connections open at once (default: ${DEFAULT-VALUE}).")
+    private int maxConnections;
+
+    @Option(names = "--max-frame-bytes", defaultValue = "0", description = "Largest frame a client may send; 0 for what the engine's limits allow (default).")
+    private int maxFrameBytes;
+
+    @Option(names = "--io-threads", defaultValue = "1", description = "Netty event loop threads (default: ${DEFAULT-VALUE}).")
+    private int ioThreads;
+
+    @Option(names = "--transport", defaultValue = "AUTO", description = "AUTO, EPOLL or NIO (default: ${DEFAULT-VALUE}).")
+    private ServerConfig.Transport transport;
+
+    @Option(names = "--ring-size", defaultValue = "16384", description = "Slots in the engine's ring, a power of two (default: ${DEFAULT-VALUE}).")
+    private int ringSize;
+
+    @Option(names = "--wait-strategy", defaultValue = "SLEEPING", description = "BLOCKING, SLEEPING, YIELDING or BUSY_SPIN (default: ${DEFAULT-VALUE}).")
+    private WaitStrategyOption waitStrategy;
+
+    @Option(names = "--pipeline-threads", defaultValue = "2", description = "Engine stage threads: 1, 2 or 4 (default: ${DEFAULT-VALUE}).")
+    private int pipelineThreads;
+
+    @Option(names = "--roll-cycle", defaultValue = "FAST_DAILY", description = "The journal's roll cycle (default: ${DEFAULT-VALUE}).")
+    private String rollCycle;
+
+    private volatile GyreServer server;
+    private volatile Engine engine;
+    private final CountDownLatch started = new CountDownLatch(1);
+    private final CountDownLatch stop = new CountDownLatch(1);
+
+    @Override
+    public Integer call() throws Exception
+    {
+        final PrintWriter out = spec.commandLine().getOut();
+        final PrintWriter err = spec.commandLine().getErr();
+        final String token = authToken != null ? authToken : System.getenv("GYRE_AUTH_TOKEN");
+        final ServerConfig serverConfig;
+        final EngineConfig engineConfig;
+        try
+        {
+            serverConfig = ServerConfig.builder()
+                .host(host).port(port).authToken(token).maxInFlight(maxInFlight).idleTimeout(Duration.ofMillis(idleTimeoutMillis))
+                .busyRejects(busyRejects).maxConnections(maxConnections).maxFrameBytes(maxFrameBytes).ioThreads(ioThreads)
+                .transport(transport).build();
+            engineConfig = EngineConfig.builder(journal).ringSize(ringSize).waitStrategy(waitStrategy).pipelineThreads(pipelineThreads)
+                .rollCycle(rollCycle).build();
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            err.println("gyre serve: " + ex.getMessage());
+            return ReplayCommand.EXIT_ERROR;
+        }
+        try
+        {
+            Files.createDirectories(journal);
+            engine = Engine.open(engineConfig);
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            err.println("gyre serve: cannot open the journal in " + journal + ": " + ex.getMessage());
+            return ReplayCommand.EXIT_ERROR;
+        }
+        try
+        {
+            server = GyreServer.start(engine, serverConfig);
+        }
+        catch (final RuntimeException ex)
+        {
+            engine.close();
+            err.println("gyre serve: " + ex.getMessage());
+            return ReplayCommand.EXIT_ERROR;
+        }
+        final Thread hook = new Thread(this::shutdown, "gyre-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        final var recovery = engine.recovery();
+        out.printf("gyre serving on %s:%d (journal %s, %s, replayed %d records, %d live tasks)%n",
+            server.address().getHostString(), server.address().getPort(), journal, server.transport(),
+            recovery.recordsReplayed(), recovery.liveTasks());
+        out.flush();
+        started.countDown();
+        stop.await();
+        try
+        {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        }
+        catch (final IllegalStateException alreadyShuttingDown)
+        {
+            // the hook is running: it closed everything
+        }
+        return 0;
+    }
+
+    /** Close the server, then the engine (tests and the shutdown hook). */
+    void shutdown()
+    {
+        final GyreServer s = server;
+        final Engine e = engine;
+        if (s != null)
+        {
+            s.close();
+        }
+        if (e != null)
+        {
+            e.close();
+        }
+        stop.countDown();
+    }
+
+    /** For tests running the command in-process: wait until it listens, then where. */
+    java.net.InetSocketAddress awaitListening() throws InterruptedException
+    {
+        started.await();
+        return server.address();
+    }
+
+    /**
+     * Read {@code --config FILE} ahead of parsing (a config file sets the defaults of the options given
+     * on the command line) and reject keys that are not options.
+     *
+     * @throws CommandLine.ParameterException when the file cannot be read or holds an unknown key.
+     */
+    static void applyConfigFile(final CommandLine serve, final String[] args)
+    {
+        Path file = null;
+        for (int i = 0; i < args.length; i++)
+        {
+            if (args[i].equals("--config") && i + 1 < args.length)
+            {
+                file = Path.of(args[i + 1]);
+            }
+            else if (args[i].startsWith("--config="))
+            {
+                file = Path.of(args[i].substring("--config=".length()));
+            }
+        }
+        if (file == null)
+        {
+            return;
+        }
+        final Properties properties = new Properties();
+        try (Reader reader = Files.newBufferedReader(file))
+        {
+            properties.load(reader);
+        }
+        catch (final IOException ex)
+        {
+            throw new CommandLine.ParameterException(serve, "cannot read the config file " + file + ": " + ex);
+        }
+        final TreeSet<String> known = new TreeSet<>();
+        for (final OptionSpec option : serve.getCommandSpec().options())
+        {
+            known.add(option.longestName().replaceFirst("^-+", ""));
+        }
+        known.remove("config");
+        known.remove("help");
+        known.remove("version");
+        for (final String key : properties.stringPropertyNames())
+        {
+            if (!known.contains(key))
+            {
+                throw new CommandLine.ParameterException(serve, "unknown setting '" + key + "' in " + file + "; known: " + known);
+            }
+        }
+        serve.setDefaultValueProvider(option ->
+        {
+            if (option instanceof OptionSpec o)
+            {
+                final String value = properties.getProperty(o.longestName().replaceFirst("^-+", ""));
+                if (value != null)
+                {
+                    return value.trim();
+                }
+            }
+            return option.defaultValue();
+        });
+    }
+}

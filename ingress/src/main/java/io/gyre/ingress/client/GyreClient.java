@@ -1,0 +1,802 @@
+package io.gyre.ingress.client;
+
+import io.gyre.engine.TaskState;
+import io.gyre.ingress.protocol.ErrorCode;
+import io.gyre.ingress.protocol.Frames;
+import io.gyre.ingress.protocol.Protocol;
+import io.gyre.ingress.protocol.RejectCode;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import static io.gyre.ingress.protocol.Protocol.*;
+
+/**
+ * A client of a Gyre server: asynchronous ({@link CompletableFuture}) and, through {@link #blocking()},
+ * blocking. Requests are pipelined on one connection (as many in flight as {@code maxPending}); answers
+ * are matched by correlation id.
+ * <p>
+ * When the connection drops, the client reconnects with exponential backoff and sends again every request
+ * not yet answered. That is safe because submissions are idempotent by key: a submission the server had
+ * already journaled joins its task or returns its recorded outcome, so each key still gets exactly one
+ * outcome.
+ * <p>
+ * Futures complete on the client's I/O thread: do not block in their callbacks (use the async variants).
+ * Thread safety: every public method may be called from any thread.
+ */
+public final class GyreClient implements AutoCloseable
+{
+    private static final Logger LOG = LoggerFactory.getLogger(GyreClient.class);
+    private static final long SWEEP_MILLIS = 50;
+    private static final int MAX_FRAME = Integer.MAX_VALUE - 8;
+
+    private final ClientConfig config;
+    private final EventLoopGroup group;
+    private final EventLoop loop;
+    private final Bootstrap bootstrap;
+    private final Semaphore permits;
+    private final CompletableFuture<Void> firstWelcome = new CompletableFuture<>();
+    private final Runnable flushTask = this::flush;
+    private volatile boolean closed;
+
+    // the I/O thread's
+    private final Long2ObjectHashMap<Call> pending = new Long2ObjectHashMap<>();
+    private long nextCorrelation = 1;
+    private Channel channel;
+    private boolean ready;
+    private boolean flushScheduled;
+    private int reconnectAttempt;
+    private long disconnectedSince = System.nanoTime();
+    private long lastWrite = System.nanoTime();
+    private long serverIdleNanos = Long.MAX_VALUE;
+    private int serverMaxFrame = Integer.MAX_VALUE;
+    private GyreClientException fatal;
+
+    private GyreClient(final ClientConfig config)
+    {
+        this.config = config;
+        this.permits = new Semaphore(config.maxPending());
+        final boolean epoll = Epoll.isAvailable();
+        this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("gyre-client", true),
+            epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+        this.loop = group.next();
+        this.bootstrap = new Bootstrap()
+            .group(loop)
+            .channel(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
+            .option(ChannelOption.TCP_NODELAY, true)
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int)Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis()))
+            .handler(new ChannelInitializer<SocketChannel>()
+            {
+                @Override
+                protected void initChannel(final SocketChannel ch)
+                {
+                    ch.pipeline()
+                        .addLast(new LengthFieldBasedFrameDecoder(MAX_FRAME, 0, LENGTH_BYTES, 0, LENGTH_BYTES))
+                        .addLast(new Handler());
+                }
+            });
+        loop.scheduleAtFixedRate(this::sweep, SWEEP_MILLIS, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Connect and handshake, waiting for the server's WELCOME up to the connect timeout.
+     *
+     * @throws GyreClientException when the server cannot be reached in time or refuses the handshake.
+     */
+    public static GyreClient connect(final ClientConfig config)
+    {
+        final GyreClient client = new GyreClient(config);
+        client.loop.execute(client::reconnect);
+        try
+        {
+            client.firstWelcome.get(config.connectTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+            return client;
+        }
+        catch (final ExecutionException ex)
+        {
+            client.close();
+            throw ex.getCause() instanceof GyreClientException g ? g :
+                new GyreClientException("cannot connect to " + config.host() + ":" + config.port() + ": " + ex.getCause(), null, ex.getCause());
+        }
+        catch (final TimeoutException ex)
+        {
+            client.close();
+            throw new GyreClientException("no handshake with " + config.host() + ":" + config.port() + " within " + config.connectTimeout());
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            client.close();
+            throw new GyreClientException("interrupted while connecting");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Requests
+
+    /**
+     * Submit a task.
+     *
+     * @return its result (outcome or refusal); fails with {@link GyreClientException} only when no answer
+     *     could be had (timeout, connection given up, client closed).
+     */
+    public CompletableFuture<TaskResult> submit(final Submission submission)
+    {
+        check(submission.keyBytes.length >= 1 && submission.keyBytes.length <= 0xFFFF, "key must be 1 to 65535 bytes of UTF-8");
+        check(submission.type.length >= 1 && submission.type.length <= 0xFF, "type must be 1 to 255 bytes of UTF-8");
+        check(submission.tenant.length <= 0xFF, "tenant must be at most 255 bytes of UTF-8");
+        check(submission.timeoutMillis >= 0, "timeoutMillis must not be negative");
+        check(submission.maxAttempts >= 0 && submission.maxAttempts <= 0xFFFF, "maxAttempts must be in [0, 65535]");
+        final SubmitCall call = new SubmitCall(submission);
+        start(call);
+        return call.future;
+    }
+
+    /** What the server knows of the task with this key. */
+    public CompletableFuture<TaskStatusReply> status(final String key)
+    {
+        return keyed(STATUS, key);
+    }
+
+    /** Cancel the task with this key; answers its status after the request. */
+    public CompletableFuture<TaskStatusReply> cancel(final String key)
+    {
+        return keyed(CANCEL, key);
+    }
+
+    /** @return the round trip time of a PING, in nanoseconds. */
+    public CompletableFuture<Long> ping()
+    {
+        final PingCall call = new PingCall();
+        start(call);
+        return call.future;
+    }
+
+    /** The same requests, waiting for their answers. */
+    public Blocking blocking()
+    {
+        return new Blocking();
+    }
+
+    /** @return whether a connection is up and handshaken now. */
+    public boolean connected()
+    {
+        return submitOnLoop(() -> ready);
+    }
+
+    private CompletableFuture<TaskStatusReply> keyed(final int opcode, final String key)
+    {
+        final byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
+        check(bytes.length >= 1 && bytes.length <= 0xFFFF, "key must be 1 to 65535 bytes of UTF-8");
+        final KeyedCall call = new KeyedCall(opcode, key, bytes);
+        start(call);
+        return call.future;
+    }
+
+    private static void check(final boolean condition, final String message)
+    {
+        if (!condition)
+        {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    private void start(final Call call)
+    {
+        if (closed)
+        {
+            throw new GyreClientException("client is closed");
+        }
+        if (loop.inEventLoop())
+        {
+            if (!permits.tryAcquire())
+            {
+                throw new GyreClientException("maxPending=" + config.maxPending() + " requests already wait (called on the I/O thread, which cannot wait)");
+            }
+        }
+        else
+        {
+            try
+            {
+                permits.acquire();
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                throw new GyreClientException("interrupted while waiting for room to send");
+            }
+        }
+        call.deadline = System.nanoTime() + config.requestTimeout().toNanos();
+        call.future().whenComplete((value, failure) -> permits.release());
+        loop.execute(() -> register(call));
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // On the I/O thread
+
+    private void register(final Call call)
+    {
+        if (fatal != null || closed)
+        {
+            call.fail(fatal != null ? fatal : new GyreClientException("client is closed"));
+            return;
+        }
+        call.correlation = nextCorrelation++;
+        pending.put(call.correlation, call);
+        if (ready)
+        {
+            send(call);
+        }
+    }
+
+    private void send(final Call call)
+    {
+        final ByteBuf out = channel.alloc().ioBuffer(call.sizeHint());
+        call.encode(out);
+        if (out.readableBytes() - LENGTH_BYTES > serverMaxFrame)
+        {
+            out.release();
+            pending.remove(call.correlation);
+            call.fail(new GyreClientException("request of " + out.readableBytes() + " bytes exceeds the server's max frame of " + serverMaxFrame));
+            return;
+        }
+        channel.write(out, channel.voidPromise());
+        lastWrite = System.nanoTime();
+        if (!flushScheduled)
+        {
+            flushScheduled = true;
+            loop.execute(flushTask);
+        }
+    }
+
+    private void flush()
+    {
+        flushScheduled = false;
+        if (channel != null)
+        {
+            channel.flush();
+        }
+    }
+
+    private void reconnect()
+    {
+        if (closed || fatal != null)
+        {
+            return;
+        }
+        final ChannelFuture connecting = bootstrap.connect(config.host(), config.port());
+        connecting.addListener(f ->
+        {
+            if (!f.isSuccess())
+            {
+                LOG.debug("connect to {}:{} failed: {}", config.host(), config.port(), f.cause().toString());
+                if (!firstWelcome.isDone() && reconnectAttempt == 0)
+                {
+                    firstWelcome.completeExceptionally(new GyreClientException(
+                        "cannot connect to " + config.host() + ":" + config.port() + ": " + f.cause().getMessage(), null, f.cause()));
+                }
+                scheduleReconnect();
+            }
+        });
+    }
+
+    private void scheduleReconnect()
+    {
+        if (closed || fatal != null)
+        {
+            return;
+        }
+        final long initial = config.reconnectInitialDelay().toNanos();
+        final long max = config.reconnectMaxDelay().toNanos();
+        final long base = Math.min(max, initial << Math.min(reconnectAttempt, 30));
+        final long delay = (long)(base * (0.8 + 0.4 * ThreadLocalRandom.current().nextDouble()));
+        reconnectAttempt++;
+        loop.schedule(this::reconnect, delay, TimeUnit.NANOSECONDS);
+    }
+
+    private void welcomed(final Channel ch, final ByteBuf body)
+    {
+        if (body.readableBytes() < WELCOME_FIXED)
+        {
+            protocolFailure(ch, "WELCOME of " + body.readableBytes() + " bytes is shorter than " + WELCOME_FIXED);
+            return;
+        }
+        serverMaxFrame = body.getInt(body.readerIndex() + WELCOME_MAX_FRAME);
+        serverIdleNanos = TimeUnit.MILLISECONDS.toNanos(body.getUnsignedInt(body.readerIndex() + WELCOME_IDLE_TIMEOUT));
+        ready = true;
+        reconnectAttempt = 0;
+        disconnectedSince = 0;
+        final List<Call> unanswered = new ArrayList<>(pending.values());
+        unanswered.sort(Comparator.comparingLong(c -> c.correlation));
+        if (!unanswered.isEmpty())
+        {
+            LOG.info("connected to {}:{}; sending {} unanswered request(s) again", config.host(), config.port(), unanswered.size());
+        }
+        for (final Call call : unanswered)
+        {
+            send(call);
+        }
+        firstWelcome.complete(null);
+    }
+
+    private void disconnected(final Channel ch)
+    {
+        if (ch != channel)
+        {
+            return;
+        }
+        channel = null;
+        ready = false;
+        disconnectedSince = System.nanoTime();
+        if (closed)
+        {
+            return;
+        }
+        LOG.debug("connection to {}:{} lost; {} request(s) unanswered", config.host(), config.port(), pending.size());
+        scheduleReconnect();
+    }
+
+    private void sweep()
+    {
+        final long now = System.nanoTime();
+        final boolean givenUp = !ready && disconnectedSince != 0 && now - disconnectedSince > config.reconnectGiveUp().toNanos();
+        final Long2ObjectHashMap<Call>.ValueIterator calls = pending.values().iterator();
+        while (calls.hasNext())
+        {
+            final Call call = calls.next();
+            if (givenUp)
+            {
+                calls.remove();
+                call.fail(new GyreClientException("no connection to " + config.host() + ":" + config.port() + " for " + config.reconnectGiveUp()));
+            }
+            else if (now - call.deadline > 0)
+            {
+                calls.remove();
+                call.fail(new GyreClientException("no answer within " + config.requestTimeout() + (ready ? "" : " (not connected)")));
+            }
+        }
+        if (ready && now - lastWrite > serverIdleNanos / 3)
+        {
+            final ByteBuf out = channel.alloc().ioBuffer(HEADER_BYTES + PING_FIXED);
+            Frames.ping(out, PING, 0);
+            channel.writeAndFlush(out, channel.voidPromise());
+            lastWrite = now;
+        }
+    }
+
+    private void protocolFailure(final Channel ch, final String message)
+    {
+        LOG.warn("closing the connection to {}:{}: {}", config.host(), config.port(), message);
+        ch.close();
+    }
+
+    private void serverError(final Channel ch, final ByteBuf body)
+    {
+        final int at = body.readerIndex();
+        final int code = body.getUnsignedShort(at + COMPLAINT_CODE);
+        final int length = body.getUnsignedShort(at + COMPLAINT_MESSAGE_LENGTH);
+        final String message = body.toString(at + COMPLAINT_FIXED, Math.min(length, body.readableBytes() - COMPLAINT_FIXED), StandardCharsets.UTF_8);
+        final ErrorCode error = ErrorCode.fromCode(code);
+        final String text = "server " + config.host() + ":" + config.port() + " says " + (error != null ? error : "error " + code) + ": " + message;
+        if (error == ErrorCode.AUTH_FAILED || error == ErrorCode.UNSUPPORTED_VERSION || error == ErrorCode.BAD_MAGIC)
+        {
+            fatal = new GyreClientException(text, error, null);
+            firstWelcome.completeExceptionally(fatal);
+            failAll(fatal);
+        }
+        else if (error == ErrorCode.SHUTTING_DOWN || error == ErrorCode.IDLE_TIMEOUT)
+        {
+            LOG.debug(text);
+        }
+        else
+        {
+            LOG.warn(text);
+        }
+        ch.close();
+    }
+
+    private void failAll(final GyreClientException failure)
+    {
+        final List<Call> calls = new ArrayList<>(pending.values());
+        pending.clear();
+        for (final Call call : calls)
+        {
+            call.fail(failure);
+        }
+    }
+
+    private void answer(final int opcode, final ByteBuf body)
+    {
+        if (body.readableBytes() < 8)
+        {
+            return;
+        }
+        final long correlation = body.getLong(body.readerIndex());
+        if (opcode == ACCEPTED)
+        {
+            final Call call = pending.get(correlation);
+            if (call instanceof SubmitCall submit && submit.submission.onAccepted != null && body.readableBytes() >= ACCEPTED_FIXED)
+            {
+                submit.submission.onAccepted.accept(body.getLong(body.readerIndex() + 8));
+            }
+            return;
+        }
+        final Call call = pending.remove(correlation);
+        if (call == null)
+        {
+            return; // a PONG to a keep-alive, or the answer to a request that timed out
+        }
+        try
+        {
+            call.complete(opcode, body);
+        }
+        catch (final IndexOutOfBoundsException ex)
+        {
+            call.fail(new GyreClientException("malformed " + Protocol.opcodeName(opcode) + " from the server", null, ex));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+
+    /**
+     * Close the connection; requests not yet answered fail. Idempotent.
+     */
+    @Override
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        try
+        {
+            loop.submit(() ->
+            {
+                failAll(new GyreClientException("client is closed"));
+                if (channel != null)
+                {
+                    channel.close();
+                }
+            }).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+        catch (final java.util.concurrent.RejectedExecutionException ignored)
+        {
+            // already shut down
+        }
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    }
+
+    private <T> T submitOnLoop(final java.util.concurrent.Callable<T> task)
+    {
+        try
+        {
+            return loop.submit(task).get();
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new GyreClientException("interrupted");
+        }
+        catch (final ExecutionException ex)
+        {
+            throw new GyreClientException(String.valueOf(ex.getCause()), null, ex.getCause());
+        }
+    }
+
+    /**
+     * Inbound: WELCOME, answers, errors. One frame per message (length prefix removed).
+     */
+    private final class Handler extends ChannelInboundHandlerAdapter
+    {
+        @Override
+        public void channelActive(final ChannelHandlerContext ctx)
+        {
+            channel = ctx.channel();
+            final ByteBuf hello = ctx.alloc().ioBuffer(HEADER_BYTES + HELLO_FIXED + (config.authToken() == null ? 0 : config.authToken().length));
+            Frames.hello(hello, VERSION, 0, config.authToken() == null ? new byte[0] : config.authToken());
+            ctx.writeAndFlush(hello, ctx.voidPromise());
+            lastWrite = System.nanoTime();
+        }
+
+        @Override
+        public void channelRead(final ChannelHandlerContext ctx, final Object msg)
+        {
+            final ByteBuf frame = (ByteBuf)msg;
+            try
+            {
+                if (!frame.isReadable())
+                {
+                    protocolFailure(ctx.channel(), "empty frame");
+                    return;
+                }
+                final int opcode = frame.readUnsignedByte();
+                switch (opcode)
+                {
+                    case WELCOME -> welcomed(ctx.channel(), frame);
+                    case ERROR -> serverError(ctx.channel(), frame);
+                    case ACCEPTED, REJECTED, RESULT, STATUS_REPLY, CANCEL_REPLY, PONG -> answer(opcode, frame);
+                    default -> protocolFailure(ctx.channel(), "unknown opcode " + Protocol.opcodeName(opcode) + " from the server");
+                }
+            }
+            finally
+            {
+                frame.release();
+            }
+        }
+
+        @Override
+        public void channelInactive(final ChannelHandlerContext ctx)
+        {
+            disconnected(ctx.channel());
+        }
+
+        @Override
+        public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause)
+        {
+            LOG.debug("connection to {}:{} failed: {}", config.host(), config.port(), cause.toString());
+            ctx.close();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Requests waiting for their answers
+
+    private abstract static class Call
+    {
+        long correlation;
+        long deadline;
+
+        abstract int sizeHint();
+
+        abstract void encode(ByteBuf out);
+
+        abstract void complete(int opcode, ByteBuf body);
+
+        abstract void fail(Throwable failure);
+
+        abstract CompletableFuture<?> future();
+    }
+
+    private static final class SubmitCall extends Call
+    {
+        final Submission submission;
+        final CompletableFuture<TaskResult> future = new CompletableFuture<>();
+
+        SubmitCall(final Submission submission)
+        {
+            this.submission = submission;
+        }
+
+        @Override
+        int sizeHint()
+        {
+            return HEADER_BYTES + SUBMIT_FIXED + submission.keyBytes.length + submission.type.length + submission.tenant.length +
+                submission.payload.length;
+        }
+
+        @Override
+        void encode(final ByteBuf out)
+        {
+            Frames.submit(out, correlation, submission.priority.code(), submission.deadLetter ? 0 : SUBMIT_FLAG_NO_DEAD_LETTER,
+                submission.timeoutMillis, submission.maxAttempts, submission.keyBytes, submission.type, submission.tenant,
+                submission.payload, 0, submission.payload.length);
+        }
+
+        @Override
+        void complete(final int opcode, final ByteBuf body)
+        {
+            final int at = body.readerIndex();
+            if (opcode == REJECTED)
+            {
+                final int code = body.getUnsignedShort(at + COMPLAINT_CODE);
+                final int length = body.getUnsignedShort(at + COMPLAINT_MESSAGE_LENGTH);
+                future.complete(new TaskResult(submission.key, 0, null, RejectCode.fromCode(code), code, 0, false, new byte[0],
+                    body.toString(at + COMPLAINT_FIXED, length, StandardCharsets.UTF_8), 0, 0, 0));
+                return;
+            }
+            if (opcode != RESULT)
+            {
+                fail(new GyreClientException("a SUBMIT was answered with " + Protocol.opcodeName(opcode)));
+                return;
+            }
+            final TaskState state = TaskState.fromCode(body.getUnsignedByte(at + RESULT_STATE));
+            final int length = (int)body.getUnsignedInt(at + RESULT_BODY_LENGTH);
+            final byte[] bytes = new byte[length];
+            body.getBytes(at + RESULT_FIXED, bytes);
+            final boolean succeeded = state == TaskState.SUCCEEDED;
+            future.complete(new TaskResult(submission.key, body.getLong(at + RESULT_TASK_ID), state, null, 0,
+                body.getUnsignedShort(at + RESULT_ATTEMPTS), (body.getUnsignedByte(at + RESULT_FLAGS) & RESULT_FLAG_DUPLICATE) != 0,
+                succeeded ? bytes : new byte[0], succeeded ? null : new String(bytes, StandardCharsets.UTF_8),
+                body.getLong(at + RESULT_SUBMITTED_AT), body.getLong(at + RESULT_STARTED_AT), body.getLong(at + RESULT_FINISHED_AT)));
+        }
+
+        @Override
+        void fail(final Throwable failure)
+        {
+            future.completeExceptionally(failure);
+        }
+
+        @Override
+        CompletableFuture<?> future()
+        {
+            return future;
+        }
+    }
+
+    private static final class KeyedCall extends Call
+    {
+        final int opcode;
+        final String key;
+        final byte[] keyBytes;
+        final CompletableFuture<TaskStatusReply> future = new CompletableFuture<>();
+
+        KeyedCall(final int opcode, final String key, final byte[] keyBytes)
+        {
+            this.opcode = opcode;
+            this.key = key;
+            this.keyBytes = keyBytes;
+        }
+
+        @Override
+        int sizeHint()
+        {
+            return HEADER_BYTES + KEYED_FIXED + keyBytes.length;
+        }
+
+        @Override
+        void encode(final ByteBuf out)
+        {
+            Frames.keyed(out, opcode, correlation, keyBytes);
+        }
+
+        @Override
+        void complete(final int answer, final ByteBuf body)
+        {
+            final int at = body.readerIndex();
+            if (answer == REJECTED)
+            {
+                final int length = body.getUnsignedShort(at + COMPLAINT_MESSAGE_LENGTH);
+                fail(new GyreClientException("server refused " + Protocol.opcodeName(opcode) + " of key " + key + ": " +
+                    body.toString(at + COMPLAINT_FIXED, length, StandardCharsets.UTF_8)));
+                return;
+            }
+            if (answer != STATUS_REPLY && answer != CANCEL_REPLY)
+            {
+                fail(new GyreClientException("a " + Protocol.opcodeName(opcode) + " was answered with " + Protocol.opcodeName(answer)));
+                return;
+            }
+            final boolean found = body.getUnsignedByte(at + STATUS_FOUND) != 0;
+            final int stateCode = body.getUnsignedByte(at + STATUS_STATE);
+            final byte[] bytes = new byte[(int)body.getUnsignedInt(at + STATUS_BODY_LENGTH)];
+            body.getBytes(at + STATUS_FIXED, bytes);
+            future.complete(new TaskStatusReply(key, found, body.getLong(at + STATUS_TASK_ID),
+                found && stateCode != STATE_NONE ? TaskState.fromCode(stateCode) : null,
+                body.getUnsignedShort(at + STATUS_ATTEMPTS), body.getUnsignedShort(at + STATUS_MAX_ATTEMPTS),
+                body.getLong(at + STATUS_SUBMITTED_AT), body.getLong(at + STATUS_STARTED_AT), body.getLong(at + STATUS_FINISHED_AT), bytes));
+        }
+
+        @Override
+        void fail(final Throwable failure)
+        {
+            future.completeExceptionally(failure);
+        }
+
+        @Override
+        CompletableFuture<?> future()
+        {
+            return future;
+        }
+    }
+
+    private static final class PingCall extends Call
+    {
+        final CompletableFuture<Long> future = new CompletableFuture<>();
+        long sentAt;
+
+        @Override
+        int sizeHint()
+        {
+            return HEADER_BYTES + PING_FIXED;
+        }
+
+        @Override
+        void encode(final ByteBuf out)
+        {
+            sentAt = System.nanoTime();
+            Frames.ping(out, PING, correlation);
+        }
+
+        @Override
+        void complete(final int opcode, final ByteBuf body)
+        {
+            future.complete(System.nanoTime() - sentAt);
+        }
+
+        @Override
+        void fail(final Throwable failure)
+        {
+            future.completeExceptionally(failure);
+        }
+
+        @Override
+        CompletableFuture<?> future()
+        {
+            return future;
+        }
+    }
+
+    /**
+     * The client's requests, waiting for their answers (up to the request timeout).
+     */
+    public final class Blocking
+    {
+        private Blocking()
+        {
+        }
+
+        public TaskResult submit(final Submission submission)
+        {
+            return await(GyreClient.this.submit(submission));
+        }
+
+        public TaskStatusReply status(final String key)
+        {
+            return await(GyreClient.this.status(key));
+        }
+
+        public TaskStatusReply cancel(final String key)
+        {
+            return await(GyreClient.this.cancel(key));
+        }
+
+        public Duration ping()
+        {
+            return Duration.ofNanos(await(GyreClient.this.ping()));
+        }
+
+        private <T> T await(final CompletableFuture<T> future)
+        {
+            try
+            {
+                return future.join();
+            }
+            catch (final CompletionException ex)
+            {
+                throw ex.getCause() instanceof GyreClientException g ? g : new GyreClientException(String.valueOf(ex.getCause()), null, ex.getCause());
+            }
+        }
+    }
+}

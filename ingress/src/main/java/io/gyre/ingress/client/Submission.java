@@ -1,0 +1,103 @@
+package io.gyre.ingress.client;
+
+import io.gyre.engine.Priority;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import java.util.function.LongConsumer;
+
+/**
+ * A task to submit over the wire. Required: a key and a type; everything else has a default (the
+ * server's task type defaults for timeout and attempts, normal priority, an empty payload).
+ * Immutable once handed to the client: build a new one per task.
+ */
+public final class Submission
+{
+    private static final byte[] EMPTY = new byte[0];
+
+    final String key;
+    final byte[] keyBytes;
+    final byte[] type;
+    byte[] payload = EMPTY;
+    byte[] tenant = EMPTY;
+    Priority priority = Priority.NORMAL;
+    int timeoutMillis;
+    int maxAttempts;
+    boolean deadLetter = true;
+    LongConsumer onAccepted;
+
+    private Submission(final String key, final String type)
+    {
+        this.key = Objects.requireNonNull(key, "key");
+        this.keyBytes = key.getBytes(StandardCharsets.UTF_8);
+        this.type = Objects.requireNonNull(type, "type").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * @param key the idempotency key: submitting it again returns the recorded outcome instead of running again.
+     * @param type a task type registered on the server ({@code noop}, {@code echo}, or your own).
+     */
+    public static Submission of(final String key, final String type)
+    {
+        return new Submission(key, type);
+    }
+
+    public Submission payload(final byte[] value)
+    {
+        payload = Objects.requireNonNull(value, "payload");
+        return this;
+    }
+
+    public Submission payload(final String utf8)
+    {
+        return payload(utf8.getBytes(StandardCharsets.UTF_8));
+    }
+
+    public Submission tenant(final String value)
+    {
+        tenant = value.getBytes(StandardCharsets.UTF_8);
+        return this;
+    }
+
+    public Submission priority(final Priority value)
+    {
+        priority = Objects.requireNonNull(value, "priority");
+        return this;
+    }
+
+    /** Timeout of each attempt; 0 for the task type's default. */
+    public Submission timeoutMillis(final int value)
+    {
+        timeoutMillis = value;
+        return this;
+    }
+
+    /** Attempts in all; 0 for the task type's default. */
+    public Submission maxAttempts(final int value)
+    {
+        maxAttempts = value;
+        return this;
+    }
+
+    /** Whether a finally failed task is dead-lettered (default) or left FAILED. */
+    public Submission deadLetter(final boolean value)
+    {
+        deadLetter = value;
+        return this;
+    }
+
+    /**
+     * Called (on the client's I/O thread, must not block) with the task id when the server says the
+     * submission is journaled. Not called for a duplicate whose outcome was already recorded.
+     */
+    public Submission onAccepted(final LongConsumer callback)
+    {
+        onAccepted = callback;
+        return this;
+    }
+
+    public String key()
+    {
+        return key;
+    }
+}
