@@ -25,6 +25,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 import static io.gyre.ingress.protocol.Protocol.*;
@@ -76,12 +77,24 @@ final class Connection extends ChannelInboundHandlerAdapter
     private boolean ringRetryScheduled;
     private final Runnable ringRetry = this::retryAfterRingFull;
 
+    private final Executor answers;
+
     Connection(final Engine engine, final ServerConfig config, final int maxFrame, final ServerStats stats)
+    {
+        this(engine, config, maxFrame, stats, null);
+    }
+
+    /**
+     * @param answers where the outbox's drain runs; null for the channel's event loop (tests pass their own,
+     *     to run it on their thread).
+     */
+    Connection(final Engine engine, final ServerConfig config, final int maxFrame, final ServerStats stats, final Executor answers)
     {
         this.engine = engine;
         this.config = config;
         this.maxFrame = maxFrame;
         this.stats = stats;
+        this.answers = answers;
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -91,7 +104,7 @@ final class Connection extends ChannelInboundHandlerAdapter
     public void handlerAdded(final ChannelHandlerContext ctx)
     {
         this.ctx = ctx;
-        this.outbox = new Outbox(ctx, this::afterDrain);
+        this.outbox = new Outbox(ctx, answers != null ? answers : ctx.executor(), this::afterDrain);
     }
 
     @Override

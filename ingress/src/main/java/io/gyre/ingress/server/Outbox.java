@@ -13,6 +13,7 @@ import io.netty.util.internal.PlatformDependent;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Queue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -33,6 +34,7 @@ final class Outbox extends BatchingOutcomeListener
     private static final int BATCH_BUFFER_BYTES = 2048;
 
     private final ChannelHandlerContext ctx;
+    private final Executor executor;
     private final Runnable afterDrain;
     private final Queue<ByteBuf> queue = PlatformDependent.newMpscQueue();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
@@ -46,9 +48,10 @@ final class Outbox extends BatchingOutcomeListener
     private ByteBuf batch;
     private int batchAnswers;
 
-    Outbox(final ChannelHandlerContext ctx, final Runnable afterDrain)
+    Outbox(final ChannelHandlerContext ctx, final Executor executor, final Runnable afterDrain)
     {
         this.ctx = ctx;
+        this.executor = executor;
         this.afterDrain = afterDrain;
     }
 
@@ -197,7 +200,7 @@ final class Outbox extends BatchingOutcomeListener
         {
             try
             {
-                ctx.executor().execute(drain);
+                executor.execute(drain);
             }
             catch (final RejectedExecutionException ex)
             {
