@@ -93,7 +93,12 @@ abstract class AttemptContext implements TaskContext
             return;
         }
         final byte[] bytes = (message == null ? "" : message).getBytes(StandardCharsets.UTF_8);
-        final int length = Math.min(bytes.length, MAX_MESSAGE_BYTES);
+        int length = Math.min(bytes.length, MAX_MESSAGE_BYTES);
+        // never cut a character: back up over continuation bytes (10xxxxxx) to the start of the one cut
+        while (length < bytes.length && length > 0 && (bytes[length] & 0xC0) == 0x80)
+        {
+            length--;
+        }
         allocatedBytes += output.copyFrom(bytes, 0, length);
     }
 

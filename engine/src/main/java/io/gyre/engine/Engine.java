@@ -11,6 +11,7 @@ import io.gyre.journal.Journal;
 import io.gyre.journal.JournalReader;
 import io.gyre.journal.SubmittedRecord;
 import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -341,6 +342,52 @@ public final class Engine implements AutoCloseable
         return keyed(RingEvent.CANCEL, key);
     }
 
+    /**
+     * As {@link #status(byte[])}, but never waits: null when the engine is at its admission limit (nothing
+     * was asked; try again later).
+     */
+    public CompletableFuture<TaskStatus> tryStatus(final byte[] key)
+    {
+        return tryKeyed(RingEvent.STATUS, key);
+    }
+
+    /**
+     * As {@link #cancel(byte[])}, but never waits: null when the engine is at its admission limit (nothing
+     * was cancelled; try again later).
+     */
+    public CompletableFuture<TaskStatus> tryCancel(final byte[] key)
+    {
+        return tryKeyed(RingEvent.CANCEL, key);
+    }
+
+    private CompletableFuture<TaskStatus> tryKeyed(final int kind, final byte[] bytes)
+    {
+        validateKey(bytes);
+        final Requests.StatusRequest request = new Requests.StatusRequest(new String(bytes, StandardCharsets.UTF_8));
+        enter();
+        try
+        {
+            if (!gate.tryAcquireInternal())
+            {
+                return null;
+            }
+            ring.publishEvent(KEYED_TRANSLATOR, kind, new UnsafeBuffer(bytes), request);
+        }
+        finally
+        {
+            producers.decrementAndGet();
+        }
+        return request;
+    }
+
+    private void validateKey(final byte[] bytes)
+    {
+        if (bytes.length == 0 || bytes.length > config.maxKeyBytes())
+        {
+            throw new InvalidTaskException("key", "key must be 1 to " + config.maxKeyBytes() + " bytes (was " + bytes.length + ")");
+        }
+    }
+
     private CompletableFuture<TaskStatus> keyed(final int kind, final String key)
     {
         return keyed(kind, key == null ? new byte[0] : key.getBytes(StandardCharsets.UTF_8));
@@ -348,10 +395,7 @@ public final class Engine implements AutoCloseable
 
     private CompletableFuture<TaskStatus> keyed(final int kind, final byte[] bytes)
     {
-        if (bytes.length == 0 || bytes.length > config.maxKeyBytes())
-        {
-            throw new InvalidTaskException("key", "key must be 1 to " + config.maxKeyBytes() + " bytes (was " + bytes.length + ")");
-        }
+        validateKey(bytes);
         final Requests.StatusRequest request = new Requests.StatusRequest(new String(bytes, StandardCharsets.UTF_8));
         enter();
         try
@@ -362,7 +406,7 @@ public final class Engine implements AutoCloseable
                 checkAccepting(0);
                 idle = pause(idle);
             }
-            ring.publishEvent(KEYED_TRANSLATOR, kind, new org.agrona.concurrent.UnsafeBuffer(bytes), request);
+            ring.publishEvent(KEYED_TRANSLATOR, kind, new UnsafeBuffer(bytes), request);
         }
         finally
         {

@@ -128,7 +128,7 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
         }
         else if (target instanceof Requests.StatusRequest request)
         {
-            request.completeExceptionally(new IllegalStateException("request for key " + request.key + " was refused: " + reason));
+            request.completeExceptionally(new RequestRefusedException(reason, "request for key " + request.key + " was refused: " + reason));
         }
         else if (target instanceof Requests.Startup startup)
         {

@@ -22,7 +22,9 @@ public enum RejectCode
     /** A field is out of range (the message names it): empty or too long key, too large payload, bad priority... */
     INVALID_TASK(17),
     /** No handler is registered for the task type. */
-    UNKNOWN_TYPE(18);
+    UNKNOWN_TYPE(18),
+    /** The server could not answer a status or cancel request (the message says why); retry. */
+    UNAVAILABLE(19);
 
     private static final RejectCode[] VALUES = values();
 

@@ -48,6 +48,7 @@ final class Connection extends ChannelInboundHandlerAdapter
     private static final byte[] EMPTY = new byte[0];
     private static final int TYPE_CACHE_SIZE = 16;
     private static final long RING_RETRY_MICROS = 100;
+    private static final long CLOSE_GRACE_MILLIS = 1000;
 
     // why reading is paused (reading runs when none is set)
     private static final int PAUSED_IN_FLIGHT = 1;
@@ -154,8 +155,9 @@ final class Connection extends ChannelInboundHandlerAdapter
         {
             if (!handshaken || outbox.inFlight() == 0)
             {
-                fail(0, ErrorCode.IDLE_TIMEOUT, (handshaken ? "nothing received" : "no HELLO received") + " for " +
-                    config.idleTimeout().toMillis() + " ms; closing");
+                final String what = !handshaken ? "no HELLO received" :
+                    (paused & PAUSED_WRITES) != 0 ? "nothing read (your answers are not being read)" : "nothing received";
+                fail(0, ErrorCode.IDLE_TIMEOUT, what + " for " + config.idleTimeout().toMillis() + " ms; closing");
             }
             return;
         }
@@ -275,7 +277,8 @@ final class Connection extends ChannelInboundHandlerAdapter
             case PING:
                 if (bodyLength != PING_FIXED)
                 {
-                    return malformed("PING", bodyLength, PING_FIXED);
+                    fail(0, ErrorCode.MALFORMED_FRAME, "PING body of " + bodyLength + " bytes; it must be exactly " + PING_FIXED);
+                    return true;
                 }
                 write(pong(in.getLong(body)));
                 return true;
@@ -467,7 +470,13 @@ final class Connection extends ChannelInboundHandlerAdapter
         final CompletableFuture<TaskStatus> reply;
         try
         {
-            reply = opcode == STATUS ? engine.status(key) : engine.cancel(key);
+            reply = opcode == STATUS ? engine.tryStatus(key) : engine.tryCancel(key);
+            if (reply == null)
+            {
+                pause(PAUSED_RING);
+                scheduleRingRetry();
+                return false;
+            }
         }
         catch (final InvalidTaskException ex)
         {
@@ -516,8 +525,20 @@ final class Connection extends ChannelInboundHandlerAdapter
         releaseCumulation();
         final ByteBuf out = ctx.alloc().ioBuffer(HEADER_BYTES + COMPLAINT_FIXED + 64);
         Frames.complaint(out, ERROR, correlation, code.code(), message);
-        ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+        final io.netty.channel.ChannelFuture written = ctx.writeAndFlush(out);
+        written.addListener(ChannelFutureListener.CLOSE);
+        if (!written.isDone())
+        {
+            // a peer that does not read may never take the frame: close anyway, soon
+            ctx.executor().schedule(() -> ctx.close(), CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        }
         flushNeeded = false;
+    }
+
+    /** On the event loop: write the answers the outbox holds now (before a closing ERROR). */
+    void writeQueuedAnswers()
+    {
+        outbox.drainNow();
     }
 
     // ------------------------------------------------------------------------------------------------

@@ -202,7 +202,11 @@ public final class GyreServer implements AutoCloseable
         {
             LOG.warn("closing with {} request(s) still in flight after {}", left, config.closeTimeout());
         }
-        forEachConnection(c -> c.fail(0, ErrorCode.SHUTTING_DOWN, "the server is shutting down"));
+        forEachConnection(c ->
+        {
+            c.writeQueuedAnswers();
+            c.fail(0, ErrorCode.SHUTTING_DOWN, "the server is shutting down");
+        });
         channels.newCloseFuture().awaitUninterruptibly(1, TimeUnit.SECONDS);
         channels.close().awaitUninterruptibly();
         loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();

@@ -1,6 +1,8 @@
 package io.gyre.ingress.server;
 
 import io.gyre.engine.BatchingOutcomeListener;
+import io.gyre.engine.EngineClosedException;
+import io.gyre.engine.RequestRefusedException;
 import io.gyre.engine.TaskOutcome;
 import io.gyre.engine.TaskState;
 import io.gyre.engine.TaskStatus;
@@ -116,14 +118,24 @@ final class Outbox extends BatchingOutcomeListener
     @Override
     public void onEndOfBatch()
     {
+        // frames first, then the count, then the wake-up: whoever sees the count sees the frames queued, and a
+        // drain runs after the count changed (so a connection paused at its in-flight limit resumes)
         final ByteBuf full = batch;
         batch = null;
-        answered.addAndGet(batchAnswers);
-        batchAnswers = 0;
         if (full != null)
         {
-            offer(full);
+            queue.offer(full);
         }
+        if (batchAnswers > 0)
+        {
+            answered.addAndGet(batchAnswers);
+            batchAnswers = 0;
+        }
+        else if (full == null)
+        {
+            return;
+        }
+        schedule();
     }
 
     private ByteBuf batch()
@@ -160,8 +172,11 @@ final class Outbox extends BatchingOutcomeListener
             final ByteBuf out = ctx.alloc().ioBuffer(HEADER_BYTES + STATUS_FIXED + 64);
             if (failure != null || status == null)
             {
-                Frames.complaint(out, REJECTED, correlation, RejectCode.SHUTTING_DOWN.code(),
-                    failure == null ? "no status" : String.valueOf(failure.getMessage()));
+                final Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null ?
+                    failure.getCause() : failure;
+                final RejectCode code = cause instanceof RequestRefusedException refused ? RejectCode.of(refused.reason()) :
+                    cause instanceof EngineClosedException ? RejectCode.SHUTTING_DOWN : RejectCode.UNAVAILABLE;
+                Frames.complaint(out, REJECTED, correlation, code.code(), cause == null ? "no status" : String.valueOf(cause.getMessage()));
             }
             else if (!status.found())
             {
@@ -177,22 +192,17 @@ final class Outbox extends BatchingOutcomeListener
                     status.maxAttempts(), status.submittedAt(), outcome == null ? 0 : outcome.startedAt(),
                     outcome == null ? 0 : outcome.finishedAt(), body);
             }
-            offer(out);
+            queue.offer(out);
         }
         finally
         {
             answered.incrementAndGet();
+            schedule();
         }
     }
 
     // ------------------------------------------------------------------------------------------------
     // Hand-over to the event loop
-
-    private void offer(final ByteBuf frames)
-    {
-        queue.offer(frames);
-        schedule();
-    }
 
     private void schedule()
     {
@@ -208,6 +218,12 @@ final class Outbox extends BatchingOutcomeListener
                 releaseQueued();
             }
         }
+    }
+
+    /** On the event loop: write what is queued now. */
+    void drainNow()
+    {
+        drain();
     }
 
     /** On the event loop: write what is queued, flush once. */

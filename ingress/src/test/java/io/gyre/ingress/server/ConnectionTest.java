@@ -534,11 +534,18 @@ class ConnectionTest
         {
             burst.writeBytes(Wire.submit(i, key(), "noop", ""));
         }
+        // status and cancel wait for room the same way (never blocking the event loop)
+        burst.writeBytes(Wire.keyed(STATUS, 1000, "status-" + key()));
+        burst.writeBytes(Wire.keyed(CANCEL, 1001, "cancel-" + key()));
         h.send(burst);
         assertThat(h.channel.config().isAutoRead()).as("paused on the full ring").isFalse();
         stall.countDown();
-        final List<Frame> frames = h.receive(201);
-        assertThat(frames).allMatch(f -> f.opcode() == RESULT && f.u8(RESULT_STATE) == TaskState.SUCCEEDED.code());
+        final List<Frame> frames = h.receive(203);
+        assertThat(frames.stream().filter(f -> f.opcode() == RESULT))
+            .hasSize(201)
+            .allMatch(f -> f.u8(RESULT_STATE) == TaskState.SUCCEEDED.code());
+        assertThat(frames.stream().filter(f -> f.opcode() == STATUS_REPLY || f.opcode() == CANCEL_REPLY).map(Frame::correlation))
+            .containsExactlyInAnyOrder(1000L, 1001L);
         assertThat(h.channel.config().isAutoRead()).isTrue();
     }
 
