@@ -113,8 +113,9 @@ public final class GyreServer implements AutoCloseable
             loops.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw new IllegalStateException("interrupted while binding " + config.host() + ":" + config.port(), ex);
         }
-        catch (final RuntimeException ex)
+        catch (final Exception ex)
         {
+            // bind failures (address in use, not local) come here, checked or not
             loops.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw new IllegalStateException("cannot listen on " + config.host() + ":" + config.port() + ": " + ex.getMessage(), ex);
         }

@@ -1,0 +1,200 @@
+package io.gyre.ingress.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code gyre serve} in-process, driven by {@code gyre submit}, {@code status} and {@code cancel} as a user
+ * types them: JSON out, exit codes, config files.
+ */
+class ServeAndClientCommandsTest
+{
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    private final List<ServeCommand> servers = new ArrayList<>();
+
+    @AfterEach
+    void stop()
+    {
+        servers.forEach(ServeCommand::shutdown);
+    }
+
+    record Run(int exit, String out, String err)
+    {
+        JsonNode json() throws Exception
+        {
+            return JSON.readTree(out);
+        }
+    }
+
+    static Run gyre(final String... args)
+    {
+        final CommandLine commandLine = new CommandLine(new GyreCommand());
+        final StringWriter out = new StringWriter();
+        final StringWriter err = new StringWriter();
+        commandLine.setOut(new PrintWriter(out, true));
+        commandLine.setErr(new PrintWriter(err, true));
+        final int exit = GyreCommand.execute(commandLine, args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    /** Start {@code gyre serve} with these arguments on a thread; return its port. */
+    private int serve(final String... args) throws Exception
+    {
+        final CommandLine commandLine = new CommandLine(new GyreCommand());
+        final StringWriter out = new StringWriter();
+        commandLine.setOut(new PrintWriter(out, true));
+        commandLine.setErr(new PrintWriter(new StringWriter(), true));
+        final ServeCommand serve = commandLine.getSubcommands().get("serve").getCommand();
+        final CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> GyreCommand.execute(commandLine, args));
+        final var address = CompletableFuture.supplyAsync(() ->
+        {
+            try
+            {
+                return serve.awaitListening();
+            }
+            catch (final InterruptedException ex)
+            {
+                throw new IllegalStateException(ex);
+            }
+        });
+        try
+        {
+            final int port = CompletableFuture.anyOf(address, exit).thenApply(x -> address.getNow(null)).get(60, TimeUnit.SECONDS).getPort();
+            servers.add(serve);
+            assertThat(out.toString()).startsWith("gyre serving on 127.0.0.1:" + port + " (journal ");
+            return port;
+        }
+        catch (final NullPointerException ex)
+        {
+            throw new AssertionError("gyre serve exited with " + exit.join());
+        }
+    }
+
+    @Test
+    void submitStatusAndCancelAgainstServe() throws Exception
+    {
+        final String port = Integer.toString(serve("serve", "--journal", dir.resolve("data").toString(), "--port", "0"));
+
+        final Run first = gyre("submit", "--port", port, "--type", "echo", "--payload", "{\"x\":1}", "--key", "order-42");
+        assertThat(first.exit()).as(first.err()).isZero();
+        final JsonNode outcome = first.json();
+        assertThat(outcome.get("key").asText()).isEqualTo("order-42");
+        assertThat(outcome.get("state").asText()).isEqualTo("SUCCEEDED");
+        assertThat(outcome.get("output")).isEqualTo(JSON.readTree("{\"x\":1}"));
+        assertThat(outcome.get("duplicate").asBoolean()).isFalse();
+        assertThat(outcome.get("attempts").asInt()).isEqualTo(1);
+        assertThat(outcome.get("submittedAt").asText()).endsWith("Z");
+
+        final Run again = gyre("submit", "--port", port, "--type", "echo", "--payload", "{\"x\":2}", "--key", "order-42");
+        assertThat(again.exit()).isZero();
+        assertThat(again.json().get("duplicate").asBoolean()).isTrue();
+        assertThat(again.json().get("taskId")).isEqualTo(outcome.get("taskId"));
+        assertThat(again.json().get("output")).isEqualTo(JSON.readTree("{\"x\":1}"));
+
+        final Run text = gyre("submit", "--port", port, "--type", "echo", "--payload", "plain text");
+        assertThat(text.json().get("output").asText()).isEqualTo("plain text");
+        assertThat(text.json().get("key").asText()).hasSize(36);
+
+        final Run status = gyre("status", "--port", port, "--key", "order-42");
+        assertThat(status.exit()).isZero();
+        assertThat(status.json().get("found").asBoolean()).isTrue();
+        assertThat(status.json().get("state").asText()).isEqualTo("SUCCEEDED");
+        assertThat(status.json().get("taskId")).isEqualTo(outcome.get("taskId"));
+
+        final Run missing = gyre("status", "--port", port, "--key", "nobody");
+        assertThat(missing.exit()).isEqualTo(StatusCommand.EXIT_NOT_FOUND);
+        assertThat(missing.json().get("found").asBoolean()).isFalse();
+
+        final Run cancel = gyre("cancel", "--port", port, "--key", "order-42");
+        assertThat(cancel.exit()).isZero();
+        assertThat(cancel.json().get("state").asText()).as("finished tasks stay as they are").isEqualTo("SUCCEEDED");
+
+        final Run unknown = gyre("submit", "--port", port, "--type", "no-such-type", "--key", "k");
+        assertThat(unknown.exit()).isEqualTo(SubmitCommand.EXIT_REJECTED);
+        assertThat(unknown.json().get("rejected").asText()).isEqualTo("UNKNOWN_TYPE");
+        assertThat(unknown.json().get("error").asText()).contains("no-such-type");
+
+        final Run usage = gyre("submit", "--port", port);
+        assertThat(usage.exit()).isEqualTo(2);
+        assertThat(usage.err()).contains("--type");
+    }
+
+    @Test
+    void noServerIsAClearError() throws Exception
+    {
+        final int port;
+        try (ServerSocket socket = new ServerSocket(0))
+        {
+            port = socket.getLocalPort();
+        }
+        final Run run = gyre("submit", "--port", Integer.toString(port), "--type", "noop", "--timeout-s", "1");
+        assertThat(run.exit()).isEqualTo(1);
+        assertThat(run.out()).isEmpty();
+        assertThat(run.err()).contains("cannot connect to 127.0.0.1:" + port);
+    }
+
+    @Test
+    void aConfigFileSetsDefaultsAndOptionsOverrideIt() throws Exception
+    {
+        final Path config = dir.resolve("gyre.properties");
+        Files.writeString(config, "journal=" + dir.resolve("from-config").toString().replace("\\", "/") + "\nauth-token=from-file\nport=0\n");
+        final String port = Integer.toString(serve("serve", "--config", config.toString()));
+        assertThat(dir.resolve("from-config")).isDirectory();
+
+        final Run refused = gyre("submit", "--port", port, "--type", "noop", "--timeout-s", "2");
+        assertThat(refused.exit()).isEqualTo(1);
+        assertThat(refused.err()).contains("AUTH_FAILED");
+        assertThat(gyre("submit", "--port", port, "--type", "noop", "--auth-token", "from-file").exit()).isZero();
+
+        final String other = Integer.toString(serve("serve", "--config", config.toString(), "--auth-token", "from-flag",
+            "--journal", dir.resolve("other").toString()));
+        assertThat(gyre("submit", "--port", other, "--type", "noop", "--auth-token", "from-flag").exit()).isZero();
+    }
+
+    @Test
+    void badSettingsAreClearErrors() throws Exception
+    {
+        final Path config = dir.resolve("typo.properties");
+        Files.writeString(config, "prot=7071\n");
+        final Run typo = gyre("serve", "--config", config.toString());
+        assertThat(typo.exit()).isEqualTo(2);
+        assertThat(typo.err()).contains("unknown setting 'prot'").contains("port");
+
+        final Run missing = gyre("serve", "--config", dir.resolve("nope.properties").toString());
+        assertThat(missing.exit()).isEqualTo(2);
+        assertThat(missing.err()).contains("cannot read the config file");
+
+        final Run ring = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--ring-size", "1000");
+        assertThat(ring.exit()).isEqualTo(1);
+        assertThat(ring.err()).contains("ringSize=1000");
+
+        final Run port = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "70000");
+        assertThat(port.exit()).isEqualTo(1);
+        assertThat(port.err()).contains("port=70000");
+
+        final int taken = serve("serve", "--journal", dir.resolve("a").toString(), "--port", "0");
+        final Run inUse = gyre("serve", "--journal", dir.resolve("b").toString(), "--port", Integer.toString(taken));
+        assertThat(inUse.exit()).isEqualTo(1);
+        assertThat(inUse.err()).contains("cannot listen on 127.0.0.1:" + taken);
+    }
+}
