@@ -370,7 +370,7 @@ final class Connection extends ChannelInboundHandlerAdapter
                 " (key_len=" + keyLength + " type_len=" + typeLength + " tenant_len=" + tenantLength + " payload_len=" + payloadLength + ")");
             return true;
         }
-        if (outbox.inFlight() >= config.maxInFlight())
+        if (outbox.unwritten() >= config.maxInFlight())
         {
             pause(PAUSED_IN_FLIGHT);
             return false;
@@ -459,7 +459,7 @@ final class Connection extends ChannelInboundHandlerAdapter
             fail(0, ErrorCode.MALFORMED_FRAME, name + " body of " + bodyLength + " bytes does not match its key_len=" + keyLength);
             return true;
         }
-        if (outbox.inFlight() >= config.maxInFlight())
+        if (outbox.unwritten() >= config.maxInFlight())
         {
             pause(PAUSED_IN_FLIGHT);
             return false;
@@ -574,7 +574,7 @@ final class Connection extends ChannelInboundHandlerAdapter
     /** Called on the event loop after the outbox wrote answers: room may have been made. */
     private void afterDrain()
     {
-        if ((paused & PAUSED_IN_FLIGHT) != 0 && outbox.inFlight() <= config.maxInFlight() - Math.max(1, config.maxInFlight() / 4))
+        if ((paused & PAUSED_IN_FLIGHT) != 0 && outbox.unwritten() <= config.maxInFlight() - Math.max(1, config.maxInFlight() / 4))
         {
             resume(PAUSED_IN_FLIGHT);
         }

@@ -46,6 +46,9 @@ final class Outbox extends BatchingOutcomeListener
     private volatile boolean resultsOnly;
     private volatile boolean closed;
 
+    // the event loop's: answers whose frames are written to the channel
+    private long written;
+
     // the publish thread's
     private ByteBuf batch;
     private int batchAnswers;
@@ -68,9 +71,19 @@ final class Outbox extends BatchingOutcomeListener
         sent.lazySet(sent.get() + 1);
     }
 
+    /** @return requests without an answer yet (any thread). */
     long inFlight()
     {
         return sent.get() - answered.get();
+    }
+
+    /**
+     * @return requests whose answers are not yet written to the channel (the event loop's): what the
+     *     in-flight limit counts, so answers waiting in the queue hold their slots and the queue stays bounded.
+     */
+    long unwritten()
+    {
+        return sent.get() - written;
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -230,6 +243,8 @@ final class Outbox extends BatchingOutcomeListener
     private void drain()
     {
         drainScheduled.set(false);
+        // every answer counted by now had its frames queued before it was counted: the polls below take them
+        final long answeredNow = answered.get();
         boolean wrote = false;
         ByteBuf frames;
         while ((frames = queue.poll()) != null)
@@ -244,6 +259,7 @@ final class Outbox extends BatchingOutcomeListener
                 wrote = true;
             }
         }
+        written = answeredNow;
         if (wrote)
         {
             ctx.flush();
