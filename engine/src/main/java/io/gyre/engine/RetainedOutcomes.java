@@ -51,12 +51,18 @@ final class RetainedOutcomes
     /** Sum of prefetched slots: kept so the compiler cannot drop the loads. */
     private long prefetched;
 
-    RetainedOutcomes()
+    /**
+     * @param expected how many outcomes will be retained at most (the engine's limit): room for them is
+     *     taken now, so that reaching the limit never stops the sequencer to grow and rehash (a stall of
+     *     milliseconds at a few hundred thousand entries, and a humongous allocation for the collector).
+     */
+    RetainedOutcomes(final int expected)
     {
-        index = new long[1024];
+        final int capacity = Math.max(512, 1 << (32 - Integer.numberOfLeadingZeros(Math.max(1, Math.min(expected, 1 << 27)) - 1)));
+        index = new long[capacity * 2];
         indexMask = index.length - 1;
-        ring = new long[512 * STRIDE];
-        ringMask = 511;
+        ring = new long[capacity * STRIDE];
+        ringMask = capacity - 1;
     }
 
     int size()

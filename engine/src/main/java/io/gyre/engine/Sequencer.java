@@ -53,7 +53,7 @@ final class Sequencer
     private final Long2ObjectHashMap<TaskRecord> byId = new Long2ObjectHashMap<>(1024, 0.5f);
     private final Long2ObjectHashMap<TaskRecord> byKeyHash = new Long2ObjectHashMap<>(1024, 0.5f);
     /** Finished tasks, remembered for deduplication. */
-    private final RetainedOutcomes retained = new RetainedOutcomes();
+    private final RetainedOutcomes retained;
     private final Long2LongHashMap inPool = new Long2LongHashMap(64, 0.65f, -1);
     private final TimerHeap timers = new TimerHeap();
     private final WaiterPool waiters = new WaiterPool();
@@ -79,6 +79,7 @@ final class Sequencer
         this.settings = settings;
         this.registry = registry;
         this.keyMatcher = new KeyMatcher(lookup);
+        this.retained = new RetainedOutcomes(settings.maxRetainedOutcomes());
     }
 
     // ------------------------------------------------------------------------------------------------
