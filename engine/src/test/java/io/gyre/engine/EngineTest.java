@@ -9,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -122,6 +123,33 @@ class EngineTest
         assertThat(get(second).taskId()).isEqualTo(get(first).taskId());
         assertThat(gated.started.get()).isEqualTo(1);
         assertThat(closeAndReplay()).task(get(first).taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
+    }
+
+    @Test
+    void shouldRefuseWaitersBeyondTheLimitPerTaskAndAnswerTheRest() throws Exception
+    {
+        final TestHandlers.Gated gated = new TestHandlers.Gated("gated");
+        open(b -> b.handler(gated).maxWaitersPerTask(3));
+        final List<CompletableFuture<Outcome>> waiting = new ArrayList<>();
+        waiting.add(engine.submit(new TaskRequest().key("hot").type("gated").payload("first")));
+        await().until(() -> gated.started.get() == 1);
+        waiting.add(engine.submit(new TaskRequest().key("hot").type("gated")));
+        waiting.add(engine.submit(new TaskRequest().key("hot").type("gated")));
+        final Outcome refused = get(engine.submit(new TaskRequest().key("hot").type("gated")));
+
+        assertThat(refused.rejected()).isTrue();
+        assertThat(refused.rejectReason()).isEqualTo(RejectReason.TOO_MANY_WAITERS);
+        gated.open();
+        for (final CompletableFuture<Outcome> w : waiting)
+        {
+            assertThat(get(w).outputAsString()).isEqualTo("first");
+            assertThat(get(w).taskId()).isEqualTo(get(waiting.get(0)).taskId());
+        }
+        final Outcome later = get(engine.submit(new TaskRequest().key("hot").type("gated")));
+        assertThat(later.duplicate()).isTrue();
+        assertThat(later.outputAsString()).isEqualTo("first");
+        assertThat(gated.started.get()).isEqualTo(1);
+        assertThat(closeAndReplay()).task(later.taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
     }
 
     @Test
