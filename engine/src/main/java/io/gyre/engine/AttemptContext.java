@@ -31,6 +31,8 @@ abstract class AttemptContext implements TaskContext
     protected int errorKind;
     protected String message;
     protected long allocatedBytes;
+    protected volatile boolean stop;
+    private final java.util.ArrayList<Runnable> stopActions = new java.util.ArrayList<>(2);
 
     AttemptContext(final HandlerRegistry registry, final int maxOutputBytes)
     {
@@ -49,6 +51,11 @@ abstract class AttemptContext implements TaskContext
         this.message = null;
         this.allocatedBytes = 0;
         this.payloadLength = 0;
+        this.stop = false;
+        synchronized (stopActions)
+        {
+            stopActions.clear();
+        }
         output.reserve(0);
     }
 
@@ -63,10 +70,22 @@ abstract class AttemptContext implements TaskContext
             fail(false, "no handler is registered for this task's type");
             return;
         }
+        final TaskHandler handler = registry.handler(handlerId);
         try
         {
-            registry.handler(handlerId).execute(this);
-            if (result == PENDING)
+            handler.validate(this);
+        }
+        catch (final Throwable t)
+        {
+            failWith(FailedRecord.KIND_PERMANENT, "invalid input: " +
+                (t instanceof TaskFailure || t.getMessage() == null ? "" : t.getClass().getSimpleName() + ": ") +
+                (t.getMessage() != null ? t.getMessage() : t.getClass().getName()));
+            return;
+        }
+        try
+        {
+            handler.execute(this);
+            if (result == PENDING && completesOnReturn())
             {
                 output.length(0);
                 result = SUCCEEDED;
@@ -81,6 +100,62 @@ abstract class AttemptContext implements TaskContext
             failWith(stopRequested() ? FailedRecord.KIND_CANCELLED : FailedRecord.KIND_RETRYABLE,
                 t.getClass().getName() + (t.getMessage() != null ? ": " + t.getMessage() : ""));
         }
+    }
+
+    /**
+     * @return whether returning from {@code execute} without a report means success with no output (every
+     *     mode but ASYNC, whose attempts report later).
+     */
+    boolean completesOnReturn()
+    {
+        return true;
+    }
+
+    /**
+     * Ask the attempt to stop: set the flag the handler can poll, then run the actions it registered.
+     */
+    void requestStop()
+    {
+        stop = true;
+        final Runnable[] actions;
+        synchronized (stopActions)
+        {
+            actions = stopActions.toArray(new Runnable[0]);
+            stopActions.clear();
+        }
+        for (final Runnable action : actions)
+        {
+            try
+            {
+                action.run();
+            }
+            catch (final RuntimeException ex)
+            {
+                org.slf4j.LoggerFactory.getLogger(AttemptContext.class)
+                    .warn("stop action of task {} attempt {} failed", taskId, attempt, ex);
+            }
+        }
+    }
+
+    @Override
+    public boolean stopRequested()
+    {
+        return stop;
+    }
+
+    @Override
+    public void onStop(final Runnable action)
+    {
+        java.util.Objects.requireNonNull(action, "action");
+        synchronized (stopActions)
+        {
+            if (!stop)
+            {
+                stopActions.add(action);
+                return;
+            }
+        }
+        action.run();
     }
 
     /**

@@ -129,7 +129,6 @@ final class BlockingPool
         private final Blob input = new Blob(Blob.INLINE_CAPACITY);
         private final Blob produced = new Blob(Blob.INLINE_CAPACITY);
         private final IdleStrategy waiting = new BackoffIdleStrategy();
-        private volatile boolean stop;
         private volatile Thread thread;
         private long startedAt;
 
@@ -144,23 +143,17 @@ final class BlockingPool
             input.copyFrom(source, 0, length);
             payload.wrap(input.buffer(), 0, length);
             payloadLength = length;
-            stop = false;
         }
 
+        @Override
         void requestStop()
         {
-            stop = true;
+            super.requestStop();
             final Thread t = thread;
             if (t != null)
             {
                 t.interrupt();
             }
-        }
-
-        @Override
-        public boolean stopRequested()
-        {
-            return stop;
         }
 
         @Override

@@ -7,7 +7,9 @@ import org.agrona.concurrent.OffsetEpochNanoClock;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -32,6 +34,8 @@ public record EngineConfig(
     int maxRetainedOutcomes,
     Duration outcomeRetention,
     int blockingPoolThreads,
+    int cpuPoolThreads,
+    int maxAsyncInFlight,
     int maxWaitersPerTask,
     int defaultTimeoutMillis,
     int defaultMaxAttempts,
@@ -42,7 +46,9 @@ public record EngineConfig(
     int timerFiresPerTick,
     Duration closeTimeout,
     EpochNanoClock clock,
-    List<TaskHandler> handlers)
+    List<TaskHandler> handlers,
+    Map<String, String> handlerSettings,
+    Path pluginsDirectory)
 {
     /** Largest task type name, in bytes. */
     public static final int MAX_TYPE_BYTES = 64;
@@ -50,6 +56,7 @@ public record EngineConfig(
     public EngineConfig
     {
         handlers = List.copyOf(handlers);
+        handlerSettings = Map.copyOf(handlerSettings);
     }
 
     /**
@@ -80,6 +87,8 @@ public record EngineConfig(
         private int maxRetainedOutcomes = 1_000_000;
         private Duration outcomeRetention = Duration.ofHours(24);
         private int blockingPoolThreads = 16;
+        private int cpuPoolThreads = Runtime.getRuntime().availableProcessors();
+        private int maxAsyncInFlight = 10_000;
         private int maxWaitersPerTask = 64;
         private int defaultTimeoutMillis = 30_000;
         private int defaultMaxAttempts = 3;
@@ -92,6 +101,9 @@ public record EngineConfig(
         private EpochNanoClock clock;
         private final List<TaskHandler> handlers = new ArrayList<>();
         private boolean builtInHandlers = true;
+        private boolean discoverHandlers = true;
+        private Path pluginsDirectory;
+        private final Map<String, String> handlerSettings = new LinkedHashMap<>();
 
         private Builder(final Path journalDirectory)
         {
@@ -192,6 +204,20 @@ public record EngineConfig(
             return this;
         }
 
+        /** Threads of the pool CPU handlers run on (their concurrency limit); default one per core. */
+        public Builder cpuPoolThreads(final int value)
+        {
+            cpuPoolThreads = value;
+            return this;
+        }
+
+        /** ASYNC attempts that may be in flight at once, all types together; default 10,000. */
+        public Builder maxAsyncInFlight(final int value)
+        {
+            maxAsyncInFlight = value;
+            return this;
+        }
+
         /** Submissions of one key that may wait for its running task; default 64. */
         public Builder maxWaitersPerTask(final int value)
         {
@@ -251,6 +277,38 @@ public record EngineConfig(
             return this;
         }
 
+        /**
+         * Whether task types are looked up with {@link java.util.ServiceLoader} on the class path (and in the
+         * plugins directory, when one is set); default true. Explicitly added handlers take precedence over
+         * found ones of the same type, found ones over the built-in ones.
+         */
+        public Builder discoverHandlers(final boolean value)
+        {
+            discoverHandlers = value;
+            return this;
+        }
+
+        /**
+         * A directory of plugin jars: each jar gets its own class loader (whose parent is the engine's) and
+         * its {@code META-INF/services/io.gyre.engine.TaskHandler} types are added. Read when the configuration
+         * is built; a missing directory means no plugins. Default: none.
+         */
+        public Builder pluginsDirectory(final Path value)
+        {
+            pluginsDirectory = value;
+            return this;
+        }
+
+        /**
+         * A setting for a task type: {@code name} is the type, a dot, and the handler's own setting
+         * ({@code http.allowed-hosts}). See {@link TaskHandler#configure}.
+         */
+        public Builder handlerSetting(final String name, final String value)
+        {
+            handlerSettings.put(Objects.requireNonNull(name, "name"), Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
         /** Whether the built-in task types (noop, echo) are registered; default true. */
         public Builder builtInHandlers(final boolean value)
         {
@@ -288,6 +346,8 @@ public record EngineConfig(
                 throw invalid("outcomeRetention", outcomeRetention, "must be between 0 and 3650 days");
             }
             range("blockingPoolThreads", blockingPoolThreads, 1, 4096);
+            range("cpuPoolThreads", cpuPoolThreads, 1, 1024);
+            range("maxAsyncInFlight", maxAsyncInFlight, 1, 10_000_000);
             range("maxWaitersPerTask", maxWaitersPerTask, 1, 65_536);
             range("defaultTimeoutMillis", defaultTimeoutMillis, 1, Integer.MAX_VALUE);
             range("defaultMaxAttempts", defaultMaxAttempts, 1, 1000);
@@ -310,18 +370,18 @@ public record EngineConfig(
             {
                 throw invalid("closeTimeout", closeTimeout, "must not be negative");
             }
-            final List<TaskHandler> all = new ArrayList<>();
-            if (builtInHandlers)
-            {
-                all.addAll(BuiltInHandlers.all());
-            }
-            all.addAll(handlers);
+            final List<TaskHandler> all = HandlerDiscovery.assemble(
+                builtInHandlers ? BuiltInHandlers.all() : List.of(),
+                discoverHandlers ? HandlerDiscovery.fromClassPath() : List.of(),
+                discoverHandlers && pluginsDirectory != null ? HandlerDiscovery.fromPlugins(pluginsDirectory) : List.of(),
+                handlers);
             HandlerRegistry.validate(all);
+            HandlerDiscovery.configure(all, handlerSettings);
             return new EngineConfig(journalConfig, ringSize, waitStrategy, pipelineThreads, maxKeyBytes, maxTenantBytes, maxPayloadBytes,
                 maxOutputBytes, maxInFlightBytes, maxLiveTasks, maxRetainedOutcomes, outcomeRetention, blockingPoolThreads,
-                maxWaitersPerTask, defaultTimeoutMillis, defaultMaxAttempts, defaultBackoffInitialMillis, defaultBackoffMaxMillis,
+                cpuPoolThreads, maxAsyncInFlight, maxWaitersPerTask, defaultTimeoutMillis, defaultMaxAttempts, defaultBackoffInitialMillis, defaultBackoffMaxMillis,
                 defaultBackoffMultiplier, defaultBackoffJitter, timerFiresPerTick, closeTimeout,
-                clock != null ? clock : new OffsetEpochNanoClock(), all);
+                clock != null ? clock : new OffsetEpochNanoClock(), all, handlerSettings, pluginsDirectory);
         }
 
         private static void range(final String name, final long value, final long min, final long max)

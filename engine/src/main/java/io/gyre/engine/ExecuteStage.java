@@ -212,11 +212,5 @@ final class ExecuteStage implements EventHandler<RingEvent>
             payload.wrap(buffer, 0, Math.max(length, 0));
             payloadLength = length;
         }
-
-        @Override
-        public boolean stopRequested()
-        {
-            return false;
-        }
     }
 }

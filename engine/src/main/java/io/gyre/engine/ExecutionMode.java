@@ -14,7 +14,22 @@ public enum ExecutionMode
      * Handed off to the engine's bounded blocking pool; the result comes back through the ring. For work
      * that blocks or takes long. Concurrency is limited by the pool's size; tasks beyond it wait PENDING.
      */
-    BLOCKING(1);
+    BLOCKING(1),
+    /**
+     * Asynchronous I/O: {@link TaskHandler#execute} runs on the execute stage, starts the work without
+     * blocking and returns; the handler reports the result later, from any thread, through the same
+     * {@link TaskContext} (which stays valid until then). Nothing waits on a thread meanwhile, so thousands
+     * of attempts can be in flight. Returning from {@code execute} does not end the attempt: only
+     * {@link TaskContext#succeed}, {@link TaskContext#fail} or a throw from {@code execute} does. Concurrency
+     * is limited by {@link EngineConfig.Builder#maxAsyncInFlight} and the type's
+     * {@link TaskHandler#maxConcurrency()}; beyond it tasks wait PENDING.
+     */
+    ASYNC(2),
+    /**
+     * CPU-bound work too long for the ring (milliseconds): handed off to a bounded pool with one thread per
+     * core by default ({@link EngineConfig.Builder#cpuPoolThreads}). Like {@link #BLOCKING} otherwise.
+     */
+    CPU(3);
 
     private final int code;
 
@@ -29,6 +44,14 @@ public enum ExecutionMode
     public int code()
     {
         return code;
+    }
+
+    /**
+     * @return whether attempts of this mode leave the ring and come back as a result (every mode but INLINE).
+     */
+    public boolean handedOff()
+    {
+        return this != INLINE;
     }
 
     /**

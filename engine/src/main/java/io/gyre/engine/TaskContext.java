@@ -5,7 +5,11 @@ import org.agrona.MutableDirectBuffer;
 
 /**
  * One attempt of a task, as its handler sees it. A context is reused: it is valid only until the
- * attempt's result is reported (or {@link TaskHandler#execute} returns).
+ * attempt's result is reported (or, except for {@link ExecutionMode#ASYNC} handlers, until
+ * {@link TaskHandler#execute} returns).
+ * <p>
+ * An ASYNC handler may report the result from any thread, once; the first report wins and later ones are
+ * ignored. Its {@link #payload()} is valid only while {@code execute} runs: copy what is needed later.
  */
 public interface TaskContext
 {
@@ -25,6 +29,13 @@ public interface TaskContext
 
     /** @return true once the engine has asked this attempt to stop (cancelled, timed out, or shutting down). */
     boolean stopRequested();
+
+    /**
+     * Run this when the engine asks the attempt to stop (it was cancelled or timed out), on the thread that
+     * asks; at once when it already has. For ASYNC handlers, to abort the work in flight. An ASYNC attempt
+     * that has not reported once its stop actions have run is ended by the engine as cancelled.
+     */
+    void onStop(Runnable action);
 
     /**
      * A buffer to write the output into, then report it with {@link #succeed(int)}.

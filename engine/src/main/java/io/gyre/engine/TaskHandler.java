@@ -2,12 +2,19 @@ package io.gyre.engine;
 
 /**
  * A task type: its name, where it runs, its defaults, and how it executes. Register handlers on
- * {@link EngineConfig.Builder#handler(TaskHandler)}.
+ * {@link EngineConfig.Builder#handler(TaskHandler)}, or let the engine find them with {@link java.util.ServiceLoader}
+ * (a {@code META-INF/services/io.gyre.engine.TaskHandler} file naming the class, which needs a public
+ * no-argument constructor) on the class path or in a jar in the plugins directory
+ * ({@link EngineConfig.Builder#pluginsDirectory}).
  * <p>
- * {@link #execute(TaskContext)} is called on the execute stage's thread for {@link ExecutionMode#INLINE}
- * handlers and on a pool thread for {@link ExecutionMode#BLOCKING} ones. Returning without calling
- * {@link TaskContext#succeed} or {@link TaskContext#fail} succeeds with an empty output; throwing fails the
+ * {@link #execute(TaskContext)} is called on the execute stage's thread for {@link ExecutionMode#INLINE} and
+ * {@link ExecutionMode#ASYNC} handlers and on a pool thread for {@link ExecutionMode#BLOCKING} and
+ * {@link ExecutionMode#CPU} ones. Except for ASYNC handlers, returning without calling
+ * {@link TaskContext#succeed} or {@link TaskContext#fail} succeeds with an empty output. Throwing fails the
  * attempt as retryable, unless the exception is a {@link TaskFailure} that says otherwise.
+ * <p>
+ * One handler instance serves every attempt of its type, concurrently for the pooled and asynchronous
+ * modes: keep per-attempt state in locals or in what the context carries.
  */
 public interface TaskHandler
 {
@@ -38,6 +45,46 @@ public interface TaskHandler
     default int defaultMaxAttempts()
     {
         return 0;
+    }
+
+    /**
+     * @return the most attempts of this type that may run at once (handed-off modes only; an INLINE type
+     *     runs one at a time anyway); 0 for no limit beyond the pool's. Tasks beyond it wait PENDING.
+     */
+    default int maxConcurrency()
+    {
+        return 0;
+    }
+
+    /**
+     * Receive this type's settings, once, before the engine starts: the engine configuration's
+     * {@link EngineConfig.Builder#handlerSetting handler settings} whose name starts with this type's name
+     * and a dot, with that prefix removed (for type {@code http}, {@code http.allowed-hosts} arrives as
+     * {@code allowed-hosts}).
+     *
+     * @throws IllegalArgumentException naming the setting and value when one is malformed: the engine does
+     *     not start.
+     */
+    default void configure(final java.util.Map<String, String> settings)
+    {
+    }
+
+    /**
+     * Check an attempt's input before it executes (on the thread that would execute it). Throwing fails the
+     * attempt permanently, whatever the exception says about retrying: the same input would fail again. Say
+     * which field is wrong and why.
+     *
+     * @throws Exception when the input is invalid.
+     */
+    default void validate(final TaskContext context) throws Exception
+    {
+    }
+
+    /**
+     * Release what the handler holds (clients, threads); called once when the engine has closed.
+     */
+    default void close()
+    {
     }
 
     /**

@@ -35,7 +35,11 @@ class EngineConfigTest
             of("defaultBackoffJitter=2.0 must be in [0, 1]", b -> b.defaultBackoff(10, 100, 2f, 2f)),
             of("timerFiresPerTick=128 must be at most ringSize/16 (64)", b -> b.ringSize(1024).timerFiresPerTick(128)),
             of("rollCycle=HOURLY_ISH is not a Chronicle Queue roll cycle (e.g. FAST_DAILY, FAST_HOURLY)", b -> b.rollCycle("HOURLY_ISH")),
-            of("handler type=echo is registered twice", b -> b.handler(new BuiltInHandlers.Echo())),
+            of("handler type=echo is registered twice", b -> b.handler(new BuiltInHandlers.Echo()).handler(new BuiltInHandlers.Echo())),
+            of("cpuPoolThreads=0 must be in [1, 1024]", b -> b.cpuPoolThreads(0)),
+            of("maxAsyncInFlight=0 must be in [1, 10000000]", b -> b.maxAsyncInFlight(0)),
+            of("handler setting timeout=5: the name must be a task type, a dot and the setting", b -> b.handlerSetting("timeout", "5")),
+            of("handler settings nosuch.* name no registered task type (echo, noop)", b -> b.handlerSetting("nosuch.x", "1")),
             of("handler type=has space must be 1 to 64 printable ASCII characters without spaces", b -> b.handler(named("has space"))));
     }
 
@@ -59,6 +63,45 @@ class EngineConfigTest
             {
             }
         };
+    }
+
+    @org.junit.jupiter.api.Test
+    void shouldRefuseAPluginsDirectoryThatIsAFileAndIgnoreOneThatDoesNotExist() throws Exception
+    {
+        final Path file = java.nio.file.Files.writeString(dir.resolve("plugins.txt"), "not a directory");
+        assertThatThrownBy(() -> EngineConfig.builder(dir).pluginsDirectory(file).build())
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("pluginsDirectory=" + file + " is not a directory");
+        assertThat(EngineConfig.builder(dir).pluginsDirectory(dir.resolve("none")).build().handlers())
+            .extracting(TaskHandler::type).containsExactlyInAnyOrder("noop", "echo");
+    }
+
+    @org.junit.jupiter.api.Test
+    void shouldLetAnExplicitHandlerReplaceABuiltInOneAndHandEachItsSettings()
+    {
+        final java.util.Map<String, String> received = new java.util.HashMap<>();
+        final TaskHandler echo = new TaskHandler()
+        {
+            @Override
+            public String type()
+            {
+                return "echo";
+            }
+
+            @Override
+            public void configure(final java.util.Map<String, String> settings)
+            {
+                received.putAll(settings);
+            }
+
+            @Override
+            public void execute(final TaskContext context)
+            {
+            }
+        };
+        final EngineConfig config = EngineConfig.builder(dir).handler(echo).handlerSetting("echo.mode", "loud").build();
+        assertThat(config.handlers()).filteredOn(h -> h.type().equals("echo")).containsExactly(echo);
+        assertThat(received).containsExactly(java.util.Map.entry("mode", "loud"));
     }
 
     @ParameterizedTest(name = "{0}")
