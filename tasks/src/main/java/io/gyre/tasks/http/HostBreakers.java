@@ -1,0 +1,161 @@
+package io.gyre.tasks.http;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One circuit breaker per host ({@code host:port}), made on the first call to it and kept for the handler's
+ * life. A breaker is CLOSED (calls go through, outcomes counted), OPEN (calls refused without touching the
+ * network, for {@code breaker.wait-in-open-ms}) or HALF_OPEN (a few trial calls go through; all succeeding
+ * closes it, the failure rate reaching the threshold opens it again). Built on Resilience4j's count-based
+ * state machine; nothing runs on a timer: an OPEN breaker turns HALF_OPEN when a call asks after the wait.
+ * <p>
+ * Thread-safe: permissions are taken on the engine's execute stage and outcomes recorded on the client's
+ * threads.
+ */
+final class HostBreakers
+{
+    private static final Logger LOG = LoggerFactory.getLogger(HostBreakers.class);
+
+    private final CircuitBreakerConfig config;
+    private final ConcurrentHashMap<String, HostBreaker> byHost = new ConcurrentHashMap<>();
+
+    HostBreakers(final HttpSettings settings)
+    {
+        config = CircuitBreakerConfig.custom()
+            .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+            .slidingWindowSize(settings.breakerSlidingWindowSize())
+            .minimumNumberOfCalls(settings.breakerMinimumCalls())
+            .failureRateThreshold(settings.breakerFailureRatePercent())
+            .waitDurationInOpenState(Duration.ofMillis(settings.breakerWaitInOpenMillis()))
+            .permittedNumberOfCallsInHalfOpenState(settings.breakerHalfOpenCalls())
+            .automaticTransitionFromOpenToHalfOpenEnabled(false)
+            // slowness is the request timeout's business: no call is slow enough to count as a failure here
+            .slowCallDurationThreshold(Duration.ofMillis(2L * HttpSettings.MAX_TIMEOUT_MS))
+            .writableStackTraceEnabled(false)
+            .build();
+    }
+
+    /**
+     * @param host {@code host:port}, as {@link HttpTaskInput#host()} gives it.
+     * @return that host's breaker.
+     */
+    HostBreaker forHost(final String host)
+    {
+        final HostBreaker breaker = byHost.get(host);
+        return breaker != null ? breaker : byHost.computeIfAbsent(host, this::create);
+    }
+
+    /**
+     * @return the host's breaker state, or null when no call has gone to it.
+     */
+    CircuitBreaker.State state(final String host)
+    {
+        final HostBreaker breaker = byHost.get(host);
+        return breaker == null ? null : breaker.breaker.getState();
+    }
+
+    private HostBreaker create(final String host)
+    {
+        final CircuitBreaker breaker = CircuitBreaker.of("http " + host, config);
+        final HostBreaker hostBreaker = new HostBreaker(host, breaker);
+        breaker.getEventPublisher().onStateTransition(event ->
+        {
+            final CircuitBreaker.StateTransition transition = event.getStateTransition();
+            if (transition.getToState() == CircuitBreaker.State.OPEN)
+            {
+                hostBreaker.openedAtNanos = System.nanoTime();
+                LOG.warn("http circuit breaker for {}: {} -> OPEN, failure rate {}% of the last {} calls; calls refused for {} ms",
+                    host, transition.getFromState(), breaker.getMetrics().getFailureRate(),
+                    breaker.getMetrics().getNumberOfBufferedCalls(), config.getWaitIntervalFunctionInOpenState().apply(1));
+            }
+            else
+            {
+                LOG.info("http circuit breaker for {}: {} -> {}", host, transition.getFromState(), transition.getToState());
+            }
+        });
+        return hostBreaker;
+    }
+
+    /**
+     * One host's breaker. Every permission taken with {@link #tryAcquire()} must be given back exactly once,
+     * by {@link #recordSuccess}, {@link #recordFailure} or {@link #release}: a half-open breaker waits for
+     * its trial calls' outcomes.
+     */
+    static final class HostBreaker
+    {
+        private final String host;
+        private final CircuitBreaker breaker;
+        private volatile long openedAtNanos;
+
+        private HostBreaker(final String host, final CircuitBreaker breaker)
+        {
+            this.host = host;
+            this.breaker = breaker;
+        }
+
+        /**
+         * @return whether a call may go to the host now.
+         */
+        boolean tryAcquire()
+        {
+            return breaker.tryAcquirePermission();
+        }
+
+        /**
+         * The host answered in a way that says nothing against it (any status but 5xx and 429).
+         */
+        void recordSuccess(final long durationNanos)
+        {
+            breaker.onSuccess(durationNanos, TimeUnit.NANOSECONDS);
+        }
+
+        /**
+         * The host could not be reached, did not answer in time, or answered 5xx or 429.
+         */
+        void recordFailure(final long durationNanos, final Throwable cause)
+        {
+            breaker.onError(durationNanos, TimeUnit.NANOSECONDS, cause);
+        }
+
+        /**
+         * The call was abandoned before the host's answer (the engine stopped the attempt): it counts neither
+         * way.
+         */
+        void release()
+        {
+            breaker.releasePermission();
+        }
+
+        CircuitBreaker.State state()
+        {
+            return breaker.getState();
+        }
+
+        /**
+         * @return why {@link #tryAcquire()} refused, for the attempt's failure message.
+         */
+        String refusal()
+        {
+            final CircuitBreaker.State state = breaker.getState();
+            final CircuitBreaker.Metrics metrics = breaker.getMetrics();
+            final CircuitBreakerConfig config = breaker.getCircuitBreakerConfig();
+            if (state == CircuitBreaker.State.HALF_OPEN)
+            {
+                return "circuit breaker for " + host + " is HALF_OPEN and its " + config.getPermittedNumberOfCallsInHalfOpenState() +
+                    " trial calls are in flight: not calling " + host;
+            }
+            final long waitMillis = config.getWaitIntervalFunctionInOpenState().apply(1);
+            final long openForMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - openedAtNanos);
+            return "circuit breaker for " + host + " is " + state + " (failure rate " + metrics.getFailureRate() + "% of the last " +
+                metrics.getNumberOfBufferedCalls() + " calls, threshold " + config.getFailureRateThreshold() + "%): not calling " + host +
+                "; trial calls in " + Math.max(0, waitMillis - openForMillis) + " ms";
+        }
+    }
+}

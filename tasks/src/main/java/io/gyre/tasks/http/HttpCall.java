@@ -1,0 +1,272 @@
+package io.gyre.tasks.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import io.gyre.engine.TaskContext;
+import io.gyre.tasks.http.BoundedBodySubscriber.ResponseTooLargeException;
+import io.gyre.tasks.http.HostBreakers.HostBreaker;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
+
+/**
+ * One attempt's request in flight: sends it, then turns the response (or the reason there is none) into the
+ * attempt's result and the host breaker's record, exactly once.
+ * <p>
+ * Two threads race to end a call: the client's, completing the response, and the engine's, stopping the
+ * attempt (cancelled or timed out). One {@link AtomicInteger} decides: the first to move it from IN_FLIGHT
+ * wins. A stop that wins cancels the request (closing its connection), gives the breaker permission back
+ * and reports nothing: the engine ends a stopped attempt itself. A stop that loses to a report in progress
+ * waits for that report to finish, so nothing touches the context once the stop action has returned (the
+ * engine may reuse it for another attempt then).
+ * <pre>
+ *   IN_FLIGHT --response or error--> REPORTING --> DONE
+ *       |
+ *       +------------stop----------> STOPPED
+ * </pre>
+ */
+final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Runnable
+{
+    /** Bytes of an error response's body kept for the failure message. */
+    static final int ERROR_SNIPPET_BYTES = 256;
+
+    private static final int IN_FLIGHT = 0;
+    private static final int REPORTING = 1;
+    private static final int DONE = 2;
+    private static final int STOPPED = 3;
+
+    private final TaskContext context;
+    private final HttpTaskInput input;
+    private final HostBreaker breaker;
+    private final int maxResponseBytes;
+    private final AtomicInteger state = new AtomicInteger(IN_FLIGHT);
+    private final long startNanos = System.nanoTime();
+    private volatile CompletableFuture<HttpResponse<byte[]>> response;
+
+    /**
+     * @param breaker the host's breaker, whose permission the caller has taken: this call gives it back.
+     */
+    HttpCall(final TaskContext context, final HttpTaskInput input, final HostBreaker breaker, final int maxResponseBytes)
+    {
+        this.context = context;
+        this.input = input;
+        this.breaker = breaker;
+        this.maxResponseBytes = maxResponseBytes;
+    }
+
+    /**
+     * Send the request and return at once (on the engine's execute stage). The result is reported later, on
+     * a client thread.
+     *
+     * @throws RuntimeException when the client refuses to start the call; the breaker's permission is given
+     *     back and nothing is reported.
+     */
+    void start(final HttpClient client)
+    {
+        context.onStop(this);
+        if (state.get() == STOPPED)
+        {
+            return;
+        }
+        final CompletableFuture<HttpResponse<byte[]>> future;
+        try
+        {
+            future = client.sendAsync(input.request(), this::bodySubscriber);
+        }
+        catch (final RuntimeException ex)
+        {
+            if (state.compareAndSet(IN_FLIGHT, DONE))
+            {
+                breaker.release();
+            }
+            throw ex;
+        }
+        response = future;
+        // a stop between the check above and the assignment saw no future to cancel: cancel it here
+        if (state.get() == STOPPED)
+        {
+            future.cancel(true);
+        }
+        future.whenComplete(this);
+    }
+
+    /**
+     * The stop action: the engine cancelled the attempt or it timed out.
+     */
+    @Override
+    public void run()
+    {
+        if (state.compareAndSet(IN_FLIGHT, STOPPED))
+        {
+            final CompletableFuture<HttpResponse<byte[]>> future = response;
+            if (future != null)
+            {
+                future.cancel(true);
+            }
+            breaker.release();
+            return;
+        }
+        while (state.get() == REPORTING)
+        {
+            Thread.onSpinWait(); // a report is copying its output into the context: microseconds
+        }
+    }
+
+    /**
+     * The response arrived, or the call failed: on a client thread.
+     */
+    @Override
+    public void accept(final HttpResponse<byte[]> result, final Throwable error)
+    {
+        final long durationNanos = System.nanoTime() - startNanos;
+        final Verdict verdict = error == null ? verdict(result) : verdict(error);
+        if (!state.compareAndSet(IN_FLIGHT, REPORTING))
+        {
+            return; // stopped: the engine ends the attempt, the breaker has its permission back
+        }
+        try
+        {
+            if (verdict.hostFailed)
+            {
+                breaker.recordFailure(durationNanos, verdict.cause);
+            }
+            else
+            {
+                breaker.recordSuccess(durationNanos);
+            }
+            if (verdict.output != null)
+            {
+                context.succeed(verdict.output);
+            }
+            else
+            {
+                context.fail(verdict.retryable, verdict.message);
+            }
+        }
+        finally
+        {
+            state.set(DONE);
+        }
+    }
+
+    private HttpResponse.BodySubscriber<byte[]> bodySubscriber(final HttpResponse.ResponseInfo info)
+    {
+        return isError(info.statusCode()) ?
+            BoundedBodySubscriber.truncated(ERROR_SNIPPET_BYTES) :
+            BoundedBodySubscriber.whole(maxResponseBytes, info.headers().firstValueAsLong("content-length").orElse(-1));
+    }
+
+    private Verdict verdict(final HttpResponse<byte[]> result)
+    {
+        final int status = result.statusCode();
+        if (isError(status))
+        {
+            final boolean retryable = status >= 500 || status == 429;
+            final String body = new String(result.body(), StandardCharsets.UTF_8).replaceAll("\\s+", " ").trim();
+            final String message = "HTTP " + status + " from " + input.host() + (body.isEmpty() ? "" : ": " + body);
+            return new Verdict(null, retryable, message, retryable, retryable ? new IOException(message) : null);
+        }
+        try
+        {
+            return new Verdict(HttpTaskOutput.encode(status, result.headers(), result.body()), false, null, false, null);
+        }
+        catch (final JsonProcessingException ex)
+        {
+            return new Verdict(null, false, "HTTP " + status + " from " + input.host() + ": the response cannot be written as " +
+                "output: " + ex.getOriginalMessage(), false, null);
+        }
+    }
+
+    private Verdict verdict(final Throwable error)
+    {
+        final Throwable cause = unwrap(error);
+        final ResponseTooLargeException tooLarge = find(cause, ResponseTooLargeException.class);
+        if (tooLarge != null)
+        {
+            return new Verdict(null, false, tooLarge.getMessage() + " (" + input.host() + ")", false, null);
+        }
+        final String message;
+        if (cause instanceof HttpConnectTimeoutException)
+        {
+            message = "could not connect to " + input.host() + " within http." + HttpSettings.CONNECT_TIMEOUT_MS;
+        }
+        else if (cause instanceof HttpTimeoutException)
+        {
+            message = "no response from " + input.host() + " within " + input.timeoutMillis() + " ms (timeoutMillis)";
+        }
+        else if (find(cause, ConnectException.class) != null)
+        {
+            message = "cannot connect to " + input.host() + ": " + describe(find(cause, ConnectException.class));
+        }
+        else if (cause instanceof IOException)
+        {
+            message = "I/O error calling " + input.host() + ": " + describe(cause);
+        }
+        else
+        {
+            message = "call to " + input.host() + " failed: " + describe(cause);
+        }
+        return new Verdict(null, true, message, true, cause);
+    }
+
+    private static boolean isError(final int status)
+    {
+        return status >= 400;
+    }
+
+    private static Throwable unwrap(final Throwable error)
+    {
+        Throwable t = error;
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null)
+        {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private static <T extends Throwable> T find(final Throwable error, final Class<T> type)
+    {
+        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause())
+        {
+            if (type.isInstance(t))
+            {
+                return type.cast(t);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * @return the exception's type and the first message in its cause chain ("SSLHandshakeException: PKIX
+     *     path building failed"), or the type alone: the client's own exceptions often carry no message (on
+     *     JDK 17 a refused connection is a bare ConnectException).
+     */
+    private static String describe(final Throwable error)
+    {
+        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause())
+        {
+            if (t.getMessage() != null && !t.getMessage().isEmpty())
+            {
+                return error.getClass().getSimpleName() + ": " + t.getMessage();
+            }
+        }
+        return error.getClass().getSimpleName();
+    }
+
+    /**
+     * What a finished call means: an output, or a failure and whether retrying could help; and whether it
+     * counts against the host's breaker.
+     */
+    private record Verdict(byte[] output, boolean retryable, String message, boolean hostFailed, Throwable cause)
+    {
+    }
+}

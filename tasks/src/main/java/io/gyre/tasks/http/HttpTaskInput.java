@@ -1,0 +1,278 @@
+package io.gyre.tasks.http;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.gyre.engine.TaskFailure;
+import org.agrona.DirectBuffer;
+import org.agrona.io.DirectBufferInputStream;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One {@code http} task's input, parsed from its payload and checked against the settings: the request to
+ * send, the host it goes to and how long it may take.
+ * <p>
+ * The payload is a JSON object:
+ * <pre>
+ * {"method": "POST",                       optional, default GET; GET, POST, PUT, PATCH or DELETE
+ *  "url": "http://localhost:8080/orders",  required, absolute http or https, host in http.allowed-hosts
+ *  "headers": {"X-Id": "7", "Accept": ["a", "b"]},   optional; a string or an array of strings each
+ *  "body": {"id": 7},                      optional; a string is sent as its UTF-8, anything else as JSON
+ *  "timeoutMillis": 5000}                  optional, default http.request-timeout-ms
+ * </pre>
+ *
+ * @param request the request to send.
+ * @param host where it goes, {@code host:port} with the scheme's port when the URL gives none: the key of
+ *     the host's circuit breaker.
+ * @param timeoutMillis how long the response may take to arrive, from the moment the request is sent.
+ */
+record HttpTaskInput(HttpRequest request, String host, int timeoutMillis)
+{
+    static final String METHOD = "method";
+    static final String URL = "url";
+    static final String HEADERS = "headers";
+    static final String BODY = "body";
+    static final String TIMEOUT_MILLIS = "timeoutMillis";
+
+    private static final List<String> FIELDS = List.of(METHOD, URL, HEADERS, BODY, TIMEOUT_MILLIS);
+    private static final List<String> METHODS = List.of("GET", "POST", "PUT", "PATCH", "DELETE");
+    private static final Set<String> SCHEMES = Set.of("http", "https");
+    private static final String CONTENT_TYPE = "Content-Type";
+
+    /**
+     * Parse a payload. Reads it once, keeps nothing of the buffer.
+     *
+     * @param payload the task's payload, bytes {@code [0, length)}.
+     * @param length its length.
+     * @param settings the type's settings (allowed hosts, default timeout).
+     * @return the input.
+     * @throws TaskFailure (permanent) naming the first wrong field and why.
+     */
+    static HttpTaskInput parse(final DirectBuffer payload, final int length, final HttpSettings settings) throws TaskFailure
+    {
+        final JsonNode root = readPayload(payload, length);
+        for (final Map.Entry<String, JsonNode> field : root.properties())
+        {
+            if (!FIELDS.contains(field.getKey()))
+            {
+                throw invalid(field.getKey(), "unknown field (" + String.join(", ", FIELDS) + ")");
+            }
+        }
+
+        final String method = method(root.get(METHOD));
+        final URI uri = uri(root.get(URL));
+        final int port = uri.getPort() >= 0 ? uri.getPort() : ("https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80);
+        final String host = uri.getHost().toLowerCase(Locale.ROOT) + ":" + port;
+        if (!settings.allowedHosts().allows(uri.getHost(), port))
+        {
+            throw invalid(URL, "host " + host + " is not allowed (http." + HttpSettings.ALLOWED_HOSTS + "=" +
+                settings.allowedHosts() + ")");
+        }
+        final int timeoutMillis = timeoutMillis(root.get(TIMEOUT_MILLIS), settings.requestTimeoutMillis());
+
+        final HttpRequest.Builder builder = HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(timeoutMillis));
+        final boolean contentTypeGiven = headers(root.get(HEADERS), builder);
+        final JsonNode body = root.get(BODY);
+        if (body == null || body.isNull())
+        {
+            builder.method(method, HttpRequest.BodyPublishers.noBody());
+        }
+        else if (body.isTextual())
+        {
+            builder.method(method, HttpRequest.BodyPublishers.ofString(body.textValue(), StandardCharsets.UTF_8));
+        }
+        else
+        {
+            final byte[] json;
+            try
+            {
+                json = HttpJson.MAPPER.writeValueAsBytes(body);
+            }
+            catch (final JsonProcessingException ex)
+            {
+                throw invalid(BODY, "cannot be written as JSON: " + ex.getOriginalMessage());
+            }
+            builder.method(method, HttpRequest.BodyPublishers.ofByteArray(json));
+            if (!contentTypeGiven)
+            {
+                builder.header(CONTENT_TYPE, "application/json");
+            }
+        }
+        return new HttpTaskInput(builder.build(), host, timeoutMillis);
+    }
+
+    private static JsonNode readPayload(final DirectBuffer payload, final int length) throws TaskFailure
+    {
+        if (length == 0)
+        {
+            throw invalid("payload", "empty; expected a JSON object with at least \"url\"");
+        }
+        final JsonNode root;
+        try
+        {
+            root = HttpJson.MAPPER.readTree(new DirectBufferInputStream(payload, 0, length));
+        }
+        catch (final JsonProcessingException ex)
+        {
+            final JsonLocation at = ex.getLocation();
+            throw invalid("payload", "not valid JSON: " + ex.getOriginalMessage() +
+                (at != null ? " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")" : ""));
+        }
+        catch (final IOException ex)
+        {
+            throw invalid("payload", "cannot be read: " + ex.getMessage());
+        }
+        if (root == null || !root.isObject())
+        {
+            throw invalid("payload", "expected a JSON object, got " + (root == null ? "nothing" : kind(root)));
+        }
+        return root;
+    }
+
+    private static String method(final JsonNode node) throws TaskFailure
+    {
+        if (node == null)
+        {
+            return "GET";
+        }
+        if (!node.isTextual())
+        {
+            throw invalid(METHOD, "expected a string, got " + kind(node));
+        }
+        final String method = node.textValue().toUpperCase(Locale.ROOT);
+        if (!METHODS.contains(method))
+        {
+            throw invalid(METHOD, "\"" + node.textValue() + "\" not supported (" + String.join(", ", METHODS) + ")");
+        }
+        return method;
+    }
+
+    private static URI uri(final JsonNode node) throws TaskFailure
+    {
+        if (node == null || node.isNull())
+        {
+            throw invalid(URL, "missing");
+        }
+        if (!node.isTextual())
+        {
+            throw invalid(URL, "expected a string, got " + kind(node));
+        }
+        final URI uri;
+        try
+        {
+            uri = new URI(node.textValue());
+        }
+        catch (final URISyntaxException ex)
+        {
+            throw invalid(URL, "not a valid URL: " + ex.getMessage());
+        }
+        if (uri.getScheme() == null)
+        {
+            throw invalid(URL, "\"" + node.textValue() + "\" is not absolute (http://host/path)");
+        }
+        if (!SCHEMES.contains(uri.getScheme().toLowerCase(Locale.ROOT)))
+        {
+            throw invalid(URL, "scheme \"" + uri.getScheme() + "\" not supported (http, https)");
+        }
+        if (uri.getHost() == null)
+        {
+            throw invalid(URL, "\"" + node.textValue() + "\" has no host a URL may name");
+        }
+        if (uri.getRawUserInfo() != null)
+        {
+            throw invalid(URL, "user info in the URL is not supported; send an Authorization header");
+        }
+        return uri;
+    }
+
+    /**
+     * Add the headers to the request.
+     *
+     * @return whether they include a Content-Type.
+     */
+    private static boolean headers(final JsonNode node, final HttpRequest.Builder builder) throws TaskFailure
+    {
+        if (node == null || node.isNull())
+        {
+            return false;
+        }
+        if (!node.isObject())
+        {
+            throw invalid(HEADERS, "expected an object of header names to strings, got " + kind(node));
+        }
+        boolean contentType = false;
+        for (final Map.Entry<String, JsonNode> header : node.properties())
+        {
+            final String name = header.getKey();
+            final JsonNode value = header.getValue();
+            if (value.isTextual())
+            {
+                addHeader(builder, name, value.textValue());
+            }
+            else if (value.isArray() && !value.isEmpty())
+            {
+                for (final JsonNode element : value)
+                {
+                    if (!element.isTextual())
+                    {
+                        throw invalid(HEADERS + "." + name, "expected strings in the array, got " + kind(element));
+                    }
+                    addHeader(builder, name, element.textValue());
+                }
+            }
+            else
+            {
+                throw invalid(HEADERS + "." + name, "expected a string or a non-empty array of strings, got " + kind(value));
+            }
+            contentType |= CONTENT_TYPE.equalsIgnoreCase(name);
+        }
+        return contentType;
+    }
+
+    private static void addHeader(final HttpRequest.Builder builder, final String name, final String value) throws TaskFailure
+    {
+        try
+        {
+            // the client refuses malformed names and values, and the headers it sets itself (Host,
+            // Content-Length, Connection, Expect, Upgrade)
+            builder.header(name, value);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw invalid(HEADERS + "." + name, ex.getMessage());
+        }
+    }
+
+    private static int timeoutMillis(final JsonNode node, final int defaultMillis) throws TaskFailure
+    {
+        if (node == null || node.isNull())
+        {
+            return defaultMillis;
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.intValue() < 1 || node.intValue() > HttpSettings.MAX_TIMEOUT_MS)
+        {
+            throw invalid(TIMEOUT_MILLIS, "expected an integer in [1, " + HttpSettings.MAX_TIMEOUT_MS + "], got " + node);
+        }
+        return node.intValue();
+    }
+
+    private static String kind(final JsonNode node)
+    {
+        return node.getNodeType().name().toLowerCase(Locale.ROOT);
+    }
+
+    private static TaskFailure invalid(final String field, final String why)
+    {
+        return TaskFailure.permanent(field + ": " + why);
+    }
+}

@@ -1,0 +1,98 @@
+package io.gyre.tasks.http;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.gyre.engine.TaskContext;
+import io.gyre.engine.TaskFailure;
+import io.gyre.tasks.http.HostBreakers.HostBreaker;
+
+import java.net.http.HttpClient;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What calls go through: one JDK {@link HttpClient}, the bounded executor it runs on, and the per-host
+ * breakers. Built from one {@link HttpSettings}; thread-safe.
+ * <p>
+ * Threads: the client's one selector thread does all network I/O; {@code executor-threads} threads
+ * ({@code gyre-http-N}) process responses and report results. Neither grows with the calls in flight: a call
+ * waiting for its response holds no thread. (The client's default executor is an unbounded cached pool,
+ * which is why it gets this one.)
+ */
+final class HttpTransport
+{
+    private static final AtomicInteger TRANSPORTS = new AtomicInteger();
+
+    private final HttpSettings settings;
+    private final ExecutorService executor;
+    private final HttpClient client;
+    private final HostBreakers breakers;
+
+    HttpTransport(final HttpSettings settings)
+    {
+        this.settings = settings;
+        final ThreadFactory threads = daemonThreads("gyre-http-" + TRANSPORTS.incrementAndGet() + "-");
+        // fixed size; the queue only ever holds completions of calls already in flight, which the engine bounds
+        this.executor = new ThreadPoolExecutor(settings.executorThreads(), settings.executorThreads(), 0, TimeUnit.MILLISECONDS,
+            new LinkedBlockingQueue<>(), threads);
+        this.client = HttpClient.newBuilder()
+            .executor(executor)
+            .connectTimeout(Duration.ofMillis(settings.connectTimeoutMillis()))
+            .followRedirects(HttpClient.Redirect.NEVER) // a redirect must not lead past the allowlist
+            .version(settings.version())
+            .build();
+        this.breakers = new HostBreakers(settings);
+    }
+
+    HttpSettings settings()
+    {
+        return settings;
+    }
+
+    /**
+     * Start a call, unless the host's breaker refuses it (on the engine's execute stage; returns at once).
+     *
+     * @throws TaskFailure (retryable) when the breaker is open, saying so.
+     */
+    void call(final TaskContext context, final HttpTaskInput input) throws TaskFailure
+    {
+        final HostBreaker breaker = breakers.forHost(input.host());
+        if (!breaker.tryAcquire())
+        {
+            throw TaskFailure.retryable(breaker.refusal());
+        }
+        new HttpCall(context, input, breaker, settings.maxResponseBytes()).start(client);
+    }
+
+    /**
+     * @return the state of a host's breaker ({@code host:port}), or null before the first call to it.
+     */
+    CircuitBreaker.State breakerState(final String host)
+    {
+        return breakers.state(host);
+    }
+
+    /**
+     * Stop the executor; calls still in flight are abandoned. On JDK 17 the client has no close: its selector
+     * thread ends once the client is unreachable.
+     */
+    void close()
+    {
+        executor.shutdownNow();
+    }
+
+    private static ThreadFactory daemonThreads(final String prefix)
+    {
+        final AtomicInteger count = new AtomicInteger();
+        return runnable ->
+        {
+            final Thread thread = new Thread(runnable, prefix + count.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        };
+    }
+}
