@@ -61,33 +61,26 @@ final class HostAllowlist
                 allowsAll = true;
                 continue;
             }
-            final String host;
-            final int port;
-            if (entry.startsWith("["))
+            if (entry.contains("://"))
             {
-                final int close = entry.indexOf(']');
-                if (close < 0)
-                {
-                    throw invalid(setting, value, "entry \"" + entry + "\" opens an IPv6 bracket it does not close");
-                }
-                host = entry.substring(0, close + 1);
-                port = parsePort(setting, value, entry, entry.substring(close + 1));
+                throw invalid(setting, value, "entry \"" + entry + "\" is a URL; give the host alone (host or host:port)");
             }
-            else
+            final boolean bracketed = entry.startsWith("[");
+            final int hostEnd = bracketed ? entry.indexOf(']') + 1 : (entry.indexOf(':') < 0 ? entry.length() : entry.indexOf(':'));
+            if (bracketed && hostEnd == 0)
             {
-                final int colon = entry.indexOf(':');
-                if (colon >= 0 && entry.indexOf(':', colon + 1) >= 0)
-                {
-                    throw invalid(setting, value, "entry \"" + entry + "\": an IPv6 address goes in brackets ([::1])");
-                }
-                host = colon < 0 ? entry : entry.substring(0, colon);
-                port = colon < 0 ? -1 : parsePort(setting, value, entry, entry.substring(colon));
+                throw invalid(setting, value, "entry \"" + entry + "\" opens an IPv6 bracket it does not close");
             }
-            final String canonical = canonicalHost(host);
+            if (!bracketed && entry.indexOf(':') != entry.lastIndexOf(':'))
+            {
+                throw invalid(setting, value, "entry \"" + entry + "\": an IPv6 address goes in brackets ([::1])");
+            }
+            final String canonical = canonicalHost(entry.substring(0, hostEnd));
             if (canonical == null)
             {
                 throw invalid(setting, value, "entry \"" + entry + "\" is not a host name or IP address");
             }
+            final int port = parsePort(setting, value, entry, entry.substring(hostEnd));
             if (port < 0)
             {
                 anyPort.add(canonical);

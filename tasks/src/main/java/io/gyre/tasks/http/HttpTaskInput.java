@@ -249,7 +249,8 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis)
         }
         catch (final IllegalArgumentException ex)
         {
-            throw invalid(HEADERS + "." + name, ex.getMessage());
+            // the client's message quotes the value: show line breaks rather than break the message
+            throw invalid(HEADERS + "." + name, String.valueOf(ex.getMessage()).replace("\r", "\\r").replace("\n", "\\n"));
         }
     }
 
