@@ -103,6 +103,60 @@ abstract class AttemptContext implements TaskContext
     }
 
     /**
+     * Write this attempt's result into a COMPLETION event (the caller publishes it), copying the output and
+     * charging its size to the in-flight byte budget.
+     */
+    final void fillCompletion(final RingEvent e, final ByteBudget budget, final long startedAt, final long finishedAt)
+    {
+        e.kind = RingEvent.COMPLETION;
+        e.taskId = taskId;
+        e.attempt = attempt;
+        e.replyTo = null;
+        e.succeeded = result == SUCCEEDED;
+        e.errorKind = errorKind;
+        e.startedAt = startedAt;
+        e.finishedAt = finishedAt;
+        e.budgetBytes = e.output.copyFrom(output.array(), 0, output.length());
+        budget.force(e.budgetBytes);
+    }
+
+    /**
+     * Publish this attempt's result into the ring from a thread that is not a stage of it: waits (idling)
+     * for the admission gate, gives up when the engine stops.
+     *
+     * @return false when the engine stopped first (the attempt then runs again after a restart).
+     */
+    final boolean publishFromOutside(
+        final com.lmax.disruptor.RingBuffer<RingEvent> ring,
+        final AdmissionGate gate,
+        final ByteBudget budget,
+        final org.agrona.concurrent.IdleStrategy idle,
+        final java.util.function.BooleanSupplier open,
+        final long startedAt,
+        final long finishedAt)
+    {
+        while (!gate.tryAcquireInternal())
+        {
+            if (!open.getAsBoolean())
+            {
+                return false;
+            }
+            idle.idle();
+        }
+        idle.reset();
+        final long sequence = ring.next();
+        try
+        {
+            fillCompletion(ring.get(sequence), budget, startedAt, finishedAt);
+        }
+        finally
+        {
+            ring.publish(sequence);
+        }
+        return true;
+    }
+
+    /**
      * @return whether returning from {@code execute} without a report means success with no output (every
      *     mode but ASYNC, whose attempts report later).
      */
@@ -273,7 +327,7 @@ abstract class AttemptContext implements TaskContext
         failWith(retryable ? FailedRecord.KIND_RETRYABLE : FailedRecord.KIND_PERMANENT, reason);
     }
 
-    private void failWith(final int kind, final String reason)
+    void failWith(final int kind, final String reason)
     {
         if (result != PENDING)
         {

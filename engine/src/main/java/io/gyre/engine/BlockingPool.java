@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 /**
- * The bounded pool {@link ExecutionMode#BLOCKING} attempts run on. The sequence stage never hands it more
+ * A bounded pool {@link ExecutionMode#BLOCKING} (or {@link ExecutionMode#CPU}) attempts run on. The sequence stage never hands it more
  * attempts than it has threads (slots are counted from journaled events), so its queue never overflows.
  * Each attempt's result is published into the ring as a COMPLETION event, journaled like any other.
  */
@@ -38,6 +38,7 @@ final class BlockingPool
     private RingBuffer<RingEvent> ring;
 
     BlockingPool(
+        final String name,
         final int threads,
         final HandlerRegistry registry,
         final int maxOutputBytes,
@@ -57,7 +58,7 @@ final class BlockingPool
         this.executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(threads * 2),
             r ->
             {
-                final Thread t = new Thread(r, "gyre-blocking-" + counter.incrementAndGet());
+                final Thread t = new Thread(r, "gyre-" + name + "-" + counter.incrementAndGet());
                 t.setDaemon(true);
                 return t;
             });
@@ -183,34 +184,7 @@ final class BlockingPool
 
         private void publishResult(final long finishedAt)
         {
-            while (!gate.tryAcquireInternal())
-            {
-                if (!open.getAsBoolean())
-                {
-                    return;
-                }
-                waiting.idle();
-            }
-            waiting.reset();
-            final long sequence = ring.next();
-            final RingEvent e = ring.get(sequence);
-            try
-            {
-                e.kind = RingEvent.COMPLETION;
-                e.taskId = taskId;
-                e.attempt = attempt;
-                e.replyTo = null;
-                e.succeeded = result == SUCCEEDED;
-                e.errorKind = errorKind;
-                e.startedAt = startedAt;
-                e.finishedAt = finishedAt;
-                e.budgetBytes = e.output.copyFrom(output.array(), 0, output.length());
-                budget.force(e.budgetBytes);
-            }
-            finally
-            {
-                ring.publish(sequence);
-            }
+            publishFromOutside(ring, gate, budget, waiting, open, startedAt, finishedAt);
         }
     }
 }

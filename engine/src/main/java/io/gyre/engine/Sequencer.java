@@ -43,6 +43,11 @@ final class Sequencer
     static final int REASON_DEAD_LETTER_TIMED_OUT = 3;
 
     private static final int PRIORITIES = 3;
+    private static final int GROUPS = 4;
+    private static final int GROUP_INLINE = 0;
+    private static final int GROUP_BLOCKING = 1;
+    private static final int GROUP_ASYNC = 2;
+    private static final int GROUP_CPU = 3;
     private static final long NANOS_PER_MILLI = 1_000_000L;
 
     private final HandlerRegistry registry;
@@ -66,7 +71,12 @@ final class Sequencer
     private int liveCount;
     private int pendingCount;
     private int pendingInlineCount;
-    private int blockingInUse;
+    /** Handed-off attempts running, by {@link #group(int) mode group}. */
+    private final int[] groupInUse = new int[GROUPS];
+    /** Handed-off attempts running, pending tasks, and the limit, by {@link #typeIndex(int) type index}. */
+    private final int[] typeInUse;
+    private final int[] pendingByType;
+    private final int[] typeLimit;
     private long now;
 
     private long derivedVerified;
@@ -80,6 +90,68 @@ final class Sequencer
         this.registry = registry;
         this.keyMatcher = new KeyMatcher(lookup);
         this.retained = new RetainedOutcomes(settings.maxRetainedOutcomes());
+        this.typeInUse = new int[registry.size() + 1];
+        this.pendingByType = new int[registry.size() + 1];
+        this.typeLimit = new int[registry.size() + 1];
+        resolveTypeLimits();
+    }
+
+    private void resolveTypeLimits()
+    {
+        for (int id = 0; id < registry.size(); id++)
+        {
+            typeLimit[id] = settings.typeLimit(registry.handler(id).type());
+        }
+        typeLimit[registry.size()] = 0;
+    }
+
+    /**
+     * @return the slot group of an execution mode (journaled code): inline, blocking pool, async, CPU pool. A
+     *     code this build does not know counts as blocking.
+     */
+    private static int group(final int mode)
+    {
+        if (mode == ExecutionMode.INLINE.code())
+        {
+            return GROUP_INLINE;
+        }
+        if (mode == ExecutionMode.ASYNC.code())
+        {
+            return GROUP_ASYNC;
+        }
+        if (mode == ExecutionMode.CPU.code())
+        {
+            return GROUP_CPU;
+        }
+        return GROUP_BLOCKING;
+    }
+
+    private int groupLimit(final int group)
+    {
+        return switch (group)
+        {
+            case GROUP_BLOCKING -> settings.blockingSlots();
+            case GROUP_ASYNC -> settings.asyncSlots();
+            case GROUP_CPU -> settings.cpuSlots();
+            default -> Integer.MAX_VALUE;
+        };
+    }
+
+    /** @return the index of a handler in the per-type arrays; unknown types share the last one. */
+    private int typeIndex(final int handlerId)
+    {
+        return handlerId < 0 ? typeInUse.length - 1 : handlerId;
+    }
+
+    private boolean hasSlot(final int mode, final int handlerId)
+    {
+        final int g = group(mode);
+        if (g == GROUP_INLINE)
+        {
+            return true;
+        }
+        final int t = typeIndex(handlerId);
+        return groupInUse[g] < groupLimit(g) && (typeLimit[t] == 0 || typeInUse[t] < typeLimit[t]);
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -314,8 +386,10 @@ final class Sequencer
     {
         advance(timestamp);
         settings = newSettings;
+        resolveTypeLimits();
         inPool.clear();
-        blockingInUse = 0;
+        Arrays.fill(groupInUse, 0);
+        Arrays.fill(typeInUse, 0);
         long[] running = new long[16];
         int count = 0;
         for (final TaskRecord r : byId.values())
@@ -427,7 +501,7 @@ final class Sequencer
 
     private void startOrQueue(final TaskRecord r, final Effects fx, final boolean payloadInEvent)
     {
-        if (r.mode == ExecutionMode.BLOCKING.code() && blockingInUse >= settings.blockingSlots())
+        if (!hasSlot(r.mode, r.handlerId))
         {
             if (r.state != TaskState.PENDING)
             {
@@ -443,10 +517,13 @@ final class Sequencer
     {
         transition(r, TaskState.RUNNING);
         r.startedAt = now;
-        if (r.mode == ExecutionMode.BLOCKING.code())
+        final int g = group(r.mode);
+        if (g != GROUP_INLINE)
         {
-            blockingInUse++;
-            inPool.put(r.taskId, r.attempt);
+            final int t = typeIndex(r.handlerId);
+            groupInUse[g]++;
+            typeInUse[t]++;
+            inPool.put(r.taskId, (r.attempt & 0xFFFF_FFFFL) | (long)g << 32 | (long)t << 40);
             derive(fx, RecordType.STARTED, r.taskId, r.attempt, 0, 0);
             if (r.timeoutMillis > 0)
             {
@@ -502,10 +579,12 @@ final class Sequencer
 
     private void releaseSlot(final long taskId, final int attempt, final Effects fx)
     {
-        if (inPool.get(taskId) == attempt)
+        final long slot = inPool.get(taskId);
+        if (slot != -1 && (int)slot == attempt)
         {
             inPool.remove(taskId);
-            blockingInUse--;
+            groupInUse[(int)(slot >>> 32) & 0xFF]--;
+            typeInUse[(int)(slot >>> 40)]--;
             final TaskRecord r = byId.get(taskId);
             if (r != null && r.attemptInPool == attempt)
             {
@@ -524,7 +603,7 @@ final class Sequencer
             while (r != null && left > 0)
             {
                 final TaskRecord next = r.pendingNext;
-                if (r.mode != ExecutionMode.BLOCKING.code() || blockingInUse < settings.blockingSlots())
+                if (hasSlot(r.mode, r.handlerId))
                 {
                     removePending(r);
                     run(r, fx, false);
@@ -782,9 +861,13 @@ final class Sequencer
         pendingTail[p] = r;
         r.inPendingQueue = true;
         pendingCount++;
-        if (r.mode != ExecutionMode.BLOCKING.code())
+        if (group(r.mode) == GROUP_INLINE)
         {
             pendingInlineCount++;
+        }
+        else
+        {
+            pendingByType[typeIndex(r.handlerId)]++;
         }
     }
 
@@ -815,9 +898,13 @@ final class Sequencer
         r.pendingNext = null;
         r.inPendingQueue = false;
         pendingCount--;
-        if (r.mode != ExecutionMode.BLOCKING.code())
+        if (group(r.mode) == GROUP_INLINE)
         {
             pendingInlineCount--;
+        }
+        else
+        {
+            pendingByType[typeIndex(r.handlerId)]--;
         }
     }
 
@@ -839,7 +926,7 @@ final class Sequencer
      */
     long nextWakeAt()
     {
-        final boolean startable = pendingInlineCount > 0 || (pendingCount > pendingInlineCount && blockingInUse < settings.blockingSlots());
+        final boolean startable = pendingInlineCount > 0 || (pendingCount > pendingInlineCount && handedOffStartable());
         return startable ? now : timers.peekDue();
     }
 
@@ -853,9 +940,32 @@ final class Sequencer
         return retained.size();
     }
 
-    int blockingInUse()
+    /**
+     * @return whether a pending handed-off task could start now (by its type's current mode: a close enough
+     *     guess for when to wake up; slots freed by results start pending work directly).
+     */
+    private boolean handedOffStartable()
     {
-        return blockingInUse;
+        for (int t = 0; t < pendingByType.length; t++)
+        {
+            if (pendingByType[t] > 0 && (typeLimit[t] == 0 || typeInUse[t] < typeLimit[t]))
+            {
+                final int g = t < registry.size() ? group(registry.mode(t).code()) : GROUP_BLOCKING;
+                if (g == GROUP_INLINE || groupInUse[g] < groupLimit(g))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * @return handed-off attempts (pools and async) holding a slot.
+     */
+    int handedOffInUse()
+    {
+        return groupInUse[GROUP_BLOCKING] + groupInUse[GROUP_ASYNC] + groupInUse[GROUP_CPU];
     }
 
     int pendingCount()
