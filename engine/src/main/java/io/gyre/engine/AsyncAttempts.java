@@ -70,11 +70,11 @@ final class AsyncAttempts
      * Start an attempt: called on the execute stage's thread, which this remembers as its own. The payload is
      * lent to the handler for the duration of {@code execute} only.
      */
-    void start(final long taskId, final int attempt, final int handlerId, final DirectBuffer payload, final int length)
+    void start(final long taskId, final int attempt, final int handlerId, final long submittedAt, final DirectBuffer payload, final int length)
     {
         executeThread = Thread.currentThread();
         final AsyncAttempt work = new AsyncAttempt();
-        work.prepare(taskId, attempt, handlerId, payload, length);
+        work.prepare(taskId, attempt, handlerId, submittedAt, payload, length);
         running.put(taskId, work);
         active.incrementAndGet();
         work.startedAt = clock.nanoTime();
@@ -158,9 +158,10 @@ final class AsyncAttempts
             super(AsyncAttempts.this.registry, AsyncAttempts.this.maxOutputBytes);
         }
 
-        void prepare(final long taskId, final int attempt, final int handlerId, final DirectBuffer source, final int length)
+        void prepare(
+            final long taskId, final int attempt, final int handlerId, final long submittedAt, final DirectBuffer source, final int length)
         {
-            begin(taskId, attempt, handlerId, produced);
+            begin(taskId, attempt, handlerId, submittedAt, produced);
             payload.wrap(source, 0, Math.max(length, 0));
             payloadLength = length;
         }

@@ -31,6 +31,8 @@ abstract class AttemptContext implements TaskContext
     protected int errorKind;
     protected String message;
     protected long allocatedBytes;
+    protected long submittedAt;
+    protected long holdUntil;
     protected volatile boolean stop;
     private final java.util.ArrayList<Runnable> stopActions = new java.util.ArrayList<>(2);
 
@@ -40,8 +42,10 @@ abstract class AttemptContext implements TaskContext
         this.maxOutputBytes = maxOutputBytes;
     }
 
-    final void begin(final long taskId, final int attempt, final int handlerId, final Blob output)
+    final void begin(final long taskId, final int attempt, final int handlerId, final long submittedAt, final Blob output)
     {
+        this.submittedAt = submittedAt;
+        this.holdUntil = 0;
         this.taskId = taskId;
         this.attempt = attempt;
         this.handlerId = handlerId;
@@ -115,7 +119,8 @@ abstract class AttemptContext implements TaskContext
         e.succeeded = result == SUCCEEDED;
         e.errorKind = errorKind;
         e.startedAt = startedAt;
-        e.finishedAt = finishedAt;
+        e.held = e.succeeded && holdUntil > finishedAt;
+        e.finishedAt = e.held ? holdUntil : finishedAt;
         e.budgetBytes = e.output.copyFrom(output.array(), 0, output.length());
         budget.force(e.budgetBytes);
     }
@@ -241,6 +246,23 @@ abstract class AttemptContext implements TaskContext
     public int attempt()
     {
         return attempt;
+    }
+
+    final long holdUntil()
+    {
+        return holdUntil;
+    }
+
+    @Override
+    public long submittedAt()
+    {
+        return submittedAt;
+    }
+
+    @Override
+    public void holdUntil(final long epochNanos)
+    {
+        holdUntil = epochNanos;
     }
 
     @Override

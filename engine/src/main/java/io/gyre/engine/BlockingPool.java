@@ -72,14 +72,14 @@ final class BlockingPool
     /**
      * Start an attempt (called on the execute stage's thread); the payload is copied.
      */
-    void submit(final long taskId, final int attempt, final int handlerId, final DirectBuffer payload, final int length)
+    void submit(final long taskId, final int attempt, final int handlerId, final long submittedAt, final DirectBuffer payload, final int length)
     {
         PooledAttempt work = idle.poll();
         if (work == null)
         {
             work = new PooledAttempt();
         }
-        work.prepare(taskId, attempt, handlerId, payload, length);
+        work.prepare(taskId, attempt, handlerId, submittedAt, payload, length);
         running.put(taskId, work);
         active.incrementAndGet();
         try
@@ -138,9 +138,10 @@ final class BlockingPool
             super(BlockingPool.this.registry, BlockingPool.this.maxOutputBytes);
         }
 
-        void prepare(final long taskId, final int attempt, final int handlerId, final DirectBuffer source, final int length)
+        void prepare(
+            final long taskId, final int attempt, final int handlerId, final long submittedAt, final DirectBuffer source, final int length)
         {
-            begin(taskId, attempt, handlerId, produced);
+            begin(taskId, attempt, handlerId, submittedAt, produced);
             input.copyFrom(source, 0, length);
             payload.wrap(input.buffer(), 0, length);
             payloadLength = length;

@@ -141,18 +141,18 @@ final class ExecuteStage implements EventHandler<RingEvent>
             // an ASYNC handler runs as one whatever mode its submission was journaled with (a plugin may have changed)
             if (handlerId != HandlerRegistry.UNKNOWN && registry.mode(handlerId) == ExecutionMode.ASYNC)
             {
-                asyncs.start(taskId, attempt, handlerId, payload.buffer(), payload.length());
+                asyncs.start(taskId, attempt, handlerId, fx.dispatchSubmittedAt(i), payload.buffer(), payload.length());
                 return;
             }
             final int mode = fx.dispatchMode(i);
             if (mode == ExecutionMode.CPU.code())
             {
-                cpuPool.submit(taskId, attempt, handlerId, payload.buffer(), payload.length());
+                cpuPool.submit(taskId, attempt, handlerId, fx.dispatchSubmittedAt(i), payload.buffer(), payload.length());
                 return;
             }
             if (mode != ExecutionMode.INLINE.code())
             {
-                pool.submit(taskId, attempt, handlerId, payload.buffer(), payload.length());
+                pool.submit(taskId, attempt, handlerId, fx.dispatchSubmittedAt(i), payload.buffer(), payload.length());
                 return;
             }
         }
@@ -164,8 +164,9 @@ final class ExecuteStage implements EventHandler<RingEvent>
             result.taskId = taskId;
             result.attempt = attempt;
             result.replyTo = null;
+            result.held = false;
             result.startedAt = clock.nanoTime();
-            inline.begin(taskId, attempt, payload == null ? HandlerRegistry.UNKNOWN : fx.dispatchHandler(i), result.output);
+            inline.begin(taskId, attempt, payload == null ? HandlerRegistry.UNKNOWN : handlerId, fx.dispatchSubmittedAt(i), result.output);
             if (payload != null)
             {
                 inline.payload(payload.buffer(), payload.length());
@@ -180,6 +181,11 @@ final class ExecuteStage implements EventHandler<RingEvent>
         finally
         {
             result.finishedAt = clock.nanoTime();
+            result.held = result.succeeded && inline.holdUntil() > result.finishedAt;
+            if (result.held)
+            {
+                result.finishedAt = inline.holdUntil();
+            }
             ring.publish(next);
         }
     }

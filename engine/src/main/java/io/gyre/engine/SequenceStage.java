@@ -60,7 +60,7 @@ final class SequenceStage implements EventHandler<RingEvent>
                 if (e.journaled)
                 {
                     sequencer.completed(e.timestamp, e.documentIndex, e.recordOffset, e.taskId, e.attempt, e.succeeded,
-                        e.errorKind, e.startedAt, e.finishedAt, fx);
+                        e.errorKind, e.held, e.startedAt, e.finishedAt, fx);
                 }
                 else
                 {

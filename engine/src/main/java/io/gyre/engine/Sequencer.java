@@ -6,6 +6,7 @@ import io.gyre.journal.RecordHandler;
 import io.gyre.journal.RecordType;
 import io.gyre.journal.RecordView;
 import io.gyre.journal.SubmittedRecord;
+import io.gyre.journal.SucceededRecord;
 import io.gyre.journal.TransitionRecord;
 import org.agrona.DirectBuffer;
 import org.agrona.collections.Long2LongHashMap;
@@ -259,6 +260,7 @@ final class Sequencer
         final int attempt,
         final boolean succeeded,
         final int errorKind,
+        final boolean held,
         final long startedAt,
         final long finishedAt,
         final Effects fx)
@@ -273,7 +275,15 @@ final class Sequencer
             return;
         }
         r.startedAt = startedAt;
-        if (succeeded)
+        if (succeeded && held && finishedAt > now)
+        {
+            // the outcome is journaled; the task stays RUNNING until its release time
+            r.outcomeDocument = document;
+            r.outcomeOffset = offset;
+            r.heldUntil = finishedAt;
+            timers.add(finishedAt, taskId, attempt, TimerHeap.RELEASE);
+        }
+        else if (succeeded)
         {
             r.outcomeDocument = document;
             r.outcomeOffset = offset;
@@ -369,7 +379,12 @@ final class Sequencer
                 startOrQueue(r, fx, false);
                 budget--;
             }
-            else if (kind == TimerHeap.DEADLINE && r.state == TaskState.RUNNING)
+            else if (kind == TimerHeap.RELEASE && r.state == TaskState.RUNNING && r.heldUntil > 0)
+            {
+                finish(r, TaskState.SUCCEEDED, fx, Effects.SOURCE_JOURNAL, r.heldUntil);
+                budget--;
+            }
+            else if (kind == TimerHeap.DEADLINE && r.state == TaskState.RUNNING && r.heldUntil == 0)
             {
                 timedOut(r, fx);
                 budget--;
@@ -395,7 +410,7 @@ final class Sequencer
         for (final TaskRecord r : byId.values())
         {
             r.attemptInPool = 0;
-            if (r.state == TaskState.RUNNING)
+            if (r.state == TaskState.RUNNING && r.heldUntil == 0)
             {
                 if (count == running.length)
                 {
@@ -476,9 +491,10 @@ final class Sequencer
                     d.backoffMaxMillis(), d.backoffMultiplier(), d.backoffJitter(), d.taskFlags(), false, null, 0, fx);
             }
             case SUCCEEDED -> completed(ts, record.documentIndex(), record.offsetInDocument(), record.succeeded().taskId(),
-                record.succeeded().attempt(), true, 0, record.succeeded().startedAt(), record.succeeded().finishedAt(), fx);
+                record.succeeded().attempt(), true, 0, (record.succeeded().flags() & SucceededRecord.FLAG_HELD) != 0,
+                record.succeeded().startedAt(), record.succeeded().finishedAt(), fx);
             case FAILED -> completed(ts, record.documentIndex(), record.offsetInDocument(), record.failed().taskId(),
-                record.failed().attempt(), false, record.failed().errorKind(), record.failed().startedAt(),
+                record.failed().attempt(), false, record.failed().errorKind(), false, record.failed().startedAt(),
                 record.failed().finishedAt(), fx);
             case CANCEL_REQUESTED -> cancelRequested(ts, record.cancelRequested().buffer(), record.cancelRequested().keyOffset(),
                 record.cancelRequested().keyLength(), null, 0, fx);
@@ -530,7 +546,7 @@ final class Sequencer
                 timers.add(now + r.timeoutMillis * NANOS_PER_MILLI, r.taskId, r.attempt, TimerHeap.DEADLINE);
             }
         }
-        fx.dispatch(r.taskId, r.attempt, r.handlerId, r.mode, payloadInEvent, r.submitDocument, r.submitOffset);
+        fx.dispatch(r.taskId, r.attempt, r.handlerId, r.mode, payloadInEvent, r.submitDocument, r.submitOffset, r.submittedAt);
     }
 
     private void timedOut(final TaskRecord r, final Effects fx)

@@ -361,6 +361,80 @@ class ExecutionModesTest
         assertThat(closeAndReplay()).task(bad.taskId()).replaysDeterministically();
     }
 
+    /** INLINE: holds its outcome (the payload) until submission time + the payload's number of milliseconds. */
+    private static final class Delay implements TaskHandler
+    {
+        final AtomicInteger attempts = new AtomicInteger();
+
+        @Override
+        public String type()
+        {
+            return "delay";
+        }
+
+        @Override
+        public void execute(final TaskContext context)
+        {
+            attempts.incrementAndGet();
+            final String millis = context.payload().getStringWithoutLengthUtf8(0, context.payloadLength());
+            context.holdUntil(context.submittedAt() + Long.parseLong(millis) * 1_000_000L);
+            context.succeed(context.payload(), 0, context.payloadLength());
+        }
+    }
+
+    @Test
+    void shouldHoldAnOutcomeUntilItsTimeThenReleaseItWithTheJournaledOutput() throws Exception
+    {
+        final Delay delay = new Delay();
+        open(b -> b.handler(delay));
+        final CompletableFuture<Outcome> held = engine.submit(new TaskRequest().key("held").type("delay").payload("300"));
+        final Outcome now = get(engine.submit(new TaskRequest().key("now").type("delay").payload("0")));
+        assertThat(now.state()).isEqualTo(SUCCEEDED);
+        assertThat(held).isNotDone();
+        assertThat(engine.status("held").get(5, TimeUnit.SECONDS).state()).isEqualTo(RUNNING);
+
+        final Outcome o = get(held);
+        assertThat(o.state()).isEqualTo(SUCCEEDED);
+        assertThat(o.outputAsString()).isEqualTo("300");
+        assertThat(o.finishedAt()).isEqualTo(o.submittedAt() + 300_000_000L);
+        assertThat(System.currentTimeMillis() * 1_000_000L).isGreaterThanOrEqualTo(o.finishedAt());
+        assertThat(delay.attempts.get()).isEqualTo(2);
+        assertThat(closeAndReplay()).task(o.taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
+    }
+
+    @Test
+    void shouldReleaseAHeldOutcomeAtItsJournaledTimeAfterARestartWithoutRunningAgain() throws Exception
+    {
+        final Delay delay = new Delay();
+        open(b -> b.handler(delay));
+        final CompletableFuture<Outcome> held = engine.submit(new TaskRequest().key("across").type("delay").payload("1500"));
+        await().until(() -> engine.status("across").get().state() == RUNNING);
+        engine.close();
+        assertThat(held).isNotDone();
+        engine = null;
+
+        final Delay again = new Delay();
+        open(b -> b.handler(again));
+        final Outcome o = get(engine.submit(new TaskRequest().key("across").type("delay").payload("1500")));
+        assertThat(o.state()).isEqualTo(SUCCEEDED);
+        assertThat(o.outputAsString()).isEqualTo("1500");
+        assertThat(o.finishedAt()).isEqualTo(o.submittedAt() + 1_500_000_000L);
+        assertThat(again.attempts.get()).isZero();
+        assertThat(get(engine.submit(new TaskRequest().key("across").type("delay"))).duplicate()).isTrue();
+        assertThat(closeAndReplay()).task(o.taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
+    }
+
+    @Test
+    void shouldCancelAHeldTask() throws Exception
+    {
+        open(b -> b.handler(new Delay()));
+        final CompletableFuture<Outcome> held = engine.submit(new TaskRequest().key("c").type("delay").payload("60000"));
+        await().until(() -> engine.status("c").get().state() == RUNNING);
+        assertThat(engine.cancel("c").get(5, TimeUnit.SECONDS).state()).isEqualTo(CANCELLED);
+        assertThat(get(held).state()).isEqualTo(CANCELLED);
+        assertThat(closeAndReplay()).task(get(held).taskId()).hasStates(PENDING, RUNNING, CANCELLED).replaysDeterministically();
+    }
+
     @Test
     void shouldLetRunningAsyncWorkFinishOnClose() throws Exception
     {
