@@ -31,6 +31,8 @@ abstract class AttemptContext implements TaskContext
     protected int errorKind;
     protected String message;
     protected long allocatedBytes;
+    protected long submittedAt;
+    protected long holdUntil;
     protected volatile boolean stop;
     private final java.util.ArrayList<Runnable> stopActions = new java.util.ArrayList<>(2);
 
@@ -40,8 +42,10 @@ abstract class AttemptContext implements TaskContext
         this.maxOutputBytes = maxOutputBytes;
     }
 
-    final void begin(final long taskId, final int attempt, final int handlerId, final Blob output)
+    final void begin(final long taskId, final int attempt, final int handlerId, final long submittedAt, final Blob output)
     {
+        this.submittedAt = submittedAt;
+        this.holdUntil = 0;
         this.taskId = taskId;
         this.attempt = attempt;
         this.handlerId = handlerId;
@@ -100,6 +104,61 @@ abstract class AttemptContext implements TaskContext
             failWith(stopRequested() ? FailedRecord.KIND_CANCELLED : FailedRecord.KIND_RETRYABLE,
                 t.getClass().getName() + (t.getMessage() != null ? ": " + t.getMessage() : ""));
         }
+    }
+
+    /**
+     * Write this attempt's result into a COMPLETION event (the caller publishes it), copying the output and
+     * charging its size to the in-flight byte budget.
+     */
+    final void fillCompletion(final RingEvent e, final ByteBudget budget, final long startedAt, final long finishedAt)
+    {
+        e.kind = RingEvent.COMPLETION;
+        e.taskId = taskId;
+        e.attempt = attempt;
+        e.replyTo = null;
+        e.succeeded = result == SUCCEEDED;
+        e.errorKind = errorKind;
+        e.startedAt = startedAt;
+        e.held = e.succeeded && holdUntil > finishedAt;
+        e.finishedAt = e.held ? holdUntil : finishedAt;
+        e.budgetBytes = e.output.copyFrom(output.array(), 0, output.length());
+        budget.force(e.budgetBytes);
+    }
+
+    /**
+     * Publish this attempt's result into the ring from a thread that is not a stage of it: waits (idling)
+     * for the admission gate, gives up when the engine stops.
+     *
+     * @return false when the engine stopped first (the attempt then runs again after a restart).
+     */
+    final boolean publishFromOutside(
+        final com.lmax.disruptor.RingBuffer<RingEvent> ring,
+        final AdmissionGate gate,
+        final ByteBudget budget,
+        final org.agrona.concurrent.IdleStrategy idle,
+        final java.util.function.BooleanSupplier open,
+        final long startedAt,
+        final long finishedAt)
+    {
+        while (!gate.tryAcquireInternal())
+        {
+            if (!open.getAsBoolean())
+            {
+                return false;
+            }
+            idle.idle();
+        }
+        idle.reset();
+        final long sequence = ring.next();
+        try
+        {
+            fillCompletion(ring.get(sequence), budget, startedAt, finishedAt);
+        }
+        finally
+        {
+            ring.publish(sequence);
+        }
+        return true;
     }
 
     /**
@@ -189,6 +248,23 @@ abstract class AttemptContext implements TaskContext
         return attempt;
     }
 
+    final long holdUntil()
+    {
+        return holdUntil;
+    }
+
+    @Override
+    public long submittedAt()
+    {
+        return submittedAt;
+    }
+
+    @Override
+    public void holdUntil(final long epochNanos)
+    {
+        holdUntil = epochNanos;
+    }
+
     @Override
     public DirectBuffer payload()
     {
@@ -273,7 +349,7 @@ abstract class AttemptContext implements TaskContext
         failWith(retryable ? FailedRecord.KIND_RETRYABLE : FailedRecord.KIND_PERMANENT, reason);
     }
 
-    private void failWith(final int kind, final String reason)
+    void failWith(final int kind, final String reason)
     {
         if (result != PENDING)
         {

@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 /**
- * The bounded pool {@link ExecutionMode#BLOCKING} attempts run on. The sequence stage never hands it more
+ * A bounded pool {@link ExecutionMode#BLOCKING} (or {@link ExecutionMode#CPU}) attempts run on. The sequence stage never hands it more
  * attempts than it has threads (slots are counted from journaled events), so its queue never overflows.
  * Each attempt's result is published into the ring as a COMPLETION event, journaled like any other.
  */
@@ -38,6 +38,7 @@ final class BlockingPool
     private RingBuffer<RingEvent> ring;
 
     BlockingPool(
+        final String name,
         final int threads,
         final HandlerRegistry registry,
         final int maxOutputBytes,
@@ -57,7 +58,7 @@ final class BlockingPool
         this.executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(threads * 2),
             r ->
             {
-                final Thread t = new Thread(r, "gyre-blocking-" + counter.incrementAndGet());
+                final Thread t = new Thread(r, "gyre-" + name + "-" + counter.incrementAndGet());
                 t.setDaemon(true);
                 return t;
             });
@@ -71,14 +72,14 @@ final class BlockingPool
     /**
      * Start an attempt (called on the execute stage's thread); the payload is copied.
      */
-    void submit(final long taskId, final int attempt, final int handlerId, final DirectBuffer payload, final int length)
+    void submit(final long taskId, final int attempt, final int handlerId, final long submittedAt, final DirectBuffer payload, final int length)
     {
         PooledAttempt work = idle.poll();
         if (work == null)
         {
             work = new PooledAttempt();
         }
-        work.prepare(taskId, attempt, handlerId, payload, length);
+        work.prepare(taskId, attempt, handlerId, submittedAt, payload, length);
         running.put(taskId, work);
         active.incrementAndGet();
         try
@@ -137,9 +138,10 @@ final class BlockingPool
             super(BlockingPool.this.registry, BlockingPool.this.maxOutputBytes);
         }
 
-        void prepare(final long taskId, final int attempt, final int handlerId, final DirectBuffer source, final int length)
+        void prepare(
+            final long taskId, final int attempt, final int handlerId, final long submittedAt, final DirectBuffer source, final int length)
         {
-            begin(taskId, attempt, handlerId, produced);
+            begin(taskId, attempt, handlerId, submittedAt, produced);
             input.copyFrom(source, 0, length);
             payload.wrap(input.buffer(), 0, length);
             payloadLength = length;
@@ -183,34 +185,7 @@ final class BlockingPool
 
         private void publishResult(final long finishedAt)
         {
-            while (!gate.tryAcquireInternal())
-            {
-                if (!open.getAsBoolean())
-                {
-                    return;
-                }
-                waiting.idle();
-            }
-            waiting.reset();
-            final long sequence = ring.next();
-            final RingEvent e = ring.get(sequence);
-            try
-            {
-                e.kind = RingEvent.COMPLETION;
-                e.taskId = taskId;
-                e.attempt = attempt;
-                e.replyTo = null;
-                e.succeeded = result == SUCCEEDED;
-                e.errorKind = errorKind;
-                e.startedAt = startedAt;
-                e.finishedAt = finishedAt;
-                e.budgetBytes = e.output.copyFrom(output.array(), 0, output.length());
-                budget.force(e.budgetBytes);
-            }
-            finally
-            {
-                ring.publish(sequence);
-            }
+            publishFromOutside(ring, gate, budget, waiting, open, startedAt, finishedAt);
         }
     }
 }

@@ -29,7 +29,7 @@ final class Effects
 
     private static final RecordType[] TYPES = RecordType.values();
 
-    private static final int DISPATCH_STRIDE = 4;
+    private static final int DISPATCH_STRIDE = 5;
     private static final int DERIVED_STRIDE = 3;
     private static final int STOP_STRIDE = 2;
     private static final int REPLY_STRIDE = 9;
@@ -77,7 +77,8 @@ final class Effects
         final int mode,
         final boolean payloadInEvent,
         final long submitDocument,
-        final int submitOffset)
+        final int submitOffset,
+        final long submittedAt)
     {
         if ((dispatchCount + 1) * DISPATCH_STRIDE > dispatches.length)
         {
@@ -89,6 +90,12 @@ final class Effects
             (payloadInEvent ? 1L << 56 : 0);
         dispatches[base + 2] = submitDocument;
         dispatches[base + 3] = submitOffset;
+        dispatches[base + 4] = submittedAt;
+    }
+
+    long dispatchSubmittedAt(final int i)
+    {
+        return dispatches[i * DISPATCH_STRIDE + 4];
     }
 
     long dispatchTaskId(final int i)

@@ -92,6 +92,8 @@ public final class Engine implements AutoCloseable
     private final JournalReader submissionReader;
     private final JournalReader outcomeReader;
     private final BlockingPool pool;
+    private final BlockingPool cpuPool;
+    private final AsyncAttempts asyncs;
     private final SequenceStage sequenceStage;
     private final Disruptor<RingEvent> disruptor;
     private final List<Thread> stageThreadList = new CopyOnWriteArrayList<>();
@@ -143,9 +145,12 @@ public final class Engine implements AutoCloseable
         final JournalStage journalStage = new JournalStage(
             journal.writer(), config.clock(), registry, journal.lastTimestampAtOpen(), VERSION);
         this.sequenceStage = new SequenceStage(sequencer, tickInFlight);
-        this.pool = new BlockingPool(config.blockingPoolThreads(), registry, config.maxOutputBytes(), gate, budget,
+        this.pool = new BlockingPool("blocking", config.blockingPoolThreads(), registry, config.maxOutputBytes(), gate, budget,
             config.clock(), () -> running);
-        final ExecuteStage executeStage = new ExecuteStage(registry, config.maxOutputBytes(), gate, budget, pool,
+        this.cpuPool = new BlockingPool("cpu", config.cpuPoolThreads(), registry, config.maxOutputBytes(), gate, budget,
+            config.clock(), () -> running);
+        this.asyncs = new AsyncAttempts(registry, config.maxOutputBytes(), gate, budget, config.clock(), () -> running);
+        final ExecuteStage executeStage = new ExecuteStage(registry, config.maxOutputBytes(), gate, budget, pool, cpuPool, asyncs,
             config.clock(), submissionReader);
         final PublishStage publishStage = new PublishStage(outcomeReader, budget);
 
@@ -176,6 +181,8 @@ public final class Engine implements AutoCloseable
         journalStage.ring(ring);
         executeStage.ring(ring);
         pool.ring(ring);
+        cpuPool.ring(ring);
+        asyncs.ring(ring);
         disruptor.start();
 
         // Derived records a crash kept out of the journal go in first, then the start of this engine, which
@@ -694,7 +701,8 @@ public final class Engine implements AutoCloseable
 
     private boolean quiescent()
     {
-        return gate.ahead() == 0 && pool.active() == 0 && sequenceStage.blockingInUse() == 0 &&
+        return gate.ahead() == 0 && pool.active() == 0 && cpuPool.active() == 0 && asyncs.active() == 0 &&
+            sequenceStage.handedOffInUse() == 0 &&
             ring.getCursor() == ring.getMinimumGatingSequence();
     }
 
@@ -714,6 +722,8 @@ public final class Engine implements AutoCloseable
         }
         running = false;
         pool.shutdownNow();
+        cpuPool.shutdownNow();
+        asyncs.shutdown();
         try
         {
             disruptor.shutdown(Math.max(100, remaining.toMillis()), TimeUnit.MILLISECONDS);
@@ -728,6 +738,17 @@ public final class Engine implements AutoCloseable
         submissionReader.close();
         outcomeReader.close();
         journal.close();
+        for (final TaskHandler handler : config.handlers())
+        {
+            try
+            {
+                handler.close();
+            }
+            catch (final RuntimeException ex)
+            {
+                LOG.warn("task type {}: close failed", handler.type(), ex);
+            }
+        }
         LOG.info("engine on {} closed", config.journal().directory());
     }
 

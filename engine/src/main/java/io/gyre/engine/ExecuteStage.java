@@ -30,6 +30,11 @@ final class ExecuteStage implements EventHandler<RingEvent>
     private final AdmissionGate gate;
     private final ByteBudget budget;
     private final BlockingPool pool;
+    private final BlockingPool cpuPool;
+    private final AsyncAttempts asyncs;
+    private final HandlerRegistry registry;
+    private final java.util.function.Consumer<AsyncAttempts.AsyncAttempt> publishAsync = this::publishAsync;
+    private long currentSequence;
     private final EpochNanoClock clock;
     private final InlineContext inline;
     private final JournalReader submissions;
@@ -44,12 +49,17 @@ final class ExecuteStage implements EventHandler<RingEvent>
         final AdmissionGate gate,
         final ByteBudget budget,
         final BlockingPool pool,
+        final BlockingPool cpuPool,
+        final AsyncAttempts asyncs,
         final EpochNanoClock clock,
         final JournalReader submissions)
     {
         this.gate = gate;
         this.budget = budget;
         this.pool = pool;
+        this.cpuPool = cpuPool;
+        this.asyncs = asyncs;
+        this.registry = registry;
         this.clock = clock;
         this.submissions = submissions;
         this.inline = new InlineContext(registry, maxOutputBytes);
@@ -83,13 +93,20 @@ final class ExecuteStage implements EventHandler<RingEvent>
             d.replyTo = null;
             ring.publish(next);
         }
+        currentSequence = sequence;
         for (int i = 0; i < fx.stopCount; i++)
         {
             pool.stop(fx.stopTaskId(i), fx.stopAttempt(i));
+            cpuPool.stop(fx.stopTaskId(i), fx.stopAttempt(i));
+            asyncs.stop(fx.stopTaskId(i), fx.stopAttempt(i));
         }
         for (int i = 0; i < fx.dispatchCount; i++)
         {
             dispatch(e, fx, i, sequence);
+        }
+        if (asyncs.hasReady())
+        {
+            asyncs.drainReady(publishAsync);
         }
         passed++;
         if (endOfBatch)
@@ -118,10 +135,26 @@ final class ExecuteStage implements EventHandler<RingEvent>
                 taskId, fx.dispatchSubmitDocument(i), fx.dispatchSubmitOffset(i));
             payload = null;
         }
-        if (fx.dispatchMode(i) == ExecutionMode.BLOCKING.code() && payload != null)
+        final int handlerId = fx.dispatchHandler(i);
+        if (payload != null)
         {
-            pool.submit(taskId, attempt, fx.dispatchHandler(i), payload.buffer(), payload.length());
-            return;
+            // an ASYNC handler runs as one whatever mode its submission was journaled with (a plugin may have changed)
+            if (handlerId != HandlerRegistry.UNKNOWN && registry.mode(handlerId) == ExecutionMode.ASYNC)
+            {
+                asyncs.start(taskId, attempt, handlerId, fx.dispatchSubmittedAt(i), payload.buffer(), payload.length());
+                return;
+            }
+            final int mode = fx.dispatchMode(i);
+            if (mode == ExecutionMode.CPU.code())
+            {
+                cpuPool.submit(taskId, attempt, handlerId, fx.dispatchSubmittedAt(i), payload.buffer(), payload.length());
+                return;
+            }
+            if (mode != ExecutionMode.INLINE.code())
+            {
+                pool.submit(taskId, attempt, handlerId, fx.dispatchSubmittedAt(i), payload.buffer(), payload.length());
+                return;
+            }
         }
         final long next = claim(sequence);
         final RingEvent result = ring.get(next);
@@ -131,8 +164,9 @@ final class ExecuteStage implements EventHandler<RingEvent>
             result.taskId = taskId;
             result.attempt = attempt;
             result.replyTo = null;
+            result.held = false;
             result.startedAt = clock.nanoTime();
-            inline.begin(taskId, attempt, payload == null ? HandlerRegistry.UNKNOWN : fx.dispatchHandler(i), result.output);
+            inline.begin(taskId, attempt, payload == null ? HandlerRegistry.UNKNOWN : handlerId, fx.dispatchSubmittedAt(i), result.output);
             if (payload != null)
             {
                 inline.payload(payload.buffer(), payload.length());
@@ -147,6 +181,24 @@ final class ExecuteStage implements EventHandler<RingEvent>
         finally
         {
             result.finishedAt = clock.nanoTime();
+            result.held = result.succeeded && inline.holdUntil() > result.finishedAt;
+            if (result.held)
+            {
+                result.finishedAt = inline.holdUntil();
+            }
+            ring.publish(next);
+        }
+    }
+
+    private void publishAsync(final AsyncAttempts.AsyncAttempt work)
+    {
+        final long next = claim(currentSequence);
+        try
+        {
+            work.fill(ring.get(next));
+        }
+        finally
+        {
             ring.publish(next);
         }
     }

@@ -66,6 +66,14 @@ final class HandlerDiscovery
         final List<TaskHandler> found = new ArrayList<>();
         for (final Path jar : jars)
         {
+            try
+            {
+                new java.util.jar.JarFile(jar.toFile()).close(); // readable: a zip with a central directory
+            }
+            catch (final IOException ex)
+            {
+                throw new IllegalArgumentException("plugin " + jar + " is not a readable jar: " + ex.getMessage(), ex);
+            }
             final URL url;
             try
             {

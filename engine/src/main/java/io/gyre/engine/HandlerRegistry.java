@@ -102,6 +102,11 @@ final class HandlerRegistry
         return true;
     }
 
+    int size()
+    {
+        return handlers.length;
+    }
+
     TaskHandler handler(final int id)
     {
         return handlers[id];

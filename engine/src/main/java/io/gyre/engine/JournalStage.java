@@ -129,6 +129,7 @@ final class JournalStage implements EventHandler<RingEvent>
                     succeeded.wrap(writer.buffer(), offset)
                         .taskId(e.taskId)
                         .attempt(e.attempt)
+                        .flags(e.held ? SucceededRecord.FLAG_HELD : 0)
                         .startedAt(e.startedAt)
                         .finishedAt(e.finishedAt)
                         .output(e.output.array(), 0, e.output.length());

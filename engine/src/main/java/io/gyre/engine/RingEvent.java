@@ -46,6 +46,8 @@ final class RingEvent
     long taskId;
     int attempt;
     boolean succeeded;
+    /** COMPLETION: the outcome is held until {@link #finishedAt}. */
+    boolean held;
     int errorKind;
     long startedAt;
     long finishedAt;

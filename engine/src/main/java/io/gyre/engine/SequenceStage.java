@@ -19,7 +19,7 @@ final class SequenceStage implements EventHandler<RingEvent>
     private final Sequencer sequencer;
     private final AtomicBoolean tickInFlight;
     private volatile long nextWakeAt = Long.MAX_VALUE;
-    private volatile int blockingInUse;
+    private volatile int handedOffInUse;
     private volatile int liveTasks;
     private long unjournaledResults;
 
@@ -60,7 +60,7 @@ final class SequenceStage implements EventHandler<RingEvent>
                 if (e.journaled)
                 {
                     sequencer.completed(e.timestamp, e.documentIndex, e.recordOffset, e.taskId, e.attempt, e.succeeded,
-                        e.errorKind, e.startedAt, e.finishedAt, fx);
+                        e.errorKind, e.held, e.startedAt, e.finishedAt, fx);
                 }
                 else
                 {
@@ -116,7 +116,7 @@ final class SequenceStage implements EventHandler<RingEvent>
         if (endOfBatch)
         {
             nextWakeAt = sequencer.nextWakeAt();
-            blockingInUse = sequencer.blockingInUse();
+            handedOffInUse = sequencer.handedOffInUse();
             liveTasks = sequencer.liveCount();
         }
     }
@@ -164,10 +164,10 @@ final class SequenceStage implements EventHandler<RingEvent>
         return nextWakeAt;
     }
 
-    /** @return blocking pool slots in use at the end of the last batch (read from any thread). */
-    int blockingInUse()
+    /** @return pool and async slots in use at the end of the last batch (read from any thread). */
+    int handedOffInUse()
     {
-        return blockingInUse;
+        return handedOffInUse;
     }
 
     int liveTasks()

@@ -6,6 +6,7 @@ import io.gyre.journal.RecordHandler;
 import io.gyre.journal.RecordType;
 import io.gyre.journal.RecordView;
 import io.gyre.journal.SubmittedRecord;
+import io.gyre.journal.SucceededRecord;
 import io.gyre.journal.TransitionRecord;
 import org.agrona.DirectBuffer;
 import org.agrona.collections.Long2LongHashMap;
@@ -43,6 +44,11 @@ final class Sequencer
     static final int REASON_DEAD_LETTER_TIMED_OUT = 3;
 
     private static final int PRIORITIES = 3;
+    private static final int GROUPS = 4;
+    private static final int GROUP_INLINE = 0;
+    private static final int GROUP_BLOCKING = 1;
+    private static final int GROUP_ASYNC = 2;
+    private static final int GROUP_CPU = 3;
     private static final long NANOS_PER_MILLI = 1_000_000L;
 
     private final HandlerRegistry registry;
@@ -66,7 +72,12 @@ final class Sequencer
     private int liveCount;
     private int pendingCount;
     private int pendingInlineCount;
-    private int blockingInUse;
+    /** Handed-off attempts running, by {@link #group(int) mode group}. */
+    private final int[] groupInUse = new int[GROUPS];
+    /** Handed-off attempts running, pending tasks, and the limit, by {@link #typeIndex(int) type index}. */
+    private final int[] typeInUse;
+    private final int[] pendingByType;
+    private final int[] typeLimit;
     private long now;
 
     private long derivedVerified;
@@ -80,6 +91,68 @@ final class Sequencer
         this.registry = registry;
         this.keyMatcher = new KeyMatcher(lookup);
         this.retained = new RetainedOutcomes(settings.maxRetainedOutcomes());
+        this.typeInUse = new int[registry.size() + 1];
+        this.pendingByType = new int[registry.size() + 1];
+        this.typeLimit = new int[registry.size() + 1];
+        resolveTypeLimits();
+    }
+
+    private void resolveTypeLimits()
+    {
+        for (int id = 0; id < registry.size(); id++)
+        {
+            typeLimit[id] = settings.typeLimit(registry.handler(id).type());
+        }
+        typeLimit[registry.size()] = 0;
+    }
+
+    /**
+     * @return the slot group of an execution mode (journaled code): inline, blocking pool, async, CPU pool. A
+     *     code this build does not know counts as blocking.
+     */
+    private static int group(final int mode)
+    {
+        if (mode == ExecutionMode.INLINE.code())
+        {
+            return GROUP_INLINE;
+        }
+        if (mode == ExecutionMode.ASYNC.code())
+        {
+            return GROUP_ASYNC;
+        }
+        if (mode == ExecutionMode.CPU.code())
+        {
+            return GROUP_CPU;
+        }
+        return GROUP_BLOCKING;
+    }
+
+    private int groupLimit(final int group)
+    {
+        return switch (group)
+        {
+            case GROUP_BLOCKING -> settings.blockingSlots();
+            case GROUP_ASYNC -> settings.asyncSlots();
+            case GROUP_CPU -> settings.cpuSlots();
+            default -> Integer.MAX_VALUE;
+        };
+    }
+
+    /** @return the index of a handler in the per-type arrays; unknown types share the last one. */
+    private int typeIndex(final int handlerId)
+    {
+        return handlerId < 0 ? typeInUse.length - 1 : handlerId;
+    }
+
+    private boolean hasSlot(final int mode, final int handlerId)
+    {
+        final int g = group(mode);
+        if (g == GROUP_INLINE)
+        {
+            return true;
+        }
+        final int t = typeIndex(handlerId);
+        return groupInUse[g] < groupLimit(g) && (typeLimit[t] == 0 || typeInUse[t] < typeLimit[t]);
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -187,6 +260,7 @@ final class Sequencer
         final int attempt,
         final boolean succeeded,
         final int errorKind,
+        final boolean held,
         final long startedAt,
         final long finishedAt,
         final Effects fx)
@@ -201,7 +275,15 @@ final class Sequencer
             return;
         }
         r.startedAt = startedAt;
-        if (succeeded)
+        if (succeeded && held && finishedAt > now)
+        {
+            // the outcome is journaled; the task stays RUNNING until its release time
+            r.outcomeDocument = document;
+            r.outcomeOffset = offset;
+            r.heldUntil = finishedAt;
+            timers.add(finishedAt, taskId, attempt, TimerHeap.RELEASE);
+        }
+        else if (succeeded)
         {
             r.outcomeDocument = document;
             r.outcomeOffset = offset;
@@ -297,7 +379,12 @@ final class Sequencer
                 startOrQueue(r, fx, false);
                 budget--;
             }
-            else if (kind == TimerHeap.DEADLINE && r.state == TaskState.RUNNING)
+            else if (kind == TimerHeap.RELEASE && r.state == TaskState.RUNNING && r.heldUntil > 0)
+            {
+                finish(r, TaskState.SUCCEEDED, fx, Effects.SOURCE_JOURNAL, r.heldUntil);
+                budget--;
+            }
+            else if (kind == TimerHeap.DEADLINE && r.state == TaskState.RUNNING && r.heldUntil == 0)
             {
                 timedOut(r, fx);
                 budget--;
@@ -314,14 +401,16 @@ final class Sequencer
     {
         advance(timestamp);
         settings = newSettings;
+        resolveTypeLimits();
         inPool.clear();
-        blockingInUse = 0;
+        Arrays.fill(groupInUse, 0);
+        Arrays.fill(typeInUse, 0);
         long[] running = new long[16];
         int count = 0;
         for (final TaskRecord r : byId.values())
         {
             r.attemptInPool = 0;
-            if (r.state == TaskState.RUNNING)
+            if (r.state == TaskState.RUNNING && r.heldUntil == 0)
             {
                 if (count == running.length)
                 {
@@ -402,9 +491,10 @@ final class Sequencer
                     d.backoffMaxMillis(), d.backoffMultiplier(), d.backoffJitter(), d.taskFlags(), false, null, 0, fx);
             }
             case SUCCEEDED -> completed(ts, record.documentIndex(), record.offsetInDocument(), record.succeeded().taskId(),
-                record.succeeded().attempt(), true, 0, record.succeeded().startedAt(), record.succeeded().finishedAt(), fx);
+                record.succeeded().attempt(), true, 0, (record.succeeded().flags() & SucceededRecord.FLAG_HELD) != 0,
+                record.succeeded().startedAt(), record.succeeded().finishedAt(), fx);
             case FAILED -> completed(ts, record.documentIndex(), record.offsetInDocument(), record.failed().taskId(),
-                record.failed().attempt(), false, record.failed().errorKind(), record.failed().startedAt(),
+                record.failed().attempt(), false, record.failed().errorKind(), false, record.failed().startedAt(),
                 record.failed().finishedAt(), fx);
             case CANCEL_REQUESTED -> cancelRequested(ts, record.cancelRequested().buffer(), record.cancelRequested().keyOffset(),
                 record.cancelRequested().keyLength(), null, 0, fx);
@@ -427,7 +517,7 @@ final class Sequencer
 
     private void startOrQueue(final TaskRecord r, final Effects fx, final boolean payloadInEvent)
     {
-        if (r.mode == ExecutionMode.BLOCKING.code() && blockingInUse >= settings.blockingSlots())
+        if (!hasSlot(r.mode, r.handlerId))
         {
             if (r.state != TaskState.PENDING)
             {
@@ -443,17 +533,20 @@ final class Sequencer
     {
         transition(r, TaskState.RUNNING);
         r.startedAt = now;
-        if (r.mode == ExecutionMode.BLOCKING.code())
+        final int g = group(r.mode);
+        if (g != GROUP_INLINE)
         {
-            blockingInUse++;
-            inPool.put(r.taskId, r.attempt);
+            final int t = typeIndex(r.handlerId);
+            groupInUse[g]++;
+            typeInUse[t]++;
+            inPool.put(r.taskId, (r.attempt & 0xFFFF_FFFFL) | (long)g << 32 | (long)t << 40);
             derive(fx, RecordType.STARTED, r.taskId, r.attempt, 0, 0);
             if (r.timeoutMillis > 0)
             {
                 timers.add(now + r.timeoutMillis * NANOS_PER_MILLI, r.taskId, r.attempt, TimerHeap.DEADLINE);
             }
         }
-        fx.dispatch(r.taskId, r.attempt, r.handlerId, r.mode, payloadInEvent, r.submitDocument, r.submitOffset);
+        fx.dispatch(r.taskId, r.attempt, r.handlerId, r.mode, payloadInEvent, r.submitDocument, r.submitOffset, r.submittedAt);
     }
 
     private void timedOut(final TaskRecord r, final Effects fx)
@@ -502,10 +595,12 @@ final class Sequencer
 
     private void releaseSlot(final long taskId, final int attempt, final Effects fx)
     {
-        if (inPool.get(taskId) == attempt)
+        final long slot = inPool.get(taskId);
+        if (slot != -1 && (int)slot == attempt)
         {
             inPool.remove(taskId);
-            blockingInUse--;
+            groupInUse[(int)(slot >>> 32) & 0xFF]--;
+            typeInUse[(int)(slot >>> 40)]--;
             final TaskRecord r = byId.get(taskId);
             if (r != null && r.attemptInPool == attempt)
             {
@@ -524,7 +619,7 @@ final class Sequencer
             while (r != null && left > 0)
             {
                 final TaskRecord next = r.pendingNext;
-                if (r.mode != ExecutionMode.BLOCKING.code() || blockingInUse < settings.blockingSlots())
+                if (hasSlot(r.mode, r.handlerId))
                 {
                     removePending(r);
                     run(r, fx, false);
@@ -782,9 +877,13 @@ final class Sequencer
         pendingTail[p] = r;
         r.inPendingQueue = true;
         pendingCount++;
-        if (r.mode != ExecutionMode.BLOCKING.code())
+        if (group(r.mode) == GROUP_INLINE)
         {
             pendingInlineCount++;
+        }
+        else
+        {
+            pendingByType[typeIndex(r.handlerId)]++;
         }
     }
 
@@ -815,9 +914,13 @@ final class Sequencer
         r.pendingNext = null;
         r.inPendingQueue = false;
         pendingCount--;
-        if (r.mode != ExecutionMode.BLOCKING.code())
+        if (group(r.mode) == GROUP_INLINE)
         {
             pendingInlineCount--;
+        }
+        else
+        {
+            pendingByType[typeIndex(r.handlerId)]--;
         }
     }
 
@@ -839,7 +942,7 @@ final class Sequencer
      */
     long nextWakeAt()
     {
-        final boolean startable = pendingInlineCount > 0 || (pendingCount > pendingInlineCount && blockingInUse < settings.blockingSlots());
+        final boolean startable = pendingInlineCount > 0 || (pendingCount > pendingInlineCount && handedOffStartable());
         return startable ? now : timers.peekDue();
     }
 
@@ -853,9 +956,32 @@ final class Sequencer
         return retained.size();
     }
 
-    int blockingInUse()
+    /**
+     * @return whether a pending handed-off task could start now (by its type's current mode: a close enough
+     *     guess for when to wake up; slots freed by results start pending work directly).
+     */
+    private boolean handedOffStartable()
     {
-        return blockingInUse;
+        for (int t = 0; t < pendingByType.length; t++)
+        {
+            if (pendingByType[t] > 0 && (typeLimit[t] == 0 || typeInUse[t] < typeLimit[t]))
+            {
+                final int g = t < registry.size() ? group(registry.mode(t).code()) : GROUP_BLOCKING;
+                if (g == GROUP_INLINE || groupInUse[g] < groupLimit(g))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * @return handed-off attempts (pools and async) holding a slot.
+     */
+    int handedOffInUse()
+    {
+        return groupInUse[GROUP_BLOCKING] + groupInUse[GROUP_ASYNC] + groupInUse[GROUP_CPU];
     }
 
     int pendingCount()

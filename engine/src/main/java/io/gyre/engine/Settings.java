@@ -2,23 +2,60 @@ package io.gyre.engine;
 
 import io.gyre.journal.EngineStartedRecord;
 
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
 /**
  * The settings the sequence stage decides with. Journaled in every ENGINE_STARTED record, and taken from
  * there on replay, so a journal rebuilds the same state whatever the configuration of the engine that
  * replays it.
+ *
+ * @param typeLimits the most attempts of a task type running at once, by type name, for the types that have
+ *     a limit ({@link TaskHandler#maxConcurrency()}).
  */
 record Settings(
     int maxLiveTasks,
     int maxRetainedOutcomes,
     long outcomeRetentionNanos,
     int blockingSlots,
+    int cpuSlots,
+    int asyncSlots,
     int maxWaitersPerTask,
-    int timerFiresPerTick)
+    int timerFiresPerTick,
+    Map<String, Integer> typeLimits)
 {
+    private static final String LIMIT_PREFIX = "limit.";
+    /** Present, with the number of type limits, in records that carry them; absent in older journals (no limits). */
+    private static final String TYPE_LIMITS = "typeLimits";
+
+    Settings
+    {
+        typeLimits = Map.copyOf(typeLimits);
+    }
+
     static Settings of(final EngineConfig config)
     {
+        final Map<String, Integer> limits = new HashMap<>();
+        for (final TaskHandler handler : config.handlers())
+        {
+            if (handler.maxConcurrency() > 0 && handler.executionMode().handedOff())
+            {
+                limits.put(handler.type(), handler.maxConcurrency());
+            }
+        }
         return new Settings(config.maxLiveTasks(), config.maxRetainedOutcomes(), config.outcomeRetention().toNanos(),
-            config.blockingPoolThreads(), config.maxWaitersPerTask(), config.timerFiresPerTick());
+            config.blockingPoolThreads(), config.cpuPoolThreads(), config.maxAsyncInFlight(), config.maxWaitersPerTask(),
+            config.timerFiresPerTick(), limits);
+    }
+
+    /**
+     * @return this type's limit, 0 for none.
+     */
+    int typeLimit(final String type)
+    {
+        final Integer limit = typeLimits.get(type);
+        return limit == null ? 0 : limit;
     }
 
     void writeTo(final EngineStartedRecord.Encoder encoder)
@@ -27,8 +64,15 @@ record Settings(
             .setting("maxRetainedOutcomes", maxRetainedOutcomes)
             .setting("outcomeRetentionNanos", outcomeRetentionNanos)
             .setting("blockingSlots", blockingSlots)
+            .setting("cpuSlots", cpuSlots)
+            .setting("asyncSlots", asyncSlots)
             .setting("maxWaitersPerTask", maxWaitersPerTask)
-            .setting("timerFiresPerTick", timerFiresPerTick);
+            .setting("timerFiresPerTick", timerFiresPerTick)
+            .setting(TYPE_LIMITS, typeLimits.size());
+        for (final Map.Entry<String, Integer> limit : new TreeMap<>(typeLimits).entrySet())
+        {
+            encoder.setting(LIMIT_PREFIX + limit.getKey(), limit.getValue());
+        }
     }
 
     /**
@@ -37,12 +81,27 @@ record Settings(
      */
     static Settings readFrom(final EngineStartedRecord.Decoder record, final Settings fallback)
     {
+        final Map<String, Integer> limits = new HashMap<>();
+        final boolean hasLimits = record.setting(TYPE_LIMITS, -1) >= 0;
+        if (hasLimits)
+        {
+            record.forEachSetting((name, value) ->
+            {
+                if (name.startsWith(LIMIT_PREFIX))
+                {
+                    limits.put(name.substring(LIMIT_PREFIX.length()), (int)value);
+                }
+            });
+        }
         return new Settings(
             (int)record.setting("maxLiveTasks", fallback.maxLiveTasks),
             (int)record.setting("maxRetainedOutcomes", fallback.maxRetainedOutcomes),
             record.setting("outcomeRetentionNanos", fallback.outcomeRetentionNanos),
             (int)record.setting("blockingSlots", fallback.blockingSlots),
+            (int)record.setting("cpuSlots", fallback.cpuSlots),
+            (int)record.setting("asyncSlots", fallback.asyncSlots),
             (int)record.setting("maxWaitersPerTask", fallback.maxWaitersPerTask),
-            (int)record.setting("timerFiresPerTick", fallback.timerFiresPerTick));
+            (int)record.setting("timerFiresPerTick", fallback.timerFiresPerTick),
+            hasLimits ? limits : Map.of());
     }
 }

@@ -24,6 +24,19 @@ public interface TaskContext
 
     int payloadLength();
 
+    /** @return when the task was submitted (journaled), epoch nanoseconds: the same for every attempt and after a restart. */
+    long submittedAt();
+
+    /**
+     * Hold the outcome of this attempt, once it succeeds, until a time: the result is journaled at once,
+     * with the time, and the task stays RUNNING until then, on the engine's timer (no thread, nothing but
+     * the task's own record); a restart keeps the time, cancelling ends it early. A time already past
+     * releases the outcome at once. Call it before reporting success; a failure is never held.
+     *
+     * @param epochNanos when the outcome may be released.
+     */
+    void holdUntil(long epochNanos);
+
     /** @return the task type name. */
     String taskType();
 

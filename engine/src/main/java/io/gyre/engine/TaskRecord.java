@@ -36,6 +36,8 @@ final class TaskRecord
 
     /** The attempt now occupying a blocking pool slot, or 0. */
     int attemptInPool;
+    /** When this RUNNING task's journaled, held outcome is released (epoch nanos); 0 when none is held. */
+    long heldUntil;
 
     int waiterHead = -1;
     int waiterCount;
@@ -71,6 +73,7 @@ final class TaskRecord
         outcomeOffset = 0;
         outcomeReason = 0;
         attemptInPool = 0;
+        heldUntil = 0;
         waiterHead = -1;
         waiterCount = 0;
         pendingPrev = null;

@@ -12,6 +12,8 @@ final class TimerHeap
 {
     static final int RETRY = 1;
     static final int DEADLINE = 2;
+    /** A held outcome's release time. */
+    static final int RELEASE = 3;
 
     private long[] due = new long[64];
     private long[] order = new long[64];

@@ -21,7 +21,7 @@ import static io.gyre.journal.RecordDescriptor.HEADER_LENGTH;
  *  +---------------------------------------------------------------+
  *  |                            Attempt                            | 40
  *  +---------------------------------------------------------------+
- *  |                      Reserved (must be 0)                     | 44
+ *  |                 Flags (bit 0: held; others 0)                 | 44
  *  +---------------------------------------------------------------+
  *  |             Attempt Started At (epoch nanoseconds)            | 48
  *  |                                                               |
@@ -39,7 +39,12 @@ public final class SucceededRecord
 {
     public static final int TASK_ID_OFFSET = HEADER_LENGTH;
     public static final int ATTEMPT_OFFSET = HEADER_LENGTH + 8;
-    public static final int RESERVED_OFFSET = HEADER_LENGTH + 12;
+    public static final int FLAGS_OFFSET = HEADER_LENGTH + 12;
+    /**
+     * Flag: the outcome is held until "finished at" (in the future when journaled): the task stays RUNNING
+     * until then, on the engine's timer. For waits and delays.
+     */
+    public static final int FLAG_HELD = 1;
     public static final int STARTED_AT_OFFSET = HEADER_LENGTH + 16;
     public static final int FINISHED_AT_OFFSET = HEADER_LENGTH + 24;
     public static final int OUTPUT_OFFSET = HEADER_LENGTH + 32;
@@ -58,7 +63,7 @@ public final class SucceededRecord
         {
             this.buffer = buffer;
             this.offset = recordOffset;
-            buffer.putInt(recordOffset + RESERVED_OFFSET, 0, BYTE_ORDER);
+            buffer.putInt(recordOffset + FLAGS_OFFSET, 0, BYTE_ORDER);
             limit = Fields.putLongField(buffer, recordOffset + OUTPUT_OFFSET, (byte[])null, 0, 0);
             return this;
         }
@@ -72,6 +77,12 @@ public final class SucceededRecord
         public Encoder attempt(final int value)
         {
             buffer.putInt(offset + ATTEMPT_OFFSET, value, BYTE_ORDER);
+            return this;
+        }
+
+        public Encoder flags(final int value)
+        {
+            buffer.putInt(offset + FLAGS_OFFSET, value, BYTE_ORDER);
             return this;
         }
 
@@ -131,6 +142,12 @@ public final class SucceededRecord
         public int attempt()
         {
             return buffer.getInt(offset + ATTEMPT_OFFSET, BYTE_ORDER);
+        }
+
+        /** @return the flags ({@link #FLAG_HELD}); 0 in records of engines before they existed. */
+        public int flags()
+        {
+            return buffer.getInt(offset + FLAGS_OFFSET, BYTE_ORDER);
         }
 
         public long startedAt()

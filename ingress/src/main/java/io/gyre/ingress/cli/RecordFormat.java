@@ -131,6 +131,10 @@ final class RecordFormat
             .append(" attempt=").append(body.attempt())
             .append(" startedAt=").append(time(body.startedAt()))
             .append(" finishedAt=").append(time(body.finishedAt()));
+        if ((body.flags() & SucceededRecord.FLAG_HELD) != 0)
+        {
+            line.append(" held");
+        }
         bytes("output", body.buffer(), body.outputOffset(), body.outputLength());
     }
 

@@ -92,6 +92,17 @@ public final class ServeCommand implements Callable<Integer>
     @Option(names = "--roll-cycle", defaultValue = "FAST_DAILY", description = "The journal's roll cycle (default: ${DEFAULT-VALUE}).")
     private String rollCycle;
 
+    @Option(names = "--plugins", paramLabel = "DIR", defaultValue = "./plugins",
+        description = "A directory of task type plugin jars, read at start (default: ${DEFAULT-VALUE}; missing means none).")
+    private Path plugins;
+
+    @Option(names = "--task", paramLabel = "TYPE.SETTING=VALUE", description = {"A task type's setting, e.g. "
+        + "--task http.allowed-hosts=localhost,api.internal (repeatable; in a config file: task.http.allowed-hosts=...)."})
+    private java.util.Map<String, String> taskSettings = new java.util.LinkedHashMap<>();
+
+    /** task.* keys of the config file, below the command line's --task. */
+    private final java.util.Map<String, String> configTaskSettings = new java.util.LinkedHashMap<>();
+
     private volatile GyreServer server;
     private volatile Engine engine;
     private final CountDownLatch started = new CountDownLatch(1);
@@ -111,8 +122,12 @@ public final class ServeCommand implements Callable<Integer>
                 .host(host).port(port).authToken(token).maxInFlight(maxInFlight).idleTimeout(Duration.ofMillis(idleTimeoutMillis))
                 .busyRejects(busyRejects).maxConnections(maxConnections).maxFrameBytes(maxFrameBytes).ioThreads(ioThreads)
                 .transport(transport).build();
-            engineConfig = EngineConfig.builder(journal).ringSize(ringSize).waitStrategy(waitStrategy).pipelineThreads(pipelineThreads)
-                .rollCycle(rollCycle).build();
+            final EngineConfig.Builder builder = EngineConfig.builder(journal).ringSize(ringSize).waitStrategy(waitStrategy)
+                .pipelineThreads(pipelineThreads).rollCycle(rollCycle).pluginsDirectory(plugins);
+            final java.util.Map<String, String> settings = new java.util.LinkedHashMap<>(configTaskSettings);
+            settings.putAll(taskSettings);
+            settings.forEach(builder::handlerSetting);
+            engineConfig = builder.build();
         }
         catch (final IllegalArgumentException ex)
         {
@@ -145,6 +160,8 @@ public final class ServeCommand implements Callable<Integer>
         out.printf("gyre serving on %s:%d (journal %s, %s, replayed %d records, %d live tasks)%n",
             server.address().getHostString(), server.address().getPort(), journal, server.transport(),
             recovery.recordsReplayed(), recovery.liveTasks());
+        out.printf("task types: %s%n", String.join(", ",
+            engineConfig.handlers().stream().map(h -> h.type() + " (" + h.executionMode().name().toLowerCase() + ")").sorted().toList()));
         out.flush();
         started.countDown();
         stop.await();
@@ -223,8 +240,14 @@ public final class ServeCommand implements Callable<Integer>
         known.remove("config");
         known.remove("help");
         known.remove("version");
+        final ServeCommand command = serve.getCommand();
         for (final String key : properties.stringPropertyNames())
         {
+            if (key.startsWith("task.") && key.length() > "task.".length())
+            {
+                command.configTaskSettings.put(key.substring("task.".length()), properties.getProperty(key).trim());
+                continue;
+            }
             if (!known.contains(key))
             {
                 throw new CommandLine.ParameterException(serve, "unknown setting '" + key + "' in " + file + "; known: " + known);

@@ -1,0 +1,100 @@
+package io.gyre.bench;
+
+import io.gyre.engine.Engine;
+import io.gyre.engine.EngineConfig;
+import io.gyre.engine.OutcomeListener;
+import io.gyre.engine.TaskOutcome;
+import io.gyre.engine.TaskRequest;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * What pending {@code wait} tasks cost: opens an engine, measures the heap in use after a full GC, submits
+ * N waits of ten minutes (all acknowledged, i.e. journaled and held on the engine's timer), measures again,
+ * and prints the difference per task, with the JVM's live threads before and after (a wait needs none).
+ * <pre>
+ * java $FLAGS -Xmx4g -cp bench/target/benchmarks.jar io.gyre.bench.PendingWaits [count, default 1000000]
+ * </pre>
+ */
+public final class PendingWaits
+{
+    private PendingWaits()
+    {
+    }
+
+    public static void main(final String[] args) throws Exception
+    {
+        final int count = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
+        final Path dir = TempDirectories.create("gyre-pending-waits");
+        final MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+        try (Engine engine = Engine.open(EngineConfig.builder(dir).maxLiveTasks(count + 1000).maxRetainedOutcomes(1000).build()))
+        {
+            // warm the path (and the JIT) with a few, finished
+            final TaskRequest request = new TaskRequest();
+            final AtomicLong accepted = new AtomicLong();
+            final AtomicLong outcomes = new AtomicLong();
+            final OutcomeListener listener = new OutcomeListener()
+            {
+                @Override
+                public void onAccepted(final long correlationId, final long taskId)
+                {
+                    accepted.incrementAndGet();
+                }
+
+                @Override
+                public void onOutcome(final TaskOutcome outcome)
+                {
+                    outcomes.incrementAndGet();
+                }
+            };
+            for (int i = 0; i < 1000; i++)
+            {
+                engine.submit(request.clear().key("warm-" + i).type("wait").payload("PT0S"), listener);
+            }
+            while (outcomes.get() < 1000)
+            {
+                LockSupport.parkNanos(1_000_000);
+            }
+            final long threadsBefore = ManagementFactory.getThreadMXBean().getThreadCount();
+            final long before = usedAfterGc(memory);
+            accepted.set(0);
+            final long start = System.nanoTime();
+            final byte[] key = new byte[16];
+            for (int i = 0; i < count; i++)
+            {
+                for (int b = 0, v = i; b < 8; b++, v >>>= 4)
+                {
+                    key[b] = (byte)('a' + (v & 0xF));
+                }
+                engine.submit(request.clear().key(key, 0, 8).type("wait").payload("PT10M"), listener);
+            }
+            while (accepted.get() < count)
+            {
+                LockSupport.parkNanos(1_000_000);
+            }
+            final double seconds = (System.nanoTime() - start) / 1e9;
+            final long after = usedAfterGc(memory);
+            final long threadsAfter = ManagementFactory.getThreadMXBean().getThreadCount();
+            System.out.printf("pending waits: %,d accepted in %.1f s (%,.0f/s); outcomes so far %d%n",
+                count, seconds, count / seconds, outcomes.get() - 1000);
+            System.out.printf("heap used after GC: %,d MB before, %,d MB with them pending: %,d bytes per pending wait%n",
+                before >> 20, after >> 20, (after - before) / count);
+            System.out.printf("live threads: %d before, %d with them pending%n", threadsBefore, threadsAfter);
+        }
+        TempDirectories.delete(dir);
+    }
+
+    private static long usedAfterGc(final MemoryMXBean memory) throws InterruptedException
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            System.gc();
+            Thread.sleep(200);
+        }
+        return memory.getHeapMemoryUsage().getUsed();
+    }
+}

@@ -1,0 +1,290 @@
+package io.gyre.engine;
+
+import com.lmax.disruptor.RingBuffer;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.EpochNanoClock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+
+/**
+ * {@link ExecutionMode#ASYNC} attempts: started on the execute stage, reported later from any thread, their
+ * results published into the ring as COMPLETION events and journaled like any other. No thread waits for an
+ * attempt in flight; what one costs is its context (an object and its output blob) until it reports. The
+ * sequence stage bounds how many are in flight ({@link EngineConfig#maxAsyncInFlight()} and each type's
+ * {@link TaskHandler#maxConcurrency()}).
+ * <p>
+ * A result reported on the execute stage's own thread (the handler reported before {@code execute}
+ * returned, or from a stop action) cannot wait for ring space there, since that thread is the one that frees
+ * it: it is queued and the execute stage publishes it through its own claim path ({@link #drainReady}).
+ * Results reported on other threads are published directly, waiting for the admission gate.
+ * <p>
+ * Contexts are not reused: a handler may hold one after its attempt ended (a late callback), and a reused
+ * context would let that callback report into another attempt.
+ */
+final class AsyncAttempts
+{
+    private static final Logger LOG = LoggerFactory.getLogger(AsyncAttempts.class);
+    private static final String STOPPED =
+        "stopped by the engine (cancelled or timed out) and the handler did not report after its stop actions";
+
+    private final ConcurrentHashMap<Long, AsyncAttempt> running = new ConcurrentHashMap<>();
+    private final ArrayDeque<AsyncAttempt> ready = new ArrayDeque<>();
+    private final AtomicInteger active = new AtomicInteger();
+    private final HandlerRegistry registry;
+    private final int maxOutputBytes;
+    private final AdmissionGate gate;
+    private final ByteBudget budget;
+    private final EpochNanoClock clock;
+    private final BooleanSupplier open;
+    private RingBuffer<RingEvent> ring;
+    private volatile Thread executeThread;
+
+    AsyncAttempts(
+        final HandlerRegistry registry,
+        final int maxOutputBytes,
+        final AdmissionGate gate,
+        final ByteBudget budget,
+        final EpochNanoClock clock,
+        final BooleanSupplier open)
+    {
+        this.registry = registry;
+        this.maxOutputBytes = maxOutputBytes;
+        this.gate = gate;
+        this.budget = budget;
+        this.clock = clock;
+        this.open = open;
+    }
+
+    void ring(final RingBuffer<RingEvent> ring)
+    {
+        this.ring = ring;
+    }
+
+    /**
+     * Start an attempt: called on the execute stage's thread, which this remembers as its own. The payload is
+     * lent to the handler for the duration of {@code execute} only.
+     */
+    void start(final long taskId, final int attempt, final int handlerId, final long submittedAt, final DirectBuffer payload, final int length)
+    {
+        executeThread = Thread.currentThread();
+        final AsyncAttempt work = new AsyncAttempt();
+        work.prepare(taskId, attempt, handlerId, submittedAt, payload, length);
+        running.put(taskId, work);
+        active.incrementAndGet();
+        work.startedAt = clock.nanoTime();
+        work.runHandler();
+        work.lentPayloadReturned();
+        work.release();
+    }
+
+    /**
+     * Ask a running attempt to stop (called on the execute stage's thread). Its stop actions run; if the
+     * handler has still not reported, the attempt ends as cancelled.
+     */
+    void stop(final long taskId, final int attempt)
+    {
+        final AsyncAttempt work = running.get(taskId);
+        if (work != null && work.attempt == attempt)
+        {
+            work.requestStop();
+            work.failWith(io.gyre.journal.FailedRecord.KIND_CANCELLED, STOPPED);
+        }
+    }
+
+    /**
+     * Publish the results reported on the execute stage's thread, through its claim path.
+     *
+     * @param publisher claims a slot, fills it with the attempt's result, publishes it.
+     */
+    void drainReady(final java.util.function.Consumer<AsyncAttempt> publisher)
+    {
+        AsyncAttempt work;
+        while ((work = ready.poll()) != null)
+        {
+            try
+            {
+                publisher.accept(work);
+            }
+            finally
+            {
+                work.release();
+            }
+        }
+    }
+
+    boolean hasReady()
+    {
+        return !ready.isEmpty();
+    }
+
+    int active()
+    {
+        return active.get();
+    }
+
+    /**
+     * The engine is stopping: ask every attempt in flight to stop (their results are not published; they
+     * run again after the next open, as the journal says they were running).
+     */
+    void shutdown()
+    {
+        for (final AsyncAttempt work : running.values())
+        {
+            work.requestStop();
+        }
+    }
+
+    /**
+     * One asynchronous attempt.
+     */
+    final class AsyncAttempt extends AttemptContext
+    {
+        private final Blob produced = new Blob(Blob.INLINE_CAPACITY);
+        /** Held by execute() until it returns, and by the result until it is published. */
+        private final AtomicInteger refs = new AtomicInteger(2);
+        private final java.util.concurrent.atomic.AtomicBoolean reported = new java.util.concurrent.atomic.AtomicBoolean();
+        private volatile boolean payloadLent = true;
+        long startedAt;
+        long finishedAt;
+
+        AsyncAttempt()
+        {
+            super(AsyncAttempts.this.registry, AsyncAttempts.this.maxOutputBytes);
+        }
+
+        void prepare(
+            final long taskId, final int attempt, final int handlerId, final long submittedAt, final DirectBuffer source, final int length)
+        {
+            begin(taskId, attempt, handlerId, submittedAt, produced);
+            payload.wrap(source, 0, Math.max(length, 0));
+            payloadLength = length;
+        }
+
+        void lentPayloadReturned()
+        {
+            payloadLent = false;
+            payload.wrap(0, 0);
+            payloadLength = 0;
+        }
+
+        @Override
+        public org.agrona.DirectBuffer payload()
+        {
+            if (!payloadLent)
+            {
+                throw new IllegalStateException("the payload of an ASYNC attempt is valid only during execute(): copy it there");
+            }
+            return payload;
+        }
+
+        @Override
+        boolean completesOnReturn()
+        {
+            return false;
+        }
+
+        @Override
+        public void succeed(final int length)
+        {
+            synchronized (this)
+            {
+                super.succeed(length);
+            }
+            reported();
+        }
+
+        @Override
+        public void succeed(final DirectBuffer source, final int offset, final int length)
+        {
+            synchronized (this)
+            {
+                super.succeed(source, offset, length);
+            }
+            reported();
+        }
+
+        @Override
+        public void succeed(final byte[] source)
+        {
+            synchronized (this)
+            {
+                super.succeed(source);
+            }
+            reported();
+        }
+
+        @Override
+        public synchronized org.agrona.MutableDirectBuffer outputBuffer(final int capacity) throws TaskFailure
+        {
+            return super.outputBuffer(capacity);
+        }
+
+        @Override
+        void failWith(final int kind, final String reason)
+        {
+            synchronized (this)
+            {
+                super.failWith(kind, reason);
+            }
+            reported();
+        }
+
+        private void reported()
+        {
+            final boolean settled;
+            synchronized (this)
+            {
+                settled = result != PENDING;
+            }
+            if (!settled || !reported.compareAndSet(false, true))
+            {
+                return;
+            }
+            synchronized (this)
+            {
+                encodeMessage();
+            }
+            finishedAt = clock.nanoTime();
+            if (Thread.currentThread() == executeThread)
+            {
+                ready.add(this);
+                return;
+            }
+            try
+            {
+                if (!publishFromOutside(ring, gate, budget, new BackoffIdleStrategy(), open, startedAt, finishedAt))
+                {
+                    LOG.debug("task {} attempt {} reported after the engine stopped; it runs again after a restart", taskId, attempt);
+                }
+            }
+            finally
+            {
+                release();
+            }
+        }
+
+        /**
+         * Fill a COMPLETION event with this attempt's result (on the execute stage's thread).
+         */
+        void fill(final RingEvent e)
+        {
+            fillCompletion(e, budget, startedAt, finishedAt);
+        }
+
+        void release()
+        {
+            if (refs.decrementAndGet() == 0)
+            {
+                running.remove(taskId, this);
+                active.decrementAndGet();
+                produced.release();
+            }
+        }
+    }
+}

@@ -1,0 +1,450 @@
+package io.gyre.engine;
+
+import io.gyre.engine.testing.TaskHistory;
+import io.gyre.journal.RecordType;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+import static io.gyre.engine.TaskState.CANCELLED;
+import static io.gyre.engine.TaskState.DEAD_LETTERED;
+import static io.gyre.engine.TaskState.FAILED;
+import static io.gyre.engine.TaskState.PENDING;
+import static io.gyre.engine.TaskState.RETRY_WAIT;
+import static io.gyre.engine.TaskState.RUNNING;
+import static io.gyre.engine.TaskState.SUCCEEDED;
+import static io.gyre.engine.TaskState.TIMED_OUT;
+import static io.gyre.engine.testing.TaskHistoryAssert.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * ASYNC and CPU execution, per-type concurrency limits, and input validation.
+ */
+class ExecutionModesTest
+{
+    @TempDir
+    Path dir;
+
+    private Engine engine;
+    private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
+
+    @AfterEach
+    void close()
+    {
+        if (engine != null)
+        {
+            engine.close();
+        }
+        timer.shutdownNow();
+    }
+
+    private Engine open(final Consumer<EngineConfig.Builder> settings)
+    {
+        final EngineConfig.Builder builder = EngineConfig.builder(dir).ringSize(1024).timerFiresPerTick(16);
+        settings.accept(builder);
+        engine = Engine.open(builder.build());
+        return engine;
+    }
+
+    private static Outcome get(final CompletableFuture<Outcome> future) throws Exception
+    {
+        return future.get(15, TimeUnit.SECONDS);
+    }
+
+    private TaskHistory closeAndReplay()
+    {
+        engine.close();
+        engine = null;
+        return TaskHistory.of(dir);
+    }
+
+    /**
+     * ASYNC: copies its payload in execute, then reports from a timer thread after {@code delayMillis}:
+     * "fail" fails retryably once per attempt number below 2, "never" never reports, anything else
+     * succeeds with the payload upper-cased. Counts stop actions.
+     */
+    private final class Later implements TaskHandler
+    {
+        final AtomicInteger started = new AtomicInteger();
+        final AtomicInteger running = new AtomicInteger();
+        final AtomicInteger mostRunning = new AtomicInteger();
+        final AtomicInteger stops = new AtomicInteger();
+        final ConcurrentLinkedQueue<String> threads = new ConcurrentLinkedQueue<>();
+        private final long delayMillis;
+        private final int limit;
+
+        Later(final long delayMillis, final int limit)
+        {
+            this.delayMillis = delayMillis;
+            this.limit = limit;
+        }
+
+        @Override
+        public String type()
+        {
+            return "later";
+        }
+
+        @Override
+        public ExecutionMode executionMode()
+        {
+            return ExecutionMode.ASYNC;
+        }
+
+        @Override
+        public int maxConcurrency()
+        {
+            return limit;
+        }
+
+        @Override
+        public void execute(final TaskContext context)
+        {
+            started.incrementAndGet();
+            mostRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
+            final String input = context.payload().getStringWithoutLengthUtf8(0, context.payloadLength());
+            final int attempt = context.attempt();
+            if (input.equals("now"))
+            {
+                running.decrementAndGet();
+                context.succeed("NOW".getBytes(StandardCharsets.UTF_8));
+                return;
+            }
+            final var pending = timer.schedule(() ->
+            {
+                threads.add(Thread.currentThread().getName());
+                running.decrementAndGet();
+                if (input.equals("fail") && attempt < 2)
+                {
+                    context.fail(true, "not yet");
+                }
+                else
+                {
+                    context.succeed(input.toUpperCase().getBytes(StandardCharsets.UTF_8));
+                }
+            }, input.equals("never") ? 1_000_000 : delayMillis, TimeUnit.MILLISECONDS);
+            context.onStop(() ->
+            {
+                stops.incrementAndGet();
+                if (pending.cancel(false))
+                {
+                    running.decrementAndGet();
+                }
+            });
+        }
+    }
+
+    @Test
+    void shouldRunAsyncAttemptsWithoutAThreadEachAndJournalTheirResults() throws Exception
+    {
+        final Later later = new Later(200, 0);
+        open(b -> b.handler(later));
+        final List<CompletableFuture<Outcome>> outcomes = new ArrayList<>();
+        for (int i = 0; i < 500; i++)
+        {
+            outcomes.add(engine.submit(new TaskRequest().key("k" + i).type("later").payload("p" + i)));
+        }
+        for (int i = 0; i < 500; i++)
+        {
+            final Outcome o = get(outcomes.get(i));
+            assertThat(o.state()).isEqualTo(SUCCEEDED);
+            assertThat(o.outputAsString()).isEqualTo("P" + i);
+        }
+        // 500 attempts of 200 ms each were in flight together on a 2-thread timer: nothing waited on a thread
+        assertThat(later.mostRunning.get()).isGreaterThan(100);
+        assertThat(later.threads).allSatisfy(t -> assertThat(t).startsWith("pool-"));
+        final TaskHistory history = closeAndReplay();
+        assertThat(history).replaysDeterministically();
+        assertThat(history.report().recordsByType()).containsEntry(RecordType.SUCCEEDED, 500L).containsEntry(RecordType.STARTED, 500L);
+    }
+
+    @Test
+    void shouldPublishAResultReportedBeforeExecuteReturns() throws Exception
+    {
+        open(b -> b.handler(new Later(10, 0)));
+        final Outcome o = get(engine.submit(new TaskRequest().key("sync").type("later").payload("now")));
+        assertThat(o.state()).isEqualTo(SUCCEEDED);
+        assertThat(o.outputAsString()).isEqualTo("NOW");
+        assertThat(closeAndReplay()).task(o.taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
+    }
+
+    @Test
+    void shouldRetryAFailedAsyncAttempt() throws Exception
+    {
+        open(b -> b.handler(new Later(10, 0)));
+        final Outcome o = get(engine.submit(new TaskRequest().key("f").type("later").payload("fail").backoff(10, 10, 1f, 0f)));
+        assertThat(o.state()).isEqualTo(SUCCEEDED);
+        assertThat(o.attempts()).isEqualTo(2);
+        assertThat(closeAndReplay()).task(o.taskId()).hasStates(PENDING, RUNNING, RETRY_WAIT, RUNNING, SUCCEEDED).replaysDeterministically();
+    }
+
+    @Test
+    void shouldTimeOutAnAsyncAttemptAndRunItsStopActions() throws Exception
+    {
+        final Later later = new Later(10, 0);
+        open(b -> b.handler(later));
+        final Outcome o = get(engine.submit(new TaskRequest().key("t").type("later").payload("never").timeoutMillis(100).maxAttempts(1)));
+        assertThat(o.state()).isEqualTo(TIMED_OUT);
+        assertThat(later.stops.get()).isEqualTo(1);
+        await().until(() -> later.running.get() == 0);
+        final TaskHistory history = closeAndReplay();
+        assertThat(history).task(o.taskId()).hasStates(PENDING, RUNNING, TIMED_OUT).replaysDeterministically();
+        // the engine ended the silent attempt itself: its late "result" is journaled and changed nothing
+        assertThat(history.report().recordsByType()).containsEntry(RecordType.FAILED, 1L);
+    }
+
+    @Test
+    void shouldCancelARunningAsyncAttempt() throws Exception
+    {
+        final Later later = new Later(10, 0);
+        open(b -> b.handler(later));
+        final CompletableFuture<Outcome> outcome = engine.submit(new TaskRequest().key("c").type("later").payload("never"));
+        await().until(() -> later.started.get() == 1);
+        assertThat(engine.cancel("c").get(5, TimeUnit.SECONDS).state()).isEqualTo(CANCELLED);
+        assertThat(get(outcome).state()).isEqualTo(CANCELLED);
+        assertThat(later.stops.get()).isEqualTo(1);
+        await().until(() -> later.running.get() == 0);
+        assertThat(closeAndReplay()).task(get(outcome).taskId()).hasStates(PENDING, RUNNING, CANCELLED).replaysDeterministically();
+    }
+
+    @Test
+    void shouldHoldATypeToItsConcurrencyLimitAndQueueTheRest() throws Exception
+    {
+        final Later later = new Later(50, 3);
+        open(b -> b.handler(later));
+        final Recorder recorder = new Recorder();
+        for (int i = 0; i < 30; i++)
+        {
+            engine.submit(new TaskRequest().key("k" + i).type("later").payload("x"), recorder);
+        }
+        assertThat(recorder.awaitOutcomes(30)).allSatisfy(o -> assertThat(o.state()).isEqualTo(SUCCEEDED));
+        assertThat(later.mostRunning.get()).isEqualTo(3);
+        final TaskHistory history = closeAndReplay();
+        assertThat(history).replaysDeterministically();
+    }
+
+    @Test
+    void shouldHoldAllAsyncAttemptsToTheEngineLimit() throws Exception
+    {
+        final Later later = new Later(50, 0);
+        open(b -> b.handler(later).maxAsyncInFlight(4));
+        final Recorder recorder = new Recorder();
+        for (int i = 0; i < 20; i++)
+        {
+            engine.submit(new TaskRequest().key("k" + i).type("later").payload("x"), recorder);
+        }
+        assertThat(recorder.awaitOutcomes(20)).allSatisfy(o -> assertThat(o.state()).isEqualTo(SUCCEEDED));
+        assertThat(later.mostRunning.get()).isEqualTo(4);
+    }
+
+    @Test
+    void shouldReplayTheTypeLimitsTheJournalWasWrittenWith() throws Exception
+    {
+        final Later limited = new Later(20, 2);
+        open(b -> b.handler(limited));
+        final Recorder recorder = new Recorder();
+        for (int i = 0; i < 10; i++)
+        {
+            engine.submit(new TaskRequest().key("k" + i).type("later").payload("x"), recorder);
+        }
+        recorder.awaitOutcomes(10);
+        engine.close();
+        // reopened with the limit lifted: the old journal still replays as it was decided, with no mismatch
+        final Later unlimited = new Later(20, 0);
+        engine = Engine.open(EngineConfig.builder(dir).ringSize(1024).timerFiresPerTick(16).handler(unlimited).build());
+        assertThat(get(engine.submit(new TaskRequest().key("k0").type("later"))).duplicate()).isTrue();
+        assertThat(closeAndReplay()).replaysDeterministically();
+    }
+
+    /** CPU: runs on the CPU pool's threads. */
+    private static final class Crunch implements TaskHandler
+    {
+        final ConcurrentLinkedQueue<String> threads = new ConcurrentLinkedQueue<>();
+
+        @Override
+        public String type()
+        {
+            return "crunch";
+        }
+
+        @Override
+        public ExecutionMode executionMode()
+        {
+            return ExecutionMode.CPU;
+        }
+
+        @Override
+        public void execute(final TaskContext context)
+        {
+            threads.add(Thread.currentThread().getName());
+            long x = context.payloadLength();
+            for (int i = 0; i < 100_000; i++)
+            {
+                x = x * 6364136223846793005L + 1442695040888963407L;
+            }
+            context.succeed(Long.toString(x & 0xFF).getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void shouldRunCpuTasksOnTheCpuPool() throws Exception
+    {
+        final Crunch crunch = new Crunch();
+        open(b -> b.handler(crunch).cpuPoolThreads(2));
+        final Recorder recorder = new Recorder();
+        for (int i = 0; i < 50; i++)
+        {
+            engine.submit(new TaskRequest().key("k" + i).type("crunch").payload("x"), recorder);
+        }
+        assertThat(recorder.awaitOutcomes(50)).allSatisfy(o -> assertThat(o.state()).isEqualTo(SUCCEEDED));
+        assertThat(crunch.threads).allSatisfy(t -> assertThat(t).startsWith("gyre-cpu-"));
+        final TaskHistory history = closeAndReplay();
+        assertThat(history).replaysDeterministically();
+        assertThat(history.report().recordsByType()).containsEntry(RecordType.STARTED, 50L);
+    }
+
+    /** Refuses any payload that is not a decimal number, naming the field. */
+    private static final class Digits implements TaskHandler
+    {
+        final AtomicInteger executed = new AtomicInteger();
+
+        @Override
+        public String type()
+        {
+            return "digits";
+        }
+
+        @Override
+        public void validate(final TaskContext context) throws TaskFailure
+        {
+            final String input = context.payload().getStringWithoutLengthUtf8(0, context.payloadLength());
+            if (!input.matches("[0-9]+"))
+            {
+                throw TaskFailure.retryable("payload: \"" + input + "\" is not a decimal number");
+            }
+        }
+
+        @Override
+        public void execute(final TaskContext context)
+        {
+            executed.incrementAndGet();
+            context.succeed(context.payload(), 0, context.payloadLength());
+        }
+    }
+
+    @Test
+    void shouldFailInvalidInputPermanentlyBeforeExecutingWithTheHandlersMessage() throws Exception
+    {
+        final Digits digits = new Digits();
+        open(b -> b.handler(digits));
+        final Outcome bad = get(engine.submit(new TaskRequest().key("bad").type("digits").payload("12a").maxAttempts(5)));
+        final Outcome good = get(engine.submit(new TaskRequest().key("good").type("digits").payload("123")));
+
+        assertThat(bad.state()).isIn(FAILED, DEAD_LETTERED);
+        assertThat(bad.attempts()).isEqualTo(1);
+        assertThat(bad.error()).isEqualTo("invalid input: payload: \"12a\" is not a decimal number");
+        assertThat(good.outputAsString()).isEqualTo("123");
+        assertThat(digits.executed.get()).isEqualTo(1);
+        assertThat(closeAndReplay()).task(bad.taskId()).replaysDeterministically();
+    }
+
+    /** INLINE: holds its outcome (the payload) until submission time + the payload's number of milliseconds. */
+    private static final class Delay implements TaskHandler
+    {
+        final AtomicInteger attempts = new AtomicInteger();
+
+        @Override
+        public String type()
+        {
+            return "delay";
+        }
+
+        @Override
+        public void execute(final TaskContext context)
+        {
+            attempts.incrementAndGet();
+            final String millis = context.payload().getStringWithoutLengthUtf8(0, context.payloadLength());
+            context.holdUntil(context.submittedAt() + Long.parseLong(millis) * 1_000_000L);
+            context.succeed(context.payload(), 0, context.payloadLength());
+        }
+    }
+
+    @Test
+    void shouldHoldAnOutcomeUntilItsTimeThenReleaseItWithTheJournaledOutput() throws Exception
+    {
+        final Delay delay = new Delay();
+        open(b -> b.handler(delay));
+        final CompletableFuture<Outcome> held = engine.submit(new TaskRequest().key("held").type("delay").payload("300"));
+        final Outcome now = get(engine.submit(new TaskRequest().key("now").type("delay").payload("0")));
+        assertThat(now.state()).isEqualTo(SUCCEEDED);
+        assertThat(held).isNotDone();
+        assertThat(engine.status("held").get(5, TimeUnit.SECONDS).state()).isEqualTo(RUNNING);
+
+        final Outcome o = get(held);
+        assertThat(o.state()).isEqualTo(SUCCEEDED);
+        assertThat(o.outputAsString()).isEqualTo("300");
+        assertThat(o.finishedAt()).isEqualTo(o.submittedAt() + 300_000_000L);
+        assertThat(System.currentTimeMillis() * 1_000_000L).isGreaterThanOrEqualTo(o.finishedAt());
+        assertThat(delay.attempts.get()).isEqualTo(2);
+        assertThat(closeAndReplay()).task(o.taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
+    }
+
+    @Test
+    void shouldReleaseAHeldOutcomeAtItsJournaledTimeAfterARestartWithoutRunningAgain() throws Exception
+    {
+        final Delay delay = new Delay();
+        open(b -> b.handler(delay));
+        final CompletableFuture<Outcome> held = engine.submit(new TaskRequest().key("across").type("delay").payload("1500"));
+        await().until(() -> engine.status("across").get().state() == RUNNING);
+        engine.close();
+        assertThat(held).isNotDone();
+        engine = null;
+
+        final Delay again = new Delay();
+        open(b -> b.handler(again));
+        final Outcome o = get(engine.submit(new TaskRequest().key("across").type("delay").payload("1500")));
+        assertThat(o.state()).isEqualTo(SUCCEEDED);
+        assertThat(o.outputAsString()).isEqualTo("1500");
+        assertThat(o.finishedAt()).isEqualTo(o.submittedAt() + 1_500_000_000L);
+        assertThat(again.attempts.get()).isZero();
+        assertThat(get(engine.submit(new TaskRequest().key("across").type("delay"))).duplicate()).isTrue();
+        assertThat(closeAndReplay()).task(o.taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
+    }
+
+    @Test
+    void shouldCancelAHeldTask() throws Exception
+    {
+        open(b -> b.handler(new Delay()));
+        final CompletableFuture<Outcome> held = engine.submit(new TaskRequest().key("c").type("delay").payload("60000"));
+        await().until(() -> engine.status("c").get().state() == RUNNING);
+        assertThat(engine.cancel("c").get(5, TimeUnit.SECONDS).state()).isEqualTo(CANCELLED);
+        assertThat(get(held).state()).isEqualTo(CANCELLED);
+        assertThat(closeAndReplay()).task(get(held).taskId()).hasStates(PENDING, RUNNING, CANCELLED).replaysDeterministically();
+    }
+
+    @Test
+    void shouldLetRunningAsyncWorkFinishOnClose() throws Exception
+    {
+        final Later later = new Later(300, 0);
+        open(b -> b.handler(later));
+        final CompletableFuture<Outcome> outcome = engine.submit(new TaskRequest().key("slow").type("later").payload("x"));
+        await().until(() -> later.started.get() == 1);
+        engine.close();
+        assertThat(get(outcome).state()).isEqualTo(SUCCEEDED);
+        engine = null;
+        assertThat(TaskHistory.of(dir)).task(get(outcome).taskId()).hasStates(PENDING, RUNNING, SUCCEEDED);
+    }
+}

@@ -1,0 +1,145 @@
+package io.gyre.tasks.wait;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.gyre.engine.TaskContext;
+import io.gyre.engine.TaskFailure;
+import io.gyre.engine.TaskHandler;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+
+/**
+ * {@code wait}: succeeds at a time, given as an ISO-8601 duration from the task's submission ({@code PT2S})
+ * or as an absolute instant ({@code 2026-11-23T12:00:00Z}). The payload is that text, bare or as a JSON
+ * string, or a JSON object {@code {"duration": "PT2S"}} or {@code {"until": "2026-11-23T12:00:00Z"}}.
+ * <p>
+ * Nothing waits on a thread: the attempt runs inline, computes the deadline and asks the engine to hold its
+ * outcome until then ({@link TaskContext#holdUntil}); the deadline is journaled with the result, so after
+ * a restart the task still completes at its original time. A pending wait costs the engine its task record
+ * and one timer entry. The deadline counts from the submission (journaled), not from the attempt, so a
+ * retried or re-run attempt keeps it.
+ * <p>
+ * Output: {@code {"until":"2026-11-23T12:00:02Z"}}, the deadline.
+ */
+public final class WaitHandler implements TaskHandler
+{
+    /** The longest wait accepted. */
+    public static final Duration MAX_WAIT = Duration.ofDays(3650);
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Override
+    public String type()
+    {
+        return "wait";
+    }
+
+    @Override
+    public void validate(final TaskContext context) throws TaskFailure
+    {
+        deadline(context);
+    }
+
+    @Override
+    public void execute(final TaskContext context) throws TaskFailure
+    {
+        final Instant until = deadline(context);
+        final long nanos = until.getEpochSecond() * 1_000_000_000L + until.getNano();
+        context.holdUntil(nanos);
+        context.succeed(("{\"until\":\"" + until + "\"}").getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /**
+     * @return when the task completes.
+     * @throws TaskFailure (permanent) naming the field when the payload says nothing usable.
+     */
+    static Instant deadline(final TaskContext context) throws TaskFailure
+    {
+        final String text = context.payload().getStringWithoutLengthUtf8(0, context.payloadLength()).trim();
+        final Instant submitted = Instant.ofEpochSecond(0, context.submittedAt());
+        if (text.isEmpty())
+        {
+            throw TaskFailure.permanent("payload: empty; give a duration (PT2S) or an instant (2026-11-23T12:00:00Z)");
+        }
+        if (text.charAt(0) == '{' || text.charAt(0) == '"')
+        {
+            final JsonNode node;
+            try
+            {
+                node = JSON.readTree(text);
+            }
+            catch (final JsonProcessingException ex)
+            {
+                throw TaskFailure.permanent("payload: not valid JSON: " + ex.getOriginalMessage());
+            }
+            if (node.isTextual())
+            {
+                return fromText("payload", node.asText(), submitted);
+            }
+            final JsonNode duration = node.get("duration");
+            final JsonNode until = node.get("until");
+            if ((duration == null) == (until == null))
+            {
+                throw TaskFailure.permanent("payload: give exactly one of \"duration\" (PT2S) and \"until\" (2026-11-23T12:00:00Z)");
+            }
+            final String field = duration != null ? "duration" : "until";
+            final JsonNode value = duration != null ? duration : until;
+            if (!value.isTextual())
+            {
+                throw TaskFailure.permanent(field + ": must be a string, not " + value.getNodeType().name().toLowerCase());
+            }
+            return duration != null ? afterDuration(field, value.asText(), submitted) : instant(field, value.asText());
+        }
+        return fromText("payload", text, submitted);
+    }
+
+    private static Instant fromText(final String field, final String text, final Instant submitted) throws TaskFailure
+    {
+        return text.startsWith("P") || text.startsWith("p") || text.startsWith("-P") ?
+            afterDuration(field, text, submitted) : instant(field, text);
+    }
+
+    private static Instant afterDuration(final String field, final String text, final Instant submitted) throws TaskFailure
+    {
+        final Duration duration;
+        try
+        {
+            duration = Duration.parse(text);
+        }
+        catch (final DateTimeParseException ex)
+        {
+            throw TaskFailure.permanent(field + ": \"" + text + "\" is not an ISO-8601 duration (e.g. PT2S, PT1M30S, P1D)");
+        }
+        if (duration.isNegative())
+        {
+            throw TaskFailure.permanent(field + ": \"" + text + "\" is negative");
+        }
+        if (duration.compareTo(MAX_WAIT) > 0)
+        {
+            throw TaskFailure.permanent(field + ": \"" + text + "\" is longer than the longest wait, " + MAX_WAIT.toDays() + " days");
+        }
+        return submitted.plus(duration);
+    }
+
+    private static Instant instant(final String field, final String text) throws TaskFailure
+    {
+        try
+        {
+            final Instant until = Instant.parse(text);
+            if (until.isAfter(Instant.now().plus(MAX_WAIT)))
+            {
+                throw TaskFailure.permanent(field + ": \"" + text + "\" is further away than the longest wait, " + MAX_WAIT.toDays() + " days");
+            }
+            return until;
+        }
+        catch (final DateTimeParseException ex)
+        {
+            throw TaskFailure.permanent(field + ": \"" + text +
+                "\" is neither an ISO-8601 duration (PT2S) nor an instant in UTC (2026-11-23T12:00:00Z)");
+        }
+    }
+}

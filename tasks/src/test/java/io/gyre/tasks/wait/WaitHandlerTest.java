@@ -1,0 +1,133 @@
+package io.gyre.tasks.wait;
+
+import io.gyre.engine.Engine;
+import io.gyre.engine.EngineConfig;
+import io.gyre.engine.Outcome;
+import io.gyre.engine.TaskRequest;
+import io.gyre.engine.TaskState;
+import io.gyre.engine.testing.TaskHistory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static io.gyre.engine.TaskState.PENDING;
+import static io.gyre.engine.TaskState.RUNNING;
+import static io.gyre.engine.TaskState.SUCCEEDED;
+import static io.gyre.engine.testing.TaskHistoryAssert.assertThat;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+class WaitHandlerTest
+{
+    @TempDir
+    Path dir;
+
+    private Engine engine;
+
+    @AfterEach
+    void close()
+    {
+        if (engine != null)
+        {
+            engine.close();
+        }
+    }
+
+    private void open()
+    {
+        engine = Engine.open(EngineConfig.builder(dir).ringSize(1024).timerFiresPerTick(16).handler(new WaitHandler()).build());
+    }
+
+    private static Outcome get(final CompletableFuture<Outcome> future) throws Exception
+    {
+        return future.get(15, TimeUnit.SECONDS);
+    }
+
+    private static Instant instant(final long epochNanos)
+    {
+        return Instant.ofEpochSecond(0, epochNanos);
+    }
+
+    @Test
+    void shouldCompleteADurationAfterTheSubmission() throws Exception
+    {
+        open();
+        final CompletableFuture<Outcome> waiting = engine.submit(new TaskRequest().key("d").type("wait").payload("PT0.4S"));
+        await().until(() -> engine.status("d").get().state() == RUNNING);
+        final Outcome o = get(waiting);
+
+        assertThat(o.state()).isEqualTo(SUCCEEDED);
+        assertThat(o.finishedAt()).isEqualTo(o.submittedAt() + 400_000_000L);
+        assertThat(o.outputAsString()).isEqualTo("{\"until\":\"" + instant(o.finishedAt()) + "\"}");
+        assertThat(Instant.now()).isAfterOrEqualTo(instant(o.finishedAt()));
+    }
+
+    @Test
+    void shouldCompleteAtAnInstantGivenAsJson() throws Exception
+    {
+        open();
+        final Instant until = Instant.now().plusMillis(300);
+        final Outcome o = get(engine.submit(new TaskRequest().key("u").type("wait").payload("{\"until\":\"" + until + "\"}")));
+        assertThat(instant(o.finishedAt())).isEqualTo(until);
+        assertThat(Instant.now()).isAfterOrEqualTo(until);
+        final Outcome d = get(engine.submit(new TaskRequest().key("j").type("wait").payload("{\"duration\":\"PT0.1S\"}")));
+        assertThat(d.finishedAt()).isEqualTo(d.submittedAt() + 100_000_000L);
+        final Outcome s = get(engine.submit(new TaskRequest().key("s").type("wait").payload("\"PT0.05S\"")));
+        assertThat(s.finishedAt()).isEqualTo(s.submittedAt() + 50_000_000L);
+    }
+
+    @Test
+    void shouldCompleteAnInstantInThePastAtOnce() throws Exception
+    {
+        open();
+        final Outcome o = get(engine.submit(new TaskRequest().key("p").type("wait").payload("2020-01-01T00:00:00Z")));
+        assertThat(o.state()).isEqualTo(SUCCEEDED);
+        assertThat(o.outputAsString()).isEqualTo("{\"until\":\"2020-01-01T00:00:00Z\"}");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "P2X|invalid input: payload: \"P2X\" is not an ISO-8601 duration (e.g. PT2S, PT1M30S, P1D)",
+        "-PT1S|invalid input: payload: \"-PT1S\" is negative",
+        "tomorrow|invalid input: payload: \"tomorrow\" is neither an ISO-8601 duration (PT2S) nor an instant in UTC (2026-11-23T12:00:00Z)",
+        "{\"duration\":5}|invalid input: duration: must be a string, not number",
+        "{\"duration\":\"PT1S\",\"until\":\"2030-01-01T00:00:00Z\"}|invalid input: payload: give exactly one of \"duration\" (PT2S) and \"until\" (2026-11-23T12:00:00Z)",
+        "{\"until\":\"soon\"}|invalid input: until: \"soon\" is neither an ISO-8601 duration (PT2S) nor an instant in UTC (2026-11-23T12:00:00Z)",
+        "P99999D|invalid input: payload: \"P99999D\" is longer than the longest wait, 3650 days",
+        "{oops|invalid input: payload: not valid JSON: "})
+    void shouldFailABadPayloadPermanentlyNamingTheField(final String payload, final String error) throws Exception
+    {
+        open();
+        final Outcome o = get(engine.submit(new TaskRequest().key("bad").type("wait").payload(payload).maxAttempts(3)));
+        assertThat(o.state()).isIn(TaskState.FAILED, TaskState.DEAD_LETTERED);
+        assertThat(o.attempts()).isEqualTo(1);
+        assertThat(o.error()).startsWith(error);
+        assertThat(get(engine.submit(new TaskRequest().key("good").type("wait").payload("PT0S"))).state()).isEqualTo(SUCCEEDED);
+    }
+
+    @Test
+    void shouldCompleteAtTheOriginalDeadlineAfterARestart() throws Exception
+    {
+        open();
+        final CompletableFuture<Outcome> waiting = engine.submit(new TaskRequest().key("r").type("wait").payload("PT1.5S"));
+        await().until(() -> engine.status("r").get().state() == RUNNING);
+        engine.close();
+        assertThat(waiting).isNotDone();
+
+        open();
+        final Outcome o = get(engine.submit(new TaskRequest().key("r").type("wait").payload("PT1.5S")));
+        assertThat(o.state()).isEqualTo(SUCCEEDED);
+        assertThat(o.finishedAt()).isEqualTo(o.submittedAt() + 1_500_000_000L);
+        assertThat(Instant.now()).isAfterOrEqualTo(instant(o.finishedAt()));
+        engine.close();
+        engine = null;
+        assertThat(TaskHistory.of(dir)).task(o.taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
+    }
+}
