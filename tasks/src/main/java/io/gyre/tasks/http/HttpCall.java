@@ -24,12 +24,14 @@ import java.util.function.BiConsumer;
  * <p>
  * Two threads race to end a call: the client's, completing the response, and the engine's, stopping the
  * attempt (cancelled or timed out). One {@link AtomicInteger} decides: the first to move it from IN_FLIGHT
- * wins. A stop that wins cancels the request (closing its connection), gives the breaker permission back
- * and reports nothing: the engine ends a stopped attempt itself. A stop that loses to a report in progress
- * waits for that report to finish, so nothing touches the context once the stop action has returned (the
- * engine may reuse it for another attempt then).
+ * wins, so the breaker hears of the call exactly once. A stop that wins cancels the request (closing its
+ * connection), gives the breaker its permission back and reports nothing: the engine ends a stopped attempt
+ * itself. A stop that loses does nothing: the report on its way and the engine's own end of the attempt meet
+ * in the context, where the first wins (the engine never reuses an ASYNC context, so a late report cannot
+ * land in another attempt). The stop action never waits for the reporting thread: it runs on the execute
+ * stage, which a report may itself be waiting on for ring space.
  * <pre>
- *   IN_FLIGHT --response or error--> REPORTING --> DONE
+ *   IN_FLIGHT --response or error--> REPORTED
  *       |
  *       +------------stop----------> STOPPED
  * </pre>
@@ -40,9 +42,8 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
     static final int ERROR_SNIPPET_BYTES = 256;
 
     private static final int IN_FLIGHT = 0;
-    private static final int REPORTING = 1;
-    private static final int DONE = 2;
-    private static final int STOPPED = 3;
+    private static final int REPORTED = 1;
+    private static final int STOPPED = 2;
 
     private final TaskContext context;
     private final HttpTaskInput input;
@@ -84,7 +85,7 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
         }
         catch (final RuntimeException ex)
         {
-            if (state.compareAndSet(IN_FLIGHT, DONE))
+            if (state.compareAndSet(IN_FLIGHT, REPORTED))
             {
                 breaker.release();
             }
@@ -100,7 +101,7 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
     }
 
     /**
-     * The stop action: the engine cancelled the attempt or it timed out.
+     * The stop action: the engine cancelled the attempt or it timed out (on the thread that stops it).
      */
     @Override
     public void run()
@@ -113,48 +114,37 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
                 future.cancel(true);
             }
             breaker.release();
-            return;
-        }
-        while (state.get() == REPORTING)
-        {
-            Thread.onSpinWait(); // a report is copying its output into the context: microseconds
         }
     }
 
     /**
-     * The response arrived, or the call failed: on a client thread.
+     * The response arrived, or the call failed: on a client thread (or on the stopping thread, when the stop
+     * cancelled the request, and then it is ignored).
      */
     @Override
     public void accept(final HttpResponse<byte[]> result, final Throwable error)
     {
-        final long durationNanos = System.nanoTime() - startNanos;
-        final Verdict verdict = error == null ? verdict(result) : verdict(error);
-        if (!state.compareAndSet(IN_FLIGHT, REPORTING))
+        if (!state.compareAndSet(IN_FLIGHT, REPORTED))
         {
             return; // stopped: the engine ends the attempt, the breaker has its permission back
         }
-        try
+        final long durationNanos = System.nanoTime() - startNanos;
+        final Verdict verdict = error == null ? verdict(result) : verdict(error);
+        if (verdict.hostFailed)
         {
-            if (verdict.hostFailed)
-            {
-                breaker.recordFailure(durationNanos, verdict.cause);
-            }
-            else
-            {
-                breaker.recordSuccess(durationNanos);
-            }
-            if (verdict.output != null)
-            {
-                context.succeed(verdict.output);
-            }
-            else
-            {
-                context.fail(verdict.retryable, verdict.message);
-            }
+            breaker.recordFailure(durationNanos, verdict.cause);
         }
-        finally
+        else
         {
-            state.set(DONE);
+            breaker.recordSuccess(durationNanos);
+        }
+        if (verdict.output != null)
+        {
+            context.succeed(verdict.output);
+        }
+        else
+        {
+            context.fail(verdict.retryable, verdict.message);
         }
     }
 

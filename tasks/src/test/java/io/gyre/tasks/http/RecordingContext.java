@@ -22,10 +22,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A {@link TaskContext} that plays the engine's part for one attempt, as the engine's contract says: the
- * payload is valid only while {@code execute} runs (it is overwritten afterwards), the result may be
- * reported once from any thread, stop actions run on the thread that stops. It records every report, so a
- * test can tell a second report, or one after the stop, from none.
+ * A {@link TaskContext} that plays the engine's part for one ASYNC attempt, as the engine's contract says:
+ * the payload is valid only while {@code execute} runs (afterwards its bytes are overwritten and
+ * {@link #payload()} throws, as the engine's does), the result may be reported once from any thread, stop
+ * actions run on the thread that stops. It records every report, so a test can tell a second report, or one
+ * after the stop, from none.
  */
 final class RecordingContext implements TaskContext
 {
@@ -40,6 +41,7 @@ final class RecordingContext implements TaskContext
     private final AtomicInteger reportsAfterStop = new AtomicInteger();
     private final List<Runnable> stopActions = new ArrayList<>();
     private volatile boolean stop;
+    private volatile boolean payloadLent = true;
     private volatile Result result;
 
     private RecordingContext(final String payload)
@@ -97,6 +99,7 @@ final class RecordingContext implements TaskContext
         finally
         {
             payload.setMemory(0, payloadLength, (byte)'#');
+            payloadLent = false;
         }
     }
 
@@ -162,7 +165,23 @@ final class RecordingContext implements TaskContext
     @Override
     public DirectBuffer payload()
     {
+        if (!payloadLent)
+        {
+            throw new IllegalStateException("the payload of an ASYNC attempt is valid only during execute()");
+        }
         return payload;
+    }
+
+    @Override
+    public long submittedAt()
+    {
+        return 0;
+    }
+
+    @Override
+    public void holdUntil(final long epochNanos)
+    {
+        throw new UnsupportedOperationException("the http type never holds an outcome");
     }
 
     @Override
