@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 
@@ -66,12 +67,12 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
 
     /**
      * Send the request and return at once (on the engine's execute stage). The result is reported later, on
-     * a client thread.
+     * a thread of {@code executor}.
      *
      * @throws RuntimeException when the client refuses to start the call; the breaker's permission is given
      *     back and nothing is reported.
      */
-    void start(final HttpClient client)
+    void start(final HttpClient client, final Executor executor)
     {
         context.onStop(this);
         if (state.get() == STOPPED)
@@ -97,7 +98,9 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
         {
             future.cancel(true);
         }
-        future.whenComplete(this);
+        // the client completes this future on the JVM's default async pool (a new thread per response when
+        // the common pool has one thread): the report runs on the client's bounded executor instead
+        future.whenCompleteAsync(this, executor);
     }
 
     /**
@@ -118,8 +121,8 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
     }
 
     /**
-     * The response arrived, or the call failed: on a client thread (or on the stopping thread, when the stop
-     * cancelled the request, and then it is ignored).
+     * The response arrived, or the call failed (or was cancelled by a stop, and then it is ignored): on a
+     * thread of the client's executor.
      */
     @Override
     public void accept(final HttpResponse<byte[]> result, final Throwable error)

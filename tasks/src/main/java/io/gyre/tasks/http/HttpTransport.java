@@ -4,10 +4,13 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.gyre.engine.TaskContext;
 import io.gyre.engine.TaskFailure;
 import io.gyre.tasks.http.HostBreakers.HostBreaker;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -19,12 +22,18 @@ import java.util.concurrent.atomic.AtomicInteger;
  * breakers. Built from one {@link HttpSettings}; thread-safe.
  * <p>
  * Threads: the client's one selector thread does all network I/O; {@code executor-threads} threads
- * ({@code gyre-http-N}) process responses and report results. Neither grows with the calls in flight: a call
- * waiting for its response holds no thread. (The client's default executor is an unbounded cached pool,
- * which is why it gets this one.)
+ * ({@code gyre-http-N-M}) process responses and report results. Neither grows with the calls in flight: a
+ * call waiting for its response holds no thread. (The client's default executor is an unbounded cached
+ * pool, which is why it gets this one.)
+ * <p>
+ * One JDK 17 behaviour this cannot change: {@code sendAsync} completes each response's future through a
+ * no-op on the JVM's default async pool, the common {@link ForkJoinPool}, or, when that pool's parallelism is
+ * 1 (machines with 1 or 2 cores), a new thread for each response. Those threads live for that no-op only;
+ * {@code -Djava.util.concurrent.ForkJoinPool.common.parallelism=2} removes them (a warning says so at start).
  */
 final class HttpTransport
 {
+    private static final Logger LOG = LoggerFactory.getLogger(HttpTransport.class);
     private static final AtomicInteger TRANSPORTS = new AtomicInteger();
 
     private final HttpSettings settings;
@@ -46,6 +55,12 @@ final class HttpTransport
             .version(settings.version())
             .build();
         this.breakers = new HostBreakers(settings);
+        if (ForkJoinPool.getCommonPoolParallelism() < 2)
+        {
+            LOG.warn("the JVM's common pool has {} thread: the JDK HTTP client starts a thread for each response it " +
+                "completes (a no-op it runs on the default async pool); start the JVM with " +
+                "-Djava.util.concurrent.ForkJoinPool.common.parallelism=2 to bound them", ForkJoinPool.getCommonPoolParallelism());
+        }
     }
 
     HttpSettings settings()
@@ -65,7 +80,7 @@ final class HttpTransport
         {
             throw TaskFailure.retryable(breaker.refusal());
         }
-        new HttpCall(context, input, breaker, settings.maxResponseBytes()).start(client);
+        new HttpCall(context, input, breaker, settings.maxResponseBytes()).start(client, executor);
     }
 
     /**

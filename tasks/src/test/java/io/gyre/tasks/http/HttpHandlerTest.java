@@ -165,6 +165,23 @@ class HttpHandlerTest
     }
 
     @Test
+    void shouldReportFromTheClientsBoundedExecutorWhateverTheOutcome()
+    {
+        server.route("/ok", exchange -> LoopbackServer.respond(exchange, 200, "text/plain", "ok"));
+        server.route("/fail", exchange -> LoopbackServer.respond(exchange, 503, "text/plain", "busy"));
+
+        final RecordingContext ok = RecordingContext.run(handler, "{\"url\":\"" + server.url("/ok") + "\"}");
+        final RecordingContext failed = RecordingContext.run(handler, "{\"url\":\"" + server.url("/fail") + "\"}");
+        final RecordingContext refused = RecordingContext.run(handler, "{\"url\":\"http://127.0.0.1:" + LoopbackServer.unusedPort() + "/\"}");
+
+        for (final RecordingContext context : new RecordingContext[] {ok, failed, refused})
+        {
+            context.await();
+            assertThat(context.reportingThread()).startsWith("gyre-http-");
+        }
+    }
+
+    @Test
     void shouldFailRetryablyWhenNoResponseArrivesWithinTheTimeout()
     {
         final CountDownLatch arrived = new CountDownLatch(1);

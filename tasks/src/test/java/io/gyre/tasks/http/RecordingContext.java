@@ -43,6 +43,7 @@ final class RecordingContext implements TaskContext
     private volatile boolean stop;
     private volatile boolean payloadLent = true;
     private volatile Result result;
+    private volatile String reportingThread;
 
     private RecordingContext(final String payload)
     {
@@ -138,6 +139,14 @@ final class RecordingContext implements TaskContext
             stopActions.clear();
         }
         actions.forEach(Runnable::run);
+    }
+
+    /**
+     * @return the name of the thread the first report came from, or null before it.
+     */
+    String reportingThread()
+    {
+        return reportingThread;
     }
 
     int reports()
@@ -259,6 +268,7 @@ final class RecordingContext implements TaskContext
         }
         if (reports.incrementAndGet() == 1)
         {
+            reportingThread = Thread.currentThread().getName();
             result = value;
             reported.countDown();
         }
