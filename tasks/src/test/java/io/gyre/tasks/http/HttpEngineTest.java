@@ -31,6 +31,7 @@ import java.util.function.Consumer;
 import static io.github.resilience4j.circuitbreaker.CircuitBreaker.State.CLOSED;
 import static io.github.resilience4j.circuitbreaker.CircuitBreaker.State.HALF_OPEN;
 import static io.github.resilience4j.circuitbreaker.CircuitBreaker.State.OPEN;
+import static io.gyre.engine.TaskState.CANCELLED;
 import static io.gyre.engine.TaskState.DEAD_LETTERED;
 import static io.gyre.engine.TaskState.FAILED;
 import static io.gyre.engine.TaskState.PENDING;
@@ -188,6 +189,40 @@ class HttpEngineTest
             assertThat(get(outcome).attempts()).isEqualTo(1);
             assertThat(closeAndReplay()).task(get(outcome).taskId()).hasStates(PENDING, RUNNING, TIMED_OUT).replaysDeterministically();
         }
+    }
+
+    @Test
+    void shouldCancelTheRequestWhenTheTaskIsCancelled() throws Exception
+    {
+        open(b -> { });
+        try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress()))
+        {
+            final CompletableFuture<Outcome> outcome = engine.submit(task("cancel-me", "{\"url\":\"http://127.0.0.1:" +
+                silent.getLocalPort() + "/\",\"timeoutMillis\":60000}").timeoutMillis(60_000));
+            try (Socket connection = silent.accept())
+            {
+                connection.setSoTimeout(10_000);
+                final InputStream in = connection.getInputStream();
+
+                engine.cancel("cancel-me").get(15, TimeUnit.SECONDS);
+
+                assertThat(get(outcome).state()).isEqualTo(CANCELLED);
+                assertThat(readsToTheEnd(in)).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void shouldFailPermanentlyWhenTheOutputExceedsTheEnginesLimit() throws Exception
+    {
+        server.route("/big", exchange -> LoopbackServer.respond(exchange, 200, "text/plain", "b".repeat(2000)));
+        open(b -> b.maxOutputBytes(1000));
+
+        final Outcome outcome = get(engine.submit(task("k", "{\"url\":\"" + server.url("/big") + "\"}").maxAttempts(3)));
+
+        assertThat(outcome.state()).isEqualTo(DEAD_LETTERED);
+        assertThat(outcome.attempts()).isEqualTo(1);
+        assertThat(outcome.error()).startsWith("output of ").endsWith(" bytes exceeds maxOutputBytes=1000");
     }
 
     @Test
