@@ -132,7 +132,18 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
             return; // stopped: the engine ends the attempt, the breaker has its permission back
         }
         final long durationNanos = System.nanoTime() - startNanos;
-        final Verdict verdict = error == null ? verdict(result) : verdict(error);
+        final Verdict verdict;
+        try
+        {
+            verdict = error == null ? verdict(result) : verdict(error);
+        }
+        catch (final RuntimeException bug)
+        {
+            // says nothing about the host; the attempt must still end rather than wait for its timeout
+            breaker.release();
+            context.fail(true, "handling the response of " + input.host() + " failed: " + describe(bug));
+            return;
+        }
         if (verdict.hostFailed)
         {
             breaker.recordFailure(durationNanos, verdict.cause);
@@ -187,18 +198,19 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
         {
             return new Verdict(null, false, tooLarge.getMessage() + " (" + input.host() + ")", false, null);
         }
+        final ConnectException notConnected = find(cause, ConnectException.class);
         final String message;
-        if (cause instanceof HttpConnectTimeoutException)
+        if (find(cause, HttpConnectTimeoutException.class) != null)
         {
             message = "could not connect to " + input.host() + " within http." + HttpSettings.CONNECT_TIMEOUT_MS;
         }
-        else if (cause instanceof HttpTimeoutException)
+        else if (find(cause, HttpTimeoutException.class) != null)
         {
             message = "no response from " + input.host() + " within " + input.timeoutMillis() + " ms (timeoutMillis)";
         }
-        else if (find(cause, ConnectException.class) != null)
+        else if (notConnected != null)
         {
-            message = "cannot connect to " + input.host() + ": " + describe(find(cause, ConnectException.class));
+            message = "cannot connect to " + input.host() + ": " + describe(notConnected);
         }
         else if (cause instanceof IOException)
         {
