@@ -166,14 +166,15 @@ public final class Engine implements AutoCloseable
                 .then(publishStage);
             case 2 ->
             {
-                final FusedStage first = new FusedStage(journalStage, sequenceStage, null, null);
+                final FusedStage first = new FusedStage(journalStage, sequenceStage, null, null, inlineFastPath(journalStage));
                 first.ring(ring);
                 disruptor.handleEventsWith(first)
-                    .then(new FusedStage(null, null, executeStage, publishStage));
+                    .then(new FusedStage(null, null, executeStage, publishStage, null));
             }
             default ->
             {
-                final FusedStage all = new FusedStage(journalStage, sequenceStage, executeStage, publishStage);
+                final FusedStage all = new FusedStage(journalStage, sequenceStage, executeStage, publishStage,
+                    inlineFastPath(journalStage));
                 all.ring(ring);
                 disruptor.handleEventsWith(all);
             }
@@ -697,6 +698,19 @@ public final class Engine implements AutoCloseable
             LockSupport.parkNanos(1_000_000);
         }
         shutdownInternals(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+    }
+
+    /**
+     * @return the one-pass path for inline attempts, unless {@code -Dgyre.engine.inlineOnJournalThread=false}
+     *     (a diagnostic switch, to measure what it is worth: see BENCHMARKS.md).
+     */
+    private InlineFastPath inlineFastPath(final JournalStage journalStage)
+    {
+        if (!Boolean.parseBoolean(System.getProperty("gyre.engine.inlineOnJournalThread", "true")))
+        {
+            return null;
+        }
+        return new InlineFastPath(journalStage, sequenceStage, registry, config.maxOutputBytes(), config.clock(), budget);
     }
 
     private boolean quiescent()
