@@ -145,11 +145,10 @@ public final class Engine implements AutoCloseable
         final JournalStage journalStage = new JournalStage(
             journal.writer(), config.clock(), registry, journal.lastTimestampAtOpen(), VERSION);
         this.sequenceStage = new SequenceStage(sequencer, tickInFlight);
-        this.pool = new BlockingPool("blocking", config.blockingPoolThreads(), registry, config.maxOutputBytes(), gate, budget,
-            config.clock(), () -> running);
-        this.cpuPool = new BlockingPool("cpu", config.cpuPoolThreads(), registry, config.maxOutputBytes(), gate, budget,
-            config.clock(), () -> running);
-        this.asyncs = new AsyncAttempts(registry, config.maxOutputBytes(), gate, budget, config.clock(), () -> running);
+        final HandOff handOff = new HandOff(registry, config.maxOutputBytes(), gate, budget, config.clock(), () -> running);
+        this.pool = new BlockingPool("blocking", config.blockingPoolThreads(), handOff);
+        this.cpuPool = new BlockingPool("cpu", config.cpuPoolThreads(), handOff);
+        this.asyncs = new AsyncAttempts(handOff);
         final ExecuteStage executeStage = new ExecuteStage(registry, config.maxOutputBytes(), gate, budget, pool, cpuPool, asyncs,
             config.clock(), submissionReader);
         final PublishStage publishStage = new PublishStage(outcomeReader, budget);
