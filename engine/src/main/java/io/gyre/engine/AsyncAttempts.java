@@ -3,14 +3,12 @@ package io.gyre.engine;
 import com.lmax.disruptor.RingBuffer;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.BackoffIdleStrategy;
-import org.agrona.concurrent.EpochNanoClock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 
 /**
  * {@link ExecutionMode#ASYNC} attempts: started on the execute stage, reported later from any thread, their
@@ -36,29 +34,14 @@ final class AsyncAttempts
     private final ConcurrentHashMap<Long, AsyncAttempt> running = new ConcurrentHashMap<>();
     private final ArrayDeque<AsyncAttempt> ready = new ArrayDeque<>();
     private final AtomicInteger active = new AtomicInteger();
-    private final HandlerRegistry registry;
-    private final int maxOutputBytes;
-    private final AdmissionGate gate;
-    private final ByteBudget budget;
-    private final EpochNanoClock clock;
-    private final BooleanSupplier open;
+    private final HandOff handOff;
     private RingBuffer<RingEvent> ring;
     private volatile Thread executeThread;
 
     AsyncAttempts(
-        final HandlerRegistry registry,
-        final int maxOutputBytes,
-        final AdmissionGate gate,
-        final ByteBudget budget,
-        final EpochNanoClock clock,
-        final BooleanSupplier open)
+        final HandOff handOff)
     {
-        this.registry = registry;
-        this.maxOutputBytes = maxOutputBytes;
-        this.gate = gate;
-        this.budget = budget;
-        this.clock = clock;
-        this.open = open;
+        this.handOff = handOff;
     }
 
     void ring(final RingBuffer<RingEvent> ring)
@@ -77,7 +60,7 @@ final class AsyncAttempts
         work.prepare(taskId, attempt, handlerId, submittedAt, payload, length);
         running.put(taskId, work);
         active.incrementAndGet();
-        work.startedAt = clock.nanoTime();
+        work.startedAt = handOff.clock().nanoTime();
         work.runHandler();
         work.lentPayloadReturned();
         work.release();
@@ -155,7 +138,7 @@ final class AsyncAttempts
 
         AsyncAttempt()
         {
-            super(AsyncAttempts.this.registry, AsyncAttempts.this.maxOutputBytes);
+            super(handOff.registry(), handOff.maxOutputBytes());
         }
 
         void prepare(
@@ -250,7 +233,7 @@ final class AsyncAttempts
             {
                 encodeMessage();
             }
-            finishedAt = clock.nanoTime();
+            finishedAt = handOff.clock().nanoTime();
             if (Thread.currentThread() == executeThread)
             {
                 ready.add(this);
@@ -258,7 +241,7 @@ final class AsyncAttempts
             }
             try
             {
-                if (!publishFromOutside(ring, gate, budget, new BackoffIdleStrategy(), open, startedAt, finishedAt))
+                if (!publishFromOutside(ring, handOff.gate(), handOff.budget(), new BackoffIdleStrategy(), handOff.open(), startedAt, finishedAt))
                 {
                     LOG.debug("task {} attempt {} reported after the engine stopped; it runs again after a restart", taskId, attempt);
                 }
@@ -274,7 +257,7 @@ final class AsyncAttempts
          */
         void fill(final RingEvent e)
         {
-            fillCompletion(e, budget, startedAt, finishedAt);
+            fillCompletion(e, handOff.budget(), startedAt, finishedAt);
         }
 
         void release()

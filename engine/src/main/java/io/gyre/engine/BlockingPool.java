@@ -3,7 +3,6 @@ package io.gyre.engine;
 import com.lmax.disruptor.RingBuffer;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.BackoffIdleStrategy;
-import org.agrona.concurrent.EpochNanoClock;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.ManyToManyConcurrentArrayQueue;
 import org.slf4j.Logger;
@@ -14,7 +13,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 
 /**
  * A bounded pool {@link ExecutionMode#BLOCKING} (or {@link ExecutionMode#CPU}) attempts run on. The sequence stage never hands it more
@@ -28,31 +26,16 @@ final class BlockingPool
     private final ThreadPoolExecutor executor;
     private final ManyToManyConcurrentArrayQueue<PooledAttempt> idle;
     private final ConcurrentHashMap<Long, PooledAttempt> running = new ConcurrentHashMap<>();
-    private final HandlerRegistry registry;
-    private final int maxOutputBytes;
-    private final AdmissionGate gate;
-    private final ByteBudget budget;
-    private final EpochNanoClock clock;
-    private final BooleanSupplier open;
+    private final HandOff handOff;
     private final AtomicInteger active = new AtomicInteger();
     private RingBuffer<RingEvent> ring;
 
     BlockingPool(
         final String name,
         final int threads,
-        final HandlerRegistry registry,
-        final int maxOutputBytes,
-        final AdmissionGate gate,
-        final ByteBudget budget,
-        final EpochNanoClock clock,
-        final BooleanSupplier open)
+        final HandOff handOff)
     {
-        this.registry = registry;
-        this.maxOutputBytes = maxOutputBytes;
-        this.gate = gate;
-        this.budget = budget;
-        this.clock = clock;
-        this.open = open;
+        this.handOff = handOff;
         this.idle = new ManyToManyConcurrentArrayQueue<>(Math.max(2, threads * 2));
         final AtomicInteger counter = new AtomicInteger();
         this.executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(threads * 2),
@@ -135,7 +118,7 @@ final class BlockingPool
 
         PooledAttempt()
         {
-            super(BlockingPool.this.registry, BlockingPool.this.maxOutputBytes);
+            super(handOff.registry(), handOff.maxOutputBytes());
         }
 
         void prepare(
@@ -164,12 +147,12 @@ final class BlockingPool
             thread = Thread.currentThread();
             try
             {
-                startedAt = clock.nanoTime();
+                startedAt = handOff.clock().nanoTime();
                 runHandler();
                 encodeMessage();
                 thread = null;
                 Thread.interrupted();
-                publishResult(clock.nanoTime());
+                publishResult(handOff.clock().nanoTime());
             }
             finally
             {
@@ -185,7 +168,7 @@ final class BlockingPool
 
         private void publishResult(final long finishedAt)
         {
-            publishFromOutside(ring, gate, budget, waiting, open, startedAt, finishedAt);
+            publishFromOutside(ring, handOff.gate(), handOff.budget(), waiting, handOff.open(), startedAt, finishedAt);
         }
     }
 }

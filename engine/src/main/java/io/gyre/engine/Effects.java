@@ -93,6 +93,20 @@ final class Effects
         dispatches[base + 4] = submittedAt;
     }
 
+    /**
+     * Mark a dispatch as carried out already (an inline attempt run on the journal's thread): the execute
+     * stage skips it.
+     */
+    void consumeDispatch(final int i)
+    {
+        dispatches[i * DISPATCH_STRIDE + 1] |= 1L << 57;
+    }
+
+    boolean dispatchConsumed(final int i)
+    {
+        return (dispatches[i * DISPATCH_STRIDE + 1] >>> 57 & 1) != 0;
+    }
+
     long dispatchSubmittedAt(final int i)
     {
         return dispatches[i * DISPATCH_STRIDE + 4];

@@ -145,11 +145,10 @@ public final class Engine implements AutoCloseable
         final JournalStage journalStage = new JournalStage(
             journal.writer(), config.clock(), registry, journal.lastTimestampAtOpen(), VERSION);
         this.sequenceStage = new SequenceStage(sequencer, tickInFlight);
-        this.pool = new BlockingPool("blocking", config.blockingPoolThreads(), registry, config.maxOutputBytes(), gate, budget,
-            config.clock(), () -> running);
-        this.cpuPool = new BlockingPool("cpu", config.cpuPoolThreads(), registry, config.maxOutputBytes(), gate, budget,
-            config.clock(), () -> running);
-        this.asyncs = new AsyncAttempts(registry, config.maxOutputBytes(), gate, budget, config.clock(), () -> running);
+        final HandOff handOff = new HandOff(registry, config.maxOutputBytes(), gate, budget, config.clock(), () -> running);
+        this.pool = new BlockingPool("blocking", config.blockingPoolThreads(), handOff);
+        this.cpuPool = new BlockingPool("cpu", config.cpuPoolThreads(), handOff);
+        this.asyncs = new AsyncAttempts(handOff);
         final ExecuteStage executeStage = new ExecuteStage(registry, config.maxOutputBytes(), gate, budget, pool, cpuPool, asyncs,
             config.clock(), submissionReader);
         final PublishStage publishStage = new PublishStage(outcomeReader, budget);
@@ -166,14 +165,15 @@ public final class Engine implements AutoCloseable
                 .then(publishStage);
             case 2 ->
             {
-                final FusedStage first = new FusedStage(journalStage, sequenceStage, null, null);
+                final FusedStage first = new FusedStage(journalStage, sequenceStage, null, null, inlineFastPath(journalStage));
                 first.ring(ring);
                 disruptor.handleEventsWith(first)
-                    .then(new FusedStage(null, null, executeStage, publishStage));
+                    .then(new FusedStage(null, null, executeStage, publishStage, null));
             }
             default ->
             {
-                final FusedStage all = new FusedStage(journalStage, sequenceStage, executeStage, publishStage);
+                final FusedStage all = new FusedStage(journalStage, sequenceStage, executeStage, publishStage,
+                    inlineFastPath(journalStage));
                 all.ring(ring);
                 disruptor.handleEventsWith(all);
             }
@@ -697,6 +697,19 @@ public final class Engine implements AutoCloseable
             LockSupport.parkNanos(1_000_000);
         }
         shutdownInternals(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+    }
+
+    /**
+     * @return the one-pass path for inline attempts, unless {@code -Dgyre.engine.inlineOnJournalThread=false}
+     *     (a diagnostic switch, to measure what it is worth: see BENCHMARKS.md).
+     */
+    private InlineFastPath inlineFastPath(final JournalStage journalStage)
+    {
+        if (!Boolean.parseBoolean(System.getProperty("gyre.engine.inlineOnJournalThread", "true")))
+        {
+            return null;
+        }
+        return new InlineFastPath(journalStage, sequenceStage, registry, config.maxOutputBytes(), config.clock(), budget);
     }
 
     private boolean quiescent()

@@ -102,7 +102,10 @@ final class ExecuteStage implements EventHandler<RingEvent>
         }
         for (int i = 0; i < fx.dispatchCount; i++)
         {
-            dispatch(e, fx, i, sequence);
+            if (!fx.dispatchConsumed(i))
+            {
+                dispatch(e, fx, i, sequence);
+            }
         }
         if (asyncs.hasReady())
         {

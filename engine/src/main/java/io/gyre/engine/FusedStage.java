@@ -18,11 +18,18 @@ final class FusedStage implements EventHandler<RingEvent>
     private final SequenceStage sequence;
     private final ExecuteStage execute;
     private final PublishStage publish;
+    private final InlineFastPath inline;
     private RingBuffer<RingEvent> ring;
     private long batchStart = -1;
 
-    FusedStage(final JournalStage journal, final SequenceStage sequence, final ExecuteStage execute, final PublishStage publish)
+    FusedStage(
+        final JournalStage journal,
+        final SequenceStage sequence,
+        final ExecuteStage execute,
+        final PublishStage publish,
+        final InlineFastPath inline)
     {
+        this.inline = inline;
         this.journal = journal;
         this.sequence = sequence;
         this.execute = execute;
@@ -73,13 +80,26 @@ final class FusedStage implements EventHandler<RingEvent>
         {
             final long first = batchStart;
             batchStart = -1;
-            if (sequence != null)
+            if (sequence == null)
             {
-                sequence.prefetch(ring, first, sequenceNumber);
+                for (long s = first; s <= sequenceNumber; s++)
+                {
+                    rest(ring.get(s), s, s == sequenceNumber);
+                }
+                return;
+            }
+            sequence.prefetch(ring, first, sequenceNumber);
+            for (long s = first; s <= sequenceNumber; s++)
+            {
+                sequence.onEvent(ring.get(s), s, s == sequenceNumber);
+            }
+            if (inline != null)
+            {
+                inline.run(ring, first, sequenceNumber);
             }
             for (long s = first; s <= sequenceNumber; s++)
             {
-                rest(ring.get(s), s, s == sequenceNumber);
+                afterSequence(ring.get(s), s, s == sequenceNumber);
             }
         }
     }
@@ -90,6 +110,11 @@ final class FusedStage implements EventHandler<RingEvent>
         {
             sequence.onEvent(event, sequenceNumber, endOfBatch);
         }
+        afterSequence(event, sequenceNumber, endOfBatch);
+    }
+
+    private void afterSequence(final RingEvent event, final long sequenceNumber, final boolean endOfBatch)
+    {
         if (execute != null)
         {
             execute.onEvent(event, sequenceNumber, endOfBatch);

@@ -123,32 +123,8 @@ final class JournalStage implements EventHandler<RingEvent>
             }
             case RingEvent.COMPLETION ->
             {
-                if (e.succeeded)
-                {
-                    final int offset = claim(sequence, SucceededRecord.OUTPUT_OFFSET + 4 + e.output.length());
-                    succeeded.wrap(writer.buffer(), offset)
-                        .taskId(e.taskId)
-                        .attempt(e.attempt)
-                        .flags(e.held ? SucceededRecord.FLAG_HELD : 0)
-                        .startedAt(e.startedAt)
-                        .finishedAt(e.finishedAt)
-                        .output(e.output.array(), 0, e.output.length());
-                    type = RecordType.SUCCEEDED;
-                    frameLength = succeeded.frameLength();
-                }
-                else
-                {
-                    final int offset = claim(sequence, FailedRecord.MESSAGE_OFFSET + 2 + e.output.length());
-                    failed.wrap(writer.buffer(), offset)
-                        .taskId(e.taskId)
-                        .attempt(e.attempt)
-                        .errorKind(e.errorKind)
-                        .startedAt(e.startedAt)
-                        .finishedAt(e.finishedAt)
-                        .message(e.output.array(), 0, e.output.length());
-                    type = RecordType.FAILED;
-                    frameLength = failed.frameLength();
-                }
+                type = encodeResult(e.taskId, e.attempt, e, sequence);
+                frameLength = type == RecordType.SUCCEEDED ? succeeded.frameLength() : failed.frameLength();
             }
             case RingEvent.CANCEL ->
             {
@@ -190,6 +166,99 @@ final class JournalStage implements EventHandler<RingEvent>
         e.documentIndex = writer.documentIndex();
         e.recordOffset = writer.lastRecordOffset();
         e.journaled = true;
+    }
+
+    /**
+     * Encode an attempt's result (the event's succeeded, errorKind, held, times and output) as a SUCCEEDED or
+     * FAILED record in the open document.
+     */
+    private RecordType encodeResult(final long taskId, final int attempt, final RingEvent e, final long sequence)
+    {
+        if (e.succeeded)
+        {
+            final int offset = claim(sequence, SucceededRecord.OUTPUT_OFFSET + 4 + e.output.length());
+            succeeded.wrap(writer.buffer(), offset)
+                .taskId(taskId)
+                .attempt(attempt)
+                .flags(e.held ? SucceededRecord.FLAG_HELD : 0)
+                .startedAt(e.startedAt)
+                .finishedAt(e.finishedAt)
+                .output(e.output.array(), 0, e.output.length());
+            return RecordType.SUCCEEDED;
+        }
+        final int offset = claim(sequence, FailedRecord.MESSAGE_OFFSET + 2 + e.output.length());
+        failed.wrap(writer.buffer(), offset)
+            .taskId(taskId)
+            .attempt(attempt)
+            .errorKind(e.errorKind)
+            .startedAt(e.startedAt)
+            .finishedAt(e.finishedAt)
+            .message(e.output.array(), 0, e.output.length());
+        return RecordType.FAILED;
+    }
+
+    /**
+     * Append the result of the inline attempt a journaled SUBMIT event carries (run on this thread after its
+     * batch was committed) to a new document; {@link #commitResults} commits it. The event's own journal
+     * fields are left alone: the result's position goes to its result fields.
+     *
+     * @return false when the journal refused it (the results of this document are then not journaled).
+     */
+    boolean appendResult(final RingEvent e, final long sequence)
+    {
+        try
+        {
+            final long now = clock.nanoTime();
+            final long timestamp = now > lastTimestamp ? now : lastTimestamp;
+            lastTimestamp = timestamp;
+            final RecordType type = encodeResult(e.eventId, e.resultAttempt, e, sequence);
+            writer.commit(type, 0, timestamp, type == RecordType.SUCCEEDED ? succeeded.frameLength() : failed.frameLength());
+            e.resultTimestamp = timestamp;
+            e.resultDocument = writer.documentIndex();
+            e.resultOffset = writer.lastRecordOffset();
+            return true;
+        }
+        catch (final RuntimeException ex)
+        {
+            abandonResults(ex);
+            return false;
+        }
+    }
+
+    /**
+     * Commit the document of results {@link #appendResult} built.
+     *
+     * @return false when the commit failed: none of its results is journaled.
+     */
+    boolean commitResults()
+    {
+        try
+        {
+            writer.flush();
+            documentFirstSequence = -1;
+            return true;
+        }
+        catch (final RuntimeException ex)
+        {
+            abandonResults(ex);
+            return false;
+        }
+    }
+
+    private void abandonResults(final RuntimeException ex)
+    {
+        failures++;
+        documentFirstSequence = -1;
+        LOG.error("journal write of inline results failed; those attempts run again after a restart", ex);
+        try
+        {
+            writer.abandon();
+            writer.rollback();
+        }
+        catch (final RuntimeException rollbackFailure)
+        {
+            LOG.error("journal rollback failed", rollbackFailure);
+        }
     }
 
     private int claim(final long sequence, final int maxFrameLength)

@@ -70,6 +70,15 @@ final class RingEvent
     // ---- written by the sequence stage
     final Effects effects = new Effects();
 
+    // ---- a SUBMIT whose inline attempt ran on the journal's thread (FusedStage): the attempt's result is
+    // in succeeded, errorKind, held, startedAt, finishedAt and output, journaled at these
+    boolean hasResult;
+    boolean resultJournaled;
+    int resultAttempt;
+    long resultTimestamp;
+    long resultDocument;
+    int resultOffset;
+
     /**
      * Drop references and large arrays once every stage is done with the event.
      */
@@ -83,6 +92,8 @@ final class RingEvent
         effects.reset();
         budgetBytes = 0;
         journaled = false;
+        hasResult = false;
+        resultJournaled = false;
     }
 
     static String kindName(final int kind)

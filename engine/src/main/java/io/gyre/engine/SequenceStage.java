@@ -115,10 +115,53 @@ final class SequenceStage implements EventHandler<RingEvent>
         }
         if (endOfBatch)
         {
-            nextWakeAt = sequencer.nextWakeAt();
-            handedOffInUse = sequencer.handedOffInUse();
-            liveTasks = sequencer.liveCount();
+            batchEnd();
         }
+    }
+
+    private void batchEnd()
+    {
+        nextWakeAt = sequencer.nextWakeAt();
+        handedOffInUse = sequencer.handedOffInUse();
+        liveTasks = sequencer.liveCount();
+    }
+
+    /**
+     * Apply the results of the inline attempts run on this thread for the batch {@code first..last}, in ring
+     * order (the order they were journaled in), after the batch itself. Records derived from them go with the
+     * batch's last event, after everything derived from the batch, so they are journaled in the order they
+     * were derived.
+     */
+    void inlineResults(final RingBuffer<RingEvent> ring, final long first, final long last)
+    {
+        sequencer.deriveInto(ring.get(last).effects);
+        try
+        {
+            for (long s = first; s <= last; s++)
+            {
+                final RingEvent e = ring.get(s);
+                if (!e.hasResult)
+                {
+                    continue;
+                }
+                if (e.resultJournaled)
+                {
+                    sequencer.completed(e.resultTimestamp, e.resultDocument, e.resultOffset, e.eventId, e.resultAttempt, e.succeeded,
+                        e.errorKind, e.held, e.startedAt, e.finishedAt, e.effects);
+                }
+                else
+                {
+                    unjournaledResults++;
+                    LOG.error("result of task {} attempt {} could not be journaled; the attempt runs again after a restart",
+                        e.eventId, e.resultAttempt);
+                }
+            }
+        }
+        finally
+        {
+            sequencer.deriveInto(null);
+        }
+        batchEnd();
     }
 
     /**

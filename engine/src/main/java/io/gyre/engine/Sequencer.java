@@ -68,6 +68,7 @@ final class Sequencer
     private final DerivedExpectations expected = new DerivedExpectations();
 
     private TransitionObserver observer;
+    private Effects derivedSink;
     private TaskRecord free;
     private int liveCount;
     private int pendingCount;
@@ -657,9 +658,18 @@ final class Sequencer
         r.state = to;
     }
 
+    /**
+     * Send the records derived from now on to this event's effects instead of the current event's (null:
+     * back to the current event's), so they are journaled in the order they were derived.
+     */
+    void deriveInto(final Effects sink)
+    {
+        derivedSink = sink;
+    }
+
     private void derive(final Effects fx, final RecordType type, final long taskId, final int attempt, final int reason, final long time)
     {
-        fx.derived(type, taskId, attempt, reason, time);
+        (derivedSink != null ? derivedSink : fx).derived(type, taskId, attempt, reason, time);
         expected.push(type, taskId, attempt, reason, time);
     }
 

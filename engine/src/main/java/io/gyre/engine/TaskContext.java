@@ -47,6 +47,9 @@ public interface TaskContext
      * Run this when the engine asks the attempt to stop (it was cancelled or timed out), on the thread that
      * asks; at once when it already has. For ASYNC handlers, to abort the work in flight. An ASYNC attempt
      * that has not reported once its stop actions have run is ended by the engine as cancelled.
+     * <p>
+     * An action must not block: it may run on the engine's execute stage, which a report of this very
+     * attempt (on another thread) may be waiting on for room in the ring.
      */
     void onStop(Runnable action);
 

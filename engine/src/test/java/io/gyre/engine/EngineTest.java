@@ -1,20 +1,17 @@
 package io.gyre.engine;
 
+import io.gyre.engine.testing.EngineTestSupport;
 import io.gyre.engine.testing.TaskHistory;
 import io.gyre.journal.RecordType;
 import org.agrona.concurrent.EpochNanoClock;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 
 import static io.gyre.engine.TaskState.CANCELLED;
 import static io.gyre.engine.TaskState.DEAD_LETTERED;
@@ -28,41 +25,8 @@ import static io.gyre.engine.testing.TaskHistoryAssert.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-class EngineTest
+class EngineTest extends EngineTestSupport
 {
-    @TempDir
-    Path dir;
-
-    private Engine engine;
-
-    @AfterEach
-    void close()
-    {
-        if (engine != null)
-        {
-            engine.close();
-        }
-    }
-
-    private Engine open(final Consumer<EngineConfig.Builder> settings)
-    {
-        final EngineConfig.Builder builder = EngineConfig.builder(dir).ringSize(1024).timerFiresPerTick(16);
-        settings.accept(builder);
-        engine = Engine.open(builder.build());
-        return engine;
-    }
-
-    private static Outcome get(final CompletableFuture<Outcome> future) throws Exception
-    {
-        return future.get(15, TimeUnit.SECONDS);
-    }
-
-    private TaskHistory closeAndReplay()
-    {
-        engine.close();
-        engine = null;
-        return TaskHistory.of(dir);
-    }
 
     @Test
     void shouldSucceedNoopWithNoOutputAndEchoWithItsPayload() throws Exception

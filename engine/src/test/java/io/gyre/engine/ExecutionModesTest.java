@@ -1,13 +1,12 @@
 package io.gyre.engine;
 
+import io.gyre.engine.testing.EngineTestSupport;
 import io.gyre.engine.testing.TaskHistory;
 import io.gyre.journal.RecordType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -16,7 +15,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 
 import static io.gyre.engine.TaskState.CANCELLED;
 import static io.gyre.engine.TaskState.DEAD_LETTERED;
@@ -33,43 +31,17 @@ import static org.awaitility.Awaitility.await;
 /**
  * ASYNC and CPU execution, per-type concurrency limits, and input validation.
  */
-class ExecutionModesTest
+class ExecutionModesTest extends EngineTestSupport
 {
-    @TempDir
-    Path dir;
-
-    private Engine engine;
     private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(2);
 
     @AfterEach
-    void close()
+    void stopTimer()
     {
-        if (engine != null)
-        {
-            engine.close();
-        }
         timer.shutdownNow();
     }
 
-    private Engine open(final Consumer<EngineConfig.Builder> settings)
-    {
-        final EngineConfig.Builder builder = EngineConfig.builder(dir).ringSize(1024).timerFiresPerTick(16);
-        settings.accept(builder);
-        engine = Engine.open(builder.build());
-        return engine;
-    }
 
-    private static Outcome get(final CompletableFuture<Outcome> future) throws Exception
-    {
-        return future.get(15, TimeUnit.SECONDS);
-    }
-
-    private TaskHistory closeAndReplay()
-    {
-        engine.close();
-        engine = null;
-        return TaskHistory.of(dir);
-    }
 
     /**
      * ASYNC: copies its payload in execute, then reports from a timer thread after {@code delayMillis}:

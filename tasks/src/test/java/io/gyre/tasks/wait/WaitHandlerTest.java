@@ -1,21 +1,16 @@
 package io.gyre.tasks.wait;
 
-import io.gyre.engine.Engine;
-import io.gyre.engine.EngineConfig;
 import io.gyre.engine.Outcome;
 import io.gyre.engine.TaskRequest;
 import io.gyre.engine.TaskState;
+import io.gyre.engine.testing.EngineTestSupport;
 import io.gyre.engine.testing.TaskHistory;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 import static io.gyre.engine.TaskState.PENDING;
 import static io.gyre.engine.TaskState.RUNNING;
@@ -24,30 +19,11 @@ import static io.gyre.engine.testing.TaskHistoryAssert.assertThat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-class WaitHandlerTest
+class WaitHandlerTest extends EngineTestSupport
 {
-    @TempDir
-    Path dir;
-
-    private Engine engine;
-
-    @AfterEach
-    void close()
-    {
-        if (engine != null)
-        {
-            engine.close();
-        }
-    }
-
     private void open()
     {
-        engine = Engine.open(EngineConfig.builder(dir).ringSize(1024).timerFiresPerTick(16).handler(new WaitHandler()).build());
-    }
-
-    private static Outcome get(final CompletableFuture<Outcome> future) throws Exception
-    {
-        return future.get(15, TimeUnit.SECONDS);
+        open(b -> b.handler(new WaitHandler()));
     }
 
     private static Instant instant(final long epochNanos)
@@ -126,8 +102,6 @@ class WaitHandlerTest
         assertThat(o.state()).isEqualTo(SUCCEEDED);
         assertThat(o.finishedAt()).isEqualTo(o.submittedAt() + 1_500_000_000L);
         assertThat(Instant.now()).isAfterOrEqualTo(instant(o.finishedAt()));
-        engine.close();
-        engine = null;
-        assertThat(TaskHistory.of(dir)).task(o.taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
+        assertThat(closeAndReplay()).task(o.taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
     }
 }
