@@ -6,10 +6,10 @@ import io.gyre.engine.Engine;
 import io.gyre.engine.EngineConfig;
 import io.gyre.engine.Outcome;
 import io.gyre.engine.TaskRequest;
+import io.gyre.engine.testing.EngineTestSupport;
 import io.gyre.engine.testing.TaskHistory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,7 +17,6 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,43 +47,21 @@ import static org.awaitility.Awaitility.await;
  * The {@code http} type end to end: submitted to a real engine, run as ASYNC attempts against HTTP servers
  * on loopback, retried, timed out and dead-lettered by the engine, every transition journaled.
  */
-class HttpEngineTest
+class HttpEngineTest extends EngineTestSupport
 {
-    @TempDir
-    Path dir;
-
     private final LoopbackServer server = new LoopbackServer();
     private final HttpHandler http = new HttpHandler();
-    private Engine engine;
 
     @AfterEach
-    void close()
+    void closeServer()
     {
-        if (engine != null)
-        {
-            engine.close();
-        }
         server.close();
     }
 
-    private Engine open(final Consumer<EngineConfig.Builder> settings)
+    @Override
+    protected Engine open(final Consumer<EngineConfig.Builder> settings)
     {
-        final EngineConfig.Builder builder = EngineConfig.builder(dir).ringSize(4096).timerFiresPerTick(64).handler(http);
-        settings.accept(builder);
-        engine = Engine.open(builder.build());
-        return engine;
-    }
-
-    private TaskHistory closeAndReplay()
-    {
-        engine.close();
-        engine = null;
-        return TaskHistory.of(dir);
-    }
-
-    private static Outcome get(final CompletableFuture<Outcome> future) throws Exception
-    {
-        return future.get(15, TimeUnit.SECONDS);
+        return super.open(builder -> settings.accept(builder.handler(http)));
     }
 
     private static TaskRequest task(final String key, final String payload)
