@@ -30,6 +30,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
@@ -37,6 +38,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -153,7 +155,7 @@ public final class HttpConcurrencyCheck
         final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         final MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
         final AtomicLong heapPeak = new AtomicLong();
-        final java.util.concurrent.ScheduledFuture<?> sampling = sampler.scheduleAtFixedRate(
+        final ScheduledFuture<?> sampling = sampler.scheduleAtFixedRate(
             () -> heapPeak.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max), 0, 20, TimeUnit.MILLISECONDS);
         final int threadsBefore = threads.getThreadCount();
         final long startedBefore = threads.getTotalStartedThreadCount();
@@ -266,7 +268,7 @@ public final class HttpConcurrencyCheck
     private static String percentiles(final long[] nanos)
     {
         final long[] sorted = nanos.clone();
-        java.util.Arrays.sort(sorted);
+        Arrays.sort(sorted);
         return String.format(Locale.ROOT, "p50 %.0f ms, p99 %.0f ms, max %.0f ms", sorted[sorted.length / 2] / 1e6,
             sorted[(int)(sorted.length * 0.99)] / 1e6, sorted[sorted.length - 1] / 1e6);
     }

@@ -15,8 +15,11 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -358,11 +361,11 @@ class HttpHandlerTest
     private static void echo(final HttpExchange exchange) throws IOException
     {
         final String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-        final Map<String, Object> echoed = new java.util.LinkedHashMap<>();
+        final Map<String, Object> echoed = new LinkedHashMap<>();
         echoed.put("method", exchange.getRequestMethod());
         echoed.put("query", exchange.getRequestURI().getRawQuery());
         echoed.put("xId", exchange.getRequestHeaders().getFirst("X-Id"));
-        final java.util.List<String> many = exchange.getRequestHeaders().get("X-Many");
+        final List<String> many = exchange.getRequestHeaders().get("X-Many");
         echoed.put("xMany", many == null ? null : many.toString());
         echoed.put("contentType", exchange.getRequestHeaders().getFirst("Content-Type"));
         echoed.put("body", body);
@@ -403,7 +406,7 @@ class HttpHandlerTest
             }
             return true;
         }
-        catch (final java.net.SocketTimeoutException stillOpen)
+        catch (final SocketTimeoutException stillOpen)
         {
             return false;
         }
@@ -419,7 +422,7 @@ class HttpHandlerTest
         {
             return accepted.isConnected();
         }
-        catch (final java.net.SocketTimeoutException none)
+        catch (final SocketTimeoutException none)
         {
             return false;
         }
