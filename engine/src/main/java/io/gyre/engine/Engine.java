@@ -226,7 +226,31 @@ public final class Engine implements AutoCloseable
      */
     public static Engine open(final EngineConfig config)
     {
-        final Journal journal = Journal.openForAppend(config.journal());
+        final List<TaskHandler> started = new java.util.ArrayList<>();
+        try
+        {
+            for (final TaskHandler handler : config.handlers())
+            {
+                handler.start();
+                started.add(handler);
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            closeHandlers(started);
+            throw new IllegalStateException("task type " + config.handlers().get(started.size()).type() + " cannot start: " +
+                ex.getMessage(), ex);
+        }
+        final Journal journal;
+        try
+        {
+            journal = Journal.openForAppend(config.journal());
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            closeHandlers(started);
+            throw ex;
+        }
         try
         {
             return new Engine(config, journal);
@@ -234,7 +258,23 @@ public final class Engine implements AutoCloseable
         catch (final RuntimeException | Error ex)
         {
             journal.close();
+            closeHandlers(started);
             throw ex;
+        }
+    }
+
+    private static void closeHandlers(final List<TaskHandler> handlers)
+    {
+        for (final TaskHandler handler : handlers)
+        {
+            try
+            {
+                handler.close();
+            }
+            catch (final RuntimeException ex)
+            {
+                LOG.warn("task type {}: close failed", handler.type(), ex);
+            }
         }
     }
 
@@ -751,17 +791,7 @@ public final class Engine implements AutoCloseable
         submissionReader.close();
         outcomeReader.close();
         journal.close();
-        for (final TaskHandler handler : config.handlers())
-        {
-            try
-            {
-                handler.close();
-            }
-            catch (final RuntimeException ex)
-            {
-                LOG.warn("task type {}: close failed", handler.type(), ex);
-            }
-        }
+        closeHandlers(config.handlers());
         LOG.info("engine on {} closed", config.journal().directory());
     }
 

@@ -81,7 +81,17 @@ public interface TaskHandler
     }
 
     /**
-     * Release what the handler holds (clients, threads); called once when the engine has closed.
+     * Acquire what attempts need (clients, threads): called when an engine using this handler opens, before
+     * any attempt runs. An exception stops the engine from opening, with its message. Paired with
+     * {@link #close()}; a handler may be started again after it was closed (an engine reopened with the same
+     * configuration).
+     */
+    default void start()
+    {
+    }
+
+    /**
+     * Release what {@link #start()} acquired; called once when the engine has closed (or failed to open).
      */
     default void close()
     {

@@ -407,6 +407,68 @@ class ExecutionModesTest extends EngineTestSupport
         assertThat(closeAndReplay()).task(get(held).taskId()).hasStates(PENDING, RUNNING, CANCELLED).replaysDeterministically();
     }
 
+    /** Counts its starts and closes; refuses to start when told to. */
+    private static final class Lifecycle implements TaskHandler
+    {
+        final AtomicInteger starts = new AtomicInteger();
+        final AtomicInteger closes = new AtomicInteger();
+        volatile boolean refuse;
+
+        @Override
+        public String type()
+        {
+            return "lifecycle";
+        }
+
+        @Override
+        public void start()
+        {
+            if (refuse)
+            {
+                throw new IllegalStateException("no connection pool today");
+            }
+            starts.incrementAndGet();
+        }
+
+        @Override
+        public void close()
+        {
+            closes.incrementAndGet();
+        }
+
+        @Override
+        public void execute(final TaskContext context)
+        {
+        }
+    }
+
+    @Test
+    void shouldStartHandlersWhenTheEngineOpensAndCloseThemWhenItCloses() throws Exception
+    {
+        final Lifecycle lifecycle = new Lifecycle();
+        final EngineConfig config = EngineConfig.builder(dir).handler(lifecycle).build();
+        assertThat(lifecycle.starts.get()).isZero();
+        try (Engine first = Engine.open(config))
+        {
+            assertThat(lifecycle.starts.get()).isEqualTo(1);
+            assertThat(get(first.submit(new TaskRequest().key("a").type("lifecycle"))).state()).isEqualTo(SUCCEEDED);
+        }
+        assertThat(lifecycle.closes.get()).isEqualTo(1);
+        final Engine again = Engine.open(config);
+        assertThat(lifecycle.starts.get()).isEqualTo(2);
+        again.close();
+        lifecycle.refuse = true;
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Engine.open(config))
+            .isInstanceOf(IllegalStateException.class)
+            .hasMessage("task type lifecycle cannot start: no connection pool today");
+        lifecycle.refuse = false;
+        try (Engine after = Engine.open(config))
+        {
+            // the refused start left the journal free
+            assertThat(get(after.submit(new TaskRequest().key("a").type("lifecycle"))).duplicate()).isTrue();
+        }
+    }
+
     @Test
     void shouldLetRunningAsyncWorkFinishOnClose() throws Exception
     {

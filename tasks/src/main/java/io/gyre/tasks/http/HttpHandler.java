@@ -66,7 +66,7 @@ public final class HttpHandler implements TaskHandler
 
     /**
      * A handler with every setting at its default; {@link #configure} changes them. Builds nothing until
-     * configured or first used.
+     * started or first used.
      */
     public HttpHandler()
     {
@@ -91,7 +91,8 @@ public final class HttpHandler implements TaskHandler
     }
 
     /**
-     * Take the settings and build the client, its executor and the breakers with them.
+     * Take the settings (parsed and checked here; the client is built by {@link #start}, when an engine opens,
+     * so a configuration that is built but never opened holds no threads).
      *
      * @throws IllegalArgumentException naming the first unknown or malformed setting and its value.
      */
@@ -101,16 +102,29 @@ public final class HttpHandler implements TaskHandler
         final HttpSettings parsed = HttpSettings.parse(settings);
         synchronized (lifecycle)
         {
-            if (closed)
-            {
-                throw new IllegalStateException("the http task type is closed");
-            }
             final HttpTransport previous = transport;
             this.settings = parsed;
-            this.transport = new HttpTransport(parsed);
             if (previous != null)
             {
+                this.transport = new HttpTransport(parsed);
                 previous.close();
+            }
+        }
+    }
+
+    /**
+     * Build the client, its executor and the breakers (the first client in a JVM takes a few hundred
+     * milliseconds: not on the ring).
+     */
+    @Override
+    public void start()
+    {
+        synchronized (lifecycle)
+        {
+            closed = false;
+            if (transport == null)
+            {
+                transport = new HttpTransport(settings);
             }
         }
     }
