@@ -60,11 +60,13 @@ abstract class JsonTaskHandler implements TaskHandler
     /**
      * {@inheritDoc}
      * <p>
-     * Takes {@value #MAX_COPIED_VALUES} (a positive integer) for the types that copy; nothing else.
+     * Takes {@value #MAX_COPIED_VALUES} (a positive integer) for the types that copy; nothing else. A setting
+     * not given takes its default, whatever an earlier call set.
      */
     @Override
     public final void configure(final Map<String, String> settings)
     {
+        int budget = DEFAULT_MAX_COPIED_VALUES;
         for (final Map.Entry<String, String> setting : settings.entrySet())
         {
             final String name = setting.getKey();
@@ -87,8 +89,9 @@ abstract class JsonTaskHandler implements TaskHandler
             {
                 throw new IllegalArgumentException(type + "." + name + "=" + value + " must be a positive integer");
             }
-            maxCopiedValues = parsed;
+            budget = parsed;
         }
+        maxCopiedValues = budget;
     }
 
     /**

@@ -110,6 +110,17 @@ class PayloadsTest
     }
 
     @Test
+    void shouldTakeTheDefaultBudgetBackWhenConfiguredWithoutTheSetting() throws Exception
+    {
+        final String copyOfThree = "{'input':{'a':[1,2]},'ops':[{'op':'copy','from':'/a','path':'/b'}]}";
+        handler.configure(Map.of("max-copied-values", "2"));
+        assertThat(failure(handler, copyOfThree)).endsWith("copies more than 2 values in all (max-copied-values)");
+
+        handler.configure(Map.of());
+        assertThat(Handlers.output(handler, copyOfThree)).isEqualTo(json("{'a':[1,2],'b':[1,2]}"));
+    }
+
+    @Test
     void shouldRegisterTheThreeTypes()
     {
         assertThat(JsonTaskHandlers.all()).extracting(io.gyre.engine.TaskHandler::type).containsExactly("set", "inject", "transform");
