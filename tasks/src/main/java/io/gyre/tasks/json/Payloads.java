@@ -6,6 +6,8 @@ import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -19,7 +21,8 @@ import java.io.IOException;
  * Reading a JSON task's payload, writing its output, and the wording of its errors, shared by the
  * {@code set}, {@code inject} and {@code transform} handlers.
  * <p>
- * One {@link ObjectMapper}, configured once, is used from every thread (it is thread-safe once configured).
+ * One {@link ObjectMapper}, configured once, and a reader and writer made from it are used from every thread
+ * (they are thread-safe once configured).
  * It reads strictly, so that what the task does is what the payload says: trailing content after the
  * payload's object and duplicate property names are errors, and numbers with a fraction or exponent are kept
  * as decimals, so that {@code 1.10} is written back as {@code 1.10} and no digit is lost to a double.
@@ -29,12 +32,17 @@ final class Payloads
     /** Prefix of every failure the handlers report about their payload (the engine's own word for it). */
     static final String INVALID_INPUT = "invalid input: ";
 
-    static final ObjectMapper MAPPER = JsonMapper.builder()
+    private static final ObjectMapper MAPPER = JsonMapper.builder()
         .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
         .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
         .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
         .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
         .build();
+
+    /** Reads a tree with the type already resolved (the mapper's {@code readTree} resolves it on every call). */
+    private static final ObjectReader READER = MAPPER.readerFor(JsonNode.class);
+
+    private static final ObjectWriter WRITER = MAPPER.writer();
 
     private Payloads()
     {
@@ -56,13 +64,13 @@ final class Payloads
             final byte[] array = payload.byteArray();
             if (array != null)
             {
-                root = MAPPER.readTree(array, payload.wrapAdjustment(), length);
+                root = READER.readTree(array, payload.wrapAdjustment(), length);
             }
             else
             {
                 final byte[] copy = new byte[length];
                 payload.getBytes(0, copy);
-                root = MAPPER.readTree(copy);
+                root = READER.readTree(copy);
             }
         }
         catch (final JacksonException ex)
@@ -96,7 +104,7 @@ final class Payloads
         final byte[] output;
         try
         {
-            output = MAPPER.writeValueAsBytes(document);
+            output = WRITER.writeValueAsBytes(document);
         }
         catch (final JacksonException ex)
         {
