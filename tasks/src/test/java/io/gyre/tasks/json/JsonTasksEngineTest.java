@@ -131,6 +131,19 @@ class JsonTasksEngineTest
     }
 
     @Test
+    void shouldDeadLetterASetThatCannotPutItsValue() throws Exception
+    {
+        open(b -> { });
+        final Outcome outcome = submit(new TaskRequest().key("s").type("set").maxAttempts(4)
+            .payload(json("{'input':{'a':'text'},'values':{'/ok':1,'/a/b':2}}")));
+
+        assertThat(outcome.state()).isEqualTo(DEAD_LETTERED);
+        assertThat(outcome.attempts()).isEqualTo(1);
+        assertThat(outcome.error())
+            .isEqualTo("invalid input: values[\"/a/b\"]: cannot set \"/a/b\": \"/a\" is a string, not an object or array");
+    }
+
+    @Test
     void shouldFailATaskWhoseOutputIsOverTheMaximumAndServeTheNext() throws Exception
     {
         open(b -> b.maxOutputBytes(64));
