@@ -1,0 +1,187 @@
+package io.gyre.tasks.json;
+
+import io.gyre.engine.Engine;
+import io.gyre.engine.EngineConfig;
+import io.gyre.engine.Outcome;
+import io.gyre.engine.TaskRequest;
+import io.gyre.engine.testing.TaskHistory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+import static io.gyre.engine.TaskState.DEAD_LETTERED;
+import static io.gyre.engine.TaskState.FAILED;
+import static io.gyre.engine.TaskState.PENDING;
+import static io.gyre.engine.TaskState.RUNNING;
+import static io.gyre.engine.TaskState.SUCCEEDED;
+import static io.gyre.engine.testing.TaskHistoryAssert.assertThat;
+import static io.gyre.tasks.json.Handlers.json;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+
+/**
+ * The JSON task types end to end, in process: submitted to a real engine journaling into a temporary
+ * directory, their outcomes (and failures) as clients see them, and their journal replayed.
+ */
+class JsonTasksEngineTest
+{
+    @TempDir
+    Path dir;
+
+    private Engine engine;
+
+    @AfterEach
+    void close()
+    {
+        if (engine != null)
+        {
+            engine.close();
+        }
+    }
+
+    private void open(final Consumer<EngineConfig.Builder> settings)
+    {
+        final EngineConfig.Builder builder = EngineConfig.builder(dir).ringSize(1024).timerFiresPerTick(16);
+        JsonTaskHandlers.all().forEach(builder::handler);
+        settings.accept(builder);
+        engine = Engine.open(builder.build());
+    }
+
+    private Outcome submit(final String key, final String type, final String payload) throws Exception
+    {
+        return submit(new TaskRequest().key(key).type(type).payload(json(payload)));
+    }
+
+    private Outcome submit(final TaskRequest request) throws Exception
+    {
+        final CompletableFuture<Outcome> outcome = engine.submit(request);
+        return outcome.get(15, TimeUnit.SECONDS);
+    }
+
+    private TaskHistory closeAndReplay()
+    {
+        engine.close();
+        engine = null;
+        return TaskHistory.of(dir);
+    }
+
+    @Test
+    void shouldSucceedEachTypeWithTheDocumentItBuilds() throws Exception
+    {
+        open(b -> { });
+        final Outcome set = submit("s", "set", "{'input':{'id':7},'values':{'/status':'paid'}}");
+        final Outcome inject = submit("i", "inject", "{'input':{'user':{'name':'Ada'}},'template':{'text':'hi'},'refs':{'/to':'/user/name'}}");
+        final Outcome transform = submit("t", "transform",
+            "{'input':{'first':'Ada','tmp':1},'ops':[{'op':'move','from':'/first','path':'/name'},{'op':'remove','path':'/tmp'}," +
+            "{'op':'merge','path':'','value':{'v':2}}]}");
+
+        assertThat(set.state()).isEqualTo(SUCCEEDED);
+        assertThat(set.outputAsString()).isEqualTo(json("{'id':7,'status':'paid'}"));
+        assertThat(inject.state()).isEqualTo(SUCCEEDED);
+        assertThat(inject.outputAsString()).isEqualTo(json("{'text':'hi','to':'Ada'}"));
+        assertThat(transform.state()).isEqualTo(SUCCEEDED);
+        assertThat(transform.outputAsString()).isEqualTo(json("{'name':'Ada','v':2}"));
+        assertThat(transform.attempts()).isEqualTo(1);
+
+        final TaskHistory history = closeAndReplay();
+        assertThat(history).task(set.taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
+        assertThat(history).task(inject.taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
+        assertThat(history).task(transform.taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
+    }
+
+    @Test
+    void shouldDeadLetterAMalformedPayloadAtOnceNamingTheField() throws Exception
+    {
+        open(b -> { });
+        final Outcome outcome = submit(new TaskRequest().key("bad").type("transform").maxAttempts(5)
+            .payload(json("{'ops':[{'op':'set','path':'/a','value':1},{'op':'frobnicate','path':'/b'}]}")));
+
+        assertThat(outcome.state()).isEqualTo(DEAD_LETTERED);
+        assertThat(outcome.attempts()).isEqualTo(1);
+        assertThat(outcome.output()).isEmpty();
+        assertThat(outcome.error())
+            .isEqualTo("invalid input: ops[1].op: unknown operation \"frobnicate\" (set, copy, move, remove, merge)");
+        assertThat(closeAndReplay()).task(outcome.taskId()).hasStates(PENDING, RUNNING, DEAD_LETTERED).replaysDeterministically();
+    }
+
+    @Test
+    void shouldFailAPointerThatMatchesNothingWhenRequiredWithoutRetrying() throws Exception
+    {
+        open(b -> { });
+        final Outcome inject = submit(new TaskRequest().key("i").type("inject").maxAttempts(3).deadLetter(false)
+            .payload(json("{'input':{},'refs':{'/to':'/user/name'}}")));
+        final Outcome transform = submit(new TaskRequest().key("t").type("transform").maxAttempts(3)
+            .payload(json("{'input':{'a':{}},'ops':[{'op':'set','path':'/x','value':1},{'op':'set','path':'/y','value':2}," +
+                "{'op':'copy','from':'/a/b','path':'/c'}]}")));
+        final Outcome lenient = submit("l", "transform", "{'input':{'a':{}},'ops':[{'op':'copy','from':'/a/b','path':'/c','required':false}]}");
+
+        assertThat(inject.state()).isEqualTo(FAILED);
+        assertThat(inject.attempts()).isEqualTo(1);
+        assertThat(inject.error()).isEqualTo("invalid input: refs[\"/to\"]: source \"/user/name\" matches nothing in the input");
+        assertThat(transform.state()).isEqualTo(DEAD_LETTERED);
+        assertThat(transform.attempts()).isEqualTo(1);
+        assertThat(transform.error()).isEqualTo("invalid input: ops[2].from: \"/a/b\" matches nothing in the document");
+        assertThat(lenient.state()).isEqualTo(SUCCEEDED);
+        assertThat(lenient.outputAsString()).isEqualTo(json("{'a':{}}"));
+    }
+
+    @Test
+    void shouldDeadLetterASetThatCannotPutItsValue() throws Exception
+    {
+        open(b -> { });
+        final Outcome outcome = submit(new TaskRequest().key("s").type("set").maxAttempts(4)
+            .payload(json("{'input':{'a':'text'},'values':{'/ok':1,'/a/b':2}}")));
+
+        assertThat(outcome.state()).isEqualTo(DEAD_LETTERED);
+        assertThat(outcome.attempts()).isEqualTo(1);
+        assertThat(outcome.error())
+            .isEqualTo("invalid input: values[\"/a/b\"]: cannot set \"/a/b\": \"/a\" is a string, not an object or array");
+    }
+
+    @Test
+    void shouldFailATaskWhoseOutputIsOverTheMaximumAndServeTheNext() throws Exception
+    {
+        open(b -> b.maxOutputBytes(64));
+        final String text = "x".repeat(40);
+        final Outcome oversized = submit(new TaskRequest().key("big").type("transform").maxAttempts(3)
+            .payload(json("{'input':{'t':'" + text + "'},'ops':[{'op':'copy','from':'/t','path':'/u'}]}")));
+        final Outcome next = submit("small", "set", "{'values':{'/ok':true}}");
+
+        assertThat(oversized.state()).isEqualTo(DEAD_LETTERED);
+        assertThat(oversized.attempts()).isEqualTo(1);
+        final int outputBytes = json("{'t':'" + text + "','u':'" + text + "'}").length();
+        assertThat(oversized.error()).isEqualTo("output of " + outputBytes + " bytes exceeds maxOutputBytes=64");
+        assertThat(next.state()).isEqualTo(SUCCEEDED);
+        assertThat(next.outputAsString()).isEqualTo(json("{'ok':true}"));
+        assertThat(engine.stageFailures()).isZero();
+    }
+
+    @Test
+    void shouldTakeTheBudgetOfCopiedValuesFromTheEngineSettings() throws Exception
+    {
+        open(b -> b.handlerSetting("transform.max-copied-values", "2"));
+        final Outcome within = submit("w", "transform", "{'input':{'a':[1]},'ops':[{'op':'copy','from':'/a','path':'/b'}]}");
+        final Outcome over = submit("o", "transform", "{'input':{'a':[1,2]},'ops':[{'op':'copy','from':'/a','path':'/b'}]}");
+        final Outcome inject = submit("i", "inject", "{'input':{'a':[1,2]},'refs':{'/b':'/a'}}");
+
+        assertThat(within.state()).isEqualTo(SUCCEEDED);
+        assertThat(over.state()).isEqualTo(DEAD_LETTERED);
+        assertThat(over.error()).isEqualTo("invalid input: ops[0].from: copies more than 2 values in all (max-copied-values)");
+        assertThat(inject.state()).as("inject has its own setting").isEqualTo(SUCCEEDED);
+    }
+
+    @Test
+    void shouldRefuseToStartWithAMalformedSetting()
+    {
+        final EngineConfig.Builder builder = EngineConfig.builder(dir).handlerSetting("inject.max-copied-values", "-1");
+        JsonTaskHandlers.all().forEach(builder::handler);
+
+        assertThatIllegalArgumentException().isThrownBy(builder::build)
+            .withMessage("task type inject: inject.max-copied-values=-1 must be a positive integer");
+    }
+}

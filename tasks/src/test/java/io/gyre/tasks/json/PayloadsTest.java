@@ -1,0 +1,128 @@
+package io.gyre.tasks.json;
+
+import io.gyre.engine.TaskFailure;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.Map;
+
+import static io.gyre.tasks.json.Handlers.failure;
+import static io.gyre.tasks.json.Handlers.json;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+/**
+ * What the JSON task types have in common: reading the payload, writing the output, their setting.
+ */
+class PayloadsTest
+{
+    private final TransformTaskHandler handler = new TransformTaskHandler();
+
+    @ParameterizedTest(name = "payload [{0}]")
+    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+        "``                    | invalid input: payload: must be a JSON object, was empty",
+        "`   `                 | invalid input: payload: must be a JSON object, was empty",
+        "[]                    | invalid input: payload: must be a JSON object, was an array",
+        "'ops'                 | invalid input: payload: must be a JSON object, was a string",
+        "null                  | invalid input: payload: must be a JSON object, was null"})
+    void shouldNameThePayloadWhenItIsNotAJsonObject(final String payload, final String message)
+    {
+        assertThat(failure(handler, payload)).isEqualTo(message);
+    }
+
+    /**
+     * Jackson words the problem; the message says where it is and what was expected.
+     */
+    @ParameterizedTest(name = "payload [{0}]")
+    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+        "{'ops':[]} {}        | Trailing token (of type START_OBJECT) found after value | at line 1, column 12",
+        "{'ops':[],'ops':[]}  | Duplicate field 'ops'                                   | at line 1, column 17",
+        "{'ops':[}            | Unexpected close marker '}': expected ']'               | at line 1, column 9",
+        "ops                  | Unrecognized token 'ops'                                | at line 1, column 1"})
+    void shouldSayWhereAPayloadIsNotJson(final String payload, final String problem, final String location)
+    {
+        assertThat(failure(handler, payload)).startsWith("invalid input: payload: not JSON: " + problem).endsWith(location);
+    }
+
+    @Test
+    void shouldReadAPayloadOffTheHeap() throws Exception
+    {
+        final RecordingContext context = RecordingContext.offHeap(json("{'input':{'a':1},'ops':[{'op':'copy','from':'/a','path':'/b'}]}"));
+        handler.execute(context);
+
+        assertThat(context.output()).isEqualTo(json("{'a':1,'b':1}"));
+    }
+
+    @Test
+    void shouldNameThePayloadWhenItIsNotUtf8Json()
+    {
+        final byte[] bytes = {'{', '"', 'a', '"', ':', '"', (byte)0xC3, (byte)0x28, '"', '}'};
+        final RecordingContext context = RecordingContext.of(bytes);
+
+        assertThat(catchThrowableOfType(TaskFailure.class, () -> handler.execute(context)).getMessage())
+            .isEqualTo("invalid input: payload: not JSON: Invalid UTF-8 middle byte 0x28 at line 1, column 9");
+    }
+
+    @Test
+    void shouldLeaveTheMaximumOutputSizeToTheContext() throws Exception
+    {
+        final String payload = json("{'input':{'text':'" + "x".repeat(100) + "'},'ops':[{'op':'copy','from':'/text','path':'/again'}]}");
+        final RecordingContext small = RecordingContext.of(payload, 150);
+        handler.execute(small);
+
+        assertThat(small.output()).isNull();
+        assertThat(small.failure()).isEqualTo("output of 222 bytes exceeds maxOutputBytes=150");
+        assertThat(small.retryable()).isFalse();
+    }
+
+    @Test
+    void shouldFailAnOutputNestedDeeperThanJsonWritersAllow()
+    {
+        final String path = "/a".repeat(DocumentEditor.MAX_DEPTH + 1);
+
+        assertThat(failure(new SetTaskHandler(), "{'values':{'" + path + "':1}}"))
+            .isEqualTo("output: cannot be written as JSON: Document nesting depth (1001) exceeds the maximum allowed (1000, from " +
+                "`StreamWriteConstraints.getMaxNestingDepth()`)");
+    }
+
+    @Test
+    void shouldRefuseToCopyAValueNestedDeeperThanJsonWritersAllow()
+    {
+        final String path = "/a".repeat(DocumentEditor.MAX_DEPTH + 1);
+
+        assertThat(failure(handler, "{'ops':[{'op':'set','path':'" + path + "','value':1},{'op':'copy','from':'','path':'/b'}]}"))
+            .isEqualTo("invalid input: ops[1].from: the value is nested deeper than 1000 levels");
+    }
+
+    @Test
+    void shouldTakeABudgetOfCopiedValues()
+    {
+        handler.configure(Map.of("max-copied-values", " 12 "));
+
+        assertThatIllegalArgumentException().isThrownBy(() -> handler.configure(Map.of("max-copied-values", "0")))
+            .withMessage("transform.max-copied-values=0 must be a positive integer");
+        assertThatIllegalArgumentException().isThrownBy(() -> handler.configure(Map.of("max-copied-values", "lots")))
+            .withMessage("transform.max-copied-values=lots must be a positive integer");
+        assertThatIllegalArgumentException().isThrownBy(() -> new InjectTaskHandler().configure(Map.of("max-copies", "1")))
+            .withMessage("inject.max-copies=1 is not a setting of inject (inject.max-copied-values)");
+    }
+
+    @Test
+    void shouldTakeTheDefaultBudgetBackWhenConfiguredWithoutTheSetting() throws Exception
+    {
+        final String copyOfThree = "{'input':{'a':[1,2]},'ops':[{'op':'copy','from':'/a','path':'/b'}]}";
+        handler.configure(Map.of("max-copied-values", "2"));
+        assertThat(failure(handler, copyOfThree)).endsWith("copies more than 2 values in all (max-copied-values)");
+
+        handler.configure(Map.of());
+        assertThat(Handlers.output(handler, copyOfThree)).isEqualTo(json("{'a':[1,2],'b':[1,2]}"));
+    }
+
+    @Test
+    void shouldRegisterTheThreeTypes()
+    {
+        assertThat(JsonTaskHandlers.all()).extracting(io.gyre.engine.TaskHandler::type).containsExactly("set", "inject", "transform");
+    }
+}
