@@ -205,6 +205,18 @@ public class TransformBenchmark extends AbstractBenchmark
         }
 
         @Override
+        public long submittedAt()
+        {
+            return 0;
+        }
+
+        @Override
+        public void holdUntil(final long epochNanos)
+        {
+            throw new UnsupportedOperationException("holdUntil");
+        }
+
+        @Override
         public MutableDirectBuffer outputBuffer(final int capacity)
         {
             throw new UnsupportedOperationException("outputBuffer");

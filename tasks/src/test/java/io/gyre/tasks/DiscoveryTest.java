@@ -21,7 +21,7 @@ class DiscoveryTest
     void shouldFindEveryTaskTypeOfThisModuleOnTheClassPath()
     {
         assertThat(EngineConfig.builder(dir).build().handlers()).extracting(TaskHandler::type)
-            .contains("noop", "echo", "wait", "http");
+            .contains("noop", "echo", "wait", "http", "set", "inject", "transform");
     }
 
     @Test

@@ -125,6 +125,21 @@ final class RecordingContext implements TaskContext
     {
     }
 
+    @Override
+    public long submittedAt()
+    {
+        return 0;
+    }
+
+    /**
+     * Not used by the JSON handlers (their outcomes are never held): fails loudly if one starts to.
+     */
+    @Override
+    public void holdUntil(final long epochNanos)
+    {
+        throw new UnsupportedOperationException("holdUntil");
+    }
+
     /**
      * Not used by the JSON handlers (they write with {@link #succeed(byte[])}): fails loudly if one starts to.
      */
