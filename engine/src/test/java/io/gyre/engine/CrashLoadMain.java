@@ -7,11 +7,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * A child JVM for {@link CrashRecoveryIT}: opens an engine on a journal, then submits a mix of tasks as
- * fast as the engine takes them until it is killed. Each key is appended to an acknowledgement log when,
+ * fast as the engine takes them until it is killed: inline tasks (some failing their first attempt and
+ * retried), blocking ones, asynchronous ones, ones that hold their outcome for a while (as a wait does),
+ * ones that time out on every attempt, and held ones cancelled right after they are submitted. Each key is appended to an acknowledgement log when,
  * and only when, the engine acknowledges it ({@link OutcomeListener#onAccepted}: the submission is
  * journaled), so the log holds exactly the keys a client was promised.
  * <p>
@@ -21,7 +26,41 @@ public final class CrashLoadMain
 {
     static final String FLAKY = "flaky";
     static final String SLOW = "slow";
+    static final String LATER = "later";
+    static final String HOLD = "hold";
+    static final String STUCK = "stuck";
     static final int MAX_ATTEMPTS = 3;
+    /** Attempts of a STUCK task: each times out. */
+    static final int STUCK_ATTEMPTS = 2;
+    /** How long a HOLD task of index i holds its outcome; an hour for those the load cancels. */
+    static long holdMillis(final int i)
+    {
+        return kind(i) == Kind.CANCELLED_HOLD ? 3_600_000L : 100 + (i % 7) * 100;
+    }
+
+    /** What becomes of the task of index i. */
+    enum Kind
+    {
+        SUCCEEDS, HELD, TIMES_OUT, CANCELLED_HOLD
+    }
+
+    static Kind kind(final int i)
+    {
+        return switch (i % 20)
+        {
+            case 4, 14 -> Kind.HELD;
+            case 5 -> i % 100 == 5 ? Kind.TIMES_OUT : Kind.SUCCEEDS;
+            case 6 -> Kind.CANCELLED_HOLD;
+            default -> Kind.SUCCEEDS;
+        };
+    }
+
+    private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r ->
+    {
+        final Thread t = new Thread(r, "crash-load-timer");
+        t.setDaemon(true);
+        return t;
+    });
 
     private CrashLoadMain()
     {
@@ -49,6 +88,62 @@ public final class CrashLoadMain
                     return;
                 }
                 context.succeed(context.payload(), 0, context.payloadLength());
+            }
+        }, new TaskHandler()
+        {
+            @Override
+            public String type()
+            {
+                return LATER;
+            }
+
+            @Override
+            public ExecutionMode executionMode()
+            {
+                return ExecutionMode.ASYNC;
+            }
+
+            @Override
+            public void execute(final TaskContext context)
+            {
+                final byte[] payload = new byte[context.payloadLength()];
+                context.payload().getBytes(0, payload);
+                final var pending = TIMER.schedule(() -> context.succeed(payload), 1, TimeUnit.MILLISECONDS);
+                context.onStop(() -> pending.cancel(false));
+            }
+        }, new TaskHandler()
+        {
+            @Override
+            public String type()
+            {
+                return HOLD;
+            }
+
+            @Override
+            public void execute(final TaskContext context)
+            {
+                final String millis = context.payload().getStringWithoutLengthUtf8(0, context.payloadLength());
+                context.holdUntil(context.submittedAt() + Long.parseLong(millis) * 1_000_000L);
+                context.succeed(context.payload(), 0, context.payloadLength());
+            }
+        }, new TaskHandler()
+        {
+            @Override
+            public String type()
+            {
+                return STUCK;
+            }
+
+            @Override
+            public ExecutionMode executionMode()
+            {
+                return ExecutionMode.ASYNC;
+            }
+
+            @Override
+            public void execute(final TaskContext context)
+            {
+                // never reports: every attempt times out, and the engine ends it
             }
         }, new TaskHandler()
         {
@@ -86,12 +181,21 @@ public final class CrashLoadMain
     static TaskRequest request(final TaskRequest request, final String key, final int i)
     {
         request.clear().key(key).payload("{\"i\":" + i + "}").maxAttempts(MAX_ATTEMPTS);
-        switch (i % 10)
+        switch (kind(i))
         {
-            case 0, 1 -> request.type(FLAKY).backoff(2, 20, 2f, 0.5f);
-            case 2 -> request.type(SLOW);
-            case 3, 4, 5 -> request.type("echo");
-            default -> request.type("noop");
+            case HELD, CANCELLED_HOLD -> request.type(HOLD).payload(Long.toString(holdMillis(i)));
+            case TIMES_OUT -> request.type(STUCK).timeoutMillis(30).maxAttempts(STUCK_ATTEMPTS).backoff(5, 5, 1f, 0f);
+            default ->
+            {
+                switch (i % 10)
+                {
+                    case 0, 1 -> request.type(FLAKY).backoff(2, 20, 2f, 0.5f);
+                    case 2 -> request.type(SLOW);
+                    case 3 -> request.type(LATER);
+                    case 7, 8 -> request.type("echo");
+                    default -> request.type("noop");
+                }
+            }
         }
         return request;
     }
@@ -138,6 +242,10 @@ public final class CrashLoadMain
             for (int i = 0; i < tasks; i++)
             {
                 engine.submit(request(request, key(round, i), i).correlationId(i), listener);
+                if (kind(i) == Kind.CANCELLED_HOLD)
+                {
+                    engine.cancel(key(round, i));
+                }
             }
             System.out.println("submitted all " + tasks);
             System.out.flush();
