@@ -323,7 +323,7 @@ class HttpHandlerTest
                 context.stop();
 
                 // the client closes the connection: the server reads the end of the stream, or a reset
-                assertThat(readUntilClosed(in)).isTrue();
+                assertThat(LoopbackServer.readsUntilClosed(in)).isTrue();
             }
             assertThat(context.reports()).isZero();
             assertThat(context.reportsAfterStop()).isZero();
@@ -393,26 +393,6 @@ class HttpHandlerTest
             final int b = in.read();
             assertThat(b).as("the request head").isNotNegative();
             matched = b == end[matched] ? matched + 1 : (b == '\r' ? 1 : 0);
-        }
-    }
-
-    private static boolean readUntilClosed(final InputStream in)
-    {
-        try
-        {
-            while (in.read() >= 0)
-            {
-                // a request body, if any
-            }
-            return true;
-        }
-        catch (final SocketTimeoutException stillOpen)
-        {
-            return false;
-        }
-        catch (final IOException reset)
-        {
-            return true;
         }
     }
 

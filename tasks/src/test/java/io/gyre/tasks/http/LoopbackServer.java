@@ -145,4 +145,29 @@ final class LoopbackServer implements AutoCloseable
             throw new UncheckedIOException(ex);
         }
     }
+
+    /**
+     * Read a raw socket's input to its end.
+     *
+     * @return true when the peer closed (or reset) the connection, false when the read timed out with it open.
+     */
+    static boolean readsUntilClosed(final java.io.InputStream in)
+    {
+        try
+        {
+            while (in.read() >= 0)
+            {
+                // whatever the client sent
+            }
+            return true;
+        }
+        catch (final java.net.SocketTimeoutException stillOpen)
+        {
+            return false;
+        }
+        catch (final java.io.IOException reset)
+        {
+            return true;
+        }
+    }
 }
