@@ -37,6 +37,8 @@ public record EngineConfig(
     int cpuPoolThreads,
     int maxAsyncInFlight,
     int maxWaitersPerTask,
+    int lowPriorityAdmissionPercent,
+    int normalPriorityAdmissionPercent,
     int defaultTimeoutMillis,
     int defaultMaxAttempts,
     int defaultBackoffInitialMillis,
@@ -90,6 +92,8 @@ public record EngineConfig(
         private int cpuPoolThreads = Runtime.getRuntime().availableProcessors();
         private int maxAsyncInFlight = 10_000;
         private int maxWaitersPerTask = 64;
+        private int lowPriorityAdmissionPercent = 80;
+        private int normalPriorityAdmissionPercent = 95;
         private int defaultTimeoutMillis = 30_000;
         private int defaultMaxAttempts = 3;
         private int defaultBackoffInitialMillis = 100;
@@ -215,6 +219,19 @@ public record EngineConfig(
         public Builder maxAsyncInFlight(final int value)
         {
             maxAsyncInFlight = value;
+            return this;
+        }
+
+        /**
+         * Load shedding by priority: LOW submissions are refused ({@link RejectReason#BUSY}) once the live tasks
+         * reach {@code lowPercent} of {@link #maxLiveTasks}, NORMAL ones at {@code normalPercent}; HIGH ones are
+         * refused only at the limit ({@link RejectReason#CAPACITY}). Defaults 80 and 95; 100 and 100 turn
+         * shedding off.
+         */
+        public Builder admission(final int lowPercent, final int normalPercent)
+        {
+            lowPriorityAdmissionPercent = lowPercent;
+            normalPriorityAdmissionPercent = normalPercent;
             return this;
         }
 
@@ -349,6 +366,8 @@ public record EngineConfig(
             range("cpuPoolThreads", cpuPoolThreads, 1, 1024);
             range("maxAsyncInFlight", maxAsyncInFlight, 1, 10_000_000);
             range("maxWaitersPerTask", maxWaitersPerTask, 1, 65_536);
+            range("normalPriorityAdmissionPercent", normalPriorityAdmissionPercent, 1, 100);
+            range("lowPriorityAdmissionPercent", lowPriorityAdmissionPercent, 1, normalPriorityAdmissionPercent);
             range("defaultTimeoutMillis", defaultTimeoutMillis, 1, Integer.MAX_VALUE);
             range("defaultMaxAttempts", defaultMaxAttempts, 1, 1000);
             range("defaultBackoffInitialMillis", defaultBackoffInitialMillis, 1, 86_400_000);
@@ -379,7 +398,7 @@ public record EngineConfig(
             HandlerDiscovery.configure(all, handlerSettings);
             return new EngineConfig(journalConfig, ringSize, waitStrategy, pipelineThreads, maxKeyBytes, maxTenantBytes, maxPayloadBytes,
                 maxOutputBytes, maxInFlightBytes, maxLiveTasks, maxRetainedOutcomes, outcomeRetention, blockingPoolThreads,
-                cpuPoolThreads, maxAsyncInFlight, maxWaitersPerTask, defaultTimeoutMillis, defaultMaxAttempts, defaultBackoffInitialMillis, defaultBackoffMaxMillis,
+                cpuPoolThreads, maxAsyncInFlight, maxWaitersPerTask, lowPriorityAdmissionPercent, normalPriorityAdmissionPercent, defaultTimeoutMillis, defaultMaxAttempts, defaultBackoffInitialMillis, defaultBackoffMaxMillis,
                 defaultBackoffMultiplier, defaultBackoffJitter, timerFiresPerTick, closeTimeout,
                 clock != null ? clock : new OffsetEpochNanoClock(), all, handlerSettings, pluginsDirectory);
         }

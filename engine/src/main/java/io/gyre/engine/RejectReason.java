@@ -12,7 +12,13 @@ public enum RejectReason
     /** The journal could not record the submission, so it was not accepted. */
     JOURNAL_UNAVAILABLE(3),
     /** Too many submissions are already waiting on the same key's task. */
-    TOO_MANY_WAITERS(4);
+    TOO_MANY_WAITERS(4),
+    /**
+     * The engine is near its live-task limit and refuses this priority for now: LOW first (from
+     * {@link EngineConfig.Builder#admission 80%} of the limit by default), then NORMAL (95%); HIGH only at
+     * the limit itself (CAPACITY). Try again later, or with a higher priority.
+     */
+    BUSY(5);
 
     private final int code;
 

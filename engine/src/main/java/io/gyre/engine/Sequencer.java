@@ -216,6 +216,13 @@ final class Sequencer
             rejectReply(fx, target, correlation, eventId, RejectReason.CAPACITY);
             return RESULT_REJECTED;
         }
+        final int clampedPriority = Math.min(Math.max(priority, 0), PRIORITIES - 1);
+        if (liveCount >= settings.admissionLimit(clampedPriority))
+        {
+            derive(fx, RecordType.REJECTED, eventId, 0, RejectReason.BUSY.code(), 0);
+            rejectReply(fx, target, correlation, eventId, RejectReason.BUSY);
+            return RESULT_REJECTED;
+        }
 
         final TaskRecord r = allocate();
         r.taskId = eventId;

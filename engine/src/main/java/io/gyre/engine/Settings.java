@@ -22,6 +22,8 @@ record Settings(
     int cpuSlots,
     int asyncSlots,
     int maxWaitersPerTask,
+    int lowPriorityAdmissionPercent,
+    int normalPriorityAdmissionPercent,
     int timerFiresPerTick,
     Map<String, Integer> typeLimits)
 {
@@ -46,7 +48,18 @@ record Settings(
         }
         return new Settings(config.maxLiveTasks(), config.maxRetainedOutcomes(), config.outcomeRetention().toNanos(),
             config.blockingPoolThreads(), config.cpuPoolThreads(), config.maxAsyncInFlight(), config.maxWaitersPerTask(),
-            config.timerFiresPerTick(), limits);
+            config.lowPriorityAdmissionPercent(), config.normalPriorityAdmissionPercent(), config.timerFiresPerTick(), limits);
+    }
+
+    /**
+     * @return the live tasks at which submissions of this priority code are refused (the percentage of the
+     *     limit, rounded up).
+     */
+    int admissionLimit(final int priority)
+    {
+        final int percent = priority >= Priority.LOW.code() ? lowPriorityAdmissionPercent :
+            priority == Priority.NORMAL.code() ? normalPriorityAdmissionPercent : 100;
+        return percent >= 100 ? maxLiveTasks : Math.max(1, (int)(((long)maxLiveTasks * percent + 99) / 100));
     }
 
     /**
@@ -67,6 +80,8 @@ record Settings(
             .setting("cpuSlots", cpuSlots)
             .setting("asyncSlots", asyncSlots)
             .setting("maxWaitersPerTask", maxWaitersPerTask)
+            .setting("lowPriorityAdmissionPercent", lowPriorityAdmissionPercent)
+            .setting("normalPriorityAdmissionPercent", normalPriorityAdmissionPercent)
             .setting("timerFiresPerTick", timerFiresPerTick)
             .setting(TYPE_LIMITS, typeLimits.size());
         for (final Map.Entry<String, Integer> limit : new TreeMap<>(typeLimits).entrySet())
@@ -101,6 +116,9 @@ record Settings(
             (int)record.setting("cpuSlots", fallback.cpuSlots),
             (int)record.setting("asyncSlots", fallback.asyncSlots),
             (int)record.setting("maxWaitersPerTask", fallback.maxWaitersPerTask),
+            // journals written before load shedding existed shed nothing
+            (int)record.setting("lowPriorityAdmissionPercent", 100),
+            (int)record.setting("normalPriorityAdmissionPercent", 100),
             (int)record.setting("timerFiresPerTick", fallback.timerFiresPerTick),
             hasLimits ? limits : Map.of());
     }

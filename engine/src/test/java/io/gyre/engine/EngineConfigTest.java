@@ -37,6 +37,8 @@ class EngineConfigTest
             of("rollCycle=HOURLY_ISH is not a Chronicle Queue roll cycle (e.g. FAST_DAILY, FAST_HOURLY)", b -> b.rollCycle("HOURLY_ISH")),
             of("handler type=echo is registered twice", b -> b.handler(new BuiltInHandlers.Echo()).handler(new BuiltInHandlers.Echo())),
             of("cpuPoolThreads=0 must be in [1, 1024]", b -> b.cpuPoolThreads(0)),
+            of("lowPriorityAdmissionPercent=96 must be in [1, 95]", b -> b.admission(96, 95)),
+            of("normalPriorityAdmissionPercent=101 must be in [1, 100]", b -> b.admission(50, 101)),
             of("maxAsyncInFlight=0 must be in [1, 10000000]", b -> b.maxAsyncInFlight(0)),
             of("handler setting timeout=5: the name must be a task type, a dot and the setting", b -> b.handlerSetting("timeout", "5")),
             of("handler settings nosuch.* name no registered task type (echo, noop)", b -> b.handlerSetting("nosuch.x", "1")),

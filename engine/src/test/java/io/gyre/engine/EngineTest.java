@@ -332,6 +332,60 @@ class EngineTest extends EngineTestSupport
     }
 
     @Test
+    void shouldShedLowPriorityFirstThenNormalAsTheEngineNearsItsLimit() throws Exception
+    {
+        // 20 live tasks at most: LOW refused from 16 (80%), NORMAL from 19 (95%), HIGH at 20 (the limit)
+        final TestHandlers.Gated gated = new TestHandlers.Gated("gated");
+        open(b -> b.handler(gated).maxLiveTasks(20).blockingPoolThreads(32));
+        final List<CompletableFuture<Outcome>> running = new ArrayList<>();
+        for (int i = 0; i < 16; i++)
+        {
+            running.add(engine.submit(new TaskRequest().key("low-" + i).type("gated").priority(Priority.LOW)));
+        }
+        await().until(() -> gated.started.get() == 16);
+        final Outcome low = get(engine.submit(new TaskRequest().key("low").type("gated").priority(Priority.LOW)));
+        assertThat(low.rejected()).isTrue();
+        assertThat(low.rejectReason()).isEqualTo(RejectReason.BUSY);
+
+        for (int i = 0; i < 3; i++)
+        {
+            running.add(engine.submit(new TaskRequest().key("normal-" + i).type("gated")));
+        }
+        await().until(() -> gated.started.get() == 19);
+        assertThat(get(engine.submit(new TaskRequest().key("normal").type("gated"))).rejectReason()).isEqualTo(RejectReason.BUSY);
+
+        running.add(engine.submit(new TaskRequest().key("high-1").type("gated").priority(Priority.HIGH)));
+        await().until(() -> gated.started.get() == 20);
+        final Outcome high = get(engine.submit(new TaskRequest().key("high-2").type("gated").priority(Priority.HIGH)));
+        assertThat(high.rejectReason()).isEqualTo(RejectReason.CAPACITY);
+
+        gated.open();
+        for (final CompletableFuture<Outcome> r : running)
+        {
+            assertThat(get(r).state()).isEqualTo(SUCCEEDED);
+        }
+        assertThat(get(engine.submit(new TaskRequest().key("low").type("gated").priority(Priority.LOW))).state()).isEqualTo(SUCCEEDED);
+        final TaskHistory history = closeAndReplay();
+        assertThat(history).replaysDeterministically();
+        assertThat(history.report().recordsByType()).containsEntry(RecordType.REJECTED, 3L);
+    }
+
+    @Test
+    void shouldShedNothingBelowTheLimitWhenAdmissionIsAtOneHundredPercent() throws Exception
+    {
+        final TestHandlers.Gated gated = new TestHandlers.Gated("gated");
+        open(b -> b.handler(gated).maxLiveTasks(4).blockingPoolThreads(16).admission(100, 100));
+        for (int i = 0; i < 4; i++)
+        {
+            engine.submit(new TaskRequest().key("k" + i).type("gated").priority(Priority.LOW));
+        }
+        await().until(() -> gated.started.get() == 4);
+        assertThat(get(engine.submit(new TaskRequest().key("x").type("gated").priority(Priority.LOW))).rejectReason())
+            .isEqualTo(RejectReason.CAPACITY);
+        gated.open();
+    }
+
+    @Test
     void shouldFailATaskWhoseOutputExceedsTheMaximum() throws Exception
     {
         open(b -> b.maxOutputBytes(16).handler(new TestHandlers.Greedy()));

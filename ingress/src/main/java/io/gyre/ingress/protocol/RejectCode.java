@@ -17,6 +17,8 @@ public enum RejectCode
     JOURNAL_UNAVAILABLE(RejectReason.JOURNAL_UNAVAILABLE.code()),
     /** Too many submissions already wait on the same key's task. */
     TOO_MANY_WAITERS(RejectReason.TOO_MANY_WAITERS.code()),
+    /** The engine is near its live-task limit and sheds this priority for now (LOW first). Retry later or higher. */
+    BUSY_FOR_PRIORITY(RejectReason.BUSY.code()),
     /** The engine's ring is full and the server is configured to refuse rather than pause reading. */
     BUSY(16),
     /** A field is out of range (the message names it): empty or too long key, too large payload, bad priority... */
@@ -48,6 +50,7 @@ public enum RejectCode
             case SHUTTING_DOWN -> SHUTTING_DOWN;
             case JOURNAL_UNAVAILABLE -> JOURNAL_UNAVAILABLE;
             case TOO_MANY_WAITERS -> TOO_MANY_WAITERS;
+            case BUSY -> BUSY_FOR_PRIORITY;
         };
     }
 

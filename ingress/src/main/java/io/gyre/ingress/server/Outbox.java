@@ -168,6 +168,7 @@ final class Outbox extends BatchingOutcomeListener
             case SHUTTING_DOWN -> "the engine is shutting down";
             case JOURNAL_UNAVAILABLE -> "the journal could not record the submission";
             case TOO_MANY_WAITERS -> "too many submissions already wait on this key's task";
+            case BUSY -> "the engine is near its limit of live tasks and refuses this priority for now; retry later or with a higher priority";
         };
     }
 
