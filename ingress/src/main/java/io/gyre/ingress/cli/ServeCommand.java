@@ -92,6 +92,24 @@ public final class ServeCommand implements Callable<Integer>
     @Option(names = "--roll-cycle", defaultValue = "FAST_DAILY", description = "The journal's roll cycle (default: ${DEFAULT-VALUE}).")
     private String rollCycle;
 
+    @Option(names = "--max-live-tasks", defaultValue = "1000000",
+        description = "Unfinished tasks the engine holds at most; beyond, submissions are refused CAPACITY (default: ${DEFAULT-VALUE}).")
+    private int maxLiveTasks;
+
+    @Option(names = "--admission", paramLabel = "LOW%,NORMAL%", defaultValue = "80,95", split = ",",
+        description = "Live-task percentages from which LOW, then NORMAL priority submissions are refused BUSY_FOR_PRIORITY "
+            + "(default: ${DEFAULT-VALUE}; 100,100 sheds nothing).")
+    private int[] admission;
+
+    @Option(names = "--blocking-threads", defaultValue = "16", description = "Threads of the pool BLOCKING task types run on (default: ${DEFAULT-VALUE}).")
+    private int blockingThreads;
+
+    @Option(names = "--cpu-threads", defaultValue = "0", description = "Threads of the pool CPU task types run on; 0 for one per core (default).")
+    private int cpuThreads;
+
+    @Option(names = "--max-async", defaultValue = "10000", description = "ASYNC attempts (http calls...) in flight at once (default: ${DEFAULT-VALUE}).")
+    private int maxAsync;
+
     @Option(names = "--plugins", paramLabel = "DIR", defaultValue = "./plugins",
         description = "A directory of task type plugin jars, read at start (default: ${DEFAULT-VALUE}; missing means none).")
     private Path plugins;
@@ -123,7 +141,18 @@ public final class ServeCommand implements Callable<Integer>
                 .busyRejects(busyRejects).maxConnections(maxConnections).maxFrameBytes(maxFrameBytes).ioThreads(ioThreads)
                 .transport(transport).build();
             final EngineConfig.Builder builder = EngineConfig.builder(journal).ringSize(ringSize).waitStrategy(waitStrategy)
-                .pipelineThreads(pipelineThreads).rollCycle(rollCycle).pluginsDirectory(plugins);
+                .pipelineThreads(pipelineThreads).rollCycle(rollCycle).pluginsDirectory(plugins)
+                .maxLiveTasks(maxLiveTasks).blockingPoolThreads(blockingThreads).maxAsyncInFlight(maxAsync);
+            if (cpuThreads != 0)
+            {
+                builder.cpuPoolThreads(cpuThreads);
+            }
+            if (admission.length != 2)
+            {
+                throw new IllegalArgumentException("admission=" + java.util.Arrays.toString(admission) +
+                    " must be two percentages, LOW,NORMAL (e.g. 80,95)");
+            }
+            builder.admission(admission[0], admission[1]);
             final java.util.Map<String, String> settings = new java.util.LinkedHashMap<>(configTaskSettings);
             settings.putAll(taskSettings);
             settings.forEach(builder::handlerSetting);

@@ -188,6 +188,18 @@ class ServeAndClientCommandsTest
         assertThat(ring.exit()).isEqualTo(1);
         assertThat(ring.err()).contains("ringSize=1000");
 
+        final Run admission = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--admission", "90,80");
+        assertThat(admission.exit()).isEqualTo(1);
+        assertThat(admission.err()).contains("lowPriorityAdmissionPercent=90 must be in [1, 80]");
+
+        final Run admissionShape = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--admission", "90");
+        assertThat(admissionShape.exit()).isEqualTo(1);
+        assertThat(admissionShape.err()).contains("admission=[90] must be two percentages");
+
+        final Run setting = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--task", "http.retries=lots");
+        assertThat(setting.exit()).isEqualTo(1);
+        assertThat(setting.err()).contains("http").contains("retries");
+
         final Run port = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "70000");
         assertThat(port.exit()).isEqualTo(1);
         assertThat(port.err()).contains("port=70000");
