@@ -62,6 +62,7 @@ final class Sequencer
     private final RetainedOutcomes retained;
     private final Long2LongHashMap inPool = new Long2LongHashMap(64, 0.65f, -1);
     private final TimerHeap timers = new TimerHeap();
+    private final DueTimers[] due = {new DueTimers(), new DueTimers(), new DueTimers()};
     private final WaiterPool waiters = new WaiterPool();
     private final TaskRecord[] pendingHead = new TaskRecord[PRIORITIES];
     private final TaskRecord[] pendingTail = new TaskRecord[PRIORITIES];
@@ -369,36 +370,74 @@ final class Sequencer
     void tick(final long timestamp, final Effects fx)
     {
         advance(timestamp);
-        int budget = settings.timerFiresPerTick();
-        while (budget > 0 && timers.size() > 0 && timers.peekDue() <= now)
+        // the earliest due timers move to a queue per priority (a bounded number per tick, so a million
+        // timers due at once do not stall one event), then fire high priority first, within the budget
+        int moving = settings.timerFiresPerTick() * 8;
+        while (moving > 0 && timers.size() > 0 && timers.peekDue() <= now)
         {
-            final long taskId = timers.peekTaskId();
-            final int attempt = timers.peekAttempt();
-            final int kind = timers.peekKind();
+            final TaskRecord owner = byId.get(timers.peekTaskId());
+            due[owner == null ? PRIORITIES - 1 : owner.priority].add(timers.peekTaskId(), timers.peekAttempt(), timers.peekKind());
             timers.poll();
-            final TaskRecord r = byId.get(taskId);
-            if (r == null || r.attempt != attempt)
+            moving--;
+        }
+        int budget = settings.timerFiresPerTick();
+        for (int p = 0; p < PRIORITIES && budget > 0; p++)
+        {
+            final DueTimers queue = due[p];
+            while (budget > 0 && !queue.isEmpty())
             {
-                continue;
-            }
-            if (kind == TimerHeap.RETRY && r.state == TaskState.RETRY_WAIT)
-            {
-                r.attempt = attempt + 1;
-                startOrQueue(r, fx, false);
-                budget--;
-            }
-            else if (kind == TimerHeap.RELEASE && r.state == TaskState.RUNNING && r.heldUntil > 0)
-            {
-                finish(r, TaskState.SUCCEEDED, fx, Effects.SOURCE_JOURNAL, r.heldUntil);
-                budget--;
-            }
-            else if (kind == TimerHeap.DEADLINE && r.state == TaskState.RUNNING && r.heldUntil == 0)
-            {
-                timedOut(r, fx);
-                budget--;
+                final long taskId = queue.peekTaskId();
+                final int attempt = queue.peekAttempt();
+                final int kind = queue.peekKind();
+                queue.poll();
+                if (fire(taskId, attempt, kind, fx))
+                {
+                    budget--;
+                }
             }
         }
         dispatchPending(fx, budget);
+    }
+
+    /**
+     * @return whether the timer still applied (a stale one, for an attempt that moved on, is ignored).
+     */
+    private boolean fire(final long taskId, final int attempt, final int kind, final Effects fx)
+    {
+        final TaskRecord r = byId.get(taskId);
+        if (r == null || r.attempt != attempt)
+        {
+            return false;
+        }
+        if (kind == TimerHeap.RETRY && r.state == TaskState.RETRY_WAIT)
+        {
+            r.attempt = attempt + 1;
+            startOrQueue(r, fx, false);
+            return true;
+        }
+        if (kind == TimerHeap.RELEASE && r.state == TaskState.RUNNING && r.heldUntil > 0)
+        {
+            finish(r, TaskState.SUCCEEDED, fx, Effects.SOURCE_JOURNAL, r.heldUntil);
+            return true;
+        }
+        if (kind == TimerHeap.DEADLINE && r.state == TaskState.RUNNING && r.heldUntil == 0)
+        {
+            timedOut(r, fx);
+            return true;
+        }
+        return false;
+    }
+
+    private boolean timersDue()
+    {
+        for (final DueTimers queue : due)
+        {
+            if (!queue.isEmpty())
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -960,7 +999,7 @@ final class Sequencer
     long nextWakeAt()
     {
         final boolean startable = pendingInlineCount > 0 || (pendingCount > pendingInlineCount && handedOffStartable());
-        return startable ? now : timers.peekDue();
+        return startable || timersDue() ? now : timers.peekDue();
     }
 
     int liveCount()

@@ -371,6 +371,50 @@ class EngineTest extends EngineTestSupport
     }
 
     @Test
+    void shouldFireTimersDueTogetherHighPriorityFirst() throws Exception
+    {
+        final ManualClock clock = new ManualClock();
+        final java.util.concurrent.ConcurrentLinkedQueue<String> retried = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        final TaskHandler failsOnce = new TaskHandler()
+        {
+            @Override
+            public String type()
+            {
+                return "fails-once";
+            }
+
+            @Override
+            public void execute(final TaskContext context)
+            {
+                if (context.attempt() == 1)
+                {
+                    context.fail(true, "not yet");
+                    return;
+                }
+                retried.add(context.payload().getStringWithoutLengthUtf8(0, context.payloadLength()));
+            }
+        };
+        open(b -> b.clock(clock).handler(failsOnce).timerFiresPerTick(1));
+        final Recorder recorder = new Recorder();
+        for (final Priority priority : new Priority[] {Priority.LOW, Priority.NORMAL, Priority.HIGH})
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                final String name = priority + "-" + i;
+                engine.submit(new TaskRequest().key(name).type("fails-once").payload(name).priority(priority)
+                    .backoff(60_000, 60_000, 1f, 0f), recorder);
+            }
+        }
+        await().until(() -> java.util.stream.Stream.of("LOW-2", "NORMAL-2", "HIGH-2")
+            .allMatch(k -> engine.status(k).join().state() == RETRY_WAIT));
+        clock.advance(Duration.ofMinutes(2));                  // all nine retries due at once, one fires per tick
+
+        assertThat(recorder.awaitOutcomes(9)).allSatisfy(o -> assertThat(o.state()).isEqualTo(SUCCEEDED));
+        assertThat(retried).containsExactly("HIGH-0", "HIGH-1", "HIGH-2", "NORMAL-0", "NORMAL-1", "NORMAL-2", "LOW-0", "LOW-1", "LOW-2");
+        assertThat(closeAndReplay()).replaysDeterministically();
+    }
+
+    @Test
     void shouldShedNothingBelowTheLimitWhenAdmissionIsAtOneHundredPercent() throws Exception
     {
         final TestHandlers.Gated gated = new TestHandlers.Gated("gated");
