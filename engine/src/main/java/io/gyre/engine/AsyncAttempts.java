@@ -3,6 +3,7 @@ package io.gyre.engine;
 import com.lmax.disruptor.RingBuffer;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,6 +31,9 @@ final class AsyncAttempts
     private static final Logger LOG = LoggerFactory.getLogger(AsyncAttempts.class);
     private static final String STOPPED =
         "stopped by the engine (cancelled or timed out) and the handler did not report after its stop actions";
+
+    /** How a reporting thread waits for room in the ring: one per thread (reporters are few: a client's pool). */
+    private static final ThreadLocal<IdleStrategy> WAITING = ThreadLocal.withInitial(BackoffIdleStrategy::new);
 
     private final ConcurrentHashMap<Long, AsyncAttempt> running = new ConcurrentHashMap<>();
     private final ArrayDeque<AsyncAttempt> ready = new ArrayDeque<>();
@@ -241,7 +245,7 @@ final class AsyncAttempts
             }
             try
             {
-                if (!publishFromOutside(ring, handOff.gate(), handOff.budget(), new BackoffIdleStrategy(), handOff.open(), startedAt, finishedAt))
+                if (!publishFromOutside(ring, handOff.gate(), handOff.budget(), WAITING.get(), handOff.open(), startedAt, finishedAt))
                 {
                     LOG.debug("task {} attempt {} reported after the engine stopped; it runs again after a restart", taskId, attempt);
                 }

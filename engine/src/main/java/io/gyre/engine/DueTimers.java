@@ -1,7 +1,5 @@
 package io.gyre.engine;
 
-import java.util.Arrays;
-
 /**
  * Timers that are due and wait for a tick's budget to fire, first in first out: one queue per priority, so
  * that of the timers due together the high-priority ones fire first. Primitive arrays in a growable ring.
@@ -75,6 +73,6 @@ final class DueTimers
     @Override
     public String toString()
     {
-        return "DueTimers[" + size + "]" + Arrays.toString(Arrays.copyOf(taskId, Math.min(size, 4)));
+        return "DueTimers[" + size + (size > 0 ? ", first task " + taskId[head] : "") + "]";
     }
 }

@@ -456,7 +456,6 @@ final class Sequencer
         int count = 0;
         for (final TaskRecord r : byId.values())
         {
-            r.attemptInPool = 0;
             if (r.state == TaskState.RUNNING && r.heldUntil == 0)
             {
                 if (count == running.length)
@@ -648,11 +647,6 @@ final class Sequencer
             inPool.remove(taskId);
             groupInUse[(int)(slot >>> 32) & 0xFF]--;
             typeInUse[(int)(slot >>> 40)]--;
-            final TaskRecord r = byId.get(taskId);
-            if (r != null && r.attemptInPool == attempt)
-            {
-                r.attemptInPool = 0;
-            }
             dispatchPending(fx, 1);
         }
     }

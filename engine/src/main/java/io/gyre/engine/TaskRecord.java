@@ -33,9 +33,6 @@ final class TaskRecord
     int outcomeOffset;
     /** For outcomes without such a record (timed out, cancelled): the derived record's reason code. */
     int outcomeReason;
-
-    /** The attempt now occupying a blocking pool slot, or 0. */
-    int attemptInPool;
     /** When this RUNNING task's journaled, held outcome is released (epoch nanos); 0 when none is held. */
     long heldUntil;
 
@@ -72,7 +69,6 @@ final class TaskRecord
         outcomeDocument = -1;
         outcomeOffset = 0;
         outcomeReason = 0;
-        attemptInPool = 0;
         heldUntil = 0;
         waiterHead = -1;
         waiterCount = 0;
