@@ -99,4 +99,35 @@ final class DerivedExpectations
         head = 0;
         Arrays.fill(type, size, n, null);
     }
+
+    /**
+     * Write the records derived and not yet seen back, oldest first.
+     */
+    void writeTo(final StateWriter out)
+    {
+        out.putInt(size);
+        for (int k = 0; k < size; k++)
+        {
+            final int i = (head + k) & (type.length - 1);
+            out.putInt(type[i].code()).putLong(taskId[i]).putInt(attempt[i]).putInt(reason[i]).putLong(time[i]);
+        }
+    }
+
+    /**
+     * Append what {@link #writeTo} wrote (to an empty queue).
+     */
+    void readFrom(final StateReader in)
+    {
+        final int n = in.count(28);
+        for (int k = 0; k < n; k++)
+        {
+            final int code = in.getInt();
+            final RecordType recordType = RecordType.fromCode(code);
+            if (recordType == null || !recordType.derived())
+            {
+                throw new IllegalStateException("snapshot state names record type " + code + " as derived");
+            }
+            push(recordType, in.getLong(), in.getInt(), in.getInt(), in.getLong());
+        }
+    }
 }

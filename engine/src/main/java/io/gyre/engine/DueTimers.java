@@ -75,4 +75,29 @@ final class DueTimers
     {
         return "DueTimers[" + size + (size > 0 ? ", first task " + taskId[head] : "") + "]";
     }
+
+    /**
+     * Write the queued timers, first to fire first.
+     */
+    void writeTo(final StateWriter out)
+    {
+        out.putInt(size);
+        for (int j = 0; j < size; j++)
+        {
+            final int i = (head + j) & (taskId.length - 1);
+            out.putLong(taskId[i]).putInt(attempt[i]).putByte(kind[i]);
+        }
+    }
+
+    /**
+     * Append the timers {@link #writeTo} wrote (to an empty queue).
+     */
+    void readFrom(final StateReader in)
+    {
+        final int n = in.count(13);
+        for (int j = 0; j < n; j++)
+        {
+            add(in.getLong(), in.getInt(), in.getByte());
+        }
+    }
 }

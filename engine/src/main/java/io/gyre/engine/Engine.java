@@ -8,6 +8,8 @@ import com.lmax.disruptor.TimeoutException;
 import com.lmax.disruptor.dsl.Disruptor;
 import com.lmax.disruptor.dsl.ProducerType;
 import io.gyre.journal.Journal;
+import io.gyre.journal.SnapshotCorruptedException;
+import io.gyre.journal.SnapshotStore;
 import io.gyre.journal.JournalReader;
 import io.gyre.journal.SubmittedRecord;
 import org.agrona.DirectBuffer;
@@ -95,6 +97,7 @@ public final class Engine implements AutoCloseable
     private final BlockingPool cpuPool;
     private final AsyncAttempts asyncs;
     private final SequenceStage sequenceStage;
+    private final Snapshotter snapshotter;
     private final Disruptor<RingEvent> disruptor;
     private final List<Thread> stageThreadList = new CopyOnWriteArrayList<>();
     private final RingBuffer<RingEvent> ring;
@@ -116,35 +119,23 @@ public final class Engine implements AutoCloseable
         this.lookupReader = journal.newReader();
         this.submissionReader = journal.newReader();
         this.outcomeReader = journal.newReader();
-        this.sequencer = new Sequencer(Settings.of(config), registry, lookupReader);
-
-        // 0. Rebuild the state from the journal, through the same state machine the sequence stage runs.
-        final long replayStart = System.nanoTime();
-        final long replayed;
-        try (JournalReader reader = journal.newReader())
-        {
-            final Effects scratch = new Effects();
-            replayed = reader.readToEnd(record ->
-            {
-                scratch.reset();
-                sequencer.apply(record, scratch);
-            });
-            if (reader.corrupted())
-            {
-                throw new JournalCorruptedException(config.journal().directory().toString(), reader.problems());
-            }
-        }
-        final long replayNanos = System.nanoTime() - replayStart;
+        // 0. Rebuild the state: from the newest usable snapshot and the journal after it, or from the whole
+        // journal, through the same state machine the sequence stage runs.
+        final Recovered recovered = recover(config, journal, registry, lookupReader);
+        this.sequencer = recovered.sequencer;
+        final long replayed = recovered.replayed;
+        final long replayNanos = recovered.replayNanos;
         if (sequencer.derivedMismatches() > 0)
         {
             LOG.warn("replay re-derived {} transitions differently from the journal; first: {}",
                 sequencer.derivedMismatches(), sequencer.firstMismatch());
         }
+        this.snapshotter = config.snapshots() ? new Snapshotter(journal, config) : null;
 
         // 1..4. The ring and its stages, in pipeline order.
         final JournalStage journalStage = new JournalStage(
             journal.writer(), config.clock(), registry, journal.lastTimestampAtOpen(), VERSION);
-        this.sequenceStage = new SequenceStage(sequencer, tickInFlight);
+        this.sequenceStage = new SequenceStage(sequencer, tickInFlight, snapshotter);
         final HandOff handOff = new HandOff(registry, config.maxOutputBytes(), gate, budget, config.clock(), () -> running);
         this.pool = new BlockingPool("blocking", config.blockingPoolThreads(), handOff);
         this.cpuPool = new BlockingPool("cpu", config.cpuPoolThreads(), handOff);
@@ -213,9 +204,114 @@ public final class Engine implements AutoCloseable
         ticker = new Ticker(config.clock(), sequenceStage::nextWakeAt, tickInFlight, this::publishTick);
         ticker.start();
         recovery = new RecoveryReport(replayed, replayNanos, journal.repairedTail(), sequenceStage.liveTasks(),
-            startup.requeued, sequencer.derivedVerified(), leftovers.derivedCount);
-        LOG.info("engine open on {}: replayed {} records in {} ms, {} live tasks, {} attempts requeued",
-            config.journal().directory(), replayed, replayNanos / 1_000_000, recovery.liveTasks(), recovery.requeued());
+            startup.requeued, sequencer.derivedVerified(), leftovers.derivedCount, recovered.snapshot, recovered.snapshotNanos,
+            recovered.skipped);
+        LOG.info("engine open on {}: {}replayed {} records in {} ms, {} live tasks, {} attempts requeued",
+            config.journal().directory(), recovered.snapshot == null ? "" :
+                "snapshot at event " + recovered.snapshot.eventId() + " loaded in " + recovered.snapshotNanos / 1_000_000 + " ms, ",
+            replayed, replayNanos / 1_000_000, recovery.liveTasks(), recovery.requeued());
+    }
+
+    /** The state rebuilt at open, and how. */
+    record Recovered(Sequencer sequencer, long replayed, long replayNanos, SnapshotInfo snapshot, long snapshotNanos,
+                             List<String> skipped)
+    {
+    }
+
+    /**
+     * Load the newest snapshot that passes its checks and matches this journal, then replay the records after
+     * it; a damaged or mismatched snapshot is skipped (and reported) for the one before it, and without any,
+     * the whole journal is replayed, which needs the journal to start at its first record.
+     *
+     * @throws JournalCorruptedException when the journal is damaged beyond a torn tail, or retention deleted
+     *     its beginning and no snapshot covers it.
+     */
+    static Recovered recover(final EngineConfig config, final Journal journal, final HandlerRegistry registry,
+                                     final JournalReader lookup)
+    {
+        final List<String> skipped = new java.util.ArrayList<>();
+        final SnapshotStore store = SnapshotStore.of(config.journal().directory());
+        final long loadStart = System.nanoTime();
+        for (final SnapshotStore.Entry entry : store.list())
+        {
+            try
+            {
+                final SnapshotStore.Loaded loaded = store.load(entry);
+                final SnapshotStore.Position position = loaded.position();
+                final long[] found = {-1};
+                if (!lookup.readRecordAt(position.documentIndex(), position.offsetInDocument(), record -> found[0] = record.eventId()) ||
+                    found[0] != position.eventId())
+                {
+                    throw new IllegalStateException("the journal has no record " + position.eventId() + " at document " +
+                        position.documentIndex() + " offset " + position.offsetInDocument() + " (a snapshot of another journal?)");
+                }
+                final Sequencer sequencer = new Sequencer(Settings.of(config), registry, lookup);
+                final StateReader state = new StateReader(loaded.body());
+                sequencer.restoreState(state);
+                state.expectEnd();
+                final long snapshotNanos = System.nanoTime() - loadStart;
+                final long replayStart = System.nanoTime();
+                final long replayed = replay(journal, sequencer, position, config);
+                final SnapshotInfo info = new SnapshotInfo(entry.path(), position.eventId(), entry.sizeBytes(), 0, 0);
+                return new Recovered(sequencer, replayed, System.nanoTime() - replayStart, info, snapshotNanos, skipped);
+            }
+            catch (final JournalCorruptedException ex)
+            {
+                throw ex;
+            }
+            catch (final SnapshotCorruptedException | IllegalStateException ex)
+            {
+                LOG.warn("snapshot {} not used: {}; trying an older one", entry.path().getFileName(), ex.getMessage());
+                skipped.add(entry.path().getFileName() + ": " + ex.getMessage());
+            }
+        }
+        final Sequencer sequencer = new Sequencer(Settings.of(config), registry, lookup);
+        final long replayStart = System.nanoTime();
+        final long replayed = replay(journal, sequencer, null, config);
+        return new Recovered(sequencer, replayed, System.nanoTime() - replayStart, null, 0, skipped);
+    }
+
+    /**
+     * Apply the journal's records to the sequencer: those after {@code from}, or all when it is null.
+     */
+    private static long replay(final Journal journal, final Sequencer sequencer, final SnapshotStore.Position from,
+                               final EngineConfig config)
+    {
+        try (JournalReader reader = journal.newReader())
+        {
+            final Effects scratch = new Effects();
+            final long[] firstEventId = {-1};
+            final long[] applied = {0};
+            if (from != null && !reader.moveToIndex(from.documentIndex()))
+            {
+                throw new IllegalStateException("the journal has no document " + from.documentIndex());
+            }
+            reader.readToEnd(record ->
+            {
+                if (firstEventId[0] < 0)
+                {
+                    firstEventId[0] = record.eventId();
+                }
+                if (from != null && from.includes(record.documentIndex(), record.offsetInDocument()))
+                {
+                    return;
+                }
+                scratch.reset();
+                sequencer.apply(record, scratch);
+                applied[0]++;
+            });
+            if (reader.corrupted())
+            {
+                throw new JournalCorruptedException(config.journal().directory().toString(), reader.problems());
+            }
+            if (from == null && firstEventId[0] > 1)
+            {
+                throw new JournalCorruptedException(config.journal().directory().toString(), "the journal starts at event " +
+                    firstEventId[0] + ": its beginning was deleted by retention, and no usable snapshot in " +
+                    SnapshotStore.of(config.journal().directory()).directory() + " covers it");
+            }
+            return applied[0];
+        }
     }
 
     /**
@@ -708,6 +804,40 @@ public final class Engine implements AutoCloseable
     }
 
     /**
+     * Snapshot the engine's state now, at the current end of the journal (besides the periodic snapshots):
+     * the next open loads it and replays only what is journaled after it. Applies journal retention after.
+     *
+     * @return completes when the snapshot is on disk; fails when snapshots are off, one is being written, or
+     *     it cannot be written.
+     */
+    public CompletableFuture<SnapshotInfo> snapshot()
+    {
+        final CompletableFuture<SnapshotInfo> reply = new CompletableFuture<>();
+        enter();
+        try
+        {
+            publishInternal(RingEvent.SNAPSHOT, e ->
+            {
+                e.replyTo = reply;
+                e.correlation = 0;
+            });
+        }
+        finally
+        {
+            producers.decrementAndGet();
+        }
+        return reply;
+    }
+
+    /**
+     * @return the last snapshot this engine wrote, or null when it has written none.
+     */
+    public SnapshotInfo lastSnapshot()
+    {
+        return snapshotter == null ? null : snapshotter.last();
+    }
+
+    /**
      * @return exceptions that escaped a stage (bugs); 0 in a healthy engine.
      */
     public long stageFailures()
@@ -736,7 +866,38 @@ public final class Engine implements AutoCloseable
         {
             LockSupport.parkNanos(1_000_000);
         }
+        finalSnapshot();
         shutdownInternals(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+    }
+
+    /**
+     * At close, snapshot what was journaled since the last snapshot, so the next open replays (almost)
+     * nothing. A failure is logged: the journal still holds everything.
+     */
+    private void finalSnapshot()
+    {
+        if (snapshotter == null)
+        {
+            return;
+        }
+        final CompletableFuture<SnapshotInfo> reply = new CompletableFuture<>();
+        publishInternal(RingEvent.SNAPSHOT, e ->
+        {
+            e.replyTo = reply;
+            e.correlation = SequenceStage.SNAPSHOT_IF_CHANGED;
+        });
+        try
+        {
+            reply.get(STAGE_STOP_MILLIS, TimeUnit.MILLISECONDS);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        catch (final java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException ex)
+        {
+            LOG.warn("no snapshot at close ({}); the next open replays the journal since the last one", ex.toString());
+        }
     }
 
     /**
@@ -787,6 +948,10 @@ public final class Engine implements AutoCloseable
             disruptor.halt();
         }
         awaitStageThreads();
+        if (snapshotter != null)
+        {
+            snapshotter.close();
+        }
         lookupReader.close();
         submissionReader.close();
         outcomeReader.close();

@@ -47,6 +47,11 @@ public record EngineConfig(
     float defaultBackoffJitter,
     int timerFiresPerTick,
     Duration closeTimeout,
+    boolean snapshots,
+    long snapshotEveryRecords,
+    Duration snapshotInterval,
+    int snapshotsKept,
+    Duration journalRetention,
     EpochNanoClock clock,
     List<TaskHandler> handlers,
     Map<String, String> handlerSettings,
@@ -102,6 +107,11 @@ public record EngineConfig(
         private float defaultBackoffJitter = 0.2f;
         private int timerFiresPerTick = 256;
         private Duration closeTimeout = Duration.ofSeconds(10);
+        private boolean snapshots = true;
+        private long snapshotEveryRecords = 10_000_000L;
+        private Duration snapshotInterval = Duration.ofMinutes(10);
+        private int snapshotsKept = 2;
+        private Duration journalRetention = Duration.ofDays(7);
         private EpochNanoClock clock;
         private final List<TaskHandler> handlers = new ArrayList<>();
         private boolean builtInHandlers = true;
@@ -280,6 +290,47 @@ public record EngineConfig(
             return this;
         }
 
+        /**
+         * Whether the engine snapshots its state (so a restart replays only the journal after the newest
+         * snapshot) and applies journal retention; default true. Without snapshots nothing is ever deleted.
+         */
+        public Builder snapshots(final boolean value)
+        {
+            snapshots = value;
+            return this;
+        }
+
+        /** Journal records applied between periodic snapshots; default 10,000,000. */
+        public Builder snapshotEveryRecords(final long value)
+        {
+            snapshotEveryRecords = value;
+            return this;
+        }
+
+        /** Longest time between periodic snapshots (when anything was journaled since); default 10 minutes. */
+        public Builder snapshotInterval(final Duration value)
+        {
+            snapshotInterval = value;
+            return this;
+        }
+
+        /** Snapshots kept (the newest; older ones are fallbacks when a newer one is damaged); default 2. */
+        public Builder snapshotsKept(final int value)
+        {
+            snapshotsKept = value;
+            return this;
+        }
+
+        /**
+         * How long journal files are kept once no kept snapshot needs them: a file is deleted when it ended
+         * longer ago than this and every kept snapshot starts after it; default 7 days.
+         */
+        public Builder journalRetention(final Duration value)
+        {
+            journalRetention = value;
+            return this;
+        }
+
         /** The clock the journal stage stamps events with; default the system clock. */
         public Builder clock(final EpochNanoClock value)
         {
@@ -389,6 +440,16 @@ public record EngineConfig(
             {
                 throw invalid("closeTimeout", closeTimeout, "must not be negative");
             }
+            range("snapshotEveryRecords", snapshotEveryRecords, 1, Long.MAX_VALUE);
+            if (snapshotInterval == null || snapshotInterval.compareTo(Duration.ofSeconds(1)) < 0)
+            {
+                throw invalid("snapshotInterval", snapshotInterval, "must be at least 1 second");
+            }
+            range("snapshotsKept", snapshotsKept, 1, 100);
+            if (journalRetention == null || journalRetention.isNegative())
+            {
+                throw invalid("journalRetention", journalRetention, "must not be negative");
+            }
             final List<TaskHandler> all = HandlerDiscovery.assemble(
                 builtInHandlers ? BuiltInHandlers.all() : List.of(),
                 discoverHandlers ? HandlerDiscovery.fromClassPath() : List.of(),
@@ -400,7 +461,7 @@ public record EngineConfig(
                 maxOutputBytes, maxInFlightBytes, maxLiveTasks, maxRetainedOutcomes, outcomeRetention, blockingPoolThreads,
                 cpuPoolThreads, maxAsyncInFlight, maxWaitersPerTask, lowPriorityAdmissionPercent, normalPriorityAdmissionPercent, defaultTimeoutMillis, defaultMaxAttempts, defaultBackoffInitialMillis, defaultBackoffMaxMillis,
                 defaultBackoffMultiplier, defaultBackoffJitter, timerFiresPerTick, closeTimeout,
-                clock != null ? clock : new OffsetEpochNanoClock(), all, handlerSettings, pluginsDirectory);
+                snapshots, snapshotEveryRecords, snapshotInterval, snapshotsKept, journalRetention, clock != null ? clock : new OffsetEpochNanoClock(), all, handlerSettings, pluginsDirectory);
         }
 
         private static void range(final String name, final long value, final long min, final long max)

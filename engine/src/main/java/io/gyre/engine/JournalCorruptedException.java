@@ -22,6 +22,15 @@ public final class JournalCorruptedException extends IllegalStateException
         this.problems = List.copyOf(problems);
     }
 
+    /**
+     * @param problem why the journal cannot rebuild the state (e.g. its beginning is gone and no snapshot covers it).
+     */
+    public JournalCorruptedException(final String journal, final String problem)
+    {
+        super("journal " + journal + " cannot be recovered: " + problem);
+        this.problems = List.of();
+    }
+
     public List<JournalProblem> problems()
     {
         return problems;

@@ -67,7 +67,7 @@ final class JournalStage implements EventHandler<RingEvent>
     public void onEvent(final RingEvent event, final long sequence, final boolean endOfBatch)
     {
         event.journaled = false;
-        if (event.kind != RingEvent.STATUS)
+        if (event.kind != RingEvent.STATUS && event.kind != RingEvent.SNAPSHOT)
         {
             try
             {
@@ -212,7 +212,7 @@ final class JournalStage implements EventHandler<RingEvent>
             final long timestamp = now > lastTimestamp ? now : lastTimestamp;
             lastTimestamp = timestamp;
             final RecordType type = encodeResult(e.eventId, e.resultAttempt, e, sequence);
-            writer.commit(type, 0, timestamp, type == RecordType.SUCCEEDED ? succeeded.frameLength() : failed.frameLength());
+            e.resultEventId = writer.commit(type, 0, timestamp, type == RecordType.SUCCEEDED ? succeeded.frameLength() : failed.frameLength());
             e.resultTimestamp = timestamp;
             e.resultDocument = writer.documentIndex();
             e.resultOffset = writer.lastRecordOffset();

@@ -14,6 +14,10 @@ import java.util.List;
  * @param requeued attempts that were running when the previous engine stopped, queued to run again.
  * @param derivedVerified derived records that replay re-derived identically.
  * @param derivedRepublished derived records a crash kept from the journal, journaled now.
+ * @param snapshot the snapshot the state was loaded from before replaying the journal after it, or null when
+ *     the whole journal was replayed.
+ * @param snapshotLoadNanos how long loading and checking that snapshot took.
+ * @param snapshotsSkipped snapshots found damaged or unusable (newer than the one used), each with why.
  */
 public record RecoveryReport(
     long recordsReplayed,
@@ -22,6 +26,14 @@ public record RecoveryReport(
     int liveTasks,
     long requeued,
     long derivedVerified,
-    long derivedRepublished)
+    long derivedRepublished,
+    SnapshotInfo snapshot,
+    long snapshotLoadNanos,
+    List<String> snapshotsSkipped)
 {
+    public RecoveryReport
+    {
+        repairedTail = List.copyOf(repairedTail);
+        snapshotsSkipped = List.copyOf(snapshotsSkipped);
+    }
 }

@@ -326,4 +326,62 @@ final class RetainedOutcomes
             visitor.visit(taskId(position), state(position), attempts(position), submittedAt(position), finishedAt(position));
         }
     }
+
+    /**
+     * Write every entry, oldest first, as its nine longs.
+     *
+     * @return the earliest journal document an entry refers to (its submission or its output), or
+     *     {@link Long#MAX_VALUE} when none does.
+     */
+    long writeTo(final StateWriter out)
+    {
+        out.putInt(size());
+        long oldest = Long.MAX_VALUE;
+        for (long seq = head; seq < tail; seq++)
+        {
+            final int base = (int)(seq & ringMask) * STRIDE;
+            for (int f = 0; f < STRIDE; f++)
+            {
+                out.putLong(ring[base + f]);
+            }
+            final long submit = ring[base + SUBMIT_DOCUMENT];
+            final long outcome = ring[base + OUTCOME_DOCUMENT];
+            if (submit >= 0 && submit < oldest)
+            {
+                oldest = submit;
+            }
+            if (outcome >= 0 && outcome < oldest)
+            {
+                oldest = outcome;
+            }
+        }
+        return oldest;
+    }
+
+    /**
+     * Append the entries {@link #writeTo} wrote (to an empty table), indexing each.
+     */
+    void readFrom(final StateReader in)
+    {
+        final int n = in.count(STRIDE * 8);
+        for (int k = 0; k < n; k++)
+        {
+            if (size() == ringMask + 1)
+            {
+                growRing();
+            }
+            if ((size() + 1) * 2 > indexMask + 1)
+            {
+                growIndex();
+            }
+            final int position = (int)(tail & ringMask);
+            final int base = position * STRIDE;
+            for (int f = 0; f < STRIDE; f++)
+            {
+                ring[base + f] = in.getLong();
+            }
+            tail++;
+            insertIndex(ring[base + KEY_HASH], position);
+        }
+    }
 }

@@ -25,6 +25,8 @@ final class RingEvent
     static final int ENGINE_STARTED = 6;
     /** A transition the sequence stage derived, to journal (journaled as its record type). */
     static final int DERIVED = 7;
+    /** Snapshot the sequencer's state now (not journaled; changes nothing). */
+    static final int SNAPSHOT = 12;
 
     // ---- written by the producer (API thread, pool thread, ticker, or the execute stage for follow-ups)
     int kind;
@@ -76,6 +78,7 @@ final class RingEvent
     boolean resultJournaled;
     int resultAttempt;
     long resultTimestamp;
+    long resultEventId;
     long resultDocument;
     int resultOffset;
 
@@ -114,6 +117,8 @@ final class RingEvent
                 return "ENGINE_STARTED";
             case DERIVED:
                 return "DERIVED";
+            case SNAPSHOT:
+                return "SNAPSHOT";
             default:
                 return "UNKNOWN(" + kind + ")";
         }

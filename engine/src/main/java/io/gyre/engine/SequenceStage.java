@@ -21,12 +21,20 @@ final class SequenceStage implements EventHandler<RingEvent>
     private volatile long nextWakeAt = Long.MAX_VALUE;
     private volatile int handedOffInUse;
     private volatile int liveTasks;
+    /** In a SNAPSHOT event's correlation: snapshot only when something was journaled since the last one. */
+    static final long SNAPSHOT_IF_CHANGED = 1;
+
+    private final Snapshotter snapshotter;
     private long unjournaledResults;
 
-    SequenceStage(final Sequencer sequencer, final AtomicBoolean tickInFlight)
+    /**
+     * @param snapshotter takes snapshots between batches; null when snapshots are off.
+     */
+    SequenceStage(final Sequencer sequencer, final AtomicBoolean tickInFlight, final Snapshotter snapshotter)
     {
         this.sequencer = sequencer;
         this.tickInFlight = tickInFlight;
+        this.snapshotter = snapshotter;
     }
 
     @Override
@@ -39,6 +47,10 @@ final class SequenceStage implements EventHandler<RingEvent>
     public void onEvent(final RingEvent e, final long sequence, final boolean endOfBatch)
     {
         final Effects fx = e.effects;
+        if (snapshotter != null && e.journaled)
+        {
+            snapshotter.applied(e.eventId, e.documentIndex, e.recordOffset, e.timestamp);
+        }
         switch (e.kind)
         {
             case RingEvent.SUBMIT ->
@@ -81,6 +93,7 @@ final class SequenceStage implements EventHandler<RingEvent>
                 }
             }
             case RingEvent.STATUS -> sequencer.status(e.key.buffer(), 0, e.key.length(), e.replyTo, e.correlation, fx);
+            case RingEvent.SNAPSHOT -> snapshot(e);
             case RingEvent.TICK ->
             {
                 tickInFlight.set(false);
@@ -119,8 +132,25 @@ final class SequenceStage implements EventHandler<RingEvent>
         }
     }
 
+    @SuppressWarnings("unchecked")
+    private void snapshot(final RingEvent e)
+    {
+        final java.util.concurrent.CompletableFuture<SnapshotInfo> reply = (java.util.concurrent.CompletableFuture<SnapshotInfo>)e.replyTo;
+        e.replyTo = null;
+        if (snapshotter == null)
+        {
+            reply.completeExceptionally(new IllegalStateException("snapshots are off (EngineConfig.snapshots(false))"));
+            return;
+        }
+        snapshotter.snapshotNow(sequencer, reply, e.correlation == SNAPSHOT_IF_CHANGED);
+    }
+
     private void batchEnd()
     {
+        if (snapshotter != null)
+        {
+            snapshotter.maybeSnapshot(sequencer);
+        }
         nextWakeAt = sequencer.nextWakeAt();
         handedOffInUse = sequencer.handedOffInUse();
         liveTasks = sequencer.liveCount();
@@ -146,6 +176,10 @@ final class SequenceStage implements EventHandler<RingEvent>
                 }
                 if (e.resultJournaled)
                 {
+                    if (snapshotter != null)
+                    {
+                        snapshotter.applied(e.resultEventId, e.resultDocument, e.resultOffset, e.resultTimestamp);
+                    }
                     sequencer.completed(e.resultTimestamp, e.resultDocument, e.resultOffset, e.eventId, e.resultAttempt, e.succeeded,
                         e.errorKind, e.held, e.startedAt, e.finishedAt, e.effects);
                 }

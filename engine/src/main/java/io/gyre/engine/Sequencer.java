@@ -1133,6 +1133,223 @@ final class Sequencer
         observer = value;
     }
 
+    // ------------------------------------------------------------------------------------------------
+    // Snapshots
+
+    /** Version of the state layout {@link #writeState} writes (see docs/JOURNAL.md, snapshots). */
+    static final int STATE_VERSION = 1;
+
+    /**
+     * Write the whole state as replaying the journal up to the last applied record would build it: tasks,
+     * queues, slots, timers, derivations awaiting their record, retained outcomes. Waiters are left out (they
+     * are this process's listeners, which a restart has none of).
+     *
+     * @param canonical tasks and slots in task id order, so that equal states write equal bytes (for tests;
+     *     the sequence stage writes them in table order, which restores the same state faster).
+     * @return the earliest journal document the state refers to, or {@link Long#MAX_VALUE} when none.
+     */
+    long writeState(final StateWriter out, final boolean canonical)
+    {
+        out.putInt(STATE_VERSION).putLong(now);
+        settings.writeTo(out);
+        out.putInt(registry.size());
+        for (int id = 0; id < registry.size(); id++)
+        {
+            out.putString(registry.handler(id).type());
+        }
+        long oldest = Long.MAX_VALUE;
+        out.putInt(byId.size());
+        if (canonical)
+        {
+            final long[] ids = sortedKeys(byId.keySet().iterator(), byId.size());
+            for (final long id : ids)
+            {
+                oldest = Math.min(oldest, writeTask(out, byId.get(id)));
+            }
+        }
+        else
+        {
+            for (final TaskRecord r : byId.values())
+            {
+                oldest = Math.min(oldest, writeTask(out, r));
+            }
+        }
+        for (int p = 0; p < PRIORITIES; p++)
+        {
+            final int at = out.reserveInt();
+            int n = 0;
+            for (TaskRecord r = pendingHead[p]; r != null; r = r.pendingNext)
+            {
+                out.putLong(r.taskId);
+                n++;
+            }
+            out.putIntAt(at, n);
+        }
+        out.putInt(inPool.size());
+        final long[] slotIds = sortedKeys(inPool.keySet().iterator(), inPool.size());
+        for (final long taskId : slotIds)
+        {
+            final long slot = inPool.get(taskId);
+            final int t = (int)(slot >>> 40);
+            out.putLong(taskId).putInt((int)slot).putInt((int)(slot >>> 32) & 0xFF)
+                .putInt(t >= registry.size() ? HandlerRegistry.UNKNOWN : t);
+        }
+        timers.writeTo(out);
+        for (final DueTimers queue : due)
+        {
+            queue.writeTo(out);
+        }
+        expected.writeTo(out);
+        return Math.min(oldest, retained.writeTo(out));
+    }
+
+    private static long writeTask(final StateWriter out, final TaskRecord r)
+    {
+        out.putLong(r.taskId).putLong(r.keyHash).putByte(r.state.code()).putInt(r.attempt).putInt(r.maxAttempts)
+            .putInt(r.handlerId).putInt(r.mode).putInt(r.priority).putInt(r.taskFlags).putInt(r.timeoutMillis)
+            .putInt(r.backoffInitialMillis).putInt(r.backoffMaxMillis).putFloat(r.backoffMultiplier).putFloat(r.backoffJitter)
+            .putLong(r.submittedAt).putLong(r.startedAt).putLong(r.finishedAt)
+            .putLong(r.submitDocument).putInt(r.submitOffset).putLong(r.outcomeDocument).putInt(r.outcomeOffset)
+            .putInt(r.outcomeReason).putLong(r.heldUntil);
+        long oldest = Long.MAX_VALUE;
+        if (r.submitDocument >= 0)
+        {
+            oldest = r.submitDocument;
+        }
+        if (r.outcomeDocument >= 0 && r.outcomeDocument < oldest)
+        {
+            oldest = r.outcomeDocument;
+        }
+        return oldest;
+    }
+
+    private static long[] sortedKeys(final java.util.Iterator<Long> keys, final int size)
+    {
+        final long[] ids = new long[size];
+        int n = 0;
+        while (keys.hasNext())
+        {
+            ids[n++] = keys.next();
+        }
+        Arrays.sort(ids, 0, n);
+        return ids;
+    }
+
+    /**
+     * Rebuild the state {@link #writeState} wrote, into this sequencer, which must be new. Handler ids are
+     * matched by type name to this engine's handlers (a type no longer registered is unknown, as it would be
+     * on replay).
+     *
+     * @throws IllegalStateException when the state is damaged or of another layout; this sequencer is then
+     *     unusable.
+     */
+    void restoreState(final StateReader in)
+    {
+        if (!byId.isEmpty() || retained.size() > 0 || timers.size() > 0)
+        {
+            throw new IllegalStateException("state can only be restored into a new sequencer");
+        }
+        final int version = in.getInt();
+        if (version != STATE_VERSION)
+        {
+            throw new IllegalStateException("snapshot state layout " + version + ", this build reads " + STATE_VERSION);
+        }
+        now = in.getLong();
+        settings = Settings.readFrom(in, settings);
+        resolveTypeLimits();
+        final int names = in.count(4);
+        final int[] handlerIds = new int[names];
+        for (int i = 0; i < names; i++)
+        {
+            handlerIds[i] = registry.idOf(in.getString());
+        }
+        final int tasks = in.count(100);
+        for (int i = 0; i < tasks; i++)
+        {
+            final TaskRecord r = allocate();
+            r.taskId = in.getLong();
+            r.keyHash = in.getLong();
+            r.state = TaskState.fromCode(in.getByte());
+            r.attempt = in.getInt();
+            r.maxAttempts = in.getInt();
+            r.handlerId = handlerId(handlerIds, in.getInt());
+            r.mode = in.getInt();
+            r.priority = in.getInt();
+            r.taskFlags = in.getInt();
+            r.timeoutMillis = in.getInt();
+            r.backoffInitialMillis = in.getInt();
+            r.backoffMaxMillis = in.getInt();
+            r.backoffMultiplier = in.getFloat();
+            r.backoffJitter = in.getFloat();
+            r.submittedAt = in.getLong();
+            r.startedAt = in.getLong();
+            r.finishedAt = in.getLong();
+            r.submitDocument = in.getLong();
+            r.submitOffset = in.getInt();
+            r.outcomeDocument = in.getLong();
+            r.outcomeOffset = in.getInt();
+            r.outcomeReason = in.getInt();
+            r.heldUntil = in.getLong();
+            if (r.state == null || r.state.terminal() || r.priority < 0 || r.priority >= PRIORITIES || byId.containsKey(r.taskId))
+            {
+                throw new IllegalStateException("snapshot state has a bad live task " + r.taskId + " (" + r.state + ")");
+            }
+            r.nextSameHash = byKeyHash.get(r.keyHash);
+            byKeyHash.put(r.keyHash, r);
+            byId.put(r.taskId, r);
+            liveCount++;
+        }
+        for (int p = 0; p < PRIORITIES; p++)
+        {
+            final int n = in.count(8);
+            for (int i = 0; i < n; i++)
+            {
+                final long taskId = in.getLong();
+                final TaskRecord r = byId.get(taskId);
+                if (r == null || r.inPendingQueue || r.priority != p)
+                {
+                    throw new IllegalStateException("snapshot state queues task " + taskId + " that is not live, or twice");
+                }
+                enqueuePending(r);
+            }
+        }
+        final int slots = in.count(20);
+        for (int i = 0; i < slots; i++)
+        {
+            final long taskId = in.getLong();
+            final int attempt = in.getInt();
+            final int g = in.getInt();
+            final int t = typeIndex(handlerId(handlerIds, in.getInt()));
+            if (g <= GROUP_INLINE || g >= GROUPS)
+            {
+                throw new IllegalStateException("snapshot state has a slot of group " + g);
+            }
+            inPool.put(taskId, (attempt & 0xFFFF_FFFFL) | (long)g << 32 | (long)t << 40);
+            groupInUse[g]++;
+            typeInUse[t]++;
+        }
+        timers.readFrom(in);
+        for (final DueTimers queue : due)
+        {
+            queue.readFrom(in);
+        }
+        expected.readFrom(in);
+        retained.readFrom(in);
+    }
+
+    private static int handlerId(final int[] handlerIds, final int snapshotId)
+    {
+        if (snapshotId == HandlerRegistry.UNKNOWN)
+        {
+            return HandlerRegistry.UNKNOWN;
+        }
+        if (snapshotId < 0 || snapshotId >= handlerIds.length)
+        {
+            throw new IllegalStateException("snapshot state names handler " + snapshotId + " of " + handlerIds.length);
+        }
+        return handlerIds[snapshotId];
+    }
+
     @FunctionalInterface
     interface TaskVisitor
     {

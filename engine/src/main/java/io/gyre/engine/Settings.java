@@ -3,6 +3,7 @@ package io.gyre.engine;
 import io.gyre.journal.EngineStartedRecord;
 
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -71,23 +72,67 @@ record Settings(
         return limit == null ? 0 : limit;
     }
 
-    void writeTo(final EngineStartedRecord.Encoder encoder)
+    /**
+     * @return every setting by name, type limits as {@code limit.<type>} with their count under
+     *     {@code typeLimits}: what ENGINE_STARTED records and snapshots carry.
+     */
+    Map<String, Long> asMap()
     {
-        encoder.setting("maxLiveTasks", maxLiveTasks)
-            .setting("maxRetainedOutcomes", maxRetainedOutcomes)
-            .setting("outcomeRetentionNanos", outcomeRetentionNanos)
-            .setting("blockingSlots", blockingSlots)
-            .setting("cpuSlots", cpuSlots)
-            .setting("asyncSlots", asyncSlots)
-            .setting("maxWaitersPerTask", maxWaitersPerTask)
-            .setting("lowPriorityAdmissionPercent", lowPriorityAdmissionPercent)
-            .setting("normalPriorityAdmissionPercent", normalPriorityAdmissionPercent)
-            .setting("timerFiresPerTick", timerFiresPerTick)
-            .setting(TYPE_LIMITS, typeLimits.size());
+        final Map<String, Long> values = new LinkedHashMap<>();
+        values.put("maxLiveTasks", (long)maxLiveTasks);
+        values.put("maxRetainedOutcomes", (long)maxRetainedOutcomes);
+        values.put("outcomeRetentionNanos", outcomeRetentionNanos);
+        values.put("blockingSlots", (long)blockingSlots);
+        values.put("cpuSlots", (long)cpuSlots);
+        values.put("asyncSlots", (long)asyncSlots);
+        values.put("maxWaitersPerTask", (long)maxWaitersPerTask);
+        values.put("lowPriorityAdmissionPercent", (long)lowPriorityAdmissionPercent);
+        values.put("normalPriorityAdmissionPercent", (long)normalPriorityAdmissionPercent);
+        values.put("timerFiresPerTick", (long)timerFiresPerTick);
+        values.put(TYPE_LIMITS, (long)typeLimits.size());
         for (final Map.Entry<String, Integer> limit : new TreeMap<>(typeLimits).entrySet())
         {
-            encoder.setting(LIMIT_PREFIX + limit.getKey(), limit.getValue());
+            values.put(LIMIT_PREFIX + limit.getKey(), (long)limit.getValue());
         }
+        return values;
+    }
+
+    /**
+     * @param values settings by name, as {@link #asMap()} gives them.
+     * @param fallback settings for any not among the values.
+     */
+    static Settings fromMap(final Map<String, Long> values, final Settings fallback)
+    {
+        final Map<String, Integer> limits = new HashMap<>();
+        final boolean hasLimits = values.containsKey(TYPE_LIMITS);
+        if (hasLimits)
+        {
+            values.forEach((name, value) ->
+            {
+                if (name.startsWith(LIMIT_PREFIX))
+                {
+                    limits.put(name.substring(LIMIT_PREFIX.length()), (int)(long)value);
+                }
+            });
+        }
+        return new Settings(
+            (int)(long)values.getOrDefault("maxLiveTasks", (long)fallback.maxLiveTasks),
+            (int)(long)values.getOrDefault("maxRetainedOutcomes", (long)fallback.maxRetainedOutcomes),
+            values.getOrDefault("outcomeRetentionNanos", fallback.outcomeRetentionNanos),
+            (int)(long)values.getOrDefault("blockingSlots", (long)fallback.blockingSlots),
+            (int)(long)values.getOrDefault("cpuSlots", (long)fallback.cpuSlots),
+            (int)(long)values.getOrDefault("asyncSlots", (long)fallback.asyncSlots),
+            (int)(long)values.getOrDefault("maxWaitersPerTask", (long)fallback.maxWaitersPerTask),
+            // journals written before load shedding existed shed nothing
+            (int)(long)values.getOrDefault("lowPriorityAdmissionPercent", 100L),
+            (int)(long)values.getOrDefault("normalPriorityAdmissionPercent", 100L),
+            (int)(long)values.getOrDefault("timerFiresPerTick", (long)fallback.timerFiresPerTick),
+            hasLimits ? limits : Map.of());
+    }
+
+    void writeTo(final EngineStartedRecord.Encoder encoder)
+    {
+        asMap().forEach(encoder::setting);
     }
 
     /**
@@ -96,30 +141,26 @@ record Settings(
      */
     static Settings readFrom(final EngineStartedRecord.Decoder record, final Settings fallback)
     {
-        final Map<String, Integer> limits = new HashMap<>();
-        final boolean hasLimits = record.setting(TYPE_LIMITS, -1) >= 0;
-        if (hasLimits)
+        final Map<String, Long> values = new LinkedHashMap<>();
+        record.forEachSetting(values::put);
+        return fromMap(values, fallback);
+    }
+
+    void writeTo(final StateWriter out)
+    {
+        final Map<String, Long> values = asMap();
+        out.putInt(values.size());
+        values.forEach((name, value) -> out.putString(name).putLong(value));
+    }
+
+    static Settings readFrom(final StateReader in, final Settings fallback)
+    {
+        final int n = in.count(12);
+        final Map<String, Long> values = new LinkedHashMap<>();
+        for (int i = 0; i < n; i++)
         {
-            record.forEachSetting((name, value) ->
-            {
-                if (name.startsWith(LIMIT_PREFIX))
-                {
-                    limits.put(name.substring(LIMIT_PREFIX.length()), (int)value);
-                }
-            });
+            values.put(in.getString(), in.getLong());
         }
-        return new Settings(
-            (int)record.setting("maxLiveTasks", fallback.maxLiveTasks),
-            (int)record.setting("maxRetainedOutcomes", fallback.maxRetainedOutcomes),
-            record.setting("outcomeRetentionNanos", fallback.outcomeRetentionNanos),
-            (int)record.setting("blockingSlots", fallback.blockingSlots),
-            (int)record.setting("cpuSlots", fallback.cpuSlots),
-            (int)record.setting("asyncSlots", fallback.asyncSlots),
-            (int)record.setting("maxWaitersPerTask", fallback.maxWaitersPerTask),
-            // journals written before load shedding existed shed nothing
-            (int)record.setting("lowPriorityAdmissionPercent", 100),
-            (int)record.setting("normalPriorityAdmissionPercent", 100),
-            (int)record.setting("timerFiresPerTick", fallback.timerFiresPerTick),
-            hasLimits ? limits : Map.of());
+        return fromMap(values, fallback);
     }
 }

@@ -3,12 +3,15 @@ package io.gyre.journal;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.core.time.TimeProvider;
 import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.TailerDirection;
+import net.openhft.chronicle.queue.impl.RollingResourcesCache;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
 import net.openhft.chronicle.wire.DocumentContext;
 import org.agrona.concurrent.UnsafeBuffer;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -340,6 +343,75 @@ public final class Journal implements AutoCloseable
     public JournalConfig config()
     {
         return config;
+    }
+
+    /**
+     * @return the Chronicle cycle (file) a document index is in.
+     */
+    public int cycleOf(final long documentIndex)
+    {
+        return queue.rollCycle().toCycle(documentIndex);
+    }
+
+    /**
+     * Delete the journal's cycle files that hold only documents before {@code keepFromDocument} and that ended
+     * at or before {@code endedBy} (epoch millis): both conditions, so that what a snapshot still needs and
+     * what the retention window promises are kept. The cycle being written is never deleted. Readers that
+     * have a deleted file open keep reading it until they move on (the file system frees it then).
+     *
+     * @return the files deleted, oldest first.
+     * @throws JournalException when a file cannot be deleted (those before it are gone).
+     */
+    public List<Path> deleteCyclesBefore(final long keepFromDocument, final long endedBy)
+    {
+        final List<Path> deleted = new ArrayList<>();
+        if (keepFromDocument <= 0)
+        {
+            return deleted;
+        }
+        final RollCycle rollCycle = queue.rollCycle();
+        final int keepCycle = rollCycle.toCycle(keepFromDocument);
+        final int writing = queue.lastCycle();
+        final int first = queue.firstCycle();
+        if (first == Integer.MAX_VALUE || first >= keepCycle)
+        {
+            return deleted;
+        }
+        final File directory = config.directory().toFile();
+        final RollingResourcesCache files = new RollingResourcesCache(rollCycle, queue.epoch(),
+            name -> new File(directory, name + SingleChronicleQueue.SUFFIX),
+            file -> file.getName().substring(0, file.getName().length() - SingleChronicleQueue.SUFFIX.length()));
+        try
+        {
+            for (final long cycle : queue.listCyclesBetween(first, keepCycle - 1))
+            {
+                final long endMillis = queue.epoch() + (cycle + 1) * rollCycle.lengthInMillis();
+                if (cycle >= keepCycle || cycle >= writing || endMillis > endedBy)
+                {
+                    continue;
+                }
+                final Path file = files.resourceFor(cycle).path.toPath();
+                try
+                {
+                    if (Files.deleteIfExists(file))
+                    {
+                        deleted.add(file);
+                    }
+                }
+                catch (final IOException ex)
+                {
+                    throw new JournalException("cannot delete journal file " + file + ": " + ex.getMessage(), ex);
+                }
+            }
+        }
+        finally
+        {
+            if (!deleted.isEmpty())
+            {
+                queue.refreshDirectoryListing();
+            }
+        }
+        return deleted;
     }
 
     /**

@@ -1,0 +1,283 @@
+package io.gyre.engine;
+
+import io.gyre.journal.Journal;
+import io.gyre.journal.SnapshotCorruptedException;
+import io.gyre.journal.SnapshotStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Takes snapshots of the sequencer's state and applies journal retention.
+ * <p>
+ * The sequence stage calls {@link #applied} for every journaled record it applies and {@link #maybeSnapshot}
+ * at the end of each batch: when a snapshot is due (so many records, or so much time, since the last) and the
+ * previous one is written, the state is copied into a reused off-heap buffer on that thread, which is the
+ * only pause the pipeline sees, and the snapshot thread writes it out, keeps the newest
+ * {@link EngineConfig#snapshotsKept()}, and deletes the journal cycles no kept snapshot needs and the
+ * retention window no longer covers.
+ */
+final class Snapshotter implements AutoCloseable
+{
+    private static final Logger LOG = LoggerFactory.getLogger(Snapshotter.class);
+
+    private final Journal journal;
+    private final SnapshotStore store;
+    private final long everyRecords;
+    private final long intervalNanos;
+    private final int kept;
+    private final long retentionMillis;
+    private final StateWriter state = new StateWriter(1 << 20);
+    private final AtomicBoolean writing = new AtomicBoolean();
+    private final AtomicLong written = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong filesDeleted = new AtomicLong();
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    // sequence stage's thread only
+    private long eventId;
+    private long documentIndex = -1;
+    private int offsetInDocument;
+    private long timestamp;
+    private long recordsSince;
+    private long lastAt = System.nanoTime();
+
+    // handed from the sequence stage's thread to the snapshot thread through the writing flag
+    private volatile SnapshotStore.Position pendingPosition;
+    private long captureNanos;
+    private CompletableFuture<SnapshotInfo> pendingReply;
+
+    private volatile SnapshotInfo last;
+
+    Snapshotter(final Journal journal, final EngineConfig config)
+    {
+        this.journal = journal;
+        this.store = SnapshotStore.of(config.journal().directory());
+        this.everyRecords = config.snapshotEveryRecords();
+        this.intervalNanos = config.snapshotInterval().toNanos();
+        this.kept = config.snapshotsKept();
+        this.retentionMillis = config.journalRetention().toMillis();
+        this.thread = new Thread(this::run, "gyre-snapshot");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /**
+     * Sequence stage's thread: a journaled record at this position was applied.
+     */
+    void applied(final long recordEventId, final long document, final int offset, final long time)
+    {
+        eventId = recordEventId;
+        documentIndex = document;
+        offsetInDocument = offset;
+        timestamp = time;
+        recordsSince++;
+    }
+
+    /**
+     * Sequence stage's thread, at the end of a batch: snapshot when one is due and none is being written.
+     */
+    void maybeSnapshot(final Sequencer sequencer)
+    {
+        if (recordsSince == 0 || (recordsSince < everyRecords && System.nanoTime() - lastAt < intervalNanos))
+        {
+            return;
+        }
+        capture(sequencer, null);
+    }
+
+    /**
+     * Sequence stage's thread: snapshot now, answering {@code reply} once it is written (or why not).
+     */
+    void snapshotNow(final Sequencer sequencer, final CompletableFuture<SnapshotInfo> reply, final boolean onlyIfChanged)
+    {
+        if (documentIndex < 0 || (onlyIfChanged && recordsSince == 0))
+        {
+            if (onlyIfChanged)
+            {
+                reply.complete(last);
+            }
+            else
+            {
+                reply.completeExceptionally(new IllegalStateException("nothing journaled yet to snapshot"));
+            }
+            return;
+        }
+        capture(sequencer, reply);
+    }
+
+    private void capture(final Sequencer sequencer, final CompletableFuture<SnapshotInfo> reply)
+    {
+        if (!running)
+        {
+            if (reply != null)
+            {
+                reply.completeExceptionally(new EngineClosedException("the engine is closing"));
+            }
+            return;
+        }
+        if (!writing.compareAndSet(false, true))
+        {
+            if (reply != null)
+            {
+                reply.completeExceptionally(new IllegalStateException("a snapshot is being written; try again when it is done"));
+            }
+            return;
+        }
+        final long start = System.nanoTime();
+        final long oldest = sequencer.writeState(state.reset(), false);
+        captureNanos = System.nanoTime() - start;
+        pendingReply = reply;
+        pendingPosition = new SnapshotStore.Position(eventId, documentIndex, offsetInDocument, timestamp,
+            oldest == Long.MAX_VALUE ? documentIndex : oldest);
+        recordsSince = 0;
+        lastAt = System.nanoTime();
+        LockSupport.unpark(thread);
+    }
+
+    private void run()
+    {
+        while (running)
+        {
+            if (pendingPosition != null)
+            {
+                write();
+            }
+            else
+            {
+                LockSupport.parkNanos(this, 100_000_000L);
+            }
+        }
+    }
+
+    private void write()
+    {
+        final SnapshotStore.Position position = pendingPosition;
+        final CompletableFuture<SnapshotInfo> reply = pendingReply;
+        pendingReply = null;
+        pendingPosition = null;
+        try
+        {
+            final SnapshotStore.Entry entry = store.write(position, state.buffer(), 0, state.length());
+            final int deleted = prune();
+            final SnapshotInfo info = new SnapshotInfo(entry.path(), position.eventId(), entry.sizeBytes(), captureNanos, deleted);
+            last = info;
+            written.incrementAndGet();
+            LOG.info("snapshot at event {}: {} bytes, state copied in {} us{}", position.eventId(), entry.sizeBytes(),
+                captureNanos / 1000, deleted > 0 ? ", " + deleted + " journal file(s) deleted by retention" : "");
+            if (reply != null)
+            {
+                reply.complete(info);
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            failed.incrementAndGet();
+            LOG.error("snapshot at event {} failed (the journal still holds everything; the next snapshot tries again)",
+                position.eventId(), ex);
+            if (reply != null)
+            {
+                reply.completeExceptionally(ex);
+            }
+        }
+        finally
+        {
+            writing.set(false);
+        }
+    }
+
+    /**
+     * Keep the newest snapshots, delete the rest, then the journal cycles none of the kept ones needs that
+     * are older than the retention window.
+     *
+     * @return journal files deleted.
+     */
+    private int prune()
+    {
+        final List<SnapshotStore.Entry> entries = store.list();
+        long keepFrom = Long.MAX_VALUE;
+        int valid = 0;
+        for (final SnapshotStore.Entry entry : entries)
+        {
+            if (valid >= kept)
+            {
+                store.delete(entry);
+                continue;
+            }
+            try
+            {
+                keepFrom = Math.min(keepFrom, store.position(entry).firstDocumentKept());
+                valid++;
+            }
+            catch (final SnapshotCorruptedException ex)
+            {
+                LOG.warn("deleting unreadable {}", ex.getMessage());
+                store.delete(entry);
+            }
+        }
+        if (valid == 0 || keepFrom == Long.MAX_VALUE)
+        {
+            return 0;
+        }
+        final List<Path> deleted = journal.deleteCyclesBefore(keepFrom, System.currentTimeMillis() - retentionMillis);
+        filesDeleted.addAndGet(deleted.size());
+        for (final Path file : deleted)
+        {
+            LOG.info("retention deleted journal file {}", file.getFileName());
+        }
+        return deleted.size();
+    }
+
+    /**
+     * @return the last snapshot written by this engine, or null.
+     */
+    SnapshotInfo last()
+    {
+        return last;
+    }
+
+    long written()
+    {
+        return written.get();
+    }
+
+    long failed()
+    {
+        return failed.get();
+    }
+
+    long journalFilesDeleted()
+    {
+        return filesDeleted.get();
+    }
+
+    /**
+     * Wait for a snapshot being written, then stop the thread.
+     */
+    @Override
+    public void close()
+    {
+        final long deadline = System.nanoTime() + 30_000_000_000L;
+        while (writing.get() && System.nanoTime() < deadline)
+        {
+            LockSupport.parkNanos(1_000_000);
+        }
+        running = false;
+        LockSupport.unpark(thread);
+        try
+        {
+            thread.join(5_000);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package io.gyre.engine;
+
+import org.agrona.DirectBuffer;
+import org.agrona.ExpandableDirectByteBuffer;
+
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Appends the engine's state to a reusable, growing off-heap buffer (little-endian), for a snapshot. Grows
+ * only while the state does: in steady state a snapshot allocates nothing here.
+ * <p>
+ * Single-threaded: the sequence stage's thread writes; the snapshot thread then reads {@link #buffer()}.
+ */
+final class StateWriter
+{
+    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
+
+    private final ExpandableDirectByteBuffer buffer;
+    private int position;
+
+    StateWriter(final int initialCapacity)
+    {
+        buffer = new ExpandableDirectByteBuffer(initialCapacity);
+    }
+
+    StateWriter reset()
+    {
+        position = 0;
+        return this;
+    }
+
+    DirectBuffer buffer()
+    {
+        return buffer;
+    }
+
+    int length()
+    {
+        return position;
+    }
+
+    StateWriter putByte(final int value)
+    {
+        buffer.putByte(position, (byte)value);
+        position += 1;
+        return this;
+    }
+
+    StateWriter putInt(final int value)
+    {
+        buffer.putInt(position, value, ORDER);
+        position += 4;
+        return this;
+    }
+
+    StateWriter putLong(final long value)
+    {
+        buffer.putLong(position, value, ORDER);
+        position += 8;
+        return this;
+    }
+
+    StateWriter putFloat(final float value)
+    {
+        buffer.putFloat(position, value, ORDER);
+        position += 4;
+        return this;
+    }
+
+    StateWriter putString(final String value)
+    {
+        final byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+        putInt(bytes.length);
+        buffer.putBytes(position, bytes);
+        position += bytes.length;
+        return this;
+    }
+
+    /**
+     * Reserve an int written later by {@link #putIntAt} (a count known only after the items).
+     *
+     * @return where it is.
+     */
+    int reserveInt()
+    {
+        final int at = position;
+        putInt(0);
+        return at;
+    }
+
+    void putIntAt(final int at, final int value)
+    {
+        buffer.putInt(at, value, ORDER);
+    }
+}
