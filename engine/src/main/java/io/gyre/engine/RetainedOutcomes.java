@@ -335,15 +335,17 @@ final class RetainedOutcomes
      */
     long writeTo(final StateWriter out)
     {
-        out.putInt(size());
+        final int size = size();
+        out.putInt(size);
+        final int first = (int)(head & ringMask);
+        final int capacity = ringMask + 1;
+        final int toEnd = Math.min(size, capacity - first);
+        out.putLongs(ring, first * STRIDE, toEnd * STRIDE);
+        out.putLongs(ring, 0, (size - toEnd) * STRIDE);
         long oldest = Long.MAX_VALUE;
         for (long seq = head; seq < tail; seq++)
         {
             final int base = (int)(seq & ringMask) * STRIDE;
-            for (int f = 0; f < STRIDE; f++)
-            {
-                out.putLong(ring[base + f]);
-            }
             final long submit = ring[base + SUBMIT_DOCUMENT];
             final long outcome = ring[base + OUTCOME_DOCUMENT];
             if (submit >= 0 && submit < oldest)
@@ -363,25 +365,26 @@ final class RetainedOutcomes
      */
     void readFrom(final StateReader in)
     {
-        final int n = in.count(STRIDE * 8);
-        for (int k = 0; k < n; k++)
+        if (size() > 0)
         {
-            if (size() == ringMask + 1)
-            {
-                growRing();
-            }
-            if ((size() + 1) * 2 > indexMask + 1)
-            {
-                growIndex();
-            }
-            final int position = (int)(tail & ringMask);
-            final int base = position * STRIDE;
-            for (int f = 0; f < STRIDE; f++)
-            {
-                ring[base + f] = in.getLong();
-            }
-            tail++;
-            insertIndex(ring[base + KEY_HASH], position);
+            throw new IllegalStateException("retained outcomes can only be restored into an empty table");
+        }
+        final int n = in.count(STRIDE * 8);
+        while (n > ringMask + 1)
+        {
+            growRing();
+        }
+        while (n * 2L > indexMask + 1)
+        {
+            index = new long[index.length * 2];
+            indexMask = index.length - 1;
+        }
+        head = 0;
+        tail = n;
+        in.getLongs(ring, 0, n * STRIDE);
+        for (int position = 0; position < n; position++)
+        {
+            insertIndex(ring[position * STRIDE + KEY_HASH], position);
         }
     }
 }

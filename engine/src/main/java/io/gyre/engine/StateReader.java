@@ -1,6 +1,7 @@
 package io.gyre.engine;
 
 import org.agrona.DirectBuffer;
+import org.agrona.UnsafeApi;
 
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -47,6 +48,26 @@ final class StateReader
     long getLong()
     {
         return buffer.getLong(take(8), ORDER);
+    }
+
+    /**
+     * Read {@code count} longs into {@code target} from {@code from} (one memory copy on a little-endian machine).
+     */
+    void getLongs(final long[] target, final int from, final int count)
+    {
+        final int at = take(count * 8);
+        if (StateWriter.NATIVE_LITTLE_ENDIAN)
+        {
+            UnsafeApi.copyMemory(buffer.byteArray(), buffer.addressOffset() + at, target,
+                StateWriter.LONG_ARRAY_BASE + (long)from * 8, (long)count * 8);
+        }
+        else
+        {
+            for (int i = 0; i < count; i++)
+            {
+                target[from + i] = buffer.getLong(at + i * 8, ORDER);
+            }
+        }
     }
 
     float getFloat()
