@@ -2,12 +2,15 @@ package io.gyre.engine;
 
 import io.gyre.journal.Journal;
 import io.gyre.journal.JournalConfig;
+import io.gyre.journal.JournalException;
+import io.gyre.journal.SnapshotStore;
 import io.gyre.journal.JournalProblem;
 import io.gyre.journal.JournalReader;
 import io.gyre.journal.RecordType;
 import io.gyre.journal.RecordView;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
@@ -36,6 +39,8 @@ public final class JournalReplay
      * @param onTransition called with each lifecycle move, or null.
      * @param onProgress called every {@code progressEvery} records with the count so far, or null.
      * @param progressEvery how often to report progress.
+     * @param snapshot start from this snapshot file's state and replay only the records after it; {@link #LATEST}
+     *     for the newest usable one in the journal's snapshots directory; null to replay the whole journal.
      */
     public record Options(
         Path directory,
@@ -44,36 +49,45 @@ public final class JournalReplay
         Consumer<RecordView> onRecord,
         TransitionObserver onTransition,
         Consumer<Progress> onProgress,
-        long progressEvery)
+        long progressEvery,
+        Path snapshot)
     {
+        /** As {@link #snapshot}: the newest usable snapshot. */
+        public static final Path LATEST = Path.of("latest");
+
         public static Options of(final Path directory)
         {
-            return new Options(directory, JournalConfig.DEFAULT_ROLL_CYCLE, -1, null, null, null, 1_000_000);
+            return new Options(directory, JournalConfig.DEFAULT_ROLL_CYCLE, -1, null, null, null, 1_000_000, null);
+        }
+
+        public Options fromSnapshot(final Path value)
+        {
+            return new Options(directory, rollCycle, fromIndex, onRecord, onTransition, onProgress, progressEvery, value);
         }
 
         public Options withRollCycle(final String value)
         {
-            return new Options(directory, value, fromIndex, onRecord, onTransition, onProgress, progressEvery);
+            return new Options(directory, value, fromIndex, onRecord, onTransition, onProgress, progressEvery, snapshot);
         }
 
         public Options from(final long index)
         {
-            return new Options(directory, rollCycle, index, onRecord, onTransition, onProgress, progressEvery);
+            return new Options(directory, rollCycle, index, onRecord, onTransition, onProgress, progressEvery, snapshot);
         }
 
         public Options onRecord(final Consumer<RecordView> value)
         {
-            return new Options(directory, rollCycle, fromIndex, value, onTransition, onProgress, progressEvery);
+            return new Options(directory, rollCycle, fromIndex, value, onTransition, onProgress, progressEvery, snapshot);
         }
 
         public Options onTransition(final TransitionObserver value)
         {
-            return new Options(directory, rollCycle, fromIndex, onRecord, value, onProgress, progressEvery);
+            return new Options(directory, rollCycle, fromIndex, onRecord, value, onProgress, progressEvery, snapshot);
         }
 
         public Options onProgress(final Consumer<Progress> value, final long every)
         {
-            return new Options(directory, rollCycle, fromIndex, onRecord, onTransition, value, every);
+            return new Options(directory, rollCycle, fromIndex, onRecord, onTransition, value, every, snapshot);
         }
     }
 
@@ -108,6 +122,9 @@ public final class JournalReplay
      * @param firstMismatch a description of the first mismatch, or null.
      * @param pendingTimers timers pending at the end.
      * @param replayNanos how long the replay took.
+     * @param snapshot the snapshot the replay started from, or null.
+     * @param snapshotEventId the last record that snapshot includes, or -1.
+     * @param snapshotsSkipped snapshots found unusable while looking for the newest usable one, each with why.
      */
     public record Report(
         Map<RecordType, Long> recordsByType,
@@ -125,7 +142,10 @@ public final class JournalReplay
         long derivedMismatches,
         String firstMismatch,
         int pendingTimers,
-        long replayNanos)
+        long replayNanos,
+        Path snapshot,
+        long snapshotEventId,
+        List<String> snapshotsSkipped)
     {
         /**
          * @return true when the journal holds damage beyond a torn tail, or the state machine disagrees with it.
@@ -149,12 +169,55 @@ public final class JournalReplay
              JournalReader lookup = journal.newReader();
              JournalReader reader = journal.newReader())
         {
-            final Sequencer sequencer = new Sequencer(Settings.of(defaults), new HandlerRegistry(List.of()), lookup);
+            final HandlerRegistry registry = new HandlerRegistry(List.of());
+            Sequencer sequencer = new Sequencer(Settings.of(defaults), registry, lookup);
+            final List<String> skipped = new ArrayList<>();
+            SnapshotStore.Loaded loaded = null;
+            if (options.snapshot() != null)
+            {
+                if (options.fromIndex() >= 0)
+                {
+                    throw new IllegalArgumentException("a replay starts from a snapshot or from an index, not both");
+                }
+                final SnapshotStore store = SnapshotStore.of(options.directory());
+                final List<SnapshotStore.Entry> candidates = options.snapshot().equals(Options.LATEST) ? store.list() :
+                    List.of(SnapshotStore.entryOf(options.snapshot()));
+                for (final SnapshotStore.Entry entry : candidates)
+                {
+                    try
+                    {
+                        final SnapshotStore.Loaded candidate = store.load(entry);
+                        final Sequencer restored = new Sequencer(Settings.of(defaults), registry, lookup);
+                        final StateReader state = new StateReader(candidate.body());
+                        restored.restoreState(state);
+                        state.expectEnd();
+                        if (!reader.moveToIndex(candidate.position().documentIndex()))
+                        {
+                            throw new IllegalStateException("its document 0x" + Long.toHexString(candidate.position().documentIndex()) +
+                                " is not in this journal");
+                        }
+                        sequencer = restored;
+                        loaded = candidate;
+                        break;
+                    }
+                    catch (final JournalException | IllegalStateException ex)
+                    {
+                        skipped.add(entry.path().getFileName() + ": " + ex.getMessage());
+                    }
+                }
+                if (loaded == null)
+                {
+                    throw new IllegalArgumentException("no usable snapshot" + (skipped.isEmpty() ? " in " + store.directory() :
+                        ": " + String.join("; ", skipped)));
+                }
+            }
             sequencer.observer(options.onTransition());
             if (options.fromIndex() >= 0 && !reader.moveToIndex(options.fromIndex()))
             {
                 throw new IllegalArgumentException("index=0x" + Long.toHexString(options.fromIndex()) + " is not in the journal");
             }
+            final SnapshotStore.Position from = loaded == null ? null : loaded.position();
+            final Sequencer replaying = sequencer;
             final long journalLastIndex = journal.lastIndex();
             final Map<RecordType, Long> byType = new EnumMap<>(RecordType.class);
             final long[] first = {-1, 0, -1};
@@ -164,6 +227,10 @@ public final class JournalReplay
             final long every = Math.max(1, options.progressEvery());
             reader.readToEnd(record ->
             {
+                if (from != null && from.includes(record.documentIndex(), record.offsetInDocument()))
+                {
+                    return;
+                }
                 if (first[0] < 0)
                 {
                     first[0] = record.documentIndex();
@@ -179,7 +246,7 @@ public final class JournalReplay
                     options.onRecord().accept(record);
                 }
                 scratch.reset();
-                sequencer.apply(record, scratch);
+                replaying.apply(record, scratch);
                 if (options.onProgress() != null && reader.recordsRead() % every == 0)
                 {
                     options.onProgress().accept(new Progress(reader.recordsRead(), record.documentIndex(), record.timestamp(), journalLastIndex));
@@ -196,7 +263,10 @@ public final class JournalReplay
                 sequencer.derivedMismatches(),
                 sequencer.firstMismatch(),
                 sequencer.timerCount(),
-                System.nanoTime() - start);
+                System.nanoTime() - start,
+                loaded == null ? null : loaded.entry().path(),
+                loaded == null ? -1 : loaded.position().eventId(),
+                List.copyOf(skipped));
         }
     }
 }

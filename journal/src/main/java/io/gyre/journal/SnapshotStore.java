@@ -260,6 +260,32 @@ public final class SnapshotStore
     }
 
     /**
+     * @param file a snapshot file (named as this store names them).
+     * @return its entry, for {@link #load}.
+     * @throws SnapshotCorruptedException when the name is not a snapshot's or the file cannot be read.
+     */
+    public static Entry entryOf(final Path file)
+    {
+        final String name = file.getFileName().toString();
+        if (!name.startsWith(PREFIX) || !name.endsWith(SUFFIX))
+        {
+            throw new SnapshotCorruptedException(file, "is not named like a snapshot (" + PREFIX + "<event id>" + SUFFIX + ")");
+        }
+        try
+        {
+            return new Entry(file, Long.parseLong(name.substring(PREFIX.length(), name.length() - SUFFIX.length())), Files.size(file));
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new SnapshotCorruptedException(file, "is not named like a snapshot (" + PREFIX + "<event id>" + SUFFIX + ")");
+        }
+        catch (final IOException ex)
+        {
+            throw new SnapshotCorruptedException(file, "cannot be read: " + ex);
+        }
+    }
+
+    /**
      * Read a snapshot and check it: magic, version, lengths and both checksums.
      *
      * @throws SnapshotCorruptedException saying what is wrong, when it fails a check or cannot be read.

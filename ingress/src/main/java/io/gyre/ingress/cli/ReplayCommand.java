@@ -75,6 +75,11 @@ public final class ReplayCommand implements Callable<Integer>
             + "them. Tasks submitted before it are unknown to the replay, so derived records are not checked.")
     private Long fromIndex;
 
+    @Option(names = "--snapshot", paramLabel = "FILE|latest",
+        description = "Start from a snapshot's state (a file in the journal's snapshots directory, or 'latest' for the newest "
+            + "usable one) and replay only the records after it; needed once retention has deleted the journal's first files.")
+    private Path snapshot;
+
     @Option(names = "--verify", description = "Exit with code 2 when the journal holds corruption beyond a torn tail.")
     private boolean verify;
 
@@ -105,9 +110,17 @@ public final class ReplayCommand implements Callable<Integer>
         }
 
         JournalReplay.Options options = JournalReplay.Options.of(journal).withRollCycle(rollCycle);
+        if (fromIndex != null && snapshot != null)
+        {
+            throw new ParameterException(spec.commandLine(), "--from and --snapshot cannot be used together");
+        }
         if (fromIndex != null)
         {
             options = options.from(fromIndex);
+        }
+        if (snapshot != null)
+        {
+            options = options.fromSnapshot(snapshot.toString().equals("latest") ? JournalReplay.Options.LATEST : snapshot);
         }
         if (print)
         {
@@ -263,8 +276,19 @@ public final class ReplayCommand implements Callable<Integer>
     {
         out.println("journal:     " + journal.toAbsolutePath().normalize());
         out.println("roll cycle:  " + rollCycle);
-        out.println("replayed:    " + (fromIndex == null ? "from the start" : "from index 0x" + Long.toHexString(fromIndex)) +
-            String.format(Locale.ROOT, ", in %,d ms", report.replayNanos() / 1_000_000));
+        final String start = report.snapshot() != null ?
+            "from snapshot " + report.snapshot().getFileName() + " (records up to event " + report.snapshotEventId() + ")" :
+            fromIndex == null ? "from the start" : "from index 0x" + Long.toHexString(fromIndex);
+        out.println("replayed:    " + start + String.format(Locale.ROOT, ", in %,d ms", report.replayNanos() / 1_000_000));
+        for (final String skipped : report.snapshotsSkipped())
+        {
+            out.println("skipped:     snapshot " + skipped);
+        }
+        if (report.snapshot() == null && fromIndex == null && report.firstEventId() > 1)
+        {
+            out.println("note:        the journal starts at event " + report.firstEventId() + " (its first files were deleted by " +
+                "retention): replay with --snapshot latest to check it from a snapshot's state");
+        }
         if (report.records() == 0)
         {
             out.println("first:       none");
@@ -372,7 +396,7 @@ public final class ReplayCommand implements Callable<Integer>
      */
     private boolean corrupted(final JournalReplay.Report report)
     {
-        if (fromIndex == null)
+        if (fromIndex == null && (report.snapshot() != null || report.firstEventId() <= 1))
         {
             return report.corrupted();
         }

@@ -99,6 +99,45 @@ class ReplayCommandTest
     }
 
     @Test
+    void shouldReplayFromASnapshotOnceRetentionDeletedTheJournalsFirstFiles() throws Exception
+    {
+        final EngineConfig config = EngineConfig.builder(dir).rollCycle("TEST_SECONDLY").ringSize(1024).timerFiresPerTick(16)
+            .maxRetainedOutcomes(4).outcomeRetention(java.time.Duration.ofMillis(200)).journalRetention(java.time.Duration.ZERO)
+            .build();
+        try (Engine engine = Engine.open(config))
+        {
+            final long end = System.nanoTime() + 2_500_000_000L;
+            for (int i = 0; System.nanoTime() < end; i++)
+            {
+                engine.submit(new TaskRequest().key("k" + i).type("echo").payload("v" + i)).get(10, TimeUnit.SECONDS);
+                Thread.sleep(20);
+            }
+            assertThat(engine.snapshot().get(10, TimeUnit.SECONDS).journalFilesDeleted()).isPositive();
+            engine.submit(new TaskRequest().key("after").type("echo").payload("x")).get(10, TimeUnit.SECONDS);
+        }
+
+        final Result full = run("replay", "--journal", dir.toString(), "--roll-cycle", "TEST_SECONDLY");
+        assertThat(full.out).as(full.toString()).contains("its first files were deleted by retention").contains("--snapshot latest");
+
+        final Result fromSnapshot = run("replay", "--journal", dir.toString(), "--roll-cycle", "TEST_SECONDLY",
+            "--snapshot", "latest", "--verify");
+        assertThat(fromSnapshot.exitCode).as(fromSnapshot.toString()).isZero();
+        assertThat(fromSnapshot.out).containsPattern("replayed: +from snapshot snapshot-[0-9]{20}\\.gsnap \\(records up to event [0-9]+\\)")
+            .containsPattern("derived: +[0-9]+ verified, 0 mismatched")
+            .contains("verdict:     ok");
+
+        final Path damaged = dir.resolve("snapshots").resolve("snapshot-00000000000000000001.gsnap");
+        Files.write(damaged, "not a snapshot, and long enough to have a header: 0123456789 0123456789 0123456789".getBytes(StandardCharsets.UTF_8));
+        final Result bad = run("replay", "--journal", dir.toString(), "--roll-cycle", "TEST_SECONDLY", "--snapshot", damaged.toString());
+        assertThat(bad.exitCode).isNotZero();
+        assertThat(bad.err).contains("no usable snapshot").contains("bad magic");
+
+        final Result both = run("replay", "--journal", dir.toString(), "--snapshot", "latest", "--from", "0");
+        assertThat(both.exitCode).isNotZero();
+        assertThat(both.err).contains("--from and --snapshot cannot be used together");
+    }
+
+    @Test
     void shouldPrintEveryRecordOnOneReadableLine() throws Exception
     {
         writeJournal(dir);
