@@ -830,6 +830,14 @@ public final class Engine implements AutoCloseable
     }
 
     /**
+     * @return snapshots this engine has written (periodic, requested and at close).
+     */
+    public long snapshotsWritten()
+    {
+        return snapshotter == null ? 0 : snapshotter.written();
+    }
+
+    /**
      * @return the last snapshot this engine wrote, or null when it has written none.
      */
     public SnapshotInfo lastSnapshot()

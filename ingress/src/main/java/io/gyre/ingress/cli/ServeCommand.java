@@ -110,6 +110,28 @@ public final class ServeCommand implements Callable<Integer>
     @Option(names = "--max-async", defaultValue = "10000", description = "ASYNC attempts (http calls...) in flight at once (default: ${DEFAULT-VALUE}).")
     private int maxAsync;
 
+    @Option(names = "--snapshots", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "Snapshot the engine's state periodically and at shutdown, so a restart replays only the journal after "
+            + "the newest snapshot; also enables journal retention (default: on; --no-snapshots keeps every journal file).")
+    private boolean snapshots;
+
+    @Option(names = "--snapshot-every", paramLabel = "RECORDS", defaultValue = "10000000",
+        description = "Journal records between periodic snapshots (default: ${DEFAULT-VALUE}).")
+    private long snapshotEvery;
+
+    @Option(names = "--snapshot-interval", paramLabel = "DURATION", defaultValue = "PT10M",
+        description = "Longest time between periodic snapshots, ISO-8601 (default: ${DEFAULT-VALUE}).")
+    private Duration snapshotInterval;
+
+    @Option(names = "--snapshots-kept", paramLabel = "N", defaultValue = "2",
+        description = "Snapshots kept; older ones are fallbacks when a newer one is damaged (default: ${DEFAULT-VALUE}).")
+    private int snapshotsKept;
+
+    @Option(names = "--journal-retention", paramLabel = "DURATION", defaultValue = "P7D",
+        description = "Journal files that ended longer ago than this, and that no kept snapshot needs, are deleted "
+            + "(ISO-8601, default: ${DEFAULT-VALUE}).")
+    private Duration journalRetention;
+
     @Option(names = "--plugins", paramLabel = "DIR", defaultValue = "./plugins",
         description = "A directory of task type plugin jars, read at start (default: ${DEFAULT-VALUE}; missing means none).")
     private Path plugins;
@@ -142,7 +164,9 @@ public final class ServeCommand implements Callable<Integer>
                 .transport(transport).build();
             final EngineConfig.Builder builder = EngineConfig.builder(journal).ringSize(ringSize).waitStrategy(waitStrategy)
                 .pipelineThreads(pipelineThreads).rollCycle(rollCycle).pluginsDirectory(plugins)
-                .maxLiveTasks(maxLiveTasks).blockingPoolThreads(blockingThreads).maxAsyncInFlight(maxAsync);
+                .maxLiveTasks(maxLiveTasks).blockingPoolThreads(blockingThreads).maxAsyncInFlight(maxAsync)
+                .snapshots(snapshots).snapshotEveryRecords(snapshotEvery).snapshotInterval(snapshotInterval)
+                .snapshotsKept(snapshotsKept).journalRetention(journalRetention);
             if (cpuThreads != 0)
             {
                 builder.cpuPoolThreads(cpuThreads);
