@@ -170,9 +170,11 @@ class CrashRecoveryIT
                     problems.add(key + ": timed out after " + status.attempts() + " attempts, not " + CrashLoadMain.STUCK_ATTEMPTS);
                 }
                 else if (kind == CrashLoadMain.Kind.HELD &&
-                    status.outcome().finishedAt() != status.submittedAt() + CrashLoadMain.holdMillis(i) * 1_000_000L)
+                    status.outcome().finishedAt() < status.submittedAt() + CrashLoadMain.holdMillis(i) * 1_000_000L)
                 {
-                    problems.add(key + ": held outcome released at " + status.outcome().finishedAt() + ", not at submission + " +
+                    // exactly at submission + hold when the held result was journaled before a kill; later when a
+                    // kill lost the result and the attempt ran again after the hold had passed; never earlier
+                    problems.add(key + ": held outcome released at " + status.outcome().finishedAt() + ", before submission + " +
                         CrashLoadMain.holdMillis(i) + " ms (" + status.submittedAt() + ")");
                 }
             }
