@@ -170,7 +170,9 @@ public final class CrashLoadMain
 
     static EngineConfig config(final Path directory)
     {
-        final EngineConfig.Builder builder = EngineConfig.builder(directory).blockingPoolThreads(8);
+        // snapshots every few thousand records, so kills land before, during and after snapshots, and restarts
+        // recover from them (a snapshot half written when killed is a .tmp file, never loaded)
+        final EngineConfig.Builder builder = EngineConfig.builder(directory).blockingPoolThreads(8).snapshotEveryRecords(20_000);
         handlers().forEach(builder::handler);
         return builder.build();
     }

@@ -75,6 +75,17 @@ class CrashRecoveryIT
             }
         }
 
+        int fromSnapshot = 0;
+        for (int r = 0; r < ROUNDS; r++)
+        {
+            if (Files.readString(work.resolve("child-" + r + ".log")).contains("snapshot=SnapshotInfo["))
+            {
+                fromSnapshot++;
+            }
+        }
+        System.out.println("CrashRecoveryIT: " + fromSnapshot + " of " + ROUNDS + " restarts recovered from a snapshot");
+        assertThat(fromSnapshot).as("restarts that recovered from a snapshot").isPositive();
+
         final Set<String> acknowledged = new LinkedHashSet<>(Files.readAllLines(acks, StandardCharsets.US_ASCII));
         assertThat(acknowledged).hasSizeGreaterThan(ROUNDS * 2_000);
 
