@@ -846,6 +846,14 @@ public final class Engine implements AutoCloseable
     }
 
     /**
+     * @return whether the engine takes requests (false once it is closing).
+     */
+    public boolean accepting()
+    {
+        return accepting;
+    }
+
+    /**
      * @return exceptions that escaped a stage (bugs); 0 in a healthy engine.
      */
     public long stageFailures()

@@ -144,7 +144,7 @@ class ServerKillIT
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(GyreCommand.class.getName());
-        command.addAll(List.of("serve", "--journal", journal.toString(), "--port", Integer.toString(port)));
+        command.addAll(List.of("serve", "--journal", journal.toString(), "--port", Integer.toString(port), "--monitor-port", "0"));
         final Process process = new ProcessBuilder(command)
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))

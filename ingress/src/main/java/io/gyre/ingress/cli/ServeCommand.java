@@ -3,6 +3,7 @@ package io.gyre.ingress.cli;
 import io.gyre.engine.Engine;
 import io.gyre.engine.EngineConfig;
 import io.gyre.engine.WaitStrategyOption;
+import io.gyre.ingress.monitor.MonitorServer;
 import io.gyre.ingress.server.GyreServer;
 import io.gyre.ingress.server.ServerConfig;
 import picocli.CommandLine;
@@ -54,6 +55,11 @@ public final class ServeCommand implements Callable<Integer>
 
     @Option(names = "--port", defaultValue = "7070", description = "TCP port (default: ${DEFAULT-VALUE}; 0 picks a free one).")
     private int port;
+
+    @Option(names = "--monitor-port", defaultValue = "7071",
+        description = "HTTP port of /metrics, /health/live, /health/ready and /tasks/{key}, on the same address "
+            + "(default: ${DEFAULT-VALUE}; 0 picks a free one; -1 turns the endpoint off).")
+    private int monitorPort;
 
     @Option(names = "--auth-token", paramLabel = "TOKEN", description = "Require this token in every client's HELLO (default: none; "
         + "also read from the GYRE_AUTH_TOKEN environment variable).")
@@ -144,6 +150,7 @@ public final class ServeCommand implements Callable<Integer>
     private final java.util.Map<String, String> configTaskSettings = new java.util.LinkedHashMap<>();
 
     private volatile GyreServer server;
+    private volatile MonitorServer monitor;
     private volatile Engine engine;
     private final CountDownLatch started = new CountDownLatch(1);
     private final CountDownLatch stop = new CountDownLatch(1);
@@ -207,12 +214,31 @@ public final class ServeCommand implements Callable<Integer>
             err.println("gyre serve: " + ex.getMessage());
             return ReplayCommand.EXIT_ERROR;
         }
+        if (monitorPort >= 0)
+        {
+            try
+            {
+                monitor = MonitorServer.start(host, monitorPort, engine, server);
+            }
+            catch (final RuntimeException ex)
+            {
+                server.close();
+                engine.close();
+                err.println("gyre serve: " + ex.getMessage());
+                return ReplayCommand.EXIT_ERROR;
+            }
+        }
         final Thread hook = new Thread(this::shutdown, "gyre-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         final var recovery = engine.recovery();
         out.printf("gyre serving on %s:%d (journal %s, %s, replayed %d records, %d live tasks)%n",
             server.address().getHostString(), server.address().getPort(), journal, server.transport(),
             recovery.recordsReplayed(), recovery.liveTasks());
+        if (monitor != null)
+        {
+            out.printf("monitoring on http://%s:%d (/metrics, /health/live, /health/ready, /tasks/KEY)%n",
+                monitor.address().getHostString(), monitor.address().getPort());
+        }
         out.printf("task types: %s%n", String.join(", ",
             engineConfig.handlers().stream().map(h -> h.type() + " (" + h.executionMode().name().toLowerCase() + ")").sorted().toList()));
         out.flush();
@@ -234,15 +260,27 @@ public final class ServeCommand implements Callable<Integer>
     {
         final GyreServer s = server;
         final Engine e = engine;
+        final MonitorServer m = monitor;
         if (s != null)
         {
             s.close();
+        }
+        if (m != null)
+        {
+            m.close();
         }
         if (e != null)
         {
             e.close();
         }
         stop.countDown();
+    }
+
+    /** For tests running the command in-process: the monitoring endpoint's address, once listening (null when off). */
+    java.net.InetSocketAddress monitorAddress() throws InterruptedException
+    {
+        started.await();
+        return monitor == null ? null : monitor.address();
     }
 
     /** For tests running the command in-process: wait until it listens, then where. */

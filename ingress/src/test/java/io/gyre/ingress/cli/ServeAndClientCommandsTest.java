@@ -65,7 +65,10 @@ class ServeAndClientCommandsTest
         commandLine.setOut(new PrintWriter(out, true));
         commandLine.setErr(new PrintWriter(new StringWriter(), true));
         final ServeCommand serve = commandLine.getSubcommands().get("serve").getCommand();
-        final CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> GyreCommand.execute(commandLine, args));
+        // the monitoring endpoint on a free port, so tests (and a gyre running on this machine) never collide on 7071
+        final String[] withMonitor = java.util.Arrays.asList(args).contains("--monitor-port") ? args :
+            java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of("--monitor-port", "0")).toArray(String[]::new);
+        final CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> GyreCommand.execute(commandLine, withMonitor));
         final var address = CompletableFuture.supplyAsync(() ->
         {
             try

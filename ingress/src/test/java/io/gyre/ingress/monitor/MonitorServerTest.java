@@ -1,0 +1,176 @@
+package io.gyre.ingress.monitor;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.gyre.engine.Engine;
+import io.gyre.engine.EngineConfig;
+import io.gyre.engine.TaskRequest;
+import io.gyre.ingress.client.ClientConfig;
+import io.gyre.ingress.client.GyreClient;
+import io.gyre.ingress.server.GyreServer;
+import io.gyre.ingress.server.ServerConfig;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The monitoring endpoint over real HTTP on loopback: metrics in a format {@code promtool} accepts, liveness,
+ * readiness (and its flip when the engine closes), task status by key, and clear errors for everything else.
+ */
+class MonitorServerTest
+{
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    private Engine engine;
+    private GyreServer server;
+    private MonitorServer monitor;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeEach
+    void start()
+    {
+        engine = Engine.open(EngineConfig.builder(dir.resolve("journal")).build());
+        server = GyreServer.start(engine, ServerConfig.builder().port(0).build());
+        monitor = MonitorServer.start("127.0.0.1", 0, engine, server);
+    }
+
+    @AfterEach
+    void stop()
+    {
+        monitor.close();
+        server.close();
+        engine.close();
+    }
+
+    private HttpResponse<String> get(final String path) throws Exception
+    {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + monitor.address().getPort() + path)).GET().build(),
+            HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void shouldExposeMetricsThatPromtoolAccepts() throws Exception
+    {
+        engine.submit(new TaskRequest().key("m1").type("echo").payload("x")).get(10, TimeUnit.SECONDS);
+        try (GyreClient client = GyreClient.connect(ClientConfig.builder().port(server.address().getPort()).build()))
+        {
+            client.submit(io.gyre.ingress.client.Submission.of("m2", "noop")).get(10, TimeUnit.SECONDS);
+            final HttpResponse<String> response = get("/metrics");
+            assertThat(response.statusCode()).isEqualTo(200);
+            assertThat(response.headers().firstValue("content-type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/plain"));
+            assertThat(response.body())
+                .contains("# TYPE gyre_live_tasks gauge")
+                .contains("gyre_ring_capacity 16384")
+                .containsPattern("gyre_tcp_connections 1(\\.0)?\\n")
+                .containsPattern("gyre_tcp_frames_total [1-9]")
+                .contains("gyre_stage_failures_total 0");
+
+            final Path promtool = Path.of("/usr/bin/promtool");
+            assumeTrue(Files.isExecutable(promtool), "promtool is not installed (.ci/run installs it: apt-get install prometheus)");
+            final Process check = new ProcessBuilder(promtool.toString(), "check", "metrics").redirectErrorStream(true).start();
+            try (OutputStream in = check.getOutputStream())
+            {
+                in.write(response.body().getBytes(StandardCharsets.UTF_8));
+            }
+            final String verdict = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(check.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(check.exitValue()).as(verdict).isZero();
+        }
+    }
+
+    @Test
+    void shouldSayLiveAndReadyAndFlipReadyWhenTheEngineCloses() throws Exception
+    {
+        assertThat(get("/health/live").statusCode()).isEqualTo(200);
+        final HttpResponse<String> ready = get("/health/ready");
+        assertThat(ready.statusCode()).isEqualTo(200);
+        final JsonNode body = JSON.readTree(ready.body());
+        assertThat(body.get("ready").asBoolean()).isTrue();
+        assertThat(body.get("checks").get("ring").asText()).startsWith("ok");
+
+        engine.close();
+        final HttpResponse<String> closing = get("/health/ready");
+        assertThat(closing.statusCode()).isEqualTo(503);
+        assertThat(JSON.readTree(closing.body()).get("checks").get("accepting").asText()).contains("closing");
+        assertThat(get("/health/live").statusCode()).isEqualTo(200);
+        assertThat(get("/tasks/anything").statusCode()).isEqualTo(503);
+    }
+
+    @Test
+    void shouldAnswerATasksStatusByKey() throws Exception
+    {
+        engine.submit(new TaskRequest().key("order 7/a").type("echo").payload("{\"x\":1}")).get(10, TimeUnit.SECONDS);
+        final HttpResponse<String> found = get("/tasks/order%207%2Fa");
+        assertThat(found.statusCode()).as(found.body()).isEqualTo(200);
+        final JsonNode task = JSON.readTree(found.body());
+        assertThat(task.get("key").asText()).isEqualTo("order 7/a");
+        assertThat(task.get("state").asText()).isEqualTo("SUCCEEDED");
+        assertThat(task.get("outcome").get("output").asText()).isEqualTo("{\"x\":1}");
+
+        final HttpResponse<String> missing = get("/tasks/nobody");
+        assertThat(missing.statusCode()).isEqualTo(404);
+        assertThat(JSON.readTree(missing.body()).get("error").asText()).contains("no task with key nobody");
+
+        final HttpResponse<String> tooLong = get("/tasks/" + "k".repeat(300));
+        assertThat(tooLong.statusCode()).isEqualTo(400);
+        assertThat(tooLong.body()).contains("key");
+    }
+
+    @Test
+    void shouldRefuseOtherPathsMethodsAndMalformedRequestsClearly() throws Exception
+    {
+        final HttpResponse<String> unknown = get("/nope");
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        assertThat(unknown.body()).contains("/metrics");
+
+        final HttpResponse<String> post = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + monitor.address().getPort() + "/metrics"))
+            .POST(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(post.statusCode()).isEqualTo(405);
+        assertThat(post.headers().firstValue("allow")).hasValue("GET");
+
+        // garbage instead of HTTP: answered 400 and closed, and the endpoint keeps serving
+        try (Socket socket = new Socket("127.0.0.1", monitor.address().getPort()))
+        {
+            final OutputStream out = socket.getOutputStream();
+            out.write(("\u0000\u0001 not http at all " + "x".repeat(10_000) + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            final InputStream in = socket.getInputStream();
+            socket.setSoTimeout(10_000);
+            final String answer = new String(readSome(in), StandardCharsets.ISO_8859_1);
+            assertThat(answer).startsWith("HTTP/1.1 400");
+        }
+        assertThat(get("/health/live").statusCode()).isEqualTo(200);
+        for (final String path : List.of("/metrics", "/health/ready"))
+        {
+            assertThat(get(path).statusCode()).isEqualTo(200);
+        }
+    }
+
+    private static byte[] readSome(final InputStream in) throws IOException
+    {
+        final byte[] buffer = new byte[4096];
+        final int n = in.read(buffer);
+        return n <= 0 ? new byte[0] : java.util.Arrays.copyOf(buffer, n);
+    }
+}
