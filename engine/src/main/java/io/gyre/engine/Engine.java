@@ -98,6 +98,7 @@ public final class Engine implements AutoCloseable
     private final AsyncAttempts asyncs;
     private final SequenceStage sequenceStage;
     private final Snapshotter snapshotter;
+    private final EngineMetrics metrics;
     private final Disruptor<RingEvent> disruptor;
     private final List<Thread> stageThreadList = new CopyOnWriteArrayList<>();
     private final RingBuffer<RingEvent> ring;
@@ -131,6 +132,8 @@ public final class Engine implements AutoCloseable
                 sequencer.derivedMismatches(), sequencer.firstMismatch());
         }
         this.snapshotter = config.snapshots() ? new Snapshotter(journal, config) : null;
+        this.metrics = config.metrics() ? new EngineMetrics(registry.typesById()) : null;
+        sequencer.metrics(metrics);
 
         // 1..4. The ring and its stages, in pipeline order.
         final JournalStage journalStage = new JournalStage(
@@ -170,6 +173,7 @@ public final class Engine implements AutoCloseable
             }
         }
         journalStage.ring(ring);
+        journalStage.metrics(metrics);
         executeStage.ring(ring);
         pool.ring(ring);
         cpuPool.ring(ring);
@@ -843,6 +847,14 @@ public final class Engine implements AutoCloseable
     public SnapshotInfo lastSnapshot()
     {
         return snapshotter == null ? null : snapshotter.last();
+    }
+
+    /**
+     * @return what the engine counted and timed since it opened, by task type; null when metrics are off.
+     */
+    public EngineMetrics metrics()
+    {
+        return metrics;
     }
 
     /**

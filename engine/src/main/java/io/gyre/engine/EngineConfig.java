@@ -52,6 +52,7 @@ public record EngineConfig(
     Duration snapshotInterval,
     int snapshotsKept,
     Duration journalRetention,
+    boolean metrics,
     EpochNanoClock clock,
     List<TaskHandler> handlers,
     Map<String, String> handlerSettings,
@@ -112,6 +113,7 @@ public record EngineConfig(
         private Duration snapshotInterval = Duration.ofMinutes(10);
         private int snapshotsKept = 2;
         private Duration journalRetention = Duration.ofDays(7);
+        private boolean metrics = true;
         private EpochNanoClock clock;
         private final List<TaskHandler> handlers = new ArrayList<>();
         private boolean builtInHandlers = true;
@@ -331,6 +333,16 @@ public record EngineConfig(
             return this;
         }
 
+        /**
+         * Whether the engine counts and times what it does, by task type ({@link Engine#metrics()}); default true.
+         * Off, nothing is recorded (to measure what recording costs: see BENCHMARKS.md).
+         */
+        public Builder metrics(final boolean value)
+        {
+            metrics = value;
+            return this;
+        }
+
         /** The clock the journal stage stamps events with; default the system clock. */
         public Builder clock(final EpochNanoClock value)
         {
@@ -461,7 +473,7 @@ public record EngineConfig(
                 maxOutputBytes, maxInFlightBytes, maxLiveTasks, maxRetainedOutcomes, outcomeRetention, blockingPoolThreads,
                 cpuPoolThreads, maxAsyncInFlight, maxWaitersPerTask, lowPriorityAdmissionPercent, normalPriorityAdmissionPercent, defaultTimeoutMillis, defaultMaxAttempts, defaultBackoffInitialMillis, defaultBackoffMaxMillis,
                 defaultBackoffMultiplier, defaultBackoffJitter, timerFiresPerTick, closeTimeout,
-                snapshots, snapshotEveryRecords, snapshotInterval, snapshotsKept, journalRetention, clock != null ? clock : new OffsetEpochNanoClock(), all, handlerSettings, pluginsDirectory);
+                snapshots, snapshotEveryRecords, snapshotInterval, snapshotsKept, journalRetention, metrics, clock != null ? clock : new OffsetEpochNanoClock(), all, handlerSettings, pluginsDirectory);
         }
 
         private static void range(final String name, final long value, final long min, final long max)

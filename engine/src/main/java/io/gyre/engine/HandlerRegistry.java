@@ -122,6 +122,19 @@ final class HandlerRegistry
         return modes[id];
     }
 
+    /**
+     * @return the type names by handler id.
+     */
+    java.util.List<String> typesById()
+    {
+        final java.util.List<String> types = new java.util.ArrayList<>(handlers.length);
+        for (final TaskHandler handler : handlers)
+        {
+            types.add(handler.type());
+        }
+        return types;
+    }
+
     String names()
     {
         return String.join(", ", new java.util.TreeSet<>(byName.keySet()));

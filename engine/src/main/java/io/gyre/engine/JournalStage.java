@@ -41,6 +41,8 @@ final class JournalStage implements EventHandler<RingEvent>
     private RingBuffer<RingEvent> ring;
     private long lastTimestamp;
     private long documentFirstSequence = -1;
+    private long documentStartNanos;
+    private EngineMetrics metrics;
     private long failures;
 
     JournalStage(final JournalWriter writer, final EpochNanoClock clock, final HandlerRegistry registry, final long lastTimestamp, final String engineVersion)
@@ -55,6 +57,14 @@ final class JournalStage implements EventHandler<RingEvent>
     void ring(final RingBuffer<RingEvent> ring)
     {
         this.ring = ring;
+    }
+
+    /**
+     * Time each batch document's append and commit from now on (null: not).
+     */
+    void metrics(final EngineMetrics value)
+    {
+        metrics = value;
     }
 
     @Override
@@ -82,7 +92,12 @@ final class JournalStage implements EventHandler<RingEvent>
         {
             try
             {
+                final boolean timed = metrics != null && documentFirstSequence >= 0;
                 writer.flush();
+                if (timed)
+                {
+                    metrics.recordJournalAppend(System.nanoTime() - documentStartNanos);
+                }
             }
             catch (final RuntimeException ex)
             {
@@ -267,6 +282,10 @@ final class JournalStage implements EventHandler<RingEvent>
         if (writer.recordsInOpenDocument() == 0)
         {
             documentFirstSequence = sequence;
+            if (metrics != null)
+            {
+                documentStartNanos = System.nanoTime();
+            }
         }
         return offset;
     }

@@ -64,6 +64,7 @@ final class SequenceStage implements EventHandler<RingEvent>
                 }
                 else
                 {
+                    sequencer.refusedUnjournaled(e.handlerId);
                     refuse(e, fx);
                 }
             }

@@ -69,6 +69,8 @@ final class Sequencer
     private final DerivedExpectations expected = new DerivedExpectations();
 
     private TransitionObserver observer;
+    /** Null during replay: only live decisions are counted. */
+    private EngineMetrics metrics;
     private Effects derivedSink;
     private TaskRecord free;
     private int liveCount;
@@ -197,6 +199,10 @@ final class Sequencer
             if (slot >= 0)
             {
                 retainedReply(fx, Effects.REPLY_OUTCOME, slot, target, correlation, true);
+                if (metrics != null)
+                {
+                    metrics.count(handlerId, EngineMetrics.Count.DUPLICATE);
+                }
                 return RESULT_DUPLICATE;
             }
         }
@@ -205,16 +211,28 @@ final class Sequencer
             if (existing.waiterCount >= settings.maxWaitersPerTask())
             {
                 rejectReply(fx, target, correlation, existing.taskId, RejectReason.TOO_MANY_WAITERS);
+                if (metrics != null)
+                {
+                    metrics.count(handlerId, EngineMetrics.Count.REJECTED_TOO_MANY_WAITERS);
+                }
                 return RESULT_REJECTED;
             }
             addWaiter(existing, target, correlation);
             fx.reply(Effects.REPLY_ACCEPTED, target, correlation, existing.taskId);
+            if (metrics != null)
+            {
+                metrics.count(handlerId, EngineMetrics.Count.JOINED);
+            }
             return RESULT_JOINED;
         }
         if (liveCount >= settings.maxLiveTasks())
         {
             derive(fx, RecordType.REJECTED, eventId, 0, RejectReason.CAPACITY.code(), 0);
             rejectReply(fx, target, correlation, eventId, RejectReason.CAPACITY);
+            if (metrics != null)
+            {
+                metrics.count(handlerId, EngineMetrics.Count.REJECTED_CAPACITY);
+            }
             return RESULT_REJECTED;
         }
         final int clampedPriority = Math.min(Math.max(priority, 0), PRIORITIES - 1);
@@ -222,6 +240,10 @@ final class Sequencer
         {
             derive(fx, RecordType.REJECTED, eventId, 0, RejectReason.BUSY.code(), 0);
             rejectReply(fx, target, correlation, eventId, RejectReason.BUSY);
+            if (metrics != null)
+            {
+                metrics.count(handlerId, EngineMetrics.Count.REJECTED_BUSY);
+            }
             return RESULT_REJECTED;
         }
 
@@ -254,6 +276,10 @@ final class Sequencer
         fx.reply(Effects.REPLY_ACCEPTED, target, correlation, eventId);
 
         r.attempt = 1;
+        if (metrics != null)
+        {
+            metrics.count(handlerId, EngineMetrics.Count.ACCEPTED);
+        }
         startOrQueue(r, fx, payloadInEvent);
         return RESULT_ACCEPTED;
     }
@@ -284,6 +310,15 @@ final class Sequencer
             return;
         }
         r.startedAt = startedAt;
+        if (metrics != null)
+        {
+            metrics.record(r.handlerId, EngineMetrics.Latency.EXECUTION, (held ? now : finishedAt) - startedAt);
+            if (!succeeded)
+            {
+                metrics.count(r.handlerId, errorKind == FailedRecord.KIND_PERMANENT ?
+                    EngineMetrics.Count.ATTEMPT_FAILED_PERMANENT : EngineMetrics.Count.ATTEMPT_FAILED_RETRYABLE);
+            }
+        }
         if (succeeded && held && finishedAt > now)
         {
             // the outcome is journaled; the task stays RUNNING until its release time
@@ -579,6 +614,14 @@ final class Sequencer
     {
         transition(r, TaskState.RUNNING);
         r.startedAt = now;
+        if (metrics != null)
+        {
+            metrics.count(r.handlerId, EngineMetrics.Count.ATTEMPT_STARTED);
+            if (r.attempt == 1)
+            {
+                metrics.record(r.handlerId, EngineMetrics.Latency.QUEUE_WAIT, now - r.submittedAt);
+            }
+        }
         final int g = group(r.mode);
         if (g != GROUP_INLINE)
         {
@@ -597,6 +640,10 @@ final class Sequencer
 
     private void timedOut(final TaskRecord r, final Effects fx)
     {
+        if (metrics != null)
+        {
+            metrics.count(r.handlerId, EngineMetrics.Count.ATTEMPT_TIMED_OUT);
+        }
         fx.stop(r.taskId, r.attempt);
         if (r.attempt < r.maxAttempts)
         {
@@ -612,6 +659,10 @@ final class Sequencer
 
     private void scheduleRetry(final TaskRecord r, final Effects fx, final int reason)
     {
+        if (metrics != null)
+        {
+            metrics.count(r.handlerId, EngineMetrics.Count.RETRY_SCHEDULED);
+        }
         transition(r, TaskState.RETRY_WAIT);
         final long due = now + backoffNanos(r);
         timers.add(due, r.taskId, r.attempt, TimerHeap.RETRY);
@@ -676,6 +727,18 @@ final class Sequencer
         transition(r, state);
         r.finishedAt = finishedAt == 0 ? now : finishedAt;
         liveCount--;
+        if (metrics != null)
+        {
+            metrics.count(r.handlerId, switch (state)
+            {
+                case SUCCEEDED -> EngineMetrics.Count.SUCCEEDED;
+                case TIMED_OUT -> EngineMetrics.Count.TIMED_OUT;
+                case CANCELLED -> EngineMetrics.Count.CANCELLED;
+                case DEAD_LETTERED -> EngineMetrics.Count.DEAD_LETTERED;
+                default -> EngineMetrics.Count.FAILED;
+            });
+            metrics.record(r.handlerId, EngineMetrics.Latency.END_TO_END, now - r.submittedAt);
+        }
         int w = r.waiterHead;
         while (w >= 0)
         {
@@ -1123,6 +1186,25 @@ final class Sequencer
             visitor.visit(r.taskId, r.state, r.attempt, r.submittedAt, r.finishedAt);
         }
         retained.forEach(visitor);
+    }
+
+    /**
+     * A submission of this type was refused because the journal could not record it (counted only).
+     */
+    void refusedUnjournaled(final int handlerId)
+    {
+        if (metrics != null)
+        {
+            metrics.count(handlerId, EngineMetrics.Count.REJECTED_JOURNAL_UNAVAILABLE);
+        }
+    }
+
+    /**
+     * Count and time live decisions from now on (attached after replay, so replayed history is not counted).
+     */
+    void metrics(final EngineMetrics value)
+    {
+        metrics = value;
     }
 
     /**

@@ -4,9 +4,17 @@ import io.gyre.engine.Engine;
 import io.gyre.engine.RecoveryReport;
 import io.gyre.ingress.server.GyreServer;
 import io.gyre.ingress.server.ServerStats;
+import io.gyre.engine.EngineMetrics;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import io.prometheus.metrics.model.snapshots.Quantile;
+import io.prometheus.metrics.model.snapshots.Quantiles;
+import io.prometheus.metrics.model.snapshots.SummarySnapshot;
+import org.HdrHistogram.Histogram;
+
+import java.util.Locale;
 
 /**
  * The engine's and the TCP server's figures as Prometheus metric snapshots, read when scraped: nothing is
@@ -49,6 +57,11 @@ final class GyreMetrics
             (recovery.snapshotLoadNanos() + recovery.replayNanos()) / 1e9));
         all.metricSnapshot(gauge("gyre_recovery_from_snapshot", "1 when the engine opened from a snapshot, 0 from the whole journal.",
             recovery.snapshot() != null ? 1 : 0));
+        final EngineMetrics m = engine.metrics();
+        if (m != null)
+        {
+            taskMetrics(all, m);
+        }
         if (server != null)
         {
             final ServerStats stats = server.stats();
@@ -65,6 +78,79 @@ final class GyreMetrics
                 server.pendingOutboundBytes()));
         }
         return all.build();
+    }
+
+    private static final double[] QUANTILES = {0.5, 0.9, 0.99, 0.999};
+
+    /**
+     * Counts by task type (and what happened), latency summaries by task type, the journal's append latency.
+     */
+    private static void taskMetrics(final MetricSnapshots.Builder all, final EngineMetrics m)
+    {
+        final CounterSnapshot.Builder submissions = CounterSnapshot.builder().name("gyre_submissions")
+            .help("Submissions reaching the engine's state machine, by task type and result.");
+        final CounterSnapshot.Builder attempts = CounterSnapshot.builder().name("gyre_attempts")
+            .help("Attempts, by task type and what happened: started, failed (retryable or permanent), timed out.");
+        final CounterSnapshot.Builder retries = CounterSnapshot.builder().name("gyre_retries")
+            .help("Retries scheduled, by task type.");
+        final CounterSnapshot.Builder finished = CounterSnapshot.builder().name("gyre_tasks_finished")
+            .help("Tasks that reached a final state, by task type and state.");
+        for (final String type : m.types())
+        {
+            for (final EngineMetrics.Count count : EngineMetrics.Count.values())
+            {
+                final long value = m.count(type, count);
+                final String name = count.name().toLowerCase(Locale.ROOT);
+                switch (count)
+                {
+                    case ACCEPTED, JOINED, DUPLICATE, REJECTED_CAPACITY, REJECTED_BUSY, REJECTED_TOO_MANY_WAITERS,
+                         REJECTED_JOURNAL_UNAVAILABLE -> submissions.dataPoint(point(value, "type", type, "result", name));
+                    case ATTEMPT_STARTED, ATTEMPT_FAILED_RETRYABLE, ATTEMPT_FAILED_PERMANENT, ATTEMPT_TIMED_OUT ->
+                        attempts.dataPoint(point(value, "type", type, "result", name.substring("attempt_".length())));
+                    case RETRY_SCHEDULED -> retries.dataPoint(point(value, "type", type));
+                    default -> finished.dataPoint(point(value, "type", type, "state", name));
+                }
+            }
+        }
+        all.metricSnapshot(submissions.build());
+        all.metricSnapshot(attempts.build());
+        all.metricSnapshot(retries.build());
+        all.metricSnapshot(finished.build());
+        for (final EngineMetrics.Latency latency : EngineMetrics.Latency.values())
+        {
+            final SummarySnapshot.Builder summary = SummarySnapshot.builder()
+                .name("gyre_task_" + latency.name().toLowerCase(Locale.ROOT) + "_seconds")
+                .help(switch (latency)
+                {
+                    case QUEUE_WAIT -> "From acceptance to the first attempt's start, by task type.";
+                    case EXECUTION -> "An attempt's run, start to result, by task type.";
+                    case END_TO_END -> "From acceptance to the outcome's journal record, by task type.";
+                });
+            for (final String type : m.types())
+            {
+                summary.dataPoint(summaryPoint(m.latency(type, latency), Labels.of("type", type)));
+            }
+            all.metricSnapshot(summary.build());
+        }
+        all.metricSnapshot(SummarySnapshot.builder().name("gyre_journal_append_seconds")
+            .help("Appending and committing one batch document to the journal.")
+            .dataPoint(summaryPoint(m.journalAppend(), Labels.EMPTY)).build());
+    }
+
+    private static CounterSnapshot.CounterDataPointSnapshot point(final long value, final String... labels)
+    {
+        return CounterSnapshot.CounterDataPointSnapshot.builder().labels(Labels.of(labels)).value(value).build();
+    }
+
+    private static SummarySnapshot.SummaryDataPointSnapshot summaryPoint(final Histogram h, final Labels labels)
+    {
+        final Quantile[] quantiles = new Quantile[QUANTILES.length];
+        for (int i = 0; i < QUANTILES.length; i++)
+        {
+            quantiles[i] = new Quantile(QUANTILES[i], h.getTotalCount() == 0 ? Double.NaN : h.getValueAtPercentile(QUANTILES[i] * 100) / 1e9);
+        }
+        return SummarySnapshot.SummaryDataPointSnapshot.builder().labels(labels).count(h.getTotalCount())
+            .sum(h.getTotalCount() == 0 ? 0 : h.getMean() * h.getTotalCount() / 1e9).quantiles(Quantiles.of(quantiles)).build();
     }
 
     private static GaugeSnapshot gauge(final String name, final String help, final double value)

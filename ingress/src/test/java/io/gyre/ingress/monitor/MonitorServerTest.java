@@ -84,7 +84,12 @@ class MonitorServerTest
                 .contains("gyre_ring_capacity 16384")
                 .containsPattern("gyre_tcp_connections 1(\\.0)?\\n")
                 .containsPattern("gyre_tcp_frames_total [1-9]")
-                .contains("gyre_stage_failures_total 0");
+                .contains("gyre_stage_failures_total 0")
+                .contains("gyre_submissions_total{result=\"accepted\",type=\"echo\"} 1")
+                .contains("gyre_submissions_total{result=\"accepted\",type=\"noop\"} 1")
+                .contains("gyre_tasks_finished_total{state=\"succeeded\",type=\"echo\"} 1")
+                .contains("gyre_task_end_to_end_seconds_count{type=\"echo\"} 1")
+                .contains("# TYPE gyre_journal_append_seconds summary");
 
             final Path promtool = Path.of("/usr/bin/promtool");
             assumeTrue(Files.isExecutable(promtool), "promtool is not installed (.ci/run installs it: apt-get install prometheus)");
