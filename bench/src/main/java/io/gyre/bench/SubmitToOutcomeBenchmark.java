@@ -42,6 +42,10 @@ public class SubmitToOutcomeBenchmark extends AbstractBenchmark
     @Param({"1000000"})
     int retainedOutcomes;
 
+    /** Whether the engine counts and times (issue 6's target: on within 5% of off). */
+    @Param({"true"})
+    boolean metrics;
+
     private Path dir;
     private Engine engine;
     private final CountingListener listener = new CountingListener();
@@ -57,6 +61,7 @@ public class SubmitToOutcomeBenchmark extends AbstractBenchmark
             .waitStrategy(WaitStrategyOption.valueOf(waitStrategy))
             .pipelineThreads(pipelineThreads)
             .maxRetainedOutcomes(retainedOutcomes)
+            .metrics(metrics)
             .build());
     }
 
