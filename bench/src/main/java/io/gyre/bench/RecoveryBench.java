@@ -2,17 +2,12 @@ package io.gyre.bench;
 
 import io.gyre.engine.Engine;
 import io.gyre.engine.EngineConfig;
-import io.gyre.engine.OutcomeListener;
 import io.gyre.engine.RecoveryReport;
 import io.gyre.engine.SnapshotInfo;
-import io.gyre.engine.TaskOutcome;
-import io.gyre.engine.TaskRequest;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 
 /**
@@ -57,7 +52,7 @@ public final class RecoveryBench
             final long journalStart = System.nanoTime();
             try (Engine engine = Engine.open(EngineConfig.builder(dir).snapshots(false).build()))
             {
-                submit(engine, "t", tasks);
+                NoopTasks.submit(engine, "t", tasks);
             }
             System.out.printf("journaled %,d noop tasks in %.1f s (%,d MiB of journal)%n", tasks,
                 (System.nanoTime() - journalStart) / 1e9, journalBytes(dir) >> 20);
@@ -77,7 +72,7 @@ public final class RecoveryBench
             try (Engine engine = Engine.open(EngineConfig.builder(dir).build()))
             {
                 snapshot = engine.snapshot().get(120, TimeUnit.SECONDS);
-                submit(engine, "after", AFTER_SNAPSHOT);
+                NoopTasks.submit(engine, "after", AFTER_SNAPSHOT);
                 // no snapshot at close: delete any, keeping the one at the journal's end
             }
             try (Stream<Path> files = Files.list(dir.resolve("snapshots")))
@@ -109,45 +104,6 @@ public final class RecoveryBench
         finally
         {
             TempDirectories.delete(dir);
-        }
-    }
-
-    private static void submit(final Engine engine, final String prefix, final long count)
-    {
-        final AtomicLong outcomes = new AtomicLong();
-        final OutcomeListener listener = new OutcomeListener()
-        {
-            @Override
-            public void onAccepted(final long correlationId, final long taskId)
-            {
-            }
-
-            @Override
-            public void onOutcome(final TaskOutcome outcome)
-            {
-                outcomes.incrementAndGet();
-            }
-        };
-        final TaskRequest request = new TaskRequest();
-        final byte[] key = new byte[24];
-        final byte[] prefixBytes = prefix.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        System.arraycopy(prefixBytes, 0, key, 0, prefixBytes.length);
-        for (long i = 0; i < count; i++)
-        {
-            int length = prefixBytes.length;
-            for (long v = i; ; v >>>= 5)
-            {
-                key[length++] = (byte)('a' + (v & 0x1F));
-                if (v < 32)
-                {
-                    break;
-                }
-            }
-            engine.submit(request.clear().key(key, 0, length).type("noop"), listener);
-        }
-        while (outcomes.get() < count)
-        {
-            LockSupport.parkNanos(1_000_000);
         }
     }
 

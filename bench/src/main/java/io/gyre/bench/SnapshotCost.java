@@ -2,13 +2,8 @@ package io.gyre.bench;
 
 import io.gyre.engine.Engine;
 import io.gyre.engine.EngineConfig;
-import io.gyre.engine.OutcomeListener;
-import io.gyre.engine.TaskOutcome;
-import io.gyre.engine.TaskRequest;
 
 import java.nio.file.Path;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * What periodic snapshots cost in throughput: the same in-process workload ({@code noop} tasks, journaled,
@@ -60,40 +55,8 @@ public final class SnapshotCost
         final Path dir = TempDirectories.create("gyre-snapshot-cost");
         try (Engine engine = Engine.open(EngineConfig.builder(dir).snapshots(snapshots).snapshotEveryRecords(every).build()))
         {
-            final AtomicLong outcomes = new AtomicLong();
-            final OutcomeListener listener = new OutcomeListener()
-            {
-                @Override
-                public void onAccepted(final long correlationId, final long taskId)
-                {
-                }
-
-                @Override
-                public void onOutcome(final TaskOutcome outcome)
-                {
-                    outcomes.incrementAndGet();
-                }
-            };
-            final TaskRequest request = new TaskRequest();
-            final byte[] key = new byte[16];
             final long start = System.nanoTime();
-            for (long i = 0; i < tasks; i++)
-            {
-                int length = 0;
-                for (long v = i; ; v >>>= 5)
-                {
-                    key[length++] = (byte)('a' + (v & 0x1F));
-                    if (v < 32)
-                    {
-                        break;
-                    }
-                }
-                engine.submit(request.clear().key(key, 0, length).type("noop"), listener);
-            }
-            while (outcomes.get() < tasks)
-            {
-                LockSupport.parkNanos(100_000);
-            }
+            NoopTasks.submit(engine, "", tasks);
             final double rate = tasks * 1e9 / (System.nanoTime() - start);
             return new double[] {rate, engine.snapshotsWritten()};
         }
