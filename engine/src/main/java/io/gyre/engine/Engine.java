@@ -283,38 +283,23 @@ public final class Engine implements AutoCloseable
     {
         try (JournalReader reader = journal.newReader())
         {
-            final Effects scratch = new Effects();
-            final long[] firstEventId = {-1};
-            final long[] applied = {0};
             if (from != null && !reader.moveToIndex(from.documentIndex()))
             {
                 throw new IllegalStateException("the journal has no document " + from.documentIndex());
             }
-            reader.readToEnd(record ->
-            {
-                if (firstEventId[0] < 0)
-                {
-                    firstEventId[0] = record.eventId();
-                }
-                if (from != null && from.includes(record.documentIndex(), record.offsetInDocument()))
-                {
-                    return;
-                }
-                scratch.reset();
-                sequencer.apply(record, scratch);
-                applied[0]++;
-            });
+            final ReplayDriver driver = new ReplayDriver(sequencer, from);
+            reader.readToEnd(driver);
             if (reader.corrupted())
             {
                 throw new JournalCorruptedException(config.journal().directory().toString(), reader.problems());
             }
-            if (from == null && firstEventId[0] > 1)
+            if (from == null && driver.firstEventId() > 1)
             {
                 throw new JournalCorruptedException(config.journal().directory().toString(), "the journal starts at event " +
-                    firstEventId[0] + ": its beginning was deleted by retention, and no usable snapshot in " +
+                    driver.firstEventId() + ": its beginning was deleted by retention, and no usable snapshot in " +
                     SnapshotStore.of(config.journal().directory()).directory() + " covers it");
             }
-            return applied[0];
+            return driver.applied();
         }
     }
 

@@ -6,8 +6,10 @@ import io.gyre.journal.JournalException;
 import io.gyre.journal.SnapshotStore;
 import io.gyre.journal.JournalProblem;
 import io.gyre.journal.JournalReader;
+import io.gyre.journal.RecordHandler;
 import io.gyre.journal.RecordType;
 import io.gyre.journal.RecordView;
+import org.agrona.DirectBuffer;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -223,33 +225,42 @@ public final class JournalReplay
             final long[] first = {-1, 0, -1};
             final long[] last = {-1, 0, -1};
             final long start = System.nanoTime();
-            final Effects scratch = new Effects();
+            final ReplayDriver driver = new ReplayDriver(replaying, from);
             final long every = Math.max(1, options.progressEvery());
-            reader.readToEnd(record ->
+            reader.readToEnd(new RecordHandler()
             {
-                if (from != null && from.includes(record.documentIndex(), record.offsetInDocument()))
+                @Override
+                public void onDocument(final DirectBuffer document, final long documentIndex)
                 {
-                    return;
+                    driver.onDocument(document, documentIndex);
                 }
-                if (first[0] < 0)
+
+                @Override
+                public void onRecord(final RecordView record)
                 {
-                    first[0] = record.documentIndex();
-                    first[1] = record.timestamp();
-                    first[2] = record.eventId();
-                }
-                last[0] = record.documentIndex();
-                last[1] = record.timestamp();
-                last[2] = record.eventId();
-                byType.merge(record.type(), 1L, Long::sum);
-                if (options.onRecord() != null)
-                {
-                    options.onRecord().accept(record);
-                }
-                scratch.reset();
-                replaying.apply(record, scratch);
-                if (options.onProgress() != null && reader.recordsRead() % every == 0)
-                {
-                    options.onProgress().accept(new Progress(reader.recordsRead(), record.documentIndex(), record.timestamp(), journalLastIndex));
+                    if (from != null && from.includes(record.documentIndex(), record.offsetInDocument()))
+                    {
+                        return;
+                    }
+                    if (first[0] < 0)
+                    {
+                        first[0] = record.documentIndex();
+                        first[1] = record.timestamp();
+                        first[2] = record.eventId();
+                    }
+                    last[0] = record.documentIndex();
+                    last[1] = record.timestamp();
+                    last[2] = record.eventId();
+                    byType.merge(record.type(), 1L, Long::sum);
+                    if (options.onRecord() != null)
+                    {
+                        options.onRecord().accept(record);
+                    }
+                    driver.onRecord(record);
+                    if (options.onProgress() != null && reader.recordsRead() % every == 0)
+                    {
+                        options.onProgress().accept(new Progress(reader.recordsRead(), record.documentIndex(), record.timestamp(), journalLastIndex));
+                    }
                 }
             });
             return new Report(

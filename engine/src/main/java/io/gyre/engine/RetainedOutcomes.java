@@ -114,6 +114,22 @@ final class RetainedOutcomes
     }
 
     /**
+     * As {@link #prefetch}, for the first {@code count} hashes, in a loop with nothing else in it, so that
+     * its cache misses overlap.
+     */
+    void prefetch(final long[] keyHashes, final int count)
+    {
+        final long[] index = this.index;
+        final int mask = indexMask;
+        long sum = 0;
+        for (int i = 0; i < count; i++)
+        {
+            sum += index[(int)fingerprint(keyHashes[i]) & mask];
+        }
+        prefetched += sum;
+    }
+
+    /**
      * Load the index slots of the {@code count} oldest entries, the next ones {@link #evictOldest} forgets
      * when the table is full. Reads only, as {@link #prefetch}.
      */

@@ -875,6 +875,18 @@ final class Sequencer
     }
 
     /**
+     * As {@link #prefetchKey}, for the first {@code count} key hashes: one tight loop, so that many of its
+     * cache misses are in flight at once. Reads only.
+     */
+    void prefetchHashes(final long[] hashes, final int count)
+    {
+        if (retained.size() > 0)
+        {
+            retained.prefetch(hashes, count);
+        }
+    }
+
+    /**
      * Before a batch that may finish up to {@code finishes} tasks: load the index slots of the entries their
      * retirement will evict. Reads only.
      */

@@ -113,6 +113,7 @@ public final class JournalReader implements AutoCloseable
                 final long start = bytes.readPosition();
                 final int length = (int)bytes.readRemaining();
                 document.wrap(bytes.addressForRead(start, length), length);
+                handler.onDocument(document, dc.index());
                 delivered += readDocument(dc.index(), handler);
                 documentsRead++;
             }

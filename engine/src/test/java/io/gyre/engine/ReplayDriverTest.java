@@ -1,0 +1,185 @@
+package io.gyre.engine;
+
+import io.gyre.journal.Journal;
+import io.gyre.journal.JournalReader;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The replay driver builds exactly the state that applying every record with {@link Sequencer#apply} builds
+ * (invariant 4): its look-ahead over each document only loads memory.
+ */
+class ReplayDriverTest
+{
+    @TempDir
+    Path dir;
+
+    private EngineConfig config(final TestHandlers.Gated gated)
+    {
+        // few retained outcomes, so that finishes evict and resubmitted keys are found, or not, in the table
+        return EngineConfig.builder(dir).ringSize(1024).timerFiresPerTick(16).blockingPoolThreads(4)
+            .maxRetainedOutcomes(300).snapshots(false).closeTimeout(Duration.ofMillis(100))
+            .handler(gated)
+            .handler(new TestHandlers.Flaky("flaky", 2, true, ExecutionMode.INLINE))
+            .handler(new TestHandlers.Flaky("doomed", 9, false, ExecutionMode.INLINE))
+            .build();
+    }
+
+    @Test
+    void shouldBuildTheStateApplyBuildsOnAMixedJournal() throws Exception
+    {
+        final TestHandlers.Gated gated = new TestHandlers.Gated("gated");
+        final EngineConfig config = config(gated);
+        try (Engine engine = Engine.open(config))
+        {
+            final List<CompletableFuture<Outcome>> finishing = new ArrayList<>();
+            for (int i = 0; i < 3_000; i++)
+            {
+                final String type = switch (i % 5)
+                {
+                    case 0 -> "echo";
+                    case 1 -> "flaky";
+                    case 2 -> "doomed";
+                    case 3 -> "gated";
+                    default -> "noop";
+                };
+                // every third key repeats an earlier one: a duplicate while it is live, retained, or evicted
+                final String key = "k" + (i % 3 == 0 ? i / 2 : i);
+                final CompletableFuture<Outcome> future = engine.submit(new TaskRequest().key(key).type(type).payload("p" + i)
+                    .backoff(60_000, 60_000, 2f, 0.5f).deadLetter(i % 10 == 2));
+                if (i % 3 != 0 && !type.equals("gated") && !type.equals("flaky"))
+                {
+                    finishing.add(future);
+                }
+                if (i % 17 == 5)
+                {
+                    engine.cancel("k" + (i - 3));
+                }
+            }
+            CompletableFuture.allOf(finishing.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
+        }
+        // a second engine on the same journal: an ENGINE_STARTED that requeues the gated tasks, then more
+        try (Engine engine = Engine.open(config))
+        {
+            gated.open();
+            final List<CompletableFuture<Outcome>> more = new ArrayList<>();
+            for (int i = 0; i < 500; i++)
+            {
+                // old keys (answered from the table, or joining a task still retrying) and new ones
+                final CompletableFuture<Outcome> future = engine.submit(new TaskRequest().key(i % 2 == 0 ? "k" + i * 3 : "m" + i)
+                    .type(i % 4 == 1 ? "noop" : "echo").payload("q" + i));
+                if (i % 2 == 1)
+                {
+                    more.add(future);
+                }
+            }
+            CompletableFuture.allOf(more.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
+        }
+
+        final byte[] plain = replay(config, false);
+        final byte[] driven = replay(config, true);
+        assertThat(driven).isEqualTo(plain);
+        assertThat(recoveredState(config)).isEqualTo(plain);
+    }
+
+    @Test
+    void shouldDecideNothingFromADamagedDocumentsHints() throws Exception
+    {
+        final EngineConfig config = config(new TestHandlers.Gated("gated"));
+        try (Engine engine = Engine.open(config))
+        {
+            final List<CompletableFuture<Outcome>> futures = new ArrayList<>();
+            for (int i = 0; i < 1_000; i++)
+            {
+                futures.add(engine.submit(new TaskRequest().key("d" + i).type("noop")));
+            }
+            CompletableFuture.allOf(futures.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
+        }
+        final byte[] plain = replay(config, false);
+        try (Journal journal = Journal.openReadOnly(config.journal()); JournalReader lookup = journal.newReader();
+             JournalReader reader = journal.newReader())
+        {
+            final Sequencer sequencer = new Sequencer(Settings.of(config), new HandlerRegistry(config.handlers()), lookup);
+            final ReplayDriver driver = new ReplayDriver(sequencer, null);
+            final Random random = new Random(42);
+            final byte[] junk = new byte[4096];
+            reader.readToEnd(new io.gyre.journal.RecordHandler()
+            {
+                @Override
+                public void onDocument(final org.agrona.DirectBuffer document, final long documentIndex)
+                {
+                    // hints from garbage (frame lengths, types and key lengths out of range) before the real ones
+                    random.nextBytes(junk);
+                    driver.onDocument(new UnsafeBuffer(junk), documentIndex);
+                    final byte[] header = "\u0040\0\0\0\0\0\0\0\u0001\0\u0001\0".getBytes(StandardCharsets.ISO_8859_1);
+                    driver.onDocument(new UnsafeBuffer(header), documentIndex);
+                    driver.onDocument(document, documentIndex);
+                }
+
+                @Override
+                public void onRecord(final io.gyre.journal.RecordView record)
+                {
+                    driver.onRecord(record);
+                }
+            });
+            assertThat(driver.applied()).isEqualTo(reader.recordsRead());
+            assertThat(canonical(sequencer)).isEqualTo(plain);
+        }
+    }
+
+    private static byte[] replay(final EngineConfig config, final boolean driven)
+    {
+        try (Journal journal = Journal.openReadOnly(config.journal()); JournalReader lookup = journal.newReader();
+             JournalReader reader = journal.newReader())
+        {
+            final Sequencer sequencer = new Sequencer(Settings.of(config), new HandlerRegistry(config.handlers()), lookup);
+            if (driven)
+            {
+                final ReplayDriver driver = new ReplayDriver(sequencer, null);
+                reader.readToEnd(driver);
+                assertThat(driver.applied()).isEqualTo(reader.recordsRead()).isGreaterThan(3_000);
+                assertThat(driver.firstEventId()).isEqualTo(1);
+            }
+            else
+            {
+                final Effects scratch = new Effects();
+                reader.readToEnd(record ->
+                {
+                    scratch.reset();
+                    sequencer.apply(record, scratch);
+                });
+            }
+            assertThat(sequencer.derivedMismatches()).isZero();
+            return canonical(sequencer);
+        }
+    }
+
+    private static byte[] recoveredState(final EngineConfig config)
+    {
+        try (Journal journal = Journal.openReadOnly(config.journal()); JournalReader lookup = journal.newReader())
+        {
+            return canonical(Engine.recover(config, journal, new HandlerRegistry(config.handlers()), lookup).sequencer());
+        }
+    }
+
+    private static byte[] canonical(final Sequencer sequencer)
+    {
+        final StateWriter out = new StateWriter(1024);
+        sequencer.writeState(out, true);
+        final byte[] bytes = new byte[out.length()];
+        out.buffer().getBytes(0, bytes);
+        return bytes;
+    }
+}
