@@ -25,6 +25,8 @@ final class RingEvent
     static final int ENGINE_STARTED = 6;
     /** A transition the sequence stage derived, to journal (journaled as its record type). */
     static final int DERIVED = 7;
+    /** The engine began to stop: no attempt starts from here (journaled as ENGINE_STOP, phase STOPPING). */
+    static final int ENGINE_STOP = 11;
 
     // ---- written by the producer (API thread, pool thread, ticker, or the execute stage for follow-ups)
     int kind;
@@ -57,6 +59,8 @@ final class RingEvent
     int derivedReason;
     long derivedTime;
     Settings settings;
+    /** ENGINE_STOP: how long running attempts may take to finish, from the record's time (nanoseconds). */
+    long stopTimeoutNanos;
     /** Bytes this event holds against the in-flight byte budget, given back when it is cleared. */
     long budgetBytes;
 
@@ -114,6 +118,8 @@ final class RingEvent
                 return "ENGINE_STARTED";
             case DERIVED:
                 return "DERIVED";
+            case ENGINE_STOP:
+                return "ENGINE_STOP";
             default:
                 return "UNKNOWN(" + kind + ")";
         }

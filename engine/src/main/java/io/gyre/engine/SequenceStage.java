@@ -100,6 +100,13 @@ final class SequenceStage implements EventHandler<RingEvent>
                     refuse(e, fx);
                 }
             }
+            case RingEvent.ENGINE_STOP ->
+            {
+                if (e.journaled)
+                {
+                    sequencer.engineStopping(e.timestamp, e.timestamp + e.stopTimeoutNanos);
+                }
+            }
             case RingEvent.DERIVED ->
             {
                 if (e.journaled)
