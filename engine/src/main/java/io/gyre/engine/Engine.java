@@ -811,8 +811,8 @@ public final class Engine implements AutoCloseable
         final long deadlineNanos = System.nanoTime() + timeout;
         final long beganAtHere = config.clock().nanoTime();
         requests.close();
-        LOG.info("engine on {} stopping: no new requests, no new attempts; up to {} ms for the {} handed-off attempts running",
-            config.journal().directory(), timeout / 1_000_000, sequenceStage.handedOffInUse());
+        LOG.info("engine on {} stopping: no new requests, no new attempts; up to {} ms for the {} attempts running off the ring",
+            config.journal().directory(), timeout / 1_000_000, attemptsRunning());
         if (!publishStopping(timeout, deadlineNanos))
         {
             LOG.warn("engine on {}: the ring took no event before the deadline; stopping without a STOPPING record",
@@ -878,11 +878,21 @@ public final class Engine implements AutoCloseable
         return new InlineFastPath(journalStage, sequenceStage, registry, config.maxOutputBytes(), config.clock(), budget);
     }
 
+    /**
+     * @return true when nothing is left to finish: no attempt runs on a pool or as an async attempt, and the
+     *     ring holds no event (so no dispatch is on its way to a pool). The sequencer's own count of slots in
+     *     use is not asked: a slot whose attempt has gone without a result (refused by a stopping pool, or
+     *     superseded by a retry before its late result came) would keep it above zero with nothing to wait for.
+     */
     private boolean quiescent()
     {
-        return gate.ahead() == 0 && pool.active() == 0 && cpuPool.active() == 0 && asyncs.active() == 0 &&
-            sequenceStage.handedOffInUse() == 0 &&
-            ring.getCursor() == ring.getMinimumGatingSequence();
+        return gate.ahead() == 0 && ring.getCursor() == ring.getMinimumGatingSequence() &&
+            pool.active() == 0 && cpuPool.active() == 0 && asyncs.active() == 0;
+    }
+
+    private int attemptsRunning()
+    {
+        return pool.active() + cpuPool.active() + asyncs.active();
     }
 
     /**

@@ -19,7 +19,6 @@ final class SequenceStage implements EventHandler<RingEvent>
     private final Sequencer sequencer;
     private final AtomicBoolean tickInFlight;
     private volatile long nextWakeAt = Long.MAX_VALUE;
-    private volatile int handedOffInUse;
     private volatile int liveTasks;
     private long unjournaledResults;
 
@@ -129,7 +128,6 @@ final class SequenceStage implements EventHandler<RingEvent>
     private void batchEnd()
     {
         nextWakeAt = sequencer.nextWakeAt();
-        handedOffInUse = sequencer.handedOffInUse();
         liveTasks = sequencer.liveCount();
     }
 
@@ -212,12 +210,6 @@ final class SequenceStage implements EventHandler<RingEvent>
     long nextWakeAt()
     {
         return nextWakeAt;
-    }
-
-    /** @return pool and async slots in use at the end of the last batch (read from any thread). */
-    int handedOffInUse()
-    {
-        return handedOffInUse;
     }
 
     int liveTasks()

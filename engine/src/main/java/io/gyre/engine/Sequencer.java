@@ -1184,14 +1184,6 @@ final class Sequencer
         return false;
     }
 
-    /**
-     * @return handed-off attempts (pools and async) holding a slot.
-     */
-    int handedOffInUse()
-    {
-        return groupInUse[GROUP_BLOCKING] + groupInUse[GROUP_ASYNC] + groupInUse[GROUP_CPU];
-    }
-
     int pendingCount()
     {
         return pendingCount;
