@@ -59,6 +59,12 @@ final class AsyncAttempts
      */
     void start(final long taskId, final int attempt, final int handlerId, final long submittedAt, final DirectBuffer payload, final int length)
     {
+        if (!handOff.results().isOpen())
+        {
+            // past the stop's deadline: the attempt stays RUNNING in the journal, is listed by the stop record, and runs after the next start
+            LOG.debug("engine stopping: task {} attempt {} not started", taskId, attempt);
+            return;
+        }
         executeThread = Thread.currentThread();
         final AsyncAttempt work = new AsyncAttempt();
         work.prepare(taskId, attempt, handlerId, submittedAt, payload, length);
@@ -96,7 +102,10 @@ final class AsyncAttempts
         {
             try
             {
-                publisher.accept(work);
+                if (handOff.results().isOpen())
+                {
+                    publisher.accept(work);
+                }
             }
             finally
             {
@@ -116,10 +125,11 @@ final class AsyncAttempts
     }
 
     /**
-     * The engine is stopping: ask every attempt in flight to stop (their results are not published; they
-     * run again after the next open, as the journal says they were running).
+     * The engine stops at its deadline: ask every attempt in flight to stop (their stop actions run on this
+     * thread). Their results are no longer taken: they run again after the next start, as the stop record
+     * says they were running.
      */
-    void shutdown()
+    void stopAll()
     {
         for (final AsyncAttempt work : running.values())
         {
@@ -245,7 +255,7 @@ final class AsyncAttempts
             }
             try
             {
-                if (!publishFromOutside(ring, handOff.gate(), handOff.budget(), WAITING.get(), handOff.open(), startedAt, finishedAt))
+                if (!publishFromOutside(ring, handOff.gate(), handOff.budget(), WAITING.get(), handOff.results(), startedAt, finishedAt))
                 {
                     LOG.debug("task {} attempt {} reported after the engine stopped; it runs again after a restart", taskId, attempt);
                 }

@@ -127,38 +127,49 @@ abstract class AttemptContext implements TaskContext
 
     /**
      * Publish this attempt's result into the ring from a thread that is not a stage of it: waits (idling)
-     * for the admission gate, gives up when the engine stops.
+     * for the admission gate, gives up when the engine closes the door results come in through.
      *
-     * @return false when the engine stopped first (the attempt then runs again after a restart).
+     * @return false when the door was closed first (the attempt then runs again after the next start).
      */
     final boolean publishFromOutside(
         final com.lmax.disruptor.RingBuffer<RingEvent> ring,
         final AdmissionGate gate,
         final ByteBudget budget,
         final org.agrona.concurrent.IdleStrategy idle,
-        final java.util.function.BooleanSupplier open,
+        final Intake results,
         final long startedAt,
         final long finishedAt)
     {
-        while (!gate.tryAcquireInternal())
+        if (!results.enter())
         {
-            if (!open.getAsBoolean())
-            {
-                return false;
-            }
-            idle.idle();
+            return false;
         }
-        idle.reset();
-        final long sequence = ring.next();
         try
         {
-            fillCompletion(ring.get(sequence), budget, startedAt, finishedAt);
+            while (!gate.tryAcquireInternal())
+            {
+                if (!results.isOpen())
+                {
+                    return false;
+                }
+                idle.idle();
+            }
+            idle.reset();
+            final long sequence = ring.next();
+            try
+            {
+                fillCompletion(ring.get(sequence), budget, startedAt, finishedAt);
+            }
+            finally
+            {
+                ring.publish(sequence);
+            }
+            return true;
         }
         finally
         {
-            ring.publish(sequence);
+            results.exit();
         }
-        return true;
     }
 
     /**

@@ -57,6 +57,12 @@ final class BlockingPool
      */
     void submit(final long taskId, final int attempt, final int handlerId, final long submittedAt, final DirectBuffer payload, final int length)
     {
+        if (!handOff.results().isOpen())
+        {
+            // past the stop's deadline: the attempt stays RUNNING in the journal, is listed by the stop record, and runs after the next start
+            LOG.debug("engine stopping: task {} attempt {} not started", taskId, attempt);
+            return;
+        }
         PooledAttempt work = idle.poll();
         if (work == null)
         {
@@ -95,8 +101,17 @@ final class BlockingPool
         return active.get();
     }
 
-    void shutdownNow()
+    /**
+     * The engine stops at its deadline: ask every attempt still running to stop (its flag, its stop actions,
+     * an interrupt of its thread) and start no more. Their results are no longer taken: they run again after
+     * the next start.
+     */
+    void stopAll()
     {
+        for (final PooledAttempt work : running.values())
+        {
+            work.requestStop();
+        }
         executor.shutdownNow();
     }
 
@@ -168,7 +183,7 @@ final class BlockingPool
 
         private void publishResult(final long finishedAt)
         {
-            publishFromOutside(ring, handOff.gate(), handOff.budget(), waiting, handOff.open(), startedAt, finishedAt);
+            publishFromOutside(ring, handOff.gate(), handOff.budget(), waiting, handOff.results(), startedAt, finishedAt);
         }
     }
 }

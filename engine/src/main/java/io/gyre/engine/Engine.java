@@ -18,7 +18,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -65,6 +64,8 @@ public final class Engine implements AutoCloseable
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
     private static final String VERSION = versionOf();
     private static final long STAGE_STOP_MILLIS = 10_000;
+    /** How long the ring may take to drain at the deadline: nothing publishes into it then but its own stages. */
+    private static final long DRAIN_MILLIS = 5_000;
 
     private static final EventTranslatorThreeArg<RingEvent, TaskRequest, OutcomeListener, Engine> SUBMIT_TRANSLATOR =
         (event, sequence, request, listener, engine) -> engine.fillSubmit(event, request, listener);
@@ -105,10 +106,14 @@ public final class Engine implements AutoCloseable
     private final Ticker ticker;
     private final RecoveryReport recovery;
     private final AtomicLong stageFailures = new AtomicLong();
-    private final AtomicInteger producers = new AtomicInteger();
-    private volatile boolean accepting = true;
-    private volatile boolean running = true;
+    /** Requests (submit, status, cancel) come in through it; closed when the stop begins. */
+    private final Intake requests = new Intake();
+    /** Results of attempts run off the ring come in through it; closed at the stop's deadline. */
+    private final Intake results = new Intake();
+    private final JournalStage journalStage;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+    private volatile StopReport stopReport;
 
     private Engine(final EngineConfig config, final Journal journal)
     {
@@ -126,6 +131,7 @@ public final class Engine implements AutoCloseable
         this.sequencer = recovered.sequencer;
         final long replayed = recovered.replayed;
         final long replayNanos = recovered.replayNanos;
+        final RecoveryReport.PreviousStop previousStop = sequencer.previousStop();
         if (sequencer.derivedMismatches() > 0)
         {
             LOG.warn("replay re-derived {} transitions differently from the journal; first: {}",
@@ -136,10 +142,10 @@ public final class Engine implements AutoCloseable
         sequencer.metrics(metrics);
 
         // 1..4. The ring and its stages, in pipeline order.
-        final JournalStage journalStage = new JournalStage(
+        this.journalStage = new JournalStage(
             journal.writer(), config.clock(), registry, journal.lastTimestampAtOpen(), VERSION);
         this.sequenceStage = new SequenceStage(sequencer, tickInFlight, snapshotter);
-        final HandOff handOff = new HandOff(registry, config.maxOutputBytes(), gate, budget, config.clock(), () -> running);
+        final HandOff handOff = new HandOff(registry, config.maxOutputBytes(), gate, budget, config.clock(), results);
         this.pool = new BlockingPool("blocking", config.blockingPoolThreads(), handOff);
         this.cpuPool = new BlockingPool("cpu", config.cpuPoolThreads(), handOff);
         this.asyncs = new AsyncAttempts(handOff);
@@ -208,12 +214,12 @@ public final class Engine implements AutoCloseable
         ticker = new Ticker(config.clock(), sequenceStage::nextWakeAt, tickInFlight, this::publishTick);
         ticker.start();
         recovery = new RecoveryReport(replayed, replayNanos, journal.repairedTail(), sequenceStage.liveTasks(),
-            startup.requeued, sequencer.derivedVerified(), leftovers.derivedCount, recovered.snapshot, recovered.snapshotNanos,
-            recovered.skipped);
-        LOG.info("engine open on {}: {}replayed {} records in {} ms, {} live tasks, {} attempts requeued",
+            startup.requeued, sequencer.derivedVerified(), leftovers.derivedCount, previousStop,
+            recovered.snapshot, recovered.snapshotNanos, recovered.skipped);
+        LOG.info("engine open on {}: {}replayed {} records in {} ms, {} live tasks, {} attempts requeued, previous stop {}",
             config.journal().directory(), recovered.snapshot == null ? "" :
                 "snapshot at event " + recovered.snapshot.eventId() + " loaded in " + recovered.snapshotNanos / 1_000_000 + " ms, ",
-            replayed, replayNanos / 1_000_000, recovery.liveTasks(), recovery.requeued());
+            replayed, replayNanos / 1_000_000, recovery.liveTasks(), recovery.requeued(), previousStop);
     }
 
     /** The state rebuilt at open, and how. */
@@ -395,7 +401,7 @@ public final class Engine implements AutoCloseable
         }
         finally
         {
-            producers.decrementAndGet();
+            requests.exit();
         }
     }
 
@@ -424,7 +430,7 @@ public final class Engine implements AutoCloseable
         }
         finally
         {
-            producers.decrementAndGet();
+            requests.exit();
         }
     }
 
@@ -507,7 +513,7 @@ public final class Engine implements AutoCloseable
         }
         finally
         {
-            producers.decrementAndGet();
+            requests.exit();
         }
         return request;
     }
@@ -542,7 +548,7 @@ public final class Engine implements AutoCloseable
         }
         finally
         {
-            producers.decrementAndGet();
+            requests.exit();
         }
         return request;
     }
@@ -662,7 +668,7 @@ public final class Engine implements AutoCloseable
 
     private boolean publishTick()
     {
-        if (!running || !gate.tryAcquireInternal())
+        if (!gate.tryAcquireInternal())
         {
             return false;
         }
@@ -691,6 +697,31 @@ public final class Engine implements AutoCloseable
         }
     }
 
+    /**
+     * Publish the ENGINE_STOP event that journals the stop's beginning (its deadline: the record's time plus
+     * {@code timeout}), waiting for room no later than the deadline (a ring stuck behind a handler may never
+     * make room).
+     */
+    private boolean publishStopping(final long timeout, final long deadlineNanos)
+    {
+        int idle = 0;
+        while (!gate.tryAcquireInternal())
+        {
+            if (System.nanoTime() >= deadlineNanos)
+            {
+                return false;
+            }
+            idle = pause(idle);
+        }
+        final long sequence = ring.next();
+        final RingEvent e = ring.get(sequence);
+        e.kind = RingEvent.ENGINE_STOP;
+        e.replyTo = null;
+        e.stopTimeoutNanos = timeout;
+        ring.publish(sequence);
+        return true;
+    }
+
     private void awaitStartup(final Requests.Startup startup)
     {
         try
@@ -707,21 +738,19 @@ public final class Engine implements AutoCloseable
         }
         catch (final RuntimeException ex)
         {
-            shutdownInternals(Duration.ZERO);
+            abortStart();
             throw ex;
         }
     }
 
     /**
-     * Register as a producer, then check the engine still takes requests: close() waits for registered
-     * producers, so nothing is published into a ring that has stopped.
+     * Step in through the requests door, or refuse: once the stop has begun, nothing is published for a
+     * request, and the stop waits for requests already inside before it goes on.
      */
     private void enter()
     {
-        producers.incrementAndGet();
-        if (!accepting)
+        if (!requests.enter())
         {
-            producers.decrementAndGet();
             throw closedException();
         }
     }
@@ -733,7 +762,7 @@ public final class Engine implements AutoCloseable
 
     private void checkAccepting(final long heldBytes)
     {
-        if (!accepting)
+        if (!requests.isOpen())
         {
             budget.release(heldBytes);
             throw closedException();
@@ -813,7 +842,7 @@ public final class Engine implements AutoCloseable
         }
         finally
         {
-            producers.decrementAndGet();
+            requests.exit();
         }
         return reply;
     }
@@ -847,7 +876,7 @@ public final class Engine implements AutoCloseable
      */
     public boolean accepting()
     {
-        return accepting;
+        return requests.isOpen();
     }
 
     /**
@@ -859,28 +888,124 @@ public final class Engine implements AutoCloseable
     }
 
     /**
-     * Stop taking requests, let running work finish within the configured close timeout, then stop the
-     * ring and close the journal. What did not finish is in the journal and runs after the next open.
+     * Stop the engine as {@link #stop()} does.
      */
     @Override
     public void close()
     {
+        stop();
+    }
+
+    /**
+     * Stop gracefully, within {@link EngineConfig#closeTimeout()}, and say what was left:
+     * <ol>
+     * <li>Take no more requests (they get {@link EngineClosedException}, the engine's SHUTTING_DOWN) and journal
+     *     ENGINE_STOP (STOPPING): from here no attempt starts; waiting work stays where it is.</li>
+     * <li>Wait until the attempts running finish, or the deadline. Their outcomes are journaled and answered
+     *     as usual; timers still fire.</li>
+     * <li>At the deadline, take no more results, tell the attempts still running to stop (their stop actions
+     *     run, pool threads are interrupted), let the ring drain and its threads end.</li>
+     * <li>Journal ENGINE_STOP (STOPPED), the last record: what was left, and the attempts interrupted, which
+     *     run again (once) after the next open. Close the journal.</li>
+     * </ol>
+     * Listeners of tasks left unfinished hear nothing more from this engine: their tasks carry on after the next
+     * open, where submitting the key again joins the task or returns its outcome. Any thread may call it; a
+     * second call waits for the first and returns the same report. Not from a listener (it would wait for itself).
+     *
+     * @return what was left, as the stop record says.
+     */
+    public StopReport stop()
+    {
         if (!closed.compareAndSet(false, true))
         {
-            return;
+            try
+            {
+                stopped.await();
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+            return stopReport;
         }
-        accepting = false;
-        final long deadline = System.nanoTime() + config.closeTimeout().toNanos();
-        while (producers.get() > 0)
+        try
         {
-            Thread.onSpinWait();
+            stopReport = stopGracefully();
         }
-        while (System.nanoTime() < deadline && !quiescent())
+        finally
+        {
+            stopped.countDown();
+        }
+        return stopReport;
+    }
+
+    /**
+     * @return true once {@link #stop()} has returned: the engine answers nothing more.
+     */
+    public boolean isClosed()
+    {
+        return stopped.getCount() == 0;
+    }
+
+    private StopReport stopGracefully()
+    {
+        final long timeout = config.closeTimeout().toNanos();
+        final long deadlineNanos = System.nanoTime() + timeout;
+        final long beganAtHere = config.clock().nanoTime();
+        requests.close();
+        LOG.info("engine on {} stopping: no new requests, no new attempts; up to {} ms for the {} attempts running off the ring",
+            config.journal().directory(), timeout / 1_000_000, attemptsRunning());
+        if (!publishStopping(timeout, deadlineNanos))
+        {
+            LOG.warn("engine on {}: the ring took no event before the deadline; stopping without a STOPPING record",
+                config.journal().directory());
+        }
+        boolean quiet;
+        while (!(quiet = quiescent()) && System.nanoTime() < deadlineNanos)
         {
             LockSupport.parkNanos(1_000_000);
         }
         finalSnapshot();
-        shutdownInternals(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+
+        // the deadline (or quiet): nothing more comes into the ring; what still runs is told to stop
+        stopTicker();
+        results.close();
+        pool.stopAll();
+        cpuPool.stopAll();
+        asyncs.stopAll();
+        final boolean drained = drainRing(DRAIN_MILLIS);
+        final boolean stagesEnded = awaitStageThreads();
+        StopReport report = null;
+        if (drained && stagesEnded)
+        {
+            // every stage thread has ended: this thread may read the state machine and take the writer over
+            // the times the STOPPING record journaled (the close thread's own, had it none)
+            final long beganAt = sequencer.stopBeganAt() != 0 ? sequencer.stopBeganAt() : beganAtHere;
+            final long recordedDeadline = sequencer.stopBeganAt() != 0 ? sequencer.stopDeadline() : beganAtHere + timeout;
+            final Sequencer.StopLeft left = sequencer.stopLeft(io.gyre.journal.EngineStopRecord.MAX_LISTED);
+            if (journalStage.appendStopped(beganAt, recordedDeadline, quiet, left))
+            {
+                final List<StopReport.Attempt> listed = new java.util.ArrayList<>(left.taskIds().length);
+                for (int i = 0; i < left.taskIds().length; i++)
+                {
+                    listed.add(new StopReport.Attempt(left.taskIds()[i], left.attempts()[i]));
+                }
+                report = new StopReport(beganAt, recordedDeadline, quiet, true, left.pending(), left.running(),
+                    left.retryWaiting(), left.held(), listed);
+            }
+        }
+        else
+        {
+            LOG.error("engine on {}: the ring did not drain or a stage thread did not end; no stop record is written",
+                config.journal().directory());
+        }
+        if (report == null)
+        {
+            report = StopReport.unrecorded(beganAtHere, beganAtHere + timeout, quiet);
+        }
+        closeResources();
+        LOG.info("engine on {} stopped: {}", config.journal().directory(), report.describe());
+        return report;
     }
 
     /**
@@ -926,16 +1051,46 @@ public final class Engine implements AutoCloseable
         return new InlineFastPath(journalStage, sequenceStage, registry, config.maxOutputBytes(), config.clock(), budget);
     }
 
+    /**
+     * @return true when nothing is left to finish: no attempt runs on a pool or as an async attempt, and the
+     *     ring holds no event (so no dispatch is on its way to a pool). The sequencer's own count of slots in
+     *     use is not asked: a slot whose attempt has gone without a result (refused by a stopping pool, or
+     *     superseded by a retry before its late result came) would keep it above zero with nothing to wait for.
+     */
     private boolean quiescent()
     {
-        return gate.ahead() == 0 && pool.active() == 0 && cpuPool.active() == 0 && asyncs.active() == 0 &&
-            sequenceStage.handedOffInUse() == 0 &&
-            ring.getCursor() == ring.getMinimumGatingSequence();
+        return gate.ahead() == 0 && ring.getCursor() == ring.getMinimumGatingSequence() &&
+            pool.active() == 0 && cpuPool.active() == 0 && asyncs.active() == 0;
     }
 
-    private void shutdownInternals(final Duration remaining)
+    private int attemptsRunning()
     {
-        accepting = false;
+        return pool.active() + cpuPool.active() + asyncs.active();
+    }
+
+    /**
+     * The engine could not journal its start: stop what runs, without records (the opening thread closes the
+     * journal and the handlers).
+     */
+    private void abortStart()
+    {
+        requests.close();
+        results.close();
+        pool.stopAll();
+        cpuPool.stopAll();
+        asyncs.stopAll();
+        if (!drainRing(100))
+        {
+            LOG.warn("ring did not drain while aborting the start");
+        }
+        awaitStageThreads();
+        lookupReader.close();
+        submissionReader.close();
+        outcomeReader.close();
+    }
+
+    private void stopTicker()
+    {
         try
         {
             if (ticker != null)
@@ -947,20 +1102,32 @@ public final class Engine implements AutoCloseable
         {
             Thread.currentThread().interrupt();
         }
-        running = false;
-        pool.shutdownNow();
-        cpuPool.shutdownNow();
-        asyncs.shutdown();
+    }
+
+    /**
+     * Let the stages finish every event in the ring (nothing publishes into it any more but the stages
+     * themselves), then stop them; halt them when that takes longer than {@code millis} (a stage stuck in a
+     * handler).
+     *
+     * @return true when the ring drained.
+     */
+    private boolean drainRing(final long millis)
+    {
         try
         {
-            disruptor.shutdown(Math.max(100, remaining.toMillis()), TimeUnit.MILLISECONDS);
+            disruptor.shutdown(millis, TimeUnit.MILLISECONDS);
+            return true;
         }
         catch (final TimeoutException ex)
         {
-            LOG.warn("ring did not drain in time; halting it (unfinished work runs after the next open)");
+            LOG.warn("ring did not drain within {} ms; halting it (unfinished work runs after the next open)", millis);
             disruptor.halt();
+            return false;
         }
-        awaitStageThreads();
+    }
+
+    private void closeResources()
+    {
         if (snapshotter != null)
         {
             snapshotter.close();
@@ -970,15 +1137,15 @@ public final class Engine implements AutoCloseable
         outcomeReader.close();
         journal.close();
         closeHandlers(config.handlers());
-        LOG.info("engine on {} closed", config.journal().directory());
     }
 
     /**
      * The journal may be closed only once no stage thread can touch it: a stage halted mid-way may still be
      * finishing its batch (and its document, which holds the queue's write lock).
      */
-    private void awaitStageThreads()
+    private boolean awaitStageThreads()
     {
+        boolean ended = true;
         for (final Thread thread : stageThreadList)
         {
             try
@@ -988,14 +1155,16 @@ public final class Engine implements AutoCloseable
             catch (final InterruptedException ex)
             {
                 Thread.currentThread().interrupt();
-                return;
+                return false;
             }
             if (thread.isAlive())
             {
+                ended = false;
                 LOG.error("stage thread {} did not stop within {} ms (a handler blocking the ring?); closing the journal anyway",
                     thread.getName(), STAGE_STOP_MILLIS);
             }
         }
+        return ended;
     }
 
     private static ThreadFactory stageThreads(final int threads, final List<Thread> created)

@@ -1,7 +1,8 @@
 package io.gyre.engine;
 
 /**
- * The engine is closing or closed and takes no more requests.
+ * The engine is stopping or stopped and takes no more requests: the engine's SHUTTING_DOWN (over TCP, a
+ * REJECTED {@code SHUTTING_DOWN}). Nothing was journaled for the request; submit it again to the next engine.
  */
 public final class EngineClosedException extends IllegalStateException
 {

@@ -108,6 +108,7 @@ public record EngineConfig(
         private float defaultBackoffJitter = 0.2f;
         private int timerFiresPerTick = 256;
         private Duration closeTimeout = Duration.ofSeconds(10);
+        private static final Duration MAX_CLOSE_TIMEOUT = Duration.ofDays(1);
         private boolean snapshots = true;
         private long snapshotEveryRecords = 10_000_000L;
         private Duration snapshotInterval = Duration.ofMinutes(10);
@@ -285,7 +286,10 @@ public record EngineConfig(
             return this;
         }
 
-        /** How long close() lets running work finish; default 10 s. */
+        /**
+         * How long {@link Engine#stop()} (and close()) lets the attempts running finish before telling them to
+         * stop: the deadline of a graceful stop; 0 to 1 day, default 10 s.
+         */
         public Builder closeTimeout(final Duration value)
         {
             closeTimeout = value;
@@ -451,6 +455,10 @@ public record EngineConfig(
             if (closeTimeout == null || closeTimeout.isNegative())
             {
                 throw invalid("closeTimeout", closeTimeout, "must not be negative");
+            }
+            if (closeTimeout.compareTo(MAX_CLOSE_TIMEOUT) > 0)
+            {
+                throw invalid("closeTimeout", closeTimeout, "must be at most " + MAX_CLOSE_TIMEOUT);
             }
             range("snapshotEveryRecords", snapshotEveryRecords, 1, Long.MAX_VALUE);
             if (snapshotInterval == null || snapshotInterval.compareTo(Duration.ofSeconds(1)) < 0)

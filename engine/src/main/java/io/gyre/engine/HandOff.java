@@ -2,13 +2,13 @@ package io.gyre.engine;
 
 import org.agrona.concurrent.EpochNanoClock;
 
-import java.util.function.BooleanSupplier;
-
 /**
  * What the parts that run attempts off the ring (the pools, the async attempts) share: the handlers and
  * their output limit, and what bringing a result back into the ring needs.
  *
- * @param open whether the engine still takes results (false once it is stopping).
+ * @param results the door results come into the ring through: closed at the stop's deadline, after which
+ *     results are dropped (their attempts are still running in the journal's eyes, and run again after the
+ *     next start).
  */
 record HandOff(
     HandlerRegistry registry,
@@ -16,6 +16,6 @@ record HandOff(
     AdmissionGate gate,
     ByteBudget budget,
     EpochNanoClock clock,
-    BooleanSupplier open)
+    Intake results)
 {
 }

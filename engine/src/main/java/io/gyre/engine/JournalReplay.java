@@ -1,5 +1,6 @@
 package io.gyre.engine;
 
+import io.gyre.journal.EngineStopRecord;
 import io.gyre.journal.Journal;
 import io.gyre.journal.JournalConfig;
 import io.gyre.journal.JournalException;
@@ -127,6 +128,7 @@ public final class JournalReplay
      * @param snapshot the snapshot the replay started from, or null.
      * @param snapshotEventId the last record that snapshot includes, or -1.
      * @param snapshotsSkipped snapshots found unusable while looking for the newest usable one, each with why.
+     * @param runs the engine runs the journal records, in order.
      */
     public record Report(
         Map<RecordType, Long> recordsByType,
@@ -147,7 +149,8 @@ public final class JournalReplay
         long replayNanos,
         Path snapshot,
         long snapshotEventId,
-        List<String> snapshotsSkipped)
+        List<String> snapshotsSkipped,
+        List<Run> runs)
     {
         /**
          * @return true when the journal holds damage beyond a torn tail, or the state machine disagrees with it.
@@ -155,6 +158,84 @@ public final class JournalReplay
         public boolean corrupted()
         {
             return derivedMismatches > 0 || problems.stream().anyMatch(p -> p.kind() == JournalProblem.Kind.CORRUPTION);
+        }
+    }
+
+    /**
+     * One engine's run on the journal, from its ENGINE_STARTED record to its stop record (or to the next
+     * start, or the end of the journal, when it has none).
+     *
+     * @param startedAt when it started (epoch nanoseconds), or 0 when the replay began after its start.
+     * @param startEventId the event id of its ENGINE_STARTED record, or -1 when the replay began after it.
+     * @param pid its process id, or -1 when unknown.
+     * @param engineVersion the version that wrote it, or "" when unknown.
+     * @param stopBeganAt when its stop began (the STOPPING record), or 0 when none was journaled.
+     * @param stop what its STOPPED record says it left, or null when it has none.
+     * @param followed true when another engine started after it.
+     */
+    public record Run(long startedAt, long startEventId, int pid, String engineVersion, long stopBeganAt, StopReport stop, boolean followed)
+    {
+        /**
+         * @return how the run ended: CLEAN with a stop record; CRASH without one, before another start; OPEN
+         *     without one at the end of the journal (still running, or it crashed).
+         */
+        public Ending ending()
+        {
+            return stop != null ? Ending.CLEAN : followed ? Ending.CRASH : Ending.OPEN;
+        }
+    }
+
+    /**
+     * How an engine run ended, as far as the journal says.
+     */
+    public enum Ending
+    {
+        /** It wrote its stop record. */
+        CLEAN,
+        /** Another engine started after it, and it wrote no stop record: killed, crashed, or its stop could not be recorded. */
+        CRASH,
+        /** The journal ends without its stop record: it is still running, or it crashed last. */
+        OPEN
+    }
+
+    /**
+     * Collects the runs while a journal is read.
+     */
+    private static final class Runs
+    {
+        final List<Run> done = new ArrayList<>();
+        Run current;
+
+        void onRecord(final RecordView record)
+        {
+            if (record.type() == RecordType.ENGINE_STARTED)
+            {
+                if (current != null)
+                {
+                    done.add(new Run(current.startedAt(), current.startEventId(), current.pid(), current.engineVersion(),
+                        current.stopBeganAt(), current.stop(), true));
+                }
+                current = new Run(record.timestamp(), record.eventId(), record.engineStarted().pid(),
+                    record.engineStarted().engineVersion(), 0, null, false);
+            }
+            else if (record.type() == RecordType.ENGINE_STOP)
+            {
+                final Run run = current != null ? current : new Run(0, -1, -1, "", 0, null, false);
+                final EngineStopRecord.Decoder d = record.engineStop();
+                current = d.phase() == EngineStopRecord.PHASE_STOPPING ?
+                    new Run(run.startedAt(), run.startEventId(), run.pid(), run.engineVersion(), d.beganAt(), run.stop(), false) :
+                    new Run(run.startedAt(), run.startEventId(), run.pid(), run.engineVersion(), d.beganAt(), StopReport.of(d), false);
+            }
+        }
+
+        List<Run> all()
+        {
+            final List<Run> runs = new ArrayList<>(done);
+            if (current != null)
+            {
+                runs.add(current);
+            }
+            return Collections.unmodifiableList(runs);
         }
     }
 
@@ -227,6 +308,7 @@ public final class JournalReplay
             final long start = System.nanoTime();
             final ReplayDriver driver = new ReplayDriver(replaying, from);
             final long every = Math.max(1, options.progressEvery());
+            final Runs runs = new Runs();
             reader.readToEnd(new RecordHandler()
             {
                 @Override
@@ -256,6 +338,7 @@ public final class JournalReplay
                     {
                         options.onRecord().accept(record);
                     }
+                    runs.onRecord(record);
                     driver.onRecord(record);
                     if (options.onProgress() != null && reader.recordsRead() % every == 0)
                     {
@@ -277,7 +360,8 @@ public final class JournalReplay
                 System.nanoTime() - start,
                 loaded == null ? null : loaded.entry().path(),
                 loaded == null ? -1 : loaded.position().eventId(),
-                List.copyOf(skipped));
+                List.copyOf(skipped),
+                runs.all());
         }
     }
 }

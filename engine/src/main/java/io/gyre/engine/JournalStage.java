@@ -4,6 +4,7 @@ import com.lmax.disruptor.EventHandler;
 import com.lmax.disruptor.RingBuffer;
 import io.gyre.journal.CancelRequestedRecord;
 import io.gyre.journal.EngineStartedRecord;
+import io.gyre.journal.EngineStopRecord;
 import io.gyre.journal.FailedRecord;
 import io.gyre.journal.JournalWriter;
 import io.gyre.journal.RecordDescriptor;
@@ -38,6 +39,7 @@ final class JournalStage implements EventHandler<RingEvent>
     private final CancelRequestedRecord.Encoder cancel = new CancelRequestedRecord.Encoder();
     private final EngineStartedRecord.Encoder engineStarted = new EngineStartedRecord.Encoder();
     private final TransitionRecord.Encoder transition = new TransitionRecord.Encoder();
+    private final EngineStopRecord.Encoder engineStop = new EngineStopRecord.Encoder();
     private RingBuffer<RingEvent> ring;
     private long lastTimestamp;
     private long documentFirstSequence = -1;
@@ -161,6 +163,16 @@ final class JournalStage implements EventHandler<RingEvent>
                 e.settings.writeTo(engineStarted);
                 type = RecordType.ENGINE_STARTED;
                 frameLength = engineStarted.frameLength();
+            }
+            case RingEvent.ENGINE_STOP ->
+            {
+                final int offset = claim(sequence, EngineStopRecord.frameLength(0));
+                engineStop.wrap(writer.buffer(), offset)
+                    .phase(EngineStopRecord.PHASE_STOPPING)
+                    .beganAt(timestamp)
+                    .deadline(timestamp + e.stopTimeoutNanos);
+                type = RecordType.ENGINE_STOP;
+                frameLength = engineStop.frameLength();
             }
             case RingEvent.DERIVED ->
             {
@@ -314,6 +326,52 @@ final class JournalStage implements EventHandler<RingEvent>
             }
         }
         documentFirstSequence = -1;
+    }
+
+    /**
+     * Append the engine's last record, ENGINE_STOP STOPPED, and commit it. Called by the thread closing the
+     * engine once every stage thread has ended (so it takes the writer over safely); nothing is written after.
+     *
+     * @return false when the journal refused it (logged: the next start then treats the stop as a crash).
+     */
+    boolean appendStopped(final long beganAt, final long deadline, final boolean finishedInTime, final Sequencer.StopLeft left)
+    {
+        try
+        {
+            writer.transferOwnership();
+            final long now = clock.nanoTime();
+            final long timestamp = now > lastTimestamp ? now : lastTimestamp;
+            lastTimestamp = timestamp;
+            final int offset = writer.claim(EngineStopRecord.frameLength(left.taskIds().length));
+            engineStop.wrap(writer.buffer(), offset)
+                .phase(EngineStopRecord.PHASE_STOPPED)
+                .flags(finishedInTime ? EngineStopRecord.FLAG_FINISHED_IN_TIME : 0)
+                .beganAt(beganAt)
+                .deadline(deadline)
+                .left(left.pending(), left.running(), left.retryWaiting(), left.held());
+            for (int i = 0; i < left.taskIds().length; i++)
+            {
+                engineStop.listed(left.taskIds()[i], left.attempts()[i]);
+            }
+            writer.commit(RecordType.ENGINE_STOP, 0, timestamp, engineStop.frameLength());
+            writer.flush();
+            return true;
+        }
+        catch (final RuntimeException ex)
+        {
+            failures++;
+            LOG.error("journal write of the engine's stop record failed; the next start treats this stop as a crash", ex);
+            try
+            {
+                writer.abandon();
+                writer.rollback();
+            }
+            catch (final RuntimeException rollbackFailure)
+            {
+                LOG.error("journal rollback failed", rollbackFailure);
+            }
+            return false;
+        }
     }
 
     long failures()

@@ -11,9 +11,11 @@ import java.util.List;
  * @param replayNanos how long that took.
  * @param repairedTail a torn tail the journal discarded on opening (empty after a clean shutdown).
  * @param liveTasks tasks not yet finished after replay.
- * @param requeued attempts that were running when the previous engine stopped, queued to run again.
+ * @param requeued attempts that were running when the previous engine stopped, queued to run again (those
+ *     its stop record listed as interrupted, and, after a crash, every one running).
  * @param derivedVerified derived records that replay re-derived identically.
  * @param derivedRepublished derived records a crash kept from the journal, journaled now.
+ * @param previousStop how the previous engine on this journal ended.
  * @param snapshot the snapshot the state was loaded from before replaying the journal after it, or null when
  *     the whole journal was replayed.
  * @param snapshotLoadNanos how long loading and checking that snapshot took.
@@ -27,6 +29,7 @@ public record RecoveryReport(
     long requeued,
     long derivedVerified,
     long derivedRepublished,
+    PreviousStop previousStop,
     SnapshotInfo snapshot,
     long snapshotLoadNanos,
     List<String> snapshotsSkipped)
@@ -35,5 +38,18 @@ public record RecoveryReport(
     {
         repairedTail = List.copyOf(repairedTail);
         snapshotsSkipped = List.copyOf(snapshotsSkipped);
+    }
+
+    /**
+     * How the previous engine on a journal ended.
+     */
+    public enum PreviousStop
+    {
+        /** No engine ran on this journal before. */
+        NONE,
+        /** It stopped cleanly: its ENGINE_STOP record, saying what it left, is the last thing it wrote. */
+        CLEAN,
+        /** It ended without a stop record: killed, crashed, or its stop could not be recorded. */
+        CRASH
     }
 }

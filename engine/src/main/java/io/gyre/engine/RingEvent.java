@@ -27,6 +27,8 @@ final class RingEvent
     static final int DERIVED = 7;
     /** Snapshot the sequencer's state now (not journaled; changes nothing). */
     static final int SNAPSHOT = 12;
+    /** The engine began to stop: no attempt starts from here (journaled as ENGINE_STOP, phase STOPPING). */
+    static final int ENGINE_STOP = 11;
 
     // ---- written by the producer (API thread, pool thread, ticker, or the execute stage for follow-ups)
     int kind;
@@ -59,6 +61,8 @@ final class RingEvent
     int derivedReason;
     long derivedTime;
     Settings settings;
+    /** ENGINE_STOP: how long running attempts may take to finish, from the record's time (nanoseconds). */
+    long stopTimeoutNanos;
     /** Bytes this event holds against the in-flight byte budget, given back when it is cleared. */
     long budgetBytes;
 
@@ -119,6 +123,8 @@ final class RingEvent
                 return "DERIVED";
             case SNAPSHOT:
                 return "SNAPSHOT";
+            case ENGINE_STOP:
+                return "ENGINE_STOP";
             default:
                 return "UNKNOWN(" + kind + ")";
         }

@@ -19,7 +19,6 @@ final class SequenceStage implements EventHandler<RingEvent>
     private final Sequencer sequencer;
     private final AtomicBoolean tickInFlight;
     private volatile long nextWakeAt = Long.MAX_VALUE;
-    private volatile int handedOffInUse;
     private volatile int liveTasks;
     /** In a SNAPSHOT event's correlation: snapshot only when something was journaled since the last one. */
     static final long SNAPSHOT_IF_CHANGED = 1;
@@ -114,6 +113,13 @@ final class SequenceStage implements EventHandler<RingEvent>
                     refuse(e, fx);
                 }
             }
+            case RingEvent.ENGINE_STOP ->
+            {
+                if (e.journaled)
+                {
+                    sequencer.engineStopping(e.timestamp, e.timestamp + e.stopTimeoutNanos);
+                }
+            }
             case RingEvent.DERIVED ->
             {
                 if (e.journaled)
@@ -153,7 +159,6 @@ final class SequenceStage implements EventHandler<RingEvent>
             snapshotter.maybeSnapshot(sequencer);
         }
         nextWakeAt = sequencer.nextWakeAt();
-        handedOffInUse = sequencer.handedOffInUse();
         liveTasks = sequencer.liveCount();
     }
 
@@ -240,12 +245,6 @@ final class SequenceStage implements EventHandler<RingEvent>
     long nextWakeAt()
     {
         return nextWakeAt;
-    }
-
-    /** @return pool and async slots in use at the end of the last batch (read from any thread). */
-    int handedOffInUse()
-    {
-        return handedOffInUse;
     }
 
     int liveTasks()

@@ -1,5 +1,6 @@
 package io.gyre.engine;
 
+import io.gyre.journal.EngineStopRecord;
 import io.gyre.journal.FailedRecord;
 import io.gyre.journal.JournalReader;
 import io.gyre.journal.RecordHandler;
@@ -89,6 +90,15 @@ final class Sequencer
     private String firstMismatch;
     private long lateResults;
 
+    /** Between an ENGINE_STOP record and the next ENGINE_STARTED: no attempt starts. */
+    private boolean stopping;
+    private long stopBeganAt;
+    private long stopDeadline;
+    /** Attempts moved back to PENDING since the last ENGINE_STARTED (by a stop record, or by the start itself). */
+    private long interrupted;
+    private int engineStarts;
+    private boolean stoppedCleanly;
+
     Sequencer(final Settings settings, final HandlerRegistry registry, final JournalReader lookup)
     {
         this.settings = settings;
@@ -150,6 +160,10 @@ final class Sequencer
 
     private boolean hasSlot(final int mode, final int handlerId)
     {
+        if (stopping)
+        {
+            return false;
+        }
         final int g = group(mode);
         if (g == GROUP_INLINE)
         {
@@ -455,7 +469,10 @@ final class Sequencer
             finish(r, TaskState.SUCCEEDED, fx, Effects.SOURCE_JOURNAL, r.heldUntil);
             return true;
         }
-        if (kind == TimerHeap.DEADLINE && r.state == TaskState.RUNNING && r.heldUntil == 0)
+        // a deadline applies to the run that set it: an attempt requeued after a restart runs again under the same
+        // number, and the deadline of its interrupted run must not cut the new run short
+        if (kind == TimerHeap.DEADLINE && r.state == TaskState.RUNNING && r.heldUntil == 0 &&
+            now - r.startedAt >= r.timeoutMillis * NANOS_PER_MILLI)
         {
             timedOut(r, fx);
             return true;
@@ -477,16 +494,106 @@ final class Sequencer
 
     /**
      * An engine started on this journal with these settings: attempts that were running when the previous
-     * one stopped are queued to run again (same attempt number), and waiting work is started.
+     * one stopped (a crash, or beyond what its stop record lists) are queued to run again (same attempt
+     * number), as the previous engine's stop record already queued those it listed, and waiting work is
+     * started. The reply counts every attempt queued again since the previous start.
      */
     void engineStarted(final long timestamp, final Settings newSettings, final Object target, final Effects fx)
     {
         advance(timestamp);
         settings = newSettings;
         resolveTypeLimits();
+        stopping = false;
+        engineStarts++;
+        stoppedCleanly = false;
         inPool.clear();
         Arrays.fill(groupInUse, 0);
         Arrays.fill(typeInUse, 0);
+        final long[] running = runningAttempts(Integer.MAX_VALUE, null);
+        for (final long taskId : running)
+        {
+            interrupt(byId.get(taskId));
+        }
+        dispatchPending(fx, settings.timerFiresPerTick());
+        if (target != null)
+        {
+            fx.reply(Effects.REPLY_STARTED, target, interrupted, 0);
+        }
+        interrupted = 0;
+    }
+
+    /**
+     * The engine began to stop: from here no attempt starts (waiting work stays PENDING, retries that fall
+     * due become PENDING); running attempts may finish, timers still fire.
+     */
+    void engineStopping(final long timestamp, final long deadline)
+    {
+        advance(timestamp);
+        stopping = true;
+        stopBeganAt = timestamp;
+        stopDeadline = deadline;
+    }
+
+    /**
+     * The engine stopped, leaving what its record says (replay only: the live engine writes the record after
+     * its stages stopped). The attempts it lists were interrupted: they go back to PENDING, to run again
+     * after the next start. A record that does not match this state machine's own view is a mismatch.
+     */
+    void engineStopped(final long timestamp, final EngineStopRecord.Decoder record)
+    {
+        advance(timestamp);
+        stopping = true;
+        stoppedCleanly = true;
+        final StopLeft own = stopLeft(EngineStopRecord.MAX_LISTED);
+        if (own.pending() != record.pending() || own.running() != record.running() || own.retryWaiting() != record.retryWaiting() ||
+            own.held() != record.held())
+        {
+            mismatch("stop record leaves " + record.pending() + " pending, " + record.running() + " running, " + record.retryWaiting() +
+                " waiting to retry, " + record.held() + " held where the state machine has " + own.pending() + ", " + own.running() +
+                ", " + own.retryWaiting() + ", " + own.held());
+        }
+        for (int i = 0; i < record.listedCount(); i++)
+        {
+            final long taskId = record.listedTaskId(i);
+            final int attempt = record.listedAttempt(i);
+            final TaskRecord r = byId.get(taskId);
+            if (r != null && r.state == TaskState.RUNNING && r.heldUntil == 0 && r.attempt == attempt)
+            {
+                interrupt(r);
+            }
+            else
+            {
+                mismatch("stop record lists task " + taskId + " attempt " + attempt + " as running; it is " +
+                    (r == null ? "not live" : r.state + " at attempt " + r.attempt));
+            }
+        }
+    }
+
+    /**
+     * An attempt that was running when its engine stopped goes back to PENDING, under the same number, and
+     * gives back its slot. A result of it journaled later is a late result: it changes nothing.
+     */
+    private void interrupt(final TaskRecord r)
+    {
+        final long slot = inPool.get(r.taskId);
+        if (slot != -1 && (int)slot == r.attempt)
+        {
+            inPool.remove(r.taskId);
+            groupInUse[(int)(slot >>> 32) & 0xFF]--;
+            typeInUse[(int)(slot >>> 40)]--;
+        }
+        transition(r, TaskState.PENDING);
+        enqueuePending(r);
+        interrupted++;
+    }
+
+    /**
+     * @param max the most to return.
+     * @param total when not null, receives the count of all running attempts at [0].
+     * @return the task ids of the attempts running (not holding an outcome), in id order, at most {@code max}.
+     */
+    private long[] runningAttempts(final int max, final int[] total)
+    {
         long[] running = new long[16];
         int count = 0;
         for (final TaskRecord r : byId.values())
@@ -501,17 +608,56 @@ final class Sequencer
             }
         }
         Arrays.sort(running, 0, count);
-        for (int i = 0; i < count; i++)
+        if (total != null)
         {
-            final TaskRecord r = byId.get(running[i]);
-            transition(r, TaskState.PENDING);
-            enqueuePending(r);
+            total[0] = count;
         }
-        dispatchPending(fx, settings.timerFiresPerTick());
-        if (target != null)
+        return Arrays.copyOf(running, Math.min(count, max));
+    }
+
+    /**
+     * What is left at a stop: live tasks by what they wait for, and the attempts still running (at most
+     * {@code maxListed}, by task id). Called after the stages stopped, or during replay.
+     */
+    StopLeft stopLeft(final int maxListed)
+    {
+        int pending = 0;
+        int retryWaiting = 0;
+        int held = 0;
+        for (final TaskRecord r : byId.values())
         {
-            fx.reply(Effects.REPLY_STARTED, target, count, 0);
+            if (r.state == TaskState.PENDING)
+            {
+                pending++;
+            }
+            else if (r.state == TaskState.RETRY_WAIT)
+            {
+                retryWaiting++;
+            }
+            else if (r.state == TaskState.RUNNING && r.heldUntil != 0)
+            {
+                held++;
+            }
         }
+        final int[] total = new int[1];
+        final long[] taskIds = runningAttempts(maxListed, total);
+        final int[] attempts = new int[taskIds.length];
+        for (int i = 0; i < taskIds.length; i++)
+        {
+            attempts[i] = byId.get(taskIds[i]).attempt;
+        }
+        return new StopLeft(pending, total[0], retryWaiting, held, taskIds, attempts);
+    }
+
+    /**
+     * What a stop leaves.
+     *
+     * @param running attempts still running, listed or not.
+     * @param taskIds the running attempts listed, by task id.
+     * @param attempts their attempt numbers.
+     */
+    record StopLeft(int pending, int running, int retryWaiting, int held, long[] taskIds, int[] attempts)
+    {
     }
 
     /**
@@ -584,6 +730,18 @@ final class Sequencer
             case JOURNAL_RECOVERED ->
             {
                 // the journal's own record: nothing for the engine's state
+            }
+            case ENGINE_STOP ->
+            {
+                final EngineStopRecord.Decoder d = record.engineStop();
+                if (d.phase() == EngineStopRecord.PHASE_STOPPING)
+                {
+                    engineStopping(ts, d.deadline());
+                }
+                else
+                {
+                    engineStopped(ts, d);
+                }
             }
             default ->
             {
@@ -1067,7 +1225,7 @@ final class Sequencer
      */
     long nextWakeAt()
     {
-        final boolean startable = pendingInlineCount > 0 || (pendingCount > pendingInlineCount && handedOffStartable());
+        final boolean startable = !stopping && (pendingInlineCount > 0 || (pendingCount > pendingInlineCount && handedOffStartable()));
         return startable || timersDue() ? now : timers.peekDue();
     }
 
@@ -1099,14 +1257,6 @@ final class Sequencer
             }
         }
         return false;
-    }
-
-    /**
-     * @return handed-off attempts (pools and async) holding a slot.
-     */
-    int handedOffInUse()
-    {
-        return groupInUse[GROUP_BLOCKING] + groupInUse[GROUP_ASYNC] + groupInUse[GROUP_CPU];
     }
 
     int pendingCount()
@@ -1147,6 +1297,28 @@ final class Sequencer
     long lateResults()
     {
         return lateResults;
+    }
+
+    /** @return when the journaled stop began (epoch nanoseconds), 0 when none since the last start. */
+    long stopBeganAt()
+    {
+        return stopping ? stopBeganAt : 0;
+    }
+
+    /** @return the deadline of the journaled stop, 0 when none since the last start. */
+    long stopDeadline()
+    {
+        return stopping ? stopDeadline : 0;
+    }
+
+    /**
+     * @return how the last engine run in the replayed journal ended: {@link RecoveryReport.PreviousStop#NONE}
+     *     when no engine ran on it, CLEAN when its stop record came last, else CRASH.
+     */
+    RecoveryReport.PreviousStop previousStop()
+    {
+        return engineStarts == 0 ? RecoveryReport.PreviousStop.NONE :
+            stoppedCleanly ? RecoveryReport.PreviousStop.CLEAN : RecoveryReport.PreviousStop.CRASH;
     }
 
     /**
@@ -1231,7 +1403,7 @@ final class Sequencer
     // Snapshots
 
     /** Version of the state layout {@link #writeState} writes (see docs/JOURNAL.md, snapshots). */
-    static final int STATE_VERSION = 1;
+    static final int STATE_VERSION = 2;
 
     /**
      * Write the whole state as replaying the journal up to the last applied record would build it: tasks,
@@ -1246,6 +1418,8 @@ final class Sequencer
     {
         out.putInt(STATE_VERSION).putLong(now);
         settings.writeTo(out);
+        out.putByte(stopping ? 1 : 0).putLong(stopBeganAt).putLong(stopDeadline).putLong(interrupted).putInt(engineStarts)
+            .putByte(stoppedCleanly ? 1 : 0);
         out.putInt(registry.size());
         for (int id = 0; id < registry.size(); id++)
         {
@@ -1351,6 +1525,12 @@ final class Sequencer
         now = in.getLong();
         settings = Settings.readFrom(in, settings);
         resolveTypeLimits();
+        stopping = in.getByte() != 0;
+        stopBeganAt = in.getLong();
+        stopDeadline = in.getLong();
+        interrupted = in.getLong();
+        engineStarts = in.getInt();
+        stoppedCleanly = in.getByte() != 0;
         final int names = in.count(4);
         final int[] handlerIds = new int[names];
         for (int i = 0; i < names; i++)

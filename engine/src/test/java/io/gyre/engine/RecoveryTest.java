@@ -36,7 +36,16 @@ class RecoveryTest
 
     private Engine open(final TaskHandler... handlers)
     {
+        return open(null, handlers);
+    }
+
+    private Engine open(final org.agrona.concurrent.EpochNanoClock clock, final TaskHandler... handlers)
+    {
         final EngineConfig.Builder builder = EngineConfig.builder(dir).ringSize(1024).timerFiresPerTick(16).closeTimeout(Duration.ofMillis(50));
+        if (clock != null)
+        {
+            builder.clock(clock);
+        }
         for (final TaskHandler handler : handlers)
         {
             builder.handler(handler);
@@ -200,6 +209,39 @@ class RecoveryTest
             assertThat(after.get(key)).as(key).isEqualTo(before.get(key));
         }
         parked.open();
+    }
+
+    @Test
+    void shouldNotCutARunAfterRestartShortWithTheDeadlineOfTheRunItReplaces() throws Exception
+    {
+        final TestHandlers.Gated stuck = new TestHandlers.Gated("gated");
+        final Engine first = open(stuck);
+        first.submit(new TaskRequest().key("slow").type("gated").payload("x").timeoutMillis(30_000));
+        await().until(() -> stuck.started.get() == 1);
+        close(first);                                         // the attempt is interrupted; its 30 s deadline stays in the journal
+        stuck.open();
+
+        // a minute later: the interrupted run's deadline is long past when the attempt runs again
+        final EngineTest.ManualClock later = new EngineTest.ManualClock();
+        later.advance(Duration.ofMinutes(1));
+        final TestHandlers.Gated gate = new TestHandlers.Gated("gated");
+        final long ticksBefore = ticks();
+        final Engine second = open(later, gate);
+        await().until(() -> gate.started.get() == 1);
+        await().until(() -> ticks() > ticksBefore);            // the stale deadline was due: a tick fired it
+        final TaskStatus running = second.status("slow").join();
+        assertThat(running.state()).isEqualTo(TaskState.RUNNING);
+        assertThat(running.attempts()).isEqualTo(1);
+        gate.open();
+        final Outcome outcome = get(second.submit(new TaskRequest().key("slow").type("gated").payload("x")));
+        assertThat(outcome.state()).isEqualTo(TaskState.SUCCEEDED);
+        assertThat(outcome.attempts()).isEqualTo(1);
+        assertThat(gate.started).hasValue(1);
+    }
+
+    private long ticks()
+    {
+        return JournalReplay.run(JournalReplay.Options.of(dir)).recordsByType().getOrDefault(io.gyre.journal.RecordType.TICK, 0L);
     }
 
     private static Map<String, TaskStatus> statuses(final Engine engine, final List<String> keys)

@@ -15,6 +15,7 @@ public final class RecordView
     final EngineStartedRecord.Decoder engineStarted = new EngineStartedRecord.Decoder();
     final TransitionRecord.Decoder transition = new TransitionRecord.Decoder();
     final JournalRecoveredRecord.Decoder journalRecovered = new JournalRecoveredRecord.Decoder();
+    final EngineStopRecord.Decoder engineStop = new EngineStopRecord.Decoder();
 
     private DirectBuffer buffer;
     private int offset;
@@ -91,6 +92,8 @@ public final class RecordView
                 return engineStarted.wrap(buffer, offset, length);
             case JOURNAL_RECOVERED:
                 return journalRecovered.wrap(buffer, offset, length);
+            case ENGINE_STOP:
+                return engineStop.wrap(buffer, offset, length);
             default:
                 return transition.wrap(buffer, offset, length);
         }
@@ -187,6 +190,12 @@ public final class RecordView
     {
         check(RecordType.JOURNAL_RECOVERED);
         return journalRecovered;
+    }
+
+    public EngineStopRecord.Decoder engineStop()
+    {
+        check(RecordType.ENGINE_STOP);
+        return engineStop;
     }
 
     /**

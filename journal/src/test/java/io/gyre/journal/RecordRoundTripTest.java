@@ -86,6 +86,16 @@ class RecordRoundTripTest
             final JournalRecoveredRecord.Encoder recovered = new JournalRecoveredRecord.Encoder().wrap(writer.buffer(), offset)
                 .tornDocumentIndex(77).tornOffset(64).tornLength(100).lastGoodEventId(9).padding(100);
             writer.commit(RecordType.JOURNAL_RECOVERED, 0, time, recovered.frameLength());
+
+            offset = writer.claim(EngineStopRecord.frameLength(0));
+            final EngineStopRecord.Encoder stopping = new EngineStopRecord.Encoder().wrap(writer.buffer(), offset)
+                .phase(EngineStopRecord.PHASE_STOPPING).beganAt(time + 1).deadline(time + 10_000);
+            writer.commit(RecordType.ENGINE_STOP, 0, time + 1, stopping.frameLength());
+            offset = writer.claim(EngineStopRecord.frameLength(2));
+            final EngineStopRecord.Encoder stopped = new EngineStopRecord.Encoder().wrap(writer.buffer(), offset)
+                .phase(EngineStopRecord.PHASE_STOPPED).flags(0).beganAt(time + 1).deadline(time + 10_000)
+                .left(7, 3, 2, 1).listed(5, 1).listed(1L << 40, 12);
+            writer.commit(RecordType.ENGINE_STOP, 0, time + 10_001, stopped.frameLength());
             writer.flush();
         }
 
@@ -158,6 +168,30 @@ class RecordRoundTripTest
                         assertThat(d.tornLength()).isEqualTo(100);
                         assertThat(d.lastGoodEventId()).isEqualTo(9);
                         assertThat(record.frameLength()).isEqualTo(JournalRecoveredRecord.PADDING_OFFSET + 100);
+                    }
+                    case ENGINE_STOP ->
+                    {
+                        final EngineStopRecord.Decoder d = record.engineStop();
+                        assertThat(d.beganAt()).isEqualTo(d.phase() == EngineStopRecord.PHASE_STOPPING ? record.timestamp() : record.timestamp() - 10_000);
+                        assertThat(d.deadline()).isEqualTo(d.beganAt() + 9_999);
+                        if (d.phase() == EngineStopRecord.PHASE_STOPPING)
+                        {
+                            assertThat(d.listedCount()).isZero();
+                            assertThat(d.pending() + d.running() + d.retryWaiting() + d.held()).isZero();
+                            assertThat(record.frameLength()).isEqualTo(EngineStopRecord.LISTED_OFFSET);
+                        }
+                        else
+                        {
+                            assertThat(d.phase()).isEqualTo(EngineStopRecord.PHASE_STOPPED);
+                            assertThat(d.finishedInTime()).isFalse();
+                            assertThat(new int[] {d.pending(), d.running(), d.retryWaiting(), d.held()}).containsExactly(7, 3, 2, 1);
+                            assertThat(d.listedCount()).isEqualTo(2);
+                            assertThat(d.listedTaskId(0)).isEqualTo(5);
+                            assertThat(d.listedAttempt(0)).isEqualTo(1);
+                            assertThat(d.listedTaskId(1)).isEqualTo(1L << 40);
+                            assertThat(d.listedAttempt(1)).isEqualTo(12);
+                            assertThat(record.frameLength()).isEqualTo(EngineStopRecord.LISTED_OFFSET + 24);
+                        }
                     }
                     default ->
                     {
@@ -234,6 +268,45 @@ class RecordRoundTripTest
                 assertThat(reader.problems()).isEmpty();
             }
         }
+    }
+
+    @Test
+    void shouldRefuseAnEngineStopBodyThatDoesNotMatchItsLayout()
+    {
+        final org.agrona.concurrent.UnsafeBuffer buffer = new org.agrona.concurrent.UnsafeBuffer(new byte[EngineStopRecord.frameLength(3)]);
+        final EngineStopRecord.Encoder encoder = new EngineStopRecord.Encoder().wrap(buffer, 0)
+            .phase(EngineStopRecord.PHASE_STOPPED).left(0, 2, 0, 0).listed(3, 1).listed(4, 1);
+        final EngineStopRecord.Decoder decoder = new EngineStopRecord.Decoder();
+        assertThat(decoder.wrap(buffer, 0, encoder.frameLength())).isTrue();
+        assertThat(decoder.wrap(buffer, 0, encoder.frameLength() + EngineStopRecord.LISTED_ENTRY_LENGTH)).as("longer than listed").isFalse();
+        assertThat(decoder.wrap(buffer, 0, encoder.frameLength() - 1)).as("cut").isFalse();
+        assertThat(decoder.wrap(buffer, 0, EngineStopRecord.LISTED_OFFSET - 1)).as("shorter than the fixed part").isFalse();
+        encoder.phase(EngineStopRecord.PHASE_STOPPING);
+        assertThat(decoder.wrap(buffer, 0, encoder.frameLength())).as("a STOPPING record listing attempts").isFalse();
+        encoder.phase(3);
+        assertThat(decoder.wrap(buffer, 0, encoder.frameLength())).as("an unknown phase").isFalse();
+        buffer.putInt(EngineStopRecord.LISTED_COUNT_OFFSET, -1, RecordDescriptor.BYTE_ORDER);
+        encoder.phase(EngineStopRecord.PHASE_STOPPED);
+        assertThat(decoder.wrap(buffer, 0, EngineStopRecord.LISTED_OFFSET - EngineStopRecord.LISTED_ENTRY_LENGTH)).as("negative count").isFalse();
+        assertThat(EngineStopRecord.phaseName(1)).isEqualTo("stopping");
+        assertThat(EngineStopRecord.phaseName(2)).isEqualTo("stopped");
+        assertThat(EngineStopRecord.phaseName(9)).isEqualTo("phase-9");
+    }
+
+    @Test
+    void shouldListAtMostTheCapOfAttempts()
+    {
+        final org.agrona.concurrent.UnsafeBuffer buffer =
+            new org.agrona.concurrent.UnsafeBuffer(new byte[EngineStopRecord.frameLength(EngineStopRecord.MAX_LISTED)]);
+        final EngineStopRecord.Encoder encoder = new EngineStopRecord.Encoder().wrap(buffer, 0).phase(EngineStopRecord.PHASE_STOPPED);
+        for (int i = 0; i < EngineStopRecord.MAX_LISTED; i++)
+        {
+            encoder.listed(i + 1, 1);
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> encoder.listed(1L << 32, 1))
+            .isInstanceOf(IllegalStateException.class)
+            .hasMessage("an ENGINE_STOP record lists at most 65536 attempts");
+        assertThat(new EngineStopRecord.Decoder().wrap(buffer, 0, encoder.frameLength())).isTrue();
     }
 
     private static Long[] longsFrom(final long first, final int count)

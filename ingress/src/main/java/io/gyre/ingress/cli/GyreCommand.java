@@ -33,6 +33,7 @@ public final class GyreCommand implements Runnable
      */
     public static void main(final String[] args)
     {
+        ServeCommand.ownsProcess = true;
         System.exit(execute(new CommandLine(new GyreCommand()), args));
     }
 

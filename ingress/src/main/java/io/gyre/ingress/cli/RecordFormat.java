@@ -4,6 +4,7 @@ import io.gyre.engine.ExecutionMode;
 import io.gyre.engine.Priority;
 import io.gyre.journal.CancelRequestedRecord;
 import io.gyre.journal.EngineStartedRecord;
+import io.gyre.journal.EngineStopRecord;
 import io.gyre.journal.FailedRecord;
 import io.gyre.journal.JournalRecoveredRecord;
 import io.gyre.journal.RecordType;
@@ -33,6 +34,8 @@ final class RecordFormat
 {
     /** Bytes of a byte field shown before it is cut. */
     static final int MAX_BYTES_SHOWN = 64;
+    /** Interrupted attempts of an ENGINE_STOP record shown before the list is cut. */
+    static final int MAX_ATTEMPTS_SHOWN = 16;
 
     private static final char[] HEX = "0123456789abcdef".toCharArray();
 
@@ -79,6 +82,9 @@ final class RecordFormat
                 break;
             case JOURNAL_RECOVERED:
                 journalRecovered(record.journalRecovered());
+                break;
+            case ENGINE_STOP:
+                engineStop(record.engineStop());
                 break;
             default:
                 transition(record.type(), record.transition());
@@ -172,6 +178,33 @@ final class RecordFormat
             .append(" tornOffset=").append(body.tornOffset())
             .append(" tornBytes=").append(body.tornLength())
             .append(" lastGoodEvent=").append(body.lastGoodEventId());
+    }
+
+    private void engineStop(final EngineStopRecord.Decoder body)
+    {
+        line.append(" phase=").append(EngineStopRecord.phaseName(body.phase()))
+            .append(" beganAt=").append(time(body.beganAt()))
+            .append(" deadline=").append(time(body.deadline()));
+        if (body.phase() != EngineStopRecord.PHASE_STOPPED)
+        {
+            return;
+        }
+        line.append(" finishedInTime=").append(body.finishedInTime())
+            .append(" pending=").append(body.pending())
+            .append(" running=").append(body.running())
+            .append(" retryWaiting=").append(body.retryWaiting())
+            .append(" held=").append(body.held())
+            .append(" interrupted=[");
+        final int shown = Math.min(body.listedCount(), MAX_ATTEMPTS_SHOWN);
+        for (int i = 0; i < shown; i++)
+        {
+            line.append(i > 0 ? ", " : "").append("task ").append(body.listedTaskId(i)).append(" attempt ").append(body.listedAttempt(i));
+        }
+        if (body.running() > shown)
+        {
+            line.append(shown > 0 ? ", " : "").append("...(").append(body.running() - shown).append(" more)");
+        }
+        line.append(']');
     }
 
     private void transition(final RecordType type, final TransitionRecord.Decoder body)

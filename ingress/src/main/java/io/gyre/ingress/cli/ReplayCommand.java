@@ -31,7 +31,8 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code gyre replay}: replays a journal read only through the engine's state machine and prints what it
- * holds, what state every task ends in, and what is damaged. It changes nothing in the journal, so it may
+ * holds, what state every task ends in, how each engine run ended (stopped cleanly, leaving what, or
+ * crashed), and what is damaged. It changes nothing in the journal, so it may
  * run while an engine has the journal open.
  * <p>
  * The summary goes to standard output; progress, errors and the verdict of {@code --verify} to standard
@@ -43,8 +44,9 @@ import java.util.concurrent.Callable;
     mixinStandardHelpOptions = true,
     versionProvider = GyreCommand.Version.class,
     description = {
-        "Replay a journal read only and summarize it: records by type, tasks by final state, torn tail, "
-            + "derived records re-derived, problems. Safe to run while an engine has the journal open."},
+        "Replay a journal read only and summarize it: records by type, tasks by final state, engine runs (stopped "
+            + "cleanly and what they left, or crashed), torn tail, derived records re-derived, problems. Safe to run while "
+            + "an engine has the journal open."},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
         "0:done (with --verify: no corruption found; a torn tail is not corruption)",
@@ -56,6 +58,9 @@ public final class ReplayCommand implements Callable<Integer>
     public static final int EXIT_CORRUPTED = 2;
     /** Exit code when the journal cannot be read. */
     public static final int EXIT_ERROR = 1;
+
+    /** Engine runs the summary lists at most (the latest). */
+    static final int MAX_RUNS_SHOWN = 50;
 
     /** How often (in records printed) {@code --print} checks that standard output is still open. */
     private static final int CHECK_OUTPUT_EVERY = 4096;
@@ -325,6 +330,7 @@ public final class ReplayCommand implements Callable<Integer>
             }
         }
         out.printf(Locale.ROOT, "timers:      %,d pending%n", report.pendingTimers());
+        runs(out, report.runs());
         tornTail(out, report.problems());
         if (fromIndex == null)
         {
@@ -349,6 +355,57 @@ public final class ReplayCommand implements Callable<Integer>
             }
         }
         out.println("verdict:     " + (corrupted(report) ? "CORRUPTED" : "ok"));
+    }
+
+    /**
+     * One line per engine run (the last {@link #MAX_RUNS_SHOWN}): when it started, and whether it stopped
+     * cleanly (and what it left) or crashed.
+     */
+    private static void runs(final PrintWriter out, final List<JournalReplay.Run> runs)
+    {
+        out.printf(Locale.ROOT, "runs:        %,d%n", runs.size());
+        final int first = Math.max(0, runs.size() - MAX_RUNS_SHOWN);
+        if (first > 0)
+        {
+            out.printf(Locale.ROOT, "  (%,d earlier runs not shown)%n", first);
+        }
+        for (int i = first; i < runs.size(); i++)
+        {
+            out.println("  " + (i + 1) + " " + describe(runs.get(i)));
+        }
+    }
+
+    static String describe(final JournalReplay.Run run)
+    {
+        final StringBuilder text = new StringBuilder();
+        if (run.startEventId() < 0)
+        {
+            text.append("started before the first record replayed");
+        }
+        else
+        {
+            text.append("started ").append(RecordFormat.time(run.startedAt())).append(" (event ").append(run.startEventId())
+                .append(", pid ").append(run.pid()).append(", version ").append(run.engineVersion()).append(')');
+        }
+        text.append(": ");
+        switch (run.ending())
+        {
+            case CLEAN ->
+            {
+                final var stop = run.stop();
+                text.append("stopped cleanly (stop began ").append(RecordFormat.time(stop.beganAt()))
+                    .append(stop.finishedInTime() ? ", everything running finished before the deadline" :
+                        ", deadline " + RecordFormat.time(stop.deadline()) + " reached")
+                    .append("): ").append(stop.describe());
+            }
+            case CRASH -> text.append(run.stopBeganAt() != 0 ?
+                "crashed while stopping (stop began " + RecordFormat.time(run.stopBeganAt()) + "): no stop record before the next start" :
+                "crashed: no stop record before the next start (killed, or its stop could not be recorded)");
+            default -> text.append(run.stopBeganAt() != 0 ?
+                "stopping since " + RecordFormat.time(run.stopBeganAt()) + ", no stop record yet (still stopping, or it crashed)" :
+                "no stop record (still running, or it crashed)");
+        }
+        return text.toString();
     }
 
     private static void tornTail(final PrintWriter out, final List<JournalProblem> all)

@@ -2,6 +2,8 @@ package io.gyre.ingress.cli;
 
 import io.gyre.engine.Engine;
 import io.gyre.engine.EngineConfig;
+import io.gyre.engine.RecoveryReport;
+import io.gyre.engine.StopReport;
 import io.gyre.engine.WaitStrategyOption;
 import io.gyre.ingress.monitor.MonitorServer;
 import io.gyre.ingress.server.GyreServer;
@@ -21,13 +23,20 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Properties;
 import java.util.TreeSet;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * {@code gyre serve}: open the engine on its journal (replaying it) and serve the Gyre protocol over TCP
- * until the process is told to stop (SIGTERM, SIGINT): then stop reading, answer what is in flight, and
- * close the engine, which drains its work.
+ * until the process is told to stop (SIGTERM, SIGINT): then stop gracefully. No new connections; requests
+ * are REJECTED {@code SHUTTING_DOWN}; the engine starts no attempt and gives those running until
+ * {@code --shutdown-timeout} to finish, their answers going out as they do; then it tells the rest to stop,
+ * journals what was left (which runs after the next start), closes its journal, and the connections are
+ * told SHUTTING_DOWN and closed. The process exits 0 once its stop is recorded.
  * <p>
  * Settings come from, in order of precedence: options on the command line, a properties file given with
  * {@code --config} (keys are the option names without dashes, e.g. {@code port=7071}), the defaults.
@@ -38,7 +47,8 @@ import java.util.concurrent.CountDownLatch;
     versionProvider = GyreCommand.Version.class,
     description = {"Start the engine and serve the Gyre protocol over TCP (journal under ./data, port 7070 by default)."},
     exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {"0:stopped by a signal after a clean shutdown", "1:could not start (journal, port, config)", "2:usage error"})
+    exitCodeList = {"0:stopped by a signal (TERM, INT) after a clean stop: what was left is recorded in the journal",
+        "1:could not start (journal, port, config), or the stop could not be recorded", "2:usage error"})
 public final class ServeCommand implements Callable<Integer>
 {
     @Spec
@@ -146,19 +156,33 @@ public final class ServeCommand implements Callable<Integer>
         + "--task http.allowed-hosts=localhost,api.internal (repeatable; in a config file: task.http.allowed-hosts=...)."})
     private java.util.Map<String, String> taskSettings = new java.util.LinkedHashMap<>();
 
+    @Option(names = "--shutdown-timeout", paramLabel = "DURATION", defaultValue = "10s", converter = DurationConverter.class,
+        description = {"On SIGTERM/SIGINT, how long attempts running may take to finish before they are told to stop "
+            + "(they run again after the next start): e.g. 30s, 500ms, 2m, or ISO-8601 PT30S; 0 to 24h (default: ${DEFAULT-VALUE})."})
+    private Duration shutdownTimeout;
+
     /** task.* keys of the config file, below the command line's --task. */
     private final java.util.Map<String, String> configTaskSettings = new java.util.LinkedHashMap<>();
+
+    /** Set by {@link GyreCommand#main} only: this command owns the process, and may take its TERM and INT signals. */
+    static volatile boolean ownsProcess;
 
     private volatile GyreServer server;
     private volatile MonitorServer monitor;
     private volatile Engine engine;
+    private volatile PrintWriter out;
     private final CountDownLatch started = new CountDownLatch(1);
-    private final CountDownLatch stop = new CountDownLatch(1);
+    private final CountDownLatch stopRequested = new CountDownLatch(1);
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final AtomicBoolean stopping = new AtomicBoolean();
+    private volatile String stopReason = "asked to stop";
+    private volatile StopReport stopReport;
 
     @Override
     public Integer call() throws Exception
     {
         final PrintWriter out = spec.commandLine().getOut();
+        this.out = out;
         final PrintWriter err = spec.commandLine().getErr();
         final String token = authToken != null ? authToken : System.getenv("GYRE_AUTH_TOKEN");
         final ServerConfig serverConfig;
@@ -168,12 +192,13 @@ public final class ServeCommand implements Callable<Integer>
             serverConfig = ServerConfig.builder()
                 .host(host).port(port).authToken(token).maxInFlight(maxInFlight).idleTimeout(Duration.ofMillis(idleTimeoutMillis))
                 .busyRejects(busyRejects).maxConnections(maxConnections).maxFrameBytes(maxFrameBytes).ioThreads(ioThreads)
-                .transport(transport).build();
+                .transport(transport).closeTimeout(shutdownTimeout).build();
             final EngineConfig.Builder builder = EngineConfig.builder(journal).ringSize(ringSize).waitStrategy(waitStrategy)
                 .pipelineThreads(pipelineThreads).rollCycle(rollCycle).pluginsDirectory(plugins)
                 .maxLiveTasks(maxLiveTasks).blockingPoolThreads(blockingThreads).maxAsyncInFlight(maxAsync)
                 .snapshots(snapshots).snapshotEveryRecords(snapshotEvery).snapshotInterval(snapshotInterval)
-                .snapshotsKept(snapshotsKept).journalRetention(journalRetention);
+                .snapshotsKept(snapshotsKept).journalRetention(journalRetention)
+                .closeTimeout(shutdownTimeout);
             if (cpuThreads != 0)
             {
                 builder.cpuPoolThreads(cpuThreads);
@@ -228,8 +253,18 @@ public final class ServeCommand implements Callable<Integer>
                 return ReplayCommand.EXIT_ERROR;
             }
         }
-        final Thread hook = new Thread(this::shutdown, "gyre-shutdown");
+        // the JVM is exiting some other way (a signal not handled here, System.exit): stop on its way out
+        final Thread hook = new Thread(() ->
+        {
+            requestStop("the JVM is shutting down");
+            shutdown();
+        }, "gyre-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        if (ownsProcess)
+        {
+            Signals.handle("TERM", () -> requestStop("SIGTERM"));
+            Signals.handle("INT", () -> requestStop("SIGINT"));
+        }
         final var recovery = engine.recovery();
         out.printf("gyre serving on %s:%d (journal %s, %s, replayed %d records, %d live tasks)%n",
             server.address().getHostString(), server.address().getPort(), journal, server.transport(),
@@ -241,39 +276,120 @@ public final class ServeCommand implements Callable<Integer>
         }
         out.printf("task types: %s%n", String.join(", ",
             engineConfig.handlers().stream().map(h -> h.type() + " (" + h.executionMode().name().toLowerCase() + ")").sorted().toList()));
+        out.println("previous run: " + previousRun(recovery));
         out.flush();
         started.countDown();
-        stop.await();
+        stopRequested.await();
+        final StopReport report = shutdown();
         try
         {
             Runtime.getRuntime().removeShutdownHook(hook);
         }
         catch (final IllegalStateException alreadyShuttingDown)
         {
-            // the hook is running: it closed everything
+            // the hook is running: it stopped everything
         }
-        return 0;
+        return report != null && report.recorded() ? 0 : ReplayCommand.EXIT_ERROR;
     }
 
-    /** Close the server, then the engine (tests and the shutdown hook). */
-    void shutdown()
+    private static String previousRun(final RecoveryReport recovery)
     {
-        final GyreServer s = server;
-        final Engine e = engine;
-        final MonitorServer m = monitor;
-        if (s != null)
+        return switch (recovery.previousStop())
         {
-            s.close();
-        }
-        if (m != null)
+            case NONE -> "none (a new journal)";
+            case CLEAN -> "stopped cleanly; " + recovery.requeued() + " attempt(s) it interrupted run again";
+            case CRASH -> "no stop record (killed or crashed); " + recovery.requeued() + " attempt(s) it was running run again" +
+                (recovery.repairedTail().isEmpty() ? "" : "; a torn tail was discarded");
+        };
+    }
+
+    /**
+     * Ask the command to stop (a signal, the shutdown hook): {@link #call()} wakes and stops everything.
+     */
+    private void requestStop(final String why)
+    {
+        if (stopRequested.getCount() == 0)
         {
-            m.close();
+            print("gyre: " + why + " while stopping; the stop goes on (SIGKILL ends the process at once)");
+            return;
         }
-        if (e != null)
+        stopReason = why;
+        stopRequested.countDown();
+    }
+
+    /**
+     * Stop gracefully: stop accepting connections, stop the engine (requests are refused SHUTTING_DOWN while it
+     * lets running attempts finish until the shutdown timeout, and answers go out as they finish), then close
+     * the connections. Any thread; a second caller waits for the first and gets the same report.
+     *
+     * @return what the engine left, or null when it never opened.
+     */
+    StopReport shutdown()
+    {
+        if (!stopping.compareAndSet(false, true))
         {
-            e.close();
+            try
+            {
+                stopped.await();
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+            return stopReport;
         }
-        stop.countDown();
+        try
+        {
+            stopRequested.countDown();
+            final GyreServer s = server;
+            final Engine e = engine;
+            print(String.format(Locale.ROOT, "gyre stopping (%s): no new connections or requests; attempts running have up to %s to finish",
+                stopReason, format(shutdownTimeout)));
+            final StopReport report = s != null ? s.stopGracefully() : e != null ? e.stop() : null;
+            final MonitorServer m = monitor;
+            if (m != null)
+            {
+                // after the engine: /health/ready says "closing" while the stop runs
+                m.close();
+            }
+            if (report != null)
+            {
+                print(report.recorded() ? "gyre stopped cleanly: " + report.describe() : "gyre stopped: " + report.describe());
+            }
+            stopReport = report;
+            return report;
+        }
+        finally
+        {
+            stopped.countDown();
+        }
+    }
+
+    private void print(final String line)
+    {
+        final PrintWriter writer = out;
+        if (writer != null)
+        {
+            writer.println(line);
+            writer.flush();
+        }
+    }
+
+    /**
+     * @return a duration as the option takes it: 250ms, 30s, 2m, 1h.
+     */
+    static String format(final Duration duration)
+    {
+        final long millis = duration.toMillis();
+        if (millis % 3_600_000 == 0 && millis > 0)
+        {
+            return millis / 3_600_000 + "h";
+        }
+        if (millis % 60_000 == 0 && millis > 0)
+        {
+            return millis / 60_000 + "m";
+        }
+        return millis % 1000 == 0 ? millis / 1000 + "s" : millis + "ms";
     }
 
     /** For tests running the command in-process: the monitoring endpoint's address, once listening (null when off). */
@@ -356,5 +472,51 @@ public final class ServeCommand implements Callable<Integer>
             }
             return option.defaultValue();
         });
+    }
+
+    /**
+     * Parses {@code --shutdown-timeout}: a whole number with a unit (ms, s, m, h), or ISO-8601 (PT30S);
+     * 0 to 24 hours.
+     */
+    static final class DurationConverter implements CommandLine.ITypeConverter<Duration>
+    {
+        private static final Pattern SIMPLE = Pattern.compile("([0-9]{1,9})(ms|s|m|h)");
+        private static final Duration MAX = Duration.ofHours(24);
+
+        @Override
+        public Duration convert(final String value)
+        {
+            final String text = value.trim();
+            final Duration duration;
+            final Matcher m = SIMPLE.matcher(text);
+            if (m.matches())
+            {
+                final long n = Long.parseLong(m.group(1));
+                duration = switch (m.group(2))
+                {
+                    case "ms" -> Duration.ofMillis(n);
+                    case "s" -> Duration.ofSeconds(n);
+                    case "m" -> Duration.ofMinutes(n);
+                    default -> Duration.ofHours(n);
+                };
+            }
+            else
+            {
+                try
+                {
+                    duration = Duration.parse(text);
+                }
+                catch (final java.time.format.DateTimeParseException ex)
+                {
+                    throw new CommandLine.TypeConversionException("'" + value +
+                        "' is not a duration: a whole number and a unit (ms, s, m, h), e.g. 30s or 500ms, or ISO-8601, e.g. PT30S");
+                }
+            }
+            if (duration.isNegative() || duration.compareTo(MAX) > 0)
+            {
+                throw new CommandLine.TypeConversionException("'" + value + "' is out of range: from 0 to 24h");
+            }
+            return duration;
+        }
     }
 }

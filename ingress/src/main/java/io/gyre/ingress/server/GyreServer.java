@@ -2,6 +2,7 @@ package io.gyre.ingress.server;
 
 import io.gyre.engine.Engine;
 import io.gyre.engine.EngineConfig;
+import io.gyre.engine.StopReport;
 import io.gyre.ingress.protocol.ErrorCode;
 import io.gyre.ingress.protocol.Frames;
 import io.gyre.ingress.protocol.Protocol;
@@ -41,14 +42,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The TCP front of an engine: speaks the Gyre protocol ({@code docs/PROTOCOL.md}) to many connections at
  * once, all submitting into the one engine. Netty, with epoll where it loads and NIO otherwise.
  * <p>
- * The server does not own the engine: close the server first (it stops reading, waits for answers in
- * flight, says SHUTTING_DOWN and closes every connection), then the engine.
+ * The server does not own the engine. {@link #stopGracefully()} stops both ({@code gyre serve} on SIGTERM);
+ * {@link #close()} alone stops reading at once and waits for the answers in flight, leaving the engine open.
  */
 public final class GyreServer implements AutoCloseable
 {
     private static final Logger LOG = LoggerFactory.getLogger(GyreServer.class);
 
     private final ServerConfig config;
+    private final Engine engine;
     private final ServerStats stats = new ServerStats();
     private final EventLoopGroup loops;
     private final ChannelGroup channels = new DefaultChannelGroup("gyre-connections", GlobalEventExecutor.INSTANCE);
@@ -61,6 +63,7 @@ public final class GyreServer implements AutoCloseable
     private GyreServer(final Engine engine, final ServerConfig config)
     {
         this.config = config;
+        this.engine = engine;
         final boolean epoll = switch (config.transport())
         {
             case EPOLL ->
@@ -181,8 +184,35 @@ public final class GyreServer implements AutoCloseable
     }
 
     /**
+     * Stop the server and its engine gracefully: stop accepting connections; stop the engine, while the
+     * connections are still read (new requests are REJECTED {@code SHUTTING_DOWN}, PINGs answered) and the
+     * answers to requests in flight go out as their tasks finish, until the engine's close timeout; then
+     * {@link #close()}: the answers queued are written, then ERROR {@code SHUTTING_DOWN}, and every
+     * connection closes. Requests whose tasks did not finish get no answer: their tasks carry on after the
+     * next start, where resubmitting the key joins them or returns their outcome.
+     *
+     * @return what the engine left, as its stop record says.
+     */
+    public StopReport stopGracefully()
+    {
+        stopAccepting();
+        final StopReport report = engine.stop();
+        close();
+        return report;
+    }
+
+    /**
+     * Stop accepting connections; those open are still served. Idempotent.
+     */
+    public void stopAccepting()
+    {
+        serverChannel.close().awaitUninterruptibly();
+    }
+
+    /**
      * Stop accepting connections and reading requests, wait up to the close timeout for the answers to
-     * requests in flight, then tell every client SHUTTING_DOWN and close. Idempotent.
+     * requests in flight (not once the engine is closed: no more will come), then write the answers queued,
+     * tell every client SHUTTING_DOWN and close. Idempotent.
      */
     @Override
     public void close()
@@ -191,17 +221,18 @@ public final class GyreServer implements AutoCloseable
         {
             return;
         }
-        serverChannel.close().awaitUninterruptibly();
+        stopAccepting();
         forEachConnection(Connection::stopReading);
         final long deadline = System.nanoTime() + config.closeTimeout().toNanos();
-        while (inFlight() > 0 && System.nanoTime() < deadline)
+        while (inFlight() > 0 && !engine.isClosed() && System.nanoTime() < deadline)
         {
             sleep(5);
         }
         final long left = inFlight();
         if (left > 0)
         {
-            LOG.warn("closing with {} request(s) still in flight after {}", left, config.closeTimeout());
+            LOG.info("closing with {} request(s) still in flight ({}); their clients are told SHUTTING_DOWN", left,
+                engine.isClosed() ? "the engine stopped: their tasks carry on after the next start" : "after " + config.closeTimeout());
         }
         forEachConnection(c ->
         {

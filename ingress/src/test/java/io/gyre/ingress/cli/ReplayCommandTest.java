@@ -257,6 +257,128 @@ class ReplayCommandTest
     // Torn tails and corruption
 
     @Test
+    void shouldShowHowEachEngineRunEndedAndWhatItLeft() throws Exception
+    {
+        final Waiting waiting = new Waiting();
+        final Engine first = Engine.open(EngineConfig.builder(dir).handler(waiting).closeTimeout(java.time.Duration.ofMillis(50)).build());
+        final long task = first.submit(new TaskRequest().key("w").type("wait")).thenApply(Outcome::taskId).getNow(-1L);
+        assertThat(waiting.running.await(15, TimeUnit.SECONDS)).isTrue();
+        final io.gyre.engine.StopReport left = first.stop();
+        assertThat(left.running()).isEqualTo(1);
+        final long taskId = left.interrupted().get(0).taskId();
+        assertThat(task).isEqualTo(-1L);                        // never answered: the task carries on in the next run
+
+        final TaskHandler quick = new TaskHandler()
+        {
+            @Override
+            public String type()
+            {
+                return "wait";
+            }
+
+            @Override
+            public void execute(final TaskContext context)
+            {
+                context.succeed(0);
+            }
+        };
+        try (Engine second = Engine.open(EngineConfig.builder(dir).handler(quick).build()))
+        {
+            assertThat(await(second.submit(new TaskRequest().key("w").type("wait"))).taskId()).isEqualTo(taskId);
+            final Result open = run("replay", "--journal", dir.toString(), "--print");
+            assertThat(open.exitCode).as(open.toString()).isZero();
+            final List<String> runs = section(open.out, "runs:");
+            assertThat(open.out).contains("runs:        2");
+            assertThat(runs).hasSize(2);
+            assertThat(runs.get(0)).matches("  1 started 20[0-9-]+T[0-9:.]+Z \\(event 1, pid [0-9]+, version [^)]+\\): stopped cleanly "
+                + "\\(stop began 20[0-9-]+T[0-9:.]+Z, deadline 20[0-9-]+T[0-9:.]+Z reached\\): left 1 running \\(interrupted at the "
+                + "deadline: task " + taskId + " attempt 1\\), 0 pending, 0 waiting to retry, 0 holding an outcome; they carry on after "
+                + "the next start");
+            assertThat(runs.get(1)).matches("  2 started .*: no stop record \\(still running, or it crashed\\)");
+            assertThat(open.out.lines().filter(l -> l.startsWith("0x") && l.contains(" ENGINE_STOP ")).toList()).satisfiesExactly(
+                line -> assertThat(line).matches(".* ENGINE_STOP phase=stopping beganAt=20[^ ]+Z deadline=20[^ ]+Z"),
+                line -> assertThat(line).matches(".* ENGINE_STOP phase=stopped beganAt=20[^ ]+Z deadline=20[^ ]+Z finishedInTime=false "
+                    + "pending=0 running=1 retryWaiting=0 held=0 interrupted=\\[task " + taskId + " attempt 1\\]"));
+        }
+
+        final Result closed = run("replay", "--journal", dir.toString(), "--verify");
+        assertThat(closed.exitCode).as(closed.toString()).isZero();
+        assertThat(section(closed.out, "runs:")).satisfiesExactly(
+            line -> assertThat(line).startsWith("  1 started ").contains("): left 1 running"),
+            line -> assertThat(line).startsWith("  2 started ")
+                .endsWith(": stopped cleanly (stop began " + line.substring(line.indexOf("(stop began ") + 12, line.indexOf(", everything"))
+                    + ", everything running finished before the deadline): nothing left"));
+    }
+
+    @Test
+    void shouldTellRunsThatCrashedFromOnesStillGoing() throws Exception
+    {
+        try (Journal journal = Journal.openForAppend(JournalConfig.of(dir)))
+        {
+            final io.gyre.journal.JournalWriter writer = journal.writer();
+            final long t0 = 1_763_856_000_000_000_000L;
+            engineStarted(writer, t0, 11);
+            engineStarted(writer, t0 + 1_000_000_000L, 12);
+            stopping(writer, t0 + 2_000_000_000L);
+            engineStarted(writer, t0 + 3_000_000_000L, 13);
+            stopping(writer, t0 + 4_000_000_000L);
+        }
+        final Result result = run("replay", "--journal", dir.toString());
+        assertThat(result.exitCode).as(result.toString()).isZero();
+        assertThat(section(result.out, "runs:")).containsExactly(
+            "  1 started 2025-11-23T00:00:00Z (event 1, pid 11, version test): crashed: no stop record before the next start "
+                + "(killed, or its stop could not be recorded)",
+            "  2 started 2025-11-23T00:00:01Z (event 2, pid 12, version test): crashed while stopping (stop began "
+                + "2025-11-23T00:00:02Z): no stop record before the next start",
+            "  3 started 2025-11-23T00:00:03Z (event 4, pid 13, version test): stopping since 2025-11-23T00:00:04Z, no stop record "
+                + "yet (still stopping, or it crashed)");
+    }
+
+    private static void engineStarted(final io.gyre.journal.JournalWriter writer, final long time, final int pid)
+    {
+        final int offset = writer.claim(256);
+        final io.gyre.journal.EngineStartedRecord.Encoder encoder = new io.gyre.journal.EngineStartedRecord.Encoder()
+            .wrap(writer.buffer(), offset).pid(pid).engineVersion("test");
+        writer.commit(RecordType.ENGINE_STARTED, 0, time, encoder.frameLength());
+        writer.flush();
+    }
+
+    private static void stopping(final io.gyre.journal.JournalWriter writer, final long time)
+    {
+        final int offset = writer.claim(io.gyre.journal.EngineStopRecord.frameLength(0));
+        final io.gyre.journal.EngineStopRecord.Encoder encoder = new io.gyre.journal.EngineStopRecord.Encoder()
+            .wrap(writer.buffer(), offset).phase(io.gyre.journal.EngineStopRecord.PHASE_STOPPING).beganAt(time).deadline(time + 10_000_000_000L);
+        writer.commit(RecordType.ENGINE_STOP, 0, time, encoder.frameLength());
+        writer.flush();
+    }
+
+    /**
+     * @return the indented lines under a summary heading.
+     */
+    private static List<String> section(final String out, final String heading)
+    {
+        final List<String> lines = new ArrayList<>();
+        boolean inside = false;
+        for (final String line : out.lines().toList())
+        {
+            if (line.startsWith(heading))
+            {
+                inside = true;
+                continue;
+            }
+            if (inside)
+            {
+                if (!line.startsWith("  "))
+                {
+                    break;
+                }
+                lines.add(line);
+            }
+        }
+        return lines;
+    }
+
+    @Test
     void shouldReportATornTailLeftByACrashedWriterAndStillVerify() throws Exception
     {
         writeJournal(dir);

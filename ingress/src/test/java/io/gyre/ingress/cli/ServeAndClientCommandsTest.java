@@ -60,6 +60,16 @@ class ServeAndClientCommandsTest
     /** Start {@code gyre serve} with these arguments on a thread; return its port. */
     private int serve(final String... args) throws Exception
     {
+        return start(args).port();
+    }
+
+    /** A {@code gyre serve} running on a thread: the command, what it printed so far, its exit code to come. */
+    record Served(ServeCommand command, StringWriter out, CompletableFuture<Integer> exit, int port)
+    {
+    }
+
+    private Served start(final String... args) throws Exception
+    {
         final CommandLine commandLine = new CommandLine(new GyreCommand());
         final StringWriter out = new StringWriter();
         commandLine.setOut(new PrintWriter(out, true));
@@ -85,12 +95,52 @@ class ServeAndClientCommandsTest
             final int port = CompletableFuture.anyOf(address, exit).thenApply(x -> address.getNow(null)).get(60, TimeUnit.SECONDS).getPort();
             servers.add(serve);
             assertThat(out.toString()).startsWith("gyre serving on 127.0.0.1:" + port + " (journal ");
-            return port;
+            return new Served(serve, out, exit, port);
         }
         catch (final NullPointerException ex)
         {
             throw new AssertionError("gyre serve exited with " + exit.join());
         }
+    }
+
+    @Test
+    void stopsCleanlyWithinItsShutdownTimeoutAndSaysWhatWasLeft() throws Exception
+    {
+        final Path config = dir.resolve("gyre.properties");
+        Files.writeString(config, "shutdown-timeout=1500ms\nport=0\n");
+        final String journal = dir.resolve("data").toString();
+        final Served first = start("serve", "--config", config.toString(), "--journal", journal);
+        assertThat(first.out().toString()).contains("previous run: none (a new journal)");
+        assertThat(gyre("submit", "--port", Integer.toString(first.port()), "--type", "echo", "--payload", "x", "--key", "k").exit()).isZero();
+
+        first.command().shutdown();
+        assertThat(first.exit().get(30, TimeUnit.SECONDS)).isZero();
+        assertThat(first.out().toString())
+            .contains("gyre stopping (asked to stop): no new connections or requests; attempts running have up to 1500ms to finish")
+            .contains("gyre stopped cleanly: nothing left");
+
+        final Served second = start("serve", "--journal", journal, "--port", "0", "--shutdown-timeout", "PT2M");
+        assertThat(second.out().toString()).contains("previous run: stopped cleanly; 0 attempt(s) it interrupted run again");
+        second.command().shutdown();
+        assertThat(second.exit().get(30, TimeUnit.SECONDS)).isZero();
+        assertThat(second.out().toString()).contains("attempts running have up to 2m to finish");
+    }
+
+    @Test
+    void aBadShutdownTimeoutIsAClearError()
+    {
+        for (final String[] bad : new String[][] {
+            {"10", "'10' is not a duration: a whole number and a unit (ms, s, m, h), e.g. 30s or 500ms, or ISO-8601, e.g. PT30S"},
+            {"-5s", "'-5s' is not a duration"},
+            {"soon", "'soon' is not a duration"},
+            {"25h", "'25h' is out of range: from 0 to 24h"},
+            {"PT-1S", "'PT-1S' is out of range: from 0 to 24h"}})
+        {
+            final Run run = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--shutdown-timeout", bad[0]);
+            assertThat(run.exit()).as(bad[0]).isEqualTo(2);
+            assertThat(run.err()).as(bad[0]).contains("Invalid value for option '--shutdown-timeout': " + bad[1]);
+        }
+        assertThat(dir.resolve("j")).doesNotExist();
     }
 
     @Test
