@@ -15,6 +15,8 @@ public final class RecordView
     final EngineStartedRecord.Decoder engineStarted = new EngineStartedRecord.Decoder();
     final TransitionRecord.Decoder transition = new TransitionRecord.Decoder();
     final JournalRecoveredRecord.Decoder journalRecovered = new JournalRecoveredRecord.Decoder();
+    final RedriveRequestedRecord.Decoder redriveRequested = new RedriveRequestedRecord.Decoder();
+    final PurgeRequestedRecord.Decoder purgeRequested = new PurgeRequestedRecord.Decoder();
 
     private DirectBuffer buffer;
     private int offset;
@@ -91,6 +93,10 @@ public final class RecordView
                 return engineStarted.wrap(buffer, offset, length);
             case JOURNAL_RECOVERED:
                 return journalRecovered.wrap(buffer, offset, length);
+            case REDRIVE_REQUESTED:
+                return redriveRequested.wrap(buffer, offset, length);
+            case PURGE_REQUESTED:
+                return purgeRequested.wrap(buffer, offset, length);
             default:
                 return transition.wrap(buffer, offset, length);
         }
@@ -187,6 +193,18 @@ public final class RecordView
     {
         check(RecordType.JOURNAL_RECOVERED);
         return journalRecovered;
+    }
+
+    public RedriveRequestedRecord.Decoder redriveRequested()
+    {
+        check(RecordType.REDRIVE_REQUESTED);
+        return redriveRequested;
+    }
+
+    public PurgeRequestedRecord.Decoder purgeRequested()
+    {
+        check(RecordType.PURGE_REQUESTED);
+        return purgeRequested;
     }
 
     /**

@@ -82,6 +82,20 @@ class RecordRoundTripTest
                 }
             }
 
+            offset = writer.claim(256);
+            final RedriveRequestedRecord.Encoder redrive = new RedriveRequestedRecord.Encoder().wrap(writer.buffer(), offset)
+                .key(key, 0, key.length);
+            writer.commit(RecordType.REDRIVE_REQUESTED, 0, time++, redrive.frameLength());
+
+            offset = writer.claim(256);
+            final PurgeRequestedRecord.Encoder purgeOne = new PurgeRequestedRecord.Encoder().wrap(writer.buffer(), offset)
+                .key(key, 0, key.length);
+            writer.commit(RecordType.PURGE_REQUESTED, 0, time++, purgeOne.frameLength());
+
+            offset = writer.claim(256);
+            final PurgeRequestedRecord.Encoder purgeAll = new PurgeRequestedRecord.Encoder().wrap(writer.buffer(), offset);
+            writer.commit(RecordType.PURGE_REQUESTED, 0, time++, purgeAll.frameLength());
+
             offset = writer.claim(JournalRecoveredRecord.PADDING_OFFSET + 100);
             final JournalRecoveredRecord.Encoder recovered = new JournalRecoveredRecord.Encoder().wrap(writer.buffer(), offset)
                 .tornDocumentIndex(77).tornOffset(64).tornLength(100).lastGoodEventId(9).padding(100);
@@ -90,6 +104,7 @@ class RecordRoundTripTest
         }
 
         final Map<Long, String> seen = new LinkedHashMap<>();
+        final List<String> purges = new ArrayList<>();
         try (Journal journal = Journal.openReadOnly(JournalConfig.of(dir)); JournalReader reader = journal.newReader())
         {
             reader.readToEnd(record ->
@@ -138,6 +153,16 @@ class RecordRoundTripTest
                         assertThat(d.message()).isEqualTo("connection refused: 127.0.0.1:9");
                     }
                     case CANCEL_REQUESTED -> assertThat(record.cancelRequested().key()).isEqualTo("order-42");
+                    case REDRIVE_REQUESTED ->
+                    {
+                        assertThat(record.redriveRequested().key()).isEqualTo("order-42");
+                        assertThat(record.frameLength()).isEqualTo(RedriveRequestedRecord.KEY_OFFSET + 2 + 8);
+                    }
+                    case PURGE_REQUESTED ->
+                    {
+                        final PurgeRequestedRecord.Decoder d = record.purgeRequested();
+                        purges.add(d.all() ? "all" : d.scope() + ":" + d.key());
+                    }
                     case TICK -> assertThat(record.frameLength()).isEqualTo(RecordDescriptor.HEADER_LENGTH);
                     case ENGINE_STARTED ->
                     {
@@ -172,6 +197,7 @@ class RecordRoundTripTest
             assertThat(reader.problems()).isEmpty();
         }
         assertThat(covered).containsExactlyInAnyOrder(RecordType.values());
+        assertThat(purges).containsExactly(PurgeRequestedRecord.SCOPE_KEY + ":order-42", "all");
         assertThat(seen.keySet()).containsExactly(longsFrom(1, seen.size()));
     }
 
@@ -234,6 +260,41 @@ class RecordRoundTripTest
                 assertThat(reader.problems()).isEmpty();
             }
         }
+    }
+
+    @Test
+    void shouldRefuseMalformedRedriveAndPurgeBodies()
+    {
+        final org.agrona.concurrent.UnsafeBuffer buffer = new org.agrona.concurrent.UnsafeBuffer(new byte[128]);
+        final byte[] key = utf8("k1");
+        final int redriveLength = new RedriveRequestedRecord.Encoder().wrap(buffer, 0).key(key, 0, 2).frameLength();
+        final RedriveRequestedRecord.Decoder redrive = new RedriveRequestedRecord.Decoder();
+        assertThat(redrive.wrap(buffer, 0, redriveLength)).isTrue();
+        assertThat(redrive.wrap(buffer, 0, redriveLength + 1)).as("a byte after the key").isFalse();
+        assertThat(redrive.wrap(buffer, 0, redriveLength - 1)).as("a key running past the frame").isFalse();
+        final int emptyKey = new RedriveRequestedRecord.Encoder().wrap(buffer, 0).frameLength();
+        assertThat(redrive.wrap(buffer, 0, emptyKey)).as("no key").isFalse();
+
+        final PurgeRequestedRecord.Decoder purge = new PurgeRequestedRecord.Decoder();
+        final int one = new PurgeRequestedRecord.Encoder().wrap(buffer, 0).key(key, 0, 2).frameLength();
+        assertThat(purge.wrap(buffer, 0, one)).isTrue();
+        assertThat(purge.all()).isFalse();
+        assertThat(purge.wrap(buffer, 0, one + 1)).as("a byte after the key").isFalse();
+        buffer.putByte(PurgeRequestedRecord.SCOPE_OFFSET, (byte)PurgeRequestedRecord.SCOPE_ALL);
+        assertThat(purge.wrap(buffer, 0, one)).as("scope all with a key").isFalse();
+        buffer.putByte(PurgeRequestedRecord.SCOPE_OFFSET, (byte)3);
+        assertThat(purge.wrap(buffer, 0, one)).as("unknown scope").isFalse();
+        buffer.putByte(PurgeRequestedRecord.SCOPE_OFFSET, (byte)PurgeRequestedRecord.SCOPE_KEY);
+        buffer.putByte(PurgeRequestedRecord.RESERVED_OFFSET, (byte)1);
+        assertThat(purge.wrap(buffer, 0, one)).as("reserved byte set").isFalse();
+
+        final int all = new PurgeRequestedRecord.Encoder().wrap(buffer, 0).frameLength();
+        assertThat(all).isEqualTo(PurgeRequestedRecord.KEY_OFFSET + 2);
+        assertThat(purge.wrap(buffer, 0, all)).isTrue();
+        assertThat(purge.all()).isTrue();
+        buffer.putByte(PurgeRequestedRecord.SCOPE_OFFSET, (byte)PurgeRequestedRecord.SCOPE_KEY);
+        assertThat(purge.wrap(buffer, 0, all)).as("scope key without a key").isFalse();
+        assertThat(purge.wrap(buffer, 0, PurgeRequestedRecord.KEY_OFFSET + 1)).as("shorter than its fixed part").isFalse();
     }
 
     private static Long[] longsFrom(final long first, final int count)
