@@ -108,6 +108,7 @@ public final class JournalReplay
      * @param firstMismatch a description of the first mismatch, or null.
      * @param pendingTimers timers pending at the end.
      * @param replayNanos how long the replay took.
+     * @param deadLetters entries in the dead-letter list at the end.
      */
     public record Report(
         Map<RecordType, Long> recordsByType,
@@ -125,7 +126,8 @@ public final class JournalReplay
         long derivedMismatches,
         String firstMismatch,
         int pendingTimers,
-        long replayNanos)
+        long replayNanos,
+        int deadLetters)
     {
         /**
          * @return true when the journal holds damage beyond a torn tail, or the state machine disagrees with it.
@@ -196,7 +198,8 @@ public final class JournalReplay
                 sequencer.derivedMismatches(),
                 sequencer.firstMismatch(),
                 sequencer.timerCount(),
-                System.nanoTime() - start);
+                System.nanoTime() - start,
+                sequencer.deadLetterCount());
         }
     }
 }

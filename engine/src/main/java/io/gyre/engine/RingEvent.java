@@ -25,6 +25,15 @@ final class RingEvent
     static final int ENGINE_STARTED = 6;
     /** A transition the sequence stage derived, to journal (journaled as its record type). */
     static final int DERIVED = 7;
+    /**
+     * A question about the dead-letter list (not journaled; changes nothing): the entry of {@link #key}, or,
+     * with an empty key, a page of entries (cursor and limit on the {@link Requests.DeadLetterQuery}).
+     */
+    static final int DEAD_LETTER_QUERY = 8;
+    /** A request to redrive the dead-lettered task of {@link #key} (journaled as REDRIVE_REQUESTED). */
+    static final int REDRIVE = 9;
+    /** A request to purge the dead letter of {@link #key}, or every one when it is empty (journaled as PURGE_REQUESTED). */
+    static final int PURGE = 10;
 
     // ---- written by the producer (API thread, pool thread, ticker, or the execute stage for follow-ups)
     int kind;
@@ -114,6 +123,12 @@ final class RingEvent
                 return "ENGINE_STARTED";
             case DERIVED:
                 return "DERIVED";
+            case DEAD_LETTER_QUERY:
+                return "DEAD_LETTER_QUERY";
+            case REDRIVE:
+                return "REDRIVE";
+            case PURGE:
+                return "PURGE";
             default:
                 return "UNKNOWN(" + kind + ")";
         }

@@ -21,6 +21,8 @@ final class SequenceStage implements EventHandler<RingEvent>
     private volatile long nextWakeAt = Long.MAX_VALUE;
     private volatile int handedOffInUse;
     private volatile int liveTasks;
+    private volatile int deadLetters;
+    private volatile long deadLetterOverflows;
     private long unjournaledResults;
 
     SequenceStage(final Sequencer sequencer, final AtomicBoolean tickInFlight)
@@ -81,6 +83,41 @@ final class SequenceStage implements EventHandler<RingEvent>
                 }
             }
             case RingEvent.STATUS -> sequencer.status(e.key.buffer(), 0, e.key.length(), e.replyTo, e.correlation, fx);
+            case RingEvent.DEAD_LETTER_QUERY ->
+            {
+                final Requests.DeadLetterQuery<?> query = (Requests.DeadLetterQuery<?>)e.replyTo;
+                if (e.key.length() == 0)
+                {
+                    sequencer.listDeadLetters(query.after, query.limit, query, fx);
+                }
+                else
+                {
+                    sequencer.showDeadLetter(e.key.buffer(), 0, e.key.length(), query, fx);
+                }
+            }
+            case RingEvent.REDRIVE ->
+            {
+                if (e.journaled)
+                {
+                    sequencer.redriveRequested(e.timestamp, e.key.buffer(), 0, e.key.length(), e.replyTo, e.correlation, fx);
+                }
+                else
+                {
+                    refuse(e, fx);
+                }
+            }
+            case RingEvent.PURGE ->
+            {
+                if (e.journaled)
+                {
+                    sequencer.purgeRequested(e.timestamp, e.key.length() == 0, e.key.buffer(), 0, e.key.length(), e.replyTo,
+                        e.correlation, fx);
+                }
+                else
+                {
+                    refuse(e, fx);
+                }
+            }
             case RingEvent.TICK ->
             {
                 tickInFlight.set(false);
@@ -124,6 +161,8 @@ final class SequenceStage implements EventHandler<RingEvent>
         nextWakeAt = sequencer.nextWakeAt();
         handedOffInUse = sequencer.handedOffInUse();
         liveTasks = sequencer.liveCount();
+        deadLetters = sequencer.deadLetterCount();
+        deadLetterOverflows = sequencer.deadLetterOverflows();
     }
 
     /**
@@ -216,6 +255,18 @@ final class SequenceStage implements EventHandler<RingEvent>
     int liveTasks()
     {
         return liveTasks;
+    }
+
+    /** @return entries in the dead-letter list at the end of the last batch (read from any thread). */
+    int deadLetters()
+    {
+        return deadLetters;
+    }
+
+    /** @return tasks that found the dead-letter list full, as of the last batch (read from any thread). */
+    long deadLetterOverflows()
+    {
+        return deadLetterOverflows;
     }
 
     long unjournaledResults()

@@ -25,8 +25,12 @@ record Settings(
     int lowPriorityAdmissionPercent,
     int normalPriorityAdmissionPercent,
     int timerFiresPerTick,
+    int maxDeadLetters,
     Map<String, Integer> typeLimits)
 {
+    /** The dead-letter bound of journals written before the list existed: none (they replay as decided). */
+    static final int UNBOUNDED_DEAD_LETTERS = Integer.MAX_VALUE;
+
     private static final String LIMIT_PREFIX = "limit.";
     /** Present, with the number of type limits, in records that carry them; absent in older journals (no limits). */
     private static final String TYPE_LIMITS = "typeLimits";
@@ -48,7 +52,8 @@ record Settings(
         }
         return new Settings(config.maxLiveTasks(), config.maxRetainedOutcomes(), config.outcomeRetention().toNanos(),
             config.blockingPoolThreads(), config.cpuPoolThreads(), config.maxAsyncInFlight(), config.maxWaitersPerTask(),
-            config.lowPriorityAdmissionPercent(), config.normalPriorityAdmissionPercent(), config.timerFiresPerTick(), limits);
+            config.lowPriorityAdmissionPercent(), config.normalPriorityAdmissionPercent(), config.timerFiresPerTick(),
+            config.maxDeadLetters(), limits);
     }
 
     /**
@@ -83,6 +88,7 @@ record Settings(
             .setting("lowPriorityAdmissionPercent", lowPriorityAdmissionPercent)
             .setting("normalPriorityAdmissionPercent", normalPriorityAdmissionPercent)
             .setting("timerFiresPerTick", timerFiresPerTick)
+            .setting("maxDeadLetters", maxDeadLetters)
             .setting(TYPE_LIMITS, typeLimits.size());
         for (final Map.Entry<String, Integer> limit : new TreeMap<>(typeLimits).entrySet())
         {
@@ -120,6 +126,8 @@ record Settings(
             (int)record.setting("lowPriorityAdmissionPercent", 100),
             (int)record.setting("normalPriorityAdmissionPercent", 100),
             (int)record.setting("timerFiresPerTick", fallback.timerFiresPerTick),
+            // journals written before the dead-letter list existed dead-lettered without a bound
+            (int)record.setting("maxDeadLetters", UNBOUNDED_DEAD_LETTERS),
             hasLimits ? limits : Map.of());
     }
 }
