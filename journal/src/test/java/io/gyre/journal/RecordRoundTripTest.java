@@ -297,6 +297,36 @@ class RecordRoundTripTest
         assertThat(purge.wrap(buffer, 0, PurgeRequestedRecord.KEY_OFFSET + 1)).as("shorter than its fixed part").isFalse();
     }
 
+    /** The REDRIVE_REQUESTED and PURGE_REQUESTED examples of docs/JOURNAL.md, byte for byte. */
+    @Test
+    void shouldEncodeTheRedriveAndPurgeExamplesOfTheJournalDocument()
+    {
+        final byte[] key = utf8("order-42");
+        final long time = T0 + 5_000_000_000L;
+        assertThat(example(RecordType.REDRIVE_REQUESTED, 9, time, buffer -> new RedriveRequestedRecord.Encoder().wrap(buffer, 0)
+            .key(key, 0, key.length).frameLength()))
+            .isEqualTo("2a00000087e179d10e000100000000000900000000000000 00f2f6f4b0797a18 0800 6f726465722d3432".replace(" ", ""));
+        assertThat(example(RecordType.PURGE_REQUESTED, 10, time + 1000, buffer -> new PurgeRequestedRecord.Encoder().wrap(buffer, 0)
+            .key(key, 0, key.length).frameLength()))
+            .isEqualTo("2c0000005d6a83630f000100000000000a00000000000000e8f5f6f4b0797a18 0100 0800 6f726465722d3432".replace(" ", ""));
+        assertThat(example(RecordType.PURGE_REQUESTED, 11, time + 2000, buffer -> new PurgeRequestedRecord.Encoder().wrap(buffer, 0)
+            .frameLength()))
+            .isEqualTo("24000000a353fcb40f000100000000000b00000000000000d0f9f6f4b0797a18 0200 0000".replace(" ", ""));
+    }
+
+    private static String example(final RecordType type, final long eventId, final long timestamp,
+        final java.util.function.ToIntFunction<org.agrona.concurrent.UnsafeBuffer> body)
+    {
+        final org.agrona.concurrent.UnsafeBuffer buffer = new org.agrona.concurrent.UnsafeBuffer(new byte[256]);
+        final int length = body.applyAsInt(buffer);
+        RecordDescriptor.writeHeader(buffer, 0, type, 0, eventId, timestamp);
+        buffer.putInt(RecordDescriptor.LENGTH_OFFSET, length, RecordDescriptor.BYTE_ORDER);
+        buffer.putInt(RecordDescriptor.CHECKSUM_OFFSET, RecordDescriptor.checksum(buffer, 0, length), RecordDescriptor.BYTE_ORDER);
+        final byte[] bytes = new byte[length];
+        buffer.getBytes(0, bytes);
+        return java.util.HexFormat.of().formatHex(bytes);
+    }
+
     private static Long[] longsFrom(final long first, final int count)
     {
         final Long[] values = new Long[count];
