@@ -40,6 +40,8 @@ class EngineConfigTest
             of("lowPriorityAdmissionPercent=96 must be in [1, 95]", b -> b.admission(96, 95)),
             of("normalPriorityAdmissionPercent=101 must be in [1, 100]", b -> b.admission(50, 101)),
             of("maxAsyncInFlight=0 must be in [1, 10000000]", b -> b.maxAsyncInFlight(0)),
+            of("maxDeadLetters=-1 must be in [0, 10000000]", b -> b.maxDeadLetters(-1)),
+            of("maxDeadLetters=10000001 must be in [0, 10000000]", b -> b.maxDeadLetters(10_000_001)),
             of("handler setting timeout=5: the name must be a task type, a dot and the setting", b -> b.handlerSetting("timeout", "5")),
             of("handler settings nosuch.* name no registered task type (echo, noop)", b -> b.handlerSetting("nosuch.x", "1")),
             of("handler type=has space must be 1 to 64 printable ASCII characters without spaces", b -> b.handler(named("has space"))));

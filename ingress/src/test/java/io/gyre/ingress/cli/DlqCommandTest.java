@@ -203,6 +203,14 @@ class DlqCommandTest
     }
 
     @Test
+    void aBadDeadLetterBoundIsAClearErrorOfServe()
+    {
+        final Run run = gyre("serve", "--journal", dir.resolve("other").toString(), "--port", "0", "--max-dead-letters", "-1");
+        assertThat(run.exit()).isEqualTo(1);
+        assertThat(run.err()).contains("maxDeadLetters=-1 must be in [0, 10000000]");
+    }
+
+    @Test
     void noServerIsAClearError() throws Exception
     {
         final int free;
