@@ -18,7 +18,8 @@ import java.util.EnumMap;
 import java.util.Map;
 
 /**
- * The engine's state machine: deduplication, every task's lifecycle, timers, retries and pool slots. It
+ * The engine's state machine: deduplication, every task's lifecycle, timers, retries, pool slots and the
+ * dead-letter list. It
  * reads time and randomness only from the events it is given, so feeding it a journal's records rebuilds
  * exactly the state the live engine had (invariant 4): the sequence stage and replay call the same methods.
  * <p>
@@ -394,7 +395,7 @@ final class Sequencer
         final int retainedSlot = findRetained(hash, key, keyOffset, keyLength);
         keyMatcher.probe(key, keyOffset, keyLength);
         final int letter = deadLetters.find(hash, keyMatcher);
-        if (letter < 0 || live != null || retainedSlot >= 0 && retained.taskId(retainedSlot) != deadLetters.taskId(letter))
+        if (letter < 0 || live != null || (retainedSlot >= 0 && retained.taskId(retainedSlot) != deadLetters.taskId(letter)))
         {
             final int code = letter < 0 ? RedriveOutcome.NOT_DEAD_LETTERED.code() : RedriveOutcome.SUPERSEDED.code();
             if (live != null)
