@@ -21,6 +21,12 @@ final class Effects
     static final int REPLY_REJECTED = 3;
     static final int REPLY_STATUS = 4;
     static final int REPLY_STARTED = 5;
+    /** A dead-letter query's entries are written to its target (a {@link Sequencer.DeadLetterRows}): answer it. */
+    static final int REPLY_DEAD_LETTERS = 6;
+    /** The answer to a redrive: reason is the {@link RedriveOutcome} code, the task's fields its status. */
+    static final int REPLY_REDRIVE = 7;
+    /** The answer to a purge: see {@link #replyPurged}. */
+    static final int REPLY_PURGED = 8;
 
     // where a reply's output or error comes from
     static final int SOURCE_NONE = 0;
@@ -289,6 +295,22 @@ final class Effects
     void replyFinishedAt(final int i, final long value)
     {
         replies[i * REPLY_STRIDE + R_FINISHED_AT] = value;
+    }
+
+    /** Fill a purge's answer: entries removed, entries left. */
+    void replyPurged(final int i, final int purged, final int remaining)
+    {
+        replies[i * REPLY_STRIDE + R_ATTEMPTS] = (purged & 0xFFFF_FFFFL) | ((long)remaining << 32);
+    }
+
+    int replyPurgedCount(final int i)
+    {
+        return (int)replies[i * REPLY_STRIDE + R_ATTEMPTS];
+    }
+
+    int replyRemaining(final int i)
+    {
+        return (int)(replies[i * REPLY_STRIDE + R_ATTEMPTS] >>> 32);
     }
 
     int replyKind(final int i)

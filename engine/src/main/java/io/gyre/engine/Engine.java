@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadFactory;
@@ -61,7 +62,16 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class Engine implements AutoCloseable
 {
+    /**
+     * The most attempts one task may make in all, redrives included (a redrive that would pass it is refused
+     * with {@link RedriveOutcome#ATTEMPTS_LIMIT}): the width the dedupe table keeps attempt numbers in.
+     */
+    public static final int MAX_ATTEMPTS_PER_TASK = 4095;
+    /** The most entries one page of {@link #deadLetters} holds. */
+    public static final int MAX_DEAD_LETTER_PAGE = 1000;
+
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+    private static final byte[] NO_KEY = new byte[0];
     private static final String VERSION = versionOf();
     private static final long STAGE_STOP_MILLIS = 10_000;
     /** How long the ring may take to drain at the deadline: nothing publishes into it then but its own stages. */
@@ -501,21 +511,7 @@ public final class Engine implements AutoCloseable
     private CompletableFuture<TaskStatus> tryKeyed(final int kind, final byte[] bytes)
     {
         validateKey(bytes);
-        final Requests.StatusRequest request = new Requests.StatusRequest(new String(bytes, StandardCharsets.UTF_8));
-        enter();
-        try
-        {
-            if (!gate.tryAcquireInternal())
-            {
-                return null;
-            }
-            ring.publishEvent(KEYED_TRANSLATOR, kind, new UnsafeBuffer(bytes), request);
-        }
-        finally
-        {
-            requests.exit();
-        }
-        return request;
+        return publish(kind, bytes, new Requests.StatusRequest(new String(bytes, StandardCharsets.UTF_8)), false);
     }
 
     private void validateKey(final byte[] bytes)
@@ -534,23 +530,172 @@ public final class Engine implements AutoCloseable
     private CompletableFuture<TaskStatus> keyed(final int kind, final byte[] bytes)
     {
         validateKey(bytes);
-        final Requests.StatusRequest request = new Requests.StatusRequest(new String(bytes, StandardCharsets.UTF_8));
+        return publish(kind, bytes, new Requests.StatusRequest(new String(bytes, StandardCharsets.UTF_8)), true);
+    }
+
+    /**
+     * Publish a keyed request (status, cancel, and the dead-letter requests; an empty key where the request
+     * needs none), waiting for room in the ring or not.
+     *
+     * @return the request, or null when it would have had to wait and {@code wait} is false.
+     */
+    private <T> T publish(final int kind, final byte[] key, final T request, final boolean wait)
+    {
         enter();
         try
         {
             int idle = 0;
             while (!gate.tryAcquireInternal())
             {
+                if (!wait)
+                {
+                    return null;
+                }
                 checkAccepting(0);
                 idle = pause(idle);
             }
-            ring.publishEvent(KEYED_TRANSLATOR, kind, new UnsafeBuffer(bytes), request);
+            ring.publishEvent(KEYED_TRANSLATOR, kind, new UnsafeBuffer(key), request);
         }
         finally
         {
             requests.exit();
         }
         return request;
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Dead letters
+
+    /**
+     * A page of the dead-letter list, oldest first: the entries whose cursor is greater than {@code after}
+     * (0 for the first page), at most {@code limit}. Answered by the sequence stage from its state and the
+     * journal; nothing is journaled.
+     *
+     * @throws InvalidTaskException when {@code after} is negative or {@code limit} is not in [1, {@value #MAX_DEAD_LETTER_PAGE}].
+     */
+    public CompletableFuture<DeadLetterPage> deadLetters(final long after, final int limit)
+    {
+        validatePage(after, limit);
+        return publish(RingEvent.DEAD_LETTER_QUERY, NO_KEY, new Requests.DeadLetterList(after, limit), true);
+    }
+
+    /**
+     * As {@link #deadLetters}, but never waits: null when the engine is at its admission limit.
+     */
+    public CompletableFuture<DeadLetterPage> tryDeadLetters(final long after, final int limit)
+    {
+        validatePage(after, limit);
+        return publish(RingEvent.DEAD_LETTER_QUERY, NO_KEY, new Requests.DeadLetterList(after, limit), false);
+    }
+
+    /**
+     * @return the dead letter of this key with its original request and last error, or empty when the key has
+     *     none (never dead-lettered, redriven or purged since).
+     */
+    public CompletableFuture<Optional<DeadLetterDetails>> deadLetter(final String key)
+    {
+        final byte[] bytes = keyBytes(key);
+        return publish(RingEvent.DEAD_LETTER_QUERY, bytes, new Requests.DeadLetterShow(key), true);
+    }
+
+    /**
+     * As {@link #deadLetter(String)} for a key given as its bytes, but never waits: null when the engine is at
+     * its admission limit.
+     */
+    public CompletableFuture<Optional<DeadLetterDetails>> tryDeadLetter(final byte[] key)
+    {
+        validateKey(key);
+        return publish(RingEvent.DEAD_LETTER_QUERY, key, new Requests.DeadLetterShow(new String(key, StandardCharsets.UTF_8)), false);
+    }
+
+    /**
+     * Run the dead-lettered task of this key again: journaled, then it becomes live under the same key and
+     * task id with a fresh budget of its max attempts (numbered on from its last attempt), runs at the next
+     * tick, and its new outcome replaces the old one for deduplication (a submission of the key joins it).
+     * A key that is not dead-lettered changes nothing; the result says why.
+     */
+    public CompletableFuture<RedriveResult> redrive(final String key)
+    {
+        final byte[] bytes = keyBytes(key);
+        return publish(RingEvent.REDRIVE, bytes, new Requests.RedriveRequest(key), true);
+    }
+
+    /**
+     * As {@link #redrive(String)} for a key given as its bytes, but never waits: null when the engine is at
+     * its admission limit (nothing was journaled).
+     */
+    public CompletableFuture<RedriveResult> tryRedrive(final byte[] key)
+    {
+        validateKey(key);
+        return publish(RingEvent.REDRIVE, key, new Requests.RedriveRequest(new String(key, StandardCharsets.UTF_8)), false);
+    }
+
+    /**
+     * Remove the dead letter of this key from the list (journaled). The task's outcome stays remembered for
+     * deduplication (a resubmission is answered DEAD_LETTERED until the dedupe window forgets it).
+     */
+    public CompletableFuture<PurgeResult> purgeDeadLetter(final String key)
+    {
+        final byte[] bytes = keyBytes(key);
+        return publish(RingEvent.PURGE, bytes, new Requests.PurgeRequest(key), true);
+    }
+
+    /**
+     * Remove every dead letter from the list (journaled), as {@link #purgeDeadLetter} does one.
+     */
+    public CompletableFuture<PurgeResult> purgeDeadLetters()
+    {
+        return publish(RingEvent.PURGE, NO_KEY, new Requests.PurgeRequest(null), true);
+    }
+
+    /**
+     * As {@link #purgeDeadLetter} (or, with a null key, {@link #purgeDeadLetters}), but never waits: null when
+     * the engine is at its admission limit (nothing was journaled).
+     */
+    public CompletableFuture<PurgeResult> tryPurgeDeadLetters(final byte[] key)
+    {
+        if (key == null)
+        {
+            return publish(RingEvent.PURGE, NO_KEY, new Requests.PurgeRequest(null), false);
+        }
+        validateKey(key);
+        return publish(RingEvent.PURGE, key, new Requests.PurgeRequest(new String(key, StandardCharsets.UTF_8)), false);
+    }
+
+    /**
+     * @return entries in the dead-letter list (as of the sequence stage's last batch).
+     */
+    public int deadLetterCount()
+    {
+        return sequenceStage.deadLetters();
+    }
+
+    /**
+     * @return tasks that would have been dead-lettered but found the list at {@link EngineConfig#maxDeadLetters()}
+     *     (they ended FAILED or TIMED_OUT instead), since this engine's journal began.
+     */
+    public long deadLetterOverflows()
+    {
+        return sequenceStage.deadLetterOverflows();
+    }
+
+    private byte[] keyBytes(final String key)
+    {
+        final byte[] bytes = key == null ? NO_KEY : key.getBytes(StandardCharsets.UTF_8);
+        validateKey(bytes);
+        return bytes;
+    }
+
+    private static void validatePage(final long after, final int limit)
+    {
+        if (after < 0)
+        {
+            throw new InvalidTaskException("after", "after=" + after + " must not be negative (0: from the first dead letter)");
+        }
+        if (limit < 1 || limit > MAX_DEAD_LETTER_PAGE)
+        {
+            throw new InvalidTaskException("limit", "limit=" + limit + " must be in [1, " + MAX_DEAD_LETTER_PAGE + "]");
+        }
     }
 
     /**
@@ -661,7 +806,7 @@ public final class Engine implements AutoCloseable
             e.backoffMultiplier = config.defaultBackoffMultiplier();
             e.backoffJitter = config.defaultBackoffJitter();
         }
-        e.taskFlags = request.deadLetter() ? SubmittedRecord.FLAG_DEAD_LETTER : 0;
+        e.taskFlags = request.deadLetter() ? SubmittedRecord.FLAG_DEAD_LETTER | SubmittedRecord.FLAG_DEAD_LETTER_TIMEOUT : 0;
         e.replyTo = listener;
         e.correlation = request.correlationId();
     }

@@ -16,8 +16,8 @@ import java.util.Objects;
  * Everything an engine is built from; immutable and validated once, by {@link Builder#build()}, which
  * names the offending setting and value ({@code ringSize=1000 must be a power of two}).
  * <p>
- * Settings that change the sequence stage's decisions (live task and retained outcome limits, retention,
- * pool size, timer fan-out) are journaled when the engine starts, so a journal replays the same under any
+ * Settings that change the sequence stage's decisions (live task, retained outcome and dead-letter limits,
+ * retention, pool size, timer fan-out) are journaled when the engine starts, so a journal replays the same under any
  * later configuration.
  */
 public record EngineConfig(
@@ -46,6 +46,7 @@ public record EngineConfig(
     float defaultBackoffMultiplier,
     float defaultBackoffJitter,
     int timerFiresPerTick,
+    int maxDeadLetters,
     Duration closeTimeout,
     boolean snapshots,
     long snapshotEveryRecords,
@@ -107,6 +108,7 @@ public record EngineConfig(
         private float defaultBackoffMultiplier = 2.0f;
         private float defaultBackoffJitter = 0.2f;
         private int timerFiresPerTick = 256;
+        private int maxDeadLetters = 100_000;
         private Duration closeTimeout = Duration.ofSeconds(10);
         private static final Duration MAX_CLOSE_TIMEOUT = Duration.ofDays(1);
         private boolean snapshots = true;
@@ -287,6 +289,18 @@ public record EngineConfig(
         }
 
         /**
+         * Tasks the dead-letter list holds at most (until redriven or purged); default 100,000. When it is
+         * full, a task that would be dead-lettered ends FAILED (or TIMED_OUT) instead, as if submitted with
+         * {@code deadLetter(false)}, and {@link Engine#deadLetterOverflows()} counts it. 0 turns
+         * dead-lettering off.
+         */
+        public Builder maxDeadLetters(final int value)
+        {
+            maxDeadLetters = value;
+            return this;
+        }
+
+        /**
          * How long {@link Engine#stop()} (and close()) lets the attempts running finish before telling them to
          * stop: the deadline of a graceful stop; 0 to 1 day, default 10 s.
          */
@@ -452,6 +466,7 @@ public record EngineConfig(
             {
                 throw invalid("timerFiresPerTick", timerFiresPerTick, "must be at most ringSize/16 (" + ringSize / 16 + ")");
             }
+            range("maxDeadLetters", maxDeadLetters, 0, 10_000_000);
             if (closeTimeout == null || closeTimeout.isNegative())
             {
                 throw invalid("closeTimeout", closeTimeout, "must not be negative");
@@ -480,7 +495,7 @@ public record EngineConfig(
             return new EngineConfig(journalConfig, ringSize, waitStrategy, pipelineThreads, maxKeyBytes, maxTenantBytes, maxPayloadBytes,
                 maxOutputBytes, maxInFlightBytes, maxLiveTasks, maxRetainedOutcomes, outcomeRetention, blockingPoolThreads,
                 cpuPoolThreads, maxAsyncInFlight, maxWaitersPerTask, lowPriorityAdmissionPercent, normalPriorityAdmissionPercent, defaultTimeoutMillis, defaultMaxAttempts, defaultBackoffInitialMillis, defaultBackoffMaxMillis,
-                defaultBackoffMultiplier, defaultBackoffJitter, timerFiresPerTick, closeTimeout,
+                defaultBackoffMultiplier, defaultBackoffJitter, timerFiresPerTick, maxDeadLetters, closeTimeout,
                 snapshots, snapshotEveryRecords, snapshotInterval, snapshotsKept, journalRetention, metrics, clock != null ? clock : new OffsetEpochNanoClock(), all, handlerSettings, pluginsDirectory);
         }
 

@@ -129,6 +129,7 @@ public final class JournalReplay
      * @param snapshotEventId the last record that snapshot includes, or -1.
      * @param snapshotsSkipped snapshots found unusable while looking for the newest usable one, each with why.
      * @param runs the engine runs the journal records, in order.
+     * @param deadLetters entries in the dead-letter list at the end.
      */
     public record Report(
         Map<RecordType, Long> recordsByType,
@@ -150,7 +151,8 @@ public final class JournalReplay
         Path snapshot,
         long snapshotEventId,
         List<String> snapshotsSkipped,
-        List<Run> runs)
+        List<Run> runs,
+        int deadLetters)
     {
         /**
          * @return true when the journal holds damage beyond a torn tail, or the state machine disagrees with it.
@@ -361,7 +363,8 @@ public final class JournalReplay
                 loaded == null ? null : loaded.entry().path(),
                 loaded == null ? -1 : loaded.position().eventId(),
                 List.copyOf(skipped),
-                runs.all());
+                runs.all(),
+                sequencer.deadLetterCount());
         }
     }
 }

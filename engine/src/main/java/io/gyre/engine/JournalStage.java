@@ -7,8 +7,10 @@ import io.gyre.journal.EngineStartedRecord;
 import io.gyre.journal.EngineStopRecord;
 import io.gyre.journal.FailedRecord;
 import io.gyre.journal.JournalWriter;
+import io.gyre.journal.PurgeRequestedRecord;
 import io.gyre.journal.RecordDescriptor;
 import io.gyre.journal.RecordType;
+import io.gyre.journal.RedriveRequestedRecord;
 import io.gyre.journal.SubmittedRecord;
 import io.gyre.journal.SucceededRecord;
 import io.gyre.journal.TransitionRecord;
@@ -37,6 +39,8 @@ final class JournalStage implements EventHandler<RingEvent>
     private final SucceededRecord.Encoder succeeded = new SucceededRecord.Encoder();
     private final FailedRecord.Encoder failed = new FailedRecord.Encoder();
     private final CancelRequestedRecord.Encoder cancel = new CancelRequestedRecord.Encoder();
+    private final RedriveRequestedRecord.Encoder redrive = new RedriveRequestedRecord.Encoder();
+    private final PurgeRequestedRecord.Encoder purge = new PurgeRequestedRecord.Encoder();
     private final EngineStartedRecord.Encoder engineStarted = new EngineStartedRecord.Encoder();
     private final TransitionRecord.Encoder transition = new TransitionRecord.Encoder();
     private final EngineStopRecord.Encoder engineStop = new EngineStopRecord.Encoder();
@@ -79,7 +83,8 @@ final class JournalStage implements EventHandler<RingEvent>
     public void onEvent(final RingEvent event, final long sequence, final boolean endOfBatch)
     {
         event.journaled = false;
-        if (event.kind != RingEvent.STATUS && event.kind != RingEvent.SNAPSHOT)
+        if (event.kind != RingEvent.STATUS && event.kind != RingEvent.SNAPSHOT &&
+            event.kind != RingEvent.DEAD_LETTER_QUERY)
         {
             try
             {
@@ -149,6 +154,24 @@ final class JournalStage implements EventHandler<RingEvent>
                 cancel.wrap(writer.buffer(), offset).key(e.key.array(), 0, e.key.length());
                 type = RecordType.CANCEL_REQUESTED;
                 frameLength = cancel.frameLength();
+            }
+            case RingEvent.REDRIVE ->
+            {
+                final int offset = claim(sequence, RedriveRequestedRecord.KEY_OFFSET + 2 + e.key.length());
+                redrive.wrap(writer.buffer(), offset).key(e.key.array(), 0, e.key.length());
+                type = RecordType.REDRIVE_REQUESTED;
+                frameLength = redrive.frameLength();
+            }
+            case RingEvent.PURGE ->
+            {
+                final int offset = claim(sequence, PurgeRequestedRecord.KEY_OFFSET + 2 + e.key.length());
+                purge.wrap(writer.buffer(), offset);
+                if (e.key.length() > 0)
+                {
+                    purge.key(e.key.array(), 0, e.key.length());
+                }
+                type = RecordType.PURGE_REQUESTED;
+                frameLength = purge.frameLength();
             }
             case RingEvent.TICK ->
             {

@@ -25,6 +25,7 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
     private final JournalReader outcomes;
     private final ByteBudget budget;
     private final TaskOutcome view = new TaskOutcome();
+    private final DeadLetterAnswers deadLetters;
     private long listenerFailures;
 
     // listeners that asked to hear the end of a batch and were given replies in this one
@@ -40,6 +41,7 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
     {
         this.outcomes = outcomes;
         this.budget = budget;
+        this.deadLetters = new DeadLetterAnswers(outcomes);
     }
 
     @Override
@@ -109,6 +111,9 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
             case Effects.REPLY_REJECTED -> rejected(target, fx, i);
             case Effects.REPLY_OUTCOME -> outcome(e, fx, i);
             case Effects.REPLY_STATUS -> status(fx, i);
+            case Effects.REPLY_DEAD_LETTERS -> deadLetters.answer((Requests.DeadLetterQuery<?>)target);
+            case Effects.REPLY_REDRIVE -> redriven((Requests.RedriveRequest)target, fx, i);
+            case Effects.REPLY_PURGED -> ((Requests.PurgeRequest)target).complete(new PurgeResult(fx.replyPurgedCount(i), fx.replyRemaining(i)));
             case Effects.REPLY_STARTED ->
             {
                 final Requests.Startup startup = (Requests.Startup)target;
@@ -129,6 +134,15 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
         else if (target instanceof Requests.StatusRequest request)
         {
             request.completeExceptionally(new RequestRefusedException(reason, "request for key " + request.key + " was refused: " + reason));
+        }
+        else if (target instanceof Requests.RedriveRequest request)
+        {
+            request.completeExceptionally(new RequestRefusedException(reason, "redrive of key " + request.key + " was refused: " + reason));
+        }
+        else if (target instanceof Requests.PurgeRequest request)
+        {
+            request.completeExceptionally(new RequestRefusedException(reason,
+                (request.key == null ? "purge of every dead letter" : "purge of key " + request.key) + " was refused: " + reason));
         }
         else if (target instanceof Requests.Startup startup)
         {
@@ -239,6 +253,31 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
         }
     }
 
+    private static void redriven(final Requests.RedriveRequest request, final Effects fx, final int i)
+    {
+        final RedriveOutcome outcome = RedriveOutcome.fromCode(fx.replyReason(i));
+        final TaskState state = fx.replyState(i);
+        final long taskId = fx.replyTaskId(i);
+        final String message = switch (outcome)
+        {
+            case REDRIVEN -> "task " + taskId + " of key " + request.key + " redriven: attempts " + (fx.replyAttempts(i) + 1) + " to " +
+                fx.replyMaxAttempts(i) + " may run";
+            case NOT_DEAD_LETTERED -> state == null ?
+                "key " + request.key + " is not dead-lettered: no task with this key is known" :
+                "key " + request.key + " is not dead-lettered: its task " + taskId + " is " + state;
+            case SUPERSEDED -> "the dead letter of key " + request.key + " is superseded: task " + taskId +
+                " was submitted with this key since and is " + state + "; purge the dead letter instead";
+            case CAPACITY -> "task " + taskId + " of key " + request.key +
+                " was not redriven: the engine holds as many live tasks as it is configured for; retry later";
+            case ATTEMPTS_LIMIT -> "task " + taskId + " of key " + request.key + " was not redriven: it has made " + fx.replyAttempts(i) +
+                " attempts, and a fresh budget would take it to " + fx.replyMaxAttempts(i) + ", past the limit of " +
+                Engine.MAX_ATTEMPTS_PER_TASK + " per task";
+            case SUBMISSION_MISSING -> "task " + taskId + " of key " + request.key +
+                " was not redriven: its submission is no longer in the journal";
+        };
+        request.complete(new RedriveResult(request.key, outcome, taskId, state, fx.replyAttempts(i), fx.replyMaxAttempts(i), message));
+    }
+
     private static TaskStatus statusOf(final String key, final Effects fx, final int i, final Outcome outcome)
     {
         return new TaskStatus(key, true, fx.replyTaskId(i), fx.replyState(i), fx.replyAttempts(i), fx.replyMaxAttempts(i),
@@ -250,7 +289,11 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
         final TaskState state = fx.replyState(i);
         if (state == TaskState.TIMED_OUT)
         {
-            return "attempt " + fx.replyAttempts(i) + " timed out after " + fx.replyTimeoutMillis(i) + " ms";
+            return DeadLetterAnswers.timedOut(fx.replyAttempts(i), fx.replyTimeoutMillis(i));
+        }
+        if (state == TaskState.DEAD_LETTERED && fx.replyReason(i) == Sequencer.REASON_DEAD_LETTER_TIMED_OUT)
+        {
+            return DeadLetterAnswers.timedOut(fx.replyAttempts(i), fx.replyTimeoutMillis(i));
         }
         if (state == TaskState.CANCELLED)
         {

@@ -15,6 +15,10 @@ import java.util.Arrays;
  * A new key costs an index probe (a miss on the fingerprint) plus sequential ring work; only a hit reads a
  * ring entry at random. Index deletion shifts later entries back (no tombstones), so probe runs stay short.
  * <p>
+ * An entry can also be {@link #forget forgotten} before its turn (a redriven task: its new outcome will
+ * replace it): it leaves the index at once, and its ring slot, marked with task id 0, until the head reaches
+ * it; it still counts in {@link #size()} until then.
+ * <p>
  * Single-threaded: the sequence stage's thread.
  */
 final class RetainedOutcomes
@@ -188,8 +192,24 @@ final class RetainedOutcomes
     void evictOldest()
     {
         final int position = (int)(head & ringMask);
-        removeIndex(ring[position * STRIDE + KEY_HASH], position);
+        if (ring[position * STRIDE + TASK_ID] != 0)
+        {
+            removeIndex(ring[position * STRIDE + KEY_HASH], position);
+        }
         head++;
+    }
+
+    /**
+     * Forget the entry at this ring position (from {@link #find}) now: lookups no longer find it.
+     */
+    void forget(final int position)
+    {
+        final int base = position * STRIDE;
+        if (ring[base + TASK_ID] != 0)
+        {
+            removeIndex(ring[base + KEY_HASH], position);
+            ring[base + TASK_ID] = 0;
+        }
     }
 
     private void insertIndex(final long keyHash, final int position)
@@ -239,7 +259,10 @@ final class RetainedOutcomes
         for (long seq = head; seq < tail; seq++)
         {
             final int position = (int)(seq & ringMask);
-            insertIndex(ring[position * STRIDE + KEY_HASH], position);
+            if (ring[position * STRIDE + TASK_ID] != 0)
+            {
+                insertIndex(ring[position * STRIDE + KEY_HASH], position);
+            }
         }
     }
 
@@ -264,7 +287,10 @@ final class RetainedOutcomes
         Arrays.fill(index, 0L);
         for (long seq = head; seq < tail; seq++)
         {
-            insertIndex(ring[(int)seq * STRIDE + KEY_HASH], (int)seq);
+            if (ring[(int)seq * STRIDE + TASK_ID] != 0)
+            {
+                insertIndex(ring[(int)seq * STRIDE + KEY_HASH], (int)seq);
+            }
         }
     }
 
@@ -332,13 +358,17 @@ final class RetainedOutcomes
     }
 
     /**
-     * Visit every entry, oldest first.
+     * Visit every entry, oldest first (forgotten ones excepted).
      */
     void forEach(final Sequencer.TaskVisitor visitor)
     {
         for (long seq = head; seq < tail; seq++)
         {
             final int position = (int)(seq & ringMask);
+            if (ring[position * STRIDE + TASK_ID] == 0)
+            {
+                continue;
+            }
             visitor.visit(taskId(position), state(position), attempts(position), submittedAt(position), finishedAt(position));
         }
     }

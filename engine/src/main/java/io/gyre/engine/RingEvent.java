@@ -29,6 +29,15 @@ final class RingEvent
     static final int SNAPSHOT = 12;
     /** The engine began to stop: no attempt starts from here (journaled as ENGINE_STOP, phase STOPPING). */
     static final int ENGINE_STOP = 11;
+    /**
+     * A question about the dead-letter list (not journaled; changes nothing): the entry of {@link #key}, or,
+     * with an empty key, a page of entries (cursor and limit on the {@link Requests.DeadLetterQuery}).
+     */
+    static final int DEAD_LETTER_QUERY = 8;
+    /** A request to redrive the dead-lettered task of {@link #key} (journaled as REDRIVE_REQUESTED). */
+    static final int REDRIVE = 9;
+    /** A request to purge the dead letter of {@link #key}, or every one when it is empty (journaled as PURGE_REQUESTED). */
+    static final int PURGE = 10;
 
     // ---- written by the producer (API thread, pool thread, ticker, or the execute stage for follow-ups)
     int kind;
@@ -125,6 +134,12 @@ final class RingEvent
                 return "SNAPSHOT";
             case ENGINE_STOP:
                 return "ENGINE_STOP";
+            case DEAD_LETTER_QUERY:
+                return "DEAD_LETTER_QUERY";
+            case REDRIVE:
+                return "REDRIVE";
+            case PURGE:
+                return "PURGE";
             default:
                 return "UNKNOWN(" + kind + ")";
         }

@@ -24,6 +24,8 @@ final class SequenceStage implements EventHandler<RingEvent>
     static final long SNAPSHOT_IF_CHANGED = 1;
 
     private final Snapshotter snapshotter;
+    private volatile int deadLetters;
+    private volatile long deadLetterOverflows;
     private long unjournaledResults;
 
     /**
@@ -94,6 +96,41 @@ final class SequenceStage implements EventHandler<RingEvent>
             }
             case RingEvent.STATUS -> sequencer.status(e.key.buffer(), 0, e.key.length(), e.replyTo, e.correlation, fx);
             case RingEvent.SNAPSHOT -> snapshot(e);
+            case RingEvent.DEAD_LETTER_QUERY ->
+            {
+                final Requests.DeadLetterQuery<?> query = (Requests.DeadLetterQuery<?>)e.replyTo;
+                if (e.key.length() == 0)
+                {
+                    sequencer.listDeadLetters(query.after, query.limit, query, fx);
+                }
+                else
+                {
+                    sequencer.showDeadLetter(e.key.buffer(), 0, e.key.length(), query, fx);
+                }
+            }
+            case RingEvent.REDRIVE ->
+            {
+                if (e.journaled)
+                {
+                    sequencer.redriveRequested(e.timestamp, e.key.buffer(), 0, e.key.length(), e.replyTo, e.correlation, fx);
+                }
+                else
+                {
+                    refuse(e, fx);
+                }
+            }
+            case RingEvent.PURGE ->
+            {
+                if (e.journaled)
+                {
+                    sequencer.purgeRequested(e.timestamp, e.key.length() == 0, e.key.buffer(), 0, e.key.length(), e.replyTo,
+                        e.correlation, fx);
+                }
+                else
+                {
+                    refuse(e, fx);
+                }
+            }
             case RingEvent.TICK ->
             {
                 tickInFlight.set(false);
@@ -160,6 +197,8 @@ final class SequenceStage implements EventHandler<RingEvent>
         }
         nextWakeAt = sequencer.nextWakeAt();
         liveTasks = sequencer.liveCount();
+        deadLetters = sequencer.deadLetterCount();
+        deadLetterOverflows = sequencer.deadLetterOverflows();
     }
 
     /**
@@ -250,6 +289,18 @@ final class SequenceStage implements EventHandler<RingEvent>
     int liveTasks()
     {
         return liveTasks;
+    }
+
+    /** @return entries in the dead-letter list at the end of the last batch (read from any thread). */
+    int deadLetters()
+    {
+        return deadLetters;
+    }
+
+    /** @return tasks that found the dead-letter list full, as of the last batch (read from any thread). */
+    long deadLetterOverflows()
+    {
+        return deadLetterOverflows;
     }
 
     long unjournaledResults()

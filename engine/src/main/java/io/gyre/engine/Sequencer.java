@@ -10,6 +10,7 @@ import io.gyre.journal.SubmittedRecord;
 import io.gyre.journal.SucceededRecord;
 import io.gyre.journal.TransitionRecord;
 import org.agrona.DirectBuffer;
+import org.agrona.ExpandableArrayBuffer;
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
 
@@ -18,7 +19,8 @@ import java.util.EnumMap;
 import java.util.Map;
 
 /**
- * The engine's state machine: deduplication, every task's lifecycle, timers, retries and pool slots. It
+ * The engine's state machine: deduplication, every task's lifecycle, timers, retries, pool slots and the
+ * dead-letter list. It
  * reads time and randomness only from the events it is given, so feeding it a journal's records rebuilds
  * exactly the state the live engine had (invariant 4): the sequence stage and replay call the same methods.
  * <p>
@@ -36,6 +38,7 @@ final class Sequencer
     /** Reason codes of derived records (see docs/JOURNAL.md). */
     static final int REASON_RETRY_AFTER_FAILURE = 1;
     static final int REASON_RETRY_AFTER_TIMEOUT = 2;
+    static final int REASON_RETRY_AFTER_REDRIVE = 3;
     static final int REASON_TIMED_OUT_FINAL = 1;
     static final int REASON_TIMED_OUT_WILL_RETRY = 2;
     static final int REASON_CANCELLED_WAITING = 1;
@@ -54,6 +57,7 @@ final class Sequencer
 
     private final HandlerRegistry registry;
     private final KeyMatcher keyMatcher;
+    private final SubmissionReader submission;
     private Settings settings;
 
     /** Live tasks by id, and by key hash (chained through {@link TaskRecord#nextSameHash}): small and hot. */
@@ -61,6 +65,9 @@ final class Sequencer
     private final Long2ObjectHashMap<TaskRecord> byKeyHash = new Long2ObjectHashMap<>(1024, 0.5f);
     /** Finished tasks, remembered for deduplication. */
     private final RetainedOutcomes retained;
+    /** Dead-lettered tasks, kept until redriven or purged. */
+    private final DeadLetters deadLetters = new DeadLetters();
+    private long deadLetterOverflows;
     private final Long2LongHashMap inPool = new Long2LongHashMap(64, 0.65f, -1);
     private final TimerHeap timers = new TimerHeap();
     private final DueTimers[] due = {new DueTimers(), new DueTimers(), new DueTimers()};
@@ -104,6 +111,7 @@ final class Sequencer
         this.settings = settings;
         this.registry = registry;
         this.keyMatcher = new KeyMatcher(lookup);
+        this.submission = new SubmissionReader(lookup, registry);
         this.retained = new RetainedOutcomes(settings.maxRetainedOutcomes());
         this.typeInUse = new int[registry.size() + 1];
         this.pendingByType = new int[registry.size() + 1];
@@ -352,14 +360,15 @@ final class Sequencer
             r.outcomeDocument = document;
             r.outcomeOffset = offset;
             final boolean retryable = errorKind != FailedRecord.KIND_PERMANENT;
+            final int reason = retryable ? REASON_DEAD_LETTER_EXHAUSTED : REASON_DEAD_LETTER_PERMANENT;
             if (retryable && attempt < r.maxAttempts)
             {
                 scheduleRetry(r, fx, REASON_RETRY_AFTER_FAILURE);
             }
-            else if ((r.taskFlags & SubmittedRecord.FLAG_DEAD_LETTER) != 0)
+            else if (enterDeadLetters(r, SubmittedRecord.FLAG_DEAD_LETTER, reason, document, offset, finishedAt == 0 ? now : finishedAt))
             {
-                derive(fx, RecordType.DEAD_LETTERED, taskId, attempt,
-                    retryable ? REASON_DEAD_LETTER_EXHAUSTED : REASON_DEAD_LETTER_PERMANENT, 0);
+                derive(fx, RecordType.DEAD_LETTERED, taskId, attempt, reason, 0);
+                r.outcomeReason = reason;
                 finish(r, TaskState.DEAD_LETTERED, fx, Effects.SOURCE_THIS_EVENT, finishedAt);
             }
             else
@@ -411,6 +420,201 @@ final class Sequencer
             fx.replyFinishedAt(i, now);
         }
         finish(r, TaskState.CANCELLED, fx, Effects.SOURCE_NONE, now);
+    }
+
+    /**
+     * A journaled request to run the dead-lettered task of this key again: it becomes live under the same key
+     * and task id, in RETRY_WAIT due now (so it runs at the next tick, its attempts numbered on from the last
+     * one), with a fresh budget of its submission's max attempts; its dead letter is removed, and its
+     * remembered outcome forgotten (the new outcome replaces it). Anything else changes nothing and is
+     * answered with why (see {@link RedriveOutcome}).
+     */
+    void redriveRequested(
+        final long timestamp,
+        final DirectBuffer key,
+        final int keyOffset,
+        final int keyLength,
+        final Object target,
+        final long correlation,
+        final Effects fx)
+    {
+        advance(timestamp);
+        final long hash = KeyHasher.hash(key, keyOffset, keyLength);
+        final TaskRecord live = findLive(hash, key, keyOffset, keyLength);
+        final int retainedSlot = findRetained(hash, key, keyOffset, keyLength);
+        keyMatcher.probe(key, keyOffset, keyLength);
+        final int letter = deadLetters.find(hash, keyMatcher);
+        if (letter < 0 || live != null || (retainedSlot >= 0 && retained.taskId(retainedSlot) != deadLetters.taskId(letter)))
+        {
+            final int code = letter < 0 ? RedriveOutcome.NOT_DEAD_LETTERED.code() : RedriveOutcome.SUPERSEDED.code();
+            if (live != null)
+            {
+                redriveReply(fx, target, correlation, code, live.taskId, live.state, live.attempt, live.maxAttempts);
+            }
+            else if (retainedSlot >= 0)
+            {
+                redriveReply(fx, target, correlation, code, retained.taskId(retainedSlot), retained.state(retainedSlot),
+                    retained.attempts(retainedSlot), retained.maxAttempts(retainedSlot));
+            }
+            else
+            {
+                redriveReply(fx, target, correlation, code, 0, null, 0, 0);
+            }
+            return;
+        }
+        final long taskId = deadLetters.taskId(letter);
+        final int attempts = deadLetters.attempts(letter);
+        if (liveCount >= settings.maxLiveTasks())
+        {
+            redriveReply(fx, target, correlation, RedriveOutcome.CAPACITY.code(), taskId, TaskState.DEAD_LETTERED, attempts, attempts);
+            return;
+        }
+        if (!submission.read(deadLetters.submitDocument(letter), deadLetters.submitOffset(letter)))
+        {
+            redriveReply(fx, target, correlation, RedriveOutcome.SUBMISSION_MISSING.code(), taskId, TaskState.DEAD_LETTERED, attempts,
+                attempts);
+            return;
+        }
+        final int budget = Math.max(1, submission.maxAttempts);
+        if ((long)attempts + budget > Engine.MAX_ATTEMPTS_PER_TASK)
+        {
+            redriveReply(fx, target, correlation, RedriveOutcome.ATTEMPTS_LIMIT.code(), taskId, TaskState.DEAD_LETTERED, attempts,
+                attempts + budget);
+            return;
+        }
+
+        final TaskRecord r = allocate();
+        r.taskId = taskId;
+        r.keyHash = hash;
+        r.state = TaskState.DEAD_LETTERED;
+        r.handlerId = submission.handlerId;
+        r.mode = submission.mode;
+        r.priority = Math.min(Math.max(submission.priority, 0), PRIORITIES - 1);
+        r.timeoutMillis = submission.timeoutMillis;
+        r.attempt = attempts;
+        r.attemptBase = attempts;
+        r.maxAttempts = attempts + budget;
+        r.backoffInitialMillis = submission.backoffInitialMillis;
+        r.backoffMaxMillis = submission.backoffMaxMillis;
+        r.backoffMultiplier = submission.backoffMultiplier;
+        r.backoffJitter = submission.backoffJitter;
+        r.taskFlags = submission.taskFlags;
+        r.submittedAt = deadLetters.submittedAt(letter);
+        r.submitDocument = deadLetters.submitDocument(letter);
+        r.submitOffset = deadLetters.submitOffset(letter);
+        deadLetters.remove(letter);
+        if (retainedSlot >= 0)
+        {
+            retained.forget(retainedSlot);
+        }
+        r.nextSameHash = byKeyHash.get(hash);
+        byKeyHash.put(hash, r);
+        byId.put(taskId, r);
+        liveCount++;
+        transition(r, TaskState.RETRY_WAIT);
+        timers.add(now, taskId, attempts, TimerHeap.RETRY);
+        derive(fx, RecordType.RETRY_SCHEDULED, taskId, attempts, REASON_RETRY_AFTER_REDRIVE, now);
+        redriveReply(fx, target, correlation, RedriveOutcome.REDRIVEN.code(), taskId, r.state, r.attempt, r.maxAttempts);
+    }
+
+    private void redriveReply(
+        final Effects fx,
+        final Object target,
+        final long correlation,
+        final int code,
+        final long taskId,
+        final TaskState state,
+        final int attempts,
+        final int maxAttempts)
+    {
+        if (target == null)
+        {
+            return;
+        }
+        final int i = fx.reply(Effects.REPLY_REDRIVE, target, correlation, taskId);
+        if (state != null)
+        {
+            fx.replyTask(i, state, attempts, maxAttempts, -1, 0, code, 0, 0, 0, 0);
+        }
+        fx.replyReason(i, code);
+    }
+
+    /**
+     * A journaled request to remove dead letters: every one, or the key's. Their tasks' outcomes stay
+     * remembered for deduplication as before (DEAD_LETTERED, until the dedupe window forgets them).
+     */
+    void purgeRequested(
+        final long timestamp,
+        final boolean all,
+        final DirectBuffer key,
+        final int keyOffset,
+        final int keyLength,
+        final Object target,
+        final long correlation,
+        final Effects fx)
+    {
+        advance(timestamp);
+        int purged = 0;
+        if (all)
+        {
+            purged = deadLetters.clear();
+        }
+        else
+        {
+            keyMatcher.probe(key, keyOffset, keyLength);
+            final int letter = deadLetters.find(KeyHasher.hash(key, keyOffset, keyLength), keyMatcher);
+            if (letter >= 0)
+            {
+                deadLetters.remove(letter);
+                purged = 1;
+            }
+        }
+        if (target != null)
+        {
+            final int i = fx.reply(Effects.REPLY_PURGED, target, correlation, 0);
+            fx.replyPurged(i, purged, deadLetters.size());
+        }
+    }
+
+    /**
+     * A question about the dead-letter list (not journaled; changes nothing): the entries after
+     * {@code cursor}, at most {@code limit}, oldest first, written to {@code rows}.
+     */
+    void listDeadLetters(final long cursor, final int limit, final DeadLetterRows rows, final Effects fx)
+    {
+        int slot = deadLetters.firstAfter(cursor);
+        long last = cursor;
+        for (int n = 0; n < limit && slot >= 0; n++)
+        {
+            row(rows, slot);
+            last = deadLetters.sequence(slot);
+            slot = deadLetters.next(slot);
+        }
+        rows.end(last, slot >= 0, deadLetters.size());
+        fx.reply(Effects.REPLY_DEAD_LETTERS, rows, 0, 0);
+    }
+
+    /**
+     * A question about the dead letter of a key (not journaled; changes nothing): its entry, if any, is
+     * written to {@code rows}.
+     */
+    void showDeadLetter(final DirectBuffer key, final int keyOffset, final int keyLength, final DeadLetterRows rows, final Effects fx)
+    {
+        keyMatcher.probe(key, keyOffset, keyLength);
+        final int slot = deadLetters.find(KeyHasher.hash(key, keyOffset, keyLength), keyMatcher);
+        if (slot >= 0)
+        {
+            row(rows, slot);
+        }
+        rows.end(slot >= 0 ? deadLetters.sequence(slot) : 0, false, deadLetters.size());
+        fx.reply(Effects.REPLY_DEAD_LETTERS, rows, 0, 0);
+    }
+
+    private void row(final DeadLetterRows rows, final int slot)
+    {
+        rows.visit(deadLetters.sequence(slot), deadLetters.taskId(slot), deadLetters.keyHash(slot), deadLetters.submitDocument(slot),
+            deadLetters.submitOffset(slot), deadLetters.failureDocument(slot), deadLetters.failureOffset(slot), deadLetters.reason(slot),
+            deadLetters.attempts(slot), deadLetters.submittedAt(slot), deadLetters.deadLetteredAt(slot));
     }
 
     /**
@@ -725,6 +929,10 @@ final class Sequencer
                 record.failed().finishedAt(), fx);
             case CANCEL_REQUESTED -> cancelRequested(ts, record.cancelRequested().buffer(), record.cancelRequested().keyOffset(),
                 record.cancelRequested().keyLength(), null, 0, fx);
+            case REDRIVE_REQUESTED -> redriveRequested(ts, record.redriveRequested().buffer(), record.redriveRequested().keyOffset(),
+                record.redriveRequested().keyLength(), null, 0, fx);
+            case PURGE_REQUESTED -> purgeRequested(ts, record.purgeRequested().all(), record.purgeRequested().buffer(),
+                record.purgeRequested().keyOffset(), record.purgeRequested().keyLength(), null, 0, fx);
             case TICK -> tick(ts, fx);
             case ENGINE_STARTED -> engineStarted(ts, Settings.readFrom(record.engineStarted(), settings), null, fx);
             case JOURNAL_RECOVERED ->
@@ -811,8 +1019,49 @@ final class Sequencer
         }
         derive(fx, RecordType.TIMED_OUT, r.taskId, r.attempt, REASON_TIMED_OUT_FINAL, 0);
         r.outcomeDocument = -1;
+        if (enterDeadLetters(r, SubmittedRecord.FLAG_DEAD_LETTER_TIMEOUT, REASON_DEAD_LETTER_TIMED_OUT, -1, 0, now))
+        {
+            derive(fx, RecordType.DEAD_LETTERED, r.taskId, r.attempt, REASON_DEAD_LETTER_TIMED_OUT, 0);
+            r.outcomeReason = REASON_DEAD_LETTER_TIMED_OUT;
+            finish(r, TaskState.DEAD_LETTERED, fx, Effects.SOURCE_NONE, now);
+            return;
+        }
         r.outcomeReason = REASON_TIMED_OUT_FINAL;
         finish(r, TaskState.TIMED_OUT, fx, Effects.SOURCE_NONE, now);
+    }
+
+    /**
+     * A task ends for good: put it on the dead-letter list when its submission carries {@code flag} and the
+     * list has room, replacing the letter of an earlier task of the same key (a key has one letter at most).
+     *
+     * @return whether it is on the list now (the caller ends it DEAD_LETTERED); false: it ends as if
+     *     dead-lettering were off (FAILED, TIMED_OUT).
+     */
+    private boolean enterDeadLetters(
+        final TaskRecord r, final int flag, final int reason, final long failureDocument, final int failureOffset, final long at)
+    {
+        if ((r.taskFlags & flag) == 0)
+        {
+            return false;
+        }
+        int superseded = -1;
+        if (deadLetters.mayContain(r.keyHash) && submission.read(r.submitDocument, r.submitOffset))
+        {
+            keyMatcher.probe(submission.key, 0, submission.keyLength);
+            superseded = deadLetters.find(r.keyHash, keyMatcher);
+        }
+        if (superseded < 0 && deadLetters.size() >= settings.maxDeadLetters())
+        {
+            deadLetterOverflows++;
+            return false;
+        }
+        if (superseded >= 0)
+        {
+            deadLetters.remove(superseded);
+        }
+        deadLetters.add(r.taskId, r.keyHash, r.submitDocument, r.submitOffset, failureDocument, failureOffset, reason, r.attempt,
+            r.submittedAt, at);
+        return true;
     }
 
     private void scheduleRetry(final TaskRecord r, final Effects fx, final int reason)
@@ -828,12 +1077,12 @@ final class Sequencer
     }
 
     /**
-     * Delay before the attempt after {@code r.attempt}: exponential, capped, spread by jitter drawn from the
-     * task id and attempt (the same on every replay).
+     * Delay before the attempt after {@code r.attempt}: exponential (counted from the last redrive), capped,
+     * spread by jitter drawn from the task id and attempt (the same on every replay).
      */
     static long backoffNanos(final TaskRecord r)
     {
-        double delay = r.backoffInitialMillis * Math.pow(r.backoffMultiplier, r.attempt - 1);
+        double delay = r.backoffInitialMillis * Math.pow(r.backoffMultiplier, r.attempt - r.attemptBase - 1);
         delay = Math.min(delay, r.backoffMaxMillis);
         final double unit = (mix(r.taskId * 31 + r.attempt) >>> 11) * 0x1.0p-53;
         delay = delay * (1.0 + r.backoffJitter * (2.0 * unit - 1.0));
@@ -1239,6 +1488,24 @@ final class Sequencer
         return retained.size();
     }
 
+    /** @return entries in the dead-letter list. */
+    int deadLetterCount()
+    {
+        return deadLetters.size();
+    }
+
+    /** @return tasks that would have been dead-lettered but found the list full (they ended FAILED or TIMED_OUT). */
+    long deadLetterOverflows()
+    {
+        return deadLetterOverflows;
+    }
+
+    /** @return the dead-letter list itself (for snapshots and tests; the sequence stage's thread only). */
+    DeadLetters deadLetters()
+    {
+        return deadLetters;
+    }
+
     /**
      * @return whether a pending handed-off task could start now (by its type's current mode: a close enough
      *     guess for when to wake up; slots freed by results start pending work directly).
@@ -1403,7 +1670,7 @@ final class Sequencer
     // Snapshots
 
     /** Version of the state layout {@link #writeState} writes (see docs/JOURNAL.md, snapshots). */
-    static final int STATE_VERSION = 2;
+    static final int STATE_VERSION = 3;
 
     /**
      * Write the whole state as replaying the journal up to the last applied record would build it: tasks,
@@ -1468,6 +1735,24 @@ final class Sequencer
             queue.writeTo(out);
         }
         expected.writeTo(out);
+        out.putLong(deadLetters.nextSequence()).putLong(deadLetterOverflows).putInt(deadLetters.size());
+        final long[] lettersOldest = {Long.MAX_VALUE};
+        deadLetters.forEach((sequence, taskId, keyHash, submitDocument, submitOffset, failureDocument, failureOffset, reason, attempts,
+                             submittedAt, deadLetteredAt) ->
+        {
+            out.putLong(sequence).putLong(taskId).putLong(keyHash).putLong(submitDocument).putInt(submitOffset)
+                .putLong(failureDocument).putInt(failureOffset).putInt(reason).putInt(attempts).putLong(submittedAt)
+                .putLong(deadLetteredAt);
+            if (submitDocument >= 0 && submitDocument < lettersOldest[0])
+            {
+                lettersOldest[0] = submitDocument;
+            }
+            if (failureDocument >= 0 && failureDocument < lettersOldest[0])
+            {
+                lettersOldest[0] = failureDocument;
+            }
+        });
+        oldest = Math.min(oldest, lettersOldest[0]);
         return Math.min(oldest, retained.writeTo(out));
     }
 
@@ -1608,6 +1893,29 @@ final class Sequencer
             queue.readFrom(in);
         }
         expected.readFrom(in);
+        final long nextLetter = in.getLong();
+        deadLetterOverflows = in.getLong();
+        final int letters = in.count(72);
+        for (int i = 0; i < letters; i++)
+        {
+            try
+            {
+                deadLetters.restore(in.getLong(), in.getLong(), in.getLong(), in.getLong(), in.getInt(), in.getLong(), in.getInt(),
+                    in.getInt(), in.getInt(), in.getLong(), in.getLong());
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw new IllegalStateException("snapshot state has a bad dead letter: " + ex.getMessage(), ex);
+            }
+        }
+        try
+        {
+            deadLetters.restoreNextSequence(nextLetter);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new IllegalStateException("snapshot state has a bad dead-letter sequence: " + ex.getMessage(), ex);
+        }
         retained.readFrom(in);
     }
 
@@ -1628,6 +1936,80 @@ final class Sequencer
     interface TaskVisitor
     {
         void visit(long taskId, TaskState state, int attempts, long submittedAt, long finishedAt);
+    }
+
+    /**
+     * Where a dead-letter query's entries go (the query itself, answered by the publish stage once the
+     * sequence stage has written them).
+     */
+    interface DeadLetterRows extends DeadLetters.Visitor
+    {
+        /**
+         * @param nextCursor the cursor of the last entry written (or the one asked with, when none was).
+         * @param more whether the list holds entries after the last one written.
+         * @param total entries in the list.
+         */
+        void end(long nextCursor, boolean more, int total);
+    }
+
+    /**
+     * Reads a submission back from the journal: its key (copied) and the request's settings, for a redrive.
+     */
+    private static final class SubmissionReader implements RecordHandler
+    {
+        private final JournalReader reader;
+        private final HandlerRegistry registry;
+        final ExpandableArrayBuffer key = new ExpandableArrayBuffer(64);
+        int keyLength;
+        int handlerId;
+        int mode;
+        int priority;
+        int timeoutMillis;
+        int maxAttempts;
+        int backoffInitialMillis;
+        int backoffMaxMillis;
+        float backoffMultiplier;
+        float backoffJitter;
+        int taskFlags;
+        private boolean found;
+
+        SubmissionReader(final JournalReader reader, final HandlerRegistry registry)
+        {
+            this.reader = reader;
+            this.registry = registry;
+        }
+
+        /**
+         * @return whether the SUBMITTED record at this position was read (its fields are then set).
+         */
+        boolean read(final long document, final int offset)
+        {
+            found = false;
+            return reader != null && reader.readRecordAt(document, offset, this) && found;
+        }
+
+        @Override
+        public void onRecord(final RecordView record)
+        {
+            if (record.type() != RecordType.SUBMITTED)
+            {
+                return;
+            }
+            final SubmittedRecord.Decoder d = record.submitted();
+            keyLength = d.keyLength();
+            key.putBytes(0, d.buffer(), d.keyOffset(), keyLength);
+            handlerId = registry.idOf(d.buffer(), d.taskTypeOffset(), d.taskTypeLength());
+            mode = d.executionMode();
+            priority = d.priority();
+            timeoutMillis = d.timeoutMillis();
+            maxAttempts = d.maxAttempts();
+            backoffInitialMillis = d.backoffInitialMillis();
+            backoffMaxMillis = d.backoffMaxMillis();
+            backoffMultiplier = d.backoffMultiplier();
+            backoffJitter = d.backoffJitter();
+            taskFlags = d.taskFlags();
+            found = true;
+        }
     }
 
     /**

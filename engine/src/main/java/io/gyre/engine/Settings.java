@@ -26,8 +26,12 @@ record Settings(
     int lowPriorityAdmissionPercent,
     int normalPriorityAdmissionPercent,
     int timerFiresPerTick,
+    int maxDeadLetters,
     Map<String, Integer> typeLimits)
 {
+    /** The dead-letter bound of journals written before the list existed: none (they replay as decided). */
+    static final int UNBOUNDED_DEAD_LETTERS = Integer.MAX_VALUE;
+
     private static final String LIMIT_PREFIX = "limit.";
     /** Present, with the number of type limits, in records that carry them; absent in older journals (no limits). */
     private static final String TYPE_LIMITS = "typeLimits";
@@ -49,7 +53,8 @@ record Settings(
         }
         return new Settings(config.maxLiveTasks(), config.maxRetainedOutcomes(), config.outcomeRetention().toNanos(),
             config.blockingPoolThreads(), config.cpuPoolThreads(), config.maxAsyncInFlight(), config.maxWaitersPerTask(),
-            config.lowPriorityAdmissionPercent(), config.normalPriorityAdmissionPercent(), config.timerFiresPerTick(), limits);
+            config.lowPriorityAdmissionPercent(), config.normalPriorityAdmissionPercent(), config.timerFiresPerTick(),
+            config.maxDeadLetters(), limits);
     }
 
     /**
@@ -89,6 +94,7 @@ record Settings(
         values.put("lowPriorityAdmissionPercent", (long)lowPriorityAdmissionPercent);
         values.put("normalPriorityAdmissionPercent", (long)normalPriorityAdmissionPercent);
         values.put("timerFiresPerTick", (long)timerFiresPerTick);
+        values.put("maxDeadLetters", (long)maxDeadLetters);
         values.put(TYPE_LIMITS, (long)typeLimits.size());
         for (final Map.Entry<String, Integer> limit : new TreeMap<>(typeLimits).entrySet())
         {
@@ -127,6 +133,8 @@ record Settings(
             (int)(long)values.getOrDefault("lowPriorityAdmissionPercent", 100L),
             (int)(long)values.getOrDefault("normalPriorityAdmissionPercent", 100L),
             (int)(long)values.getOrDefault("timerFiresPerTick", (long)fallback.timerFiresPerTick),
+            // journals written before the dead-letter list existed dead-lettered without a bound
+            (int)(long)values.getOrDefault("maxDeadLetters", (long)UNBOUNDED_DEAD_LETTERS),
             hasLimits ? limits : Map.of());
     }
 

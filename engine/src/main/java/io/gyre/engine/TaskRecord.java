@@ -12,7 +12,10 @@ final class TaskRecord
 
     TaskState state;
     int attempt;
+    /** The last attempt this task may make (its submission's max attempts, plus {@link #attemptBase}). */
     int maxAttempts;
+    /** Attempts made before the task was last redriven (0 for one never redriven): backoff counts from here. */
+    int attemptBase;
     int handlerId;
     int mode;
     int priority;
@@ -52,6 +55,7 @@ final class TaskRecord
         state = null;
         attempt = 0;
         maxAttempts = 0;
+        attemptBase = 0;
         handlerId = HandlerRegistry.UNKNOWN;
         mode = 0;
         priority = 0;

@@ -23,7 +23,11 @@ import static io.gyre.engine.TaskState.TIMED_OUT;
  *      │ └──restart────────┘  │ └──timeout, no retry─▶ TIMED_OUT
  *      │                      └──failure or timeout, attempts left──▶ RETRY_WAIT ──due──▶ RUNNING | PENDING
  *      └──cancel──▶ CANCELLED ◀──cancel── RUNNING, RETRY_WAIT
+ *
+ *   DEAD_LETTERED ──redrive──▶ RETRY_WAIT (due at once, with a fresh budget of attempts)
  * </pre>
+ * Every other terminal state is final; DEAD_LETTERED is terminal too (an outcome is recorded, waiters are
+ * answered) until an operator redrives it.
  */
 public final class TaskTransitions
 {
@@ -35,6 +39,7 @@ public final class TaskTransitions
         ALLOWED.put(PENDING, EnumSet.of(RUNNING, CANCELLED));
         ALLOWED.put(RUNNING, EnumSet.of(SUCCEEDED, FAILED, DEAD_LETTERED, TIMED_OUT, RETRY_WAIT, CANCELLED, PENDING));
         ALLOWED.put(RETRY_WAIT, EnumSet.of(RUNNING, PENDING, CANCELLED));
+        ALLOWED.put(DEAD_LETTERED, EnumSet.of(RETRY_WAIT));
         for (final TaskState state : TaskState.values())
         {
             ALLOWED.putIfAbsent(state, EnumSet.noneOf(TaskState.class));

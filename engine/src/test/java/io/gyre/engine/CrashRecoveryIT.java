@@ -105,6 +105,7 @@ class CrashRecoveryIT
 
         // restart once more, in-process, and let everything acknowledged finish
         final Map<String, TaskStatus> statuses = new HashMap<>();
+        final Set<String> deadLettered = new LinkedHashSet<>();
         try (Engine engine = Engine.open(CrashLoadMain.config(journal)))
         {
             // a child may have been killed between a submission and its cancel (or its acknowledgement): cancel
@@ -135,6 +136,21 @@ class CrashRecoveryIT
             {
                 statuses.put(key, engine.status(key).join());
             }
+            // the dead-letter list survived the kills: it holds exactly the tasks whose every attempt timed out
+            long cursor = 0;
+            DeadLetterPage page;
+            do
+            {
+                page = engine.deadLetters(cursor, Engine.MAX_DEAD_LETTER_PAGE).join();
+                for (final DeadLetter letter : page.letters())
+                {
+                    assertThat(deadLettered.add(letter.keyAsString())).as("one letter per key: %s", letter).isTrue();
+                    assertThat(letter.reason()).as("%s", letter).isEqualTo(DeadLetterReason.TIMED_OUT);
+                    assertThat(letter.attempts()).as("%s", letter).isEqualTo(CrashLoadMain.STUCK_ATTEMPTS);
+                }
+                cursor = page.nextCursor();
+            }
+            while (page.more());
             final List<String> sample = new ArrayList<>(acknowledged);
             for (int i = 0; i < 200; i++)
             {
@@ -165,7 +181,7 @@ class CrashRecoveryIT
                 final TaskState expected = switch (kind)
                 {
                     case SUCCEEDS, HELD -> TaskState.SUCCEEDED;
-                    case TIMES_OUT -> TaskState.TIMED_OUT;
+                    case TIMES_OUT -> TaskState.DEAD_LETTERED;
                     case CANCELLED_HOLD -> TaskState.CANCELLED;
                 };
                 if (status.state() != expected)
@@ -191,6 +207,12 @@ class CrashRecoveryIT
             }
         }
         assertThat(problems).as("seed %d", seed).isEmpty();
+        final Set<String> timedOut = new LinkedHashSet<>();
+        acknowledged.stream().filter(key -> CrashLoadMain.kind(index(key)) == CrashLoadMain.Kind.TIMES_OUT).forEach(timedOut::add);
+        assertThat(timedOut).as("seed %d", seed).isNotEmpty();
+        // a task killed between its submission and its acknowledgement may be dead-lettered without being acknowledged
+        assertThat(deadLettered).as("seed %d: dead letters", seed).containsAll(timedOut)
+            .allSatisfy(key -> assertThat(CrashLoadMain.kind(index(key))).isEqualTo(CrashLoadMain.Kind.TIMES_OUT));
 
         // the journal: every task reaches a final state exactly once, succeeds at most once, and replays clean
         final Map<Long, Integer> terminalTransitions = new HashMap<>();

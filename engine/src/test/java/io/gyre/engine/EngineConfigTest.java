@@ -42,6 +42,8 @@ class EngineConfigTest
             of("maxAsyncInFlight=0 must be in [1, 10000000]", b -> b.maxAsyncInFlight(0)),
             of("closeTimeout=PT-0.001S must not be negative", b -> b.closeTimeout(Duration.ofMillis(-1))),
             of("closeTimeout=PT24H0.001S must be at most PT24H", b -> b.closeTimeout(Duration.ofDays(1).plusMillis(1))),
+            of("maxDeadLetters=-1 must be in [0, 10000000]", b -> b.maxDeadLetters(-1)),
+            of("maxDeadLetters=10000001 must be in [0, 10000000]", b -> b.maxDeadLetters(10_000_001)),
             of("handler setting timeout=5: the name must be a task type, a dot and the setting", b -> b.handlerSetting("timeout", "5")),
             of("handler settings nosuch.* name no registered task type (echo, noop)", b -> b.handlerSetting("nosuch.x", "1")),
             of("handler type=has space must be 1 to 64 printable ASCII characters without spaces", b -> b.handler(named("has space"))));

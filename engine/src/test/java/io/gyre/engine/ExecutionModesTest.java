@@ -168,7 +168,8 @@ class ExecutionModesTest extends EngineTestSupport
     {
         final Later later = new Later(10, 0);
         open(b -> b.handler(later));
-        final Outcome o = get(engine.submit(new TaskRequest().key("t").type("later").payload("never").timeoutMillis(100).maxAttempts(1)));
+        final Outcome o = get(engine.submit(new TaskRequest().key("t").type("later").payload("never").timeoutMillis(100).maxAttempts(1)
+            .deadLetter(false)));
         assertThat(o.state()).isEqualTo(TIMED_OUT);
         assertThat(later.stops.get()).isEqualTo(1);
         await().until(() -> later.running.get() == 0);

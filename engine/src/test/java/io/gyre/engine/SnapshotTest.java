@@ -139,6 +139,10 @@ class SnapshotTest
             mixedLoad(engine, "a", 300);
             // the snapshot lands wherever the pipeline is: tasks running, retries waiting, outcomes held
             snapshot = engine.snapshot().get(10, TimeUnit.SECONDS);
+            // dead letters from before the snapshot, redriven and purged after it
+            await().until(() -> engine.status("a14").get().state() == TaskState.DEAD_LETTERED);
+            engine.redrive("a2").get(10, TimeUnit.SECONDS);
+            engine.purgeDeadLetter("a14").get(10, TimeUnit.SECONDS);
             final List<CompletableFuture<Outcome>> later = mixedLoad(engine, "b", 300);
             gated.open();
             later.get(0).get(10, TimeUnit.SECONDS);

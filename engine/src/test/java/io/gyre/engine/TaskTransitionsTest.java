@@ -38,7 +38,8 @@ class TaskTransitionsTest
         List.of(RUNNING, PENDING),
         List.of(RETRY_WAIT, RUNNING),
         List.of(RETRY_WAIT, PENDING),
-        List.of(RETRY_WAIT, CANCELLED));
+        List.of(RETRY_WAIT, CANCELLED),
+        List.of(DEAD_LETTERED, RETRY_WAIT));
 
     static Stream<Arguments> everyPair()
     {
@@ -78,15 +79,22 @@ class TaskTransitionsTest
     }
 
     @ParameterizedTest
-    @MethodSource("terminalStates")
-    void shouldLeaveNoWayOutOfATerminalState(final TaskState terminal)
+    @MethodSource("finalStates")
+    void shouldLeaveNoWayOutOfAFinalState(final TaskState terminal)
     {
         assertThat(terminal.terminal()).isTrue();
         assertThat(TaskTransitions.allowedFrom(terminal)).isEmpty();
     }
 
-    static Stream<TaskState> terminalStates()
+    @org.junit.jupiter.api.Test
+    void shouldLeaveADeadLetteredTaskOnlyByARedriveToRetryWait()
     {
-        return EnumSet.of(SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, DEAD_LETTERED).stream();
+        assertThat(DEAD_LETTERED.terminal()).isTrue();
+        assertThat(TaskTransitions.allowedFrom(DEAD_LETTERED)).containsExactly(RETRY_WAIT);
+    }
+
+    static Stream<TaskState> finalStates()
+    {
+        return EnumSet.of(SUCCEEDED, FAILED, CANCELLED, TIMED_OUT).stream();
     }
 }

@@ -4,7 +4,7 @@ package io.gyre.journal;
  * Every kind of record the journal holds, with its wire code and the version this build writes.
  * <p>
  * Input records are facts that reached the engine from outside its state machine (a submission, an
- * attempt's result, a cancel request, the passage of time); replaying them through the sequence stage
+ * attempt's result, a cancel, redrive or purge request, the passage of time); replaying them through the sequence stage
  * rebuilds its state. Derived records are transitions the sequence stage decided; they are journaled
  * so that every transition is visible in the journal, and replay re-derives and checks them.
  * {@link #JOURNAL_RECOVERED} is written by the journal itself when it finds a torn tail. Codes are never
@@ -38,6 +38,10 @@ public enum RecordType
     REJECTED(12, 1, true),
     /** The journal found and discarded a torn tail when it was opened for writing. Body: {@link JournalRecoveredRecord}. */
     JOURNAL_RECOVERED(13, 1, false),
+    /** An operator asked for a dead-lettered task to run again (input). Body: {@link RedriveRequestedRecord}. */
+    REDRIVE_REQUESTED(14, 1, false),
+    /** An operator asked for dead letters to be removed from the list (input). Body: {@link PurgeRequestedRecord}. */
+    PURGE_REQUESTED(15, 1, false),
     /**
      * An engine stopping on purpose (input): first when it stops taking work, last with what it left, which
      * replay marks interrupted. Body: {@link EngineStopRecord}.

@@ -16,6 +16,8 @@ public final class RecordView
     final TransitionRecord.Decoder transition = new TransitionRecord.Decoder();
     final JournalRecoveredRecord.Decoder journalRecovered = new JournalRecoveredRecord.Decoder();
     final EngineStopRecord.Decoder engineStop = new EngineStopRecord.Decoder();
+    final RedriveRequestedRecord.Decoder redriveRequested = new RedriveRequestedRecord.Decoder();
+    final PurgeRequestedRecord.Decoder purgeRequested = new PurgeRequestedRecord.Decoder();
 
     private DirectBuffer buffer;
     private int offset;
@@ -94,6 +96,10 @@ public final class RecordView
                 return journalRecovered.wrap(buffer, offset, length);
             case ENGINE_STOP:
                 return engineStop.wrap(buffer, offset, length);
+            case REDRIVE_REQUESTED:
+                return redriveRequested.wrap(buffer, offset, length);
+            case PURGE_REQUESTED:
+                return purgeRequested.wrap(buffer, offset, length);
             default:
                 return transition.wrap(buffer, offset, length);
         }
@@ -196,6 +202,18 @@ public final class RecordView
     {
         check(RecordType.ENGINE_STOP);
         return engineStop;
+    }
+
+    public RedriveRequestedRecord.Decoder redriveRequested()
+    {
+        check(RecordType.REDRIVE_REQUESTED);
+        return redriveRequested;
+    }
+
+    public PurgeRequestedRecord.Decoder purgeRequested()
+    {
+        check(RecordType.PURGE_REQUESTED);
+        return purgeRequested;
     }
 
     /**

@@ -46,8 +46,8 @@ import static io.gyre.journal.RecordDescriptor.HEADER_LENGTH;
  * </pre>
  *
  * Priority: 0 high, 1 normal, 2 low. Execution mode: as the task type's handler declared it when the task
- * was accepted (0 inline, 1 blocking pool, 2 asynchronous, 3 CPU pool). Task flags bit 0: dead-letter the
- * task when it finally fails.
+ * was accepted (0 inline, 1 blocking pool, 2 asynchronous, 3 CPU pool). Task flags: bit 0, dead-letter the
+ * task when it finally fails; bit 1, dead-letter it too when its last attempt times out.
  */
 public final class SubmittedRecord
 {
@@ -65,6 +65,12 @@ public final class SubmittedRecord
 
     /** Task flag: the task is dead-lettered, rather than left FAILED, when it finally fails. */
     public static final int FLAG_DEAD_LETTER = 0x01;
+    /**
+     * Task flag: the task is dead-lettered, rather than left TIMED_OUT, when its last attempt times out. Written
+     * with {@link #FLAG_DEAD_LETTER} since dead letters could be listed and redriven; a submission without it
+     * (from an older engine) keeps the older rule, so old journals replay as they were decided.
+     */
+    public static final int FLAG_DEAD_LETTER_TIMEOUT = 0x02;
 
     private SubmittedRecord()
     {

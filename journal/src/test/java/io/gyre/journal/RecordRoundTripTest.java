@@ -82,6 +82,20 @@ class RecordRoundTripTest
                 }
             }
 
+            offset = writer.claim(256);
+            final RedriveRequestedRecord.Encoder redrive = new RedriveRequestedRecord.Encoder().wrap(writer.buffer(), offset)
+                .key(key, 0, key.length);
+            writer.commit(RecordType.REDRIVE_REQUESTED, 0, time++, redrive.frameLength());
+
+            offset = writer.claim(256);
+            final PurgeRequestedRecord.Encoder purgeOne = new PurgeRequestedRecord.Encoder().wrap(writer.buffer(), offset)
+                .key(key, 0, key.length);
+            writer.commit(RecordType.PURGE_REQUESTED, 0, time++, purgeOne.frameLength());
+
+            offset = writer.claim(256);
+            final PurgeRequestedRecord.Encoder purgeAll = new PurgeRequestedRecord.Encoder().wrap(writer.buffer(), offset);
+            writer.commit(RecordType.PURGE_REQUESTED, 0, time++, purgeAll.frameLength());
+
             offset = writer.claim(JournalRecoveredRecord.PADDING_OFFSET + 100);
             final JournalRecoveredRecord.Encoder recovered = new JournalRecoveredRecord.Encoder().wrap(writer.buffer(), offset)
                 .tornDocumentIndex(77).tornOffset(64).tornLength(100).lastGoodEventId(9).padding(100);
@@ -100,6 +114,7 @@ class RecordRoundTripTest
         }
 
         final Map<Long, String> seen = new LinkedHashMap<>();
+        final List<String> purges = new ArrayList<>();
         try (Journal journal = Journal.openReadOnly(JournalConfig.of(dir)); JournalReader reader = journal.newReader())
         {
             reader.readToEnd(record ->
@@ -148,6 +163,16 @@ class RecordRoundTripTest
                         assertThat(d.message()).isEqualTo("connection refused: 127.0.0.1:9");
                     }
                     case CANCEL_REQUESTED -> assertThat(record.cancelRequested().key()).isEqualTo("order-42");
+                    case REDRIVE_REQUESTED ->
+                    {
+                        assertThat(record.redriveRequested().key()).isEqualTo("order-42");
+                        assertThat(record.frameLength()).isEqualTo(RedriveRequestedRecord.KEY_OFFSET + 2 + 8);
+                    }
+                    case PURGE_REQUESTED ->
+                    {
+                        final PurgeRequestedRecord.Decoder d = record.purgeRequested();
+                        purges.add(d.all() ? "all" : d.scope() + ":" + d.key());
+                    }
                     case TICK -> assertThat(record.frameLength()).isEqualTo(RecordDescriptor.HEADER_LENGTH);
                     case ENGINE_STARTED ->
                     {
@@ -206,6 +231,7 @@ class RecordRoundTripTest
             assertThat(reader.problems()).isEmpty();
         }
         assertThat(covered).containsExactlyInAnyOrder(RecordType.values());
+        assertThat(purges).containsExactly(PurgeRequestedRecord.SCOPE_KEY + ":order-42", "all");
         assertThat(seen.keySet()).containsExactly(longsFrom(1, seen.size()));
     }
 
@@ -307,6 +333,71 @@ class RecordRoundTripTest
             .isInstanceOf(IllegalStateException.class)
             .hasMessage("an ENGINE_STOP record lists at most 65536 attempts");
         assertThat(new EngineStopRecord.Decoder().wrap(buffer, 0, encoder.frameLength())).isTrue();
+    }
+
+    @Test
+    void shouldRefuseMalformedRedriveAndPurgeBodies()
+    {
+        final org.agrona.concurrent.UnsafeBuffer buffer = new org.agrona.concurrent.UnsafeBuffer(new byte[128]);
+        final byte[] key = utf8("k1");
+        final int redriveLength = new RedriveRequestedRecord.Encoder().wrap(buffer, 0).key(key, 0, 2).frameLength();
+        final RedriveRequestedRecord.Decoder redrive = new RedriveRequestedRecord.Decoder();
+        assertThat(redrive.wrap(buffer, 0, redriveLength)).isTrue();
+        assertThat(redrive.wrap(buffer, 0, redriveLength + 1)).as("a byte after the key").isFalse();
+        assertThat(redrive.wrap(buffer, 0, redriveLength - 1)).as("a key running past the frame").isFalse();
+        final int emptyKey = new RedriveRequestedRecord.Encoder().wrap(buffer, 0).frameLength();
+        assertThat(redrive.wrap(buffer, 0, emptyKey)).as("no key").isFalse();
+
+        final PurgeRequestedRecord.Decoder purge = new PurgeRequestedRecord.Decoder();
+        final int one = new PurgeRequestedRecord.Encoder().wrap(buffer, 0).key(key, 0, 2).frameLength();
+        assertThat(purge.wrap(buffer, 0, one)).isTrue();
+        assertThat(purge.all()).isFalse();
+        assertThat(purge.wrap(buffer, 0, one + 1)).as("a byte after the key").isFalse();
+        buffer.putByte(PurgeRequestedRecord.SCOPE_OFFSET, (byte)PurgeRequestedRecord.SCOPE_ALL);
+        assertThat(purge.wrap(buffer, 0, one)).as("scope all with a key").isFalse();
+        buffer.putByte(PurgeRequestedRecord.SCOPE_OFFSET, (byte)3);
+        assertThat(purge.wrap(buffer, 0, one)).as("unknown scope").isFalse();
+        buffer.putByte(PurgeRequestedRecord.SCOPE_OFFSET, (byte)PurgeRequestedRecord.SCOPE_KEY);
+        buffer.putByte(PurgeRequestedRecord.RESERVED_OFFSET, (byte)1);
+        assertThat(purge.wrap(buffer, 0, one)).as("reserved byte set").isFalse();
+
+        final int all = new PurgeRequestedRecord.Encoder().wrap(buffer, 0).frameLength();
+        assertThat(all).isEqualTo(PurgeRequestedRecord.KEY_OFFSET + 2);
+        assertThat(purge.wrap(buffer, 0, all)).isTrue();
+        assertThat(purge.all()).isTrue();
+        buffer.putByte(PurgeRequestedRecord.SCOPE_OFFSET, (byte)PurgeRequestedRecord.SCOPE_KEY);
+        assertThat(purge.wrap(buffer, 0, all)).as("scope key without a key").isFalse();
+        assertThat(purge.wrap(buffer, 0, PurgeRequestedRecord.KEY_OFFSET + 1)).as("shorter than its fixed part").isFalse();
+    }
+
+    /** The REDRIVE_REQUESTED and PURGE_REQUESTED examples of docs/JOURNAL.md, byte for byte. */
+    @Test
+    void shouldEncodeTheRedriveAndPurgeExamplesOfTheJournalDocument()
+    {
+        final byte[] key = utf8("order-42");
+        final long time = T0 + 5_000_000_000L;
+        assertThat(example(RecordType.REDRIVE_REQUESTED, 9, time, buffer -> new RedriveRequestedRecord.Encoder().wrap(buffer, 0)
+            .key(key, 0, key.length).frameLength()))
+            .isEqualTo("2a00000087e179d10e000100000000000900000000000000 00f2f6f4b0797a18 0800 6f726465722d3432".replace(" ", ""));
+        assertThat(example(RecordType.PURGE_REQUESTED, 10, time + 1000, buffer -> new PurgeRequestedRecord.Encoder().wrap(buffer, 0)
+            .key(key, 0, key.length).frameLength()))
+            .isEqualTo("2c0000005d6a83630f000100000000000a00000000000000e8f5f6f4b0797a18 0100 0800 6f726465722d3432".replace(" ", ""));
+        assertThat(example(RecordType.PURGE_REQUESTED, 11, time + 2000, buffer -> new PurgeRequestedRecord.Encoder().wrap(buffer, 0)
+            .frameLength()))
+            .isEqualTo("24000000a353fcb40f000100000000000b00000000000000d0f9f6f4b0797a18 0200 0000".replace(" ", ""));
+    }
+
+    private static String example(final RecordType type, final long eventId, final long timestamp,
+        final java.util.function.ToIntFunction<org.agrona.concurrent.UnsafeBuffer> body)
+    {
+        final org.agrona.concurrent.UnsafeBuffer buffer = new org.agrona.concurrent.UnsafeBuffer(new byte[256]);
+        final int length = body.applyAsInt(buffer);
+        RecordDescriptor.writeHeader(buffer, 0, type, 0, eventId, timestamp);
+        buffer.putInt(RecordDescriptor.LENGTH_OFFSET, length, RecordDescriptor.BYTE_ORDER);
+        buffer.putInt(RecordDescriptor.CHECKSUM_OFFSET, RecordDescriptor.checksum(buffer, 0, length), RecordDescriptor.BYTE_ORDER);
+        final byte[] bytes = new byte[length];
+        buffer.getBytes(0, bytes);
+        return java.util.HexFormat.of().formatHex(bytes);
     }
 
     private static Long[] longsFrom(final long first, final int count)

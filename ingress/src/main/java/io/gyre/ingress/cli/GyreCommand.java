@@ -18,8 +18,8 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = GyreCommand.Version.class,
     description = "Gyre: a durable, low-latency task engine.",
-    subcommands = {ServeCommand.class, SubmitCommand.class, StatusCommand.class, StatusCommand.Cancel.class, ReplayCommand.class,
-        CommandLine.HelpCommand.class})
+    subcommands = {ServeCommand.class, SubmitCommand.class, StatusCommand.class, StatusCommand.Cancel.class, DlqCommand.class,
+        ReplayCommand.class, CommandLine.HelpCommand.class})
 public final class GyreCommand implements Runnable
 {
     /** The version reported when the jar's manifest does not carry one (running from classes). */

@@ -3,6 +3,11 @@ package io.gyre.ingress.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gyre.engine.DeadLetter;
+import io.gyre.engine.DeadLetterDetails;
+import io.gyre.engine.DeadLetterPage;
+import io.gyre.engine.PurgeResult;
+import io.gyre.engine.RedriveResult;
 import io.gyre.ingress.client.TaskResult;
 import io.gyre.ingress.client.TaskStatusReply;
 
@@ -80,12 +85,118 @@ final class Json
         return node;
     }
 
-    private static void output(final ObjectNode node, final byte[] bytes)
+    static ObjectNode of(final DeadLetterPage page)
+    {
+        final ObjectNode node = MAPPER.createObjectNode();
+        final var letters = node.putArray("letters");
+        for (final DeadLetter letter : page.letters())
+        {
+            letters.add(letter(MAPPER.createObjectNode(), letter));
+        }
+        node.put("nextCursor", page.nextCursor());
+        node.put("more", page.more());
+        node.put("total", page.total());
+        return node;
+    }
+
+    static ObjectNode of(final String key, final DeadLetterDetails details)
+    {
+        final ObjectNode node = MAPPER.createObjectNode();
+        if (details == null)
+        {
+            node.put("key", key);
+            node.put("found", false);
+            return node;
+        }
+        node.put("found", true);
+        letter(node, details.letter());
+        node.put("priority", details.priority() == null ? null : details.priority().name());
+        text(node, "tenant", details.tenant());
+        node.put("timeoutMillis", details.timeoutMillis());
+        node.put("maxAttempts", details.maxAttempts());
+        embed(node, "payload", details.payload());
+        return node;
+    }
+
+    static ObjectNode of(final RedriveResult result)
+    {
+        final ObjectNode node = MAPPER.createObjectNode();
+        node.put("key", result.key());
+        node.put("outcome", result.outcome() == null ? null : result.outcome().name());
+        node.put("redriven", result.redriven());
+        if (result.state() != null)
+        {
+            node.put("taskId", result.taskId());
+            node.put("state", result.state().name());
+            node.put("attempts", result.attempts());
+            node.put("maxAttempts", result.maxAttempts());
+        }
+        node.put("message", result.message());
+        return node;
+    }
+
+    /**
+     * @param key the key purged, or null for every dead letter.
+     */
+    static ObjectNode of(final String key, final PurgeResult result)
+    {
+        final ObjectNode node = MAPPER.createObjectNode();
+        if (key == null)
+        {
+            node.put("all", true);
+        }
+        else
+        {
+            node.put("key", key);
+        }
+        node.put("purged", result.purged());
+        node.put("remaining", result.remaining());
+        return node;
+    }
+
+    private static ObjectNode letter(final ObjectNode node, final DeadLetter letter)
+    {
+        text(node, "key", letter.key());
+        node.put("cursor", letter.cursor());
+        node.put("taskId", letter.taskId());
+        node.put("type", letter.type());
+        node.put("reason", letter.reason() == null ? null : letter.reason().name());
+        node.put("attempts", letter.attempts());
+        node.put("error", letter.error());
+        time(node, "submittedAt", letter.submittedAt());
+        time(node, "deadLetteredAt", letter.deadLetteredAt());
+        return node;
+    }
+
+    /** Bytes as a string when they are UTF-8 ({@code name}), otherwise as base64 ({@code nameBase64}). */
+    private static void text(final ObjectNode node, final String name, final byte[] bytes)
     {
         final String text = utf8(bytes);
         if (text == null)
         {
-            node.put("outputBase64", Base64.getEncoder().encodeToString(bytes));
+            node.put(name + "Base64", Base64.getEncoder().encodeToString(bytes));
+        }
+        else
+        {
+            node.put(name, text);
+        }
+    }
+
+    private static void output(final ObjectNode node, final byte[] bytes)
+    {
+        embed(node, "output", bytes);
+    }
+
+    /**
+     * Bytes that are JSON embedded as JSON, other UTF-8 as a string ({@code name}), anything else as base64
+     * ({@code nameBase64}).
+     */
+    private static void embed(final ObjectNode node, final String name, final byte[] bytes)
+    {
+        final String text = utf8(bytes);
+        if (text == null)
+        {
+            node.put(name + "Base64", Base64.getEncoder().encodeToString(bytes));
             return;
         }
         try
@@ -93,7 +204,7 @@ final class Json
             final JsonNode parsed = text.isBlank() ? null : MAPPER.readTree(text);
             if (parsed != null && !parsed.isMissingNode())
             {
-                node.set("output", parsed);
+                node.set(name, parsed);
                 return;
             }
         }
@@ -101,7 +212,7 @@ final class Json
         {
             // plain text
         }
-        node.put("output", text);
+        node.put(name, text);
     }
 
     private static String utf8(final byte[] bytes)

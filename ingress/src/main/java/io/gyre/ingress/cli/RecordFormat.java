@@ -7,8 +7,10 @@ import io.gyre.journal.EngineStartedRecord;
 import io.gyre.journal.EngineStopRecord;
 import io.gyre.journal.FailedRecord;
 import io.gyre.journal.JournalRecoveredRecord;
+import io.gyre.journal.PurgeRequestedRecord;
 import io.gyre.journal.RecordType;
 import io.gyre.journal.RecordView;
+import io.gyre.journal.RedriveRequestedRecord;
 import io.gyre.journal.SubmittedRecord;
 import io.gyre.journal.SucceededRecord;
 import io.gyre.journal.TransitionRecord;
@@ -75,6 +77,21 @@ final class RecordFormat
                 final CancelRequestedRecord.Decoder cancel = record.cancelRequested();
                 bytes("key", cancel.buffer(), cancel.keyOffset(), cancel.keyLength());
                 break;
+            case REDRIVE_REQUESTED:
+                final RedriveRequestedRecord.Decoder redrive = record.redriveRequested();
+                bytes("key", redrive.buffer(), redrive.keyOffset(), redrive.keyLength());
+                break;
+            case PURGE_REQUESTED:
+                final PurgeRequestedRecord.Decoder purge = record.purgeRequested();
+                if (purge.all())
+                {
+                    line.append(" all");
+                }
+                else
+                {
+                    bytes("key", purge.buffer(), purge.keyOffset(), purge.keyLength());
+                }
+                break;
             case TICK:
                 break;
             case ENGINE_STARTED:
@@ -123,12 +140,23 @@ final class RecordFormat
             .append(" jitter=").append(body.backoffJitter())
             .append(" priority=").append(priorityName(body.priority()))
             .append(" mode=").append(modeName(body.executionMode()))
-            .append(" deadLetter=").append((body.taskFlags() & SubmittedRecord.FLAG_DEAD_LETTER) != 0);
-        final int otherFlags = body.taskFlags() & ~SubmittedRecord.FLAG_DEAD_LETTER;
+            .append(" deadLetter=").append(deadLetter(body.taskFlags()));
+        final int otherFlags = body.taskFlags() & ~(SubmittedRecord.FLAG_DEAD_LETTER | SubmittedRecord.FLAG_DEAD_LETTER_TIMEOUT);
         if (otherFlags != 0)
         {
             line.append(" flags=0x").append(Integer.toHexString(otherFlags));
         }
+    }
+
+    /**
+     * @return when the task is dead-lettered: {@code true} (a final failure or timeout), {@code failures} (a
+     *     final failure only: an engine from before timeouts were), {@code timeouts}, or {@code false}.
+     */
+    private static String deadLetter(final int flags)
+    {
+        final boolean failures = (flags & SubmittedRecord.FLAG_DEAD_LETTER) != 0;
+        final boolean timeouts = (flags & SubmittedRecord.FLAG_DEAD_LETTER_TIMEOUT) != 0;
+        return failures && timeouts ? "true" : failures ? "failures" : timeouts ? "timeouts" : "false";
     }
 
     private void succeeded(final SucceededRecord.Decoder body)
@@ -233,7 +261,7 @@ final class RecordFormat
         switch (type)
         {
             case RETRY_SCHEDULED:
-                return reason == 1 ? "after-failure" : reason == 2 ? "after-timeout" : null;
+                return reason == 1 ? "after-failure" : reason == 2 ? "after-timeout" : reason == 3 ? "after-redrive" : null;
             case TIMED_OUT:
                 return reason == 1 ? "final" : reason == 2 ? "will-retry" : null;
             case CANCELLED:
@@ -241,7 +269,7 @@ final class RecordFormat
             case DEAD_LETTERED:
                 return reason == 1 ? "permanent-failure" : reason == 2 ? "attempts-exhausted" : reason == 3 ? "timed-out" : null;
             case REJECTED:
-                return reason == 1 ? "capacity" : null;
+                return reason == 1 ? "capacity" : reason == 5 ? "busy" : null;
             default:
                 return null;
         }

@@ -331,6 +331,7 @@ public final class ReplayCommand implements Callable<Integer>
         }
         out.printf(Locale.ROOT, "timers:      %,d pending%n", report.pendingTimers());
         runs(out, report.runs());
+        out.printf(Locale.ROOT, "dead letters: %,d in the list%n", report.deadLetters());
         tornTail(out, report.problems());
         if (fromIndex == null)
         {

@@ -117,6 +117,11 @@ public final class ServeCommand implements Callable<Integer>
             + "(default: ${DEFAULT-VALUE}; 100,100 sheds nothing).")
     private int[] admission;
 
+    @Option(names = "--max-dead-letters", defaultValue = "100000",
+        description = "Dead letters the list holds at most; when full, a task that would be dead-lettered ends FAILED or TIMED_OUT "
+            + "(default: ${DEFAULT-VALUE}; 0: no dead-lettering).")
+    private int maxDeadLetters;
+
     @Option(names = "--blocking-threads", defaultValue = "16", description = "Threads of the pool BLOCKING task types run on (default: ${DEFAULT-VALUE}).")
     private int blockingThreads;
 
@@ -198,7 +203,7 @@ public final class ServeCommand implements Callable<Integer>
                 .maxLiveTasks(maxLiveTasks).blockingPoolThreads(blockingThreads).maxAsyncInFlight(maxAsync)
                 .snapshots(snapshots).snapshotEveryRecords(snapshotEvery).snapshotInterval(snapshotInterval)
                 .snapshotsKept(snapshotsKept).journalRetention(journalRetention)
-                .closeTimeout(shutdownTimeout);
+                .closeTimeout(shutdownTimeout).maxDeadLetters(maxDeadLetters);
             if (cpuThreads != 0)
             {
                 builder.cpuPoolThreads(cpuThreads);

@@ -1,5 +1,13 @@
 package io.gyre.ingress.client;
 
+import io.gyre.engine.DeadLetter;
+import io.gyre.engine.DeadLetterDetails;
+import io.gyre.engine.DeadLetterPage;
+import io.gyre.engine.DeadLetterReason;
+import io.gyre.engine.Priority;
+import io.gyre.engine.PurgeResult;
+import io.gyre.engine.RedriveOutcome;
+import io.gyre.engine.RedriveResult;
 import io.gyre.engine.TaskState;
 import io.gyre.ingress.protocol.ErrorCode;
 import io.gyre.ingress.protocol.Frames;
@@ -33,6 +41,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -40,6 +49,8 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.ObjLongConsumer;
 
 import static io.gyre.ingress.protocol.Protocol.*;
 
@@ -176,6 +187,54 @@ public final class GyreClient implements AutoCloseable
         return keyed(CANCEL, key);
     }
 
+    /**
+     * A page of the server's dead-letter list, oldest first: the entries whose cursor is greater than
+     * {@code after} (0 for the first page), at most {@code limit} (the server allows 1 to 1000).
+     */
+    public CompletableFuture<DeadLetterPage> deadLetters(final long after, final int limit)
+    {
+        check(after >= 0, "after must not be negative");
+        check(limit >= 1 && limit <= 0xFFFF, "limit must be in [1, 65535] (the server allows at most 1000)");
+        return start(new AdminCall<>("DLQ_LIST", DLQ_LIST_REPLY, HEADER_BYTES + DLQ_LIST_FIXED,
+            (out, correlation) -> Frames.dlqList(out, correlation, after, limit), GyreClient::page));
+    }
+
+    /** The dead letter of this key, with its original request and last error; empty when the key has none. */
+    public CompletableFuture<Optional<DeadLetterDetails>> deadLetter(final String key)
+    {
+        final byte[] bytes = keyBytes(key);
+        return start(new AdminCall<>("DLQ_SHOW of key " + key, DLQ_SHOW_REPLY, HEADER_BYTES + KEYED_FIXED + bytes.length,
+            (out, correlation) -> Frames.keyed(out, DLQ_SHOW, correlation, bytes), GyreClient::details));
+    }
+
+    /**
+     * Run the dead-lettered task of this key again, under the same key and task id, with a fresh budget of
+     * attempts. The result says whether it was redriven and, if not, why (it then changed nothing). A redrive
+     * sent again after a reconnect, when the first one had gone through, is answered NOT_DEAD_LETTERED with the
+     * task live.
+     */
+    public CompletableFuture<RedriveResult> redrive(final String key)
+    {
+        final byte[] bytes = keyBytes(key);
+        return start(new AdminCall<>("DLQ_REDRIVE of key " + key, DLQ_REDRIVE_REPLY, HEADER_BYTES + KEYED_FIXED + bytes.length,
+            (out, correlation) -> Frames.keyed(out, DLQ_REDRIVE, correlation, bytes), body -> redriveResult(key, body)));
+    }
+
+    /** Remove the dead letter of this key from the list (its task's outcome stays remembered). */
+    public CompletableFuture<PurgeResult> purgeDeadLetter(final String key)
+    {
+        final byte[] bytes = keyBytes(key);
+        return start(new AdminCall<>("DLQ_PURGE of key " + key, DLQ_PURGE_REPLY, HEADER_BYTES + DLQ_PURGE_FIXED + bytes.length,
+            (out, correlation) -> Frames.dlqPurge(out, correlation, 0, bytes), GyreClient::purgeResult));
+    }
+
+    /** Remove every dead letter from the list. */
+    public CompletableFuture<PurgeResult> purgeDeadLetters()
+    {
+        return start(new AdminCall<>("DLQ_PURGE of every dead letter", DLQ_PURGE_REPLY, HEADER_BYTES + DLQ_PURGE_FIXED,
+            (out, correlation) -> Frames.dlqPurge(out, correlation, DLQ_PURGE_FLAG_ALL, new byte[0]), GyreClient::purgeResult));
+    }
+
     /** @return the round trip time of a PING, in nanoseconds. */
     public CompletableFuture<Long> ping()
     {
@@ -198,11 +257,122 @@ public final class GyreClient implements AutoCloseable
 
     private CompletableFuture<TaskStatusReply> keyed(final int opcode, final String key)
     {
-        final byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
-        check(bytes.length >= 1 && bytes.length <= 0xFFFF, "key must be 1 to 65535 bytes of UTF-8");
-        final KeyedCall call = new KeyedCall(opcode, key, bytes);
+        final KeyedCall call = new KeyedCall(opcode, key, keyBytes(key));
         start(call);
         return call.future;
+    }
+
+    private static byte[] keyBytes(final String key)
+    {
+        final byte[] bytes = key == null ? new byte[0] : key.getBytes(StandardCharsets.UTF_8);
+        check(bytes.length >= 1 && bytes.length <= 0xFFFF, "key must be 1 to 65535 bytes of UTF-8");
+        return bytes;
+    }
+
+    private <T> CompletableFuture<T> start(final AdminCall<T> call)
+    {
+        start((Call)call);
+        return call.future;
+    }
+
+    // ---- decoding the dead-letter replies (body at its reader index, just after the opcode)
+
+    private static DeadLetterPage page(final ByteBuf body)
+    {
+        final int at = body.readerIndex();
+        final int count = body.getUnsignedShort(at + DLQ_PAGE_COUNT);
+        final List<DeadLetter> letters = new ArrayList<>(count);
+        int entry = at + DLQ_PAGE_FIXED;
+        for (int i = 0; i < count; i++)
+        {
+            final int keyLength = body.getUnsignedShort(entry + DLQ_ENTRY_KEY_LENGTH);
+            final int typeLength = body.getUnsignedByte(entry + DLQ_ENTRY_TYPE_LENGTH);
+            final int errorLength = body.getUnsignedShort(entry + DLQ_ENTRY_ERROR_LENGTH);
+            final int keyAt = entry + DLQ_ENTRY_FIXED;
+            letters.add(new DeadLetter(body.getLong(entry + DLQ_ENTRY_CURSOR), body.getLong(entry + DLQ_ENTRY_TASK_ID),
+                bytes(body, keyAt, keyLength), body.toString(keyAt + keyLength, typeLength, StandardCharsets.UTF_8),
+                DeadLetterReason.fromCode(body.getUnsignedByte(entry + DLQ_ENTRY_REASON)), body.getUnsignedShort(entry + DLQ_ENTRY_ATTEMPTS),
+                body.getLong(entry + DLQ_ENTRY_SUBMITTED_AT), body.getLong(entry + DLQ_ENTRY_DEAD_LETTERED_AT),
+                text(body, keyAt + keyLength + typeLength, errorLength)));
+            entry = keyAt + keyLength + typeLength + errorLength;
+        }
+        if (entry != body.writerIndex())
+        {
+            throw new IndexOutOfBoundsException("DLQ_LIST_REPLY of " + body.readableBytes() + " bytes holds " + (entry - at) + " bytes of entries");
+        }
+        return new DeadLetterPage(letters, body.getLong(at + DLQ_PAGE_NEXT_CURSOR), (body.getUnsignedByte(at + DLQ_PAGE_FLAGS) &
+            DLQ_PAGE_FLAG_MORE) != 0, body.getInt(at + DLQ_PAGE_TOTAL));
+    }
+
+    private static Optional<DeadLetterDetails> details(final ByteBuf body)
+    {
+        final int at = body.readerIndex();
+        if (body.getUnsignedByte(at + DLQ_SHOW_FOUND) == 0)
+        {
+            return Optional.empty();
+        }
+        final int keyLength = body.getUnsignedShort(at + DLQ_SHOW_KEY_LENGTH);
+        final int typeLength = body.getUnsignedByte(at + DLQ_SHOW_TYPE_LENGTH);
+        final int tenantLength = body.getUnsignedShort(at + DLQ_SHOW_TENANT_LENGTH);
+        final int errorLength = body.getUnsignedShort(at + DLQ_SHOW_ERROR_LENGTH);
+        final int payloadLength = body.getInt(at + DLQ_SHOW_PAYLOAD_LENGTH);
+        final int keyAt = at + DLQ_SHOW_FIXED;
+        final int typeAt = keyAt + keyLength;
+        final int tenantAt = typeAt + typeLength;
+        final int errorAt = tenantAt + tenantLength;
+        final int payloadAt = errorAt + errorLength;
+        if (payloadLength < 0 || (long)payloadAt + payloadLength != body.writerIndex())
+        {
+            throw new IndexOutOfBoundsException("DLQ_SHOW_REPLY of " + body.readableBytes() + " bytes does not match its lengths");
+        }
+        final DeadLetter letter = new DeadLetter(body.getLong(at + DLQ_SHOW_CURSOR), body.getLong(at + DLQ_SHOW_TASK_ID),
+            bytes(body, keyAt, keyLength), body.toString(typeAt, typeLength, StandardCharsets.UTF_8),
+            DeadLetterReason.fromCode(body.getUnsignedByte(at + DLQ_SHOW_REASON)), body.getUnsignedShort(at + DLQ_SHOW_ATTEMPTS),
+            body.getLong(at + DLQ_SHOW_SUBMITTED_AT), body.getLong(at + DLQ_SHOW_DEAD_LETTERED_AT), text(body, errorAt, errorLength));
+        return Optional.of(new DeadLetterDetails(letter, Priority.fromCode(body.getUnsignedByte(at + DLQ_SHOW_PRIORITY)),
+            bytes(body, tenantAt, tenantLength), body.getInt(at + DLQ_SHOW_TIMEOUT), body.getUnsignedShort(at + DLQ_SHOW_MAX_ATTEMPTS),
+            bytes(body, payloadAt, payloadLength)));
+    }
+
+    private static RedriveResult redriveResult(final String key, final ByteBuf body)
+    {
+        final int at = body.readerIndex();
+        final int stateCode = body.getUnsignedByte(at + DLQ_REDRIVE_STATE);
+        final int length = body.getUnsignedShort(at + DLQ_REDRIVE_MESSAGE_LENGTH);
+        if (DLQ_REDRIVE_FIXED + length != body.readableBytes())
+        {
+            throw new IndexOutOfBoundsException("DLQ_REDRIVE_REPLY of " + body.readableBytes() + " bytes does not match its message_len");
+        }
+        return new RedriveResult(key, RedriveOutcome.fromCode(body.getUnsignedByte(at + DLQ_REDRIVE_OUTCOME)),
+            body.getLong(at + DLQ_REDRIVE_TASK_ID), stateCode == STATE_NONE ? null : TaskState.fromCode(stateCode),
+            body.getUnsignedShort(at + DLQ_REDRIVE_ATTEMPTS), body.getUnsignedShort(at + DLQ_REDRIVE_MAX_ATTEMPTS),
+            text(body, at + DLQ_REDRIVE_FIXED, length));
+    }
+
+    private static PurgeResult purgeResult(final ByteBuf body)
+    {
+        final int at = body.readerIndex();
+        if (body.readableBytes() != DLQ_PURGED_FIXED)
+        {
+            throw new IndexOutOfBoundsException("DLQ_PURGE_REPLY of " + body.readableBytes() + " bytes, not " + DLQ_PURGED_FIXED);
+        }
+        return new PurgeResult(body.getInt(at + DLQ_PURGED_COUNT), body.getInt(at + DLQ_PURGED_REMAINING));
+    }
+
+    private static byte[] bytes(final ByteBuf body, final int index, final int length)
+    {
+        final byte[] out = new byte[length];
+        body.getBytes(index, out);
+        return out;
+    }
+
+    private static String text(final ByteBuf body, final int index, final int length)
+    {
+        if (index + length > body.writerIndex())
+        {
+            throw new IndexOutOfBoundsException("text at " + index + " of " + length + " bytes runs past the frame");
+        }
+        return body.toString(index, length, StandardCharsets.UTF_8);
     }
 
     private static void check(final boolean condition, final String message)
@@ -547,7 +717,8 @@ public final class GyreClient implements AutoCloseable
                 {
                     case WELCOME -> welcomed(ctx.channel(), frame);
                     case ERROR -> serverError(ctx.channel(), frame);
-                    case ACCEPTED, REJECTED, RESULT, STATUS_REPLY, CANCEL_REPLY, PONG -> answer(opcode, frame);
+                    case ACCEPTED, REJECTED, RESULT, STATUS_REPLY, CANCEL_REPLY, PONG, DLQ_LIST_REPLY, DLQ_SHOW_REPLY, DLQ_REDRIVE_REPLY,
+                        DLQ_PURGE_REPLY -> answer(opcode, frame);
                     default -> protocolFailure(ctx.channel(), "unknown opcode " + Protocol.opcodeName(opcode) + " from the server");
                 }
             }
@@ -721,6 +892,74 @@ public final class GyreClient implements AutoCloseable
         }
     }
 
+    /**
+     * A dead-letter request: how it is encoded, which reply answers it, and how that reply is decoded.
+     */
+    private static final class AdminCall<T> extends Call
+    {
+        final String what;
+        final int replyOpcode;
+        final int sizeHint;
+        final ObjLongConsumer<ByteBuf> encoder;
+        final Function<ByteBuf, T> decoder;
+        final CompletableFuture<T> future = new CompletableFuture<>();
+
+        AdminCall(final String what, final int replyOpcode, final int sizeHint, final ObjLongConsumer<ByteBuf> encoder,
+            final Function<ByteBuf, T> decoder)
+        {
+            this.what = what;
+            this.replyOpcode = replyOpcode;
+            this.sizeHint = sizeHint;
+            this.encoder = encoder;
+            this.decoder = decoder;
+        }
+
+        @Override
+        int sizeHint()
+        {
+            return sizeHint;
+        }
+
+        @Override
+        void encode(final ByteBuf out)
+        {
+            encoder.accept(out, correlation);
+        }
+
+        @Override
+        void complete(final int answer, final ByteBuf body)
+        {
+            final int at = body.readerIndex();
+            if (answer == REJECTED)
+            {
+                final int code = body.getUnsignedShort(at + COMPLAINT_CODE);
+                final int length = body.getUnsignedShort(at + COMPLAINT_MESSAGE_LENGTH);
+                final RejectCode reject = RejectCode.fromCode(code);
+                fail(new GyreClientException("server refused " + what + " (" + (reject != null ? reject : "code " + code) + "): " +
+                    body.toString(at + COMPLAINT_FIXED, length, StandardCharsets.UTF_8)));
+                return;
+            }
+            if (answer != replyOpcode)
+            {
+                fail(new GyreClientException("a " + what + " was answered with " + Protocol.opcodeName(answer)));
+                return;
+            }
+            future.complete(decoder.apply(body));
+        }
+
+        @Override
+        void fail(final Throwable failure)
+        {
+            future.completeExceptionally(failure);
+        }
+
+        @Override
+        CompletableFuture<?> future()
+        {
+            return future;
+        }
+    }
+
     private static final class PingCall extends Call
     {
         final CompletableFuture<Long> future = new CompletableFuture<>();
@@ -785,6 +1024,31 @@ public final class GyreClient implements AutoCloseable
         public Duration ping()
         {
             return Duration.ofNanos(await(GyreClient.this.ping()));
+        }
+
+        public DeadLetterPage deadLetters(final long after, final int limit)
+        {
+            return await(GyreClient.this.deadLetters(after, limit));
+        }
+
+        public Optional<DeadLetterDetails> deadLetter(final String key)
+        {
+            return await(GyreClient.this.deadLetter(key));
+        }
+
+        public RedriveResult redrive(final String key)
+        {
+            return await(GyreClient.this.redrive(key));
+        }
+
+        public PurgeResult purgeDeadLetter(final String key)
+        {
+            return await(GyreClient.this.purgeDeadLetter(key));
+        }
+
+        public PurgeResult purgeDeadLetters()
+        {
+            return await(GyreClient.this.purgeDeadLetters());
         }
 
         private <T> T await(final CompletableFuture<T> future)

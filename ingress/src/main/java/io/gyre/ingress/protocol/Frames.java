@@ -97,6 +97,27 @@ public final class Frames
         end(out, start);
     }
 
+    /** A DLQ_LIST frame: the dead letters after {@code after} (0 for the first), at most {@code limit}. */
+    public static void dlqList(final ByteBuf out, final long correlation, final long after, final int limit)
+    {
+        final int start = begin(out, DLQ_LIST);
+        out.writeLong(correlation);
+        out.writeLong(after);
+        out.writeShort(limit);
+        end(out, start);
+    }
+
+    /** A DLQ_PURGE frame: the key's dead letter, or with {@link Protocol#DLQ_PURGE_FLAG_ALL} and no key, every one. */
+    public static void dlqPurge(final ByteBuf out, final long correlation, final int flags, final byte[] key)
+    {
+        final int start = begin(out, DLQ_PURGE);
+        out.writeLong(correlation);
+        out.writeByte(flags);
+        out.writeShort(key.length);
+        out.writeBytes(key);
+        end(out, start);
+    }
+
     // ------------------------------------------------------------------------------------------------
     // server to client
 
@@ -232,6 +253,142 @@ public final class Frames
         out.writeLong(finishedAt);
         out.writeInt(body.length);
         out.writeBytes(body);
+        end(out, start);
+    }
+
+    /**
+     * Start a DLQ_LIST_REPLY: write its fixed part, then {@code count} {@link #dlqEntry entries}, then
+     * {@link #finish} it with the returned index.
+     *
+     * @return where the frame starts.
+     */
+    public static int dlqPage(
+        final ByteBuf out, final long correlation, final long nextCursor, final int total, final boolean more, final int count)
+    {
+        final int start = begin(out, DLQ_LIST_REPLY);
+        out.writeLong(correlation);
+        out.writeLong(nextCursor);
+        out.writeInt(total);
+        out.writeByte(more ? DLQ_PAGE_FLAG_MORE : 0);
+        out.writeShort(count);
+        return start;
+    }
+
+    /** One entry of a DLQ_LIST_REPLY; the error is cut to {@link Protocol#MAX_MESSAGE_BYTES} of UTF-8. */
+    public static void dlqEntry(
+        final ByteBuf out,
+        final long cursor,
+        final long taskId,
+        final int reason,
+        final int attempts,
+        final long submittedAt,
+        final long deadLetteredAt,
+        final byte[] key,
+        final byte[] type,
+        final CharSequence error)
+    {
+        out.writeLong(cursor);
+        out.writeLong(taskId);
+        out.writeByte(reason);
+        out.writeShort(attempts);
+        out.writeLong(submittedAt);
+        out.writeLong(deadLetteredAt);
+        out.writeShort(key.length);
+        out.writeByte(type.length);
+        final int errorLengthAt = out.writerIndex();
+        out.writeShort(0);
+        out.writeBytes(key);
+        out.writeBytes(type);
+        out.setShort(errorLengthAt, writeUtf8Capped(out, error == null ? "" : error, MAX_MESSAGE_BYTES));
+    }
+
+    /** Complete a frame begun by {@link #dlqPage}: set its length. */
+    public static void finish(final ByteBuf out, final int start)
+    {
+        end(out, start);
+    }
+
+    /**
+     * A DLQ_SHOW_REPLY. For a key without a dead letter: {@code found} false, every number 0 and every byte
+     * field empty.
+     */
+    public static void dlqShow(
+        final ByteBuf out,
+        final long correlation,
+        final boolean found,
+        final int reason,
+        final int priority,
+        final long cursor,
+        final long taskId,
+        final int attempts,
+        final int maxAttempts,
+        final int timeoutMillis,
+        final long submittedAt,
+        final long deadLetteredAt,
+        final byte[] key,
+        final byte[] type,
+        final byte[] tenant,
+        final CharSequence error,
+        final byte[] payload)
+    {
+        out.ensureWritable(HEADER_BYTES + DLQ_SHOW_FIXED + key.length + type.length + tenant.length + payload.length + 64);
+        final int start = begin(out, DLQ_SHOW_REPLY);
+        out.writeLong(correlation);
+        out.writeByte(found ? 1 : 0);
+        out.writeByte(reason);
+        out.writeByte(priority);
+        out.writeByte(type.length);
+        out.writeLong(cursor);
+        out.writeLong(taskId);
+        out.writeShort(attempts);
+        out.writeShort(maxAttempts);
+        out.writeInt(timeoutMillis);
+        out.writeLong(submittedAt);
+        out.writeLong(deadLetteredAt);
+        out.writeShort(key.length);
+        out.writeShort(tenant.length);
+        final int errorLengthAt = out.writerIndex();
+        out.writeShort(0);
+        out.writeInt(payload.length);
+        out.writeBytes(key);
+        out.writeBytes(type);
+        out.writeBytes(tenant);
+        out.setShort(errorLengthAt, writeUtf8Capped(out, error == null ? "" : error, MAX_MESSAGE_BYTES));
+        out.writeBytes(payload);
+        end(out, start);
+    }
+
+    /** A DLQ_REDRIVE_REPLY; the message is cut to {@link Protocol#MAX_MESSAGE_BYTES} of UTF-8. */
+    public static void dlqRedrive(
+        final ByteBuf out,
+        final long correlation,
+        final int outcome,
+        final int state,
+        final int attempts,
+        final long taskId,
+        final int maxAttempts,
+        final CharSequence message)
+    {
+        final int start = begin(out, DLQ_REDRIVE_REPLY);
+        out.writeLong(correlation);
+        out.writeByte(outcome);
+        out.writeByte(state);
+        out.writeShort(attempts);
+        out.writeLong(taskId);
+        out.writeShort(maxAttempts);
+        final int lengthAt = out.writerIndex();
+        out.writeShort(0);
+        out.setShort(lengthAt, writeUtf8Capped(out, message == null ? "" : message, MAX_MESSAGE_BYTES));
+        end(out, start);
+    }
+
+    /** A DLQ_PURGE_REPLY. */
+    public static void dlqPurged(final ByteBuf out, final long correlation, final int purged, final int remaining)
+    {
+        final int start = begin(out, DLQ_PURGE_REPLY);
+        out.writeLong(correlation);
+        out.writeInt(purged);
+        out.writeInt(remaining);
         end(out, start);
     }
 

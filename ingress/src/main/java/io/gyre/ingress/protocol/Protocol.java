@@ -34,6 +34,10 @@ public final class Protocol
     public static final int CANCEL = 0x11;
     public static final int STATUS = 0x12;
     public static final int PING = 0x13;
+    public static final int DLQ_LIST = 0x14;
+    public static final int DLQ_SHOW = 0x15;
+    public static final int DLQ_REDRIVE = 0x16;
+    public static final int DLQ_PURGE = 0x17;
 
     // ---- opcodes, server to client
     public static final int WELCOME = 0x02;
@@ -43,6 +47,10 @@ public final class Protocol
     public static final int STATUS_REPLY = 0x23;
     public static final int CANCEL_REPLY = 0x24;
     public static final int PONG = 0x25;
+    public static final int DLQ_LIST_REPLY = 0x26;
+    public static final int DLQ_SHOW_REPLY = 0x27;
+    public static final int DLQ_REDRIVE_REPLY = 0x28;
+    public static final int DLQ_PURGE_REPLY = 0x29;
     public static final int ERROR = 0x7F;
 
     // ---- HELLO: magic u32 | version u16 | flags u16 | token_len u16 | token
@@ -87,7 +95,7 @@ public final class Protocol
     /** SUBMIT flag: a task that finally fails ends FAILED instead of DEAD_LETTERED. */
     public static final int SUBMIT_FLAG_NO_DEAD_LETTER = 1;
 
-    // ---- CANCEL and STATUS: correlation u64 | key_len u16 | key
+    // ---- CANCEL, STATUS, DLQ_SHOW and DLQ_REDRIVE: correlation u64 | key_len u16 | key
     public static final int KEYED_CORRELATION = 0;
     public static final int KEYED_KEY_LENGTH = 8;
     public static final int KEYED_FIXED = 10;
@@ -136,6 +144,82 @@ public final class Protocol
     /** STATUS_REPLY state when the key is unknown. */
     public static final int STATE_NONE = 0xFF;
 
+    // ---- DLQ_LIST: correlation u64 | after u64 | limit u16
+    public static final int DLQ_LIST_CORRELATION = 0;
+    public static final int DLQ_LIST_AFTER = 8;
+    public static final int DLQ_LIST_LIMIT = 16;
+    public static final int DLQ_LIST_FIXED = 18;
+
+    // ---- DLQ_SHOW and DLQ_REDRIVE: the KEYED layout (correlation u64 | key_len u16 | key)
+
+    // ---- DLQ_PURGE: correlation u64 | flags u8 | key_len u16 | key
+    public static final int DLQ_PURGE_CORRELATION = 0;
+    public static final int DLQ_PURGE_FLAGS = 8;
+    public static final int DLQ_PURGE_KEY_LENGTH = 9;
+    public static final int DLQ_PURGE_FIXED = 11;
+    /** DLQ_PURGE flag: purge every dead letter (the key is then empty). */
+    public static final int DLQ_PURGE_FLAG_ALL = 1;
+
+    // ---- DLQ_LIST_REPLY: correlation u64 | next_cursor u64 | total u32 | flags u8 | count u16 | count entries
+    public static final int DLQ_PAGE_CORRELATION = 0;
+    public static final int DLQ_PAGE_NEXT_CURSOR = 8;
+    public static final int DLQ_PAGE_TOTAL = 16;
+    public static final int DLQ_PAGE_FLAGS = 20;
+    public static final int DLQ_PAGE_COUNT = 21;
+    public static final int DLQ_PAGE_FIXED = 23;
+    /** DLQ_LIST_REPLY flag: entries follow this page. */
+    public static final int DLQ_PAGE_FLAG_MORE = 1;
+    // an entry: cursor u64 | task_id u64 | reason u8 | attempts u16 | submitted_at i64 | dead_lettered_at i64
+    //           | key_len u16 | type_len u8 | error_len u16 | key | type | error   (offsets from the entry's start)
+    public static final int DLQ_ENTRY_CURSOR = 0;
+    public static final int DLQ_ENTRY_TASK_ID = 8;
+    public static final int DLQ_ENTRY_REASON = 16;
+    public static final int DLQ_ENTRY_ATTEMPTS = 17;
+    public static final int DLQ_ENTRY_SUBMITTED_AT = 19;
+    public static final int DLQ_ENTRY_DEAD_LETTERED_AT = 27;
+    public static final int DLQ_ENTRY_KEY_LENGTH = 35;
+    public static final int DLQ_ENTRY_TYPE_LENGTH = 37;
+    public static final int DLQ_ENTRY_ERROR_LENGTH = 38;
+    public static final int DLQ_ENTRY_FIXED = 40;
+
+    // ---- DLQ_SHOW_REPLY: correlation u64 | found u8 | reason u8 | priority u8 | type_len u8 | cursor u64 | task_id u64
+    //        | attempts u16 | max_attempts u16 | timeout_ms u32 | submitted_at i64 | dead_lettered_at i64 | key_len u16
+    //        | tenant_len u16 | error_len u16 | payload_len u32 | key | type | tenant | error | payload
+    public static final int DLQ_SHOW_CORRELATION = 0;
+    public static final int DLQ_SHOW_FOUND = 8;
+    public static final int DLQ_SHOW_REASON = 9;
+    public static final int DLQ_SHOW_PRIORITY = 10;
+    public static final int DLQ_SHOW_TYPE_LENGTH = 11;
+    public static final int DLQ_SHOW_CURSOR = 12;
+    public static final int DLQ_SHOW_TASK_ID = 20;
+    public static final int DLQ_SHOW_ATTEMPTS = 28;
+    public static final int DLQ_SHOW_MAX_ATTEMPTS = 30;
+    public static final int DLQ_SHOW_TIMEOUT = 32;
+    public static final int DLQ_SHOW_SUBMITTED_AT = 36;
+    public static final int DLQ_SHOW_DEAD_LETTERED_AT = 44;
+    public static final int DLQ_SHOW_KEY_LENGTH = 52;
+    public static final int DLQ_SHOW_TENANT_LENGTH = 54;
+    public static final int DLQ_SHOW_ERROR_LENGTH = 56;
+    public static final int DLQ_SHOW_PAYLOAD_LENGTH = 58;
+    public static final int DLQ_SHOW_FIXED = 62;
+
+    // ---- DLQ_REDRIVE_REPLY: correlation u64 | outcome u8 | state u8 | attempts u16 | task_id u64 | max_attempts u16
+    //        | message_len u16 | message
+    public static final int DLQ_REDRIVE_CORRELATION = 0;
+    public static final int DLQ_REDRIVE_OUTCOME = 8;
+    public static final int DLQ_REDRIVE_STATE = 9;
+    public static final int DLQ_REDRIVE_ATTEMPTS = 10;
+    public static final int DLQ_REDRIVE_TASK_ID = 12;
+    public static final int DLQ_REDRIVE_MAX_ATTEMPTS = 20;
+    public static final int DLQ_REDRIVE_MESSAGE_LENGTH = 22;
+    public static final int DLQ_REDRIVE_FIXED = 24;
+
+    // ---- DLQ_PURGE_REPLY: correlation u64 | purged u32 | remaining u32
+    public static final int DLQ_PURGED_CORRELATION = 0;
+    public static final int DLQ_PURGED_COUNT = 8;
+    public static final int DLQ_PURGED_REMAINING = 12;
+    public static final int DLQ_PURGED_FIXED = 16;
+
     /**
      * @return the opcode's name, or {@code 0x..} for an unknown one.
      */
@@ -149,6 +233,14 @@ public final class Protocol
             case CANCEL -> "CANCEL";
             case STATUS -> "STATUS";
             case PING -> "PING";
+            case DLQ_LIST -> "DLQ_LIST";
+            case DLQ_SHOW -> "DLQ_SHOW";
+            case DLQ_REDRIVE -> "DLQ_REDRIVE";
+            case DLQ_PURGE -> "DLQ_PURGE";
+            case DLQ_LIST_REPLY -> "DLQ_LIST_REPLY";
+            case DLQ_SHOW_REPLY -> "DLQ_SHOW_REPLY";
+            case DLQ_REDRIVE_REPLY -> "DLQ_REDRIVE_REPLY";
+            case DLQ_PURGE_REPLY -> "DLQ_PURGE_REPLY";
             case ACCEPTED -> "ACCEPTED";
             case REJECTED -> "REJECTED";
             case RESULT -> "RESULT";

@@ -6,7 +6,6 @@ import io.gyre.engine.EngineConfig;
 import io.gyre.engine.InvalidTaskException;
 import io.gyre.engine.Priority;
 import io.gyre.engine.TaskRequest;
-import io.gyre.engine.TaskStatus;
 import io.gyre.ingress.protocol.ErrorCode;
 import io.gyre.ingress.protocol.Frames;
 import io.gyre.ingress.protocol.Protocol;
@@ -27,6 +26,8 @@ import java.security.MessageDigest;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 
 import static io.gyre.ingress.protocol.Protocol.*;
 
@@ -273,7 +274,13 @@ final class Connection extends ChannelInboundHandlerAdapter
                 return submit(in, body, bodyLength);
             case STATUS:
             case CANCEL:
+            case DLQ_SHOW:
+            case DLQ_REDRIVE:
                 return keyed(in, opcode, body, bodyLength);
+            case DLQ_LIST:
+                return dlqList(in, body, bodyLength);
+            case DLQ_PURGE:
+                return dlqPurge(in, body, bodyLength);
             case PING:
                 if (bodyLength != PING_FIXED)
                 {
@@ -467,16 +474,87 @@ final class Connection extends ChannelInboundHandlerAdapter
         final long correlation = in.getLong(body + KEYED_CORRELATION);
         final byte[] key = new byte[keyLength];
         in.getBytes(body + KEYED_FIXED, key);
-        final CompletableFuture<TaskStatus> reply;
+        return switch (opcode)
+        {
+            case STATUS -> ask(correlation, () -> engine.tryStatus(key), (status, failure) ->
+                outbox.status(STATUS_REPLY, correlation, status, failure));
+            case CANCEL -> ask(correlation, () -> engine.tryCancel(key), (status, failure) ->
+                outbox.status(CANCEL_REPLY, correlation, status, failure));
+            case DLQ_SHOW -> ask(correlation, () -> engine.tryDeadLetter(key), (letter, failure) ->
+                outbox.deadLetter(correlation, letter, failure));
+            default -> ask(correlation, () -> engine.tryRedrive(key), (result, failure) ->
+                outbox.redriven(correlation, result, failure));
+        };
+    }
+
+    private boolean dlqList(final ByteBuf in, final int body, final int bodyLength)
+    {
+        if (bodyLength != DLQ_LIST_FIXED)
+        {
+            fail(0, ErrorCode.MALFORMED_FRAME, "DLQ_LIST body of " + bodyLength + " bytes; it must be exactly " + DLQ_LIST_FIXED);
+            return true;
+        }
+        if (outbox.unwritten() >= config.maxInFlight())
+        {
+            pause(PAUSED_IN_FLIGHT);
+            return false;
+        }
+        final long correlation = in.getLong(body + DLQ_LIST_CORRELATION);
+        final long after = in.getLong(body + DLQ_LIST_AFTER);
+        final int limit = in.getUnsignedShort(body + DLQ_LIST_LIMIT);
+        if (after < 0)
+        {
+            return reject(correlation, RejectCode.INVALID_TASK, "after=" + Long.toUnsignedString(after) + " exceeds " + Long.MAX_VALUE);
+        }
+        return ask(correlation, () -> engine.tryDeadLetters(after, limit), (page, failure) -> outbox.deadLetters(correlation, page, failure));
+    }
+
+    private boolean dlqPurge(final ByteBuf in, final int body, final int bodyLength)
+    {
+        if (bodyLength < DLQ_PURGE_FIXED)
+        {
+            return malformed("DLQ_PURGE", bodyLength, DLQ_PURGE_FIXED);
+        }
+        final int keyLength = in.getUnsignedShort(body + DLQ_PURGE_KEY_LENGTH);
+        if (DLQ_PURGE_FIXED + keyLength != bodyLength)
+        {
+            fail(0, ErrorCode.MALFORMED_FRAME, "DLQ_PURGE body of " + bodyLength + " bytes does not match its key_len=" + keyLength);
+            return true;
+        }
+        if (outbox.unwritten() >= config.maxInFlight())
+        {
+            pause(PAUSED_IN_FLIGHT);
+            return false;
+        }
+        final long correlation = in.getLong(body + DLQ_PURGE_CORRELATION);
+        final int flags = in.getUnsignedByte(body + DLQ_PURGE_FLAGS);
+        if ((flags & ~DLQ_PURGE_FLAG_ALL) != 0)
+        {
+            return reject(correlation, RejectCode.INVALID_TASK, String.format("flags=0x%02X set reserved bits", flags));
+        }
+        final boolean all = (flags & DLQ_PURGE_FLAG_ALL) != 0;
+        if (all && keyLength != 0)
+        {
+            return reject(correlation, RejectCode.INVALID_TASK, "flag ALL purges every dead letter and takes no key (key_len=" + keyLength + ")");
+        }
+        final byte[] key = new byte[keyLength];
+        in.getBytes(body + DLQ_PURGE_FIXED, key);
+        return ask(correlation, () -> engine.tryPurgeDeadLetters(all ? null : key), (result, failure) ->
+            outbox.purged(correlation, result, failure));
+    }
+
+    /**
+     * Hand a request to the engine without waiting (the engine checks its fields), and have its answer
+     * written when it comes.
+     *
+     * @return false when the engine's ring is full: reading pauses and the frame is handled again later.
+     */
+    private <T> boolean ask(final long correlation, final Supplier<CompletableFuture<T>> request, final BiConsumer<T, Throwable> answer)
+    {
+        final CompletableFuture<T> reply;
         try
         {
-            reply = opcode == STATUS ? engine.tryStatus(key) : engine.tryCancel(key);
-            if (reply == null)
-            {
-                pause(PAUSED_RING);
-                scheduleRingRetry();
-                return false;
-            }
+            reply = request.get();
         }
         catch (final InvalidTaskException ex)
         {
@@ -486,9 +564,14 @@ final class Connection extends ChannelInboundHandlerAdapter
         {
             return reject(correlation, RejectCode.SHUTTING_DOWN, "the server is shutting down");
         }
+        if (reply == null)
+        {
+            pause(PAUSED_RING);
+            scheduleRingRetry();
+            return false;
+        }
         outbox.sent();
-        final int replyOpcode = opcode == STATUS ? STATUS_REPLY : CANCEL_REPLY;
-        reply.whenComplete((status, failure) -> outbox.status(replyOpcode, correlation, status, failure));
+        reply.whenComplete(answer);
         return true;
     }
 

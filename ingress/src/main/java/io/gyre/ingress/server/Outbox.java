@@ -1,7 +1,12 @@
 package io.gyre.ingress.server;
 
 import io.gyre.engine.BatchingOutcomeListener;
+import io.gyre.engine.DeadLetter;
+import io.gyre.engine.DeadLetterDetails;
+import io.gyre.engine.DeadLetterPage;
 import io.gyre.engine.EngineClosedException;
+import io.gyre.engine.PurgeResult;
+import io.gyre.engine.RedriveResult;
 import io.gyre.engine.RequestRefusedException;
 import io.gyre.engine.TaskOutcome;
 import io.gyre.engine.TaskState;
@@ -14,11 +19,13 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.util.internal.PlatformDependent;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import java.util.Queue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 import static io.gyre.ingress.protocol.Protocol.*;
 
@@ -177,22 +184,9 @@ final class Outbox extends BatchingOutcomeListener
 
     void status(final int opcode, final long correlation, final TaskStatus status, final Throwable failure)
     {
-        try
+        answer(correlation, failure == null && status == null ? new IllegalStateException("no status") : failure, out ->
         {
-            if (closed)
-            {
-                return;
-            }
-            final ByteBuf out = ctx.alloc().ioBuffer(HEADER_BYTES + STATUS_FIXED + 64);
-            if (failure != null || status == null)
-            {
-                final Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null ?
-                    failure.getCause() : failure;
-                final RejectCode code = cause instanceof RequestRefusedException refused ? RejectCode.of(refused.reason()) :
-                    cause instanceof EngineClosedException ? RejectCode.SHUTTING_DOWN : RejectCode.UNAVAILABLE;
-                Frames.complaint(out, REJECTED, correlation, code.code(), cause == null ? "no status" : String.valueOf(cause.getMessage()));
-            }
-            else if (!status.found())
+            if (!status.found())
             {
                 Frames.status(out, opcode, correlation, 0, false, Protocol.STATE_NONE, 0, 0, 0, 0, 0, EMPTY);
             }
@@ -205,6 +199,94 @@ final class Outbox extends BatchingOutcomeListener
                 Frames.status(out, opcode, correlation, status.taskId(), true, status.state().code(), status.attempts(),
                     status.maxAttempts(), status.submittedAt(), outcome == null ? 0 : outcome.startedAt(),
                     outcome == null ? 0 : outcome.finishedAt(), body);
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Dead-letter replies (completed on the publish thread)
+
+    void deadLetters(final long correlation, final DeadLetterPage page, final Throwable failure)
+    {
+        answer(correlation, failure, out ->
+        {
+            final int start = Frames.dlqPage(out, correlation, page.nextCursor(), page.total(), page.more(), page.letters().size());
+            for (final DeadLetter letter : page.letters())
+            {
+                Frames.dlqEntry(out, letter.cursor(), letter.taskId(), reasonCode(letter), letter.attempts(), letter.submittedAt(),
+                    letter.deadLetteredAt(), letter.key(), letter.type().getBytes(StandardCharsets.UTF_8), letter.error());
+            }
+            Frames.finish(out, start);
+        });
+    }
+
+    void deadLetter(final long correlation, final Optional<DeadLetterDetails> found, final Throwable failure)
+    {
+        answer(correlation, failure, out ->
+        {
+            if (found.isEmpty())
+            {
+                Frames.dlqShow(out, correlation, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, EMPTY, EMPTY, EMPTY, null, EMPTY);
+                return;
+            }
+            final DeadLetterDetails details = found.get();
+            final DeadLetter letter = details.letter();
+            Frames.dlqShow(out, correlation, true, reasonCode(letter), details.priority() == null ? 0 : details.priority().code(),
+                letter.cursor(), letter.taskId(), letter.attempts(), details.maxAttempts(), details.timeoutMillis(), letter.submittedAt(),
+                letter.deadLetteredAt(), letter.key(), letter.type().getBytes(StandardCharsets.UTF_8), details.tenant(), letter.error(),
+                details.payload());
+        });
+    }
+
+    void redriven(final long correlation, final RedriveResult result, final Throwable failure)
+    {
+        answer(correlation, failure, out -> Frames.dlqRedrive(out, correlation, result.outcome().code(),
+            result.state() == null ? Protocol.STATE_NONE : result.state().code(), result.attempts(), result.taskId(), result.maxAttempts(),
+            result.message()));
+    }
+
+    void purged(final long correlation, final PurgeResult result, final Throwable failure)
+    {
+        answer(correlation, failure, out -> Frames.dlqPurged(out, correlation, result.purged(), result.remaining()));
+    }
+
+    private static int reasonCode(final DeadLetter letter)
+    {
+        return letter.reason() == null ? 0 : letter.reason().code();
+    }
+
+    /**
+     * Queue the answer to one request: the frame {@code write} encodes, or a REJECTED for the failure; either
+     * way the request is answered.
+     */
+    private void answer(final long correlation, final Throwable failure, final Consumer<ByteBuf> write)
+    {
+        try
+        {
+            if (closed)
+            {
+                return;
+            }
+            final ByteBuf out = ctx.alloc().ioBuffer(HEADER_BYTES + STATUS_FIXED + 64);
+            try
+            {
+                if (failure != null)
+                {
+                    final Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null ?
+                        failure.getCause() : failure;
+                    final RejectCode code = cause instanceof RequestRefusedException refused ? RejectCode.of(refused.reason()) :
+                        cause instanceof EngineClosedException ? RejectCode.SHUTTING_DOWN : RejectCode.UNAVAILABLE;
+                    Frames.complaint(out, REJECTED, correlation, code.code(), String.valueOf(cause.getMessage()));
+                }
+                else
+                {
+                    write.accept(out);
+                }
+            }
+            catch (final RuntimeException ex)
+            {
+                out.release();
+                throw ex;
             }
             queue.offer(out);
         }

@@ -151,7 +151,7 @@ class HttpEngineTest extends EngineTestSupport
         try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress()))
         {
             final CompletableFuture<Outcome> outcome = engine.submit(task("k", "{\"url\":\"http://127.0.0.1:" + silent.getLocalPort() +
-                "/\",\"timeoutMillis\":60000}").timeoutMillis(300).maxAttempts(1));
+                "/\",\"timeoutMillis\":60000}").timeoutMillis(300).maxAttempts(1).deadLetter(false));
             try (Socket connection = silent.accept())
             {
                 connection.setSoTimeout(10_000);
