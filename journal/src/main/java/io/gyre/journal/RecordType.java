@@ -7,7 +7,8 @@ package io.gyre.journal;
  * attempt's result, a cancel request, the passage of time); replaying them through the sequence stage
  * rebuilds its state. Derived records are transitions the sequence stage decided; they are journaled
  * so that every transition is visible in the journal, and replay re-derives and checks them.
- * {@link #JOURNAL_RECOVERED} is written by the journal itself when it finds a torn tail.
+ * {@link #JOURNAL_RECOVERED} is written by the journal itself when it finds a torn tail, {@link #JOURNAL_OUTAGE}
+ * by the engine when the journal can be written again after it could not.
  */
 public enum RecordType
 {
@@ -36,7 +37,12 @@ public enum RecordType
     /** A journaled submission was refused by the sequence stage, e.g. at capacity (derived). Body: {@link TransitionRecord}. */
     REJECTED(12, 1, true),
     /** The journal found and discarded a torn tail when it was opened for writing. Body: {@link JournalRecoveredRecord}. */
-    JOURNAL_RECOVERED(13, 1, false);
+    JOURNAL_RECOVERED(13, 1, false),
+    /**
+     * The journal could not be written for a while and now can; the records kept during the outage follow.
+     * Body: {@link JournalOutageRecord}.
+     */
+    JOURNAL_OUTAGE(18, 1, false);
 
     private static final RecordType[] BY_CODE;
 

@@ -15,6 +15,7 @@ public final class RecordView
     final EngineStartedRecord.Decoder engineStarted = new EngineStartedRecord.Decoder();
     final TransitionRecord.Decoder transition = new TransitionRecord.Decoder();
     final JournalRecoveredRecord.Decoder journalRecovered = new JournalRecoveredRecord.Decoder();
+    final JournalOutageRecord.Decoder journalOutage = new JournalOutageRecord.Decoder();
 
     private DirectBuffer buffer;
     private int offset;
@@ -91,6 +92,8 @@ public final class RecordView
                 return engineStarted.wrap(buffer, offset, length);
             case JOURNAL_RECOVERED:
                 return journalRecovered.wrap(buffer, offset, length);
+            case JOURNAL_OUTAGE:
+                return journalOutage.wrap(buffer, offset, length);
             default:
                 return transition.wrap(buffer, offset, length);
         }
@@ -187,6 +190,12 @@ public final class RecordView
     {
         check(RecordType.JOURNAL_RECOVERED);
         return journalRecovered;
+    }
+
+    public JournalOutageRecord.Decoder journalOutage()
+    {
+        check(RecordType.JOURNAL_OUTAGE);
+        return journalOutage;
     }
 
     /**
