@@ -47,6 +47,7 @@ public record EngineConfig(
     float defaultBackoffJitter,
     int timerFiresPerTick,
     Duration closeTimeout,
+    Duration journalOutageStopAfter,
     EpochNanoClock clock,
     List<TaskHandler> handlers,
     Map<String, String> handlerSettings,
@@ -102,6 +103,8 @@ public record EngineConfig(
         private float defaultBackoffJitter = 0.2f;
         private int timerFiresPerTick = 256;
         private Duration closeTimeout = Duration.ofSeconds(10);
+        private Duration journalOutageStopAfter;
+        private long journalMinFreeBytes = JournalConfig.DEFAULT_MIN_FREE_BYTES;
         private EpochNanoClock clock;
         private final List<TaskHandler> handlers = new ArrayList<>();
         private boolean builtInHandlers = true;
@@ -280,6 +283,30 @@ public record EngineConfig(
             return this;
         }
 
+        /**
+         * What the engine does when its journal cannot be written (disk full, an I/O error). By default (null)
+         * it waits: it refuses submissions with {@link RejectReason#JOURNAL_UNAVAILABLE}, probes the journal,
+         * and resumes by itself once a write succeeds, however long that takes. With a duration, it stops
+         * cleanly (as {@link Engine#close()} does, writing nothing more) once the journal has been unwritable
+         * that long, so a supervisor can restart it or move it; {@link Engine#closed()} tells when.
+         */
+        public Builder stopAfterJournalOutage(final Duration value)
+        {
+            journalOutageStopAfter = value;
+            return this;
+        }
+
+        /**
+         * Disk space the journal leaves free: it refuses to write a document (and the engine refuses work,
+         * {@link RejectReason#JOURNAL_UNAVAILABLE}) unless its file system has room for the document plus
+         * this much; default 64 MiB, at least 1 MiB. See docs/JOURNAL.md, "When the journal cannot be written".
+         */
+        public Builder journalMinFreeBytes(final long value)
+        {
+            journalMinFreeBytes = value;
+            return this;
+        }
+
         /** The clock the journal stage stamps events with; default the system clock. */
         public Builder clock(final EpochNanoClock value)
         {
@@ -338,7 +365,11 @@ public record EngineConfig(
          */
         public EngineConfig build()
         {
-            final JournalConfig journalConfig = JournalConfig.of(journalDirectory).withRollCycle(rollCycle);
+            if (journalMinFreeBytes < JournalConfig.MIN_MIN_FREE_BYTES || journalMinFreeBytes > (1L << 40))
+            {
+                throw invalid("journalMinFreeBytes", journalMinFreeBytes, "must be in [" + JournalConfig.MIN_MIN_FREE_BYTES + ", 2^40]");
+            }
+            final JournalConfig journalConfig = JournalConfig.of(journalDirectory).withRollCycle(rollCycle).withMinFreeBytes(journalMinFreeBytes);
             if (ringSize < 64 || Integer.bitCount(ringSize) != 1)
             {
                 throw invalid("ringSize", ringSize, "must be a power of two, at least 64");
@@ -389,6 +420,11 @@ public record EngineConfig(
             {
                 throw invalid("closeTimeout", closeTimeout, "must not be negative");
             }
+            if (journalOutageStopAfter != null &&
+                (journalOutageStopAfter.isNegative() || journalOutageStopAfter.isZero() || journalOutageStopAfter.compareTo(Duration.ofDays(365)) > 0))
+            {
+                throw invalid("stopAfterJournalOutage", journalOutageStopAfter, "must be more than 0 and at most 365 days (or unset: wait for the journal)");
+            }
             final List<TaskHandler> all = HandlerDiscovery.assemble(
                 builtInHandlers ? BuiltInHandlers.all() : List.of(),
                 discoverHandlers ? HandlerDiscovery.fromClassPath() : List.of(),
@@ -399,7 +435,7 @@ public record EngineConfig(
             return new EngineConfig(journalConfig, ringSize, waitStrategy, pipelineThreads, maxKeyBytes, maxTenantBytes, maxPayloadBytes,
                 maxOutputBytes, maxInFlightBytes, maxLiveTasks, maxRetainedOutcomes, outcomeRetention, blockingPoolThreads,
                 cpuPoolThreads, maxAsyncInFlight, maxWaitersPerTask, lowPriorityAdmissionPercent, normalPriorityAdmissionPercent, defaultTimeoutMillis, defaultMaxAttempts, defaultBackoffInitialMillis, defaultBackoffMaxMillis,
-                defaultBackoffMultiplier, defaultBackoffJitter, timerFiresPerTick, closeTimeout,
+                defaultBackoffMultiplier, defaultBackoffJitter, timerFiresPerTick, closeTimeout, journalOutageStopAfter,
                 clock != null ? clock : new OffsetEpochNanoClock(), all, handlerSettings, pluginsDirectory);
         }
 
