@@ -5,6 +5,7 @@ import io.gyre.engine.Priority;
 import io.gyre.journal.CancelRequestedRecord;
 import io.gyre.journal.EngineStartedRecord;
 import io.gyre.journal.FailedRecord;
+import io.gyre.journal.JournalOutageRecord;
 import io.gyre.journal.JournalRecoveredRecord;
 import io.gyre.journal.RecordType;
 import io.gyre.journal.RecordView;
@@ -79,6 +80,14 @@ final class RecordFormat
                 break;
             case JOURNAL_RECOVERED:
                 journalRecovered(record.journalRecovered());
+                break;
+            case JOURNAL_OUTAGE:
+                final JournalOutageRecord.Decoder outage = record.journalOutage();
+                line.append(" since=").append(time(outage.startedAt()))
+                    .append(" refused=").append(outage.refused())
+                    .append(" rejournaled=").append(outage.rejournaled())
+                    .append(" cause=");
+                quoted(outage.cause());
                 break;
             default:
                 transition(record.type(), record.transition());

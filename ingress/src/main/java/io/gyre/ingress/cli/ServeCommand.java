@@ -37,7 +37,8 @@ import java.util.concurrent.CountDownLatch;
     versionProvider = GyreCommand.Version.class,
     description = {"Start the engine and serve the Gyre protocol over TCP (journal under ./data, port 7070 by default)."},
     exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {"0:stopped by a signal after a clean shutdown", "1:could not start (journal, port, config)", "2:usage error"})
+    exitCodeList = {"0:stopped by a signal after a clean shutdown", "1:could not start (journal, port, config)", "2:usage error",
+        "3:the engine stopped by itself: its journal could not be written for --stop-after-journal-outage"})
 public final class ServeCommand implements Callable<Integer>
 {
     @Spec
@@ -110,6 +111,17 @@ public final class ServeCommand implements Callable<Integer>
     @Option(names = "--max-async", defaultValue = "10000", description = "ASYNC attempts (http calls...) in flight at once (default: ${DEFAULT-VALUE}).")
     private int maxAsync;
 
+    @Option(names = "--stop-after-journal-outage", paramLabel = "DURATION",
+        description = {"When the journal cannot be written (disk full, I/O error), stop cleanly (exit code 3) once it has been "
+            + "unwritable this long, e.g. 30s, 5m, PT1H (default: never; wait, refusing submissions JOURNAL_UNAVAILABLE, "
+            + "and resume by itself when it can write again)."})
+    private String stopAfterJournalOutage;
+
+    @Option(names = "--journal-min-free", paramLabel = "BYTES", defaultValue = "64m",
+        description = "Disk space the journal keeps free: below it plus a document, writes stop and submissions are refused "
+            + "JOURNAL_UNAVAILABLE until space is freed; a number with an optional k, m or g (default: ${DEFAULT-VALUE}).")
+    private String journalMinFree;
+
     @Option(names = "--plugins", paramLabel = "DIR", defaultValue = "./plugins",
         description = "A directory of task type plugin jars, read at start (default: ${DEFAULT-VALUE}; missing means none).")
     private Path plugins;
@@ -121,6 +133,11 @@ public final class ServeCommand implements Callable<Integer>
     /** task.* keys of the config file, below the command line's --task. */
     private final java.util.Map<String, String> configTaskSettings = new java.util.LinkedHashMap<>();
 
+    /** Exit code when the engine stopped by itself after a journal outage. */
+    static final int EXIT_JOURNAL_OUTAGE = 3;
+
+    private volatile boolean selfStopped;
+    private volatile boolean shutdownRequested;
     private volatile GyreServer server;
     private volatile Engine engine;
     private final CountDownLatch started = new CountDownLatch(1);
@@ -153,6 +170,11 @@ public final class ServeCommand implements Callable<Integer>
                     " must be two percentages, LOW,NORMAL (e.g. 80,95)");
             }
             builder.admission(admission[0], admission[1]);
+            builder.journalMinFreeBytes(parseBytes("journal-min-free", journalMinFree));
+            if (stopAfterJournalOutage != null)
+            {
+                builder.stopAfterJournalOutage(parseDuration("stop-after-journal-outage", stopAfterJournalOutage));
+            }
             final java.util.Map<String, String> settings = new java.util.LinkedHashMap<>(configTaskSettings);
             settings.putAll(taskSettings);
             settings.forEach(builder::handlerSetting);
@@ -183,6 +205,22 @@ public final class ServeCommand implements Callable<Integer>
             err.println("gyre serve: " + ex.getMessage());
             return ReplayCommand.EXIT_ERROR;
         }
+        engine.closed().thenAccept(health ->
+        {
+            if (!shutdownRequested)
+            {
+                // stopped by itself (a journal outage lasted longer than allowed): close the server too, exit 3
+                err.println("gyre serve: " + health.reason());
+                err.flush();
+                selfStopped = true;
+                final GyreServer s = server;
+                if (s != null)
+                {
+                    s.close();
+                }
+                stop.countDown();
+            }
+        });
         final Thread hook = new Thread(this::shutdown, "gyre-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         final var recovery = engine.recovery();
@@ -202,12 +240,72 @@ public final class ServeCommand implements Callable<Integer>
         {
             // the hook is running: it closed everything
         }
-        return 0;
+        return selfStopped ? EXIT_JOURNAL_OUTAGE : 0;
+    }
+
+    /**
+     * @return bytes from a number with an optional k, m or g suffix (powers of 1024).
+     * @throws IllegalArgumentException naming the option and the value.
+     */
+    static long parseBytes(final String option, final String value)
+    {
+        final String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+        final int shift = v.endsWith("k") ? 10 : v.endsWith("m") ? 20 : v.endsWith("g") ? 30 : 0;
+        try
+        {
+            final long number = Long.parseLong(shift == 0 ? v : v.substring(0, v.length() - 1));
+            if (number < 0 || number > (Long.MAX_VALUE >> shift))
+            {
+                throw new NumberFormatException();
+            }
+            return number << shift;
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new IllegalArgumentException(option + "=" + value + " is not a byte count (a number with an optional k, m or g, e.g. 64m)");
+        }
+    }
+
+    /**
+     * @return a duration from {@code 30s}, {@code 500ms}, {@code 5m}, {@code 2h} or ISO-8601 ({@code PT30S}).
+     * @throws IllegalArgumentException naming the option and the value.
+     */
+    static Duration parseDuration(final String option, final String value)
+    {
+        final String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+        try
+        {
+            if (v.startsWith("pt") || v.startsWith("p"))
+            {
+                return Duration.parse(value.trim());
+            }
+            if (v.endsWith("ms"))
+            {
+                return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+            }
+            final long number = Long.parseLong(v.substring(0, v.length() - 1));
+            switch (v.charAt(v.length() - 1))
+            {
+                case 's':
+                    return Duration.ofSeconds(number);
+                case 'm':
+                    return Duration.ofMinutes(number);
+                case 'h':
+                    return Duration.ofHours(number);
+                default:
+                    throw new NumberFormatException();
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new IllegalArgumentException(option + "=" + value + " is not a duration (e.g. 30s, 500ms, 5m, 2h or PT30S)");
+        }
     }
 
     /** Close the server, then the engine (tests and the shutdown hook). */
     void shutdown()
     {
+        shutdownRequested = true;
         final GyreServer s = server;
         final Engine e = engine;
         if (s != null)
