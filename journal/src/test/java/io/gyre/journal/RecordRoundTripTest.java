@@ -86,6 +86,12 @@ class RecordRoundTripTest
             final JournalRecoveredRecord.Encoder recovered = new JournalRecoveredRecord.Encoder().wrap(writer.buffer(), offset)
                 .tornDocumentIndex(77).tornOffset(64).tornLength(100).lastGoodEventId(9).padding(100);
             writer.commit(RecordType.JOURNAL_RECOVERED, 0, time, recovered.frameLength());
+
+            offset = writer.claim(JournalOutageRecord.MAX_FRAME_LENGTH);
+            final JournalOutageRecord.Encoder outage = new JournalOutageRecord.Encoder().wrap(writer.buffer(), offset)
+                .startedAt(T0 - 5).refused(12).rejournaled(3).cause("disk full: é".repeat(200));
+            assertThat(outage.frameLength()).isLessThanOrEqualTo(JournalOutageRecord.MAX_FRAME_LENGTH);
+            writer.commit(RecordType.JOURNAL_OUTAGE, 0, time + 1, outage.frameLength());
             writer.flush();
         }
 
@@ -158,6 +164,15 @@ class RecordRoundTripTest
                         assertThat(d.tornLength()).isEqualTo(100);
                         assertThat(d.lastGoodEventId()).isEqualTo(9);
                         assertThat(record.frameLength()).isEqualTo(JournalRecoveredRecord.PADDING_OFFSET + 100);
+                    }
+                    case JOURNAL_OUTAGE ->
+                    {
+                        final JournalOutageRecord.Decoder d = record.journalOutage();
+                        assertThat(d.startedAt()).isEqualTo(T0 - 5);
+                        assertThat(d.refused()).isEqualTo(12);
+                        assertThat(d.rejournaled()).isEqualTo(3);
+                        assertThat(d.cause()).startsWith("disk full: é").hasSizeLessThanOrEqualTo(1024);
+                        assertThat("disk full: é".repeat(200)).startsWith(d.cause());
                     }
                     default ->
                     {
