@@ -91,6 +91,14 @@ final class Blob
         return view;
     }
 
+    /**
+     * @return a copy of the bytes held (off the hot path: a result kept while the journal is down).
+     */
+    byte[] toArray()
+    {
+        return java.util.Arrays.copyOf(array(), length);
+    }
+
     int capacity()
     {
         return bytes.length;

@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -124,6 +125,8 @@ public final class Engine implements AutoCloseable
     private final AtomicBoolean closed = new AtomicBoolean();
     private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
     private volatile StopReport stopReport;
+    private final AtomicReference<EngineHealth> health = new AtomicReference<>(EngineHealth.ready(System.currentTimeMillis()));
+    private final CompletableFuture<EngineHealth> closedFuture = new CompletableFuture<>();
 
     private Engine(final EngineConfig config, final Journal journal)
     {
@@ -153,7 +156,9 @@ public final class Engine implements AutoCloseable
 
         // 1..4. The ring and its stages, in pipeline order.
         this.journalStage = new JournalStage(
-            journal.writer(), config.clock(), registry, journal.lastTimestampAtOpen(), VERSION);
+            journal.writer(), config.clock(), registry, journal.lastTimestampAtOpen(), VERSION, config.journal().directory().toString(),
+            config.timerFiresPerTick(), config.journalOutageStopAfter() == null ? 0 : config.journalOutageStopAfter().toNanos(), health,
+            this::stopAfterOutage);
         this.sequenceStage = new SequenceStage(sequencer, tickInFlight, snapshotter);
         final HandOff handOff = new HandOff(registry, config.maxOutputBytes(), gate, budget, config.clock(), results);
         this.pool = new BlockingPool("blocking", config.blockingPoolThreads(), handOff);
@@ -221,7 +226,8 @@ public final class Engine implements AutoCloseable
         });
         awaitStartup(startup);
 
-        ticker = new Ticker(config.clock(), sequenceStage::nextWakeAt, tickInFlight, this::publishTick);
+        ticker = new Ticker(config.clock(), sequenceStage::nextWakeAt, journalStage::wakeAt, () -> !health.get().ready(), tickInFlight,
+            this::publishTick);
         ticker.start();
         recovery = new RecoveryReport(replayed, replayNanos, journal.repairedTail(), sequenceStage.liveTasks(),
             startup.requeued, sequencer.derivedVerified(), leftovers.derivedCount, previousStop,
@@ -873,7 +879,8 @@ public final class Engine implements AutoCloseable
         {
             if (!startup.done.await(60, TimeUnit.SECONDS) || startup.refused)
             {
-                throw new IllegalStateException("engine could not journal its start on " + config.journal().directory());
+                throw new IllegalStateException("engine could not journal its start on " + config.journal().directory() +
+                    (startup.reason != null ? ": " + startup.reason : ""));
             }
         }
         catch (final InterruptedException ex)
@@ -1022,6 +1029,45 @@ public final class Engine implements AutoCloseable
     public boolean accepting()
     {
         return requests.isOpen();
+    }
+
+    /**
+     * @return whether the engine takes work now, and if not why (e.g. its journal cannot be written): an
+     *     immutable value, cheap to read from any thread as often as wanted.
+     */
+    public EngineHealth health()
+    {
+        return health.get();
+    }
+
+    /**
+     * @return a future completed, with the final {@link #health()}, once the engine is closed: by
+     *     {@link #close()}, or by itself after a journal outage longer than
+     *     {@link EngineConfig.Builder#stopAfterJournalOutage} (then its reason says so). Completed on the
+     *     closing thread.
+     */
+    public CompletableFuture<EngineHealth> closed()
+    {
+        return closedFuture;
+    }
+
+    /**
+     * The journal has been unwritable longer than configured: close the engine, on a thread of its own (the
+     * journal stage asks, and close() waits for the stages).
+     */
+    private void stopAfterOutage()
+    {
+        final Thread stopper = new Thread(this::close, "gyre-journal-outage-stop");
+        stopper.setDaemon(true);
+        stopper.start();
+    }
+
+    /**
+     * A test seam: the journal's writer, to inject write faults into.
+     */
+    io.gyre.journal.JournalWriter journalWriter()
+    {
+        return journal.writer();
     }
 
     /**
@@ -1282,6 +1328,10 @@ public final class Engine implements AutoCloseable
         outcomeReader.close();
         journal.close();
         closeHandlers(config.handlers());
+        final EngineHealth last = health.updateAndGet(h -> h.state() == EngineHealth.State.STOPPED ? h :
+            new EngineHealth(EngineHealth.State.STOPPED, h.ready() ? "closed" : "closed while " + h.reason(), System.currentTimeMillis()));
+        LOG.info("engine on {} closed", config.journal().directory());
+        closedFuture.complete(last);
     }
 
     /**

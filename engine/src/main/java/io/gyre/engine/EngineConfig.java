@@ -54,6 +54,7 @@ public record EngineConfig(
     int snapshotsKept,
     Duration journalRetention,
     boolean metrics,
+    Duration journalOutageStopAfter,
     EpochNanoClock clock,
     List<TaskHandler> handlers,
     Map<String, String> handlerSettings,
@@ -117,6 +118,8 @@ public record EngineConfig(
         private int snapshotsKept = 2;
         private Duration journalRetention = Duration.ofDays(7);
         private boolean metrics = true;
+        private Duration journalOutageStopAfter;
+        private long journalMinFreeBytes = JournalConfig.DEFAULT_MIN_FREE_BYTES;
         private EpochNanoClock clock;
         private final List<TaskHandler> handlers = new ArrayList<>();
         private boolean builtInHandlers = true;
@@ -342,6 +345,19 @@ public record EngineConfig(
         }
 
         /**
+         * What the engine does when its journal cannot be written (disk full, an I/O error). By default (null)
+         * it waits: it refuses submissions with {@link RejectReason#JOURNAL_UNAVAILABLE}, probes the journal,
+         * and resumes by itself once a write succeeds, however long that takes. With a duration, it stops
+         * cleanly (as {@link Engine#close()} does, writing nothing more) once the journal has been unwritable
+         * that long, so a supervisor can restart it or move it; {@link Engine#closed()} tells when.
+         */
+        public Builder stopAfterJournalOutage(final Duration value)
+        {
+            journalOutageStopAfter = value;
+            return this;
+        }
+
+        /**
          * How long journal files are kept once no kept snapshot needs them: a file is deleted when it ended
          * longer ago than this and every kept snapshot starts after it; default 7 days.
          */
@@ -358,6 +374,17 @@ public record EngineConfig(
         public Builder metrics(final boolean value)
         {
             metrics = value;
+            return this;
+        }
+
+        /**
+         * Disk space the journal leaves free: it refuses to write a document (and the engine refuses work,
+         * {@link RejectReason#JOURNAL_UNAVAILABLE}) unless its file system has room for the document plus
+         * this much; default 64 MiB, at least 1 MiB. See docs/JOURNAL.md, "When the journal cannot be written".
+         */
+        public Builder journalMinFreeBytes(final long value)
+        {
+            journalMinFreeBytes = value;
             return this;
         }
 
@@ -419,7 +446,11 @@ public record EngineConfig(
          */
         public EngineConfig build()
         {
-            final JournalConfig journalConfig = JournalConfig.of(journalDirectory).withRollCycle(rollCycle);
+            if (journalMinFreeBytes < JournalConfig.MIN_MIN_FREE_BYTES || journalMinFreeBytes > (1L << 40))
+            {
+                throw invalid("journalMinFreeBytes", journalMinFreeBytes, "must be in [" + JournalConfig.MIN_MIN_FREE_BYTES + ", 2^40]");
+            }
+            final JournalConfig journalConfig = JournalConfig.of(journalDirectory).withRollCycle(rollCycle).withMinFreeBytes(journalMinFreeBytes);
             if (ringSize < 64 || Integer.bitCount(ringSize) != 1)
             {
                 throw invalid("ringSize", ringSize, "must be a power of two, at least 64");
@@ -485,6 +516,11 @@ public record EngineConfig(
             {
                 throw invalid("journalRetention", journalRetention, "must not be negative");
             }
+            if (journalOutageStopAfter != null &&
+                (journalOutageStopAfter.isNegative() || journalOutageStopAfter.isZero() || journalOutageStopAfter.compareTo(Duration.ofDays(365)) > 0))
+            {
+                throw invalid("stopAfterJournalOutage", journalOutageStopAfter, "must be more than 0 and at most 365 days (or unset: wait for the journal)");
+            }
             final List<TaskHandler> all = HandlerDiscovery.assemble(
                 builtInHandlers ? BuiltInHandlers.all() : List.of(),
                 discoverHandlers ? HandlerDiscovery.fromClassPath() : List.of(),
@@ -496,7 +532,8 @@ public record EngineConfig(
                 maxOutputBytes, maxInFlightBytes, maxLiveTasks, maxRetainedOutcomes, outcomeRetention, blockingPoolThreads,
                 cpuPoolThreads, maxAsyncInFlight, maxWaitersPerTask, lowPriorityAdmissionPercent, normalPriorityAdmissionPercent, defaultTimeoutMillis, defaultMaxAttempts, defaultBackoffInitialMillis, defaultBackoffMaxMillis,
                 defaultBackoffMultiplier, defaultBackoffJitter, timerFiresPerTick, maxDeadLetters, closeTimeout,
-                snapshots, snapshotEveryRecords, snapshotInterval, snapshotsKept, journalRetention, metrics, clock != null ? clock : new OffsetEpochNanoClock(), all, handlerSettings, pluginsDirectory);
+                snapshots, snapshotEveryRecords, snapshotInterval, snapshotsKept, journalRetention, metrics, journalOutageStopAfter,
+                clock != null ? clock : new OffsetEpochNanoClock(), all, handlerSettings, pluginsDirectory);
         }
 
         private static void range(final String name, final long value, final long min, final long max)

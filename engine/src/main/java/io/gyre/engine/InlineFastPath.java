@@ -13,7 +13,8 @@ import org.agrona.concurrent.EpochNanoClock;
  * The contracts are those of the two-pass path: the result is journaled before it is applied, and applied
  * before anyone is answered (the event reaches the publish stage after this); results are applied in the
  * order they were journaled, after the batch of submissions they belong to, which is the order a replay
- * applies them in. Attempts that are not a submission's first inline attempt with its payload at hand
+ * applies them in. A result the journal cannot take (it is down) is kept by the journal stage and applied when
+ * it is journaled after the outage. Attempts that are not a submission's first inline attempt with its payload at hand
  * (retries, attempts after a restart, handed-off modes) take the two-pass path.
  */
 final class InlineFastPath
@@ -60,6 +61,7 @@ final class InlineFastPath
         {
             return;
         }
+        journal.beginResults();
         boolean journaled = true;
         for (long s = first; s <= last && journaled; s++)
         {
@@ -70,10 +72,16 @@ final class InlineFastPath
             }
         }
         journaled = journaled && journal.commitResults();
+        final long durable = journaled ? last : journal.lastDurableResult();
         for (long s = first; s <= last; s++)
         {
             final RingEvent e = ring.get(s);
-            e.resultJournaled = e.hasResult && journaled;
+            e.resultJournaled = e.hasResult && s <= durable;
+            if (e.hasResult && !e.resultJournaled)
+            {
+                // the journal is down: the attempt ran, so its result is kept and journaled when it is back
+                journal.keepInlineResult(e);
+            }
         }
         sequence.inlineResults(ring, first, last);
     }

@@ -108,7 +108,7 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
         switch (fx.replyKind(i))
         {
             case Effects.REPLY_ACCEPTED -> ((OutcomeListener)target).onAccepted(fx.replyCorrelation(i), fx.replyTaskId(i));
-            case Effects.REPLY_REJECTED -> rejected(target, fx, i);
+            case Effects.REPLY_REJECTED -> rejected(e, target, fx, i);
             case Effects.REPLY_OUTCOME -> outcome(e, fx, i);
             case Effects.REPLY_STATUS -> status(fx, i);
             case Effects.REPLY_DEAD_LETTERS -> deadLetters.answer((Requests.DeadLetterQuery<?>)target);
@@ -124,16 +124,20 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
         }
     }
 
-    private void rejected(final Object target, final Effects fx, final int i)
+    private void rejected(final RingEvent e, final Object target, final Effects fx, final int i)
     {
         final RejectReason reason = RejectReason.fromCode(fx.replyReason(i));
+        // why the journal did not take the request, when that is the reason (its error, e.g. the disk is full)
+        final String why = reason == RejectReason.JOURNAL_UNAVAILABLE && e.journalError != null ?
+            "the journal cannot be written (" + e.journalError + "); nothing was accepted: retry later" : null;
         if (target instanceof OutcomeListener listener)
         {
-            listener.onOutcome(view.reset(fx.replyCorrelation(i), fx.replyTaskId(i)).rejected(reason));
+            listener.onOutcome(view.reset(fx.replyCorrelation(i), fx.replyTaskId(i)).rejected(reason).error(why));
         }
         else if (target instanceof Requests.StatusRequest request)
         {
-            request.completeExceptionally(new RequestRefusedException(reason, "request for key " + request.key + " was refused: " + reason));
+            request.completeExceptionally(new RequestRefusedException(reason, "request for key " + request.key + " was refused: " + reason +
+                (why != null ? ": " + why : "")));
         }
         else if (target instanceof Requests.RedriveRequest request)
         {
@@ -147,6 +151,7 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
         else if (target instanceof Requests.Startup startup)
         {
             startup.refused = true;
+            startup.reason = why;
             startup.done.countDown();
         }
     }

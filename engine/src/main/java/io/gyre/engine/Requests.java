@@ -176,5 +176,6 @@ final class Requests
         final CountDownLatch done = new CountDownLatch(1);
         volatile long requeued = -1;
         volatile boolean refused;
+        volatile String reason;
     }
 }

@@ -81,6 +81,10 @@ final class RingEvent
     long timestamp;
     long documentIndex;
     int recordOffset;
+    /** Records kept during a journal outage and journaled just before this event: applied before it. */
+    JournalStage.Kept[] resumed;
+    /** Why the journal did not take this event (null when it did). */
+    String journalError;
 
     // ---- written by the sequence stage
     final Effects effects = new Effects();
@@ -108,6 +112,8 @@ final class RingEvent
         effects.reset();
         budgetBytes = 0;
         journaled = false;
+        resumed = null;
+        journalError = null;
         hasResult = false;
         resultJournaled = false;
     }

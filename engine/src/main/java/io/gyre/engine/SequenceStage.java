@@ -2,8 +2,6 @@ package io.gyre.engine;
 
 import com.lmax.disruptor.EventHandler;
 import com.lmax.disruptor.RingBuffer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -14,8 +12,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class SequenceStage implements EventHandler<RingEvent>
 {
-    private static final Logger LOG = LoggerFactory.getLogger(SequenceStage.class);
-
     private final Sequencer sequencer;
     private final AtomicBoolean tickInFlight;
     private volatile long nextWakeAt = Long.MAX_VALUE;
@@ -48,6 +44,10 @@ final class SequenceStage implements EventHandler<RingEvent>
     public void onEvent(final RingEvent e, final long sequence, final boolean endOfBatch)
     {
         final Effects fx = e.effects;
+        if (e.resumed != null)
+        {
+            applyKept(e.resumed, fx);
+        }
         if (snapshotter != null && e.journaled)
         {
             snapshotter.applied(e.eventId, e.documentIndex, e.recordOffset, e.timestamp);
@@ -78,9 +78,8 @@ final class SequenceStage implements EventHandler<RingEvent>
                 }
                 else
                 {
+                    // kept by the journal stage; applied when it is journaled after the outage
                     unjournaledResults++;
-                    LOG.error("result of task {} attempt {} could not be journaled; the attempt runs again after a restart",
-                        e.taskId, e.attempt);
                 }
             }
             case RingEvent.CANCEL ->
@@ -163,10 +162,7 @@ final class SequenceStage implements EventHandler<RingEvent>
                 {
                     sequencer.derived(e.timestamp, e.derivedType, e.taskId, e.attempt, e.derivedReason, e.derivedTime);
                 }
-                else
-                {
-                    sequencer.expected().pop();
-                }
+                // else: kept by the journal stage, still expected; checked when journaled after the outage
             }
             default -> throw new IllegalStateException("unexpected " + e);
         }
@@ -230,9 +226,8 @@ final class SequenceStage implements EventHandler<RingEvent>
                 }
                 else
                 {
+                    // kept by the journal stage; applied when it is journaled after the outage
                     unjournaledResults++;
-                    LOG.error("result of task {} attempt {} could not be journaled; the attempt runs again after a restart",
-                        e.eventId, e.resultAttempt);
                 }
             }
         }
@@ -269,6 +264,30 @@ final class SequenceStage implements EventHandler<RingEvent>
             }
         }
         sequencer.prefetchEvictions(finishes);
+    }
+
+    /**
+     * Records kept during a journal outage, journaled just before this event: apply them first, in the
+     * order they were journaled (as replay does).
+     */
+    private void applyKept(final JournalStage.Kept[] kept, final Effects fx)
+    {
+        for (final JournalStage.Kept k : kept)
+        {
+            if (snapshotter != null)
+            {
+                snapshotter.applied(k.eventId, k.document, k.offset, k.timestamp);
+            }
+            if (k.isResult())
+            {
+                sequencer.completedKept(k.timestamp, k.document, k.offset, k.taskId, k.attempt, k.type == io.gyre.journal.RecordType.SUCCEEDED,
+                    k.errorKind, k.held, k.startedAt, k.finishedAt, fx);
+            }
+            else
+            {
+                sequencer.derived(k.timestamp, k.type, k.taskId, k.attempt, k.reason, k.time);
+            }
+        }
     }
 
     private static void refuse(final RingEvent e, final Effects fx)

@@ -80,6 +80,8 @@ final class Sequencer
     /** Null during replay: only live decisions are counted. */
     private EngineMetrics metrics;
     private Effects derivedSink;
+    /** Where the outcome of a result being applied is read from: its event, or (a kept one) the journal. */
+    private int resultSource = Effects.SOURCE_THIS_EVENT;
     private TaskRecord free;
     private int liveCount;
     private int pendingCount;
@@ -353,7 +355,7 @@ final class Sequencer
         {
             r.outcomeDocument = document;
             r.outcomeOffset = offset;
-            finish(r, TaskState.SUCCEEDED, fx, Effects.SOURCE_THIS_EVENT, finishedAt);
+            finish(r, TaskState.SUCCEEDED, fx, resultSource, finishedAt);
         }
         else
         {
@@ -369,14 +371,42 @@ final class Sequencer
             {
                 derive(fx, RecordType.DEAD_LETTERED, taskId, attempt, reason, 0);
                 r.outcomeReason = reason;
-                finish(r, TaskState.DEAD_LETTERED, fx, Effects.SOURCE_THIS_EVENT, finishedAt);
+                finish(r, TaskState.DEAD_LETTERED, fx, resultSource, finishedAt);
             }
             else
             {
-                finish(r, TaskState.FAILED, fx, Effects.SOURCE_THIS_EVENT, finishedAt);
+                finish(r, TaskState.FAILED, fx, resultSource, finishedAt);
             }
         }
         releaseSlot(taskId, attempt, fx);
+    }
+
+    /**
+     * The result of an attempt that was kept during a journal outage and journaled at (document, offset)
+     * after it: as {@link #completed}, its outcome read back from the journal.
+     */
+    void completedKept(
+        final long timestamp,
+        final long document,
+        final int offset,
+        final long taskId,
+        final int attempt,
+        final boolean succeeded,
+        final int errorKind,
+        final boolean held,
+        final long startedAt,
+        final long finishedAt,
+        final Effects fx)
+    {
+        resultSource = Effects.SOURCE_JOURNAL;
+        try
+        {
+            completed(timestamp, document, offset, taskId, attempt, succeeded, errorKind, held, startedAt, finishedAt, fx);
+        }
+        finally
+        {
+            resultSource = Effects.SOURCE_THIS_EVENT;
+        }
     }
 
     /**
@@ -935,9 +965,10 @@ final class Sequencer
                 record.purgeRequested().keyOffset(), record.purgeRequested().keyLength(), null, 0, fx);
             case TICK -> tick(ts, fx);
             case ENGINE_STARTED -> engineStarted(ts, Settings.readFrom(record.engineStarted(), settings), null, fx);
-            case JOURNAL_RECOVERED ->
+            case JOURNAL_RECOVERED, JOURNAL_OUTAGE ->
             {
-                // the journal's own record: nothing for the engine's state
+                // the journal's own record, and the end of an outage (the kept records after it are applied
+                // as their own types): nothing for the engine's state
             }
             case ENGINE_STOP ->
             {

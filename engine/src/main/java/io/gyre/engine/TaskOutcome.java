@@ -151,7 +151,10 @@ public final class TaskOutcome
         return new String(output(), StandardCharsets.UTF_8);
     }
 
-    /** @return why the task did not succeed, or null. */
+    /**
+     * @return why the task did not succeed; for a refused submission, what the engine says beyond the
+     *     {@link #rejectReason() reason} (for JOURNAL_UNAVAILABLE, the journal's error), or null.
+     */
     public String error()
     {
         return error;

@@ -11,6 +11,10 @@ import java.util.function.LongSupplier;
  * Sends TICK events when the sequence stage has something due (a timer, or work that can start), one at a
  * time. Time reaches the state machine only through journaled events, so a tick is how a retry or a
  * timeout fires, the same way on every replay.
+ * <p>
+ * While the journal cannot be written, ticks would not be journaled (their timers stay due): then it ticks
+ * only when the journal stage wants to probe the journal, so an idle engine still finds out it is writable
+ * again; and after an outage, while the journal stage has kept results left to journal.
  */
 final class Ticker implements Runnable
 {
@@ -19,15 +23,30 @@ final class Ticker implements Runnable
 
     private final EpochNanoClock clock;
     private final LongSupplier nextWakeAt;
+    private final LongSupplier journalWakeAt;
+    private final BooleanSupplier journalDown;
     private final AtomicBoolean tickInFlight;
     private final BooleanSupplier publishTick;
     private final Thread thread;
     private volatile boolean running = true;
 
-    Ticker(final EpochNanoClock clock, final LongSupplier nextWakeAt, final AtomicBoolean tickInFlight, final BooleanSupplier publishTick)
+    /**
+     * @param nextWakeAt when the sequence stage next needs a tick, by {@code clock}.
+     * @param journalWakeAt when the journal stage next needs one, by {@link System#nanoTime()} (0: now).
+     * @param journalDown whether the journal cannot be written now.
+     */
+    Ticker(
+        final EpochNanoClock clock,
+        final LongSupplier nextWakeAt,
+        final LongSupplier journalWakeAt,
+        final BooleanSupplier journalDown,
+        final AtomicBoolean tickInFlight,
+        final BooleanSupplier publishTick)
     {
         this.clock = clock;
         this.nextWakeAt = nextWakeAt;
+        this.journalWakeAt = journalWakeAt;
+        this.journalDown = journalDown;
         this.tickInFlight = tickInFlight;
         this.publishTick = publishTick;
         this.thread = new Thread(this, "gyre-ticker");
@@ -44,9 +63,11 @@ final class Ticker implements Runnable
     {
         while (running)
         {
-            final long due = nextWakeAt.getAsLong();
+            final long journalDue = journalWakeAt.getAsLong();
+            final boolean journalWants = journalDue != Long.MAX_VALUE && journalDue <= System.nanoTime();
+            final long due = journalDown.getAsBoolean() ? Long.MAX_VALUE : nextWakeAt.getAsLong();
             final long now = clock.nanoTime();
-            if (due <= now && tickInFlight.compareAndSet(false, true))
+            if ((due <= now || journalWants) && tickInFlight.compareAndSet(false, true))
             {
                 if (!publishTick.getAsBoolean())
                 {

@@ -20,6 +20,7 @@ final class TestHandlers
     {
         final AtomicInteger started = new AtomicInteger();
         final AtomicInteger stopped = new AtomicInteger();
+        final AtomicInteger finished = new AtomicInteger();
         private volatile CountDownLatch release = new CountDownLatch(1);
         private final String type;
 
@@ -62,6 +63,7 @@ final class TestHandlers
                 throw ex;
             }
             context.succeed(context.payload(), 0, context.payloadLength());
+            finished.incrementAndGet();
         }
     }
 

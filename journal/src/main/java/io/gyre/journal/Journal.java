@@ -17,6 +17,7 @@ import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -103,10 +104,13 @@ public final class Journal implements AutoCloseable
             queue = builder.build();
 
             final TailState tail = inspectTail(queue);
-            final JournalWriter writer = new JournalWriter(queue.createAppender(), config.maxDocumentBytes(), Math.max(1, tail.lastEventId + 1));
+            final FileStore store = Files.getFileStore(directory);
+            final JournalWriter writer = new JournalWriter(queue.createAppender(), config, store, Math.max(1, tail.lastEventId + 1));
             final List<JournalProblem> repaired = repairTail(writer, tail);
             final Journal journal = new Journal(config, queue, channel, lock, writer, repaired, tail.lastEventId, tail.lastTimestamp);
-            if (config.pretouchAheadBytes() > 0)
+            // on tmpfs, reading a page of a hole allocates it: pretouching there would spend the space the
+            // writer's check counts on, and it has nothing to win (no disk behind the pages)
+            if (config.pretouchAheadBytes() > 0 && !isMemoryFileSystem(store))
             {
                 journal.pretoucher = new JournalPretoucher("gyre-journal-pretouch", config.pretouchAheadBytes());
                 writer.pretoucher(journal.pretoucher);
@@ -124,6 +128,12 @@ public final class Journal implements AutoCloseable
             closeQuietly(queue, channel);
             throw ex;
         }
+    }
+
+    private static boolean isMemoryFileSystem(final FileStore store)
+    {
+        final String type = store.type();
+        return "tmpfs".equals(type) || "ramfs".equals(type);
     }
 
     /**

@@ -18,13 +18,20 @@ import java.util.Objects;
  * @param lockTimeoutMillis how long to wait for a write lock left by a process that died before freeing it.
  * @param pretouchAheadBytes how far ahead of the writer a background thread brings the file's pages into
  *     memory, so the writer does not stall on page faults (0: no pretouching).
+ * @param minFreeBytes disk space the writer leaves free: it refuses to start a document unless the journal's
+ *     file system has at least this much usable space beyond the document (see {@link JournalWriter}: a
+ *     write into the memory-mapped file that the file system cannot back is a fault, not an error).
  */
-public record JournalConfig(Path directory, String rollCycle, int maxDocumentBytes, long lockTimeoutMillis, long pretouchAheadBytes)
+public record JournalConfig(
+    Path directory, String rollCycle, int maxDocumentBytes, long lockTimeoutMillis, long pretouchAheadBytes, long minFreeBytes)
 {
     public static final String DEFAULT_ROLL_CYCLE = "FAST_DAILY";
     public static final int DEFAULT_MAX_DOCUMENT_BYTES = 1 << 20;
     public static final long DEFAULT_LOCK_TIMEOUT_MILLIS = 400;
     public static final long DEFAULT_PRETOUCH_AHEAD_BYTES = 32L << 20;
+    public static final long DEFAULT_MIN_FREE_BYTES = 64L << 20;
+    /** Smallest {@link #minFreeBytes}: room for the roll to a new file and Chronicle's index blocks. */
+    public static final long MIN_MIN_FREE_BYTES = 1L << 20;
 
     public JournalConfig
     {
@@ -44,27 +51,36 @@ public record JournalConfig(Path directory, String rollCycle, int maxDocumentByt
         {
             throw new IllegalArgumentException("pretouchAheadBytes=" + pretouchAheadBytes + " must be in [0, 1073741824]");
         }
+        if (minFreeBytes < MIN_MIN_FREE_BYTES || minFreeBytes > (1L << 40))
+        {
+            throw new IllegalArgumentException("minFreeBytes=" + minFreeBytes + " must be in [" + MIN_MIN_FREE_BYTES + ", 1099511627776]");
+        }
     }
 
     public static JournalConfig of(final Path directory)
     {
         return new JournalConfig(directory, DEFAULT_ROLL_CYCLE, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_LOCK_TIMEOUT_MILLIS,
-            DEFAULT_PRETOUCH_AHEAD_BYTES);
+            DEFAULT_PRETOUCH_AHEAD_BYTES, DEFAULT_MIN_FREE_BYTES);
     }
 
     public JournalConfig withRollCycle(final String name)
     {
-        return new JournalConfig(directory, name, maxDocumentBytes, lockTimeoutMillis, pretouchAheadBytes);
+        return new JournalConfig(directory, name, maxDocumentBytes, lockTimeoutMillis, pretouchAheadBytes, minFreeBytes);
     }
 
     public JournalConfig withMaxDocumentBytes(final int bytes)
     {
-        return new JournalConfig(directory, rollCycle, bytes, lockTimeoutMillis, pretouchAheadBytes);
+        return new JournalConfig(directory, rollCycle, bytes, lockTimeoutMillis, pretouchAheadBytes, minFreeBytes);
     }
 
     public JournalConfig withPretouchAheadBytes(final long bytes)
     {
-        return new JournalConfig(directory, rollCycle, maxDocumentBytes, lockTimeoutMillis, bytes);
+        return new JournalConfig(directory, rollCycle, maxDocumentBytes, lockTimeoutMillis, bytes, minFreeBytes);
+    }
+
+    public JournalConfig withMinFreeBytes(final long bytes)
+    {
+        return new JournalConfig(directory, rollCycle, maxDocumentBytes, lockTimeoutMillis, pretouchAheadBytes, bytes);
     }
 
     /**

@@ -78,8 +78,10 @@ final class JournalPretoucher implements Runnable
                 }
             }
         }
-        catch (final RuntimeException ex)
+        catch (final RuntimeException | InternalError ex)
         {
+            // InternalError: a page the file system could not back (SIGBUS); this thread only reads, so
+            // nothing is damaged, and the writer's own space check refuses documents before it gets there
             LOG.warn("journal pretoucher stopped; the writer faults its own pages from now on", ex);
         }
         finally

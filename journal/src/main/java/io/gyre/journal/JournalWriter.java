@@ -6,6 +6,8 @@ import org.agrona.ExpandableDirectByteBuffer;
 import org.agrona.MutableDirectBuffer;
 
 import java.io.File;
+import java.io.IOException;
+import java.nio.file.FileStore;
 
 /**
  * Appends records in batches: every record between two {@link #flush()} calls goes into one Chronicle
@@ -23,11 +25,34 @@ import java.io.File;
  * ...
  * writer.flush();                                      // end of batch
  * }</pre>
+ * <p>
+ * <b>Disk space.</b> Chronicle Queue grows its files sparsely ({@code setLength}) and writes through a memory
+ * map, so the file system allocates a page only when the writer first touches it. When it cannot (disk
+ * full, a tmpfs at its size), the kernel answers the touch with SIGBUS, which the JVM turns into an
+ * {@link InternalError} thrown <em>later</em>, at some point of the thread's code after the faulting access:
+ * possibly after the document was committed and acknowledged, with its bytes lost (see docs/JOURNAL.md,
+ * "When the journal cannot be written"). So this writer never lets a write get there: before opening a
+ * document it makes sure the file system has room for a whole document plus
+ * {@link JournalConfig#minFreeBytes()} (re-measured at least every {@value #CHECK_INTERVAL_MILLIS} ms, every
+ * {@value #CHECK_EVERY_MIB} MiB written, and before every document once space runs low), and refuses the
+ * document with a {@link JournalException} otherwise: a clean failure, nothing touched, and the next
+ * document may succeed once space is freed. Should a fault happen all the same (another process filled the
+ * disk faster than the margin), the writer is {@link #faulted()} for good: it refuses everything, since
+ * Chronicle's appender state is unknown after it, and the journal's tail is checked when it is next opened.
  */
 public final class JournalWriter
 {
+    static final long CHECK_INTERVAL_MILLIS = 100;
+    static final long CHECK_EVERY_MIB = 4;
+    private static final long CHECK_INTERVAL_NANOS = CHECK_INTERVAL_MILLIS * 1_000_000L;
+    private static final long CHECK_EVERY_BYTES = CHECK_EVERY_MIB << 20;
+
     private final ExcerptAppender appender;
     private final int maxDocumentBytes;
+    private final String directory;
+    private final FileStore store;
+    private final long spaceNeeded;
+    private final long minFreeBytes;
     private final ExpandableDirectByteBuffer staging = new ExpandableDirectByteBuffer(64 * 1024);
 
     private DocumentContext document;
@@ -43,11 +68,51 @@ public final class JournalWriter
     private int pretouchCycle = Integer.MIN_VALUE;
     private File currentFile;
 
-    JournalWriter(final ExcerptAppender appender, final int maxDocumentBytes, final long nextEventId)
+    private long usableAtCheck = -1;
+    private long checkedAtNanos;
+    private long writtenSinceCheck;
+    private String faulted;
+    private volatile FaultInjection faults;
+
+    /**
+     * @param store the journal directory's file store, whose usable space is checked before each document;
+     *     null for no check (a file system that cannot say).
+     */
+    JournalWriter(
+        final ExcerptAppender appender,
+        final JournalConfig config,
+        final FileStore store,
+        final long nextEventId)
     {
         this.appender = appender;
-        this.maxDocumentBytes = maxDocumentBytes;
+        this.maxDocumentBytes = config.maxDocumentBytes();
+        this.directory = config.directory().toString();
+        this.store = store;
+        this.minFreeBytes = config.minFreeBytes();
+        this.spaceNeeded = config.minFreeBytes() + config.maxDocumentBytes();
         this.nextEventId = nextEventId;
+    }
+
+    /**
+     * A test seam: called before each document is opened and before each is committed.
+     */
+    @FunctionalInterface
+    public interface FaultInjection
+    {
+        /**
+         * @return null to let the write go ahead, or the message of the I/O error to fail it with (the
+         *     document is then rolled back, exactly as when the file system refuses it).
+         */
+        String failure();
+    }
+
+    /**
+     * Install a {@link FaultInjection} (tests only; null removes it), from any thread. Without one, the check
+     * costs one read of a field per document.
+     */
+    public void faultInjection(final FaultInjection value)
+    {
+        faults = value;
     }
 
     /**
@@ -62,6 +127,10 @@ public final class JournalWriter
         {
             throw new IllegalArgumentException("maxFrameLength=" + maxFrameLength + " must be in [" +
                 RecordDescriptor.HEADER_LENGTH + ", " + RecordDescriptor.MAX_FRAME_LENGTH + "]");
+        }
+        if (faulted != null)
+        {
+            throw new JournalException(faulted, null);
         }
         if (document != null && recordsInDocument > 0 && bytesInDocument() + maxFrameLength > maxDocumentBytes)
         {
@@ -149,12 +218,18 @@ public final class JournalWriter
                 write(dc, length);
             }
             dc.close();
+            writtenSinceCheck += length;
         }
         catch (final RuntimeException ex)
         {
             // the document is lost: its event ids go to the next records
             nextEventId = documentFirstEventId;
-            throw new JournalException("cannot commit a document of " + records + " records: " + ex.getMessage(), ex);
+            throw new JournalException("cannot commit a document of " + records + " records to " + directory + ": " + ex.getMessage(), ex);
+        }
+        catch (final InternalError ex)
+        {
+            nextEventId = documentFirstEventId;
+            throw fault(ex);
         }
     }
 
@@ -162,6 +237,11 @@ public final class JournalWriter
     {
         try
         {
+            final String failure = faults != null ? faults.failure() : null;
+            if (failure != null)
+            {
+                throw new JournalException(failure, new IOException(failure));
+            }
             final var bytes = dc.wire().bytes();
             bytes.unsafeWrite(staging.addressOffset(), length);
             if (pretoucher != null)
@@ -213,18 +293,91 @@ public final class JournalWriter
             recordsInDocument = 0;
             staged = 0;
             nextEventId = documentFirstEventId;
-            dc.rollbackOnClose();
-            dc.close();
+            if (faulted == null)
+            {
+                dc.rollbackOnClose();
+                dc.close();
+            }
         }
     }
 
     private void openDocument()
     {
-        document = appender.writingDocument();
+        final String failure = faults != null ? faults.failure() : null;
+        if (failure != null)
+        {
+            throw new JournalException("cannot open a document in " + directory + ": " + failure, new IOException(failure));
+        }
+        ensureSpace();
+        try
+        {
+            document = appender.writingDocument();
+        }
+        catch (final InternalError ex)
+        {
+            throw fault(ex);
+        }
         documentIndex = document.index();
         staged = 0;
         documentFirstEventId = nextEventId;
         recordsInDocument = 0;
+    }
+
+    /**
+     * Refuse to open a document unless the file system can back all of it, with {@code minFreeBytes} to
+     * spare. Re-measures when the last measure is stale (by time or by bytes written since) or space is low.
+     */
+    private void ensureSpace()
+    {
+        if (store == null)
+        {
+            return;
+        }
+        final long now = System.nanoTime();
+        final long known = usableAtCheck - writtenSinceCheck;
+        if (usableAtCheck < 0 || known < 2 * spaceNeeded || writtenSinceCheck >= CHECK_EVERY_BYTES ||
+            now - checkedAtNanos >= CHECK_INTERVAL_NANOS)
+        {
+            try
+            {
+                usableAtCheck = store.getUsableSpace();
+            }
+            catch (final IOException ex)
+            {
+                usableAtCheck = -1;
+                throw new JournalException("cannot measure the free space of journal " + directory + ": " + ex.getMessage(), ex);
+            }
+            checkedAtNanos = now;
+            writtenSinceCheck = 0;
+            if (usableAtCheck < spaceNeeded)
+            {
+                final long usable = usableAtCheck;
+                usableAtCheck = -1;
+                throw new JournalException("journal " + directory + " is out of disk space: " + usable +
+                    " bytes usable, a document needs up to maxDocumentBytes=" + maxDocumentBytes + " with minFreeBytes=" + minFreeBytes +
+                    " kept free", null);
+            }
+        }
+    }
+
+    private JournalException fault(final InternalError ex)
+    {
+        document = null;
+        recordsInDocument = 0;
+        staged = 0;
+        faulted = "journal writer of " + directory + " faulted (" + ex.getMessage() + ": the file system could not back a " +
+            "page of the memory-mapped journal, e.g. the disk filled up faster than minFreeBytes=" + minFreeBytes +
+            " allowed for); it refuses every write from now on: restart to have the journal's tail checked and repaired";
+        return new JournalException(faulted, ex);
+    }
+
+    /**
+     * @return why this writer refuses every write for good (a fault inside the memory-mapped write), or
+     *     null while it works.
+     */
+    public String faulted()
+    {
+        return faulted;
     }
 
     private int bytesInDocument()
@@ -270,6 +423,15 @@ public final class JournalWriter
     public long recordsInOpenDocument()
     {
         return document == null ? 0 : recordsInDocument;
+    }
+
+    /**
+     * @return true when a record of up to {@code maxFrameLength} bytes fits the open document without
+     *     {@link #claim} flushing it first (always true when none is open).
+     */
+    public boolean fits(final int maxFrameLength)
+    {
+        return document == null || recordsInDocument == 0 || bytesInDocument() + maxFrameLength <= maxDocumentBytes;
     }
 
     /**

@@ -7,8 +7,9 @@ package io.gyre.journal;
  * attempt's result, a cancel, redrive or purge request, the passage of time); replaying them through the sequence stage
  * rebuilds its state. Derived records are transitions the sequence stage decided; they are journaled
  * so that every transition is visible in the journal, and replay re-derives and checks them.
- * {@link #JOURNAL_RECOVERED} is written by the journal itself when it finds a torn tail. Codes are never
- * reused; the gaps are kept for types being added elsewhere.
+ * {@link #JOURNAL_RECOVERED} is written by the journal itself when it finds a torn tail, {@link #JOURNAL_OUTAGE}
+ * by the engine when the journal can be written again after it could not. Codes are
+ * never reused; the gaps are kept for types being added elsewhere.
  */
 public enum RecordType
 {
@@ -46,7 +47,12 @@ public enum RecordType
      * An engine stopping on purpose (input): first when it stops taking work, last with what it left, which
      * replay marks interrupted. Body: {@link EngineStopRecord}.
      */
-    ENGINE_STOP(16, 1, false);
+    ENGINE_STOP(16, 1, false),
+    /**
+     * The journal could not be written for a while and now can; the records kept during the outage follow.
+     * Body: {@link JournalOutageRecord}.
+     */
+    JOURNAL_OUTAGE(18, 1, false);
 
     private static final RecordType[] BY_CODE;
 

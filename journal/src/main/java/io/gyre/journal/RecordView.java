@@ -18,6 +18,7 @@ public final class RecordView
     final EngineStopRecord.Decoder engineStop = new EngineStopRecord.Decoder();
     final RedriveRequestedRecord.Decoder redriveRequested = new RedriveRequestedRecord.Decoder();
     final PurgeRequestedRecord.Decoder purgeRequested = new PurgeRequestedRecord.Decoder();
+    final JournalOutageRecord.Decoder journalOutage = new JournalOutageRecord.Decoder();
 
     private DirectBuffer buffer;
     private int offset;
@@ -100,6 +101,8 @@ public final class RecordView
                 return redriveRequested.wrap(buffer, offset, length);
             case PURGE_REQUESTED:
                 return purgeRequested.wrap(buffer, offset, length);
+            case JOURNAL_OUTAGE:
+                return journalOutage.wrap(buffer, offset, length);
             default:
                 return transition.wrap(buffer, offset, length);
         }
@@ -214,6 +217,12 @@ public final class RecordView
     {
         check(RecordType.PURGE_REQUESTED);
         return purgeRequested;
+    }
+
+    public JournalOutageRecord.Decoder journalOutage()
+    {
+        check(RecordType.JOURNAL_OUTAGE);
+        return journalOutage;
     }
 
     /**

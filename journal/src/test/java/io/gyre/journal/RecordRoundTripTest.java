@@ -110,6 +110,11 @@ class RecordRoundTripTest
                 .phase(EngineStopRecord.PHASE_STOPPED).flags(0).beganAt(time + 1).deadline(time + 10_000)
                 .left(7, 3, 2, 1).listed(5, 1).listed(1L << 40, 12);
             writer.commit(RecordType.ENGINE_STOP, 0, time + 10_001, stopped.frameLength());
+            offset = writer.claim(JournalOutageRecord.MAX_FRAME_LENGTH);
+            final JournalOutageRecord.Encoder outage = new JournalOutageRecord.Encoder().wrap(writer.buffer(), offset)
+                .startedAt(T0 - 5).refused(12).rejournaled(3).cause("disk full: é".repeat(200));
+            assertThat(outage.frameLength()).isLessThanOrEqualTo(JournalOutageRecord.MAX_FRAME_LENGTH);
+            writer.commit(RecordType.JOURNAL_OUTAGE, 0, time + 1, outage.frameLength());
             writer.flush();
         }
 
@@ -217,6 +222,15 @@ class RecordRoundTripTest
                             assertThat(d.listedAttempt(1)).isEqualTo(12);
                             assertThat(record.frameLength()).isEqualTo(EngineStopRecord.LISTED_OFFSET + 24);
                         }
+                    }
+                    case JOURNAL_OUTAGE ->
+                    {
+                        final JournalOutageRecord.Decoder d = record.journalOutage();
+                        assertThat(d.startedAt()).isEqualTo(T0 - 5);
+                        assertThat(d.refused()).isEqualTo(12);
+                        assertThat(d.rejournaled()).isEqualTo(3);
+                        assertThat(d.cause()).startsWith("disk full: é").hasSizeLessThanOrEqualTo(1024);
+                        assertThat("disk full: é".repeat(200)).startsWith(d.cause());
                     }
                     default ->
                     {

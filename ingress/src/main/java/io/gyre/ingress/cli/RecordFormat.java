@@ -6,6 +6,7 @@ import io.gyre.journal.CancelRequestedRecord;
 import io.gyre.journal.EngineStartedRecord;
 import io.gyre.journal.EngineStopRecord;
 import io.gyre.journal.FailedRecord;
+import io.gyre.journal.JournalOutageRecord;
 import io.gyre.journal.JournalRecoveredRecord;
 import io.gyre.journal.PurgeRequestedRecord;
 import io.gyre.journal.RecordType;
@@ -102,6 +103,14 @@ final class RecordFormat
                 break;
             case ENGINE_STOP:
                 engineStop(record.engineStop());
+                break;
+            case JOURNAL_OUTAGE:
+                final JournalOutageRecord.Decoder outage = record.journalOutage();
+                line.append(" since=").append(time(outage.startedAt()))
+                    .append(" refused=").append(outage.refused())
+                    .append(" rejournaled=").append(outage.rejournaled())
+                    .append(" cause=");
+                quoted(outage.cause());
                 break;
             default:
                 transition(record.type(), record.transition());

@@ -48,7 +48,8 @@ import java.util.regex.Pattern;
     description = {"Start the engine and serve the Gyre protocol over TCP (journal under ./data, port 7070 by default)."},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:stopped by a signal (TERM, INT) after a clean stop: what was left is recorded in the journal",
-        "1:could not start (journal, port, config), or the stop could not be recorded", "2:usage error"})
+        "1:could not start (journal, port, config), or the stop could not be recorded", "2:usage error",
+        "3:the engine stopped by itself: its journal could not be written for --stop-after-journal-outage"})
 public final class ServeCommand implements Callable<Integer>
 {
     @Spec
@@ -153,6 +154,17 @@ public final class ServeCommand implements Callable<Integer>
             + "(ISO-8601, default: ${DEFAULT-VALUE}).")
     private Duration journalRetention;
 
+    @Option(names = "--stop-after-journal-outage", paramLabel = "DURATION",
+        description = {"When the journal cannot be written (disk full, I/O error), stop cleanly (exit code 3) once it has been "
+            + "unwritable this long, e.g. 30s, 5m, PT1H (default: never; wait, refusing submissions JOURNAL_UNAVAILABLE, "
+            + "and resume by itself when it can write again)."})
+    private String stopAfterJournalOutage;
+
+    @Option(names = "--journal-min-free", paramLabel = "BYTES", defaultValue = "64m",
+        description = "Disk space the journal keeps free: below it plus a document, writes stop and submissions are refused "
+            + "JOURNAL_UNAVAILABLE until space is freed; a number with an optional k, m or g (default: ${DEFAULT-VALUE}).")
+    private String journalMinFree;
+
     @Option(names = "--plugins", paramLabel = "DIR", defaultValue = "./plugins",
         description = "A directory of task type plugin jars, read at start (default: ${DEFAULT-VALUE}; missing means none).")
     private Path plugins;
@@ -172,6 +184,10 @@ public final class ServeCommand implements Callable<Integer>
     /** Set by {@link GyreCommand#main} only: this command owns the process, and may take its TERM and INT signals. */
     static volatile boolean ownsProcess;
 
+    /** Exit code when the engine stopped by itself after a journal outage. */
+    static final int EXIT_JOURNAL_OUTAGE = 3;
+
+    private volatile boolean selfStopped;
     private volatile GyreServer server;
     private volatile MonitorServer monitor;
     private volatile Engine engine;
@@ -214,6 +230,11 @@ public final class ServeCommand implements Callable<Integer>
                     " must be two percentages, LOW,NORMAL (e.g. 80,95)");
             }
             builder.admission(admission[0], admission[1]);
+            builder.journalMinFreeBytes(parseBytes("journal-min-free", journalMinFree));
+            if (stopAfterJournalOutage != null)
+            {
+                builder.stopAfterJournalOutage(parseDuration("stop-after-journal-outage", stopAfterJournalOutage));
+            }
             final java.util.Map<String, String> settings = new java.util.LinkedHashMap<>(configTaskSettings);
             settings.putAll(taskSettings);
             settings.forEach(builder::handlerSetting);
@@ -258,6 +279,17 @@ public final class ServeCommand implements Callable<Integer>
                 return ReplayCommand.EXIT_ERROR;
             }
         }
+        engine.closed().thenAccept(health ->
+        {
+            if (stopRequested.getCount() != 0)
+            {
+                // stopped by itself (a journal outage lasted longer than allowed): stop the rest, exit 3
+                err.println("gyre serve: " + health.reason());
+                err.flush();
+                selfStopped = true;
+                requestStop("the engine stopped by itself");
+            }
+        });
         // the JVM is exiting some other way (a signal not handled here, System.exit): stop on its way out
         final Thread hook = new Thread(() ->
         {
@@ -294,7 +326,66 @@ public final class ServeCommand implements Callable<Integer>
         {
             // the hook is running: it stopped everything
         }
-        return report != null && report.recorded() ? 0 : ReplayCommand.EXIT_ERROR;
+        return selfStopped ? EXIT_JOURNAL_OUTAGE : report != null && report.recorded() ? 0 : ReplayCommand.EXIT_ERROR;
+    }
+
+    /**
+     * @return bytes from a number with an optional k, m or g suffix (powers of 1024).
+     * @throws IllegalArgumentException naming the option and the value.
+     */
+    static long parseBytes(final String option, final String value)
+    {
+        final String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+        final int shift = v.endsWith("k") ? 10 : v.endsWith("m") ? 20 : v.endsWith("g") ? 30 : 0;
+        try
+        {
+            final long number = Long.parseLong(shift == 0 ? v : v.substring(0, v.length() - 1));
+            if (number < 0 || number > (Long.MAX_VALUE >> shift))
+            {
+                throw new NumberFormatException();
+            }
+            return number << shift;
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new IllegalArgumentException(option + "=" + value + " is not a byte count (a number with an optional k, m or g, e.g. 64m)");
+        }
+    }
+
+    /**
+     * @return a duration from {@code 30s}, {@code 500ms}, {@code 5m}, {@code 2h} or ISO-8601 ({@code PT30S}).
+     * @throws IllegalArgumentException naming the option and the value.
+     */
+    static Duration parseDuration(final String option, final String value)
+    {
+        final String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+        try
+        {
+            if (v.startsWith("pt") || v.startsWith("p"))
+            {
+                return Duration.parse(value.trim());
+            }
+            if (v.endsWith("ms"))
+            {
+                return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+            }
+            final long number = Long.parseLong(v.substring(0, v.length() - 1));
+            switch (v.charAt(v.length() - 1))
+            {
+                case 's':
+                    return Duration.ofSeconds(number);
+                case 'm':
+                    return Duration.ofMinutes(number);
+                case 'h':
+                    return Duration.ofHours(number);
+                default:
+                    throw new NumberFormatException();
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new IllegalArgumentException(option + "=" + value + " is not a duration (e.g. 30s, 500ms, 5m, 2h or PT30S)");
+        }
     }
 
     private static String previousRun(final RecoveryReport recovery)

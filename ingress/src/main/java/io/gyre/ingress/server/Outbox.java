@@ -117,7 +117,7 @@ final class Outbox extends BatchingOutcomeListener
         if (outcome.rejected())
         {
             Frames.complaint(out, REJECTED, outcome.correlationId(), RejectCode.of(outcome.rejectReason()).code(),
-                message(outcome.rejectReason()));
+                outcome.error() != null ? outcome.error() : message(outcome.rejectReason()));
             return;
         }
         final TaskState state = outcome.state();
@@ -173,7 +173,7 @@ final class Outbox extends BatchingOutcomeListener
         {
             case CAPACITY -> "the engine holds as many live tasks as it is configured for; retry later";
             case SHUTTING_DOWN -> "the engine is shutting down";
-            case JOURNAL_UNAVAILABLE -> "the journal could not record the submission";
+            case JOURNAL_UNAVAILABLE -> "the journal could not record the submission; nothing was accepted: retry later";
             case TOO_MANY_WAITERS -> "too many submissions already wait on this key's task";
             case BUSY -> "the engine is near its limit of live tasks and refuses this priority for now; retry later or with a higher priority";
         };

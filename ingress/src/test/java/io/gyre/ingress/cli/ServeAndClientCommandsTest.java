@@ -249,6 +249,22 @@ class ServeAndClientCommandsTest
         assertThat(admissionShape.exit()).isEqualTo(1);
         assertThat(admissionShape.err()).contains("admission=[90] must be two percentages");
 
+        final Run outage = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--stop-after-journal-outage", "soon");
+        assertThat(outage.exit()).isEqualTo(1);
+        assertThat(outage.err()).contains("stop-after-journal-outage=soon is not a duration (e.g. 30s, 500ms, 5m, 2h or PT30S)");
+
+        final Run outageZero = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--stop-after-journal-outage", "0s");
+        assertThat(outageZero.exit()).isEqualTo(1);
+        assertThat(outageZero.err()).contains("stopAfterJournalOutage=PT0S must be more than 0");
+
+        final Run minFree = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--journal-min-free", "lots");
+        assertThat(minFree.exit()).isEqualTo(1);
+        assertThat(minFree.err()).contains("journal-min-free=lots is not a byte count");
+
+        final Run minFreeSmall = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--journal-min-free", "4k");
+        assertThat(minFreeSmall.exit()).isEqualTo(1);
+        assertThat(minFreeSmall.err()).contains("journalMinFreeBytes=4096 must be in [1048576, 2^40]");
+
         final Run setting = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--task", "http.retries=lots");
         assertThat(setting.exit()).isEqualTo(1);
         assertThat(setting.err()).contains("http").contains("retries");

@@ -1,0 +1,179 @@
+package io.gyre.engine;
+
+import io.gyre.engine.testing.TaskHistory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * A real full disk: the journal on a 32 MiB tmpfs, a filler file taking all but a little of it. The engine
+ * refuses submissions once the journal's space check says no (before any write could fault), keeps the
+ * result of an attempt that finishes meanwhile, and resumes by itself when the filler is deleted. Skipped
+ * where a tmpfs cannot be mounted (it needs root and a mount namespace that allows it).
+ */
+class DiskFullTest
+{
+    private static final long MIN_FREE = 2L << 20;
+
+    private Path mount;
+    private boolean mounted;
+    private Engine engine;
+
+    @BeforeEach
+    void mountTmpfs() throws Exception
+    {
+        mount = Files.createTempDirectory("gyre-disk-full");
+        final Process process = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", mount.toString())
+            .redirectErrorStream(true).start();
+        final String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        final boolean exited = process.waitFor(30, TimeUnit.SECONDS);
+        mounted = exited && process.exitValue() == 0;
+        assumeTrue(mounted, "cannot mount a 32 MiB tmpfs at " + mount + " (needs root and permission to mount): " + output);
+    }
+
+    @AfterEach
+    void unmount() throws Exception
+    {
+        if (engine != null)
+        {
+            engine.close();
+        }
+        if (mounted && run("umount", mount.toString()) != 0)
+        {
+            // the JVM may still map a page of it (unmapped when collected): detach it now, freed once unused
+            run("umount", "-l", mount.toString());
+        }
+        Files.deleteIfExists(mount);
+    }
+
+    private static int run(final String... command) throws Exception
+    {
+        final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        process.getInputStream().readAllBytes();
+        return process.waitFor(30, TimeUnit.SECONDS) ? process.exitValue() : -1;
+    }
+
+    private Engine open(final TaskHandler... handlers)
+    {
+        final EngineConfig.Builder builder = EngineConfig.builder(mount.resolve("journal")).ringSize(1024).timerFiresPerTick(16)
+            .journalMinFreeBytes(MIN_FREE);
+        for (final TaskHandler handler : handlers)
+        {
+            builder.handler(handler);
+        }
+        engine = Engine.open(builder.build());
+        return engine;
+    }
+
+    @Test
+    void shouldRefuseWhenTheDiskIsFullAndResumeWhenSpaceIsFreed() throws Exception
+    {
+        final TestHandlers.Gated gated = new TestHandlers.Gated("gated");
+        open(gated);
+        final CompletableFuture<Outcome> running = engine.submit(new TaskRequest().key("running").type("gated").payload("kept"));
+        await().until(() -> gated.started.get() == 1);
+
+        // fill the disk but for a little more than the journal keeps free and one document takes
+        final long usable = Files.getFileStore(mount).getUsableSpace();
+        final Path filler = mount.resolve("filler");
+        writeFiller(filler, usable - MIN_FREE - (1L << 20) - (512L << 10));
+
+        final byte[] payload = new byte[4096];
+        Arrays.fill(payload, (byte)'x');
+        // submit until one is refused; one accepted just before may have its result kept until space is freed
+        final List<String> keys = new ArrayList<>();
+        final List<CompletableFuture<Outcome>> futures = new ArrayList<>();
+        Outcome refusal = null;
+        for (int i = 0; i < 5_000 && refusal == null; i++)
+        {
+            final CompletableFuture<Outcome> future = engine.submit(new TaskRequest().key("fill-" + i).type("echo").payload(payload));
+            keys.add("fill-" + i);
+            futures.add(future);
+            await().until(() -> future.isDone() || !engine.health().ready());
+            if (!engine.health().ready())
+            {
+                refusal = engine.submit(new TaskRequest().key("refused").type("echo").payload(payload)).get(15, TimeUnit.SECONDS);
+            }
+        }
+        assertThat(refusal).as("the disk filled up within 5,000 submissions of 4 KiB").isNotNull();
+        assertThat(refusal.rejectReason()).isEqualTo(RejectReason.JOURNAL_UNAVAILABLE);
+        assertThat(refusal.error()).contains("out of disk space").contains("minFreeBytes=" + MIN_FREE);
+        assertThat(engine.health().state()).isEqualTo(EngineHealth.State.JOURNAL_UNAVAILABLE);
+        assertThat(engine.health().reason()).contains("out of disk space");
+
+        // an attempt that finishes while the disk is full: its result is kept
+        gated.open();
+        await().until(() -> gated.finished.get() == 1);
+        assertThat(engine.submit(new TaskRequest().key("while-full").type("echo")).get(15, TimeUnit.SECONDS).rejectReason())
+            .isEqualTo(RejectReason.JOURNAL_UNAVAILABLE);
+
+        // free the space: the engine resumes by itself, the kept result is the task's outcome
+        Files.delete(filler);
+        await().until(() -> engine.health().ready());
+        final Outcome kept = running.get(15, TimeUnit.SECONDS);
+        assertThat(kept.state()).isEqualTo(TaskState.SUCCEEDED);
+        assertThat(kept.outputAsString()).isEqualTo("kept");
+        final List<String> acknowledged = new ArrayList<>();
+        for (int i = 0; i < futures.size(); i++)
+        {
+            final Outcome outcome = futures.get(i).get(15, TimeUnit.SECONDS);
+            if (!outcome.rejected())
+            {
+                assertThat(outcome.state()).as(keys.get(i)).isEqualTo(TaskState.SUCCEEDED);
+                acknowledged.add(keys.get(i));
+            }
+        }
+        assertThat(acknowledged).hasSizeGreaterThan(10);
+        for (int i = 0; i < 20; i++)
+        {
+            assertThat(engine.submit(new TaskRequest().key("after-" + i).type("echo").payload(payload)).get(15, TimeUnit.SECONDS).state())
+                .isEqualTo(TaskState.SUCCEEDED);
+        }
+        assertThat(engine.status("while-full").get(15, TimeUnit.SECONDS).found()).isFalse();
+        assertThat(engine.stageFailures()).isZero();
+
+        // nothing acknowledged was lost: the journal replays clean, and a restarted engine knows every outcome
+        engine.close();
+        engine = null;
+        final TaskHistory history = TaskHistory.of(mount.resolve("journal"));
+        assertThat(history.report().corrupted()).as(String.valueOf(history.report().problems())).isFalse();
+        final TestHandlers.Gated again = new TestHandlers.Gated("gated");
+        open(again);
+        for (final String key : acknowledged)
+        {
+            assertThat(engine.status(key).get(15, TimeUnit.SECONDS).state()).as(key).isEqualTo(TaskState.SUCCEEDED);
+        }
+        assertThat(engine.status("running").get(15, TimeUnit.SECONDS).state()).isEqualTo(TaskState.SUCCEEDED);
+        assertThat(again.started.get()).isZero();
+    }
+
+    private static void writeFiller(final Path file, final long bytes) throws IOException
+    {
+        final byte[] block = new byte[1 << 20];
+        try (OutputStream out = Files.newOutputStream(file))
+        {
+            long left = bytes;
+            while (left > 0)
+            {
+                final int n = (int)Math.min(block.length, left);
+                out.write(block, 0, n);
+                left -= n;
+            }
+        }
+    }
+}
