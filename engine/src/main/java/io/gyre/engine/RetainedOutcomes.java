@@ -430,7 +430,11 @@ final class RetainedOutcomes
         in.getLongs(ring, 0, n * STRIDE);
         for (int position = 0; position < n; position++)
         {
-            insertIndex(ring[position * STRIDE + KEY_HASH], position);
+            // a forgotten entry (task id 0) keeps its ring slot until evicted, and stays out of the index
+            if (ring[position * STRIDE + TASK_ID] != 0)
+            {
+                insertIndex(ring[position * STRIDE + KEY_HASH], position);
+            }
         }
     }
 }

@@ -57,7 +57,7 @@ class EngineMetricsTest
                 .isEqualTo(TaskState.FAILED);
             assertThat(engine.submit(new TaskRequest().key("dl").type("doomed").deadLetter(true)).get(10, TimeUnit.SECONDS).state())
                 .isEqualTo(TaskState.DEAD_LETTERED);
-            assertThat(engine.submit(new TaskRequest().key("s").type("stuck").timeoutMillis(50).maxAttempts(2))
+            assertThat(engine.submit(new TaskRequest().key("s").type("stuck").timeoutMillis(50).maxAttempts(2).deadLetter(false))
                 .get(10, TimeUnit.SECONDS).state()).isEqualTo(TaskState.TIMED_OUT);
             // fill the engine with stuck tasks, then one more is refused at capacity; cancel them all
             for (int i = 0; i < 20; i++)

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gyre.engine.Engine;
 import io.gyre.engine.EngineClosedException;
+import io.gyre.engine.EngineHealth;
 import io.gyre.engine.InvalidTaskException;
 import io.gyre.engine.Outcome;
 import io.gyre.engine.TaskStatus;
@@ -52,8 +53,8 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  * <li>{@code GET /metrics}: Prometheus text format (written by the Prometheus client's exposition library);</li>
  * <li>{@code GET /health/live}: 200 while the process serves HTTP at all;</li>
- * <li>{@code GET /health/ready}: 200 when the engine recovered its state, takes work and its ring is not
- *     saturated, 503 otherwise; the JSON body says which check failed;</li>
+ * <li>{@code GET /health/ready}: 200 when the engine recovered its state, takes work, can write its journal
+ *     and its ring is not saturated, 503 otherwise; the JSON body says which check failed;</li>
  * <li>{@code GET /tasks/{key}}: a task's status as JSON (404 when the engine knows no such key).</li>
  * </ul>
  * Anything else is answered 404 (unknown path) or 405 (another method); a malformed request 400.
@@ -148,6 +149,16 @@ public final class MonitorServer implements AutoCloseable
         else
         {
             checks.put("accepting", "ok");
+        }
+        final EngineHealth health = engine.health();
+        if (health.state() == EngineHealth.State.JOURNAL_UNAVAILABLE)
+        {
+            checks.put("journal", "no: " + health.reason());
+            ready = false;
+        }
+        else
+        {
+            checks.put("journal", "ok: writable");
         }
         final int ringSize = engine.config().ringSize();
         final long backlog = engine.ringBacklog();

@@ -123,6 +123,23 @@ class MonitorServerTest
     }
 
     @Test
+    void shouldFlipReadyWhileTheJournalCannotBeWritten() throws Exception
+    {
+        final io.gyre.engine.JournalFaults faults = io.gyre.engine.JournalFaults.install(engine);
+        faults.fail("injected: no space left on device");
+        assertThat(engine.submit(new TaskRequest().key("refused").type("echo")).get(10, TimeUnit.SECONDS).rejected()).isTrue();
+        final HttpResponse<String> down = get("/health/ready");
+        assertThat(down.statusCode()).isEqualTo(503);
+        assertThat(JSON.readTree(down.body()).get("checks").get("journal").asText()).startsWith("no:").contains("no space left");
+        assertThat(get("/health/live").statusCode()).isEqualTo(200);
+
+        faults.heal();
+        org.awaitility.Awaitility.await().until(() -> engine.health().ready());
+        assertThat(get("/health/ready").statusCode()).isEqualTo(200);
+        assertThat(get("/metrics").body()).contains("gyre_submissions_total{result=\"rejected_journal_unavailable\",type=\"echo\"} 1");
+    }
+
+    @Test
     void shouldAnswerATasksStatusByKey() throws Exception
     {
         engine.submit(new TaskRequest().key("order 7/a").type("echo").payload("{\"x\":1}")).get(10, TimeUnit.SECONDS);
