@@ -68,6 +68,7 @@ final class Sequencer
     /** Dead-lettered tasks, kept until redriven or purged. */
     private final DeadLetters deadLetters = new DeadLetters();
     private long deadLetterOverflows;
+    /** Pool and async slots held, by {@link #slotKey attempt}: attempt | group << 32 | type index << 40. */
     private final Long2LongHashMap inPool = new Long2LongHashMap(64, 0.65f, -1);
     private final TimerHeap timers = new TimerHeap();
     private final DueTimers[] due = {new DueTimers(), new DueTimers(), new DueTimers()};
@@ -809,10 +810,10 @@ final class Sequencer
      */
     private void interrupt(final TaskRecord r)
     {
-        final long slot = inPool.get(r.taskId);
+        final long slot = inPool.get(slotKey(r.taskId, r.attempt));
         if (slot != -1 && (int)slot == r.attempt)
         {
-            inPool.remove(r.taskId);
+            inPool.remove(slotKey(r.taskId, r.attempt));
             groupInUse[(int)(slot >>> 32) & 0xFF]--;
             typeInUse[(int)(slot >>> 40)]--;
         }
@@ -1025,7 +1026,7 @@ final class Sequencer
             final int t = typeIndex(r.handlerId);
             groupInUse[g]++;
             typeInUse[t]++;
-            inPool.put(r.taskId, (r.attempt & 0xFFFF_FFFFL) | (long)g << 32 | (long)t << 40);
+            inPool.put(slotKey(r.taskId, r.attempt), (r.attempt & 0xFFFF_FFFFL) | (long)g << 32 | (long)t << 40);
             derive(fx, RecordType.STARTED, r.taskId, r.attempt, 0, 0);
             if (r.timeoutMillis > 0)
             {
@@ -1128,12 +1129,21 @@ final class Sequencer
         return z ^ (z >>> 31);
     }
 
+    /**
+     * @return the key of an attempt's pool slot: a timed-out attempt may still hold its slot when the task's
+     *     next attempt takes another, so slots are held per attempt, not per task.
+     */
+    private static long slotKey(final long taskId, final int attempt)
+    {
+        return taskId << 12 | (attempt & 0xFFF);
+    }
+
     private void releaseSlot(final long taskId, final int attempt, final Effects fx)
     {
-        final long slot = inPool.get(taskId);
+        final long slot = inPool.get(slotKey(taskId, attempt));
         if (slot != -1 && (int)slot == attempt)
         {
-            inPool.remove(taskId);
+            inPool.remove(slotKey(taskId, attempt));
             groupInUse[(int)(slot >>> 32) & 0xFF]--;
             typeInUse[(int)(slot >>> 40)]--;
             dispatchPending(fx, 1);
@@ -1752,12 +1762,12 @@ final class Sequencer
             out.putIntAt(at, n);
         }
         out.putInt(inPool.size());
-        final long[] slotIds = sortedKeys(inPool.keySet().iterator(), inPool.size());
-        for (final long taskId : slotIds)
+        final long[] slotKeys = sortedKeys(inPool.keySet().iterator(), inPool.size());
+        for (final long key : slotKeys)
         {
-            final long slot = inPool.get(taskId);
+            final long slot = inPool.get(key);
             final int t = (int)(slot >>> 40);
-            out.putLong(taskId).putInt((int)slot).putInt((int)(slot >>> 32) & 0xFF)
+            out.putLong(key >>> 12).putInt((int)slot).putInt((int)(slot >>> 32) & 0xFF)
                 .putInt(t >= registry.size() ? HandlerRegistry.UNKNOWN : t);
         }
         timers.writeTo(out);
@@ -1914,7 +1924,7 @@ final class Sequencer
             {
                 throw new IllegalStateException("snapshot state has a slot of group " + g);
             }
-            inPool.put(taskId, (attempt & 0xFFFF_FFFFL) | (long)g << 32 | (long)t << 40);
+            inPool.put(slotKey(taskId, attempt), (attempt & 0xFFFF_FFFFL) | (long)g << 32 | (long)t << 40);
             groupInUse[g]++;
             typeInUse[t]++;
         }
