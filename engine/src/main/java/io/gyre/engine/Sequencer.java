@@ -1711,7 +1711,7 @@ final class Sequencer
     // Snapshots
 
     /** Version of the state layout {@link #writeState} writes (see docs/JOURNAL.md, snapshots). */
-    static final int STATE_VERSION = 3;
+    static final int STATE_VERSION = 4;
 
     /**
      * Write the whole state as replaying the journal up to the last applied record would build it: tasks,
@@ -1804,7 +1804,7 @@ final class Sequencer
             .putInt(r.backoffInitialMillis).putInt(r.backoffMaxMillis).putFloat(r.backoffMultiplier).putFloat(r.backoffJitter)
             .putLong(r.submittedAt).putLong(r.startedAt).putLong(r.finishedAt)
             .putLong(r.submitDocument).putInt(r.submitOffset).putLong(r.outcomeDocument).putInt(r.outcomeOffset)
-            .putInt(r.outcomeReason).putLong(r.heldUntil);
+            .putInt(r.outcomeReason).putLong(r.heldUntil).putInt(r.attemptBase);
         long oldest = Long.MAX_VALUE;
         if (r.submitDocument >= 0)
         {
@@ -1890,6 +1890,7 @@ final class Sequencer
             r.outcomeOffset = in.getInt();
             r.outcomeReason = in.getInt();
             r.heldUntil = in.getLong();
+            r.attemptBase = in.getInt();
             if (r.state == null || r.state.terminal() || r.priority < 0 || r.priority >= PRIORITIES || byId.containsKey(r.taskId))
             {
                 throw new IllegalStateException("snapshot state has a bad live task " + r.taskId + " (" + r.state + ")");

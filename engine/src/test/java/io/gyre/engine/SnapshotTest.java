@@ -48,6 +48,28 @@ class SnapshotTest
         }
     }
 
+    /** INLINE: its first attempt fails permanently (dead-lettered); once redriven, it holds its outcome a minute. */
+    static final class FailThenHold implements TaskHandler
+    {
+        @Override
+        public String type()
+        {
+            return "fail-then-hold";
+        }
+
+        @Override
+        public void execute(final TaskContext context)
+        {
+            if (context.attempt() == 1)
+            {
+                context.fail(false, "first attempt fails");
+                return;
+            }
+            context.holdUntil(context.submittedAt() + 60_000_000_000L);
+            context.succeed("held after a redrive".getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
     private EngineConfig.Builder config(final TestHandlers.Gated gated)
     {
         return EngineConfig.builder(dir).ringSize(1024).timerFiresPerTick(16).blockingPoolThreads(4)
@@ -55,7 +77,8 @@ class SnapshotTest
             .handler(gated)
             .handler(new TestHandlers.Flaky("flaky", 2, true, ExecutionMode.INLINE))
             .handler(new TestHandlers.Flaky("doomed", 9, false, ExecutionMode.INLINE))
-            .handler(new Hold());
+            .handler(new Hold())
+            .handler(new FailThenHold());
     }
 
     /** Submit a bit of everything: finished, retrying, held, running, pending behind a full pool, cancelled. */
@@ -137,6 +160,11 @@ class SnapshotTest
         try (Engine engine = Engine.open(config))
         {
             mixedLoad(engine, "a", 300);
+            // a task redriven before the snapshot, live in it (held) with attempts numbered on from its first
+            assertThat(engine.submit(new TaskRequest().key("redriven").type("fail-then-hold")).get(10, TimeUnit.SECONDS).state())
+                .isEqualTo(TaskState.DEAD_LETTERED);
+            engine.redrive("redriven").get(10, TimeUnit.SECONDS);
+            await().until(() -> engine.status("redriven").get().attempts() == 2);
             // the snapshot lands wherever the pipeline is: tasks running, retries waiting, outcomes held
             snapshot = engine.snapshot().get(10, TimeUnit.SECONDS);
             // dead letters from before the snapshot, redriven and purged after it
