@@ -38,7 +38,7 @@ final class Effects
     private static final int DISPATCH_STRIDE = 5;
     private static final int DERIVED_STRIDE = 3;
     private static final int STOP_STRIDE = 2;
-    private static final int REPLY_STRIDE = 9;
+    private static final int REPLY_STRIDE = 11;
 
     // reply fields
     private static final int R_KIND = 0;          // kind | source << 8 | state+1 << 16 | duplicate << 24 | reason << 32
@@ -50,6 +50,8 @@ final class Effects
     private static final int R_SUBMITTED_AT = 6;
     private static final int R_STARTED_AT = 7;
     private static final int R_FINISHED_AT = 8;
+    private static final int R_QUEUE_NANOS = 9;
+    private static final int R_EXECUTION_NANOS = 10;
 
     int dispatchCount;
     int derivedCount;
@@ -239,6 +241,8 @@ final class Effects
         replies[base + R_SUBMITTED_AT] = 0;
         replies[base + R_STARTED_AT] = 0;
         replies[base + R_FINISHED_AT] = 0;
+        replies[base + R_QUEUE_NANOS] = 0;
+        replies[base + R_EXECUTION_NANOS] = 0;
         return i;
     }
 
@@ -266,6 +270,14 @@ final class Effects
         replies[base + R_SUBMITTED_AT] = submittedAt;
         replies[base + R_STARTED_AT] = startedAt;
         replies[base + R_FINISHED_AT] = finishedAt;
+    }
+
+    /** Fill a reply's accounting: the task's queue time and its attempts' run time, in nanoseconds. */
+    void replyAccounting(final int i, final long queueNanos, final long executionNanos)
+    {
+        final int base = i * REPLY_STRIDE;
+        replies[base + R_QUEUE_NANOS] = queueNanos;
+        replies[base + R_EXECUTION_NANOS] = executionNanos;
     }
 
     void replySource(final int i, final int source)
@@ -393,5 +405,15 @@ final class Effects
     long replyFinishedAt(final int i)
     {
         return replies[i * REPLY_STRIDE + R_FINISHED_AT];
+    }
+
+    long replyQueueNanos(final int i)
+    {
+        return replies[i * REPLY_STRIDE + R_QUEUE_NANOS];
+    }
+
+    long replyExecutionNanos(final int i)
+    {
+        return replies[i * REPLY_STRIDE + R_EXECUTION_NANOS];
     }
 }

@@ -153,6 +153,10 @@ public final class Engine implements AutoCloseable
         this.snapshotter = config.snapshots() ? new Snapshotter(journal, config) : null;
         this.metrics = config.metrics() ? new EngineMetrics(registry.typesById()) : null;
         sequencer.metrics(metrics);
+        if (metrics != null)
+        {
+            metrics.tenants(sequencer::tenantNames);
+        }
 
         // 1..4. The ring and its stages, in pipeline order.
         this.journalStage = new JournalStage(
@@ -963,6 +967,37 @@ public final class Engine implements AutoCloseable
     public int liveTasks()
     {
         return sequenceStage.liveTasks();
+    }
+
+    /**
+     * @return events published to the ring that the journal stage has not yet flushed to the journal (or kept,
+     *     during an outage): how far the journal is behind the submissions.
+     */
+    public long journalLag()
+    {
+        return Math.max(0, ring.getCursor() - journalStage.through());
+    }
+
+    /**
+     * @return {bytes, files} of the journal's cycle files on disk (reads the directory; for monitoring).
+     */
+    public long[] journalDiskUsage()
+    {
+        return journal.diskUsage();
+    }
+
+    /**
+     * @return the handlers of this engine's task types: configured, built in and discovered (for monitoring: e.g. a handler's
+     *     {@link TaskHandler#gauges gauges}).
+     */
+    public java.util.List<TaskHandler> handlers()
+    {
+        final java.util.List<TaskHandler> all = new java.util.ArrayList<>(registry.size());
+        for (int id = 0; id < registry.size(); id++)
+        {
+            all.add(registry.handler(id));
+        }
+        return all;
     }
 
     /**

@@ -9,7 +9,8 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
- * What the engine counts and times, by task type: recorded by the one thread that makes each decision (the
+ * What the engine counts and times, by task type (counts and accounting totals also by tenant, bounded to a
+ * hundred tenants and "(other)", see {@link TenantIndex}): recorded by the one thread that makes each decision (the
  * sequence stage for lifecycle counts and task latencies, the journal stage for append latency), read by any
  * thread. Recording allocates nothing: counts are single-writer increments published with release
  * semantics, latencies go to HdrHistogram {@link SingleWriterRecorder}s, which a reader swaps for an
@@ -65,12 +66,46 @@ public final class EngineMetrics
         private static final Latency[] VALUES = values();
     }
 
+    /** What the sequence stage reports of its state at the end of each batch. */
+    public enum Gauge
+    {
+        /** Tasks waiting for their turn to run inline (behind a stop, or in the ring's order). */
+        WAITING_INLINE,
+        /** Tasks waiting for a slot of the blocking pool. */
+        WAITING_BLOCKING,
+        /** Tasks waiting for a slot of the async handlers' limit. */
+        WAITING_ASYNC,
+        /** Tasks waiting for a slot of the CPU pool. */
+        WAITING_CPU,
+        /** Attempts holding a slot of the blocking pool. */
+        RUNNING_BLOCKING,
+        /** Attempts holding an async slot. */
+        RUNNING_ASYNC,
+        /** Attempts holding a slot of the CPU pool. */
+        RUNNING_CPU,
+        /** Timers pending: retries, waits, deadlines, held outcomes' releases. */
+        TIMERS,
+        /** Finished tasks remembered for deduplication. */
+        RETAINED_OUTCOMES;
+
+        private static final Gauge[] VALUES = values();
+    }
+
     private static final long HIGHEST_NANOS = 3_600_000_000_000L;
     private static final int DIGITS = 2;
+
+    /** Tenant ids counted apart: every id the {@link TenantIndex} gives; a larger one (restored state) counts as other. */
+    private static final int TENANTS = TenantIndex.LIMIT + 2;
+    private static final int SUMS = 2;
+    private static final int SUM_QUEUE = 0;
+    private static final int SUM_EXECUTION = 1;
 
     private final List<String> types;
     private final int typeCount;
     private final AtomicLongArray counts;
+    private final AtomicLongArray sums;
+    private final AtomicLongArray gauges = new AtomicLongArray(Gauge.VALUES.length);
+    private volatile java.util.function.Supplier<List<String>> tenantNames = () -> List.of(TenantIndex.NONE_NAME);
     private final SingleWriterRecorder[] recorders;
     private final Histogram[] cumulative;
     private final SingleWriterRecorder journalAppend = new SingleWriterRecorder(HIGHEST_NANOS, DIGITS);
@@ -85,7 +120,8 @@ public final class EngineMetrics
         names.add("unknown");
         this.types = Collections.unmodifiableList(names);
         this.typeCount = names.size();
-        this.counts = new AtomicLongArray(typeCount * Count.VALUES.length);
+        this.counts = new AtomicLongArray(typeCount * TENANTS * Count.VALUES.length);
+        this.sums = new AtomicLongArray(typeCount * TENANTS * SUMS);
         this.recorders = new SingleWriterRecorder[typeCount * Latency.VALUES.length];
         this.cumulative = new Histogram[recorders.length];
         for (int i = 0; i < recorders.length; i++)
@@ -100,17 +136,44 @@ public final class EngineMetrics
         return handlerId < 0 || handlerId >= typeCount - 1 ? typeCount - 1 : handlerId;
     }
 
+    private static int tenant(final int tenant)
+    {
+        return tenant < 0 || tenant >= TENANTS ? TenantIndex.OTHER : tenant;
+    }
+
+    void tenants(final java.util.function.Supplier<List<String>> names)
+    {
+        tenantNames = names;
+    }
+
     // ---- recording: one writer thread per kind (see the class comment)
 
-    void count(final int handlerId, final Count what)
+    void count(final int handlerId, final int tenant, final Count what)
     {
-        final int i = type(handlerId) * Count.VALUES.length + what.ordinal();
+        final int i = (type(handlerId) * TENANTS + tenant(tenant)) * Count.VALUES.length + what.ordinal();
         counts.lazySet(i, counts.get(i) + 1);
+    }
+
+    /**
+     * A task's final state with its accounting: counted, and its queue and execution time added to its type's and
+     * tenant's totals.
+     */
+    void finished(final int handlerId, final int tenant, final Count state, final long queueNanos, final long executionNanos)
+    {
+        count(handlerId, tenant, state);
+        final int i = (type(handlerId) * TENANTS + tenant(tenant)) * SUMS;
+        sums.lazySet(i + SUM_QUEUE, sums.get(i + SUM_QUEUE) + queueNanos);
+        sums.lazySet(i + SUM_EXECUTION, sums.get(i + SUM_EXECUTION) + executionNanos);
     }
 
     void record(final int handlerId, final Latency what, final long nanos)
     {
         recorders[type(handlerId) * Latency.VALUES.length + what.ordinal()].recordValue(Math.min(HIGHEST_NANOS, Math.max(0, nanos)));
+    }
+
+    void gauge(final Gauge which, final long value)
+    {
+        gauges.lazySet(which.ordinal(), value);
     }
 
     void recordJournalAppend(final long nanos)
@@ -129,12 +192,75 @@ public final class EngineMetrics
     }
 
     /**
-     * @return how many times {@code what} happened to tasks of this type since the engine opened.
+     * @return the gauge's value at the end of the sequence stage's last batch.
+     */
+    public long gauge(final Gauge which)
+    {
+        return gauges.get(which.ordinal());
+    }
+
+    /**
+     * @return the tenants counted apart, by id: "" for tasks that named none, "(other)" for every tenant past
+     *     the first hundred the engine saw, then each of those (at most a hundred: the label's cardinality is bounded).
+     */
+    public List<String> tenants()
+    {
+        final List<String> names = tenantNames.get();
+        return names.size() > TENANTS ? names.subList(0, TENANTS) : names;
+    }
+
+    /**
+     * @return how many times {@code what} happened to tasks of this type since the engine opened, all tenants.
      */
     public long count(final String type, final Count what)
     {
         final int t = types.indexOf(type);
-        return t < 0 ? 0 : counts.get(t * Count.VALUES.length + what.ordinal());
+        if (t < 0)
+        {
+            return 0;
+        }
+        long total = 0;
+        for (int tenant = 0; tenant < TENANTS; tenant++)
+        {
+            total += counts.get((t * TENANTS + tenant) * Count.VALUES.length + what.ordinal());
+        }
+        return total;
+    }
+
+    /**
+     * @param tenant a name from {@link #tenants()}.
+     * @return how many times {@code what} happened to tasks of this type and tenant since the engine opened.
+     */
+    public long count(final String type, final String tenant, final Count what)
+    {
+        final int t = types.indexOf(type);
+        final int n = tenants().indexOf(tenant);
+        return t < 0 || n < 0 ? 0 : counts.get((t * TENANTS + n) * Count.VALUES.length + what.ordinal());
+    }
+
+    /**
+     * @param tenant a name from {@link #tenants()}.
+     * @return the queue time (acceptance to first start) of this type's and tenant's finished tasks, added up, in nanoseconds.
+     */
+    public long queueNanos(final String type, final String tenant)
+    {
+        return sum(type, tenant, SUM_QUEUE);
+    }
+
+    /**
+     * @param tenant a name from {@link #tenants()}.
+     * @return the run time of every attempt of this type's and tenant's finished tasks, added up, in nanoseconds.
+     */
+    public long executionNanos(final String type, final String tenant)
+    {
+        return sum(type, tenant, SUM_EXECUTION);
+    }
+
+    private long sum(final String type, final String tenant, final int which)
+    {
+        final int t = types.indexOf(type);
+        final int n = tenants().indexOf(tenant);
+        return t < 0 || n < 0 ? 0 : sums.get((t * TENANTS + n) * SUMS + which);
     }
 
     /**

@@ -143,6 +143,8 @@ final class JournalStage implements EventHandler<RingEvent>
         writer.transferOwnership();
     }
 
+    private final java.util.concurrent.atomic.AtomicLong through = new java.util.concurrent.atomic.AtomicLong(-1);
+
     @Override
     public void onEvent(final RingEvent event, final long sequence, final boolean endOfBatch)
     {
@@ -185,7 +187,17 @@ final class JournalStage implements EventHandler<RingEvent>
                 failOpenDocument(sequence, ex);
             }
             documentFirstSequence = -1;
+            through.lazySet(sequence);
         }
+    }
+
+    /**
+     * @return the ring sequence this stage has passed, its batch flushed to the journal (or kept, in an outage);
+     *     -1 before the first batch. Any thread.
+     */
+    long through()
+    {
+        return through.get();
     }
 
     private long nextTimestamp()

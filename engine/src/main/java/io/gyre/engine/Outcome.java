@@ -17,6 +17,9 @@ import java.util.Arrays;
  * @param submittedAt when the task was accepted (epoch nanoseconds).
  * @param startedAt when its last attempt started, or 0.
  * @param finishedAt when it reached its outcome, or 0.
+ * @param queueNanos how long it waited: from acceptance (or its last redrive) to its first attempt's start, or to
+ *     its outcome when none started.
+ * @param executionNanos how long its attempts ran, added up (since its last redrive).
  */
 public record Outcome(
     long correlationId,
@@ -29,7 +32,9 @@ public record Outcome(
     String error,
     long submittedAt,
     long startedAt,
-    long finishedAt)
+    long finishedAt,
+    long queueNanos,
+    long executionNanos)
 {
     public boolean rejected()
     {
@@ -47,7 +52,8 @@ public record Outcome(
         return o instanceof Outcome other && correlationId == other.correlationId && taskId == other.taskId &&
             state == other.state && rejectReason == other.rejectReason && attempts == other.attempts &&
             duplicate == other.duplicate && Arrays.equals(output, other.output) && java.util.Objects.equals(error, other.error) &&
-            submittedAt == other.submittedAt && startedAt == other.startedAt && finishedAt == other.finishedAt;
+            submittedAt == other.submittedAt && startedAt == other.startedAt && finishedAt == other.finishedAt &&
+            queueNanos == other.queueNanos && executionNanos == other.executionNanos;
     }
 
     @Override

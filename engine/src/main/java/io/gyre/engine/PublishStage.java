@@ -186,7 +186,8 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
     {
         view.reset(fx.replyCorrelation(i), fx.replyTaskId(i))
             .completed(fx.replyState(i), fx.replyAttempts(i), fx.replyDuplicate(i))
-            .times(fx.replySubmittedAt(i), fx.replyStartedAt(i), fx.replyFinishedAt(i));
+            .times(fx.replySubmittedAt(i), fx.replyStartedAt(i), fx.replyFinishedAt(i))
+            .accounting(fx.replyQueueNanos(i), fx.replyExecutionNanos(i));
     }
 
     private void readBack(final Effects fx, final int i)

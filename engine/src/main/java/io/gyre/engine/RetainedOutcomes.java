@@ -5,8 +5,8 @@ import java.util.Arrays;
 /**
  * Finished tasks remembered for deduplication, in two parts laid out for the cache:
  * <ul>
- * <li>a <b>ring</b> of entries in finishing order, nine longs each (key hash, task id, positions, state,
- *     times): appended at the tail and forgotten from the head (by count, and by age), so both ends are
+ * <li>a <b>ring</b> of entries in finishing order, eleven longs each (key hash, task id, positions, state,
+ *     times, queue and execution time): appended at the tail and forgotten from the head (by count, and by age), so both ends are
  *     touched sequentially;</li>
  * <li>an <b>index</b>, open addressing over single longs: each slot holds 36 bits of the key hash (the
  *     fingerprint, which also gives the home slot) and the entry's position in the ring. At a million entries
@@ -23,7 +23,7 @@ import java.util.Arrays;
  */
 final class RetainedOutcomes
 {
-    static final int STRIDE = 9;
+    static final int STRIDE = 11;
     private static final int KEY_HASH = 0;
     private static final int TASK_ID = 1;
     private static final int SUBMIT_DOCUMENT = 2;
@@ -33,6 +33,8 @@ final class RetainedOutcomes
     private static final int SUBMITTED_AT = 6;
     private static final int STARTED_AT = 7;
     private static final int FINISHED_AT = 8;
+    private static final int QUEUE_NANOS = 9;
+    private static final int EXECUTION_NANOS = 10;
 
     private static final int POSITION_BITS = 28;
     private static final long POSITION_MASK = (1L << POSITION_BITS) - 1;
@@ -174,6 +176,8 @@ final class RetainedOutcomes
         ring[base + SUBMITTED_AT] = r.submittedAt;
         ring[base + STARTED_AT] = r.startedAt;
         ring[base + FINISHED_AT] = r.finishedAt;
+        ring[base + QUEUE_NANOS] = r.queueNanos();
+        ring[base + EXECUTION_NANOS] = r.executionNanos;
         tail++;
         insertIndex(r.keyHash, position);
     }
@@ -357,6 +361,16 @@ final class RetainedOutcomes
         return ring[position * STRIDE + FINISHED_AT];
     }
 
+    long queueNanos(final int position)
+    {
+        return ring[position * STRIDE + QUEUE_NANOS];
+    }
+
+    long executionNanos(final int position)
+    {
+        return ring[position * STRIDE + EXECUTION_NANOS];
+    }
+
     /**
      * Visit every entry, oldest first (forgotten ones excepted).
      */
@@ -374,7 +388,7 @@ final class RetainedOutcomes
     }
 
     /**
-     * Write every entry, oldest first, as its nine longs.
+     * Write every entry, oldest first, as its eleven longs.
      *
      * @return the earliest journal document an entry refers to (its submission or its output), or
      *     {@link Long#MAX_VALUE} when none does.

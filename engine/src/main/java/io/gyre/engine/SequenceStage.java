@@ -59,13 +59,13 @@ final class SequenceStage implements EventHandler<RingEvent>
                 if (e.journaled)
                 {
                     sequencer.submitted(e.eventId, e.timestamp, e.documentIndex, e.recordOffset,
-                        e.key.buffer(), 0, e.key.length(), e.handlerId, e.mode, e.priority, e.timeoutMillis, e.maxAttempts,
+                        e.key.buffer(), 0, e.key.length(), sequencer.tenantOf(e.tenant.buffer(), 0, e.tenant.length()), e.handlerId, e.mode, e.priority, e.timeoutMillis, e.maxAttempts,
                         e.backoffInitialMillis, e.backoffMaxMillis, e.backoffMultiplier, e.backoffJitter, e.taskFlags,
                         true, e.replyTo, e.correlation, fx);
                 }
                 else
                 {
-                    sequencer.refusedUnjournaled(e.handlerId);
+                    sequencer.refusedUnjournaled(e.handlerId, e.tenant.buffer(), 0, e.tenant.length());
                     refuse(e, fx);
                 }
             }
@@ -195,6 +195,7 @@ final class SequenceStage implements EventHandler<RingEvent>
         liveTasks = sequencer.liveCount();
         deadLetters = sequencer.deadLetterCount();
         deadLetterOverflows = sequencer.deadLetterOverflows();
+        sequencer.publishGauges();
     }
 
     /**

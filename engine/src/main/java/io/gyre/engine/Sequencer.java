@@ -65,6 +65,7 @@ final class Sequencer
     private final Long2ObjectHashMap<TaskRecord> byKeyHash = new Long2ObjectHashMap<>(1024, 0.5f);
     /** Finished tasks, remembered for deduplication. */
     private final RetainedOutcomes retained;
+    private final TenantIndex tenants = new TenantIndex(TenantIndex.LIMIT);
     /** Dead-lettered tasks, kept until redriven or purged. */
     private final DeadLetters deadLetters = new DeadLetters();
     private long deadLetterOverflows;
@@ -89,6 +90,8 @@ final class Sequencer
     private int pendingInlineCount;
     /** Handed-off attempts running, by {@link #group(int) mode group}. */
     private final int[] groupInUse = new int[GROUPS];
+    /** Tasks in the pending queues by execution group (derived: counted as they are queued, restored likewise). */
+    private final int[] pendingByGroup = new int[GROUPS];
     /** Handed-off attempts running, pending tasks, and the limit, by {@link #typeIndex(int) type index}. */
     private final int[] typeInUse;
     private final int[] pendingByType;
@@ -114,7 +117,7 @@ final class Sequencer
         this.settings = settings;
         this.registry = registry;
         this.keyMatcher = new KeyMatcher(lookup);
-        this.submission = new SubmissionReader(lookup, registry);
+        this.submission = new SubmissionReader(lookup, registry, tenants);
         this.retained = new RetainedOutcomes(settings.maxRetainedOutcomes());
         this.typeInUse = new int[registry.size() + 1];
         this.pendingByType = new int[registry.size() + 1];
@@ -184,6 +187,22 @@ final class Sequencer
         return groupInUse[g] < groupLimit(g) && (typeLimit[t] == 0 || typeInUse[t] < typeLimit[t]);
     }
 
+    /**
+     * @return a submission's tenant as this engine's id for it (see {@link TenantIndex}).
+     */
+    int tenantOf(final DirectBuffer tenant, final int offset, final int length)
+    {
+        return tenants.idOf(tenant, offset, length);
+    }
+
+    /**
+     * @return the tenants by id, as metric labels (any thread).
+     */
+    java.util.List<String> tenantNames()
+    {
+        return tenants.names();
+    }
+
     // ------------------------------------------------------------------------------------------------
     // Inputs
 
@@ -200,6 +219,7 @@ final class Sequencer
         final DirectBuffer key,
         final int keyOffset,
         final int keyLength,
+        final int tenant,
         final int handlerId,
         final int mode,
         final int priority,
@@ -226,7 +246,7 @@ final class Sequencer
                 retainedReply(fx, Effects.REPLY_OUTCOME, slot, target, correlation, true);
                 if (metrics != null)
                 {
-                    metrics.count(handlerId, EngineMetrics.Count.DUPLICATE);
+                    metrics.count(handlerId, tenant, EngineMetrics.Count.DUPLICATE);
                 }
                 return RESULT_DUPLICATE;
             }
@@ -238,7 +258,7 @@ final class Sequencer
                 rejectReply(fx, target, correlation, existing.taskId, RejectReason.TOO_MANY_WAITERS);
                 if (metrics != null)
                 {
-                    metrics.count(handlerId, EngineMetrics.Count.REJECTED_TOO_MANY_WAITERS);
+                    metrics.count(handlerId, tenant, EngineMetrics.Count.REJECTED_TOO_MANY_WAITERS);
                 }
                 return RESULT_REJECTED;
             }
@@ -246,7 +266,7 @@ final class Sequencer
             fx.reply(Effects.REPLY_ACCEPTED, target, correlation, existing.taskId);
             if (metrics != null)
             {
-                metrics.count(handlerId, EngineMetrics.Count.JOINED);
+                metrics.count(handlerId, tenant, EngineMetrics.Count.JOINED);
             }
             return RESULT_JOINED;
         }
@@ -256,7 +276,7 @@ final class Sequencer
             rejectReply(fx, target, correlation, eventId, RejectReason.CAPACITY);
             if (metrics != null)
             {
-                metrics.count(handlerId, EngineMetrics.Count.REJECTED_CAPACITY);
+                metrics.count(handlerId, tenant, EngineMetrics.Count.REJECTED_CAPACITY);
             }
             return RESULT_REJECTED;
         }
@@ -267,7 +287,7 @@ final class Sequencer
             rejectReply(fx, target, correlation, eventId, RejectReason.BUSY);
             if (metrics != null)
             {
-                metrics.count(handlerId, EngineMetrics.Count.REJECTED_BUSY);
+                metrics.count(handlerId, tenant, EngineMetrics.Count.REJECTED_BUSY);
             }
             return RESULT_REJECTED;
         }
@@ -286,7 +306,9 @@ final class Sequencer
         r.backoffMultiplier = backoffMultiplier;
         r.backoffJitter = backoffJitter;
         r.taskFlags = taskFlags;
+        r.tenant = tenant;
         r.submittedAt = timestamp;
+        r.queuedAt = timestamp;
         r.submitDocument = document;
         r.submitOffset = offset;
         if (observer != null)
@@ -303,7 +325,7 @@ final class Sequencer
         r.attempt = 1;
         if (metrics != null)
         {
-            metrics.count(handlerId, EngineMetrics.Count.ACCEPTED);
+            metrics.count(handlerId, tenant, EngineMetrics.Count.ACCEPTED);
         }
         startOrQueue(r, fx, payloadInEvent);
         return RESULT_ACCEPTED;
@@ -335,12 +357,13 @@ final class Sequencer
             return;
         }
         r.startedAt = startedAt;
+        r.executionNanos += Math.max(0, (held ? now : finishedAt) - startedAt);
         if (metrics != null)
         {
             metrics.record(r.handlerId, EngineMetrics.Latency.EXECUTION, (held ? now : finishedAt) - startedAt);
             if (!succeeded)
             {
-                metrics.count(r.handlerId, errorKind == FailedRecord.KIND_PERMANENT ?
+                metrics.count(r.handlerId, r.tenant, errorKind == FailedRecord.KIND_PERMANENT ?
                     EngineMetrics.Count.ATTEMPT_FAILED_PERMANENT : EngineMetrics.Count.ATTEMPT_FAILED_RETRYABLE);
             }
         }
@@ -434,6 +457,7 @@ final class Sequencer
         {
             fx.stop(r.taskId, r.attempt);
             r.outcomeReason = REASON_CANCELLED_RUNNING;
+            r.executionNanos += Math.max(0, now - r.startedAt);
         }
         else
         {
@@ -531,6 +555,9 @@ final class Sequencer
         r.backoffJitter = submission.backoffJitter;
         r.taskFlags = submission.taskFlags;
         r.submittedAt = deadLetters.submittedAt(letter);
+        // a redriven task's accounting is its new run's: queued from the redrive, its attempts from then on
+        r.queuedAt = now;
+        r.tenant = submission.tenant;
         r.submitDocument = deadLetters.submitDocument(letter);
         r.submitOffset = deadLetters.submitOffset(letter);
         deadLetters.remove(letter);
@@ -947,7 +974,7 @@ final class Sequencer
             {
                 final SubmittedRecord.Decoder d = record.submitted();
                 submitted(record.eventId(), ts, record.documentIndex(), record.offsetInDocument(),
-                    d.buffer(), d.keyOffset(), d.keyLength(),
+                    d.buffer(), d.keyOffset(), d.keyLength(), tenants.idOf(d.buffer(), d.tenantOffset(), d.tenantLength()),
                     registry.idOf(d.buffer(), d.taskTypeOffset(), d.taskTypeLength()),
                     d.executionMode(), d.priority(), d.timeoutMillis(), d.maxAttempts(), d.backoffInitialMillis(),
                     d.backoffMaxMillis(), d.backoffMultiplier(), d.backoffJitter(), d.taskFlags(), false, null, 0, fx);
@@ -1012,9 +1039,13 @@ final class Sequencer
     {
         transition(r, TaskState.RUNNING);
         r.startedAt = now;
+        if (r.firstStartedAt == 0)
+        {
+            r.firstStartedAt = now;
+        }
         if (metrics != null)
         {
-            metrics.count(r.handlerId, EngineMetrics.Count.ATTEMPT_STARTED);
+            metrics.count(r.handlerId, r.tenant, EngineMetrics.Count.ATTEMPT_STARTED);
             if (r.attempt == 1)
             {
                 metrics.record(r.handlerId, EngineMetrics.Latency.QUEUE_WAIT, now - r.submittedAt);
@@ -1038,9 +1069,10 @@ final class Sequencer
 
     private void timedOut(final TaskRecord r, final Effects fx)
     {
+        r.executionNanos += Math.max(0, now - r.startedAt);
         if (metrics != null)
         {
-            metrics.count(r.handlerId, EngineMetrics.Count.ATTEMPT_TIMED_OUT);
+            metrics.count(r.handlerId, r.tenant, EngineMetrics.Count.ATTEMPT_TIMED_OUT);
         }
         fx.stop(r.taskId, r.attempt);
         if (r.attempt < r.maxAttempts)
@@ -1100,7 +1132,7 @@ final class Sequencer
     {
         if (metrics != null)
         {
-            metrics.count(r.handlerId, EngineMetrics.Count.RETRY_SCHEDULED);
+            metrics.count(r.handlerId, r.tenant, EngineMetrics.Count.RETRY_SCHEDULED);
         }
         transition(r, TaskState.RETRY_WAIT);
         final long due = now + backoffNanos(r);
@@ -1177,14 +1209,14 @@ final class Sequencer
         liveCount--;
         if (metrics != null)
         {
-            metrics.count(r.handlerId, switch (state)
+            metrics.finished(r.handlerId, r.tenant, switch (state)
             {
                 case SUCCEEDED -> EngineMetrics.Count.SUCCEEDED;
                 case TIMED_OUT -> EngineMetrics.Count.TIMED_OUT;
                 case CANCELLED -> EngineMetrics.Count.CANCELLED;
                 case DEAD_LETTERED -> EngineMetrics.Count.DEAD_LETTERED;
                 default -> EngineMetrics.Count.FAILED;
-            });
+            }, r.queueNanos(), r.executionNanos);
             metrics.record(r.handlerId, EngineMetrics.Latency.END_TO_END, now - r.submittedAt);
         }
         int w = r.waiterHead;
@@ -1276,6 +1308,7 @@ final class Sequencer
         fx.replyTask(i, retained.state(slot), retained.attempts(slot), retained.maxAttempts(slot), retained.outcomeDocument(slot),
             retained.outcomeOffset(slot), retained.reason(slot), retained.timeoutMillis(slot), retained.submittedAt(slot),
             retained.startedAt(slot), retained.finishedAt(slot));
+        fx.replyAccounting(i, retained.queueNanos(slot), retained.executionNanos(slot));
         fx.replyDuplicate(i, duplicate);
         fx.replySource(i, retained.outcomeDocument(slot) < 0 ? Effects.SOURCE_NONE : Effects.SOURCE_JOURNAL);
     }
@@ -1296,6 +1329,7 @@ final class Sequencer
     {
         fx.replyTask(i, r.state, r.attempt, r.maxAttempts, r.outcomeDocument, r.outcomeOffset, r.outcomeReason, r.timeoutMillis,
             r.submittedAt, r.startedAt, r.finishedAt);
+        fx.replyAccounting(i, r.queueNanos(), r.executionNanos);
     }
 
     private static void rejectReply(final Effects fx, final Object target, final long correlation, final long taskId, final RejectReason reason)
@@ -1450,6 +1484,7 @@ final class Sequencer
         pendingTail[p] = r;
         r.inPendingQueue = true;
         pendingCount++;
+        pendingByGroup[group(r.mode)]++;
         if (group(r.mode) == GROUP_INLINE)
         {
             pendingInlineCount++;
@@ -1487,6 +1522,7 @@ final class Sequencer
         r.pendingNext = null;
         r.inPendingQueue = false;
         pendingCount--;
+        pendingByGroup[group(r.mode)]--;
         if (group(r.mode) == GROUP_INLINE)
         {
             pendingInlineCount--;
@@ -1570,6 +1606,28 @@ final class Sequencer
     int pendingCount()
     {
         return pendingCount;
+    }
+
+    /**
+     * Report queue depths, slots in use, timers and retained outcomes to the metrics (end of a batch; a few
+     * ordered stores).
+     */
+    void publishGauges()
+    {
+        final EngineMetrics m = metrics;
+        if (m == null)
+        {
+            return;
+        }
+        m.gauge(EngineMetrics.Gauge.WAITING_INLINE, pendingByGroup[GROUP_INLINE]);
+        m.gauge(EngineMetrics.Gauge.WAITING_BLOCKING, pendingByGroup[GROUP_BLOCKING]);
+        m.gauge(EngineMetrics.Gauge.WAITING_ASYNC, pendingByGroup[GROUP_ASYNC]);
+        m.gauge(EngineMetrics.Gauge.WAITING_CPU, pendingByGroup[GROUP_CPU]);
+        m.gauge(EngineMetrics.Gauge.RUNNING_BLOCKING, groupInUse[GROUP_BLOCKING]);
+        m.gauge(EngineMetrics.Gauge.RUNNING_ASYNC, groupInUse[GROUP_ASYNC]);
+        m.gauge(EngineMetrics.Gauge.RUNNING_CPU, groupInUse[GROUP_CPU]);
+        m.gauge(EngineMetrics.Gauge.TIMERS, timers.size());
+        m.gauge(EngineMetrics.Gauge.RETAINED_OUTCOMES, retained.size());
     }
 
     int timerCount()
@@ -1683,11 +1741,12 @@ final class Sequencer
     /**
      * A submission of this type was refused because the journal could not record it (counted only).
      */
-    void refusedUnjournaled(final int handlerId)
+    void refusedUnjournaled(final int handlerId, final DirectBuffer tenant, final int tenantOffset, final int tenantLength)
     {
         if (metrics != null)
         {
-            metrics.count(handlerId, EngineMetrics.Count.REJECTED_JOURNAL_UNAVAILABLE);
+            // looked up, never added: the journal has no record of this tenant, so its replay could not give it the same id
+            metrics.count(handlerId, tenants.find(tenant, tenantOffset, tenantLength), EngineMetrics.Count.REJECTED_JOURNAL_UNAVAILABLE);
         }
     }
 
@@ -1711,7 +1770,7 @@ final class Sequencer
     // Snapshots
 
     /** Version of the state layout {@link #writeState} writes (see docs/JOURNAL.md, snapshots). */
-    static final int STATE_VERSION = 4;
+    static final int STATE_VERSION = 5;
 
     /**
      * Write the whole state as replaying the journal up to the last applied record would build it: tasks,
@@ -1732,6 +1791,11 @@ final class Sequencer
         for (int id = 0; id < registry.size(); id++)
         {
             out.putString(registry.handler(id).type());
+        }
+        out.putInt(tenants.namedCount());
+        for (int i = 0; i < tenants.namedCount(); i++)
+        {
+            out.putBytes(tenants.named(i));
         }
         long oldest = Long.MAX_VALUE;
         out.putInt(byId.size());
@@ -1804,7 +1868,8 @@ final class Sequencer
             .putInt(r.backoffInitialMillis).putInt(r.backoffMaxMillis).putFloat(r.backoffMultiplier).putFloat(r.backoffJitter)
             .putLong(r.submittedAt).putLong(r.startedAt).putLong(r.finishedAt)
             .putLong(r.submitDocument).putInt(r.submitOffset).putLong(r.outcomeDocument).putInt(r.outcomeOffset)
-            .putInt(r.outcomeReason).putLong(r.heldUntil).putInt(r.attemptBase);
+            .putInt(r.outcomeReason).putLong(r.heldUntil).putInt(r.attemptBase)
+            .putInt(r.tenant).putLong(r.queuedAt).putLong(r.firstStartedAt).putLong(r.executionNanos);
         long oldest = Long.MAX_VALUE;
         if (r.submitDocument >= 0)
         {
@@ -1863,7 +1928,14 @@ final class Sequencer
         {
             handlerIds[i] = registry.idOf(in.getString());
         }
-        final int tasks = in.count(100);
+        final int tenantCount = in.count(4);
+        final java.util.List<byte[]> named = new java.util.ArrayList<>(tenantCount);
+        for (int i = 0; i < tenantCount; i++)
+        {
+            named.add(in.getBytes());
+        }
+        tenants.restore(named);
+        final int tasks = in.count(128);
         for (int i = 0; i < tasks; i++)
         {
             final TaskRecord r = allocate();
@@ -1891,6 +1963,15 @@ final class Sequencer
             r.outcomeReason = in.getInt();
             r.heldUntil = in.getLong();
             r.attemptBase = in.getInt();
+            r.tenant = in.getInt();
+            r.queuedAt = in.getLong();
+            r.firstStartedAt = in.getLong();
+            r.executionNanos = in.getLong();
+            if (r.tenant < 0 || r.tenant >= tenantCount + 2)
+            {
+                throw new IllegalStateException("snapshot state has live task " + r.taskId + " of tenant " + r.tenant + ", of "
+                    + (tenantCount + 2));
+            }
             if (r.state == null || r.state.terminal() || r.priority < 0 || r.priority >= PRIORITIES || byId.containsKey(r.taskId))
             {
                 throw new IllegalStateException("snapshot state has a bad live task " + r.taskId + " (" + r.state + ")");
@@ -2001,9 +2082,11 @@ final class Sequencer
     {
         private final JournalReader reader;
         private final HandlerRegistry registry;
+        private final TenantIndex tenants;
         final ExpandableArrayBuffer key = new ExpandableArrayBuffer(64);
         int keyLength;
         int handlerId;
+        int tenant;
         int mode;
         int priority;
         int timeoutMillis;
@@ -2015,10 +2098,11 @@ final class Sequencer
         int taskFlags;
         private boolean found;
 
-        SubmissionReader(final JournalReader reader, final HandlerRegistry registry)
+        SubmissionReader(final JournalReader reader, final HandlerRegistry registry, final TenantIndex tenants)
         {
             this.reader = reader;
             this.registry = registry;
+            this.tenants = tenants;
         }
 
         /**
@@ -2041,6 +2125,7 @@ final class Sequencer
             keyLength = d.keyLength();
             key.putBytes(0, d.buffer(), d.keyOffset(), keyLength);
             handlerId = registry.idOf(d.buffer(), d.taskTypeOffset(), d.taskTypeLength());
+            tenant = tenants.idOf(d.buffer(), d.tenantOffset(), d.tenantLength());
             mode = d.executionMode();
             priority = d.priority();
             timeoutMillis = d.timeoutMillis();

@@ -77,11 +77,17 @@ final class StateReader
 
     String getString()
     {
+        return new String(getBytes(), StandardCharsets.UTF_8);
+    }
+
+    /** Reads what {@link StateWriter#putBytes} wrote. */
+    byte[] getBytes()
+    {
         final int length = count(1);
         final int at = take(length);
         final byte[] bytes = new byte[length];
         buffer.getBytes(at, bytes);
-        return new String(bytes, StandardCharsets.UTF_8);
+        return bytes;
     }
 
     /**

@@ -100,7 +100,12 @@ final class StateWriter
 
     StateWriter putString(final String value)
     {
-        final byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+        return putBytes(value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Writes a length, then the bytes. */
+    StateWriter putBytes(final byte[] bytes)
+    {
         putInt(bytes.length);
         buffer.putBytes(position, bytes);
         position += bytes.length;

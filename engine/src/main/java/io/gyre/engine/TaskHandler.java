@@ -104,4 +104,13 @@ public interface TaskHandler
      * @throws Exception to fail the attempt (see {@link TaskFailure}).
      */
     void execute(TaskContext context) throws Exception;
+
+    /**
+     * Report gauges of this task type's own state to the engine's monitoring (e.g. the state of circuit breakers
+     * in front of the services it calls). Called from the monitoring endpoint's thread whenever it is scraped,
+     * concurrently with attempts: read state that is safe to read from any thread. Default: none.
+     */
+    default void gauges(final GaugeSink sink)
+    {
+    }
 }

@@ -26,6 +26,8 @@ public final class TaskOutcome
     private long submittedAt;
     private long startedAt;
     private long finishedAt;
+    private long queueNanos;
+    private long executionNanos;
 
     TaskOutcome reset(final long correlationId, final long taskId)
     {
@@ -42,6 +44,8 @@ public final class TaskOutcome
         submittedAt = 0;
         startedAt = 0;
         finishedAt = 0;
+        queueNanos = 0;
+        executionNanos = 0;
         return this;
     }
 
@@ -78,6 +82,13 @@ public final class TaskOutcome
         this.submittedAt = submittedAt;
         this.startedAt = startedAt;
         this.finishedAt = finishedAt;
+        return this;
+    }
+
+    TaskOutcome accounting(final long queueNanos, final long executionNanos)
+    {
+        this.queueNanos = queueNanos;
+        this.executionNanos = executionNanos;
         return this;
     }
 
@@ -178,11 +189,29 @@ public final class TaskOutcome
         return finishedAt;
     }
 
+    /**
+     * @return how long the task waited: from its acceptance (or its last redrive) to its first attempt's start, or
+     *     to its outcome when no attempt started; 0 when rejected.
+     */
+    public long queueNanos()
+    {
+        return queueNanos;
+    }
+
+    /**
+     * @return how long its attempts ran, added up: each from its start to its result, its timeout or its
+     *     cancellation (since the last redrive); 0 when rejected or none started.
+     */
+    public long executionNanos()
+    {
+        return executionNanos;
+    }
+
     /** @return an immutable copy. */
     public Outcome toOutcome()
     {
         return new Outcome(correlationId, taskId, state, rejectReason, attempts, duplicate, output(), error,
-            submittedAt, startedAt, finishedAt);
+            submittedAt, startedAt, finishedAt, queueNanos, executionNanos);
     }
 
     @Override

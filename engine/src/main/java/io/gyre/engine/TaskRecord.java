@@ -26,9 +26,18 @@ final class TaskRecord
     float backoffMultiplier;
     float backoffJitter;
 
+    /** The submission's tenant, as a {@link TenantIndex} id. */
+    int tenant;
+
     long submittedAt;
     long startedAt;
     long finishedAt;
+    /** When this run was queued: its acceptance, or its last redrive. */
+    long queuedAt;
+    /** When the sequence stage started this run's first attempt (0 until it does): its queue time ends there. */
+    long firstStartedAt;
+    /** The attempts' run times added up, as their results (or their timeouts, or a cancel) ended them. */
+    long executionNanos;
     long submitDocument;
     int submitOffset;
     /** Position of the record holding the outcome's output or error (SUCCEEDED or FAILED), or -1. */
@@ -46,6 +55,15 @@ final class TaskRecord
     TaskRecord pendingNext;
     boolean inPendingQueue;
     TaskRecord nextFree;
+
+    /**
+     * @return from acceptance (or the last redrive) to the first attempt's start since, or to the outcome when none started.
+     */
+    long queueNanos()
+    {
+        final long end = firstStartedAt != 0 ? firstStartedAt : finishedAt;
+        return end == 0 ? 0 : Math.max(0, end - queuedAt);
+    }
 
     void reset()
     {
@@ -65,9 +83,13 @@ final class TaskRecord
         backoffMaxMillis = 0;
         backoffMultiplier = 0;
         backoffJitter = 0;
+        tenant = 0;
         submittedAt = 0;
         startedAt = 0;
         finishedAt = 0;
+        queuedAt = 0;
+        firstStartedAt = 0;
+        executionNanos = 0;
         submitDocument = -1;
         submitOffset = 0;
         outcomeDocument = -1;

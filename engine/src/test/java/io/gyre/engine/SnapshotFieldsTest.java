@@ -21,7 +21,7 @@ class SnapshotFieldsTest
     private static final Set<String> TASK_RECORD_SNAPSHOTTED = Set.of("taskId", "keyHash", "state", "attempt", "maxAttempts",
         "attemptBase", "handlerId", "mode", "priority", "taskFlags", "timeoutMillis", "backoffInitialMillis", "backoffMaxMillis",
         "backoffMultiplier", "backoffJitter", "submittedAt", "startedAt", "finishedAt", "submitDocument", "submitOffset",
-        "outcomeDocument", "outcomeOffset", "outcomeReason", "heldUntil");
+        "outcomeDocument", "outcomeOffset", "outcomeReason", "heldUntil", "tenant", "queuedAt", "firstStartedAt", "executionNanos");
     /** Links rebuilt on restore (hash chains, pending queues, the free list) and this process's waiters. */
     private static final Set<String> TASK_RECORD_NOT_SNAPSHOTTED = Set.of("nextSameHash", "waiterHead", "waiterCount",
         "pendingPrev", "pendingNext", "inPendingQueue", "nextFree");
@@ -29,7 +29,7 @@ class SnapshotFieldsTest
     private static final Set<String> SEQUENCER_SNAPSHOTTED = Set.of("settings", "byId", "byKeyHash", "retained", "deadLetters",
         "deadLetterOverflows", "inPool", "timers", "due", "pendingHead", "pendingTail", "expected", "liveCount", "pendingCount",
         "pendingInlineCount", "groupInUse", "typeInUse", "pendingByType", "typeLimit", "now", "stopping", "stopBeganAt",
-        "stopDeadline", "interrupted", "engineStarts", "stoppedCleanly");
+        "stopDeadline", "interrupted", "engineStarts", "stoppedCleanly", "tenants", "pendingByGroup");
     /**
      * Collaborators, scratch used within one call, this process's listeners and counters of the replay itself
      * (checks of derived records, late results), which a restart rebuilds from the journal after the snapshot.

@@ -356,6 +356,40 @@ public final class Journal implements AutoCloseable
     }
 
     /**
+     * What the journal takes on disk: its cycle files and their count. Any thread; reads the directory, so for
+     * monitoring, not for a hot path.
+     *
+     * @return {bytes, files}: the cycle files' sizes added up (Chronicle grows a cycle file in blocks, sparse, as it
+     *     fills: the most the disk holds for them, not the records' length), and their count.
+     */
+    public long[] diskUsage()
+    {
+        long bytes = 0;
+        long files = 0;
+        try (var cycles = Files.newDirectoryStream(config.directory(), "*.cq4"))
+        {
+            for (final Path cycle : cycles)
+            {
+                try
+                {
+                    final var attributes = Files.readAttributes(cycle, java.nio.file.attribute.BasicFileAttributes.class);
+                    bytes += attributes.size();
+                    files++;
+                }
+                catch (final IOException ex)
+                {
+                    // deleted by retention while listed: not on disk any more
+                }
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("cannot list journal " + config.directory() + ": " + ex.getMessage(), ex);
+        }
+        return new long[] {bytes, files};
+    }
+
+    /**
      * @return the Chronicle cycle (file) a document index is in.
      */
     public int cycleOf(final long documentIndex)

@@ -121,7 +121,7 @@ public final class EchoServer implements AutoCloseable
                 else if (opcode == Protocol.SUBMIT)
                 {
                     final long now = System.currentTimeMillis() * 1_000_000L;
-                    Frames.result(reply, in.getLong(body + Protocol.SUBMIT_CORRELATION), ++taskId, 3, 0, 1, now, now, now, EMPTY, 0, 0);
+                    Frames.result(reply, in.getLong(body + Protocol.SUBMIT_CORRELATION), ++taskId, 3, 0, 1, now, now, now, 0, 0, EMPTY, 0, 0);
                 }
                 else
                 {

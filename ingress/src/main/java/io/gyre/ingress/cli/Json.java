@@ -54,6 +54,8 @@ final class Json
             node.put("error", result.error());
         }
         times(node, result.submittedAt(), result.startedAt(), result.finishedAt());
+        node.put("queueNanos", result.queueNanos());
+        node.put("executionNanos", result.executionNanos());
         return node;
     }
 

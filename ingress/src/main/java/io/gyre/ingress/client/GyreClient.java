@@ -696,7 +696,8 @@ public final class GyreClient implements AutoCloseable
         {
             channel = ctx.channel();
             final ByteBuf hello = ctx.alloc().ioBuffer(HEADER_BYTES + HELLO_FIXED + (config.authToken() == null ? 0 : config.authToken().length));
-            Frames.hello(hello, VERSION, 0, config.authToken() == null ? new byte[0] : config.authToken());
+            // accounting: every RESULT carries the task's queue and execution time (TaskResult has them)
+            Frames.hello(hello, VERSION, HELLO_FLAG_ACCOUNTING, config.authToken() == null ? new byte[0] : config.authToken());
             ctx.writeAndFlush(hello, ctx.voidPromise());
             lastWrite = System.nanoTime();
         }
@@ -795,7 +796,7 @@ public final class GyreClient implements AutoCloseable
                 final int code = body.getUnsignedShort(at + COMPLAINT_CODE);
                 final int length = body.getUnsignedShort(at + COMPLAINT_MESSAGE_LENGTH);
                 future.complete(new TaskResult(submission.key, 0, null, RejectCode.fromCode(code), code, 0, false, new byte[0],
-                    body.toString(at + COMPLAINT_FIXED, length, StandardCharsets.UTF_8), 0, 0, 0));
+                    body.toString(at + COMPLAINT_FIXED, length, StandardCharsets.UTF_8), 0, 0, 0, 0, 0));
                 return;
             }
             if (opcode != RESULT)
@@ -804,14 +805,17 @@ public final class GyreClient implements AutoCloseable
                 return;
             }
             final TaskState state = TaskState.fromCode(body.getUnsignedByte(at + RESULT_STATE));
-            final int length = (int)body.getUnsignedInt(at + RESULT_BODY_LENGTH);
+            final int flags = body.getUnsignedByte(at + RESULT_FLAGS);
+            final boolean accounted = (flags & RESULT_FLAG_ACCOUNTING) != 0;
+            final int length = (int)body.getUnsignedInt(at + (accounted ? RESULT_ACCOUNTED_BODY_LENGTH : RESULT_BODY_LENGTH));
             final byte[] bytes = new byte[length];
-            body.getBytes(at + RESULT_FIXED, bytes);
+            body.getBytes(at + (accounted ? RESULT_ACCOUNTED_FIXED : RESULT_FIXED), bytes);
             final boolean succeeded = state == TaskState.SUCCEEDED;
             future.complete(new TaskResult(submission.key, body.getLong(at + RESULT_TASK_ID), state, null, 0,
-                body.getUnsignedShort(at + RESULT_ATTEMPTS), (body.getUnsignedByte(at + RESULT_FLAGS) & RESULT_FLAG_DUPLICATE) != 0,
+                body.getUnsignedShort(at + RESULT_ATTEMPTS), (flags & RESULT_FLAG_DUPLICATE) != 0,
                 succeeded ? bytes : new byte[0], succeeded ? null : new String(bytes, StandardCharsets.UTF_8),
-                body.getLong(at + RESULT_SUBMITTED_AT), body.getLong(at + RESULT_STARTED_AT), body.getLong(at + RESULT_FINISHED_AT)));
+                body.getLong(at + RESULT_SUBMITTED_AT), body.getLong(at + RESULT_STARTED_AT), body.getLong(at + RESULT_FINISHED_AT),
+                accounted ? body.getLong(at + RESULT_QUEUE_NANOS) : 0, accounted ? body.getLong(at + RESULT_EXECUTION_NANOS) : 0));
         }
 
         @Override

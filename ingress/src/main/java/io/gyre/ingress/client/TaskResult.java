@@ -22,6 +22,8 @@ import java.util.Arrays;
  * @param submittedAt when the task was accepted, epoch nanoseconds (0 unknown).
  * @param startedAt when its last attempt started, epoch nanoseconds (0 unknown).
  * @param finishedAt when it ended, epoch nanoseconds (0 unknown).
+ * @param queueNanos how long the task waited before its first attempt (since its last redrive), 0 when refused.
+ * @param executionNanos how long its attempts ran, added up, 0 when refused or none ran.
  */
 public record TaskResult(
     String key,
@@ -35,7 +37,9 @@ public record TaskResult(
     String error,
     long submittedAt,
     long startedAt,
-    long finishedAt)
+    long finishedAt,
+    long queueNanos,
+    long executionNanos)
 {
     public boolean rejected()
     {
@@ -58,7 +62,8 @@ public record TaskResult(
         return o instanceof TaskResult r && taskId == r.taskId && state == r.state && rawRejectCode == r.rawRejectCode &&
             attempts == r.attempts && duplicate == r.duplicate && Arrays.equals(output, r.output) &&
             java.util.Objects.equals(key, r.key) && java.util.Objects.equals(error, r.error) &&
-            submittedAt == r.submittedAt && startedAt == r.startedAt && finishedAt == r.finishedAt;
+            submittedAt == r.submittedAt && startedAt == r.startedAt && finishedAt == r.finishedAt &&
+            queueNanos == r.queueNanos && executionNanos == r.executionNanos;
     }
 
     @Override

@@ -57,6 +57,12 @@ final class GyreMetrics
             (recovery.snapshotLoadNanos() + recovery.replayNanos()) / 1e9));
         all.metricSnapshot(gauge("gyre_recovery_from_snapshot", "1 when the engine opened from a snapshot, 0 from the whole journal.",
             recovery.snapshot() != null ? 1 : 0));
+        all.metricSnapshot(gauge("gyre_journal_lag", "Events in the ring the journal has not yet recorded.", engine.journalLag()));
+        final long[] disk = engine.journalDiskUsage();
+        all.metricSnapshot(gauge("gyre_journal_bytes", "Size of the journal's cycle files (sparse: the most they take on disk).", disk[0]));
+        all.metricSnapshot(gauge("gyre_journal_files", "The journal's cycle files.", disk[1]));
+        all.metricSnapshot(gauge("gyre_dead_letters", "Tasks in the dead-letter list.", engine.deadLetterCount()));
+        handlerGauges(all);
         final EngineMetrics m = engine.metrics();
         if (m != null)
         {
@@ -80,6 +86,47 @@ final class GyreMetrics
         return all.build();
     }
 
+    /**
+     * What task handlers report of their own state (circuit breakers), one gauge per name. A handler that
+     * reports a bad name or throws loses its gauges, not the scrape.
+     */
+    private void handlerGauges(final MetricSnapshots.Builder all)
+    {
+        final java.util.Map<String, GaugeSnapshot.Builder> byName = new java.util.TreeMap<>();
+        final java.util.Map<String, java.util.Set<Labels>> labelsByName = new java.util.HashMap<>();
+        for (final io.gyre.engine.TaskHandler handler : engine.handlers())
+        {
+            try
+            {
+                handler.gauges((name, help, value, labels) ->
+                {
+                    final Labels set = Labels.of(labels);
+                    if (!labelsByName.computeIfAbsent(name, n -> new java.util.HashSet<>()).add(set))
+                    {
+                        return; // a series reported twice: the first counts
+                    }
+                    byName.computeIfAbsent(name, n -> GaugeSnapshot.builder().name(n).help(help)).dataPoint(
+                        GaugeSnapshot.GaugeDataPointSnapshot.builder().labels(set).value(value).build());
+                });
+            }
+            catch (final RuntimeException ex)
+            {
+                org.slf4j.LoggerFactory.getLogger(GyreMetrics.class).warn("task type {}: its gauges failed", handler.type(), ex);
+            }
+        }
+        for (final java.util.Map.Entry<String, GaugeSnapshot.Builder> gauge : byName.entrySet())
+        {
+            try
+            {
+                all.metricSnapshot(gauge.getValue().build());
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                org.slf4j.LoggerFactory.getLogger(GyreMetrics.class).warn("gauge {} left out: {}", gauge.getKey(), ex.getMessage());
+            }
+        }
+    }
+
     private static final double[] QUANTILES = {0.5, 0.9, 0.99, 0.999};
 
     /**
@@ -88,27 +135,54 @@ final class GyreMetrics
     private static void taskMetrics(final MetricSnapshots.Builder all, final EngineMetrics m)
     {
         final CounterSnapshot.Builder submissions = CounterSnapshot.builder().name("gyre_submissions")
-            .help("Submissions reaching the engine's state machine, by task type and result.");
+            .help("Submissions reaching the engine's state machine, by task type, tenant and result.");
         final CounterSnapshot.Builder attempts = CounterSnapshot.builder().name("gyre_attempts")
-            .help("Attempts, by task type and what happened: started, failed (retryable or permanent), timed out.");
+            .help("Attempts, by task type, tenant and what happened: started, failed (retryable or permanent), timed out.");
         final CounterSnapshot.Builder retries = CounterSnapshot.builder().name("gyre_retries")
-            .help("Retries scheduled, by task type.");
+            .help("Retries scheduled, by task type and tenant.");
         final CounterSnapshot.Builder finished = CounterSnapshot.builder().name("gyre_tasks_finished")
-            .help("Tasks that reached a final state, by task type and state.");
-        for (final String type : m.types())
+            .help("Tasks that reached a final state, by task type, tenant and state.");
+        final CounterSnapshot.Builder queued = CounterSnapshot.builder().name("gyre_accounted_queue_seconds")
+            .help("Time finished tasks waited from acceptance to their first attempt, added up, by task type and tenant.");
+        final CounterSnapshot.Builder executed = CounterSnapshot.builder().name("gyre_accounted_execution_seconds")
+            .help("Time finished tasks' attempts ran, added up, by task type and tenant: the cost of the work, by who asked.");
+        // tenants: "" (none named), "(other)" (past the engine's hundred), then each; a series appears once it counts
+        // something, except the no-tenant one, present for every type from the start
+        final java.util.List<String> tenants = m.tenants();
+        final java.util.Set<String> seen = new java.util.HashSet<>();
+        for (final String tenant : tenants)
         {
-            for (final EngineMetrics.Count count : EngineMetrics.Count.values())
+            if (!seen.add(tenant))
             {
-                final long value = m.count(type, count);
-                final String name = count.name().toLowerCase(Locale.ROOT);
-                switch (count)
+                continue; // two tenants of invalid UTF-8 read alike: one series (EngineMetrics finds the first)
+            }
+            final boolean always = tenant.isEmpty();
+            for (final String type : m.types())
+            {
+                for (final EngineMetrics.Count count : EngineMetrics.Count.values())
                 {
-                    case ACCEPTED, JOINED, DUPLICATE, REJECTED_CAPACITY, REJECTED_BUSY, REJECTED_TOO_MANY_WAITERS,
-                         REJECTED_JOURNAL_UNAVAILABLE -> submissions.dataPoint(point(value, "type", type, "result", name));
-                    case ATTEMPT_STARTED, ATTEMPT_FAILED_RETRYABLE, ATTEMPT_FAILED_PERMANENT, ATTEMPT_TIMED_OUT ->
-                        attempts.dataPoint(point(value, "type", type, "result", name.substring("attempt_".length())));
-                    case RETRY_SCHEDULED -> retries.dataPoint(point(value, "type", type));
-                    default -> finished.dataPoint(point(value, "type", type, "state", name));
+                    final long value = m.count(type, tenant, count);
+                    if (value == 0 && !always)
+                    {
+                        continue;
+                    }
+                    final String name = count.name().toLowerCase(Locale.ROOT);
+                    switch (count)
+                    {
+                        case ACCEPTED, JOINED, DUPLICATE, REJECTED_CAPACITY, REJECTED_BUSY, REJECTED_TOO_MANY_WAITERS,
+                             REJECTED_JOURNAL_UNAVAILABLE -> submissions.dataPoint(point(value, "type", type, "tenant", tenant, "result", name));
+                        case ATTEMPT_STARTED, ATTEMPT_FAILED_RETRYABLE, ATTEMPT_FAILED_PERMANENT, ATTEMPT_TIMED_OUT ->
+                            attempts.dataPoint(point(value, "type", type, "tenant", tenant, "result", name.substring("attempt_".length())));
+                        case RETRY_SCHEDULED -> retries.dataPoint(point(value, "type", type, "tenant", tenant));
+                        default -> finished.dataPoint(point(value, "type", type, "tenant", tenant, "state", name));
+                    }
+                }
+                final long queueNanos = m.queueNanos(type, tenant);
+                final long executionNanos = m.executionNanos(type, tenant);
+                if (always || queueNanos != 0 || executionNanos != 0)
+                {
+                    queued.dataPoint(point(queueNanos / 1e9, "type", type, "tenant", tenant));
+                    executed.dataPoint(point(executionNanos / 1e9, "type", type, "tenant", tenant));
                 }
             }
         }
@@ -116,6 +190,25 @@ final class GyreMetrics
         all.metricSnapshot(attempts.build());
         all.metricSnapshot(retries.build());
         all.metricSnapshot(finished.build());
+        all.metricSnapshot(queued.build());
+        all.metricSnapshot(executed.build());
+        final GaugeSnapshot.Builder waiting = GaugeSnapshot.builder().name("gyre_tasks_waiting")
+            .help("Tasks waiting for a slot, by pool: the pools' queue depths.");
+        final GaugeSnapshot.Builder running = GaugeSnapshot.builder().name("gyre_attempts_running")
+            .help("Attempts holding a slot, by pool.");
+        waiting.dataPoint(gaugePoint(m.gauge(EngineMetrics.Gauge.WAITING_INLINE), "pool", "inline"));
+        waiting.dataPoint(gaugePoint(m.gauge(EngineMetrics.Gauge.WAITING_BLOCKING), "pool", "blocking"));
+        waiting.dataPoint(gaugePoint(m.gauge(EngineMetrics.Gauge.WAITING_ASYNC), "pool", "async"));
+        waiting.dataPoint(gaugePoint(m.gauge(EngineMetrics.Gauge.WAITING_CPU), "pool", "cpu"));
+        running.dataPoint(gaugePoint(m.gauge(EngineMetrics.Gauge.RUNNING_BLOCKING), "pool", "blocking"));
+        running.dataPoint(gaugePoint(m.gauge(EngineMetrics.Gauge.RUNNING_ASYNC), "pool", "async"));
+        running.dataPoint(gaugePoint(m.gauge(EngineMetrics.Gauge.RUNNING_CPU), "pool", "cpu"));
+        all.metricSnapshot(waiting.build());
+        all.metricSnapshot(running.build());
+        all.metricSnapshot(gauge("gyre_timers_pending", "Timers pending: retries, waits, attempt deadlines, held outcomes' releases.",
+            m.gauge(EngineMetrics.Gauge.TIMERS)));
+        all.metricSnapshot(gauge("gyre_retained_outcomes", "Finished tasks remembered for deduplication.",
+            m.gauge(EngineMetrics.Gauge.RETAINED_OUTCOMES)));
         for (final EngineMetrics.Latency latency : EngineMetrics.Latency.values())
         {
             final SummarySnapshot.Builder summary = SummarySnapshot.builder()
@@ -137,7 +230,12 @@ final class GyreMetrics
             .dataPoint(summaryPoint(m.journalAppend(), Labels.EMPTY)).build());
     }
 
-    private static CounterSnapshot.CounterDataPointSnapshot point(final long value, final String... labels)
+    private static GaugeSnapshot.GaugeDataPointSnapshot gaugePoint(final double value, final String... labels)
+    {
+        return GaugeSnapshot.GaugeDataPointSnapshot.builder().labels(Labels.of(labels)).value(value).build();
+    }
+
+    private static CounterSnapshot.CounterDataPointSnapshot point(final double value, final String... labels)
     {
         return CounterSnapshot.CounterDataPointSnapshot.builder().labels(Labels.of(labels)).value(value).build();
     }

@@ -225,8 +225,11 @@ public final class MonitorServer implements AutoCloseable
             }
             catch (final IOException | RuntimeException ex)
             {
+                // a bug in collecting: the scraper hears it (500, the cause), the log has the stack
                 buffer.release();
-                throw ex;
+                LOG.warn("collecting metrics failed", ex);
+                respond(ctx, keepAlive, HttpResponseStatus.INTERNAL_SERVER_ERROR, error("collecting metrics failed: " + ex));
+                return;
             }
             final FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, buffer);
             response.headers().set(HttpHeaderNames.CONTENT_TYPE, PrometheusTextFormatWriter.CONTENT_TYPE);

@@ -169,7 +169,8 @@ public final class Frames
     }
 
     /**
-     * The fixed part of a RESULT frame, then its body: copied from {@code body} at the given range.
+     * The fixed part of a RESULT frame, then its body: copied from {@code body} at the given range. The accounting
+     * fields are written only when {@code flags} has {@link Protocol#RESULT_FLAG_ACCOUNTING}.
      */
     public static void result(
         final ByteBuf out,
@@ -181,10 +182,13 @@ public final class Frames
         final long submittedAt,
         final long startedAt,
         final long finishedAt,
+        final long queueNanos,
+        final long executionNanos,
         final DirectBuffer body, final int bodyOffset, final int bodyLength)
     {
-        out.ensureWritable(HEADER_BYTES + RESULT_FIXED + bodyLength);
-        out.writeInt(1 + RESULT_FIXED + bodyLength);
+        final int fixed = (flags & RESULT_FLAG_ACCOUNTING) != 0 ? RESULT_ACCOUNTED_FIXED : RESULT_FIXED;
+        out.ensureWritable(HEADER_BYTES + fixed + bodyLength);
+        out.writeInt(1 + fixed + bodyLength);
         out.writeByte(RESULT);
         out.writeLong(correlation);
         out.writeLong(taskId);
@@ -194,6 +198,11 @@ public final class Frames
         out.writeLong(submittedAt);
         out.writeLong(startedAt);
         out.writeLong(finishedAt);
+        if ((flags & RESULT_FLAG_ACCOUNTING) != 0)
+        {
+            out.writeLong(queueNanos);
+            out.writeLong(executionNanos);
+        }
         out.writeInt(bodyLength);
         copy(out, body, bodyOffset, bodyLength);
     }
@@ -209,6 +218,8 @@ public final class Frames
         final long submittedAt,
         final long startedAt,
         final long finishedAt,
+        final long queueNanos,
+        final long executionNanos,
         final CharSequence error)
     {
         final int start = begin(out, RESULT);
@@ -220,6 +231,11 @@ public final class Frames
         out.writeLong(submittedAt);
         out.writeLong(startedAt);
         out.writeLong(finishedAt);
+        if ((flags & RESULT_FLAG_ACCOUNTING) != 0)
+        {
+            out.writeLong(queueNanos);
+            out.writeLong(executionNanos);
+        }
         final int lengthAt = out.writerIndex();
         out.writeInt(0);
         out.setInt(lengthAt, error == null ? 0 : ByteBufUtil.writeUtf8(out, error));

@@ -61,6 +61,8 @@ public final class Protocol
     public static final int HELLO_FIXED = 10;
     /** HELLO flag: send no ACCEPTED frames on this connection, only results and refusals. */
     public static final int HELLO_FLAG_RESULTS_ONLY = 1;
+    /** HELLO flag: RESULT frames on this connection carry the task's accounting (queue and execution time). */
+    public static final int HELLO_FLAG_ACCOUNTING = 2;
 
     // ---- WELCOME: version u16 | flags u16 | max_frame u32 | max_in_flight u32 | idle_timeout_ms u32
     //               | max_key u16 | max_type u16 | max_tenant u16 | max_payload u32 | max_output u32
@@ -79,6 +81,8 @@ public final class Protocol
     public static final int WELCOME_FLAG_BUSY_REJECTS = 1;
     /** WELCOME flag: this connection gets no ACCEPTED frames (echoes HELLO_FLAG_RESULTS_ONLY). */
     public static final int WELCOME_FLAG_RESULTS_ONLY = 2;
+    /** WELCOME flag: RESULT frames on this connection carry accounting (echoes HELLO_FLAG_ACCOUNTING). */
+    public static final int WELCOME_FLAG_ACCOUNTING = 4;
 
     // ---- SUBMIT: correlation u64 | priority u8 | flags u8 | timeout_ms u32 | max_attempts u16 | key_len u16
     //              | type_len u8 | tenant_len u8 | payload_len u32 | key | type | tenant | payload
@@ -127,6 +131,16 @@ public final class Protocol
     public static final int RESULT_FIXED = 48;
     /** RESULT flag: the key's outcome was already recorded; this submission ran nothing. */
     public static final int RESULT_FLAG_DUPLICATE = 1;
+    /**
+     * RESULT flag: the frame carries accounting, 16 bytes (queue_nanos i64, execution_nanos i64) after finished_at,
+     * so body_len is at {@link #RESULT_ACCOUNTED_BODY_LENGTH} and the body at {@link #RESULT_ACCOUNTED_FIXED}. Set
+     * on every RESULT of a connection whose HELLO asked for it, never on another's.
+     */
+    public static final int RESULT_FLAG_ACCOUNTING = 2;
+    public static final int RESULT_QUEUE_NANOS = 44;
+    public static final int RESULT_EXECUTION_NANOS = 52;
+    public static final int RESULT_ACCOUNTED_BODY_LENGTH = 60;
+    public static final int RESULT_ACCOUNTED_FIXED = 64;
 
     // ---- STATUS_REPLY and CANCEL_REPLY: correlation u64 | task_id u64 | found u8 | state u8 | attempts u16
     //              | max_attempts u16 | submitted_at i64 | started_at i64 | finished_at i64 | body_len u32 | body

@@ -331,7 +331,7 @@ final class Connection extends ChannelInboundHandlerAdapter
             fail(0, ErrorCode.MALFORMED_FRAME, "HELLO body of " + bodyLength + " bytes does not match its token_len=" + tokenLength);
             return;
         }
-        if ((flags & ~HELLO_FLAG_RESULTS_ONLY) != 0)
+        if ((flags & ~(HELLO_FLAG_RESULTS_ONLY | HELLO_FLAG_ACCOUNTING)) != 0)
         {
             fail(0, ErrorCode.MALFORMED_FRAME, String.format("HELLO flags 0x%04X set reserved bits", flags));
             return;
@@ -351,10 +351,13 @@ final class Connection extends ChannelInboundHandlerAdapter
         handshaken = true;
         final boolean resultsOnly = (flags & HELLO_FLAG_RESULTS_ONLY) != 0;
         outbox.resultsOnly(resultsOnly);
+        final boolean accounting = (flags & HELLO_FLAG_ACCOUNTING) != 0;
+        outbox.accounting(accounting);
         final EngineConfig engineConfig = engine.config();
         final ByteBuf out = ctx.alloc().ioBuffer(HEADER_BYTES + WELCOME_FIXED);
         Frames.welcome(out,
-            (config.busyRejects() ? WELCOME_FLAG_BUSY_REJECTS : 0) | (resultsOnly ? WELCOME_FLAG_RESULTS_ONLY : 0),
+            (config.busyRejects() ? WELCOME_FLAG_BUSY_REJECTS : 0) | (resultsOnly ? WELCOME_FLAG_RESULTS_ONLY : 0) |
+                (accounting ? WELCOME_FLAG_ACCOUNTING : 0),
             maxFrame, config.maxInFlight(), (int)config.idleTimeout().toMillis(), engineConfig.maxKeyBytes(),
             EngineConfig.MAX_TYPE_BYTES, engineConfig.maxTenantBytes(), engineConfig.maxPayloadBytes(), engineConfig.maxOutputBytes());
         write(out);

@@ -51,6 +51,7 @@ final class Outbox extends BatchingOutcomeListener
     private final AtomicLong sent = new AtomicLong();
     private final AtomicLong answered = new AtomicLong();
     private volatile boolean resultsOnly;
+    private volatile boolean accounting;
     private volatile boolean closed;
 
     // the event loop's: answers whose frames are written to the channel
@@ -65,6 +66,12 @@ final class Outbox extends BatchingOutcomeListener
         this.ctx = ctx;
         this.executor = executor;
         this.afterDrain = afterDrain;
+    }
+
+    /** The connection's HELLO asked for accounting in its RESULT frames. */
+    void accounting(final boolean value)
+    {
+        accounting = value;
     }
 
     void resultsOnly(final boolean value)
@@ -121,17 +128,18 @@ final class Outbox extends BatchingOutcomeListener
             return;
         }
         final TaskState state = outcome.state();
-        final int flags = outcome.duplicate() ? RESULT_FLAG_DUPLICATE : 0;
+        final int flags = (outcome.duplicate() ? RESULT_FLAG_DUPLICATE : 0) | (accounting ? RESULT_FLAG_ACCOUNTING : 0);
         if (state == TaskState.SUCCEEDED)
         {
             Frames.result(out, outcome.correlationId(), outcome.taskId(), state.code(), flags, outcome.attempts(),
-                outcome.submittedAt(), outcome.startedAt(), outcome.finishedAt(),
+                outcome.submittedAt(), outcome.startedAt(), outcome.finishedAt(), outcome.queueNanos(), outcome.executionNanos(),
                 outcome.outputBuffer(), outcome.outputOffset(), outcome.outputLength());
         }
         else
         {
             Frames.result(out, outcome.correlationId(), outcome.taskId(), state.code(), flags, outcome.attempts(),
-                outcome.submittedAt(), outcome.startedAt(), outcome.finishedAt(), outcome.error());
+                outcome.submittedAt(), outcome.startedAt(), outcome.finishedAt(), outcome.queueNanos(), outcome.executionNanos(),
+                outcome.error());
         }
     }
 

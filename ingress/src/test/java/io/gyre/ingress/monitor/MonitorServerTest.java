@@ -73,6 +73,7 @@ class MonitorServerTest
     void shouldExposeMetricsThatPromtoolAccepts() throws Exception
     {
         engine.submit(new TaskRequest().key("m1").type("echo").payload("x")).get(10, TimeUnit.SECONDS);
+        engine.submit(new TaskRequest().key("m3").type("echo").payload("x").tenant("acme")).get(10, TimeUnit.SECONDS);
         try (GyreClient client = GyreClient.connect(ClientConfig.builder().port(server.address().getPort()).build()))
         {
             client.submit(io.gyre.ingress.client.Submission.of("m2", "noop")).get(10, TimeUnit.SECONDS);
@@ -85,10 +86,23 @@ class MonitorServerTest
                 .containsPattern("gyre_tcp_connections 1(\\.0)?\\n")
                 .containsPattern("gyre_tcp_frames_total [1-9]")
                 .contains("gyre_stage_failures_total 0")
-                .contains("gyre_submissions_total{result=\"accepted\",type=\"echo\"} 1")
-                .contains("gyre_submissions_total{result=\"accepted\",type=\"noop\"} 1")
-                .contains("gyre_tasks_finished_total{state=\"succeeded\",type=\"echo\"} 1")
-                .contains("gyre_task_end_to_end_seconds_count{type=\"echo\"} 1")
+                .contains("gyre_submissions_total{result=\"accepted\",tenant=\"\",type=\"echo\"} 1")
+                .contains("gyre_submissions_total{result=\"accepted\",tenant=\"acme\",type=\"echo\"} 1")
+                .contains("gyre_submissions_total{result=\"accepted\",tenant=\"\",type=\"noop\"} 1")
+                .contains("gyre_tasks_finished_total{state=\"succeeded\",tenant=\"\",type=\"echo\"} 1")
+                .contains("gyre_tasks_finished_total{state=\"succeeded\",tenant=\"acme\",type=\"echo\"} 1")
+                .doesNotContain("gyre_tasks_finished_total{state=\"succeeded\",tenant=\"acme\",type=\"noop\"}")
+                .containsPattern("gyre_accounted_execution_seconds_total\\{tenant=\"acme\",type=\"echo\"} [0-9.E-]+\\n")
+                .containsPattern("gyre_accounted_queue_seconds_total\\{tenant=\"acme\",type=\"echo\"} [0-9.E-]+\\n")
+                .contains("gyre_task_end_to_end_seconds_count{type=\"echo\"} 2")
+                .contains("gyre_tasks_waiting{pool=\"blocking\"} 0")
+                .contains("gyre_attempts_running{pool=\"blocking\"} 0")
+                .contains("# TYPE gyre_timers_pending gauge")
+                .contains("gyre_retained_outcomes 3")
+                .contains("gyre_journal_lag 0")
+                .containsPattern("gyre_journal_bytes [1-9]")
+                .containsPattern("gyre_journal_files [1-9]")
+                .contains("gyre_dead_letters 0")
                 .contains("# TYPE gyre_journal_append_seconds summary");
 
             final Path promtool = Path.of("/usr/bin/promtool");
@@ -136,7 +150,7 @@ class MonitorServerTest
         faults.heal();
         org.awaitility.Awaitility.await().until(() -> engine.health().ready());
         assertThat(get("/health/ready").statusCode()).isEqualTo(200);
-        assertThat(get("/metrics").body()).contains("gyre_submissions_total{result=\"rejected_journal_unavailable\",type=\"echo\"} 1");
+        assertThat(get("/metrics").body()).contains("gyre_submissions_total{result=\"rejected_journal_unavailable\",tenant=\"\",type=\"echo\"} 1");
     }
 
     @Test

@@ -271,6 +271,40 @@ class ConnectionTest
     }
 
     @Test
+    void accountingConnectionsGetResultsWithQueueAndExecutionTime()
+    {
+        final Harness h = harness();
+        h.send(Wire.hello(null, HELLO_FLAG_ACCOUNTING));
+        final Frame welcome = h.receive(1).get(0);
+        assertThat(welcome.u16(WELCOME_FLAGS) & WELCOME_FLAG_ACCOUNTING).isNotZero();
+        final String key = key();
+        h.send(Wire.submit(1, key, "echo", "out"));
+        final Frame result = h.receive(2).get(1);
+        assertThat(result.opcode()).isEqualTo(RESULT);
+        assertThat(result.u8(RESULT_FLAGS)).isEqualTo(RESULT_FLAG_ACCOUNTING);
+        assertThat(result.body()).hasSize(RESULT_ACCOUNTED_FIXED + 3);
+        assertThat(result.u32(RESULT_ACCOUNTED_BODY_LENGTH)).isEqualTo(3);
+        assertThat(result.text(RESULT_ACCOUNTED_FIXED, 3)).isEqualTo("out");
+        final long queue = result.u64(RESULT_QUEUE_NANOS);
+        final long execution = result.u64(RESULT_EXECUTION_NANOS);
+        assertThat(queue).isNotNegative();
+        assertThat(execution).isNotNegative();
+        assertThat(queue + execution).isLessThanOrEqualTo(result.u64(RESULT_FINISHED_AT) - result.u64(RESULT_SUBMITTED_AT));
+        // a duplicate carries the recorded accounting; a connection that did not ask gets the short frame
+        h.send(Wire.submit(2, key, "echo", "out"));
+        final Frame duplicate = h.receive(1).get(0);
+        assertThat(duplicate.u8(RESULT_FLAGS)).isEqualTo(RESULT_FLAG_ACCOUNTING | RESULT_FLAG_DUPLICATE);
+        assertThat(duplicate.u64(RESULT_QUEUE_NANOS)).isEqualTo(queue);
+        assertThat(duplicate.u64(RESULT_EXECUTION_NANOS)).isEqualTo(execution);
+        final Harness plain = handshaken();
+        plain.send(Wire.submit(3, key, "echo", "out"));
+        final Frame short_ = plain.receive(1).get(0);
+        assertThat(short_.u8(RESULT_FLAGS)).isEqualTo(RESULT_FLAG_DUPLICATE);
+        assertThat(short_.body()).hasSize(RESULT_FIXED + 3);
+        assertThat(short_.text(RESULT_FIXED, 3)).isEqualTo("out");
+    }
+
+    @Test
     void statusAndCancelAreAnsweredWithTheTasksState()
     {
         final Harness h = handshaken();

@@ -71,9 +71,10 @@ public final class Wire
         /** For RESULT frames. */
         public byte[] resultBody()
         {
-            final int length = u32(Protocol.RESULT_BODY_LENGTH);
+            final boolean accounted = (u8(Protocol.RESULT_FLAGS) & Protocol.RESULT_FLAG_ACCOUNTING) != 0;
+            final int length = u32(accounted ? Protocol.RESULT_ACCOUNTED_BODY_LENGTH : Protocol.RESULT_BODY_LENGTH);
             final byte[] out = new byte[length];
-            System.arraycopy(body, Protocol.RESULT_FIXED, out, 0, length);
+            System.arraycopy(body, accounted ? Protocol.RESULT_ACCOUNTED_FIXED : Protocol.RESULT_FIXED, out, 0, length);
             return out;
         }
 

@@ -61,6 +61,27 @@ final class HostBreakers
         return breaker == null ? null : breaker.breaker.getState();
     }
 
+    /**
+     * Reports each host's breaker state as {@code gyre_http_circuit_breaker_state{host, state}}: 1 for the state it
+     * is in, 0 for the others (the Prometheus way of exposing an enumeration). Any thread.
+     */
+    void gauges(final io.gyre.engine.GaugeSink sink)
+    {
+        byHost.forEach((host, breaker) ->
+        {
+            final CircuitBreaker.State now = breaker.breaker.getState();
+            for (final CircuitBreaker.State state : REPORTED)
+            {
+                sink.gauge("gyre_http_circuit_breaker_state",
+                    "State of the circuit breaker in front of each host http tasks have called: 1 for the state it is in.",
+                    now == state ? 1 : 0, "host", host, "state", state.name().toLowerCase(java.util.Locale.ROOT));
+            }
+        });
+    }
+
+    private static final CircuitBreaker.State[] REPORTED =
+        {CircuitBreaker.State.CLOSED, CircuitBreaker.State.OPEN, CircuitBreaker.State.HALF_OPEN};
+
     private HostBreaker create(final String host)
     {
         final CircuitBreaker breaker = CircuitBreaker.of("http " + host, config);

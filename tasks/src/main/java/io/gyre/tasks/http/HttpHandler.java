@@ -186,6 +186,19 @@ public final class HttpHandler implements TaskHandler
         return current == null ? null : current.breakerState(host);
     }
 
+    /**
+     * Each host's circuit breaker state (see {@link HostBreakers#gauges}).
+     */
+    @Override
+    public void gauges(final io.gyre.engine.GaugeSink sink)
+    {
+        final HttpTransport current = transport;
+        if (current != null)
+        {
+            current.gauges(sink);
+        }
+    }
+
     private HttpTransport transport() throws TaskFailure
     {
         final HttpTransport current = transport;

@@ -91,6 +91,11 @@ final class HttpTransport
         return breakers.state(host);
     }
 
+    void gauges(final io.gyre.engine.GaugeSink sink)
+    {
+        breakers.gauges(sink);
+    }
+
     /**
      * Stop the executor; calls still in flight are abandoned. On JDK 17 the client has no close: its selector
      * thread ends once the client is unreachable.

@@ -90,6 +90,17 @@ class HttpBreakerTest
             .endsWith(" ms");
         assertThat(server.requests()).isEqualTo(4);
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(1));
+
+        // the monitoring endpoint's view: one series per state, 1 for the state the host's breaker is in
+        final java.util.Map<String, Double> gauges = new java.util.TreeMap<>();
+        handler.gauges((name, help, value, labels) ->
+        {
+            assertThat(name).isEqualTo("gyre_http_circuit_breaker_state");
+            assertThat(labels).hasSize(4).contains("host", server.host(), "state");
+            gauges.put(labels[3], value);
+        });
+        assertThat(gauges).containsExactly(java.util.Map.entry("closed", 0.0), java.util.Map.entry("half_open", 0.0),
+            java.util.Map.entry("open", 1.0));
     }
 
     @Test
