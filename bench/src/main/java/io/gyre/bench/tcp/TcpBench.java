@@ -79,6 +79,15 @@ public final class TcpBench implements Callable<Integer>
     @Option(names = "--server-opts", paramLabel = "ARGS", defaultValue = "", description = "Extra arguments for the gyre serve child, e.g. \"--wait-strategy YIELDING\".")
     String serverOptions;
 
+    @Option(names = "--versus", paramLabel = "ARGS", description = "Also run gyre serve with these arguments added (e.g. "
+        + "\"--no-metrics\"), alternating with the plain run --rounds times, and report the throughput ratio of the two "
+        + "in the same run.")
+    String versus;
+
+    @Option(names = "--rounds", defaultValue = "1", description = "With --versus: how many times each variant runs, "
+        + "alternating (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
     @Option(names = "--out", defaultValue = "bench/target/tcp-bench", description = "Where .hgrm files go (default: ${DEFAULT-VALUE}).")
     Path out;
 
@@ -101,38 +110,46 @@ public final class TcpBench implements Callable<Integer>
         Files.createDirectories(out);
 
         final LoadGenerator.Result gyre;
-        final String name;
+        final String name = settings(new InetSocketAddress(0), r, prefix).scenario();
         if (target != null)
         {
             final String[] hostPort = target.split(":");
             final LoadGenerator.Settings settings = settings(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])), r, prefix);
-            name = settings.scenario();
             stdout.println("gyre: " + name + " against " + target);
             gyre = LoadGenerator.run(settings);
+            report("gyre", name, gyre);
+        }
+        else if (versus != null)
+        {
+            // A/B in one run: the plain server and the variant alternate, so drift on a shared machine hits both
+            final List<Double> plain = new ArrayList<>();
+            final List<Double> variant = new ArrayList<>();
+            LoadGenerator.Result last = null;
+            for (int round = 1; round <= rounds; round++)
+            {
+                last = serve(serverOptions, r, prefix + "-a" + round, name);
+                report("gyre", name, last);
+                plain.add(last.tasksPerSecond());
+                final LoadGenerator.Result other = serve(serverOptions + " " + versus, r, prefix + "-b" + round, name);
+                report("gyre " + versus.trim(), name + "-versus", other);
+                variant.add(other.tasksPerSecond());
+                if (other.errors() > 0)
+                {
+                    last = other;
+                }
+            }
+            final double a = median(plain);
+            final double b = median(variant);
+            stdout.println(String.format(Locale.ROOT, "VERSUS plain=%s variant=%s plain_per_s=%s variant_per_s=%s median_plain=%.0f "
+                    + "median_variant=%.0f plain_over_variant=%.3f", serverOptions.isBlank() ? "(defaults)" : serverOptions.trim(),
+                versus.trim(), plain, variant, a, b, b == 0 ? 0.0 : a / b));
+            gyre = last;
         }
         else
         {
-            final Path journal = Files.createTempDirectory("gyre-bench-journal");
-            final List<String> args = new ArrayList<>(List.of("io.gyre.ingress.cli.GyreCommand", "serve", "--journal", journal.toString(), "--port", "0"));
-            if (!serverOptions.isBlank())
-            {
-                args.addAll(List.of(serverOptions.trim().split("\\s+")));
-            }
-            final Child server = Child.start("gyre serve", args);
-            try
-            {
-                final LoadGenerator.Settings settings = settings(server.address, r, prefix);
-                name = settings.scenario();
-                stdout.println("gyre: " + name + " against gyre serve (child JVM, journal " + journal + ")");
-                gyre = LoadGenerator.run(settings);
-            }
-            finally
-            {
-                server.stop();
-                deleteTree(journal);
-            }
+            gyre = serve(serverOptions, r, prefix, name);
+            report("gyre", name, gyre);
         }
-        report("gyre", name, gyre);
 
         LoadGenerator.Result ceiling = null;
         if (!noCeiling)
@@ -157,6 +174,36 @@ public final class TcpBench implements Callable<Integer>
             Math.round(ceilingRate), ceilingRate == 0 ? 0.0 : gyre.tasksPerSecond() / ceilingRate));
         stdout.flush();
         return gyre.errors() == 0 && (ceiling == null || ceiling.errors() == 0) ? 0 : 1;
+    }
+
+    private LoadGenerator.Result serve(final String options, final long r, final String prefix, final String name) throws Exception
+    {
+        final Path journal = Files.createTempDirectory("gyre-bench-journal");
+        final List<String> args = new ArrayList<>(List.of("io.gyre.ingress.cli.GyreCommand", "serve", "--journal", journal.toString(), "--port", "0",
+            "--monitor-port", "-1"));
+        if (!options.isBlank())
+        {
+            args.addAll(List.of(options.trim().split("\\s+")));
+        }
+        final Child server = Child.start("gyre serve", args);
+        try
+        {
+            stdout.println("gyre: " + name + " against gyre serve " + options.trim() + " (child JVM, journal " + journal + ")");
+            return LoadGenerator.run(settings(server.address, r, prefix));
+        }
+        finally
+        {
+            server.stop();
+            deleteTree(journal);
+        }
+    }
+
+    private static double median(final List<Double> values)
+    {
+        final List<Double> sorted = new ArrayList<>(values);
+        sorted.sort(null);
+        final int n = sorted.size();
+        return n == 0 ? 0 : n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
 
     LoadGenerator.Settings settings(final InetSocketAddress address, final long r, final String prefix)

@@ -132,6 +132,11 @@ public final class ServeCommand implements Callable<Integer>
     @Option(names = "--max-async", defaultValue = "10000", description = "ASYNC attempts (http calls...) in flight at once (default: ${DEFAULT-VALUE}).")
     private int maxAsync;
 
+    @Option(names = "--metrics", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "Count and time tasks for /metrics (default: on; --no-metrics leaves /metrics with the engine's and "
+            + "server's levels only, for comparing the cost of metrics).")
+    private boolean metrics;
+
     @Option(names = "--snapshots", negatable = true, defaultValue = "true", fallbackValue = "true",
         description = "Snapshot the engine's state periodically and at shutdown, so a restart replays only the journal after "
             + "the newest snapshot; also enables journal retention (default: on; --no-snapshots keeps every journal file).")
@@ -217,7 +222,7 @@ public final class ServeCommand implements Callable<Integer>
             final EngineConfig.Builder builder = EngineConfig.builder(journal).ringSize(ringSize).waitStrategy(waitStrategy)
                 .pipelineThreads(pipelineThreads).rollCycle(rollCycle).pluginsDirectory(plugins)
                 .maxLiveTasks(maxLiveTasks).blockingPoolThreads(blockingThreads).maxAsyncInFlight(maxAsync)
-                .snapshots(snapshots).snapshotEveryRecords(snapshotEvery).snapshotInterval(snapshotInterval)
+                .metrics(metrics).snapshots(snapshots).snapshotEveryRecords(snapshotEvery).snapshotInterval(snapshotInterval)
                 .snapshotsKept(snapshotsKept).journalRetention(journalRetention)
                 .closeTimeout(shutdownTimeout).maxDeadLetters(maxDeadLetters);
             if (cpuThreads != 0)
