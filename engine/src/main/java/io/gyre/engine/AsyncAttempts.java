@@ -56,18 +56,22 @@ final class AsyncAttempts
     /**
      * Start an attempt: called on the execute stage's thread, which this remembers as its own. The payload is
      * lent to the handler for the duration of {@code execute} only.
+     *
+     * @param submitDocument the task's submission's journal position (document, then offset), for a log line's key.
      */
-    void start(final long taskId, final int attempt, final int handlerId, final long submittedAt, final DirectBuffer payload, final int length)
+    void start(final long taskId, final int attempt, final int handlerId, final long submittedAt, final long submitDocument,
+        final int submitOffset, final DirectBuffer payload, final int length)
     {
         if (!handOff.results().isOpen())
         {
             // past the stop's deadline: the attempt stays RUNNING in the journal, is listed by the stop record, and runs after the next start
-            LOG.debug("engine stopping: task {} attempt {} not started", taskId, attempt);
+            TaskLog.attempt(LOG.atDebug(), handOff.keys(), submitDocument, submitOffset, taskId, handOff.registry().typeOf(handlerId),
+                attempt, TaskState.RUNNING).log("engine stopping: attempt not started; it runs after the next start");
             return;
         }
         executeThread = Thread.currentThread();
         final AsyncAttempt work = new AsyncAttempt();
-        work.prepare(taskId, attempt, handlerId, submittedAt, payload, length);
+        work.prepare(taskId, attempt, handlerId, submittedAt, submitDocument, submitOffset, payload, length);
         running.put(taskId, work);
         active.incrementAndGet();
         work.startedAt = handOff.clock().nanoTime();
@@ -79,13 +83,15 @@ final class AsyncAttempts
     /**
      * Ask a running attempt to stop (called on the execute stage's thread). Its stop actions run; if the
      * handler has still not reported, the attempt ends as cancelled.
+     *
+     * @param stateAfter the state the stop left its task in, for log lines (see {@link AttemptContext#requestStop}).
      */
-    void stop(final long taskId, final int attempt)
+    void stop(final long taskId, final int attempt, final TaskState stateAfter)
     {
         final AsyncAttempt work = running.get(taskId);
         if (work != null && work.attempt == attempt)
         {
-            work.requestStop();
+            work.requestStop(stateAfter);
             work.failWith(io.gyre.journal.FailedRecord.KIND_CANCELLED, STOPPED);
         }
     }
@@ -133,7 +139,8 @@ final class AsyncAttempts
     {
         for (final AsyncAttempt work : running.values())
         {
-            work.requestStop();
+            // the task stays RUNNING in the journal: the attempt runs again after the next start
+            work.requestStop(TaskState.RUNNING);
         }
     }
 
@@ -152,13 +159,13 @@ final class AsyncAttempts
 
         AsyncAttempt()
         {
-            super(handOff.registry(), handOff.maxOutputBytes());
+            super(handOff.registry(), handOff.maxOutputBytes(), handOff.keys());
         }
 
-        void prepare(
-            final long taskId, final int attempt, final int handlerId, final long submittedAt, final DirectBuffer source, final int length)
+        void prepare(final long taskId, final int attempt, final int handlerId, final long submittedAt, final long submitDocument,
+            final int submitOffset, final DirectBuffer source, final int length)
         {
-            begin(taskId, attempt, handlerId, submittedAt, produced);
+            begin(taskId, attempt, handlerId, submittedAt, submitDocument, submitOffset, produced);
             payload.wrap(source, 0, Math.max(length, 0));
             payloadLength = length;
         }
@@ -257,7 +264,8 @@ final class AsyncAttempts
             {
                 if (!publishFromOutside(ring, handOff.gate(), handOff.budget(), WAITING.get(), handOff.results(), startedAt, finishedAt))
                 {
-                    LOG.debug("task {} attempt {} reported after the engine stopped; it runs again after a restart", taskId, attempt);
+                    // the journal may be closed by now: the key is then left out
+                    fields(LOG.atDebug()).log("the attempt reported after the engine stopped; it runs again after a restart");
                 }
             }
             finally

@@ -4,6 +4,9 @@ import io.gyre.journal.FailedRecord;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
 
 import java.nio.charset.StandardCharsets;
 
@@ -13,6 +16,8 @@ import java.nio.charset.StandardCharsets;
  */
 abstract class AttemptContext implements TaskContext
 {
+    private static final Logger LOG = LoggerFactory.getLogger(AttemptContext.class);
+
     static final int MAX_MESSAGE_BYTES = 1024;
 
     static final int PENDING = 0;
@@ -21,6 +26,8 @@ abstract class AttemptContext implements TaskContext
 
     protected final HandlerRegistry registry;
     protected final int maxOutputBytes;
+    /** Reads the task's key back for a log line; {@link #submitDocument} and {@link #submitOffset} say where. */
+    protected final SubmissionKeys keys;
     protected final UnsafeBuffer payload = new UnsafeBuffer(0, 0);
     protected Blob output;
     protected long taskId;
@@ -32,19 +39,32 @@ abstract class AttemptContext implements TaskContext
     protected String message;
     protected long allocatedBytes;
     protected long submittedAt;
+    /** The submission's journal position: the key is there, read back only when a line about this attempt is logged. */
+    protected long submitDocument;
+    protected int submitOffset;
     protected long holdUntil;
     protected volatile boolean stop;
+    /** The task's state once this attempt was told to stop (cancelled, timed out...); null while it was not. */
+    private volatile TaskState stoppedAs;
     private final java.util.ArrayList<Runnable> stopActions = new java.util.ArrayList<>(2);
 
-    AttemptContext(final HandlerRegistry registry, final int maxOutputBytes)
+    AttemptContext(final HandlerRegistry registry, final int maxOutputBytes, final SubmissionKeys keys)
     {
         this.registry = registry;
         this.maxOutputBytes = maxOutputBytes;
+        this.keys = keys;
     }
 
-    final void begin(final long taskId, final int attempt, final int handlerId, final long submittedAt, final Blob output)
+    /**
+     * @param submitDocument the task's submission's journal position (document, then offset): kept, not read,
+     *     so a line logged about this attempt can name the task's key.
+     */
+    final void begin(final long taskId, final int attempt, final int handlerId, final long submittedAt, final long submitDocument,
+        final int submitOffset, final Blob output)
     {
         this.submittedAt = submittedAt;
+        this.submitDocument = submitDocument;
+        this.submitOffset = submitOffset;
         this.holdUntil = 0;
         this.taskId = taskId;
         this.attempt = attempt;
@@ -56,6 +76,7 @@ abstract class AttemptContext implements TaskContext
         this.allocatedBytes = 0;
         this.payloadLength = 0;
         this.stop = false;
+        this.stoppedAs = null;
         synchronized (stopActions)
         {
             stopActions.clear();
@@ -97,10 +118,16 @@ abstract class AttemptContext implements TaskContext
         }
         catch (final TaskFailure failure)
         {
+            // the handler's own verdict, a business outcome: the journal, the outcome and the metrics say it
+            fields(LOG.atDebug()).log("the handler failed the attempt: {}", failure.getMessage());
             failWith(failure.retryable() ? FailedRecord.KIND_RETRYABLE : FailedRecord.KIND_PERMANENT, failure.getMessage());
         }
         catch (final Throwable t)
         {
+            // not a TaskFailure: a bug in the handler, or in what it calls, worth its stack trace; DEBUG when it was
+            // told to stop, since a stopped handler throwing (an interrupt) is how stopping often looks
+            fields(stopRequested() ? LOG.atDebug() : LOG.atWarn()).setCause(t)
+                .log("the handler threw {}; the attempt failed (a handler fails on purpose with TaskFailure)", t.getClass().getName());
             failWith(stopRequested() ? FailedRecord.KIND_CANCELLED : FailedRecord.KIND_RETRYABLE,
                 t.getClass().getName() + (t.getMessage() != null ? ": " + t.getMessage() : ""));
         }
@@ -183,9 +210,14 @@ abstract class AttemptContext implements TaskContext
 
     /**
      * Ask the attempt to stop: set the flag the handler can poll, then run the actions it registered.
+     *
+     * @param stateAfter the task's state in the journal now that its attempt is stopped (CANCELLED, RETRY_WAIT,
+     *     TIMED_OUT, DEAD_LETTERED; RUNNING when the engine stops at its deadline), for the lines logged about
+     *     the attempt from here on; null when not known.
      */
-    void requestStop()
+    void requestStop(final TaskState stateAfter)
     {
+        stoppedAs = stateAfter;
         stop = true;
         final Runnable[] actions;
         synchronized (stopActions)
@@ -201,10 +233,22 @@ abstract class AttemptContext implements TaskContext
             }
             catch (final RuntimeException ex)
             {
-                org.slf4j.LoggerFactory.getLogger(AttemptContext.class)
-                    .warn("stop action of task {} attempt {} failed", taskId, attempt, ex);
+                fields(LOG.atWarn()).setCause(ex).log("a stop action the handler registered threw; the others still run");
             }
         }
+    }
+
+    /**
+     * @return the line with this attempt's fields (task id, key, type, attempt, state): see {@link TaskLog}.
+     */
+    final LoggingEventBuilder fields(final LoggingEventBuilder line)
+    {
+        if (!TaskLog.enabled(line))
+        {
+            return line;
+        }
+        return TaskLog.attempt(line, keys, submitDocument, submitOffset, taskId, registry.typeOf(handlerId), attempt,
+            stop ? stoppedAs : TaskState.RUNNING);
     }
 
     @Override

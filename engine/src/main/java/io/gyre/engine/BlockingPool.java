@@ -54,13 +54,17 @@ final class BlockingPool
 
     /**
      * Start an attempt (called on the execute stage's thread); the payload is copied.
+     *
+     * @param submitDocument the task's submission's journal position (document, then offset), for a log line's key.
      */
-    void submit(final long taskId, final int attempt, final int handlerId, final long submittedAt, final DirectBuffer payload, final int length)
+    void submit(final long taskId, final int attempt, final int handlerId, final long submittedAt, final long submitDocument,
+        final int submitOffset, final DirectBuffer payload, final int length)
     {
         if (!handOff.results().isOpen())
         {
             // past the stop's deadline: the attempt stays RUNNING in the journal, is listed by the stop record, and runs after the next start
-            LOG.debug("engine stopping: task {} attempt {} not started", taskId, attempt);
+            TaskLog.attempt(LOG.atDebug(), handOff.keys(), submitDocument, submitOffset, taskId, handOff.registry().typeOf(handlerId),
+                attempt, TaskState.RUNNING).log("engine stopping: attempt not started; it runs after the next start");
             return;
         }
         PooledAttempt work = idle.poll();
@@ -68,7 +72,7 @@ final class BlockingPool
         {
             work = new PooledAttempt();
         }
-        work.prepare(taskId, attempt, handlerId, submittedAt, payload, length);
+        work.prepare(taskId, attempt, handlerId, submittedAt, submitDocument, submitOffset, payload, length);
         running.put(taskId, work);
         active.incrementAndGet();
         try
@@ -80,19 +84,21 @@ final class BlockingPool
             // only when shutting down: the attempt stays RUNNING in the journal and runs after a restart
             running.remove(taskId, work);
             active.decrementAndGet();
-            LOG.warn("pool refused task {} attempt {}: {}", taskId, attempt, ex.toString());
+            work.fields(LOG.atWarn()).log("pool refused the attempt: {}", ex.toString());
         }
     }
 
     /**
      * Ask a running attempt to stop (it was cancelled or timed out).
+     *
+     * @param stateAfter the state the stop left its task in, for log lines (see {@link AttemptContext#requestStop}).
      */
-    void stop(final long taskId, final int attempt)
+    void stop(final long taskId, final int attempt, final TaskState stateAfter)
     {
         final PooledAttempt work = running.get(taskId);
         if (work != null && work.attempt == attempt)
         {
-            work.requestStop();
+            work.requestStop(stateAfter);
         }
     }
 
@@ -110,7 +116,8 @@ final class BlockingPool
     {
         for (final PooledAttempt work : running.values())
         {
-            work.requestStop();
+            // the task stays RUNNING in the journal: the attempt runs again after the next start
+            work.requestStop(TaskState.RUNNING);
         }
         executor.shutdownNow();
     }
@@ -133,22 +140,22 @@ final class BlockingPool
 
         PooledAttempt()
         {
-            super(handOff.registry(), handOff.maxOutputBytes());
+            super(handOff.registry(), handOff.maxOutputBytes(), handOff.keys());
         }
 
-        void prepare(
-            final long taskId, final int attempt, final int handlerId, final long submittedAt, final DirectBuffer source, final int length)
+        void prepare(final long taskId, final int attempt, final int handlerId, final long submittedAt, final long submitDocument,
+            final int submitOffset, final DirectBuffer source, final int length)
         {
-            begin(taskId, attempt, handlerId, submittedAt, produced);
+            begin(taskId, attempt, handlerId, submittedAt, submitDocument, submitOffset, produced);
             input.copyFrom(source, 0, length);
             payload.wrap(input.buffer(), 0, length);
             payloadLength = length;
         }
 
         @Override
-        void requestStop()
+        void requestStop(final TaskState stateAfter)
         {
-            super.requestStop();
+            super.requestStop(stateAfter);
             final Thread t = thread;
             if (t != null)
             {

@@ -105,6 +105,8 @@ public final class Engine implements AutoCloseable
     private final JournalReader lookupReader;
     private final JournalReader submissionReader;
     private final JournalReader outcomeReader;
+    /** Keys read back from the journal for log lines about attempts (rare: none on the normal path). */
+    private final SubmissionKeys keys;
     private final BlockingPool pool;
     private final BlockingPool cpuPool;
     private final AsyncAttempts asyncs;
@@ -138,6 +140,7 @@ public final class Engine implements AutoCloseable
         this.lookupReader = journal.newReader();
         this.submissionReader = journal.newReader();
         this.outcomeReader = journal.newReader();
+        this.keys = new SubmissionKeys(journal);
         // 0. Rebuild the state: from the newest usable snapshot and the journal after it, or from the whole
         // journal, through the same state machine the sequence stage runs.
         final Recovered recovered = recover(config, journal, registry, lookupReader);
@@ -164,13 +167,13 @@ public final class Engine implements AutoCloseable
             config.timerFiresPerTick(), config.journalOutageStopAfter() == null ? 0 : config.journalOutageStopAfter().toNanos(), health,
             this::stopAfterOutage);
         this.sequenceStage = new SequenceStage(sequencer, tickInFlight, snapshotter);
-        final HandOff handOff = new HandOff(registry, config.maxOutputBytes(), gate, budget, config.clock(), results);
+        final HandOff handOff = new HandOff(registry, config.maxOutputBytes(), gate, budget, config.clock(), results, keys);
         this.pool = new BlockingPool("blocking", config.blockingPoolThreads(), handOff);
         this.cpuPool = new BlockingPool("cpu", config.cpuPoolThreads(), handOff);
         this.asyncs = new AsyncAttempts(handOff);
         final ExecuteStage executeStage = new ExecuteStage(registry, config.maxOutputBytes(), gate, budget, pool, cpuPool, asyncs,
-            config.clock(), submissionReader);
-        final PublishStage publishStage = new PublishStage(outcomeReader, budget);
+            config.clock(), submissionReader, keys);
+        final PublishStage publishStage = new PublishStage(outcomeReader, budget, registry);
 
         disruptor = new Disruptor<>(RingEvent.FACTORY, config.ringSize(), stageThreads(config.pipelineThreads(), stageThreadList),
             ProducerType.MULTI, config.waitStrategy().create());
@@ -384,7 +387,7 @@ public final class Engine implements AutoCloseable
             }
             catch (final RuntimeException ex)
             {
-                LOG.warn("task type {}: close failed", handler.type(), ex);
+                LOG.atWarn().addKeyValue(TaskLog.TYPE, handler.type()).setCause(ex).log("task type {}: close failed", handler.type());
             }
         }
     }
@@ -1274,7 +1277,7 @@ public final class Engine implements AutoCloseable
         {
             return null;
         }
-        return new InlineFastPath(journalStage, sequenceStage, registry, config.maxOutputBytes(), config.clock(), budget);
+        return new InlineFastPath(journalStage, sequenceStage, registry, config.maxOutputBytes(), config.clock(), budget, keys);
     }
 
     /**
@@ -1313,6 +1316,7 @@ public final class Engine implements AutoCloseable
         lookupReader.close();
         submissionReader.close();
         outcomeReader.close();
+        keys.close();
     }
 
     private void stopTicker()
@@ -1361,6 +1365,7 @@ public final class Engine implements AutoCloseable
         lookupReader.close();
         submissionReader.close();
         outcomeReader.close();
+        keys.close();
         journal.close();
         closeHandlers(config.handlers());
         final EngineHealth last = health.updateAndGet(h -> h.state() == EngineHealth.State.STOPPED ? h :
@@ -1427,7 +1432,25 @@ public final class Engine implements AutoCloseable
         public void handleEventException(final Throwable ex, final long sequence, final RingEvent event)
         {
             stageFailures.incrementAndGet();
-            LOG.error("stage failed on {} at sequence {}", event, sequence, ex);
+            final org.slf4j.spi.LoggingEventBuilder line = LOG.atError().setCause(ex);
+            if (event != null && TaskLog.enabled(line))
+            {
+                // the task's fields as far as the event carries them: a submission its key, type and (once journaled)
+                // task id; a request by key its key; an attempt's result or a derived record its task id and attempt
+                // (their key and type are in the sequencer's index, which a failed stage must not lean on). The state
+                // is the sequencer's, which may be what failed: left out. Other events are about no task.
+                switch (event.kind)
+                {
+                    case RingEvent.SUBMIT -> TaskLog.task(line, event.journaled ? event.eventId : 0, TaskLog.keyOf(event),
+                        registry.typeOf(event.handlerId), 0, null);
+                    case RingEvent.CANCEL, RingEvent.STATUS, RingEvent.REDRIVE -> TaskLog.task(line, 0, TaskLog.keyOf(event), null, 0, null);
+                    case RingEvent.COMPLETION, RingEvent.DERIVED -> TaskLog.task(line, event.taskId, null, null, event.attempt, null);
+                    default ->
+                    {
+                    }
+                }
+            }
+            line.log("stage failed on {} at sequence {}", event, sequence);
         }
 
         @Override

@@ -52,7 +52,8 @@ final class ExecuteStage implements EventHandler<RingEvent>
         final BlockingPool cpuPool,
         final AsyncAttempts asyncs,
         final EpochNanoClock clock,
-        final JournalReader submissions)
+        final JournalReader submissions,
+        final SubmissionKeys keys)
     {
         this.gate = gate;
         this.budget = budget;
@@ -62,7 +63,7 @@ final class ExecuteStage implements EventHandler<RingEvent>
         this.registry = registry;
         this.clock = clock;
         this.submissions = submissions;
-        this.inline = new InlineContext(registry, maxOutputBytes);
+        this.inline = new InlineContext(registry, maxOutputBytes, keys);
     }
 
     void ring(final RingBuffer<RingEvent> ring)
@@ -96,9 +97,11 @@ final class ExecuteStage implements EventHandler<RingEvent>
         currentSequence = sequence;
         for (int i = 0; i < fx.stopCount; i++)
         {
-            pool.stop(fx.stopTaskId(i), fx.stopAttempt(i));
-            cpuPool.stop(fx.stopTaskId(i), fx.stopAttempt(i));
-            asyncs.stop(fx.stopTaskId(i), fx.stopAttempt(i));
+            final long taskId = fx.stopTaskId(i);
+            final TaskState after = stateAfterStop(fx, taskId);
+            pool.stop(taskId, fx.stopAttempt(i), after);
+            cpuPool.stop(taskId, fx.stopAttempt(i), after);
+            asyncs.stop(taskId, fx.stopAttempt(i), after);
         }
         for (int i = 0; i < fx.dispatchCount; i++)
         {
@@ -123,19 +126,23 @@ final class ExecuteStage implements EventHandler<RingEvent>
     {
         final long taskId = fx.dispatchTaskId(i);
         final int attempt = fx.dispatchAttempt(i);
+        final long submitDocument = fx.dispatchSubmitDocument(i);
+        final int submitOffset = fx.dispatchSubmitOffset(i);
         final Blob payload;
         if (fx.dispatchPayloadInEvent(i))
         {
             payload = e.payload;
         }
-        else if (loader.load(submissions, fx.dispatchSubmitDocument(i), fx.dispatchSubmitOffset(i)))
+        else if (loader.load(submissions, submitDocument, submitOffset))
         {
             payload = loader.payload;
         }
         else
         {
-            LOG.error("submission of task {} cannot be read back from the journal at {}/{}; failing it",
-                taskId, fx.dispatchSubmitDocument(i), fx.dispatchSubmitOffset(i));
+            // the key is in the very record that cannot be read: this line goes without it (hence the position)
+            TaskLog.task(LOG.atError(), taskId, null, registry.typeOf(fx.dispatchHandler(i)), attempt, TaskState.RUNNING)
+                .log("the task's submission cannot be read back from the journal at {}/{}; failing the attempt",
+                    submitDocument, submitOffset);
             payload = null;
         }
         final int handlerId = fx.dispatchHandler(i);
@@ -144,18 +151,21 @@ final class ExecuteStage implements EventHandler<RingEvent>
             // an ASYNC handler runs as one whatever mode its submission was journaled with (a plugin may have changed)
             if (handlerId != HandlerRegistry.UNKNOWN && registry.mode(handlerId) == ExecutionMode.ASYNC)
             {
-                asyncs.start(taskId, attempt, handlerId, fx.dispatchSubmittedAt(i), payload.buffer(), payload.length());
+                asyncs.start(taskId, attempt, handlerId, fx.dispatchSubmittedAt(i), submitDocument, submitOffset, payload.buffer(),
+                    payload.length());
                 return;
             }
             final int mode = fx.dispatchMode(i);
             if (mode == ExecutionMode.CPU.code())
             {
-                cpuPool.submit(taskId, attempt, handlerId, fx.dispatchSubmittedAt(i), payload.buffer(), payload.length());
+                cpuPool.submit(taskId, attempt, handlerId, fx.dispatchSubmittedAt(i), submitDocument, submitOffset, payload.buffer(),
+                    payload.length());
                 return;
             }
             if (mode != ExecutionMode.INLINE.code())
             {
-                pool.submit(taskId, attempt, handlerId, fx.dispatchSubmittedAt(i), payload.buffer(), payload.length());
+                pool.submit(taskId, attempt, handlerId, fx.dispatchSubmittedAt(i), submitDocument, submitOffset, payload.buffer(),
+                    payload.length());
                 return;
             }
         }
@@ -169,7 +179,8 @@ final class ExecuteStage implements EventHandler<RingEvent>
             result.replyTo = null;
             result.held = false;
             result.startedAt = clock.nanoTime();
-            inline.begin(taskId, attempt, payload == null ? HandlerRegistry.UNKNOWN : handlerId, fx.dispatchSubmittedAt(i), result.output);
+            inline.begin(taskId, attempt, payload == null ? HandlerRegistry.UNKNOWN : handlerId, fx.dispatchSubmittedAt(i), submitDocument,
+                submitOffset, result.output);
             if (payload != null)
             {
                 inline.payload(payload.buffer(), payload.length());
@@ -191,6 +202,35 @@ final class ExecuteStage implements EventHandler<RingEvent>
             }
             ring.publish(next);
         }
+    }
+
+    /**
+     * @return the state the sequence stage left a task in when it stopped the task's attempt, from the records it
+     *     derived with the stop (a cancel, a timeout and what follows it), for the lines logged about the stopped
+     *     attempt; null when none says. A few comparisons per stop, and stops are rare: cancels and timeouts.
+     */
+    static TaskState stateAfterStop(final Effects fx, final long taskId)
+    {
+        TaskState state = null;
+        for (int i = 0; i < fx.derivedCount; i++)
+        {
+            if (fx.derivedTaskId(i) != taskId)
+            {
+                continue;
+            }
+            switch (fx.derivedType(i))
+            {
+                case CANCELLED -> state = TaskState.CANCELLED;
+                case TIMED_OUT -> state = TaskState.TIMED_OUT;
+                case RETRY_SCHEDULED -> state = TaskState.RETRY_WAIT;
+                case DEAD_LETTERED -> state = TaskState.DEAD_LETTERED;
+                case STARTED -> state = TaskState.RUNNING;
+                default ->
+                {
+                }
+            }
+        }
+        return state;
     }
 
     private void publishAsync(final AsyncAttempts.AsyncAttempt work)
@@ -257,9 +297,9 @@ final class ExecuteStage implements EventHandler<RingEvent>
      */
     static final class InlineContext extends AttemptContext
     {
-        InlineContext(final HandlerRegistry registry, final int maxOutputBytes)
+        InlineContext(final HandlerRegistry registry, final int maxOutputBytes, final SubmissionKeys keys)
         {
-            super(registry, maxOutputBytes);
+            super(registry, maxOutputBytes, keys);
         }
 
         void payload(final org.agrona.DirectBuffer buffer, final int length)

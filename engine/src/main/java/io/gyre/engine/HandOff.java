@@ -9,6 +9,7 @@ import org.agrona.concurrent.EpochNanoClock;
  * @param results the door results come into the ring through: closed at the stop's deadline, after which
  *     results are dropped (their attempts are still running in the journal's eyes, and run again after the
  *     next start).
+ * @param keys    reads a task's key back from the journal for a log line about one of its attempts.
  */
 record HandOff(
     HandlerRegistry registry,
@@ -16,6 +17,7 @@ record HandOff(
     AdmissionGate gate,
     ByteBudget budget,
     EpochNanoClock clock,
-    Intake results)
+    Intake results,
+    SubmissionKeys keys)
 {
 }

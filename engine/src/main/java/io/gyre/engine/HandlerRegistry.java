@@ -112,6 +112,15 @@ final class HandlerRegistry
         return handlers[id];
     }
 
+    /**
+     * @return the type name of a handler id, for a log line (no allocation: the handler's own string); null for
+     *     {@link #UNKNOWN} or an id not registered here.
+     */
+    String typeOf(final int id)
+    {
+        return id >= 0 && id < handlers.length ? handlers[id].type() : null;
+    }
+
     byte[] name(final int id)
     {
         return names[id];

@@ -32,14 +32,15 @@ final class InlineFastPath
         final HandlerRegistry registry,
         final int maxOutputBytes,
         final EpochNanoClock clock,
-        final ByteBudget budget)
+        final ByteBudget budget,
+        final SubmissionKeys keys)
     {
         this.journal = journal;
         this.sequence = sequence;
         this.registry = registry;
         this.clock = clock;
         this.budget = budget;
-        this.inline = new ExecuteStage.InlineContext(registry, maxOutputBytes);
+        this.inline = new ExecuteStage.InlineContext(registry, maxOutputBytes, keys);
     }
 
     /**
@@ -102,7 +103,8 @@ final class InlineFastPath
             e.resultAttempt = fx.dispatchAttempt(i);
             e.held = false;
             e.startedAt = clock.nanoTime();
-            inline.begin(e.eventId, e.resultAttempt, handlerId, fx.dispatchSubmittedAt(i), e.output);
+            inline.begin(e.eventId, e.resultAttempt, handlerId, fx.dispatchSubmittedAt(i), fx.dispatchSubmitDocument(i),
+                fx.dispatchSubmitOffset(i), e.output);
             inline.payload(e.payload.buffer(), e.payload.length());
             inline.runHandler();
             inline.encodeMessage();

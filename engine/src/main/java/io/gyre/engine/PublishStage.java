@@ -26,6 +26,7 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
     private final ByteBudget budget;
     private final TaskOutcome view = new TaskOutcome();
     private final DeadLetterAnswers deadLetters;
+    private final HandlerRegistry registry;
     private long listenerFailures;
 
     // listeners that asked to hear the end of a batch and were given replies in this one
@@ -37,10 +38,11 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
     private Effects pendingFx;
     private int pendingIndex;
 
-    PublishStage(final JournalReader outcomes, final ByteBudget budget)
+    PublishStage(final JournalReader outcomes, final ByteBudget budget, final HandlerRegistry registry)
     {
         this.outcomes = outcomes;
         this.budget = budget;
+        this.registry = registry;
         this.deadLetters = new DeadLetterAnswers(outcomes);
     }
 
@@ -57,7 +59,7 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
             catch (final Throwable t)
             {
                 listenerFailures++;
-                LOG.warn("a listener failed on the reply to task {} (correlation {})", fx.replyTaskId(i), fx.replyCorrelation(i), t);
+                listenerFailed(e, fx, i, t);
             }
         }
         budget.release(e.budgetBytes);
@@ -66,6 +68,27 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
         {
             endBatch();
         }
+    }
+
+    /**
+     * Log a listener's failure with the fields of the task it was told about. Those come from the reply and its
+     * event: the key from a request made by key (submit, cancel, status, redrive: every reply to one is about the
+     * task of that key), the type from a submission that created the task. A reply to a task's joiners on an event
+     * that carries no key (an attempt's result, a derived record, a timer) has no key nor type at hand: this stage
+     * reads only the outcome's record, which holds neither, and the sequencer's index is not this thread's to read.
+     */
+    private void listenerFailed(final RingEvent e, final Effects fx, final int i, final Throwable t)
+    {
+        final org.slf4j.spi.LoggingEventBuilder line = LOG.atWarn().setCause(t);
+        if (!TaskLog.enabled(line))
+        {
+            return;
+        }
+        final long taskId = fx.replyTaskId(i);
+        final TaskState state = fx.replyState(i);
+        final String type = e.kind == RingEvent.SUBMIT && e.journaled && taskId == e.eventId ? registry.typeOf(e.handlerId) : null;
+        TaskLog.task(line, taskId, TaskLog.keyOf(e), type, state == null ? 0 : fx.replyAttempts(i), state)
+            .log("a listener threw on the reply to the task (correlation {}); the engine goes on", fx.replyCorrelation(i));
     }
 
     private void enlist(final Object target)

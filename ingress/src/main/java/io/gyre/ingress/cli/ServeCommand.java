@@ -183,6 +183,11 @@ public final class ServeCommand implements Callable<Integer>
             + "(they run again after the next start): e.g. 30s, 500ms, 2m, or ISO-8601 PT30S; 0 to 24h (default: ${DEFAULT-VALUE})."})
     private Duration shutdownTimeout;
 
+    @Option(names = "--log-format", paramLabel = "text|json", converter = LogFormat.Converter.class,
+        description = {"How log lines on stderr look: text, or json (one JSON object a line, with a task's taskId, key, "
+            + "type, attempt and state as fields) (default: text, or the system property gyre.log.format)."})
+    private LogFormat logFormat;
+
     /** task.* keys of the config file, below the command line's --task. */
     private final java.util.Map<String, String> configTaskSettings = new java.util.LinkedHashMap<>();
 
@@ -210,6 +215,18 @@ public final class ServeCommand implements Callable<Integer>
         final PrintWriter out = spec.commandLine().getOut();
         this.out = out;
         final PrintWriter err = spec.commandLine().getErr();
+        if (logFormat != null)
+        {
+            try
+            {
+                logFormat.apply();
+            }
+            catch (final IllegalStateException ex)
+            {
+                err.println("gyre serve: " + ex.getMessage());
+                return ReplayCommand.EXIT_ERROR;
+            }
+        }
         final String token = authToken != null ? authToken : System.getenv("GYRE_AUTH_TOKEN");
         final ServerConfig serverConfig;
         final EngineConfig engineConfig;

@@ -144,6 +144,22 @@ class ServeAndClientCommandsTest
     }
 
     @Test
+    void aBadLogFormatIsAUsageError() throws Exception
+    {
+        final Run run = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--log-format", "xml");
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(run.err()).contains("Invalid value for option '--log-format': 'xml' is not a log format: text or json");
+        assertThat(dir.resolve("j")).doesNotExist();
+
+        final Path config = dir.resolve("gyre.properties");
+        Files.writeString(config, "log-format=yaml\n");
+        final Run fromFile = gyre("serve", "--config", config.toString(), "--journal", dir.resolve("j").toString(), "--port", "0");
+        assertThat(fromFile.exit()).isEqualTo(2);
+        assertThat(fromFile.err()).contains("'yaml' is not a log format: text or json");
+        assertThat(dir.resolve("j")).doesNotExist();
+    }
+
+    @Test
     void submitStatusAndCancelAgainstServe() throws Exception
     {
         final String port = Integer.toString(serve("serve", "--journal", dir.resolve("data").toString(), "--port", "0"));
