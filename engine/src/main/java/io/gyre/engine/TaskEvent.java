@@ -117,6 +117,30 @@ public record TaskEvent(
     }
 
     /**
+     * @return the reason's name for this kind ({@code AFTER_FAILURE}, {@code INTERRUPTED}, {@code PERMANENT_FAILURE},
+     *     ...), or null when the event has none.
+     */
+    public String reasonName()
+    {
+        return switch (kind)
+        {
+            case RETRY_SCHEDULED -> reason == REASON_RETRY_AFTER_FAILURE ? "AFTER_FAILURE" : reason == REASON_RETRY_AFTER_TIMEOUT ?
+                "AFTER_TIMEOUT" : null;
+            case REQUEUED -> reason == REASON_REQUEUED_INTERRUPTED ? "INTERRUPTED" : reason == REASON_REQUEUED_WAITING ?
+                "WAITING_FOR_SLOT" : null;
+            case CANCELLED -> reason == REASON_CANCELLED_WAITING ? "WAS_WAITING" : reason == REASON_CANCELLED_RUNNING ? "WAS_RUNNING" : null;
+            case FAILED, DEAD_LETTERED -> switch (reason)
+            {
+                case REASON_PERMANENT_FAILURE -> "PERMANENT_FAILURE";
+                case REASON_ATTEMPTS_EXHAUSTED -> "ATTEMPTS_EXHAUSTED";
+                case REASON_TIMED_OUT -> "TIMED_OUT";
+                default -> null;
+            };
+            default -> null;
+        };
+    }
+
+    /**
      * @return the key as UTF-8 text.
      */
     public String keyAsString()
