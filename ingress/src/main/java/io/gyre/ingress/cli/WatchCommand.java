@@ -95,13 +95,15 @@ public final class WatchCommand implements Callable<Integer>
             subscription.ended().whenComplete((ignored, failure) ->
                 done.complete(failure == null ? 0 : ReplayCommand.EXIT_ERROR));
             int exit;
+            boolean interrupted = false;
             try
             {
                 exit = done.get();
             }
             catch (final InterruptedException ex)
             {
-                Thread.currentThread().interrupt();
+                // an interrupt is how an embedding program stops it, as Ctrl-C stops the command line: a clean end
+                interrupted = true;
                 exit = 0;
             }
             catch (final ExecutionException ex)
@@ -111,6 +113,10 @@ public final class WatchCommand implements Callable<Integer>
             if (subscription.isOpen())
             {
                 unsubscribe(subscription);
+            }
+            if (interrupted)
+            {
+                Thread.currentThread().interrupt();
             }
             else if (subscription.ended().isCompletedExceptionally())
             {
@@ -155,7 +161,7 @@ public final class WatchCommand implements Callable<Integer>
         {
             Thread.currentThread().interrupt();
         }
-        catch (final ExecutionException | java.util.concurrent.TimeoutException ex)
+        catch (final ExecutionException | java.util.concurrent.TimeoutException | GyreClientException ex)
         {
             // the connection closes next: the server ends the subscription then
         }
