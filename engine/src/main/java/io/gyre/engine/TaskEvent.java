@@ -129,7 +129,7 @@ public record TaskEvent(
             case REQUEUED -> reason == REASON_REQUEUED_INTERRUPTED ? "INTERRUPTED" : reason == REASON_REQUEUED_WAITING ?
                 "WAITING_FOR_SLOT" : null;
             case CANCELLED -> reason == REASON_CANCELLED_WAITING ? "WAS_WAITING" : reason == REASON_CANCELLED_RUNNING ? "WAS_RUNNING" : null;
-            case FAILED, DEAD_LETTERED -> switch (reason)
+            case FAILED, DEAD_LETTERED, PURGED -> switch (reason)
             {
                 case REASON_PERMANENT_FAILURE -> "PERMANENT_FAILURE";
                 case REASON_ATTEMPTS_EXHAUSTED -> "ATTEMPTS_EXHAUSTED";
