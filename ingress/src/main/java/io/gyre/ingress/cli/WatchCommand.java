@@ -244,7 +244,7 @@ public final class WatchCommand implements Callable<Integer>
         {
             line.append(" tenant=").append(quoted(event.tenantAsString()));
         }
-        line.append(' ').append(event.from() == null ? "-" : event.from()).append("->").append(event.state())
+        line.append(' ').append(event.from() == null ? "none" : event.from()).append("->").append(event.state())
             .append(" attempt=").append(event.attempt());
         if (event.reasonName() != null)
         {

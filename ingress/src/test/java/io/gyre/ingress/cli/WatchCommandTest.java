@@ -160,7 +160,7 @@ class WatchCommandTest
         assertThat(watching.exit().get(30, TimeUnit.SECONDS)).isZero();
         final List<String> lines = watching.lines();
         assertThat(lines).hasSize(6);
-        assertThat(lines.get(0)).matches("\\d{4}-\\d\\d-\\d\\dT\\S+Z SUBMITTED key=k-1 task=\\d+ type=echo tenant=acme -->PENDING attempt=1 event=\\d+");
+        assertThat(lines.get(0)).matches("\\d{4}-\\d\\d-\\d\\dT\\S+Z SUBMITTED key=k-1 task=\\d+ type=echo tenant=acme none->PENDING attempt=1 event=\\d+");
         assertThat(lines.get(1)).contains(" STARTED key=k-1 ").contains(" PENDING->RUNNING attempt=1 ");
         assertThat(lines.get(2)).contains(" SUCCEEDED key=k-1 ").contains(" RUNNING->SUCCEEDED ");
         assertThat(lines.get(3)).contains(" SUBMITTED key=\"k bad\" ").contains(" type=transform ");
