@@ -298,6 +298,11 @@ public final class GyreClient implements AutoCloseable
             }));
     }
 
+    boolean onIoThread()
+    {
+        return loop.inEventLoop();
+    }
+
     long requestTimeoutMillis()
     {
         return config.requestTimeout().toMillis();

@@ -102,12 +102,19 @@ public final class Subscription implements AutoCloseable
     }
 
     /**
-     * {@link #unsubscribe()} and wait for it (up to the client's request timeout); a failure to confirm is
-     * ignored: the subscription is over for this client either way.
+     * {@link #unsubscribe()} and wait for it (up to the client's request timeout; not at all when called from
+     * the listener, on the client's I/O thread, which the confirmation needs); a failure to confirm is ignored:
+     * the subscription is over for this client either way.
      */
     @Override
     public void close()
     {
+        if (client.onIoThread())
+        {
+            unsubscribe();
+            end(null);
+            return;
+        }
         try
         {
             unsubscribe().get(client.requestTimeoutMillis(), TimeUnit.MILLISECONDS);

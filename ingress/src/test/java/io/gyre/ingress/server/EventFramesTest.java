@@ -256,6 +256,17 @@ class EventFramesTest
     }
 
     @Test
+    void theServersFramesAreNotRequests()
+    {
+        for (final int opcode : new int[] {SUBSCRIBED, EVENT, EVENTS_LOST, UNSUBSCRIBED})
+        {
+            final Harness h = handshaken(ServerConfig.builder().build());
+            h.send(Unpooled.buffer().writeInt(9).writeByte(opcode).writeLong(1));
+            assertThat(h.expectError(ErrorCode.UNKNOWN_OPCODE).message()).contains(opcodeName(opcode));
+        }
+    }
+
+    @Test
     void anErrorEndsTheSubscriptionToo() throws Exception
     {
         final Harness h = handshaken(ServerConfig.builder().build());
