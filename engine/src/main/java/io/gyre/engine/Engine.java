@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -70,6 +71,10 @@ public final class Engine implements AutoCloseable
     public static final int MAX_ATTEMPTS_PER_TASK = 4095;
     /** The most entries one page of {@link #deadLetters} holds. */
     public static final int MAX_DEAD_LETTER_PAGE = 1000;
+    /** Status events queued per subscription, by default, before the next are dropped (see {@link #subscribe}). */
+    public static final int DEFAULT_MAX_QUEUED_EVENTS = EventHub.DEFAULT_MAX_QUEUED;
+    /** The largest queue a status subscription may have. */
+    public static final int MAX_QUEUED_EVENTS = EventHub.MAX_MAX_QUEUED;
 
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
     private static final byte[] NO_KEY = new byte[0];
@@ -111,6 +116,8 @@ public final class Engine implements AutoCloseable
     private final BlockingPool cpuPool;
     private final AsyncAttempts asyncs;
     private final SequenceStage sequenceStage;
+    /** Status events: idle (no thread, nothing fed) until the first subscription. */
+    private final EventHub events;
     private final Snapshotter snapshotter;
     private final EngineMetrics metrics;
     private final Disruptor<RingEvent> disruptor;
@@ -167,6 +174,7 @@ public final class Engine implements AutoCloseable
             config.timerFiresPerTick(), config.journalOutageStopAfter() == null ? 0 : config.journalOutageStopAfter().toNanos(), health,
             this::stopAfterOutage);
         this.sequenceStage = new SequenceStage(sequencer, tickInFlight, snapshotter);
+        this.events = new EventHub(journal, registry, sequenceStage::transitions);
         final HandOff handOff = new HandOff(registry, config.maxOutputBytes(), gate, budget, config.clock(), results, keys);
         this.pool = new BlockingPool("blocking", config.blockingPoolThreads(), handOff);
         this.cpuPool = new BlockingPool("cpu", config.cpuPoolThreads(), handOff);
@@ -949,6 +957,114 @@ public final class Engine implements AutoCloseable
     }
 
     // ------------------------------------------------------------------------------------------------
+    // Status events
+
+    /**
+     * Subscribe to the lifecycle transitions of tasks (all, or those passing {@code filter}), delivered to
+     * {@code listener} in order on a thread of the subscription's own, with a queue of
+     * {@value #DEFAULT_MAX_QUEUED_EVENTS} events. See {@link #subscribe(EventFilter, TaskEventListener, Executor, int)}.
+     */
+    public EventSubscription subscribe(final EventFilter filter, final TaskEventListener listener)
+    {
+        final java.util.concurrent.ExecutorService own = java.util.concurrent.Executors.newSingleThreadExecutor(runnable ->
+        {
+            final Thread thread = new Thread(runnable, "gyre-events-delivery");
+            thread.setDaemon(true);
+            return thread;
+        });
+        try
+        {
+            return subscribe(filter, listener, own, true, DEFAULT_MAX_QUEUED_EVENTS);
+        }
+        catch (final RuntimeException ex)
+        {
+            own.shutdown();
+            throw ex;
+        }
+    }
+
+    /**
+     * Subscribe to the lifecycle transitions of tasks: every one, or those of tasks passing {@code filter} (type,
+     * tenant, key prefix; every field set must match). Each {@link TaskEvent} is decided from a record already in
+     * the journal. The subscription sees the transitions decided from about the moment this returns (every one
+     * decided after it returns), until it is closed or the engine stops (then the listener hears
+     * {@link TaskEventListener#onClosed()} after the events queued).
+     * <p>
+     * The engine never waits for a subscriber: events wait in the subscription's queue of at most
+     * {@code maxQueued}, drained to the listener by tasks run on {@code executor} (one at a time); when it is
+     * full, further events are dropped and counted, and the listener hears
+     * {@link TaskEventListener#onEventsLost} in their place. Costs nothing while nobody subscribes.
+     *
+     * @param executor runs the deliveries; must not block in {@code execute}. An event loop, a thread of your own.
+     * @param maxQueued events queued at most, 1 to {@value #MAX_QUEUED_EVENTS}.
+     * @throws InvalidTaskException when the filter names a type that is not registered, or a tenant or key
+     *     prefix longer than the engine allows ({@code field()} says which: type, tenant, keyPrefix).
+     * @throws EngineClosedException when the engine is closing.
+     */
+    public EventSubscription subscribe(final EventFilter filter, final TaskEventListener listener, final Executor executor,
+                                       final int maxQueued)
+    {
+        return subscribe(filter, listener, executor, false, maxQueued);
+    }
+
+    private EventSubscription subscribe(final EventFilter filter, final TaskEventListener listener, final Executor executor,
+                                        final boolean ownsExecutor, final int maxQueued)
+    {
+        java.util.Objects.requireNonNull(filter, "filter");
+        java.util.Objects.requireNonNull(listener, "listener");
+        java.util.Objects.requireNonNull(executor, "executor");
+        if (maxQueued < 1 || maxQueued > MAX_QUEUED_EVENTS)
+        {
+            throw new IllegalArgumentException("maxQueued=" + maxQueued + " must be in [1, " + MAX_QUEUED_EVENTS + "]");
+        }
+        if (filter.type() != null && registry.idOf(filter.type()) == HandlerRegistry.UNKNOWN)
+        {
+            throw new InvalidTaskException("type", "type=" + filter.type() + " is not a registered task type (registered: " +
+                registry.names() + ")");
+        }
+        final byte[] tenant = filter.tenant();
+        if (tenant != null && tenant.length > config.maxTenantBytes())
+        {
+            throw new InvalidTaskException("tenant", "tenant of " + tenant.length + " bytes exceeds maxTenantBytes=" + config.maxTenantBytes());
+        }
+        final byte[] prefix = filter.keyPrefix();
+        if (prefix != null && prefix.length > config.maxKeyBytes())
+        {
+            throw new InvalidTaskException("keyPrefix", "key prefix of " + prefix.length + " bytes exceeds maxKeyBytes=" + config.maxKeyBytes());
+        }
+        if (!requests.isOpen())
+        {
+            throw closedException();
+        }
+        return events.subscribe(filter, listener, executor, ownsExecutor, maxQueued);
+    }
+
+    /**
+     * @return status subscriptions open now.
+     */
+    public int eventSubscriptions()
+    {
+        return events.subscriptionCount();
+    }
+
+    /**
+     * @return transitions the engine's status event feed dropped because its reader fell behind (every
+     *     subscription was told, as an upper bound); 0 in a healthy engine.
+     */
+    public long eventsLostInFeed()
+    {
+        return events.lostInFeed();
+    }
+
+    /**
+     * A test seam: the status event hub.
+     */
+    EventHub eventHub()
+    {
+        return events;
+    }
+
+    // ------------------------------------------------------------------------------------------------
     // Lifecycle and inspection
 
     /**
@@ -1358,6 +1474,8 @@ public final class Engine implements AutoCloseable
 
     private void closeResources()
     {
+        // status events first: their thread reads the journal, and hands out what the stopped stages decided last
+        events.close();
         if (snapshotter != null)
         {
             snapshotter.close();

@@ -23,6 +23,10 @@ final class SequenceStage implements EventHandler<RingEvent>
     private volatile int deadLetters;
     private volatile long deadLetterOverflows;
     private long unjournaledResults;
+    /** The status event feed while anyone subscribes, else null (set from any thread, by the {@link EventHub}). */
+    private volatile LiveTransitions transitions;
+    /** The feed the sequencer was last given (this stage's thread). */
+    private LiveTransitions attached;
 
     /**
      * @param snapshotter takes snapshots between batches; null when snapshots are off.
@@ -44,9 +48,20 @@ final class SequenceStage implements EventHandler<RingEvent>
     public void onEvent(final RingEvent e, final long sequence, final boolean endOfBatch)
     {
         final Effects fx = e.effects;
+        // one volatile read per event: a subscription taken before an event was published sees its transitions
+        final LiveTransitions live = transitions;
+        if (live != attached)
+        {
+            attached = live;
+            sequencer.live(live);
+        }
         if (e.resumed != null)
         {
             applyKept(e.resumed, fx);
+        }
+        if (live != null)
+        {
+            live.cause(e.eventId, e.documentIndex);
         }
         if (snapshotter != null && e.journaled)
         {
@@ -222,6 +237,10 @@ final class SequenceStage implements EventHandler<RingEvent>
                     {
                         snapshotter.applied(e.resultEventId, e.resultDocument, e.resultOffset, e.resultTimestamp);
                     }
+                    if (attached != null)
+                    {
+                        attached.cause(e.resultEventId, e.resultDocument);
+                    }
                     sequencer.completed(e.resultTimestamp, e.resultDocument, e.resultOffset, e.eventId, e.resultAttempt, e.succeeded,
                         e.errorKind, e.held, e.startedAt, e.finishedAt, e.effects);
                 }
@@ -279,6 +298,10 @@ final class SequenceStage implements EventHandler<RingEvent>
             {
                 snapshotter.applied(k.eventId, k.document, k.offset, k.timestamp);
             }
+            if (attached != null)
+            {
+                attached.cause(k.eventId, k.document);
+            }
             if (k.isResult())
             {
                 sequencer.completedKept(k.timestamp, k.document, k.offset, k.taskId, k.attempt, k.type == io.gyre.journal.RecordType.SUCCEEDED,
@@ -298,6 +321,14 @@ final class SequenceStage implements EventHandler<RingEvent>
             final int i = fx.reply(Effects.REPLY_REJECTED, e.replyTo, e.correlation, 0);
             fx.replyReason(i, RejectReason.JOURNAL_UNAVAILABLE.code());
         }
+    }
+
+    /**
+     * Feed status events from the next event on (null: stop). Any thread.
+     */
+    void transitions(final LiveTransitions value)
+    {
+        transitions = value;
     }
 
     /** @return when the ticker should next send a tick (read from any thread). */

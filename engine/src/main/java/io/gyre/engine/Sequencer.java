@@ -79,6 +79,8 @@ final class Sequencer
     private final DerivedExpectations expected = new DerivedExpectations();
 
     private TransitionObserver observer;
+    /** Status events: every transition, for the event hub, while anyone subscribes; null otherwise and in replay. */
+    private LiveTransitions live;
     /** Null during replay: only live decisions are counted. */
     private EngineMetrics metrics;
     private Effects derivedSink;
@@ -314,6 +316,10 @@ final class Sequencer
         if (observer != null)
         {
             observer.onTransition(eventId, null, TaskState.PENDING, 0, now);
+        }
+        if (live != null)
+        {
+            live.onTransition(r, null, TaskState.PENDING, now);
         }
         r.nextSameHash = byKeyHash.get(hash);
         byKeyHash.put(hash, r);
@@ -615,6 +621,11 @@ final class Sequencer
         int purged = 0;
         if (all)
         {
+            if (live != null)
+            {
+                deadLetters.forEach((sequence, taskId, keyHash, submitDocument, submitOffset, failureDocument, failureOffset, reason,
+                    attempts, submittedAt, deadLetteredAt) -> live.onPurged(taskId, submitDocument, submitOffset, attempts, reason, now));
+            }
             purged = deadLetters.clear();
         }
         else
@@ -623,6 +634,11 @@ final class Sequencer
             final int letter = deadLetters.find(KeyHasher.hash(key, keyOffset, keyLength), keyMatcher);
             if (letter >= 0)
             {
+                if (live != null)
+                {
+                    live.onPurged(deadLetters.taskId(letter), deadLetters.submitDocument(letter), deadLetters.submitOffset(letter),
+                        deadLetters.attempts(letter), deadLetters.reason(letter), now);
+                }
                 deadLetters.remove(letter);
                 purged = 1;
             }
@@ -1238,6 +1254,10 @@ final class Sequencer
         {
             observer.onTransition(r.taskId, r.state, to, r.attempt, now);
         }
+        if (live != null)
+        {
+            live.onTransition(r, r.state, to, now);
+        }
         r.state = to;
     }
 
@@ -1764,6 +1784,14 @@ final class Sequencer
     void observer(final TransitionObserver value)
     {
         observer = value;
+    }
+
+    /**
+     * Hand every transition to the status event feed from now on (null: to nobody). The sequence stage's thread.
+     */
+    void live(final LiveTransitions value)
+    {
+        live = value;
     }
 
     // ------------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ class SnapshotFieldsTest
      * (checks of derived records, late results), which a restart rebuilds from the journal after the snapshot.
      */
     private static final Set<String> SEQUENCER_NOT_SNAPSHOTTED = Set.of("registry", "keyMatcher", "submission", "waiters",
-        "observer", "metrics", "derivedSink", "resultSource", "free", "derivedVerified", "derivedMismatches", "firstMismatch",
+        "observer", "live", "metrics", "derivedSink", "resultSource", "free", "derivedVerified", "derivedMismatches", "firstMismatch",
         "lateResults");
 
     @Test

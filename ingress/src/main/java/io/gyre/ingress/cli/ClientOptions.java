@@ -7,7 +7,7 @@ import picocli.CommandLine.Option;
 import java.time.Duration;
 
 /**
- * Where the client commands ({@code submit}, {@code status}, {@code cancel}) find the server.
+ * Where the client commands ({@code submit}, {@code status}, {@code cancel}, {@code dlq}, {@code watch}) find the server.
  */
 final class ClientOptions
 {

@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
     versionProvider = GyreCommand.Version.class,
     description = "Gyre: a durable, low-latency task engine.",
     subcommands = {ServeCommand.class, SubmitCommand.class, StatusCommand.class, StatusCommand.Cancel.class, DlqCommand.class,
-        ReplayCommand.class, CommandLine.HelpCommand.class})
+        WatchCommand.class, ReplayCommand.class, CommandLine.HelpCommand.class})
 public final class GyreCommand implements Runnable
 {
     /** The version reported when the jar's manifest does not carry one (running from classes). */

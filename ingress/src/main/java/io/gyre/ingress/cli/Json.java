@@ -8,6 +8,7 @@ import io.gyre.engine.DeadLetterDetails;
 import io.gyre.engine.DeadLetterPage;
 import io.gyre.engine.PurgeResult;
 import io.gyre.engine.RedriveResult;
+import io.gyre.engine.TaskEvent;
 import io.gyre.ingress.client.TaskResult;
 import io.gyre.ingress.client.TaskStatusReply;
 
@@ -153,6 +154,42 @@ final class Json
         }
         node.put("purged", result.purged());
         node.put("remaining", result.remaining());
+        return node;
+    }
+
+    /** A status event, as {@code gyre watch --json} prints it. */
+    static ObjectNode of(final TaskEvent event)
+    {
+        final ObjectNode node = MAPPER.createObjectNode();
+        node.put("eventId", event.eventId());
+        node.put("document", "0x" + Long.toHexString(event.documentIndex()));
+        time(node, "time", event.timestamp());
+        node.put("taskId", event.taskId());
+        node.put("kind", event.kind().name());
+        node.put("from", event.from() == null ? null : event.from().name());
+        node.put("state", event.state().name());
+        node.put("attempt", event.attempt());
+        text(node, "key", event.key());
+        node.put("type", event.type());
+        text(node, "tenant", event.tenant());
+        if (event.reasonName() != null)
+        {
+            node.put("reason", event.reasonName());
+        }
+        time(node, "dueAt", event.dueAt());
+        if (event.error() != null)
+        {
+            node.put("error", event.error());
+        }
+        return node;
+    }
+
+    /** Events the server dropped, as {@code gyre watch --json} prints them. */
+    static ObjectNode lost(final long count, final boolean upperBound)
+    {
+        final ObjectNode node = MAPPER.createObjectNode();
+        node.put("lost", count);
+        node.put("upperBound", upperBound);
         return node;
     }
 

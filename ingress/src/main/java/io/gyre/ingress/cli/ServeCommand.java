@@ -88,6 +88,12 @@ public final class ServeCommand implements Callable<Integer>
     @Option(names = "--max-connections", defaultValue = "10000", description = "Connections open at once (default: ${DEFAULT-VALUE}).")
     private int maxConnections;
 
+    @Option(names = "--max-subscriptions", defaultValue = "1000", description = "Status event subscriptions open at once, one per connection; 0: none (default: ${DEFAULT-VALUE}).")
+    private int maxSubscriptions;
+
+    @Option(names = "--max-queued-events", defaultValue = "4096", description = "Status events kept per subscriber, not yet written to it; beyond, dropped and counted (default: ${DEFAULT-VALUE}).")
+    private int maxQueuedEvents;
+
     @Option(names = "--max-frame-bytes", defaultValue = "0", description = "Largest frame a client may send; 0 for what the engine's limits allow (default).")
     private int maxFrameBytes;
 
@@ -235,7 +241,7 @@ public final class ServeCommand implements Callable<Integer>
             serverConfig = ServerConfig.builder()
                 .host(host).port(port).authToken(token).maxInFlight(maxInFlight).idleTimeout(Duration.ofMillis(idleTimeoutMillis))
                 .busyRejects(busyRejects).maxConnections(maxConnections).maxFrameBytes(maxFrameBytes).ioThreads(ioThreads)
-                .transport(transport).closeTimeout(shutdownTimeout).build();
+                .transport(transport).closeTimeout(shutdownTimeout).maxSubscriptions(maxSubscriptions).maxQueuedEvents(maxQueuedEvents).build();
             final EngineConfig.Builder builder = EngineConfig.builder(journal).ringSize(ringSize).waitStrategy(waitStrategy)
                 .pipelineThreads(pipelineThreads).rollCycle(rollCycle).pluginsDirectory(plugins)
                 .maxLiveTasks(maxLiveTasks).blockingPoolThreads(blockingThreads).maxAsyncInFlight(maxAsync)

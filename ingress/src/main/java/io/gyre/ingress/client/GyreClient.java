@@ -4,10 +4,13 @@ import io.gyre.engine.DeadLetter;
 import io.gyre.engine.DeadLetterDetails;
 import io.gyre.engine.DeadLetterPage;
 import io.gyre.engine.DeadLetterReason;
+import io.gyre.engine.EventFilter;
 import io.gyre.engine.Priority;
 import io.gyre.engine.PurgeResult;
 import io.gyre.engine.RedriveOutcome;
 import io.gyre.engine.RedriveResult;
+import io.gyre.engine.TaskEvent;
+import io.gyre.engine.TaskEventListener;
 import io.gyre.engine.TaskState;
 import io.gyre.ingress.protocol.ErrorCode;
 import io.gyre.ingress.protocol.Frames;
@@ -84,6 +87,7 @@ public final class GyreClient implements AutoCloseable
 
     // the I/O thread's
     private final Long2ObjectHashMap<Call> pending = new Long2ObjectHashMap<>();
+    private final Long2ObjectHashMap<Subscription> subscriptions = new Long2ObjectHashMap<>();
     private long nextCorrelation = 1;
     private Channel channel;
     private boolean ready;
@@ -233,6 +237,75 @@ public final class GyreClient implements AutoCloseable
     {
         return start(new AdminCall<>("DLQ_PURGE of every dead letter", DLQ_PURGE_REPLY, HEADER_BYTES + DLQ_PURGE_FIXED,
             (out, correlation) -> Frames.dlqPurge(out, correlation, DLQ_PURGE_FLAG_ALL, new byte[0]), GyreClient::purgeResult));
+    }
+
+    /**
+     * Subscribe to the server's status events: every task lifecycle transition, or those passing the filter (a
+     * task type, a tenant, a key prefix; all that are set must match), delivered to the listener on the
+     * client's I/O thread, in order; when the server had to drop events for this client (it read too slowly), the
+     * listener hears {@link TaskEventListener#onEventsLost} in their place. One subscription per connection: a
+     * second one is refused ({@code ALREADY_SUBSCRIBED}) until the first is unsubscribed. It is not carried over a
+     * reconnect: see {@link Subscription}.
+     *
+     * @return the subscription once the server confirmed it; fails with {@link RequestRefusedException} when the
+     *     server refused it (unknown type, a field too long, its subscription limit), or {@link GyreClientException}
+     *     when no answer came.
+     */
+    public CompletableFuture<Subscription> subscribe(final EventFilter filter, final TaskEventListener listener)
+    {
+        java.util.Objects.requireNonNull(filter, "filter");
+        java.util.Objects.requireNonNull(listener, "listener");
+        final byte[] tenant = filter.tenant();
+        final byte[] prefix = filter.keyPrefix();
+        final byte[] type = filter.type() == null ? null : filter.type().getBytes(StandardCharsets.UTF_8);
+        check(type == null || type.length <= 0xFFFF, "type must be at most 65535 bytes of UTF-8");
+        check(tenant == null || tenant.length <= 0xFFFF, "tenant must be at most 65535 bytes");
+        check(prefix == null || prefix.length <= 0xFFFF, "key prefix must be at most 65535 bytes");
+        return start(new AdminCall<>("SUBSCRIBE " + filter, SUBSCRIBED,
+            HEADER_BYTES + SUBSCRIBE_FIXED + 9 + (type == null ? 0 : type.length) + (tenant == null ? 0 : tenant.length) +
+                (prefix == null ? 0 : prefix.length),
+            (out, correlation) -> Frames.subscribe(out, correlation, type, tenant, prefix),
+            body -> subscribed(body, filter, listener)));
+    }
+
+    /** On the I/O thread: a SUBSCRIBED reply; its events follow it on the same connection. */
+    private Subscription subscribed(final ByteBuf body, final EventFilter filter, final TaskEventListener listener)
+    {
+        final int at = body.readerIndex();
+        if (body.readableBytes() != SUBSCRIBED_FIXED)
+        {
+            throw new IndexOutOfBoundsException("SUBSCRIBED of " + body.readableBytes() + " bytes, not " + SUBSCRIBED_FIXED);
+        }
+        final long id = body.getLong(at + SUBSCRIBED_CORRELATION);
+        final Subscription subscription = new Subscription(this, id, filter, listener, body.getInt(at + SUBSCRIBED_MAX_QUEUED));
+        subscriptions.put(id, subscription);
+        return subscription;
+    }
+
+    /** End a subscription: UNSUBSCRIBE, and its end once the server confirmed. */
+    CompletableFuture<Void> unsubscribe(final Subscription subscription)
+    {
+        return start(new AdminCall<Void>("UNSUBSCRIBE of " + subscription.id(), UNSUBSCRIBED, HEADER_BYTES + PING_FIXED,
+            (out, correlation) -> Frames.ping(out, UNSUBSCRIBE, correlation), body ->
+            {
+                if (body.readableBytes() != UNSUBSCRIBED_FIXED)
+                {
+                    throw new IndexOutOfBoundsException("UNSUBSCRIBED of " + body.readableBytes() + " bytes, not " + UNSUBSCRIBED_FIXED);
+                }
+                subscriptions.remove(subscription.id());
+                subscription.end(null);
+                return null;
+            }));
+    }
+
+    boolean onIoThread()
+    {
+        return loop.inEventLoop();
+    }
+
+    long requestTimeoutMillis()
+    {
+        return config.requestTimeout().toMillis();
     }
 
     /** @return the round trip time of a PING, in nanoseconds. */
@@ -530,6 +603,8 @@ public final class GyreClient implements AutoCloseable
         channel = null;
         ready = false;
         disconnectedSince = System.nanoTime();
+        endSubscriptions(closed ? null : new GyreClientException("connection to " + config.host() + ":" + config.port() +
+            " lost: the subscription ended (events from now to a new subscription are not seen)"));
         if (closed)
         {
             return;
@@ -597,6 +672,86 @@ public final class GyreClient implements AutoCloseable
         ch.close();
     }
 
+    private void endSubscriptions(final GyreClientException failure)
+    {
+        final List<Subscription> ending = new ArrayList<>(subscriptions.values());
+        subscriptions.clear();
+        for (final Subscription subscription : ending)
+        {
+            subscription.end(failure);
+        }
+    }
+
+    /** On the I/O thread: an EVENT or EVENTS_LOST frame of a subscription (dropped when it has ended). */
+    private void pushed(final Channel ch, final int opcode, final ByteBuf body)
+    {
+        final int at = body.readerIndex();
+        if (body.readableBytes() < LOST_FIXED)
+        {
+            protocolFailure(ch, Protocol.opcodeName(opcode) + " of " + body.readableBytes() + " bytes is too short");
+            return;
+        }
+        final Subscription subscription = subscriptions.get(body.getLong(at));
+        if (subscription == null)
+        {
+            return;
+        }
+        if (opcode == EVENTS_LOST)
+        {
+            subscription.lost(body.getLong(at + LOST_COUNT), (body.getUnsignedByte(at + LOST_FLAGS) & LOST_FLAG_UPPER_BOUND) != 0);
+            return;
+        }
+        final TaskEvent event;
+        try
+        {
+            event = event(body);
+        }
+        catch (final IndexOutOfBoundsException | IllegalArgumentException ex)
+        {
+            protocolFailure(ch, "malformed EVENT from the server: " + ex.getMessage());
+            return;
+        }
+        subscription.deliver(event);
+    }
+
+    /**
+     * Decode an EVENT's body (at its reader index, just after the opcode).
+     *
+     * @throws IndexOutOfBoundsException when its lengths do not add up to the frame.
+     */
+    static TaskEvent event(final ByteBuf body)
+    {
+        final int at = body.readerIndex();
+        if (body.readableBytes() < EVENT_FIXED)
+        {
+            throw new IndexOutOfBoundsException("EVENT of " + body.readableBytes() + " bytes is shorter than " + EVENT_FIXED);
+        }
+        final int keyLength = body.getUnsignedShort(at + EVENT_KEY_LENGTH);
+        final int typeLength = body.getUnsignedByte(at + EVENT_TYPE_LENGTH);
+        final int tenantLength = body.getUnsignedByte(at + EVENT_TENANT_LENGTH);
+        final int errorLength = body.getUnsignedShort(at + EVENT_ERROR_LENGTH);
+        if (EVENT_FIXED + keyLength + typeLength + tenantLength + errorLength != body.readableBytes())
+        {
+            throw new IndexOutOfBoundsException("EVENT of " + body.readableBytes() + " bytes does not match its lengths");
+        }
+        final TaskEvent.Kind kind = TaskEvent.Kind.fromCode(body.getUnsignedByte(at + EVENT_KIND));
+        final int from = body.getUnsignedByte(at + EVENT_FROM);
+        final int state = body.getUnsignedByte(at + EVENT_STATE);
+        if (kind == null || state > TaskState.DEAD_LETTERED.code() || from != STATE_NONE && from > TaskState.DEAD_LETTERED.code())
+        {
+            throw new IllegalArgumentException("EVENT with kind " + body.getUnsignedByte(at + EVENT_KIND) + ", from " + from + ", state " + state);
+        }
+        final int keyAt = at + EVENT_FIXED;
+        final int typeAt = keyAt + keyLength;
+        final int tenantAt = typeAt + typeLength;
+        final int errorAt = tenantAt + tenantLength;
+        return new TaskEvent(body.getLong(at + EVENT_EVENT_ID), body.getLong(at + EVENT_DOCUMENT), body.getLong(at + EVENT_TIMESTAMP),
+            body.getLong(at + EVENT_TASK_ID), kind, from == STATE_NONE ? null : TaskState.fromCode(from), TaskState.fromCode(state),
+            body.getUnsignedByte(at + EVENT_REASON), body.getUnsignedShort(at + EVENT_ATTEMPT), body.getLong(at + EVENT_DUE_AT),
+            bytes(body, keyAt, keyLength), body.toString(typeAt, typeLength, StandardCharsets.UTF_8), bytes(body, tenantAt, tenantLength),
+            errorLength == 0 ? null : body.toString(errorAt, errorLength, StandardCharsets.UTF_8));
+    }
+
     private void failAll(final GyreClientException failure)
     {
         final List<Call> calls = new ArrayList<>(pending.values());
@@ -656,6 +811,7 @@ public final class GyreClient implements AutoCloseable
             loop.submit(() ->
             {
                 failAll(new GyreClientException("client is closed"));
+                endSubscriptions(null);
                 if (channel != null)
                 {
                     channel.close();
@@ -719,7 +875,8 @@ public final class GyreClient implements AutoCloseable
                     case WELCOME -> welcomed(ctx.channel(), frame);
                     case ERROR -> serverError(ctx.channel(), frame);
                     case ACCEPTED, REJECTED, RESULT, STATUS_REPLY, CANCEL_REPLY, PONG, DLQ_LIST_REPLY, DLQ_SHOW_REPLY, DLQ_REDRIVE_REPLY,
-                        DLQ_PURGE_REPLY -> answer(opcode, frame);
+                        DLQ_PURGE_REPLY, SUBSCRIBED, UNSUBSCRIBED -> answer(opcode, frame);
+                    case EVENT, EVENTS_LOST -> pushed(ctx.channel(), opcode, frame);
                     default -> protocolFailure(ctx.channel(), "unknown opcode " + Protocol.opcodeName(opcode) + " from the server");
                 }
             }
@@ -939,8 +1096,8 @@ public final class GyreClient implements AutoCloseable
                 final int code = body.getUnsignedShort(at + COMPLAINT_CODE);
                 final int length = body.getUnsignedShort(at + COMPLAINT_MESSAGE_LENGTH);
                 final RejectCode reject = RejectCode.fromCode(code);
-                fail(new GyreClientException("server refused " + what + " (" + (reject != null ? reject : "code " + code) + "): " +
-                    body.toString(at + COMPLAINT_FIXED, length, StandardCharsets.UTF_8)));
+                fail(new RequestRefusedException("server refused " + what + " (" + (reject != null ? reject : "code " + code) + "): " +
+                    body.toString(at + COMPLAINT_FIXED, length, StandardCharsets.UTF_8), reject, code));
                 return;
             }
             if (answer != replyOpcode)
@@ -1053,6 +1210,11 @@ public final class GyreClient implements AutoCloseable
         public PurgeResult purgeDeadLetters()
         {
             return await(GyreClient.this.purgeDeadLetters());
+        }
+
+        public Subscription subscribe(final EventFilter filter, final TaskEventListener listener)
+        {
+            return await(GyreClient.this.subscribe(filter, listener));
         }
 
         private <T> T await(final CompletableFuture<T> future)

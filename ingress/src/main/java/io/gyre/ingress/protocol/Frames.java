@@ -118,6 +118,32 @@ public final class Frames
         end(out, start);
     }
 
+    /**
+     * A SUBSCRIBE frame: the filter's fields that are set, in the order type, tenant, key prefix (a server
+     * takes them in any order). Lengths are not checked here beyond what their fields can hold.
+     */
+    public static void subscribe(final ByteBuf out, final long correlation, final byte[] type, final byte[] tenant, final byte[] keyPrefix)
+    {
+        final int start = begin(out, SUBSCRIBE);
+        out.writeLong(correlation);
+        out.writeByte(0);
+        out.writeByte((type != null ? 1 : 0) + (tenant != null ? 1 : 0) + (keyPrefix != null ? 1 : 0));
+        filterField(out, FILTER_TYPE, type);
+        filterField(out, FILTER_TENANT, tenant);
+        filterField(out, FILTER_KEY_PREFIX, keyPrefix);
+        end(out, start);
+    }
+
+    private static void filterField(final ByteBuf out, final int field, final byte[] value)
+    {
+        if (value != null)
+        {
+            out.writeByte(field);
+            out.writeShort(value.length);
+            out.writeBytes(value);
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------
     // server to client
 
@@ -405,6 +431,82 @@ public final class Frames
         out.writeLong(correlation);
         out.writeInt(purged);
         out.writeInt(remaining);
+        end(out, start);
+    }
+
+    /** A SUBSCRIBED frame. */
+    public static void subscribed(final ByteBuf out, final long correlation, final int maxQueued)
+    {
+        final int start = begin(out, SUBSCRIBED);
+        out.writeLong(correlation);
+        out.writeInt(maxQueued);
+        end(out, start);
+    }
+
+    /** An EVENT frame; the error is cut to {@link Protocol#MAX_MESSAGE_BYTES} of UTF-8. */
+    public static void event(
+        final ByteBuf out,
+        final long correlation,
+        final long eventId,
+        final long documentIndex,
+        final long timestamp,
+        final long taskId,
+        final long dueAt,
+        final int kind,
+        final int from,
+        final int state,
+        final int reason,
+        final int attempt,
+        final byte[] key,
+        final byte[] type,
+        final byte[] tenant,
+        final CharSequence error)
+    {
+        out.ensureWritable(HEADER_BYTES + EVENT_FIXED + key.length + type.length + tenant.length + 64);
+        final int start = begin(out, EVENT);
+        out.writeLong(correlation);
+        out.writeLong(eventId);
+        out.writeLong(documentIndex);
+        out.writeLong(timestamp);
+        out.writeLong(taskId);
+        out.writeLong(dueAt);
+        out.writeByte(kind);
+        out.writeByte(from);
+        out.writeByte(state);
+        out.writeByte(reason);
+        out.writeShort(attempt);
+        out.writeShort(key.length);
+        out.writeByte(type.length);
+        out.writeByte(tenant.length);
+        final int errorLengthAt = out.writerIndex();
+        out.writeShort(0);
+        out.writeBytes(key);
+        out.writeBytes(type);
+        out.writeBytes(tenant);
+        out.setShort(errorLengthAt, error == null ? 0 : writeUtf8Capped(out, error, MAX_MESSAGE_BYTES));
+        end(out, start);
+    }
+
+    /** An EVENTS_LOST frame. */
+    public static void eventsLost(final ByteBuf out, final long correlation, final long count, final boolean upperBound)
+    {
+        final int start = begin(out, EVENTS_LOST);
+        out.writeLong(correlation);
+        out.writeLong(count);
+        out.writeByte(upperBound ? LOST_FLAG_UPPER_BOUND : 0);
+        end(out, start);
+    }
+
+    /** An UNSUBSCRIBED frame; {@code subscription} 0 and no flag when there was none. */
+    public static void unsubscribed(
+        final ByteBuf out, final long correlation, final long subscription, final long events, final long lost, final boolean wasSubscribed)
+    {
+        final int start = begin(out, UNSUBSCRIBED);
+        out.writeLong(correlation);
+        out.writeLong(subscription);
+        out.writeLong(events);
+        out.writeLong(lost);
+        out.writeByte(wasSubscribed ? UNSUBSCRIBED_FLAG_WAS_SUBSCRIBED : 0);
         end(out, start);
     }
 

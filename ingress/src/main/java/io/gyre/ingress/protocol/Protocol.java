@@ -38,6 +38,8 @@ public final class Protocol
     public static final int DLQ_SHOW = 0x15;
     public static final int DLQ_REDRIVE = 0x16;
     public static final int DLQ_PURGE = 0x17;
+    public static final int SUBSCRIBE = 0x18;
+    public static final int UNSUBSCRIBE = 0x19;
 
     // ---- opcodes, server to client
     public static final int WELCOME = 0x02;
@@ -51,6 +53,10 @@ public final class Protocol
     public static final int DLQ_SHOW_REPLY = 0x27;
     public static final int DLQ_REDRIVE_REPLY = 0x28;
     public static final int DLQ_PURGE_REPLY = 0x29;
+    public static final int SUBSCRIBED = 0x2A;
+    public static final int EVENT = 0x2B;
+    public static final int EVENTS_LOST = 0x2C;
+    public static final int UNSUBSCRIBED = 0x2D;
     public static final int ERROR = 0x7F;
 
     // ---- HELLO: magic u32 | version u16 | flags u16 | token_len u16 | token
@@ -234,6 +240,67 @@ public final class Protocol
     public static final int DLQ_PURGED_REMAINING = 12;
     public static final int DLQ_PURGED_FIXED = 16;
 
+    // ---- SUBSCRIBE: correlation u64 | flags u8 | field_count u8 | field_count filter fields
+    //      a filter field: field u8 | length u16 | value (length bytes)
+    public static final int SUBSCRIBE_CORRELATION = 0;
+    public static final int SUBSCRIBE_FLAGS = 8;
+    public static final int SUBSCRIBE_FIELD_COUNT = 9;
+    public static final int SUBSCRIBE_FIXED = 10;
+    public static final int FILTER_FIELD_ID = 0;
+    public static final int FILTER_FIELD_LENGTH = 1;
+    public static final int FILTER_FIELD_FIXED = 3;
+    /** Filter field: the task type, exact (1 to 64 bytes, a registered type). */
+    public static final int FILTER_TYPE = 1;
+    /** Filter field: the tenant, exact bytes (0 to max_tenant; empty: tasks submitted without one). */
+    public static final int FILTER_TENANT = 2;
+    /** Filter field: the key starts with these bytes (1 to max_key). */
+    public static final int FILTER_KEY_PREFIX = 3;
+
+    // ---- UNSUBSCRIBE: correlation u64 (the PING layout)
+
+    // ---- SUBSCRIBED: correlation u64 | max_queued u32
+    public static final int SUBSCRIBED_CORRELATION = 0;
+    public static final int SUBSCRIBED_MAX_QUEUED = 8;
+    public static final int SUBSCRIBED_FIXED = 12;
+
+    // ---- EVENT: correlation u64 | event_id u64 | document_index u64 | timestamp i64 | task_id u64 | due_at i64
+    //             | kind u8 | from u8 | state u8 | reason u8 | attempt u16 | key_len u16 | type_len u8 | tenant_len u8
+    //             | error_len u16 | key | type | tenant | error
+    public static final int EVENT_CORRELATION = 0;
+    public static final int EVENT_EVENT_ID = 8;
+    public static final int EVENT_DOCUMENT = 16;
+    public static final int EVENT_TIMESTAMP = 24;
+    public static final int EVENT_TASK_ID = 32;
+    public static final int EVENT_DUE_AT = 40;
+    public static final int EVENT_KIND = 48;
+    public static final int EVENT_FROM = 49;
+    public static final int EVENT_STATE = 50;
+    public static final int EVENT_REASON = 51;
+    public static final int EVENT_ATTEMPT = 52;
+    public static final int EVENT_KEY_LENGTH = 54;
+    public static final int EVENT_TYPE_LENGTH = 56;
+    public static final int EVENT_TENANT_LENGTH = 57;
+    public static final int EVENT_ERROR_LENGTH = 58;
+    public static final int EVENT_FIXED = 60;
+
+    // ---- EVENTS_LOST: correlation u64 | count u64 | flags u8
+    public static final int LOST_CORRELATION = 0;
+    public static final int LOST_COUNT = 8;
+    public static final int LOST_FLAGS = 16;
+    public static final int LOST_FIXED = 17;
+    /** EVENTS_LOST flag: the count includes transitions that may not have matched the filter (an upper bound). */
+    public static final int LOST_FLAG_UPPER_BOUND = 1;
+
+    // ---- UNSUBSCRIBED: correlation u64 | subscription u64 | events u64 | lost u64 | flags u8
+    public static final int UNSUBSCRIBED_CORRELATION = 0;
+    public static final int UNSUBSCRIBED_SUBSCRIPTION = 8;
+    public static final int UNSUBSCRIBED_EVENTS = 16;
+    public static final int UNSUBSCRIBED_LOST = 24;
+    public static final int UNSUBSCRIBED_FLAGS = 32;
+    public static final int UNSUBSCRIBED_FIXED = 33;
+    /** UNSUBSCRIBED flag: the connection had a subscription, and it has ended. */
+    public static final int UNSUBSCRIBED_FLAG_WAS_SUBSCRIBED = 1;
+
     /**
      * @return the opcode's name, or {@code 0x..} for an unknown one.
      */
@@ -255,6 +322,12 @@ public final class Protocol
             case DLQ_SHOW_REPLY -> "DLQ_SHOW_REPLY";
             case DLQ_REDRIVE_REPLY -> "DLQ_REDRIVE_REPLY";
             case DLQ_PURGE_REPLY -> "DLQ_PURGE_REPLY";
+            case SUBSCRIBE -> "SUBSCRIBE";
+            case UNSUBSCRIBE -> "UNSUBSCRIBE";
+            case SUBSCRIBED -> "SUBSCRIBED";
+            case EVENT -> "EVENT";
+            case EVENTS_LOST -> "EVENTS_LOST";
+            case UNSUBSCRIBED -> "UNSUBSCRIBED";
             case ACCEPTED -> "ACCEPTED";
             case REJECTED -> "REJECTED";
             case RESULT -> "RESULT";

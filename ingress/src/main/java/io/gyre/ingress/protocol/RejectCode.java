@@ -26,7 +26,11 @@ public enum RejectCode
     /** No handler is registered for the task type. */
     UNKNOWN_TYPE(18),
     /** The server could not answer a status or cancel request (the message says why); retry. */
-    UNAVAILABLE(19);
+    UNAVAILABLE(19),
+    /** A SUBSCRIBE on a connection that already has a subscription (one per connection; UNSUBSCRIBE first). */
+    ALREADY_SUBSCRIBED(20),
+    /** The server has as many status subscriptions open as it is configured for; retry later. */
+    TOO_MANY_SUBSCRIPTIONS(21);
 
     private static final RejectCode[] VALUES = values();
 

@@ -3,6 +3,8 @@ package io.gyre.ingress.server;
 import io.gyre.engine.Engine;
 import io.gyre.engine.EngineClosedException;
 import io.gyre.engine.EngineConfig;
+import io.gyre.engine.EventFilter;
+import io.gyre.engine.EventSubscription;
 import io.gyre.engine.InvalidTaskException;
 import io.gyre.engine.Priority;
 import io.gyre.engine.TaskRequest;
@@ -40,6 +42,10 @@ import static io.gyre.ingress.protocol.Protocol.*;
  * when its answers are not being read (the channel's write buffer is above its high-water mark), and when
  * the engine's ring is full (unless BUSY refusals are configured). A protocol error is answered with an
  * ERROR frame, then this connection, and nothing else, is closed.
+ * <p>
+ * A connection may hold one status event subscription (SUBSCRIBE): its events are written by an
+ * {@link EventProxy} on this event loop while the channel is writable, and wait (bounded) in the subscription
+ * otherwise; it ends with UNSUBSCRIBE, an ERROR, or the connection's close.
  * <p>
  * Everything here runs on the connection's event loop, except the {@link Outbox}'s callbacks.
  */
@@ -80,6 +86,10 @@ final class Connection extends ChannelInboundHandlerAdapter
     private final Runnable ringRetry = this::retryAfterRingFull;
 
     private final Executor answers;
+
+    // status events: the connection's subscription (one at most) and the proxy writing its frames
+    private EventSubscription subscription;
+    private EventProxy events;
 
     Connection(final Engine engine, final ServerConfig config, final int maxFrame, final ServerStats stats)
     {
@@ -141,6 +151,10 @@ final class Connection extends ChannelInboundHandlerAdapter
         if (ctx.channel().isWritable())
         {
             resume(PAUSED_WRITES);
+            if (subscription != null)
+            {
+                subscription.resume();
+            }
         }
         else
         {
@@ -154,7 +168,8 @@ final class Connection extends ChannelInboundHandlerAdapter
     {
         if (event instanceof IdleStateEvent)
         {
-            if (!handshaken || outbox.inFlight() == 0)
+            // a subscription is a request in flight: its client waits for events, and may send nothing meanwhile
+            if (!handshaken || outbox.inFlight() == 0 && subscription == null)
             {
                 final String what = !handshaken ? "no HELLO received" :
                     (paused & PAUSED_WRITES) != 0 ? "nothing read (your answers are not being read)" : "nothing received";
@@ -171,6 +186,7 @@ final class Connection extends ChannelInboundHandlerAdapter
         closing = true;
         releaseCumulation();
         outbox.close();
+        endSubscription();
         stats.closed();
         super.channelInactive(ctx);
     }
@@ -281,6 +297,16 @@ final class Connection extends ChannelInboundHandlerAdapter
                 return dlqList(in, body, bodyLength);
             case DLQ_PURGE:
                 return dlqPurge(in, body, bodyLength);
+            case SUBSCRIBE:
+                return subscribe(in, body, bodyLength);
+            case UNSUBSCRIBE:
+                if (bodyLength != PING_FIXED)
+                {
+                    fail(0, ErrorCode.MALFORMED_FRAME, "UNSUBSCRIBE body of " + bodyLength + " bytes; it must be exactly " + PING_FIXED);
+                    return true;
+                }
+                unsubscribe(in.getLong(body));
+                return true;
             case PING:
                 if (bodyLength != PING_FIXED)
                 {
@@ -547,6 +573,165 @@ final class Connection extends ChannelInboundHandlerAdapter
     }
 
     /**
+     * SUBSCRIBE: check the frame (its fields must fill the body exactly), then each field, then open the
+     * subscription and answer SUBSCRIBED, before any of its events (they are written by later tasks of this
+     * event loop). Answered at once, so it does not count against the in-flight limit.
+     */
+    private boolean subscribe(final ByteBuf in, final int body, final int bodyLength)
+    {
+        if (bodyLength < SUBSCRIBE_FIXED)
+        {
+            return malformed("SUBSCRIBE", bodyLength, SUBSCRIBE_FIXED);
+        }
+        final int count = in.getUnsignedByte(body + SUBSCRIBE_FIELD_COUNT);
+        final int end = body + bodyLength;
+        int at = body + SUBSCRIBE_FIXED;
+        for (int i = 0; i < count; i++)
+        {
+            if (at + FILTER_FIELD_FIXED > end || at + FILTER_FIELD_FIXED + in.getUnsignedShort(at + FILTER_FIELD_LENGTH) > end)
+            {
+                fail(0, ErrorCode.MALFORMED_FRAME, "SUBSCRIBE filter field " + (i + 1) + " of " + count + " runs past the body of " +
+                    bodyLength + " bytes");
+                return true;
+            }
+            at += FILTER_FIELD_FIXED + in.getUnsignedShort(at + FILTER_FIELD_LENGTH);
+        }
+        if (at != end)
+        {
+            fail(0, ErrorCode.MALFORMED_FRAME, "SUBSCRIBE body of " + bodyLength + " bytes has " + (end - at) +
+                " bytes after its field_count=" + count + " filter fields");
+            return true;
+        }
+        final long correlation = in.getLong(body + SUBSCRIBE_CORRELATION);
+        final int flags = in.getUnsignedByte(body + SUBSCRIBE_FLAGS);
+        if (flags != 0)
+        {
+            return reject(correlation, RejectCode.INVALID_TASK, String.format("flags=0x%02X set reserved bits", flags));
+        }
+        String type = null;
+        byte[] tenant = null;
+        byte[] prefix = null;
+        at = body + SUBSCRIBE_FIXED;
+        for (int i = 0; i < count; i++)
+        {
+            final int field = in.getUnsignedByte(at + FILTER_FIELD_ID);
+            final int length = in.getUnsignedShort(at + FILTER_FIELD_LENGTH);
+            final int value = at + FILTER_FIELD_FIXED;
+            at = value + length;
+            if (field == FILTER_TYPE && type != null || field == FILTER_TENANT && tenant != null || field == FILTER_KEY_PREFIX && prefix != null)
+            {
+                return reject(correlation, RejectCode.INVALID_TASK, "filter field " + field + " (" + filterFieldName(field) + ") is given twice");
+            }
+            switch (field)
+            {
+                case FILTER_TYPE ->
+                {
+                    if (length == 0)
+                    {
+                        return reject(correlation, RejectCode.INVALID_TASK, "filter field 1 (TYPE) is empty: omit it for every type");
+                    }
+                    type = in.toString(value, length, StandardCharsets.UTF_8);
+                }
+                case FILTER_TENANT ->
+                {
+                    tenant = new byte[length];
+                    in.getBytes(value, tenant);
+                }
+                case FILTER_KEY_PREFIX ->
+                {
+                    if (length == 0)
+                    {
+                        return reject(correlation, RejectCode.INVALID_TASK, "filter field 3 (KEY_PREFIX) is empty: omit it for every key");
+                    }
+                    prefix = new byte[length];
+                    in.getBytes(value, prefix);
+                }
+                default ->
+                {
+                    return reject(correlation, RejectCode.INVALID_TASK, "unknown filter field " + field +
+                        " (known: 1 TYPE, 2 TENANT, 3 KEY_PREFIX)");
+                }
+            }
+        }
+        if (subscription != null)
+        {
+            return reject(correlation, RejectCode.ALREADY_SUBSCRIBED, "this connection already has a subscription (correlation " +
+                events.correlation() + "); one per connection: UNSUBSCRIBE first, or open another connection");
+        }
+        if (!stats.tryOpenSubscription(config.maxSubscriptions()))
+        {
+            return reject(correlation, RejectCode.TOO_MANY_SUBSCRIPTIONS, config.maxSubscriptions() == 0 ?
+                "status subscriptions are off on this server (maxSubscriptions=0)" :
+                "the server has its maximum of " + config.maxSubscriptions() + " status subscriptions open; retry later");
+        }
+        final EventProxy proxy = new EventProxy(ctx, correlation, stats);
+        try
+        {
+            final EventFilter filter = new EventFilter(type, tenant, prefix);
+            subscription = engine.subscribe(filter, proxy, answers != null ? answers : ctx.executor(), config.maxQueuedEvents());
+        }
+        catch (final InvalidTaskException ex)
+        {
+            stats.subscriptionClosed();
+            return reject(correlation, "type".equals(ex.field()) ? RejectCode.UNKNOWN_TYPE : RejectCode.INVALID_TASK, ex.getMessage());
+        }
+        catch (final EngineClosedException ex)
+        {
+            stats.subscriptionClosed();
+            return reject(correlation, RejectCode.SHUTTING_DOWN, "the server is shutting down");
+        }
+        catch (final IllegalStateException ex)
+        {
+            stats.subscriptionClosed();
+            return reject(correlation, RejectCode.TOO_MANY_SUBSCRIPTIONS, ex.getMessage());
+        }
+        events = proxy;
+        final ByteBuf out = ctx.alloc().ioBuffer(HEADER_BYTES + SUBSCRIBED_FIXED);
+        Frames.subscribed(out, correlation, config.maxQueuedEvents());
+        write(out);
+        return true;
+    }
+
+    private static String filterFieldName(final int field)
+    {
+        return switch (field)
+        {
+            case FILTER_TYPE -> "TYPE";
+            case FILTER_TENANT -> "TENANT";
+            default -> "KEY_PREFIX";
+        };
+    }
+
+    /**
+     * UNSUBSCRIBE: end the subscription (no EVENT of it follows the reply) and say what it delivered; with none,
+     * say so. Answered at once.
+     */
+    private void unsubscribe(final long correlation)
+    {
+        final EventProxy ended = events;
+        final boolean was = endSubscription();
+        final ByteBuf out = ctx.alloc().ioBuffer(HEADER_BYTES + UNSUBSCRIBED_FIXED);
+        Frames.unsubscribed(out, correlation, was ? ended.correlation() : 0, was ? ended.events() : 0, was ? ended.lost() : 0, was);
+        write(out);
+    }
+
+    /**
+     * @return whether there was a subscription (it is closed now: nothing more of it is written).
+     */
+    private boolean endSubscription()
+    {
+        if (subscription == null)
+        {
+            return false;
+        }
+        subscription.close();
+        subscription = null;
+        events = null;
+        stats.subscriptionClosed();
+        return true;
+    }
+
+    /**
      * Hand a request to the engine without waiting (the engine checks its fields), and have its answer
      * written when it comes.
      *
@@ -603,6 +788,7 @@ final class Connection extends ChannelInboundHandlerAdapter
             return;
         }
         closing = true;
+        endSubscription();
         if (code != ErrorCode.IDLE_TIMEOUT && code != ErrorCode.SHUTTING_DOWN)
         {
             stats.protocolError();

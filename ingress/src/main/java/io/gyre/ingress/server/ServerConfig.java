@@ -25,6 +25,10 @@ import java.time.Duration;
  *     until they drain below {@code writeLowWaterMark} (defaults 1 MiB and 256 KiB).
  * @param writeLowWaterMark see above.
  * @param closeTimeout how long {@link GyreServer#close()} waits for in-flight answers (default 10 s).
+ * @param maxSubscriptions status event subscriptions open at once over all connections (one per connection);
+ *     one more is REJECTED {@code TOO_MANY_SUBSCRIPTIONS} (default 1000; 0 turns subscriptions off).
+ * @param maxQueuedEvents status events queued for a subscription while its connection's write buffer is above
+ *     the high-water mark; beyond, events are dropped and counted, and the client gets EVENTS_LOST (default 4096).
  */
 public record ServerConfig(
     String host,
@@ -39,9 +43,13 @@ public record ServerConfig(
     int maxConnections,
     int writeHighWaterMark,
     int writeLowWaterMark,
-    Duration closeTimeout)
+    Duration closeTimeout,
+    int maxSubscriptions,
+    int maxQueuedEvents)
 {
     public static final int DEFAULT_PORT = 7070;
+    /** The most status subscriptions a server may be configured to hold. */
+    public static final int MAX_SUBSCRIPTIONS = 65_536;
 
     /** Which Netty transport to use. */
     public enum Transport
@@ -72,6 +80,8 @@ public record ServerConfig(
         private int writeHighWaterMark = 1 << 20;
         private int writeLowWaterMark = 256 << 10;
         private Duration closeTimeout = Duration.ofSeconds(10);
+        private int maxSubscriptions = 1000;
+        private int maxQueuedEvents = 4096;
 
         private Builder()
         {
@@ -151,6 +161,18 @@ public record ServerConfig(
             return this;
         }
 
+        public Builder maxSubscriptions(final int value)
+        {
+            maxSubscriptions = value;
+            return this;
+        }
+
+        public Builder maxQueuedEvents(final int value)
+        {
+            maxQueuedEvents = value;
+            return this;
+        }
+
         public ServerConfig build()
         {
             require(host != null && !host.isBlank(), "host=" + host + " must be an address or name to bind");
@@ -168,9 +190,13 @@ public record ServerConfig(
             require(writeLowWaterMark >= 1 && writeHighWaterMark >= writeLowWaterMark,
                 "write water marks low=" + writeLowWaterMark + " high=" + writeHighWaterMark + " must satisfy 1 <= low <= high");
             require(closeTimeout != null && !closeTimeout.isNegative(), "closeTimeout=" + closeTimeout + " must not be negative");
+            require(maxSubscriptions >= 0 && maxSubscriptions <= MAX_SUBSCRIPTIONS,
+                "maxSubscriptions=" + maxSubscriptions + " must be in [0, " + MAX_SUBSCRIPTIONS + "] (0: no subscriptions)");
+            require(maxQueuedEvents >= 1 && maxQueuedEvents <= io.gyre.engine.Engine.MAX_QUEUED_EVENTS,
+                "maxQueuedEvents=" + maxQueuedEvents + " must be in [1, " + io.gyre.engine.Engine.MAX_QUEUED_EVENTS + "]");
             return new ServerConfig(host, port, ioThreads, transport, maxFrameBytes, maxInFlight, idleTimeout,
                 authToken == null ? null : authToken.clone(), busyRejects, maxConnections, writeHighWaterMark,
-                writeLowWaterMark, closeTimeout);
+                writeLowWaterMark, closeTimeout, maxSubscriptions, maxQueuedEvents);
         }
 
         private static void require(final boolean condition, final String message)

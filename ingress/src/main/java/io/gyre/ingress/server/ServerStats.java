@@ -1,5 +1,6 @@
 package io.gyre.ingress.server;
 
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -14,6 +15,61 @@ public final class ServerStats
     private final LongAdder busy = new LongAdder();
     private final LongAdder protocolErrors = new LongAdder();
     private final LongAdder authFailures = new LongAdder();
+    private final AtomicInteger subscriptions = new AtomicInteger();
+    private final LongAdder eventsSent = new LongAdder();
+    private final LongAdder eventsLost = new LongAdder();
+
+    /**
+     * @return whether a subscription may open (fewer than {@code max} are): then it counts as open.
+     */
+    boolean tryOpenSubscription(final int max)
+    {
+        while (true)
+        {
+            final int now = subscriptions.get();
+            if (now >= max)
+            {
+                return false;
+            }
+            if (subscriptions.compareAndSet(now, now + 1))
+            {
+                return true;
+            }
+        }
+    }
+
+    void subscriptionClosed()
+    {
+        subscriptions.decrementAndGet();
+    }
+
+    void eventSent()
+    {
+        eventsSent.increment();
+    }
+
+    void eventsLost(final long count)
+    {
+        eventsLost.add(count);
+    }
+
+    /** @return status event subscriptions open now. */
+    public int subscriptions()
+    {
+        return subscriptions.get();
+    }
+
+    /** @return EVENT frames written to subscribers. */
+    public long eventsSent()
+    {
+        return eventsSent.sum();
+    }
+
+    /** @return status events dropped for subscribers that did not keep up (EVENTS_LOST told them). */
+    public long eventsLost()
+    {
+        return eventsLost.sum();
+    }
 
     void opened()
     {
