@@ -26,10 +26,10 @@ import java.util.function.Consumer;
  * {@link TaskEvent}s and fans each out to the subscriptions whose filter it passes.
  * <p>
  * <pre>
- *  sequence stage ──80-byte records──▶ SPSC ring ──▶ hub thread ──▶ subscription queues ──▶ listeners
- *  (never waits: full ring = dropped,                  reads key, type,   (bounded: full =      (on their own
- *   counted)                                           tenant, error      dropped, counted)     executors)
- *                                                      from the journal
+ *  sequence stage ──records──▶ SPSC ring ──▶ hub thread ──▶ subscription queues ──▶ listeners
+ *  (never waits: full ring =                 filters; errors    (bounded: full =      (on their own
+ *   dropped, counted)                        read from the      dropped, counted)     executors)
+ *                                            journal
  * </pre>
  * Nobody subscribed costs the engine nothing: the sequence stage has no feed then, and this thread does not
  * exist until the first subscription. With subscribers, the engine never waits for them: the feed is a fixed
@@ -40,9 +40,13 @@ import java.util.function.Consumer;
  * submission created a task or joined one or found its outcome, whether a result was late, and when a held
  * outcome is released, the state machine decides from state the journal does not spell out, and derived records
  * are journaled a little after the input that caused them, sometimes after later inputs. The sequencer knows
- * each transition exactly, in order, the moment it decides it from a journaled record; this hub then reads
- * from the journal only what the transition did not carry (key, type, tenant, error message), caching the key,
- * type and tenant of live tasks.
+ * each transition exactly, in order, the moment it decides it from a journaled record. A new task's record carries
+ * its key and tenant; the hub keeps them (or, when no subscription wants the task, a mark that skips its later
+ * transitions) until the task ends, and reads the journal only for error messages and for tasks it did not see
+ * begin.
+ * <p>
+ * What it costs with subscribers, measured (BENCHMARKS.md, status events): on two cores at the engine's peak the
+ * hub's thread takes CPU from the stages, most with every event delivered; the engine still never waits.
  * <p>
  * Threads: {@link #subscribe} and {@link #remove} from any thread; {@link #close} from the engine's closing
  * thread once its stages have stopped; everything else on the hub's own thread.
