@@ -105,6 +105,41 @@ public record EventFilter(String type, byte[] tenant, byte[] keyPrefix)
     }
 
     /**
+     * As {@link #matches(String, byte[], byte[])}, for a key and tenant in a buffer (the event hub's feed), without
+     * copying them.
+     */
+    boolean matches(final String taskType, final org.agrona.DirectBuffer buffer, final int keyOffset, final int keyLength,
+                    final int tenantOffset, final int tenantLength)
+    {
+        if (type != null && !type.equals(taskType))
+        {
+            return false;
+        }
+        if (tenant != null && !equal(tenant, tenant.length, buffer, tenantOffset, tenantLength))
+        {
+            return false;
+        }
+        return keyPrefix == null || keyLength >= keyPrefix.length && equal(keyPrefix, keyPrefix.length, buffer, keyOffset, keyPrefix.length);
+    }
+
+    private static boolean equal(final byte[] expected, final int expectedLength, final org.agrona.DirectBuffer buffer, final int offset,
+                                 final int length)
+    {
+        if (expectedLength != length)
+        {
+            return false;
+        }
+        for (int i = 0; i < length; i++)
+        {
+            if (expected[i] != buffer.getByte(offset + i))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * @return whether the event's task passes the filter.
      */
     public boolean matches(final TaskEvent event)

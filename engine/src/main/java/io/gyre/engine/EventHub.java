@@ -26,10 +26,10 @@ import java.util.function.Consumer;
  * {@link TaskEvent}s and fans each out to the subscriptions whose filter it passes.
  * <p>
  * <pre>
- *  sequence stage ──80-byte records──▶ SPSC ring ──▶ hub thread ──▶ subscription queues ──▶ listeners
- *  (never waits: full ring = dropped,                  reads key, type,   (bounded: full =      (on their own
- *   counted)                                           tenant, error      dropped, counted)     executors)
- *                                                      from the journal
+ *  sequence stage ──records──▶ SPSC ring ──▶ hub thread ──▶ subscription queues ──▶ listeners
+ *  (never waits: full ring =                 filters; errors    (bounded: full =      (on their own
+ *   dropped, counted)                        read from the      dropped, counted)     executors)
+ *                                            journal
  * </pre>
  * Nobody subscribed costs the engine nothing: the sequence stage has no feed then, and this thread does not
  * exist until the first subscription. With subscribers, the engine never waits for them: the feed is a fixed
@@ -40,9 +40,13 @@ import java.util.function.Consumer;
  * submission created a task or joined one or found its outcome, whether a result was late, and when a held
  * outcome is released, the state machine decides from state the journal does not spell out, and derived records
  * are journaled a little after the input that caused them, sometimes after later inputs. The sequencer knows
- * each transition exactly, in order, the moment it decides it from a journaled record; this hub then reads
- * from the journal only what the transition did not carry (key, type, tenant, error message), caching the key,
- * type and tenant of live tasks.
+ * each transition exactly, in order, the moment it decides it from a journaled record. A new task's record carries
+ * its key and tenant; the hub keeps them (or, when no subscription wants the task, a mark that skips its later
+ * transitions) until the task ends, and reads the journal only for error messages and for tasks it did not see
+ * begin.
+ * <p>
+ * What it costs with subscribers, measured (BENCHMARKS.md, status events): on two cores at the engine's peak the
+ * hub's thread takes CPU from the stages, most with every event delivered; the engine still never waits.
  * <p>
  * Threads: {@link #subscribe} and {@link #remove} from any thread; {@link #close} from the engine's closing
  * thread once its stages have stopped; everything else on the hub's own thread.
@@ -59,8 +63,12 @@ final class EventHub implements MessageHandler
     static final int MAX_MAX_QUEUED = 1 << 20;
     /** Key, type and tenant of this many tasks at most are cached; beyond, the cache starts over. */
     private static final int TASK_CACHE_LIMIT = 65_536;
+    /** Transitions read before the subscriptions offered events are signalled (their executors woken). */
+    private static final int READ_BATCH = 256;
     private static final EventSubscription[] NONE = new EventSubscription[0];
     private static final byte[] EMPTY = new byte[0];
+    /** Cached for a task no subscription wanted when it began: its later transitions are skipped at once. */
+    private static final TaskInfo UNWANTED = new TaskInfo(EMPTY, "", EMPTY);
     private static final Logger LOG = LoggerFactory.getLogger(EventHub.class);
 
     private final Journal journal;
@@ -76,6 +84,8 @@ final class EventHub implements MessageHandler
     private long nextId = 1;
     private boolean closed;
     private volatile boolean stopping;
+    /** One more each time a subscription opens: the hub then forgets which tasks nobody wanted. */
+    private volatile int generation;
 
     // the hub thread's
     private JournalReader reader;
@@ -83,6 +93,9 @@ final class EventHub implements MessageHandler
     private final Lookup lookup = new Lookup();
     private long lostSeen;
     private long events;
+    private int seenGeneration;
+    /** Subscriptions offered events in the batch being read, to signal at its end. */
+    private final java.util.ArrayList<EventSubscription> touched = new java.util.ArrayList<>();
 
     /**
      * @param attach gives the sequence stage the feed to write (null: nobody subscribes, write nothing).
@@ -138,6 +151,7 @@ final class EventHub implements MessageHandler
             // the subscription is in the array before the feed is attached: whatever the hub reads from the feed
             // after the sequence stage saw the feed, it hands to an array that holds the subscription
             subscriptions = more;
+            generation++;
             if (thread == null)
             {
                 thread = new Thread(this::run, "gyre-events");
@@ -239,7 +253,9 @@ final class EventHub implements MessageHandler
 
     private void run()
     {
-        final IdleStrategy idle = new BackoffIdleStrategy(10, 10, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
+        // no spinning: on a machine with few cores a spinning hub takes the CPU from the engine's stages; an event
+        // waits 50 us to 1 ms longer when the feed ran dry, which a status subscriber does not notice
+        final IdleStrategy idle = new BackoffIdleStrategy(0, 1, TimeUnit.MICROSECONDS.toNanos(50), TimeUnit.MILLISECONDS.toNanos(1));
         reader = journal.newReader();
         try
         {
@@ -247,7 +263,8 @@ final class EventHub implements MessageHandler
             {
                 // read the flag first: whatever the stages wrote before it was set is in the feed by now
                 final boolean stop = stopping;
-                int work = feed.ring().read(this, 1024);
+                int work = feed.ring().read(this, READ_BATCH);
+                signalTouched();
                 work += checkLost();
                 if (work > 0)
                 {
@@ -290,6 +307,17 @@ final class EventHub implements MessageHandler
         }
     }
 
+    private void signalTouched()
+    {
+        for (int i = 0; i < touched.size(); i++)
+        {
+            final EventSubscription subscription = touched.get(i);
+            subscription.touched = false;
+            subscription.signal();
+        }
+        touched.clear();
+    }
+
     private int checkLost()
     {
         final long now = feed.lost();
@@ -315,13 +343,52 @@ final class EventHub implements MessageHandler
         {
             return;
         }
+        if (generation != seenGeneration)
+        {
+            // a new subscription may want tasks that nobody wanted so far
+            seenGeneration = generation;
+            tasks.clear();
+        }
         final long taskId = b.getLong(index + LiveTransitions.TASK_ID);
         final TaskEvent.Kind kind = TaskEvent.Kind.fromCode(b.getByte(index + LiveTransitions.KIND));
-        final TaskInfo info = info(taskId, b.getInt(index + LiveTransitions.HANDLER_ID), b.getLong(index + LiveTransitions.SUBMIT_DOCUMENT),
+        final int handlerId = b.getInt(index + LiveTransitions.HANDLER_ID);
+        if (length > LiveTransitions.LENGTH && handlerId >= 0 && handlerId < registry.size())
+        {
+            // a new task, with its key and tenant: no need to read its submission back; and when no subscription
+            // wants it, nothing is copied, and its later transitions are skipped at the cost of a lookup
+            final int keyLength = b.getShort(index + LiveTransitions.KEY_LENGTH) & 0xFFFF;
+            final int tenantLength = b.getShort(index + LiveTransitions.TENANT_LENGTH) & 0xFFFF;
+            final int keyAt = index + LiveTransitions.SUBMISSION;
+            final String type = registry.handler(handlerId).type();
+            boolean any = false;
+            for (final EventSubscription subscription : subs)
+            {
+                if (subscription.filter().matches(type, b, keyAt, keyLength, keyAt + keyLength, tenantLength))
+                {
+                    any = true;
+                    break;
+                }
+            }
+            if (!any)
+            {
+                remember(taskId, UNWANTED);
+                return;
+            }
+            final byte[] key = new byte[keyLength];
+            b.getBytes(keyAt, key);
+            final byte[] tenant = tenantLength == 0 ? EMPTY : new byte[tenantLength];
+            b.getBytes(keyAt + keyLength, tenant);
+            remember(taskId, new TaskInfo(key, type, tenant));
+        }
+        final TaskInfo info = info(taskId, handlerId, b.getLong(index + LiveTransitions.SUBMIT_DOCUMENT),
             b.getInt(index + LiveTransitions.SUBMIT_OFFSET));
         if (ends(kind))
         {
             tasks.remove(taskId);
+        }
+        if (info == UNWANTED)
+        {
+            return;
         }
         boolean wanted = false;
         for (final EventSubscription subscription : subs)
@@ -405,6 +472,11 @@ final class EventHub implements MessageHandler
             if (subscription.filter().matches(info.type, info.key, info.tenant))
             {
                 subscription.offer(event);
+                if (!subscription.touched)
+                {
+                    subscription.touched = true;
+                    touched.add(subscription);
+                }
             }
         }
     }
@@ -441,12 +513,17 @@ final class EventHub implements MessageHandler
         {
             info = new TaskInfo(EMPTY, known != null ? known : "", EMPTY);
         }
+        remember(taskId, info);
+        return info;
+    }
+
+    private void remember(final long taskId, final TaskInfo info)
+    {
         if (tasks.size() >= TASK_CACHE_LIMIT)
         {
             tasks.clear();
         }
         tasks.put(taskId, info);
-        return info;
     }
 
     /** What a task's events carry of its submission. */

@@ -17,8 +17,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * queues each matching event while fewer than {@code maxQueued} events are queued; beyond, it drops the event
  * and counts it. The listener then hears {@link TaskEventListener#onEventsLost} with the count, in its place
  * in the order: after the events queued before the drop, before the next one queued after it. The queue holds
- * at most {@code maxQueued} events (plus one loss notice between each two), so what a subscription costs is
- * bounded whatever its listener does.
+ * at most {@code maxQueued} events (the ones in hand for delivery included; plus one loss notice between each
+ * two), so what a subscription costs is bounded whatever its listener does.
  * <p>
  * Thread safety: every public method may be called from any thread.
  */
@@ -38,17 +38,23 @@ public final class EventSubscription implements AutoCloseable
     private final Runnable drain = this::drain;
     private final AtomicBoolean scheduled = new AtomicBoolean();
     private final AtomicBoolean closedNotified = new AtomicBoolean();
+    /** The delivery task's (one runs at a time). */
+    private final Object[] batch = new Object[DRAIN_BATCH];
 
     // guarded by this
     private final ArrayDeque<Object> queue = new ArrayDeque<>();
-    private int eventsQueued;
     private long pendingLost;
     private boolean pendingUpperBound;
     private long lost;
-    private long delivered;
+    /** Events offered and not yet delivered (in the queue, or taken by the delivery task and not delivered yet). */
+    private final java.util.concurrent.atomic.AtomicInteger eventsQueued = new java.util.concurrent.atomic.AtomicInteger();
+    /** The delivery task's (one at a time). */
+    private volatile long delivered;
     private boolean ending;
     private volatile boolean closed;
     private volatile boolean paused;
+    /** The hub's: offered something since the hub last {@link #signal() signalled} it. */
+    boolean touched;
 
     EventSubscription(
         final long id,
@@ -86,7 +92,7 @@ public final class EventSubscription implements AutoCloseable
     }
 
     /** @return events handed to the listener so far. */
-    public synchronized long delivered()
+    public long delivered()
     {
         return delivered;
     }
@@ -98,9 +104,9 @@ public final class EventSubscription implements AutoCloseable
     }
 
     /** @return events waiting for the listener now. */
-    public synchronized int queued()
+    public int queued()
     {
-        return eventsQueued;
+        return Math.max(0, eventsQueued.get());
     }
 
     /** @return true once closed, or ended by its engine stopping. */
@@ -136,7 +142,7 @@ public final class EventSubscription implements AutoCloseable
             }
             closed = true;
             queue.clear();
-            eventsQueued = 0;
+            eventsQueued.set(0);
         }
         hub.remove(this);
         schedule();
@@ -146,7 +152,9 @@ public final class EventSubscription implements AutoCloseable
     // The hub's thread
 
     /**
-     * Queue an event that matched the filter, or count it lost when the queue is full.
+     * Queue an event that matched the filter, or count it lost when the queue is full. Delivery starts at the
+     * next {@link #signal()}: the hub signals once per batch it reads, not once per event, so a busy stream
+     * wakes the executor once per batch.
      */
     void offer(final TaskEvent event)
     {
@@ -156,7 +164,7 @@ public final class EventSubscription implements AutoCloseable
             {
                 return;
             }
-            if (eventsQueued >= maxQueued)
+            if (eventsQueued.get() >= maxQueued)
             {
                 pendingLost++;
                 lost++;
@@ -169,8 +177,15 @@ public final class EventSubscription implements AutoCloseable
                 pendingUpperBound = false;
             }
             queue.add(event);
-            eventsQueued++;
+            eventsQueued.incrementAndGet();
         }
+    }
+
+    /**
+     * Deliver what was offered (unless the listener paused delivery).
+     */
+    void signal()
+    {
         if (!paused)
         {
             schedule();
@@ -193,10 +208,7 @@ public final class EventSubscription implements AutoCloseable
             pendingUpperBound = true;
             lost += count;
         }
-        if (!paused)
-        {
-            schedule();
-        }
+        signal();
     }
 
     /**
@@ -230,7 +242,7 @@ public final class EventSubscription implements AutoCloseable
                 {
                     closed = true;
                     queue.clear();
-                    eventsQueued = 0;
+                    eventsQueued.set(0);
                 }
                 hub.remove(this);
                 notifyClosed();
@@ -241,9 +253,14 @@ public final class EventSubscription implements AutoCloseable
     private void drain()
     {
         boolean any = false;
+        final Object[] batch = this.batch;
         try
         {
-            for (int n = 0; n < DRAIN_BATCH && !closed; n++)
+            // take a batch at once (one lock for the lot: the hub offers under the same lock), deliver it while the
+            // listener is ready, and put back what it was not ready for, in order
+            final int taken = take(batch);
+            int n = 0;
+            for (; n < taken && !closed; n++)
             {
                 if (!listener.ready())
                 {
@@ -255,13 +272,20 @@ public final class EventSubscription implements AutoCloseable
                     }
                     paused = false;
                 }
-                final Object item = poll();
-                if (item == null)
-                {
-                    break;
-                }
                 any = true;
+                final Object item = batch[n];
+                batch[n] = null;
                 deliver(item);
+                if (item instanceof TaskEvent)
+                {
+                    // it leaves the count only now: what is in hand counts toward the bound
+                    delivered++;
+                    eventsQueued.decrementAndGet();
+                }
+            }
+            if (n < taken)
+            {
+                putBack(batch, n, taken);
             }
             if (any)
             {
@@ -311,31 +335,45 @@ public final class EventSubscription implements AutoCloseable
         }
     }
 
-    private synchronized Object poll()
+    /**
+     * @return how many items (events and loss notices, in order) were moved into {@code into}; a loss counted
+     *     after the last queued event comes last.
+     */
+    private synchronized int take(final Object[] into)
     {
         if (closed)
         {
-            return null;
+            return 0;
         }
-        final Object item = queue.poll();
-        if (item instanceof TaskEvent)
+        int n = 0;
+        Object item;
+        while (n < into.length && (item = queue.poll()) != null)
         {
-            eventsQueued--;
-            delivered++;
-            return item;
+            into[n++] = item;
         }
-        if (item != null)
+        if (n < into.length && pendingLost > 0)
         {
-            return item;
-        }
-        if (pendingLost > 0)
-        {
-            final Lost gap = new Lost(pendingLost, pendingUpperBound);
+            into[n++] = new Lost(pendingLost, pendingUpperBound);
             pendingLost = 0;
             pendingUpperBound = false;
-            return gap;
         }
-        return null;
+        return n;
+    }
+
+    /**
+     * Items taken but not delivered (the listener stopped being ready) go back to the front of the queue.
+     */
+    private synchronized void putBack(final Object[] items, final int from, final int to)
+    {
+        for (int i = to - 1; i >= from; i--)
+        {
+            final Object item = items[i];
+            items[i] = null;
+            if (!closed)
+            {
+                queue.addFirst(item);
+            }
+        }
     }
 
     private synchronized boolean hasWork()

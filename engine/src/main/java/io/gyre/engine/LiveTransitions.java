@@ -1,5 +1,6 @@
 package io.gyre.engine;
 
+import org.agrona.DirectBuffer;
 import org.agrona.concurrent.AtomicBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.OneToOneRingBuffer;
@@ -16,9 +17,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link EventHub}'s thread reads. Writing never waits and allocates nothing: when the ring is full the
  * transition is dropped and counted ({@link #lost()}), and the hub tells every subscriber.
  * <p>
- * Why so little here: the sequence stage is the engine's hot path. Keys, types, tenants and error messages are
- * not copied; the record carries where they are in the journal (the submission's and the outcome's positions),
- * and the hub reads them there, off the hot path.
+ * Why so little here: the sequence stage is the engine's hot path. Error messages are not copied: the record
+ * carries where they are in the journal (the outcome's position) and the hub reads them there, off the hot
+ * path. A new task's key and tenant are copied once, into its SUBMITTED record (a copy of at most a few hundred
+ * bytes the sequence stage has at hand, where a read of the journal by position on the hub's thread costs a
+ * Chronicle index lookup per task); the hub keeps them for the task's later transitions, and reads the journal
+ * only for tasks it has not seen begin (the submission's position is in every record).
  * <p>
  * Single writer: the sequence stage's thread. Single reader: the hub's thread.
  */
@@ -46,11 +50,20 @@ final class LiveTransitions
     static final int KIND = 78;
     static final int REASON = 79;
     static final int LENGTH = 80;
+    /** A new task's record goes on: key length u16, tenant length u16, key, tenant. */
+    static final int KEY_LENGTH = 80;
+    static final int TENANT_LENGTH = 82;
+    static final int SUBMISSION = 84;
 
     private final RingBuffer ring;
     private final AtomicLong lost = new AtomicLong();
     private long causeEventId;
     private long causeDocument;
+    // the submission being applied, if any: its key and tenant go with the new task's record
+    private DirectBuffer submitKey;
+    private int submitKeyLength;
+    private DirectBuffer submitTenant;
+    private int submitTenantLength;
 
     /**
      * @param capacityBytes the ring's size, a power of two (a record takes 88 bytes with its header).
@@ -83,13 +96,32 @@ final class LiveTransitions
     }
 
     /**
+     * The submission about to be applied (its key and tenant, valid until {@link #submissionDone()}): a task it
+     * creates carries them.
+     */
+    void submission(final DirectBuffer key, final int keyLength, final DirectBuffer tenant, final int tenantLength)
+    {
+        submitKey = key;
+        submitKeyLength = keyLength;
+        submitTenant = tenant;
+        submitTenantLength = tenantLength;
+    }
+
+    void submissionDone()
+    {
+        submitKey = null;
+        submitTenant = null;
+    }
+
+    /**
      * A task moves from {@code from} (null: it was just accepted) to {@code to}; called before the record's
      * state changes, with the task's other fields as the move leaves them (for a retry, its attempt and
      * backoff settings; for an outcome, its position and reason).
      */
     void onTransition(final TaskRecord r, final TaskState from, final TaskState to, final long now)
     {
-        final int index = ring.tryClaim(MSG_TRANSITION, LENGTH);
+        final boolean carry = from == null && submitKey != null;
+        final int index = ring.tryClaim(MSG_TRANSITION, carry ? SUBMISSION + submitKeyLength + submitTenantLength : LENGTH);
         if (index < 0)
         {
             lost.lazySet(lost.get() + 1);
@@ -125,6 +157,13 @@ final class LiveTransitions
         b.putByte(index + TO, (byte)to.code());
         b.putByte(index + KIND, (byte)kind.code());
         b.putByte(index + REASON, (byte)reason);
+        if (carry)
+        {
+            b.putShort(index + KEY_LENGTH, (short)submitKeyLength);
+            b.putShort(index + TENANT_LENGTH, (short)submitTenantLength);
+            b.putBytes(index + SUBMISSION, submitKey, 0, submitKeyLength);
+            b.putBytes(index + SUBMISSION + submitKeyLength, submitTenant, 0, submitTenantLength);
+        }
         ring.commit(index);
     }
 
