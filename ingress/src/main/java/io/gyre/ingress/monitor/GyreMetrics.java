@@ -62,6 +62,10 @@ final class GyreMetrics
         all.metricSnapshot(gauge("gyre_journal_bytes", "Size of the journal's cycle files (sparse: the most they take on disk).", disk[0]));
         all.metricSnapshot(gauge("gyre_journal_files", "The journal's cycle files.", disk[1]));
         all.metricSnapshot(gauge("gyre_dead_letters", "Tasks in the dead-letter list.", engine.deadLetterCount()));
+        all.metricSnapshot(gauge("gyre_event_subscriptions", "Status event subscriptions open (embedded and over TCP).",
+            engine.eventSubscriptions()));
+        all.metricSnapshot(counter("gyre_events_lost_in_feed", "Transitions dropped because the event hub fell behind the engine "
+            + "(subscribers were told how many).", engine.eventsLostInFeed()));
         handlerGauges(all);
         final EngineMetrics m = engine.metrics();
         if (m != null)
@@ -78,6 +82,10 @@ final class GyreMetrics
             all.metricSnapshot(counter("gyre_tcp_busy_rejections", "Submissions rejected BUSY because the engine was full.",
                 stats.busyRejections()));
             all.metricSnapshot(counter("gyre_tcp_protocol_errors", "Connections closed for a protocol error.", stats.protocolErrors()));
+            all.metricSnapshot(gauge("gyre_tcp_subscriptions", "Status event subscriptions open over TCP.", stats.subscriptions()));
+            all.metricSnapshot(counter("gyre_tcp_events_sent", "Status events written to subscribers.", stats.eventsSent()));
+            all.metricSnapshot(counter("gyre_tcp_events_lost", "Status events dropped for subscribers that did not read them in time.",
+                stats.eventsLost()));
             all.metricSnapshot(counter("gyre_tcp_auth_failures", "Handshakes refused for a wrong or missing token.", stats.authFailures()));
             all.metricSnapshot(gauge("gyre_tcp_in_flight", "Requests received and not yet answered, all connections.", server.inFlight()));
             all.metricSnapshot(gauge("gyre_tcp_pending_outbound_bytes", "Answer bytes queued for clients that have not read them yet.",

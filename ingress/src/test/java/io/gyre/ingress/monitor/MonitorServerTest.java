@@ -103,7 +103,21 @@ class MonitorServerTest
                 .containsPattern("gyre_journal_bytes [1-9]")
                 .containsPattern("gyre_journal_files [1-9]")
                 .contains("gyre_dead_letters 0")
+                .contains("gyre_event_subscriptions 0")
+                .contains("gyre_events_lost_in_feed_total 0")
+                .contains("gyre_tcp_subscriptions 0")
+                .contains("gyre_tcp_events_sent_total 0")
                 .contains("# TYPE gyre_journal_append_seconds summary");
+
+            final io.gyre.engine.EventSubscription subscription = engine.subscribe(io.gyre.engine.EventFilter.all(), event -> { });
+            try
+            {
+                assertThat(get("/metrics").body()).contains("gyre_event_subscriptions 1");
+            }
+            finally
+            {
+                subscription.close();
+            }
 
             final Path promtool = Path.of("/usr/bin/promtool");
             assumeTrue(Files.isExecutable(promtool), "promtool is not installed (.ci/run installs it: apt-get install prometheus)");
