@@ -273,6 +273,19 @@ public final class ServeCommand implements Callable<Integer>
             err.println("gyre serve: " + ex.getMessage());
             return ReplayCommand.EXIT_ERROR;
         }
+        if (monitorPort >= 0)
+        {
+            // up before the journal is replayed: live, and not ready until the engine has recovered
+            try
+            {
+                monitor = MonitorServer.startRecovering(host, monitorPort);
+            }
+            catch (final RuntimeException ex)
+            {
+                err.println("gyre serve: " + ex.getMessage());
+                return ReplayCommand.EXIT_ERROR;
+            }
+        }
         try
         {
             Files.createDirectories(journal);
@@ -280,6 +293,7 @@ public final class ServeCommand implements Callable<Integer>
         }
         catch (final IOException | RuntimeException ex)
         {
+            closeMonitor();
             err.println("gyre serve: cannot open the journal in " + journal + ": " + ex.getMessage());
             return ReplayCommand.EXIT_ERROR;
         }
@@ -290,22 +304,13 @@ public final class ServeCommand implements Callable<Integer>
         catch (final RuntimeException ex)
         {
             engine.close();
+            closeMonitor();
             err.println("gyre serve: " + ex.getMessage());
             return ReplayCommand.EXIT_ERROR;
         }
-        if (monitorPort >= 0)
+        if (monitor != null)
         {
-            try
-            {
-                monitor = MonitorServer.start(host, monitorPort, engine, server);
-            }
-            catch (final RuntimeException ex)
-            {
-                server.close();
-                engine.close();
-                err.println("gyre serve: " + ex.getMessage());
-                return ReplayCommand.EXIT_ERROR;
-            }
+            monitor.attach(engine, server);
         }
         engine.closed().thenAccept(health ->
         {
@@ -641,6 +646,16 @@ public final class ServeCommand implements Callable<Integer>
                 throw new CommandLine.TypeConversionException("'" + value + "' is out of range: from 0 to 24h");
             }
             return duration;
+        }
+    }
+
+    private void closeMonitor()
+    {
+        final MonitorServer m = monitor;
+        if (m != null)
+        {
+            monitor = null;
+            m.close();
         }
     }
 }

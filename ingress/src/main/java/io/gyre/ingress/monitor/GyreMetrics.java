@@ -42,6 +42,7 @@ final class GyreMetrics
         final MetricSnapshots.Builder all = MetricSnapshots.builder();
         final int ringSize = engine.config().ringSize();
         final long backlog = engine.ringBacklog();
+        all.metricSnapshot(gauge("gyre_recovering", "1 while the engine replays its journal at start, 0 once it has.", 0));
         all.metricSnapshot(gauge("gyre_live_tasks", "Tasks accepted and not yet finished.", engine.liveTasks()));
         all.metricSnapshot(gauge("gyre_ring_capacity", "Slots in the engine's ring.", ringSize));
         all.metricSnapshot(gauge("gyre_ring_remaining", "Ring slots free (capacity minus the events not yet executed).",

@@ -67,15 +67,17 @@ public final class MonitorServer implements AutoCloseable
     /** Above this share of the ring in use, the engine is not ready for more work. */
     private static final double SATURATED = 0.9;
 
-    private final Engine engine;
-    private final GyreMetrics metrics;
+    /** Null while the engine is being opened (replaying its journal): the endpoint says so. */
+    private volatile Engine engine;
+    private volatile GyreMetrics metrics;
+    private final long startedAt = System.currentTimeMillis();
     private final EventLoopGroup loop;
     private final Channel channel;
 
     private MonitorServer(final String host, final int port, final Engine engine, final GyreServer server)
     {
         this.engine = engine;
-        this.metrics = new GyreMetrics(engine, server);
+        this.metrics = engine == null ? null : new GyreMetrics(engine, server);
         this.loop = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("gyre-monitor", true), NioIoHandler.newFactory());
         final ServerBootstrap bootstrap = new ServerBootstrap().group(loop).channel(NioServerSocketChannel.class)
             .childHandler(new ChannelInitializer<SocketChannel>()
@@ -116,7 +118,27 @@ public final class MonitorServer implements AutoCloseable
      */
     public static MonitorServer start(final String host, final int port, final Engine engine, final GyreServer server)
     {
-        return new MonitorServer(host, port, engine, server);
+        return new MonitorServer(host, port, java.util.Objects.requireNonNull(engine, "engine"), server);
+    }
+
+    /**
+     * Start the endpoint before the engine exists, so that while the engine recovers (replays its journal, which
+     * can take a while) it is live and says it is not ready; {@link #attach} it to the engine once open.
+     *
+     * @throws IllegalStateException when the address cannot be bound.
+     */
+    public static MonitorServer startRecovering(final String host, final int port)
+    {
+        return new MonitorServer(host, port, null, null);
+    }
+
+    /**
+     * The engine has recovered: from now on the endpoint exposes it (and the TCP server, if not null).
+     */
+    public void attach(final Engine opened, final GyreServer server)
+    {
+        metrics = new GyreMetrics(opened, server);
+        engine = opened;
     }
 
     public InetSocketAddress address()
@@ -138,6 +160,13 @@ public final class MonitorServer implements AutoCloseable
     {
         final ObjectNode body = JSON.createObjectNode();
         final ObjectNode checks = body.putObject("checks");
+        final Engine engine = this.engine;
+        if (engine == null)
+        {
+            checks.put("recovery", "no: recovering the journal for " + (System.currentTimeMillis() - startedAt) + " ms");
+            body.put("ready", false);
+            return body;
+        }
         boolean ready = true;
         // the engine exists only once it has replayed its journal
         checks.put("recovery", "ok: " + engine.recovery().recordsReplayed() + " records replayed");
@@ -203,6 +232,18 @@ public final class MonitorServer implements AutoCloseable
                 send(ctx, keepAlive, response);
                 return;
             }
+            if (engine == null && !path.equals("/health/live") && !path.equals("/health/ready"))
+            {
+                if (path.equals("/metrics"))
+                {
+                    recoveringMetrics(ctx, keepAlive);
+                }
+                else
+                {
+                    respond(ctx, keepAlive, HttpResponseStatus.SERVICE_UNAVAILABLE, error("the engine is recovering its journal"));
+                }
+                return;
+            }
             switch (path)
             {
                 case "/metrics" -> metrics(ctx, keepAlive);
@@ -214,6 +255,28 @@ public final class MonitorServer implements AutoCloseable
                 }
                 default -> task(ctx, keepAlive, QueryStringDecoder.decodeComponent(path.substring("/tasks/".length()), StandardCharsets.UTF_8));
             }
+        }
+
+        /** While recovering: one gauge saying so, so a scrape finds the process and why it has no figures yet. */
+        private void recoveringMetrics(final ChannelHandlerContext ctx, final boolean keepAlive) throws IOException
+        {
+            final ByteBuf buffer = ctx.alloc().buffer();
+            try (ByteBufOutputStream out = new ByteBufOutputStream(buffer))
+            {
+                PrometheusTextFormatWriter.create().write(out, io.prometheus.metrics.model.snapshots.MetricSnapshots.of(
+                    io.prometheus.metrics.model.snapshots.GaugeSnapshot.builder().name("gyre_recovering")
+                        .help("1 while the engine replays its journal at start, 0 once it has.")
+                        .dataPoint(io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot.builder().value(1).build())
+                        .build()));
+            }
+            catch (final IOException | RuntimeException ex)
+            {
+                buffer.release();
+                throw ex;
+            }
+            final FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, buffer);
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, PrometheusTextFormatWriter.CONTENT_TYPE);
+            send(ctx, keepAlive, response);
         }
 
         private void metrics(final ChannelHandlerContext ctx, final boolean keepAlive) throws IOException

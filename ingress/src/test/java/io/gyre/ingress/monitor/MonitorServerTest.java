@@ -223,4 +223,32 @@ class MonitorServerTest
         final int n = in.read(buffer);
         return n <= 0 ? new byte[0] : java.util.Arrays.copyOf(buffer, n);
     }
+
+    @Test
+    void shouldBeLiveAndNotReadyWhileTheEngineRecoversThenReadyOnceAttached() throws Exception
+    {
+        final MonitorServer attached = monitor;
+        monitor = MonitorServer.startRecovering("127.0.0.1", 0);
+        try
+        {
+            assertThat(get("/health/live").statusCode()).isEqualTo(200);
+            final HttpResponse<String> recovering = get("/health/ready");
+            assertThat(recovering.statusCode()).isEqualTo(503);
+            assertThat(JSON.readTree(recovering.body()).get("checks").get("recovery").asText()).startsWith("no: recovering the journal");
+            assertThat(get("/metrics").body()).contains("gyre_recovering 1");
+            assertThat(get("/tasks/anything").statusCode()).isEqualTo(503);
+
+            monitor.attach(engine, server);
+            final HttpResponse<String> ready = get("/health/ready");
+            assertThat(ready.statusCode()).isEqualTo(200);
+            assertThat(JSON.readTree(ready.body()).get("checks").get("recovery").asText()).startsWith("ok:");
+            assertThat(get("/metrics").body()).contains("gyre_recovering 0").contains("gyre_live_tasks");
+            assertThat(get("/tasks/anything").statusCode()).isEqualTo(404);
+        }
+        finally
+        {
+            monitor.close();
+            monitor = attached;
+        }
+    }
 }
