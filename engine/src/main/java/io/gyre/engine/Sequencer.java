@@ -363,6 +363,12 @@ final class Sequencer
             return;
         }
         r.startedAt = startedAt;
+        if (attempt == r.attemptBase + 1 && startedAt > 0)
+        {
+            // the queue ends when the first attempt's handler really started (journaled with its result), not when
+            // it was dispatched: an inline attempt may wait for its batch, a pooled one for a thread
+            r.firstStartedAt = startedAt;
+        }
         r.executionNanos += Math.max(0, (held ? now : finishedAt) - startedAt);
         if (metrics != null)
         {

@@ -34,7 +34,10 @@ final class TaskRecord
     long finishedAt;
     /** When this run was queued: its acceptance, or its last redrive. */
     long queuedAt;
-    /** When the sequence stage started this run's first attempt (0 until it does): its queue time ends there. */
+    /**
+     * When this run's first attempt started (0 until it does): dispatched by the sequence stage, then, once its
+     * result comes, the start its handler reported. Its queue time ends there.
+     */
     long firstStartedAt;
     /** The attempts' run times added up, as their results (or their timeouts, or a cancel) ended them. */
     long executionNanos;

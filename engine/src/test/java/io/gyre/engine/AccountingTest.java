@@ -71,9 +71,11 @@ class AccountingTest
             assertThat(a.executionNanos()).as("ran 60 ms").isGreaterThanOrEqualTo(60 * MS);
             assertThat(b.executionNanos()).as("ran 40 ms").isGreaterThanOrEqualTo(40 * MS);
             assertThat(b.queueNanos()).as("waited for the only slot, taken by a 60 ms task").isGreaterThanOrEqualTo(55 * MS);
-            for (final Outcome o : new Outcome[] {a, b})
+            final Outcome inline = engine.submit(new TaskRequest().key("i").type("echo").payload("x")).get(10, TimeUnit.SECONDS);
+            for (final Outcome o : new Outcome[] {a, b, inline})
             {
                 assertThat(o.attempts()).isEqualTo(1);
+                assertThat(o.queueNanos()).as("one attempt: queued until its handler started").isEqualTo(o.startedAt() - o.submittedAt());
                 assertThat(o.queueNanos() + o.executionNanos()).as("queue and execution fit in the task's life")
                     .isLessThanOrEqualTo(o.finishedAt() - o.submittedAt());
             }
