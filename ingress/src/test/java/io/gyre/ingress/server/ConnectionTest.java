@@ -29,9 +29,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -52,7 +50,7 @@ class ConnectionTest
     static volatile CountDownLatch stall = new CountDownLatch(0);
     static final AtomicInteger KEYS = new AtomicInteger();
 
-    private final List<Harness> harnesses = new ArrayList<>();
+    private final List<ConnectionHarness> harnesses = new ArrayList<>();
 
     @BeforeAll
     static void open()
@@ -110,7 +108,7 @@ class ConnectionTest
     void closeChannels()
     {
         stall.countDown();
-        for (final Harness h : harnesses)
+        for (final ConnectionHarness h : harnesses)
         {
             h.channel.finishAndReleaseAll();
         }
@@ -127,7 +125,7 @@ class ConnectionTest
     @Test
     void helloIsAnsweredWithTheServersLimits()
     {
-        final Harness h = harness(ServerConfig.builder().maxInFlight(77).idleTimeout(java.time.Duration.ofSeconds(9)).build());
+        final ConnectionHarness h = harness(ServerConfig.builder().maxInFlight(77).idleTimeout(java.time.Duration.ofSeconds(9)).build());
         h.send(Wire.hello(null, 0));
         final Frame welcome = h.receive(1).get(0);
         assertThat(welcome.opcode()).isEqualTo(WELCOME);
@@ -148,7 +146,7 @@ class ConnectionTest
     @Test
     void badMagicIsAnErrorAndCloses()
     {
-        final Harness h = harness();
+        final ConnectionHarness h = harness();
         final ByteBuf hello = Wire.hello(null, 0);
         hello.setInt(HEADER_BYTES + HELLO_MAGIC, 0x47455420);
         h.send(hello);
@@ -158,7 +156,7 @@ class ConnectionTest
     @Test
     void wrongVersionIsAnErrorAndCloses()
     {
-        final Harness h = harness();
+        final ConnectionHarness h = harness();
         final ByteBuf out = Unpooled.buffer();
         Frames.hello(out, 2, 0, new byte[0]);
         h.send(out);
@@ -168,7 +166,7 @@ class ConnectionTest
     @Test
     void aFrameBeforeHelloIsAnErrorAndCloses()
     {
-        final Harness h = harness();
+        final ConnectionHarness h = harness();
         h.send(Wire.ping(1));
         h.expectError(ErrorCode.HANDSHAKE_REQUIRED);
     }
@@ -176,7 +174,7 @@ class ConnectionTest
     @Test
     void aSecondHelloIsAnErrorAndCloses()
     {
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
         h.send(Wire.hello(null, 0));
         h.expectError(ErrorCode.UNEXPECTED_FRAME);
     }
@@ -184,7 +182,7 @@ class ConnectionTest
     @Test
     void reservedHelloFlagsAreMalformed()
     {
-        final Harness h = harness();
+        final ConnectionHarness h = harness();
         h.send(Wire.hello(null, 0x8000));
         h.expectError(ErrorCode.MALFORMED_FRAME);
     }
@@ -195,14 +193,14 @@ class ConnectionTest
         final ServerConfig config = ServerConfig.builder().authToken("s3cret").build();
         for (final String token : Arrays.asList(null, "s3cre", "s3cret!", "S3CRET"))
         {
-            final Harness h = harness(config);
+            final ConnectionHarness h = harness(config);
             final String key = key();
             // a submission pipelined right behind the HELLO must not run
             h.send(Unpooled.wrappedBuffer(Wire.hello(token, 0), Wire.submit(1, key, "echo", "x")));
             h.expectError(ErrorCode.AUTH_FAILED);
             assertThat(engine.status(key).get(5, TimeUnit.SECONDS).found()).as("token %s", token).isFalse();
         }
-        final Harness ok = harness(config);
+        final ConnectionHarness ok = harness(config);
         ok.send(Wire.hello("s3cret", 0));
         assertThat(ok.receive(1).get(0).opcode()).isEqualTo(WELCOME);
     }
@@ -213,7 +211,7 @@ class ConnectionTest
     @Test
     void submitIsAcceptedThenAnsweredWithItsResult()
     {
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
         final String key = key();
         h.send(Wire.submit(42, key, "echo", "{\"x\":1}"));
         final List<Frame> frames = h.receive(2);
@@ -247,7 +245,7 @@ class ConnectionTest
     @Test
     void submitFieldsReachTheEngine() throws Exception
     {
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
         final String key = key();
         final ByteBuf out = Unpooled.buffer();
         final byte[] payload = "p".getBytes(StandardCharsets.UTF_8);
@@ -261,7 +259,7 @@ class ConnectionTest
     @Test
     void resultsOnlyConnectionsGetNoAccepted()
     {
-        final Harness h = harness();
+        final ConnectionHarness h = harness();
         h.send(Wire.hello(null, HELLO_FLAG_RESULTS_ONLY));
         final Frame welcome = h.receive(1).get(0);
         assertThat(welcome.u16(WELCOME_FLAGS) & WELCOME_FLAG_RESULTS_ONLY).isNotZero();
@@ -273,7 +271,7 @@ class ConnectionTest
     @Test
     void accountingConnectionsGetResultsWithQueueAndExecutionTime()
     {
-        final Harness h = harness();
+        final ConnectionHarness h = harness();
         h.send(Wire.hello(null, HELLO_FLAG_ACCOUNTING));
         final Frame welcome = h.receive(1).get(0);
         assertThat(welcome.u16(WELCOME_FLAGS) & WELCOME_FLAG_ACCOUNTING).isNotZero();
@@ -296,7 +294,7 @@ class ConnectionTest
         assertThat(duplicate.u8(RESULT_FLAGS)).isEqualTo(RESULT_FLAG_ACCOUNTING | RESULT_FLAG_DUPLICATE);
         assertThat(duplicate.u64(RESULT_QUEUE_NANOS)).isEqualTo(queue);
         assertThat(duplicate.u64(RESULT_EXECUTION_NANOS)).isEqualTo(execution);
-        final Harness plain = handshaken();
+        final ConnectionHarness plain = handshaken();
         plain.send(Wire.submit(3, key, "echo", "out"));
         final Frame short_ = plain.receive(1).get(0);
         assertThat(short_.u8(RESULT_FLAGS)).isEqualTo(RESULT_FLAG_DUPLICATE);
@@ -307,7 +305,7 @@ class ConnectionTest
     @Test
     void statusAndCancelAreAnsweredWithTheTasksState()
     {
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
         final String key = key();
         h.send(Wire.submit(1, key, "echo", "out"));
         h.receive(2);
@@ -347,7 +345,7 @@ class ConnectionTest
     @Test
     void pingIsAnsweredWithPong()
     {
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
         h.send(Wire.ping(0x1122334455667788L));
         final Frame pong = h.receive(1).get(0);
         assertThat(pong.opcode()).isEqualTo(PONG);
@@ -358,7 +356,7 @@ class ConnectionTest
     @Test
     void framesSplitAcrossReadsAndManyInOneReadAreAllHandled()
     {
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
         final ByteArrayOutputStream all = new ByteArrayOutputStream();
         for (int i = 0; i < 20; i++)
         {
@@ -380,7 +378,7 @@ class ConnectionTest
     @Test
     void heapAndDirectBuffersDecodeAlike()
     {
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
         h.direct = false;
         h.send(Wire.submit(1, key(), "echo", "heap"));
         assertThat(new String(h.receive(2).get(1).resultBody(), StandardCharsets.UTF_8)).isEqualTo("heap");
@@ -392,7 +390,7 @@ class ConnectionTest
     @Test
     void invalidFieldsAreRejectedAndTheConnectionServesOn()
     {
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
         final byte[] k = key().getBytes(StandardCharsets.UTF_8);
         final byte[] echo = "echo".getBytes(StandardCharsets.UTF_8);
         final byte[] none = new byte[0];
@@ -418,7 +416,7 @@ class ConnectionTest
         assertThat(new String(h.receive(2).get(1).resultBody(), StandardCharsets.UTF_8)).isEqualTo("still here");
     }
 
-    private void expectRejected(final Harness h, final java.util.function.Consumer<ByteBuf> frame, final long correlation,
+    private void expectRejected(final ConnectionHarness h, final java.util.function.Consumer<ByteBuf> frame, final long correlation,
         final RejectCode code, final String messagePart)
     {
         final ByteBuf out = Unpooled.buffer();
@@ -437,7 +435,7 @@ class ConnectionTest
     @Test
     void zeroLengthIsBadLength()
     {
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
         h.send(Unpooled.wrappedBuffer(new byte[] {0, 0, 0, 0}));
         h.expectError(ErrorCode.BAD_LENGTH);
     }
@@ -447,11 +445,11 @@ class ConnectionTest
     {
         for (final long length : new long[] {0xFFFFFFFFL, 0x80000000L, 0x7FFFFFFFL})
         {
-            final Harness h = handshaken();
+            final ConnectionHarness h = handshaken();
             h.send(Unpooled.buffer().writeInt((int)length).writeByte(SUBMIT));
             assertThat(h.expectError(ErrorCode.FRAME_TOO_LARGE).message()).contains(Long.toString(length));
         }
-        final Harness first = harness();
+        final ConnectionHarness first = harness();
         first.send(Unpooled.buffer().writeInt(MAX_HELLO_FRAME + 1));
         assertThat(first.expectError(ErrorCode.FRAME_TOO_LARGE).message()).contains("HELLO");
     }
@@ -459,7 +457,7 @@ class ConnectionTest
     @Test
     void aFrameJustOverTheConfiguredLimitIsTooLarge()
     {
-        final Harness h = harness(ServerConfig.builder().maxFrameBytes(100).build());
+        final ConnectionHarness h = harness(ServerConfig.builder().maxFrameBytes(100).build());
         h.send(Wire.hello(null, 0));
         h.receive(1);
         final String fits = "x".repeat(100 - 1 - SUBMIT_FIXED - 4 - 4);
@@ -472,7 +470,7 @@ class ConnectionTest
     @Test
     void aTruncatedFrameWaitsAndIsReleasedOnClose()
     {
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
         final byte[] frame = Wire.bytes(Wire.submit(1, key(), "echo", "abc"));
         h.send(Unpooled.wrappedBuffer(frame, 0, 2));
         h.send(Unpooled.wrappedBuffer(frame, 2, frame.length - 5));
@@ -489,7 +487,7 @@ class ConnectionTest
         // declared lengths longer, and shorter, than the body
         for (final int delta : new int[] {+1, -1})
         {
-            final Harness h = handshaken();
+            final ConnectionHarness h = handshaken();
             final ByteBuf bad = Unpooled.copiedBuffer(valid);
             bad.setInt(HEADER_BYTES + SUBMIT_PAYLOAD_LENGTH, 3 + delta);
             h.send(bad);
@@ -498,11 +496,11 @@ class ConnectionTest
         // a body shorter than the fixed fields, for every request
         for (final int opcode : new int[] {SUBMIT, STATUS, CANCEL, PING, HELLO})
         {
-            final Harness h = opcode == HELLO ? harness() : handshaken();
+            final ConnectionHarness h = opcode == HELLO ? harness() : handshaken();
             h.send(Unpooled.buffer().writeInt(1 + 3).writeByte(opcode).writeBytes(new byte[3]));
             h.expectError(ErrorCode.MALFORMED_FRAME);
         }
-        final Harness keyed = handshaken();
+        final ConnectionHarness keyed = handshaken();
         keyed.send(Unpooled.buffer().writeInt(1 + KEYED_FIXED + 2).writeByte(STATUS).writeLong(1).writeShort(5).writeShort(0));
         keyed.expectError(ErrorCode.MALFORMED_FRAME);
     }
@@ -512,7 +510,7 @@ class ConnectionTest
     {
         for (final int opcode : new int[] {0x00, 0x55, RESULT, WELCOME, 0xFF})
         {
-            final Harness h = handshaken();
+            final ConnectionHarness h = handshaken();
             h.send(Unpooled.buffer().writeInt(9).writeByte(opcode).writeLong(1));
             assertThat(h.expectError(ErrorCode.UNKNOWN_OPCODE).message()).contains(Protocol.opcodeName(opcode));
         }
@@ -521,7 +519,7 @@ class ConnectionTest
     @Test
     void garbageAfterAValidFrameClosesOnlyAfterTheValidFrameIsServed()
     {
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
         final String key = key();
         final ByteBuf both = Unpooled.buffer();
         both.writeBytes(Wire.submit(7, key, "echo", "ok"));
@@ -543,7 +541,7 @@ class ConnectionTest
     void atMaxInFlightReadingPausesAndResumesAsAnswersGoOut()
     {
         stall = new CountDownLatch(1);
-        final Harness h = harness(ServerConfig.builder().maxInFlight(2).build());
+        final ConnectionHarness h = harness(ServerConfig.builder().maxInFlight(2).build());
         h.send(Wire.hello(null, HELLO_FLAG_RESULTS_ONLY));
         h.receive(1);
         h.send(Wire.submit(1, key(), "hold", ""), Wire.submit(2, key(), "hold", ""), Wire.submit(3, key(), "noop", ""));
@@ -559,7 +557,7 @@ class ConnectionTest
     void aFullRingPausesReadingUntilThereIsRoom()
     {
         stall = new CountDownLatch(1);
-        final Harness h = harness(ServerConfig.builder().build());
+        final ConnectionHarness h = harness(ServerConfig.builder().build());
         h.send(Wire.hello(null, HELLO_FLAG_RESULTS_ONLY));
         h.receive(1);
         final ByteBuf burst = Unpooled.buffer();
@@ -587,7 +585,7 @@ class ConnectionTest
     void aFullRingIsRefusedWithBusyWhenConfigured()
     {
         stall = new CountDownLatch(1);
-        final Harness h = harness(ServerConfig.builder().busyRejects(true).build());
+        final ConnectionHarness h = harness(ServerConfig.builder().busyRejects(true).build());
         h.send(Wire.hello(null, HELLO_FLAG_RESULTS_ONLY));
         assertThat(h.receive(1).get(0).u16(WELCOME_FLAGS) & WELCOME_FLAG_BUSY_REJECTS).isNotZero();
         final ByteBuf burst = Unpooled.buffer();
@@ -608,148 +606,31 @@ class ConnectionTest
     @Test
     void idleConnectionsAreToldAndClosed()
     {
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
         h.channel.pipeline().fireUserEventTriggered(io.netty.handler.timeout.IdleStateEvent.FIRST_READER_IDLE_STATE_EVENT);
         h.expectError(ErrorCode.IDLE_TIMEOUT);
     }
 
     // ------------------------------------------------------------------------------------------------
 
-    private Harness harness()
+    private ConnectionHarness harness()
     {
         return harness(ServerConfig.builder().build());
     }
 
-    private Harness harness(final ServerConfig config)
+    private ConnectionHarness harness(final ServerConfig config)
     {
-        final Harness h = new Harness(config);
+        final ConnectionHarness h = new ConnectionHarness(engine, config, new ServerStats());
         harnesses.add(h);
         return h;
     }
 
-    private Harness handshaken()
+    private ConnectionHarness handshaken()
     {
-        final Harness h = harness();
+        final ConnectionHarness h = harness();
         h.send(Wire.hello(null, 0));
         assertThat(h.receive(1).get(0).opcode()).isEqualTo(WELCOME);
         return h;
     }
 
-    /**
-     * A connection handler in an embedded channel; answers from the engine's publish thread are handed to
-     * this thread (the channel's "event loop") through a queue.
-     */
-    static final class Harness
-    {
-        final ServerConfig config;
-        final EmbeddedChannel channel;
-        final BlockingQueue<Runnable> answers = new LinkedBlockingQueue<>();
-        final List<Frame> received = new ArrayList<>();
-        boolean direct = true;
-
-        Harness(final ServerConfig config)
-        {
-            this.config = config;
-            this.channel = new EmbeddedChannel(new Connection(engine, config, GyreServer.maxFrame(engine.config(), config),
-                new ServerStats(), answers::add));
-        }
-
-        void send(final ByteBuf... frames)
-        {
-            for (final ByteBuf frame : frames)
-            {
-                final ByteBuf in;
-                if (direct)
-                {
-                    in = channel.alloc().directBuffer(frame.readableBytes());
-                    in.writeBytes(frame);
-                    frame.release();
-                }
-                else
-                {
-                    in = frame;
-                }
-                channel.writeInbound(in);
-            }
-        }
-
-        /** Wait (up to 10 s) for n more frames. */
-        List<Frame> receive(final int n)
-        {
-            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (received.size() < n && System.nanoTime() < deadline)
-            {
-                pump(10);
-            }
-            assertThat(received).as("frames received").hasSizeGreaterThanOrEqualTo(n);
-            final List<Frame> out = new ArrayList<>(received.subList(0, n));
-            received.subList(0, n).clear();
-            return out;
-        }
-
-        /** Everything that arrives within the time. */
-        List<Frame> drainFor(final long millis)
-        {
-            final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-            while (System.nanoTime() < deadline)
-            {
-                pump(5);
-            }
-            final List<Frame> out = new ArrayList<>(received);
-            received.clear();
-            return out;
-        }
-
-        List<Frame> receiveUntilClosed()
-        {
-            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (channel.isActive() && System.nanoTime() < deadline)
-            {
-                pump(10);
-            }
-            pump(0);
-            final List<Frame> out = new ArrayList<>(received);
-            received.clear();
-            return out;
-        }
-
-        Frame expectError(final ErrorCode code)
-        {
-            final List<Frame> frames = receiveUntilClosed();
-            assertThat(frames).as("frames before the close").isNotEmpty();
-            final Frame error = frames.get(frames.size() - 1);
-            assertThat(error.opcode()).isEqualTo(ERROR);
-            assertThat(error.body()).hasSize(COMPLAINT_FIXED + error.u16(COMPLAINT_MESSAGE_LENGTH));
-            assertThat(ErrorCode.fromCode(error.code())).as(error.message()).isEqualTo(code);
-            assertThat(error.correlation()).isZero();
-            assertThat(error.message()).isNotBlank();
-            assertThat(channel.isActive()).as("closed after the error").isFalse();
-            return error;
-        }
-
-        private void pump(final long waitMillis)
-        {
-            try
-            {
-                final Runnable task = answers.poll(waitMillis, TimeUnit.MILLISECONDS);
-                if (task != null)
-                {
-                    task.run();
-                }
-            }
-            catch (final InterruptedException ex)
-            {
-                Thread.currentThread().interrupt();
-            }
-            channel.runPendingTasks();
-            channel.runScheduledPendingTasks();
-            ByteBuf out;
-            final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            while ((out = channel.readOutbound()) != null)
-            {
-                bytes.writeBytes(Wire.bytes(out));
-            }
-            received.addAll(Wire.split(bytes.toByteArray()));
-        }
-    }
 }

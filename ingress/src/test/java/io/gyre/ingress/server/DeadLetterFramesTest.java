@@ -26,14 +26,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -115,7 +112,7 @@ class DeadLetterFramesTest
     {
         final Outcome first = deadLetter("dl-1", "{}");
         final Outcome second = deadLetter("dl-22", "x");
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
 
         h.send(frame(out -> Frames.dlqList(out, 7, 0, 1)));
         final Frame page = h.receive(1).get(0);
@@ -156,7 +153,7 @@ class DeadLetterFramesTest
     void showIsAnsweredWithTheEntryAndItsRequest() throws Exception
     {
         final Outcome dead = deadLetter("dl-show", "{\"a\":1}");
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
 
         h.send(Wire.keyed(DLQ_SHOW, 3, "dl-show"));
         final Frame show = h.receive(1).get(0);
@@ -192,7 +189,7 @@ class DeadLetterFramesTest
     void redriveIsAnsweredWithWhatItDid() throws Exception
     {
         final Outcome dead = deadLetter("dl-redrive", "again");
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
         failing = false;
 
         h.send(Wire.keyed(DLQ_REDRIVE, 5, "dl-redrive"));
@@ -222,7 +219,7 @@ class DeadLetterFramesTest
         deadLetter("dl-p1", "");
         deadLetter("dl-p2", "");
         deadLetter("dl-p3", "");
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
 
         h.send(frame(out -> Frames.dlqPurge(out, 10, 0, "dl-p2".getBytes(StandardCharsets.UTF_8))));
         final Frame one = h.receive(1).get(0);
@@ -294,26 +291,26 @@ class DeadLetterFramesTest
         // DLQ_LIST is exactly 18 bytes of body
         for (final int length : new int[] {17, 19, 0})
         {
-            final Harness h = handshaken();
+            final ConnectionHarness h = handshaken();
             h.send(Unpooled.buffer().writeInt(1 + length).writeByte(DLQ_LIST).writeBytes(new byte[length]));
             assertThat(h.expectError(ErrorCode.MALFORMED_FRAME).message()).contains("DLQ_LIST body of " + length + " bytes");
         }
         // DLQ_SHOW, DLQ_REDRIVE and DLQ_PURGE shorter than their fixed part
         for (final int opcode : new int[] {DLQ_SHOW, DLQ_REDRIVE, DLQ_PURGE})
         {
-            final Harness h = handshaken();
+            final ConnectionHarness h = handshaken();
             h.send(Unpooled.buffer().writeInt(1 + 9).writeByte(opcode).writeBytes(new byte[9]));
             assertThat(h.expectError(ErrorCode.MALFORMED_FRAME).message()).contains(opcodeName(opcode)).contains("shorter");
         }
         // key lengths that do not match the body
         for (final int delta : new int[] {+1, -1})
         {
-            final Harness show = handshaken();
+            final ConnectionHarness show = handshaken();
             show.send(Unpooled.buffer().writeInt(1 + KEYED_FIXED + 3).writeByte(DLQ_REDRIVE).writeLong(1).writeShort(3 + delta)
                 .writeBytes(new byte[3]));
             assertThat(show.expectError(ErrorCode.MALFORMED_FRAME).message()).contains("DLQ_REDRIVE body of 13 bytes");
 
-            final Harness purge = handshaken();
+            final ConnectionHarness purge = handshaken();
             purge.send(Unpooled.buffer().writeInt(1 + DLQ_PURGE_FIXED + 3).writeByte(DLQ_PURGE).writeLong(1).writeByte(0)
                 .writeShort(3 + delta).writeBytes(new byte[3]));
             assertThat(purge.expectError(ErrorCode.MALFORMED_FRAME).message()).contains("DLQ_PURGE body of 14 bytes");
@@ -325,7 +322,7 @@ class DeadLetterFramesTest
     {
         for (final int opcode : new int[] {DLQ_LIST_REPLY, DLQ_SHOW_REPLY, DLQ_REDRIVE_REPLY, DLQ_PURGE_REPLY})
         {
-            final Harness h = handshaken();
+            final ConnectionHarness h = handshaken();
             h.send(Unpooled.buffer().writeInt(9).writeByte(opcode).writeLong(1));
             assertThat(h.expectError(ErrorCode.UNKNOWN_OPCODE).message()).contains(opcodeName(opcode));
         }
@@ -337,7 +334,7 @@ class DeadLetterFramesTest
     @Test
     void invalidFieldsAreRejectedAndTheConnectionServesOn() throws Exception
     {
-        final Harness h = handshaken();
+        final ConnectionHarness h = handshaken();
         final byte[] none = new byte[0];
         final byte[] tooLong = new byte[engine.config().maxKeyBytes() + 1];
         expectRejected(h, out -> Frames.dlqList(out, 1, 0, 0), 1, "limit=0 must be in [1, 1000]");
@@ -361,7 +358,7 @@ class DeadLetterFramesTest
 
     // ------------------------------------------------------------------------------------------------
 
-    private void expectRejected(final Harness h, final Consumer<ByteBuf> frame, final long correlation, final String messagePart)
+    private void expectRejected(final ConnectionHarness h, final Consumer<ByteBuf> frame, final long correlation, final String messagePart)
     {
         h.send(frame(frame));
         final Frame rejected = h.receive(1).get(0);
@@ -388,91 +385,13 @@ class DeadLetterFramesTest
         return text.getBytes(StandardCharsets.UTF_8);
     }
 
-    private Harness handshaken()
+    private ConnectionHarness handshaken()
     {
-        final Harness h = new Harness(ServerConfig.builder().build());
+        final ConnectionHarness h = new ConnectionHarness(engine, ServerConfig.builder().build(), new ServerStats());
         channels.add(h.channel);
         h.send(Wire.hello(null, 0));
         assertThat(h.receive(1).get(0).opcode()).isEqualTo(WELCOME);
         return h;
     }
 
-    /**
-     * A connection handler in an embedded channel; answers from the engine's publish thread come to this
-     * thread (the channel's "event loop") through a queue.
-     */
-    private static final class Harness
-    {
-        final EmbeddedChannel channel;
-        final BlockingQueue<Runnable> answers = new LinkedBlockingQueue<>();
-        final List<Frame> received = new ArrayList<>();
-
-        Harness(final ServerConfig config)
-        {
-            channel = new EmbeddedChannel(new Connection(engine, config, GyreServer.maxFrame(engine.config(), config), new ServerStats(),
-                answers::add));
-        }
-
-        void send(final ByteBuf frame)
-        {
-            final ByteBuf in = channel.alloc().directBuffer(frame.readableBytes());
-            in.writeBytes(frame);
-            frame.release();
-            channel.writeInbound(in);
-        }
-
-        List<Frame> receive(final int n)
-        {
-            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (received.size() < n && System.nanoTime() < deadline)
-            {
-                pump(10);
-            }
-            assertThat(received).as("frames received").hasSizeGreaterThanOrEqualTo(n);
-            final List<Frame> out = new ArrayList<>(received.subList(0, n));
-            received.subList(0, n).clear();
-            return out;
-        }
-
-        Frame expectError(final ErrorCode code)
-        {
-            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (channel.isActive() && System.nanoTime() < deadline)
-            {
-                pump(10);
-            }
-            pump(0);
-            assertThat(received).as("frames before the close").isNotEmpty();
-            final Frame error = received.get(received.size() - 1);
-            assertThat(error.opcode()).isEqualTo(ERROR);
-            assertThat(ErrorCode.fromCode(error.code())).as(error.message()).isEqualTo(code);
-            assertThat(channel.isActive()).as("closed after the error").isFalse();
-            return error;
-        }
-
-        private void pump(final long waitMillis)
-        {
-            try
-            {
-                final Runnable task = answers.poll(waitMillis, TimeUnit.MILLISECONDS);
-                if (task != null)
-                {
-                    task.run();
-                }
-            }
-            catch (final InterruptedException ex)
-            {
-                Thread.currentThread().interrupt();
-            }
-            channel.runPendingTasks();
-            channel.runScheduledPendingTasks();
-            ByteBuf out;
-            final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            while ((out = channel.readOutbound()) != null)
-            {
-                bytes.writeBytes(Wire.bytes(out));
-            }
-            received.addAll(Wire.split(bytes.toByteArray()));
-        }
-    }
 }

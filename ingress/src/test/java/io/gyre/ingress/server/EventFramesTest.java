@@ -24,14 +24,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -100,7 +97,7 @@ class EventFramesTest
     @Test
     void subscribeIsAnsweredAndItsEventsFollowUntilUnsubscribe() throws Exception
     {
-        final Harness h = handshaken(ServerConfig.builder().maxQueuedEvents(512).build());
+        final ConnectionHarness h = handshaken(ServerConfig.builder().maxQueuedEvents(512).build());
         h.send(frame(out -> Frames.subscribe(out, 20, utf8("echo"), null, utf8("order-"))));
         final Frame subscribed = h.receive(1).get(0);
         assertThat(subscribed.opcode()).isEqualTo(SUBSCRIBED);
@@ -166,7 +163,7 @@ class EventFramesTest
     @Test
     void eventsCarryTheErrorAndReason() throws Exception
     {
-        final Harness h = handshaken(ServerConfig.builder().build());
+        final ConnectionHarness h = handshaken(ServerConfig.builder().build());
         h.send(frame(out -> Frames.subscribe(out, 30, utf8("refuse"), new byte[0], null)));
         assertThat(h.receive(1).get(0).opcode()).isEqualTo(SUBSCRIBED);
         submit("with-tenant", "refuse", "t1");
@@ -226,7 +223,7 @@ class EventFramesTest
     void subscribeFramesThatDoNotAddUpAreMalformed()
     {
         // shorter than its fixed part
-        Harness h = handshaken(ServerConfig.builder().build());
+        ConnectionHarness h = handshaken(ServerConfig.builder().build());
         h.send(Unpooled.buffer().writeInt(1 + 9).writeByte(SUBSCRIBE).writeBytes(new byte[9]));
         assertThat(h.expectError(ErrorCode.MALFORMED_FRAME).message()).contains("SUBSCRIBE body of 9 bytes is shorter than its 10");
 
@@ -260,7 +257,7 @@ class EventFramesTest
     {
         for (final int opcode : new int[] {SUBSCRIBED, EVENT, EVENTS_LOST, UNSUBSCRIBED})
         {
-            final Harness h = handshaken(ServerConfig.builder().build());
+            final ConnectionHarness h = handshaken(ServerConfig.builder().build());
             h.send(Unpooled.buffer().writeInt(9).writeByte(opcode).writeLong(1));
             assertThat(h.expectError(ErrorCode.UNKNOWN_OPCODE).message()).contains(opcodeName(opcode));
         }
@@ -269,7 +266,7 @@ class EventFramesTest
     @Test
     void anErrorEndsTheSubscriptionToo() throws Exception
     {
-        final Harness h = handshaken(ServerConfig.builder().build());
+        final ConnectionHarness h = handshaken(ServerConfig.builder().build());
         h.send(frame(out -> Frames.subscribe(out, 1, null, null, null)));
         assertThat(h.receive(1).get(0).opcode()).isEqualTo(SUBSCRIBED);
         assertThat(engine.eventSubscriptions()).isEqualTo(1);
@@ -285,7 +282,7 @@ class EventFramesTest
     @Test
     void invalidSubscribeFieldsAreRejectedAndTheConnectionServesOn() throws Exception
     {
-        final Harness h = handshaken(ServerConfig.builder().build());
+        final ConnectionHarness h = handshaken(ServerConfig.builder().build());
         final int maxKey = engine.config().maxKeyBytes();
         final int maxTenant = engine.config().maxTenantBytes();
         expectRejected(h, field(1, 7, utf8("x")), 1, RejectCode.INVALID_TASK, "unknown filter field 7 (known: 1 TYPE, 2 TENANT, 3 KEY_PREFIX)");
@@ -318,12 +315,12 @@ class EventFramesTest
     void theServersSubscriptionLimitHolds()
     {
         final ServerStats shared = new ServerStats();
-        final Harness off = handshaken(ServerConfig.builder().maxSubscriptions(0).build(), shared);
+        final ConnectionHarness off = handshaken(ServerConfig.builder().maxSubscriptions(0).build(), shared);
         expectRejected(off, field(1, FILTER_TYPE, utf8("echo")), 1, RejectCode.TOO_MANY_SUBSCRIPTIONS, "subscriptions are off");
 
         final ServerConfig one = ServerConfig.builder().maxSubscriptions(1).build();
-        final Harness first = handshaken(one, shared);
-        final Harness second = handshaken(one, shared);
+        final ConnectionHarness first = handshaken(one, shared);
+        final ConnectionHarness second = handshaken(one, shared);
         first.send(frame(out -> Frames.subscribe(out, 1, null, null, null)));
         assertThat(first.receive(1).get(0).opcode()).isEqualTo(SUBSCRIBED);
         expectRejected(second, field(2, FILTER_TYPE, utf8("echo")), 2, RejectCode.TOO_MANY_SUBSCRIPTIONS, "maximum of 1 status subscriptions");
@@ -345,7 +342,7 @@ class EventFramesTest
             .writeByte(id).writeShort(value.length).writeBytes(value);
     }
 
-    private void expectRejected(final Harness h, final Consumer<ByteBuf> frame, final long correlation, final RejectCode code,
+    private void expectRejected(final ConnectionHarness h, final Consumer<ByteBuf> frame, final long correlation, final RejectCode code,
                                 final String messagePart)
     {
         h.send(frame(frame));
@@ -373,97 +370,18 @@ class EventFramesTest
         return text.getBytes(StandardCharsets.UTF_8);
     }
 
-    private Harness handshaken(final ServerConfig config)
+    private ConnectionHarness handshaken(final ServerConfig config)
     {
         return handshaken(config, new ServerStats());
     }
 
-    private Harness handshaken(final ServerConfig config, final ServerStats stats)
+    private ConnectionHarness handshaken(final ServerConfig config, final ServerStats stats)
     {
-        final Harness h = new Harness(config, stats);
+        final ConnectionHarness h = new ConnectionHarness(engine, config, stats);
         channels.add(h.channel);
         h.send(Wire.hello(null, 0));
         assertThat(h.receive(1).get(0).opcode()).isEqualTo(WELCOME);
         return h;
     }
 
-    /**
-     * A connection handler in an embedded channel; answers from the engine's publish thread and status
-     * events from its event thread come to this thread (the channel's "event loop") through a queue.
-     */
-    private static final class Harness
-    {
-        final EmbeddedChannel channel;
-        final ServerStats stats;
-        final BlockingQueue<Runnable> tasks = new LinkedBlockingQueue<>();
-        final List<Frame> received = new ArrayList<>();
-
-        Harness(final ServerConfig config, final ServerStats stats)
-        {
-            this.stats = stats;
-            channel = new EmbeddedChannel(new Connection(engine, config, GyreServer.maxFrame(engine.config(), config), stats, tasks::add));
-        }
-
-        void send(final ByteBuf frame)
-        {
-            final ByteBuf in = channel.alloc().directBuffer(frame.readableBytes());
-            in.writeBytes(frame);
-            frame.release();
-            channel.writeInbound(in);
-        }
-
-        List<Frame> receive(final int n)
-        {
-            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (received.size() < n && System.nanoTime() < deadline)
-            {
-                pump(10);
-            }
-            assertThat(received).as("frames received").hasSizeGreaterThanOrEqualTo(n);
-            final List<Frame> out = new ArrayList<>(received.subList(0, n));
-            received.subList(0, n).clear();
-            return out;
-        }
-
-        Frame expectError(final ErrorCode code)
-        {
-            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (channel.isActive() && System.nanoTime() < deadline)
-            {
-                pump(10);
-            }
-            pump(0);
-            assertThat(received).as("frames before the close").isNotEmpty();
-            final Frame error = received.get(received.size() - 1);
-            assertThat(error.opcode()).isEqualTo(ERROR);
-            assertThat(ErrorCode.fromCode(error.code())).as(error.message()).isEqualTo(code);
-            assertThat(channel.isActive()).as("closed after the error").isFalse();
-            return error;
-        }
-
-        private void pump(final long waitMillis)
-        {
-            try
-            {
-                final Runnable task = tasks.poll(waitMillis, TimeUnit.MILLISECONDS);
-                if (task != null)
-                {
-                    task.run();
-                }
-            }
-            catch (final InterruptedException ex)
-            {
-                Thread.currentThread().interrupt();
-            }
-            channel.runPendingTasks();
-            channel.runScheduledPendingTasks();
-            ByteBuf out;
-            final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            while ((out = channel.readOutbound()) != null)
-            {
-                bytes.writeBytes(Wire.bytes(out));
-            }
-            received.addAll(Wire.split(bytes.toByteArray()));
-        }
-    }
 }
