@@ -67,7 +67,6 @@ final class GyreMetrics
             engine.eventSubscriptions()));
         all.metricSnapshot(counter("gyre_events_lost_in_feed", "Transitions dropped because the event hub fell behind the engine "
             + "(subscribers were told how many).", engine.eventsLostInFeed()));
-        handlerGauges(all);
         final EngineMetrics m = engine.metrics();
         if (m != null)
         {
@@ -92,14 +91,21 @@ final class GyreMetrics
             all.metricSnapshot(gauge("gyre_tcp_pending_outbound_bytes", "Answer bytes queued for clients that have not read them yet.",
                 server.pendingOutboundBytes()));
         }
-        return all.build();
+        // last, so that a handler's gauge named like one of the engine's is left out instead of failing the scrape
+        final MetricSnapshots engineAndServer = all.build();
+        final java.util.Set<String> taken = new java.util.HashSet<>();
+        engineAndServer.forEach(snapshot -> taken.add(snapshot.getMetadata().getPrometheusName()));
+        final MetricSnapshots.Builder withHandlers = MetricSnapshots.builder();
+        engineAndServer.forEach(withHandlers::metricSnapshot);
+        handlerGauges(withHandlers, taken);
+        return withHandlers.build();
     }
 
     /**
      * What task handlers report of their own state (circuit breakers), one gauge per name. A handler that
      * reports a bad name or throws loses its gauges, not the scrape.
      */
-    private void handlerGauges(final MetricSnapshots.Builder all)
+    private void handlerGauges(final MetricSnapshots.Builder all, final java.util.Set<String> taken)
     {
         final java.util.Map<String, GaugeSnapshot.Builder> byName = new java.util.TreeMap<>();
         final java.util.Map<String, java.util.Set<Labels>> labelsByName = new java.util.HashMap<>();
@@ -127,7 +133,13 @@ final class GyreMetrics
         {
             try
             {
-                all.metricSnapshot(gauge.getValue().build());
+                final GaugeSnapshot snapshot = gauge.getValue().build();
+                if (!taken.add(snapshot.getMetadata().getPrometheusName()))
+                {
+                    org.slf4j.LoggerFactory.getLogger(GyreMetrics.class).warn("gauge {} left out: the name is taken", gauge.getKey());
+                    continue;
+                }
+                all.metricSnapshot(snapshot);
             }
             catch (final IllegalArgumentException ex)
             {

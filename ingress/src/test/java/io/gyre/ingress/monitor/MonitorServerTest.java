@@ -251,4 +251,45 @@ class MonitorServerTest
             monitor = attached;
         }
     }
+
+    @Test
+    void shouldExposeHandlersGaugesAndLeaveOutTheOnesThatCannotBe() throws Exception
+    {
+        final io.gyre.engine.TaskHandler gauged = new io.gyre.engine.TaskHandler()
+        {
+            @Override
+            public String type()
+            {
+                return "gauged";
+            }
+
+            @Override
+            public void execute(final io.gyre.engine.TaskContext context)
+            {
+                context.succeed(new byte[0]);
+            }
+
+            @Override
+            public void gauges(final io.gyre.engine.GaugeSink sink)
+            {
+                sink.gauge("gauged_queue_depth", "Requests waiting in the gauged service.", 7, "service", "a");
+                sink.gauge("gauged_queue_depth", "Requests waiting in the gauged service.", 2, "service", "b");
+                sink.gauge("gyre_live_tasks", "Taken by the engine.", 99);
+                sink.gauge("not a name", "Invalid.", 1);
+            }
+        };
+        try (Engine own = Engine.open(EngineConfig.builder(dir.resolve("gauged")).handler(gauged).build());
+             MonitorServer ownMonitor = MonitorServer.start("127.0.0.1", 0, own, null))
+        {
+            final HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + ownMonitor.address().getPort() + "/metrics")).GET().build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).isEqualTo(200);
+            assertThat(response.body())
+                .contains("gauged_queue_depth{service=\"a\"} 7")
+                .contains("gauged_queue_depth{service=\"b\"} 2")
+                .contains("gyre_live_tasks 0")
+                .doesNotContain("gyre_live_tasks 99")
+                .doesNotContain("not a name");
+        }
+    }
 }
