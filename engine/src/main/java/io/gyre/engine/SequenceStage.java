@@ -77,8 +77,9 @@ final class SequenceStage implements EventHandler<RingEvent>
                     {
                         live.submission(e.key.buffer(), e.key.length(), e.tenant.buffer(), e.tenant.length());
                     }
+                    final int tenant = sequencer.tenantOf(e.tenant.buffer(), 0, e.tenant.length());
                     sequencer.submitted(e.eventId, e.timestamp, e.documentIndex, e.recordOffset,
-                        e.key.buffer(), 0, e.key.length(), sequencer.tenantOf(e.tenant.buffer(), 0, e.tenant.length()), e.handlerId, e.mode, e.priority, e.timeoutMillis, e.maxAttempts,
+                        e.key.buffer(), 0, e.key.length(), tenant, e.handlerId, e.mode, e.priority, e.timeoutMillis, e.maxAttempts,
                         e.backoffInitialMillis, e.backoffMaxMillis, e.backoffMultiplier, e.backoffJitter, e.taskFlags,
                         true, e.replyTo, e.correlation, fx);
                     if (live != null)
