@@ -233,7 +233,9 @@ final class Connection extends ChannelInboundHandlerAdapter
                     MAX_HELLO_FRAME + " bytes (is this a Gyre client?)");
                 return;
             }
-            if (length > maxFrame)
+            // max_frame applies from the WELCOME on: a HELLO is bounded by MAX_HELLO_FRAME alone, so a server configured
+            // with a small max_frame still takes a HELLO with a long token
+            if (handshaken && length > maxFrame)
             {
                 fail(0, ErrorCode.FRAME_TOO_LARGE, "frame of " + length + " bytes exceeds the server's maxFrameBytes=" + maxFrame);
                 return;

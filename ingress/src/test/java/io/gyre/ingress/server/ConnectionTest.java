@@ -468,6 +468,17 @@ class ConnectionTest
     }
 
     @Test
+    void aHelloLongerThanASmallMaxFrameIsStillTaken()
+    {
+        final String token = "t".repeat(600);
+        final ConnectionHarness h = harness(ServerConfig.builder().maxFrameBytes(100).authToken(token).build());
+        h.send(Wire.hello(token, 0));
+        assertThat(h.receive(1)).extracting(Frame::opcode).containsExactly(WELCOME);
+        h.send(Wire.submit(1, "kkkk", "echo", "x".repeat(100)));
+        assertThat(h.expectError(ErrorCode.FRAME_TOO_LARGE).message()).contains("maxFrameBytes=100");
+    }
+
+    @Test
     void aTruncatedFrameWaitsAndIsReleasedOnClose()
     {
         final ConnectionHarness h = handshaken();
