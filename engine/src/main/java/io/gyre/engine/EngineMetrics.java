@@ -13,8 +13,10 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * hundred tenants and "(other)", see {@link TenantIndex}): recorded by the one thread that makes each decision (the
  * sequence stage for lifecycle counts and task latencies, the journal stage for append latency), read by any
  * thread. Recording allocates nothing: counts are single-writer increments published with release
- * semantics, latencies go to HdrHistogram {@link SingleWriterRecorder}s, which a reader swaps for an
- * interval histogram and adds to a cumulative one.
+ * semantics; task latencies are noted in a plain array and put into HdrHistograms once per batch of the sequence
+ * stage ({@link BatchedLatencies}: one writer critical section per batch, not two atomic operations per value);
+ * the journal's append latency, once per batch anyway, goes to a {@link SingleWriterRecorder}. Readers swap the
+ * writer's histograms for empty ones and add what they held to cumulative ones.
  * <p>
  * Replay records nothing: the engine attaches its metrics to the state machine once the journal is replayed.
  */
@@ -106,8 +108,7 @@ public final class EngineMetrics
     private final AtomicLongArray sums;
     private final AtomicLongArray gauges = new AtomicLongArray(Gauge.VALUES.length);
     private volatile java.util.function.Supplier<List<String>> tenantNames = () -> List.of(TenantIndex.NONE_NAME);
-    private final SingleWriterRecorder[] recorders;
-    private final Histogram[] cumulative;
+    private final BatchedLatencies latencies;
     private final SingleWriterRecorder journalAppend = new SingleWriterRecorder(HIGHEST_NANOS, DIGITS);
     private final Histogram journalCumulative = new Histogram(HIGHEST_NANOS, DIGITS);
 
@@ -122,13 +123,7 @@ public final class EngineMetrics
         this.typeCount = names.size();
         this.counts = new AtomicLongArray(typeCount * TENANTS * Count.VALUES.length);
         this.sums = new AtomicLongArray(typeCount * TENANTS * SUMS);
-        this.recorders = new SingleWriterRecorder[typeCount * Latency.VALUES.length];
-        this.cumulative = new Histogram[recorders.length];
-        for (int i = 0; i < recorders.length; i++)
-        {
-            recorders[i] = new SingleWriterRecorder(HIGHEST_NANOS, DIGITS);
-            cumulative[i] = new Histogram(HIGHEST_NANOS, DIGITS);
-        }
+        this.latencies = new BatchedLatencies(typeCount * Latency.VALUES.length, HIGHEST_NANOS, DIGITS);
     }
 
     private int type(final int handlerId)
@@ -166,9 +161,20 @@ public final class EngineMetrics
         sums.lazySet(i + SUM_EXECUTION, sums.get(i + SUM_EXECUTION) + executionNanos);
     }
 
+    /**
+     * Note a latency of a task of this type: readers see it once the writer's batch ends ({@link #endBatch()}).
+     */
     void record(final int handlerId, final Latency what, final long nanos)
     {
-        recorders[type(handlerId) * Latency.VALUES.length + what.ordinal()].recordValue(Math.min(HIGHEST_NANOS, Math.max(0, nanos)));
+        latencies.record(type(handlerId) * Latency.VALUES.length + what.ordinal(), nanos);
+    }
+
+    /**
+     * The sequence stage's batch ended: the latencies it noted are recorded, for readers to see.
+     */
+    void endBatch()
+    {
+        latencies.flush();
     }
 
     void gauge(final Gauge which, final long value)
@@ -266,16 +272,14 @@ public final class EngineMetrics
     /**
      * @return a copy of the latencies of this type since the engine opened, in nanoseconds.
      */
-    public synchronized Histogram latency(final String type, final Latency what)
+    public Histogram latency(final String type, final Latency what)
     {
         final int t = types.indexOf(type);
         if (t < 0)
         {
             return new Histogram(HIGHEST_NANOS, DIGITS);
         }
-        final int i = t * Latency.VALUES.length + what.ordinal();
-        cumulative[i].add(recorders[i].getIntervalHistogram());
-        return cumulative[i].copy();
+        return latencies.read(t * Latency.VALUES.length + what.ordinal());
     }
 
     /**

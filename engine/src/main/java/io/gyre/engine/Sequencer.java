@@ -1635,8 +1635,8 @@ final class Sequencer
     }
 
     /**
-     * Report queue depths, slots in use, timers and retained outcomes to the metrics (end of a batch; a few
-     * ordered stores).
+     * Report queue depths, slots in use, timers and retained outcomes to the metrics, and make the batch's latencies
+     * visible to readers (end of a batch: a few ordered stores and one critical section).
      */
     void publishGauges()
     {
@@ -1654,6 +1654,7 @@ final class Sequencer
         m.gauge(EngineMetrics.Gauge.RUNNING_CPU, groupInUse[GROUP_CPU]);
         m.gauge(EngineMetrics.Gauge.TIMERS, timers.size());
         m.gauge(EngineMetrics.Gauge.RETAINED_OUTCOMES, retained.size());
+        m.endBatch();
     }
 
     int timerCount()
