@@ -95,16 +95,32 @@ abstract class JsonTaskHandler implements TaskHandler
     }
 
     /**
-     * Parse the payload, build the output, succeed with it.
+     * Edit the payload on the fast path and succeed with the output; when the fast path cannot (a payload
+     * with something wrong, or that it does not vouch for), parse it into a tree, build the output from that
+     * and succeed with it, or fail naming the field.
      *
      * @throws TaskFailure (permanent) naming the field of the payload that is wrong.
      */
     @Override
     public final void execute(final TaskContext context) throws TaskFailure
     {
+        final Workspace workspace = Workspace.current();
+        if (workspace.read(context, maxCopiedValues) && edit(workspace) && workspace.succeed(context))
+        {
+            return;
+        }
         final ObjectNode payload = Payloads.parse(context);
         Payloads.succeed(context, apply(payload, maxCopiedValues));
     }
+
+    /**
+     * The fast path: build the output document in {@code workspace.editor} from the payload on
+     * {@code workspace.tape} (read, and the editor reset with this handler's budget of copies), exactly as
+     * {@link #apply} would from the tree.
+     *
+     * @return false wherever {@link #apply} would fail: the tree path runs instead and words the failure.
+     */
+    abstract boolean edit(Workspace workspace);
 
     /**
      * Build the output document. The payload is this attempt's own: edit it in place, move its values into
