@@ -10,14 +10,22 @@ import io.gyre.engine.TaskHandler;
 import java.util.Map;
 
 /**
- * What the JSON task types have in common: they run {@link ExecutionMode#INLINE} (a few microseconds of
- * CPU, no I/O), parse the payload once, build the output document from it and succeed with that document
- * as UTF-8 JSON.
+ * What the JSON task types have in common: they run {@link ExecutionMode#INLINE} (a microsecond or so of
+ * CPU, no I/O), read the payload, build the output document from it and succeed with that document as
+ * UTF-8 JSON.
+ * <p>
+ * Two paths, one behaviour. The fast path ({@link #edit}) reads the payload with Jackson's streaming parser
+ * onto a {@link Tape} and edits handles to its values ({@link TapeEditor}): no tree of nodes, no strings for
+ * names or pointers already seen, nothing allocated per task but the parser, on the thread's reused
+ * {@link Workspace}. It only ever succeeds, with the bytes the tree path would write; wherever the tree path
+ * would fail, or where it does not vouch for the result, it declines, and the tree path ({@link #apply} on the
+ * payload parsed by {@link Payloads#parse}) runs from the start and words the failure. So every error is the
+ * tree path's, and the two are held to the same output by {@code JsonEditEquivalenceTest}.
  * <p>
  * Every problem with a payload fails the attempt permanently, as {@code invalid input: <field>: <reason>}
  * ({@code invalid input: ops[2].from: "/a/b" matches nothing in the document}): the same payload would fail
- * again. {@link #validate} is not used: checking the payload is part of the one pass over it that
- * {@link #execute} makes, rather than a second parse of the same bytes before it.
+ * again. {@link #validate} is not used: the payload is checked as it is edited, rather than parsed a second
+ * time before; only a payload that fails is read twice (the fast path declines, the tree path says why).
  * <p>
  * Handlers that copy values take one setting, {@value #MAX_COPIED_VALUES} (values copied per attempt, each
  * object, array and scalar counted; default {@value #DEFAULT_MAX_COPIED_VALUES}), which keeps a small

@@ -25,7 +25,8 @@ import java.util.HashSet;
  * <p>
  * {@link #read} accepts only what the tree reader in {@link Payloads#parse} accepts, and refuses, by
  * returning false, some of what it does accept: one object, no trailing tokens, no property named twice in an
- * object, no float whose exponent has more than nine digits (which {@link java.math.BigDecimal} may refuse).
+ * object, no float whose exponent has more than nine digits (which {@link java.math.BigDecimal} may refuse) or
+ * of 500 characters or more.
  * A refusal sends the task to the tree path, which words the error.
  * <p>
  * Not thread-safe: one per thread ({@link Workspace}), reused from task to task.
@@ -40,6 +41,12 @@ final class Tape
     static final byte TRUE = 6;
     static final byte FALSE = 7;
     static final byte NULL = 8;
+
+    /**
+     * Characters from which Jackson reads a {@link java.math.BigDecimal} with its own algorithm rather than the
+     * JDK's constructor, which {@link TapeEditor} uses: such a float is left to the tree path.
+     */
+    private static final int LONG_NUMBER = 500;
 
     /** Members of an object above which duplicates are looked for with a set rather than pairwise. */
     private static final int PAIRWISE_MEMBERS = 32;
@@ -123,7 +130,7 @@ final class Tape
                 {
                     final int entry = addText(FLOAT, name, parser);
                     name = null;
-                    if (exponentDigits(entry) > 9)
+                    if (textLengths[entry] >= LONG_NUMBER || exponentDigits(entry) > 9)
                     {
                         return false;
                     }

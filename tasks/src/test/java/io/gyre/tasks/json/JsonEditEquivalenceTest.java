@@ -60,6 +60,55 @@ class JsonEditEquivalenceTest
         compare(new TransformTaskHandler(), new io.gyre.tasks.json.reference.TransformTaskHandler(), this::transformPayload);
     }
 
+    /**
+     * What the random payloads do not reach: objects large enough to be checked for duplicate names with a
+     * set, numbers long enough for Jackson's own decimal parser, nesting near the limits, other encodings.
+     */
+    @Test
+    void shouldAgreeOnPayloadsOutsideTheRandomOnes()
+    {
+        final StringBuilder large = new StringBuilder("{");
+        for (int i = 0; i < 40; i++)
+        {
+            large.append(i == 0 ? "" : ",").append("\"m").append(i).append("\":").append(i);
+        }
+        final String object = large.append('}').toString();
+        final String duplicated = object.replace("\"m39\"", "\"m7\"");
+        final String longDecimal = "0." + "1234567890".repeat(60);
+        final String longInteger = "9".repeat(600);
+        final String deep = "[".repeat(997) + "1" + "]".repeat(997);
+
+        final List<String> payloads = List.of(
+            "{\"input\":" + object + ",\"values\":{\"/m7\":\"x\",\"/m40\":1}}",
+            "{\"input\":" + duplicated + ",\"values\":{\"/m7\":\"x\"}}",
+            "{\"input\":" + object + ",\"ops\":[{\"op\":\"copy\",\"from\":\"\",\"path\":\"/all\"}]}",
+            "{\"input\":{\"d\":" + longDecimal + ",\"i\":" + longInteger + ",\"e\":" + longDecimal + "e5},\"values\":{}}",
+            "{\"input\":{\"d\":" + longDecimal + "},\"ops\":[{\"op\":\"copy\",\"from\":\"/d\",\"path\":\"/c\"}]}",
+            "{\"input\":" + deep + ",\"values\":{}}",
+            "{\"input\":" + deep + ",\"ops\":[{\"op\":\"copy\",\"from\":\"\",\"path\":\"/0/0\"}]}",
+            "{\"input\":{\"a\":" + deep + "},\"refs\":{\"/x/y\":\"/a\"}}",
+            "\uFEFF{\"input\":{\"a\":1},\"values\":{\"/b\":2}}");
+        final TaskHandler[][] pairs = {
+            {new SetTaskHandler(), new io.gyre.tasks.json.reference.SetTaskHandler()},
+            {new InjectTaskHandler(), new io.gyre.tasks.json.reference.InjectTaskHandler()},
+            {new TransformTaskHandler(), new io.gyre.tasks.json.reference.TransformTaskHandler()}};
+        for (final String payload : payloads)
+        {
+            for (final java.nio.charset.Charset charset : List.of(StandardCharsets.UTF_8, StandardCharsets.UTF_16BE))
+            {
+                final byte[] bytes = payload.getBytes(charset);
+                for (final TaskHandler[] pair : pairs)
+                {
+                    final Capture expected = Capture.run(pair[1], bytes, false);
+                    final Capture actual = Capture.run(pair[0], bytes, false);
+                    final String shown = pair[0].type() + " " + charset + " " + payload.substring(0, Math.min(80, payload.length()));
+                    assertThat(actual.failure).as("failure of %s", shown).isEqualTo(expected.failure);
+                    assertThat(actual.output).as("output of %s", shown).isEqualTo(expected.output);
+                }
+            }
+        }
+    }
+
     private void compare(final JsonTaskHandler handler, final TaskHandler reference, final PayloadSource source)
     {
         int succeeded = 0;
