@@ -39,6 +39,76 @@ public final class InjectTaskHandler extends JsonTaskHandler
     }
 
     @Override
+    boolean edit(final Workspace workspace)
+    {
+        final Tape tape = workspace.tape;
+        final TapeEditor editor = workspace.editor;
+        int input = -1;
+        int template = -1;
+        int refs = -1;
+        int requiredEntry = -1;
+        for (int member = 1, end = tape.end(0); member < end; member = tape.end(member))
+        {
+            final String name = tape.name(member);
+            if ("input".equals(name))
+            {
+                input = member;
+            }
+            else if ("template".equals(name))
+            {
+                template = member;
+            }
+            else if ("refs".equals(name))
+            {
+                refs = member;
+            }
+            else if ("required".equals(name))
+            {
+                requiredEntry = member;
+            }
+            else
+            {
+                return false;
+            }
+        }
+        if (refs < 0 || tape.kind(refs) != Tape.OBJECT)
+        {
+            return false;
+        }
+        if (requiredEntry >= 0 && tape.kind(requiredEntry) != Tape.TRUE && tape.kind(requiredEntry) != Tape.FALSE)
+        {
+            return false;
+        }
+        final boolean required = requiredEntry < 0 || tape.kind(requiredEntry) == Tape.TRUE;
+        final int source = input >= 0 ? input : editor.newObject();
+        editor.document(template >= 0 ? template : editor.newObject());
+        for (int ref = refs + 1, end = tape.end(refs); ref < end; ref = tape.end(ref))
+        {
+            final Pointer target = workspace.pointer(tape.name(ref));
+            final Pointer from = workspace.pointer(ref);
+            if (target == null || from == null)
+            {
+                return false;
+            }
+            final int value = editor.find(source, from);
+            if (value == TapeEditor.NONE)
+            {
+                if (required)
+                {
+                    return false;
+                }
+                continue;
+            }
+            final int copy = editor.copy(value);
+            if (copy == TapeEditor.NONE || !editor.set(target, copy, false))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
     JsonNode apply(final ObjectNode payload, final int maxCopiedValues) throws TaskFailure
     {
         if (Payloads.countPresent(payload, FIELDS) != payload.size())

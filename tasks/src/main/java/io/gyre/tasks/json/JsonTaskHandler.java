@@ -10,14 +10,22 @@ import io.gyre.engine.TaskHandler;
 import java.util.Map;
 
 /**
- * What the JSON task types have in common: they run {@link ExecutionMode#INLINE} (a few microseconds of
- * CPU, no I/O), parse the payload once, build the output document from it and succeed with that document
- * as UTF-8 JSON.
+ * What the JSON task types have in common: they run {@link ExecutionMode#INLINE} (a microsecond or so of
+ * CPU, no I/O), read the payload, build the output document from it and succeed with that document as
+ * UTF-8 JSON.
+ * <p>
+ * Two paths, one behaviour. The fast path ({@link #edit}) reads the payload with Jackson's streaming parser
+ * onto a {@link Tape} and edits handles to its values ({@link TapeEditor}): no tree of nodes, no strings for
+ * names or pointers already seen, nothing allocated per task but the parser, on the thread's reused
+ * {@link Workspace}. It only ever succeeds, with the bytes the tree path would write; wherever the tree path
+ * would fail, or where it does not vouch for the result, it declines, and the tree path ({@link #apply} on the
+ * payload parsed by {@link Payloads#parse}) runs from the start and words the failure. So every error is the
+ * tree path's, and the two are held to the same output by {@code JsonEditEquivalenceTest}.
  * <p>
  * Every problem with a payload fails the attempt permanently, as {@code invalid input: <field>: <reason>}
  * ({@code invalid input: ops[2].from: "/a/b" matches nothing in the document}): the same payload would fail
- * again. {@link #validate} is not used: checking the payload is part of the one pass over it that
- * {@link #execute} makes, rather than a second parse of the same bytes before it.
+ * again. {@link #validate} is not used: the payload is checked as it is edited, rather than parsed a second
+ * time before; only a payload that fails is read twice (the fast path declines, the tree path says why).
  * <p>
  * Handlers that copy values take one setting, {@value #MAX_COPIED_VALUES} (values copied per attempt, each
  * object, array and scalar counted; default {@value #DEFAULT_MAX_COPIED_VALUES}), which keeps a small
@@ -95,16 +103,32 @@ abstract class JsonTaskHandler implements TaskHandler
     }
 
     /**
-     * Parse the payload, build the output, succeed with it.
+     * Edit the payload on the fast path and succeed with the output; when the fast path cannot (a payload
+     * with something wrong, or that it does not vouch for), parse it into a tree, build the output from that
+     * and succeed with it, or fail naming the field.
      *
      * @throws TaskFailure (permanent) naming the field of the payload that is wrong.
      */
     @Override
     public final void execute(final TaskContext context) throws TaskFailure
     {
+        final Workspace workspace = Workspace.current();
+        if (workspace.read(context, maxCopiedValues) && edit(workspace) && workspace.succeed(context))
+        {
+            return;
+        }
         final ObjectNode payload = Payloads.parse(context);
         Payloads.succeed(context, apply(payload, maxCopiedValues));
     }
+
+    /**
+     * The fast path: build the output document in {@code workspace.editor} from the payload on
+     * {@code workspace.tape} (read, and the editor reset with this handler's budget of copies), exactly as
+     * {@link #apply} would from the tree.
+     *
+     * @return false wherever {@link #apply} would fail: the tree path runs instead and words the failure.
+     */
+    abstract boolean edit(Workspace workspace);
 
     /**
      * Build the output document. The payload is this attempt's own: edit it in place, move its values into

@@ -1,6 +1,7 @@
 package io.gyre.tasks.json;
 
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -46,6 +47,15 @@ final class Payloads
 
     private Payloads()
     {
+    }
+
+    /**
+     * @return the factory of the mapper the tree path reads and writes with, for the streaming fast path to
+     *     read and write alike.
+     */
+    static JsonFactory factory()
+    {
+        return MAPPER.getFactory();
     }
 
     /**

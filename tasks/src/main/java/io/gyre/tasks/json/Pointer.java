@@ -175,6 +175,25 @@ final class Pointer
     }
 
     /**
+     * @return whether the pointer is written as those characters.
+     */
+    boolean matches(final char[] chars, final int start, final int length)
+    {
+        if (text.length() != length)
+        {
+            return false;
+        }
+        for (int i = 0; i < length; i++)
+        {
+            if (text.charAt(i) != chars[start + i])
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * @return the pointer as written.
      */
     @Override

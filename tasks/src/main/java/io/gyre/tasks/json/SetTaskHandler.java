@@ -35,6 +35,45 @@ public final class SetTaskHandler extends JsonTaskHandler
     }
 
     @Override
+    boolean edit(final Workspace workspace)
+    {
+        final Tape tape = workspace.tape;
+        final TapeEditor editor = workspace.editor;
+        int input = -1;
+        int values = -1;
+        for (int member = 1, end = tape.end(0); member < end; member = tape.end(member))
+        {
+            final String name = tape.name(member);
+            if ("input".equals(name))
+            {
+                input = member;
+            }
+            else if ("values".equals(name))
+            {
+                values = member;
+            }
+            else
+            {
+                return false;
+            }
+        }
+        if (values < 0 || tape.kind(values) != Tape.OBJECT)
+        {
+            return false;
+        }
+        editor.document(input >= 0 ? input : editor.newObject());
+        for (int value = values + 1, end = tape.end(values); value < end; value = tape.end(value))
+        {
+            final Pointer path = workspace.pointer(tape.name(value));
+            if (path == null || !editor.set(path, value, false))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
     JsonNode apply(final ObjectNode payload, final int maxCopiedValues) throws TaskFailure
     {
         final JsonNode values = payload.get("values");

@@ -49,6 +49,44 @@ public final class TransformTaskHandler extends JsonTaskHandler
     }
 
     @Override
+    boolean edit(final Workspace workspace)
+    {
+        final Tape tape = workspace.tape;
+        final TapeEditor editor = workspace.editor;
+        int input = -1;
+        int ops = -1;
+        for (int member = 1, end = tape.end(0); member < end; member = tape.end(member))
+        {
+            final String name = tape.name(member);
+            if ("input".equals(name))
+            {
+                input = member;
+            }
+            else if ("ops".equals(name))
+            {
+                ops = member;
+            }
+            else
+            {
+                return false;
+            }
+        }
+        if (ops < 0 || tape.kind(ops) != Tape.ARRAY)
+        {
+            return false;
+        }
+        editor.document(input >= 0 ? input : editor.newObject());
+        for (int op = ops + 1, end = tape.end(ops); op < end; op = tape.end(op))
+        {
+            if (!Operation.apply(workspace, op))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
     JsonNode apply(final ObjectNode payload, final int maxCopiedValues) throws TaskFailure
     {
         if (Payloads.countPresent(payload, FIELDS) != payload.size())
@@ -93,6 +131,8 @@ public final class TransformTaskHandler extends JsonTaskHandler
 
         static final String NAMES = "set, copy, move, remove, merge";
 
+        private static final Kind[] KINDS = values();
+
         final String name;
         final String[] fields;
 
@@ -119,6 +159,21 @@ public final class TransformTaskHandler extends JsonTaskHandler
                 default:
                     return null;
             }
+        }
+
+        /**
+         * @return the kind a string on the tape names, or null.
+         */
+        static Kind named(final Tape tape, final int entry)
+        {
+            for (final Kind kind : KINDS)
+            {
+                if (tape.isString(entry, kind.name))
+                {
+                    return kind;
+                }
+            }
+            return null;
         }
 
         boolean takes(final String field)
@@ -206,6 +261,116 @@ public final class TransformTaskHandler extends JsonTaskHandler
                     ": a value cannot be moved into itself");
             }
             return new Operation(kind, path, from, value, requiredNode == null || requiredNode.booleanValue());
+        }
+
+        /**
+         * The fast path's counterpart of {@link #compile} and {@link #applyTo} together, on the tape.
+         *
+         * @return false wherever they would throw.
+         */
+        static boolean apply(final Workspace workspace, final int op)
+        {
+            final Tape tape = workspace.tape;
+            final TapeEditor editor = workspace.editor;
+            if (tape.kind(op) != Tape.OBJECT)
+            {
+                return false;
+            }
+            int nameEntry = -1;
+            int pathEntry = -1;
+            int fromEntry = -1;
+            int value = -1;
+            int requiredEntry = -1;
+            for (int member = op + 1, end = tape.end(op); member < end; member = tape.end(member))
+            {
+                final String field = tape.name(member);
+                switch (field)
+                {
+                    case "op":
+                        nameEntry = member;
+                        break;
+                    case "path":
+                        pathEntry = member;
+                        break;
+                    case "from":
+                        fromEntry = member;
+                        break;
+                    case "value":
+                        value = member;
+                        break;
+                    case "required":
+                        requiredEntry = member;
+                        break;
+                    default:
+                        return false;
+                }
+            }
+            final Kind kind = nameEntry < 0 ? null : Kind.named(tape, nameEntry);
+            if (kind == null || pathEntry < 0 ||
+                (fromEntry >= 0) != kind.takes("from") ||
+                (value >= 0) != kind.takes("value") ||
+                (requiredEntry >= 0 && !kind.takes("required")))
+            {
+                return false;
+            }
+            if (requiredEntry >= 0 && tape.kind(requiredEntry) != Tape.TRUE && tape.kind(requiredEntry) != Tape.FALSE)
+            {
+                return false;
+            }
+            final boolean required = requiredEntry < 0 || tape.kind(requiredEntry) == Tape.TRUE;
+            final Pointer path = workspace.pointer(pathEntry);
+            final Pointer from = fromEntry >= 0 ? workspace.pointer(fromEntry) : null;
+            if (path == null || (fromEntry >= 0 && from == null))
+            {
+                return false;
+            }
+
+            switch (kind)
+            {
+                case SET:
+                    return editor.set(path, value, false);
+                case COPY:
+                {
+                    final int found = editor.find(editor.document(), from);
+                    if (found == TapeEditor.NONE)
+                    {
+                        return !required;
+                    }
+                    final int copy = editor.copy(found);
+                    return copy != TapeEditor.NONE && editor.set(path, copy, true);
+                }
+                case MOVE:
+                {
+                    if (from.isWholeDocument() || from.isProperPrefixOf(path))
+                    {
+                        return false;
+                    }
+                    if (from.toString().equals(path.toString()))
+                    {
+                        return editor.find(editor.document(), from) != TapeEditor.NONE || !required;
+                    }
+                    final int removed = editor.remove(from);
+                    if (removed == TapeEditor.NONE)
+                    {
+                        return !required;
+                    }
+                    return editor.set(path, removed, true);
+                }
+                case REMOVE:
+                    if (path.isWholeDocument())
+                    {
+                        return false;
+                    }
+                    return editor.remove(path) != TapeEditor.NONE || !required;
+                case MERGE:
+                {
+                    final int target = editor.find(editor.document(), path);
+                    final int merged = editor.merge(target, value);
+                    return merged == target || editor.set(path, merged, false);
+                }
+                default:
+                    throw new IllegalStateException("operation " + kind);
+            }
         }
 
         JsonNode applyTo(final JsonNode document, final DocumentEditor editor, final int index) throws TaskFailure

@@ -1,0 +1,219 @@
+package io.gyre.tasks.json;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import io.gyre.engine.TaskContext;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.Arrays;
+
+/**
+ * What the JSON handlers' fast path reuses from task to task on one thread, so that a task allocates little
+ * beyond its Jackson parser: the {@link Tape} and {@link TapeEditor}, a generator that writes one document
+ * after another into one growable array (no root separator between them), parsed {@link Pointer}s by their
+ * text, and a copy of an off-heap payload.
+ * <p>
+ * Per thread ({@link #current()}) because a handler is shared: the engine runs INLINE handlers on its execute
+ * stage, and tests and other engines may call the same instance from other threads.
+ */
+final class Workspace
+{
+    private static final ThreadLocal<Workspace> WORKSPACES = ThreadLocal.withInitial(Workspace::new);
+
+    /** Pointers remembered per thread (a power of two): a pointer is looked up by its hash, the last one wins. */
+    private static final int POINTER_SLOTS = 256;
+
+    /** Entries of a tape, and bytes of the output, above which they are given back after the task. */
+    private static final int KEPT_ENTRIES = 1 << 14;
+    private static final int KEPT_OUTPUT_BYTES = 1 << 20;
+
+    final Tape tape = new Tape();
+    final TapeEditor editor = new TapeEditor(tape);
+
+    private final Pointer[] pointers = new Pointer[POINTER_SLOTS];
+    private final Output output = new Output();
+    private final UnsafeBuffer outputView = new UnsafeBuffer(new byte[0]);
+    private JsonGenerator generator;
+    private byte[] offHeapCopy = new byte[0];
+
+    private Workspace()
+    {
+    }
+
+    /**
+     * @return the calling thread's workspace.
+     */
+    static Workspace current()
+    {
+        return WORKSPACES.get();
+    }
+
+    /**
+     * Read the attempt's payload into the tape and reset the editor.
+     *
+     * @return false when the tree path must decide (the payload is not JSON, or not as {@link Tape#read}
+     *     vouches for).
+     */
+    boolean read(final TaskContext context, final int maxCopiedValues)
+    {
+        final DirectBuffer payload = context.payload();
+        final int length = context.payloadLength();
+        byte[] array = payload.byteArray();
+        int offset = payload.wrapAdjustment();
+        if (array == null)
+        {
+            if (offHeapCopy.length < length)
+            {
+                offHeapCopy = new byte[length];
+            }
+            payload.getBytes(0, offHeapCopy, 0, length);
+            array = offHeapCopy;
+            offset = 0;
+        }
+        editor.reset(maxCopiedValues);
+        try (JsonParser parser = Payloads.factory().createParser(array, offset, length))
+        {
+            return tape.read(parser);
+        }
+        catch (final IOException ex)
+        {
+            return false;
+        }
+    }
+
+    /**
+     * Write the editor's document and succeed the attempt with it.
+     *
+     * @return false when the document cannot be written (the tree path words why); the attempt is untouched.
+     */
+    boolean succeed(final TaskContext context)
+    {
+        output.length = 0;
+        try
+        {
+            if (generator == null)
+            {
+                generator = Payloads.factory().createGenerator(output);
+                generator.setRootValueSeparator(null);
+            }
+            editor.write(generator, editor.document());
+            generator.flush();
+        }
+        catch (final IOException ex)
+        {
+            generator = null;
+            return false;
+        }
+        outputView.wrap(output.bytes, 0, output.length);
+        context.succeed(outputView, 0, output.length);
+        if (output.bytes.length > KEPT_OUTPUT_BYTES)
+        {
+            output.bytes = new byte[Output.INITIAL_BYTES];
+            outputView.wrap(output.bytes);
+        }
+        tape.trim(KEPT_ENTRIES);
+        if (offHeapCopy.length > KEPT_OUTPUT_BYTES)
+        {
+            offHeapCopy = new byte[0];
+        }
+        return true;
+    }
+
+    /**
+     * @return the pointer with that text, or null when it is not a JSON Pointer.
+     */
+    Pointer pointer(final String text)
+    {
+        final int slot = slot(text.hashCode());
+        final Pointer cached = pointers[slot];
+        if (cached != null && cached.toString().equals(text))
+        {
+            return cached;
+        }
+        return parse(text, slot);
+    }
+
+    /**
+     * @return the pointer that a string on the tape spells, or null when the entry is not a string or not a
+     *     JSON Pointer.
+     */
+    Pointer pointer(final int entry)
+    {
+        if (tape.kind(entry) != Tape.STRING)
+        {
+            return null;
+        }
+        final char[] text = tape.text();
+        final int start = tape.textStart(entry);
+        final int length = tape.textLength(entry);
+        int hash = 0;
+        for (int i = start, end = start + length; i < end; i++)
+        {
+            hash = 31 * hash + text[i];
+        }
+        final int slot = slot(hash);
+        final Pointer cached = pointers[slot];
+        if (cached != null && cached.matches(text, start, length))
+        {
+            return cached;
+        }
+        return parse(new String(text, start, length), slot);
+    }
+
+    private Pointer parse(final String text, final int slot)
+    {
+        final Pointer pointer;
+        try
+        {
+            pointer = Pointer.parse(text);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            return null;
+        }
+        pointers[slot] = pointer;
+        return pointer;
+    }
+
+    private static int slot(final int hash)
+    {
+        return (hash ^ (hash >>> 16)) & (POINTER_SLOTS - 1);
+    }
+
+    /**
+     * The generator's sink: one array, grown as needed, written from the start for each task.
+     */
+    private static final class Output extends OutputStream
+    {
+        static final int INITIAL_BYTES = 1024;
+
+        byte[] bytes = new byte[INITIAL_BYTES];
+        int length;
+
+        @Override
+        public void write(final int b)
+        {
+            ensure(1);
+            bytes[length++] = (byte)b;
+        }
+
+        @Override
+        public void write(final byte[] source, final int offset, final int count)
+        {
+            ensure(count);
+            System.arraycopy(source, offset, bytes, length, count);
+            length += count;
+        }
+
+        private void ensure(final int count)
+        {
+            if (length + count > bytes.length)
+            {
+                bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, length + count));
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package io.gyre.tasks.json.reference;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gyre.engine.TaskFailure;
+
+import java.util.Map;
+
+import static io.gyre.tasks.json.reference.Payloads.describe;
+import static io.gyre.tasks.json.reference.Payloads.entry;
+import static io.gyre.tasks.json.reference.Payloads.invalid;
+import static io.gyre.tasks.json.reference.Payloads.quote;
+
+/**
+ * Task type {@code inject}: a template filled in with values taken from the input at JSON Pointers.
+ * <pre>
+ * {"input": {"user": {"id": 42, "name": "Ada"}},
+ *  "template": {"to": null, "text": "welcome"},
+ *  "refs": {"/to": "/user/name", "/meta/user": "/user/id"}}
+ *   → {"to": "Ada", "text": "welcome", "meta": {"user": 42}}
+ * </pre>
+ * {@code input} (any JSON, default {@code {}}) is where values come from and {@code template} (any JSON,
+ * default {@code {}}) the document they go into; {@code refs} (required) maps a target pointer in the
+ * template to a source pointer in the input, applied in the order written. A copy of the source's value is
+ * put at the target as {@link DocumentEditor#set} says (replacing what is there). When a source matches
+ * nothing the task fails, naming the entry ({@code refs["/to"]: source "/user/name" matches nothing in the
+ * input}), unless {@code required} is {@code false}: then that target is left as the template has it.
+ */
+public final class InjectTaskHandler extends JsonTaskHandler
+{
+    /** The task type name. */
+    public static final String TYPE = "inject";
+
+    private static final String[] FIELDS = {"input", "template", "refs", "required"};
+
+    public InjectTaskHandler()
+    {
+        super(TYPE, true);
+    }
+
+    @Override
+    JsonNode apply(final ObjectNode payload, final int maxCopiedValues) throws TaskFailure
+    {
+        if (Payloads.countPresent(payload, FIELDS) != payload.size())
+        {
+            throw Payloads.unknownField("", payload, "an inject payload", FIELDS);
+        }
+        final JsonNode refs = payload.get("refs");
+        if (refs == null)
+        {
+            throw invalid("refs", "required: an object of target JSON Pointer to source JSON Pointer");
+        }
+        if (!refs.isObject())
+        {
+            throw invalid("refs", "must be an object of target JSON Pointer to source JSON Pointer, was " + describe(refs));
+        }
+        final JsonNode requiredNode = payload.get("required");
+        if (requiredNode != null && !requiredNode.isBoolean())
+        {
+            throw invalid("required", "must be true or false, was " + describe(requiredNode));
+        }
+        final boolean required = requiredNode == null || requiredNode.booleanValue();
+
+        final Pointer[] targets = new Pointer[refs.size()];
+        final Pointer[] sources = new Pointer[targets.length];
+        int count = 0;
+        for (final Map.Entry<String, JsonNode> ref : refs.properties())
+        {
+            final String target = ref.getKey();
+            final JsonNode source = ref.getValue();
+            try
+            {
+                targets[count] = Pointer.parse(target);
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw invalid(entry("refs", target), "target " + quote(target) + " is not a JSON Pointer: " + ex.getMessage());
+            }
+            if (!source.isTextual())
+            {
+                throw invalid(entry("refs", target), "source must be a JSON Pointer string, was " + describe(source));
+            }
+            try
+            {
+                sources[count++] = Pointer.parse(source.textValue());
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw invalid(entry("refs", target),
+                    "source " + quote(source.textValue()) + " is not a JSON Pointer: " + ex.getMessage());
+            }
+        }
+
+        final JsonNode input = Payloads.input(payload);
+        final JsonNode template = payload.get("template");
+        final DocumentEditor editor = new DocumentEditor(maxCopiedValues);
+        JsonNode document = template != null ? template : payload.objectNode();
+        for (int i = 0; i < count; i++)
+        {
+            final JsonNode value = DocumentEditor.find(input, sources[i]);
+            if (value == null)
+            {
+                if (required)
+                {
+                    throw invalid(entry("refs", targets[i].toString()),
+                        "source " + quote(sources[i].toString()) + " matches nothing in the input");
+                }
+                continue;
+            }
+            try
+            {
+                document = DocumentEditor.set(document, targets[i], editor.copy(value), false);
+            }
+            catch (final EditException ex)
+            {
+                throw invalid(entry("refs", targets[i].toString()), ex.getMessage());
+            }
+        }
+        return document;
+    }
+}

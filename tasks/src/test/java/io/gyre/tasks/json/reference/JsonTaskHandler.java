@@ -1,0 +1,119 @@
+package io.gyre.tasks.json.reference;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gyre.engine.ExecutionMode;
+import io.gyre.engine.TaskContext;
+import io.gyre.engine.TaskFailure;
+import io.gyre.engine.TaskHandler;
+
+import java.util.Map;
+
+/**
+ * What the JSON task types have in common: they run {@link ExecutionMode#INLINE} (a few microseconds of
+ * CPU, no I/O), parse the payload once, build the output document from it and succeed with that document
+ * as UTF-8 JSON.
+ * <p>
+ * Every problem with a payload fails the attempt permanently, as {@code invalid input: <field>: <reason>}
+ * ({@code invalid input: ops[2].from: "/a/b" matches nothing in the document}): the same payload would fail
+ * again. {@link #validate} is not used: checking the payload is part of the one pass over it that
+ * {@link #execute} makes, rather than a second parse of the same bytes before it.
+ * <p>
+ * Handlers that copy values take one setting, {@value #MAX_COPIED_VALUES} (values copied per attempt, each
+ * object, array and scalar counted; default {@value #DEFAULT_MAX_COPIED_VALUES}), which keeps a small
+ * payload that copies a document into itself again and again from exhausting the heap.
+ */
+abstract class JsonTaskHandler implements TaskHandler
+{
+    /** Name of the setting that bounds the values an attempt may copy. */
+    static final String MAX_COPIED_VALUES = "max-copied-values";
+
+    /** Values an attempt may copy unless configured otherwise. */
+    static final int DEFAULT_MAX_COPIED_VALUES = 1 << 16;
+
+    private final String type;
+    private final boolean copies;
+    private int maxCopiedValues = DEFAULT_MAX_COPIED_VALUES;
+
+    /**
+     * @param type the task type name.
+     * @param copies whether the type copies values (and so takes the {@value #MAX_COPIED_VALUES} setting).
+     */
+    JsonTaskHandler(final String type, final boolean copies)
+    {
+        this.type = type;
+        this.copies = copies;
+    }
+
+    @Override
+    public final String type()
+    {
+        return type;
+    }
+
+    @Override
+    public final ExecutionMode executionMode()
+    {
+        return ExecutionMode.INLINE;
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * Takes {@value #MAX_COPIED_VALUES} (a positive integer) for the types that copy; nothing else. A setting
+     * not given takes its default, whatever an earlier call set.
+     */
+    @Override
+    public final void configure(final Map<String, String> settings)
+    {
+        int budget = DEFAULT_MAX_COPIED_VALUES;
+        for (final Map.Entry<String, String> setting : settings.entrySet())
+        {
+            final String name = setting.getKey();
+            final String value = setting.getValue();
+            if (!copies || !MAX_COPIED_VALUES.equals(name))
+            {
+                throw new IllegalArgumentException(type + "." + name + "=" + value + " is not a setting of " + type +
+                    (copies ? " (" + type + "." + MAX_COPIED_VALUES + ")" : " (it has none)"));
+            }
+            final int parsed;
+            try
+            {
+                parsed = Integer.parseInt(value.trim());
+            }
+            catch (final NumberFormatException ex)
+            {
+                throw new IllegalArgumentException(type + "." + name + "=" + value + " must be a positive integer", ex);
+            }
+            if (parsed < 1)
+            {
+                throw new IllegalArgumentException(type + "." + name + "=" + value + " must be a positive integer");
+            }
+            budget = parsed;
+        }
+        maxCopiedValues = budget;
+    }
+
+    /**
+     * Parse the payload, build the output, succeed with it.
+     *
+     * @throws TaskFailure (permanent) naming the field of the payload that is wrong.
+     */
+    @Override
+    public final void execute(final TaskContext context) throws TaskFailure
+    {
+        final ObjectNode payload = Payloads.parse(context);
+        Payloads.succeed(context, apply(payload, maxCopiedValues));
+    }
+
+    /**
+     * Build the output document. The payload is this attempt's own: edit it in place, move its values into
+     * the output.
+     *
+     * @param payload the parsed payload.
+     * @param maxCopiedValues the budget of values this attempt may copy (see {@link DocumentEditor}).
+     * @return the output document.
+     * @throws TaskFailure (permanent) naming the field of the payload that is wrong.
+     */
+    abstract JsonNode apply(ObjectNode payload, int maxCopiedValues) throws TaskFailure;
+}

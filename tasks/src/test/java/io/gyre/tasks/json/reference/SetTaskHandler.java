@@ -1,0 +1,85 @@
+package io.gyre.tasks.json.reference;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gyre.engine.TaskFailure;
+
+import java.util.Map;
+
+import static io.gyre.tasks.json.reference.Payloads.describe;
+import static io.gyre.tasks.json.reference.Payloads.entry;
+import static io.gyre.tasks.json.reference.Payloads.invalid;
+
+/**
+ * Task type {@code set}: the input with values put at JSON Pointers.
+ * <pre>
+ * {"input": {"order": {"id": 7}}, "values": {"/order/status": "paid", "/audit/by": "billing"}}
+ *   → {"order": {"id": 7, "status": "paid"}, "audit": {"by": "billing"}}
+ * </pre>
+ * {@code input} (any JSON, default {@code {}}) is the document; {@code values} (required) maps pointers to
+ * the values put there, in the order written. A value is put as {@link DocumentEditor#set} says: an object
+ * property is created or replaced, an array element replaced or appended ({@code -} or the length), missing
+ * objects on the way created; the empty pointer replaces the whole document. Anything else (a pointer
+ * through a scalar, past an array's end) fails the task, naming the entry: {@code values["/a/b"]}.
+ */
+public final class SetTaskHandler extends JsonTaskHandler
+{
+    /** The task type name. */
+    public static final String TYPE = "set";
+
+    private static final String[] FIELDS = {"input", "values"};
+
+    public SetTaskHandler()
+    {
+        super(TYPE, false);
+    }
+
+    @Override
+    JsonNode apply(final ObjectNode payload, final int maxCopiedValues) throws TaskFailure
+    {
+        final JsonNode values = payload.get("values");
+        if (Payloads.countPresent(payload, FIELDS) != payload.size())
+        {
+            throw Payloads.unknownField("", payload, "a set payload", FIELDS);
+        }
+        if (values == null)
+        {
+            throw invalid("values", "required: an object of JSON Pointer to value");
+        }
+        if (!values.isObject())
+        {
+            throw invalid("values", "must be an object of JSON Pointer to value, was " + describe(values));
+        }
+
+        final Pointer[] paths = new Pointer[values.size()];
+        final JsonNode[] literals = new JsonNode[paths.length];
+        int count = 0;
+        for (final Map.Entry<String, JsonNode> value : values.properties())
+        {
+            final String key = value.getKey();
+            try
+            {
+                paths[count] = Pointer.parse(key);
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw Payloads.notAPointer(entry("values", key), key, ex);
+            }
+            literals[count++] = value.getValue();
+        }
+
+        JsonNode document = Payloads.input(payload);
+        for (int i = 0; i < count; i++)
+        {
+            try
+            {
+                document = DocumentEditor.set(document, paths[i], literals[i], false);
+            }
+            catch (final EditException ex)
+            {
+                throw invalid(entry("values", paths[i].toString()), ex.getMessage());
+            }
+        }
+        return document;
+    }
+}

@@ -1,0 +1,309 @@
+package io.gyre.tasks.json.reference;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gyre.engine.TaskFailure;
+
+import static io.gyre.tasks.json.reference.Payloads.describe;
+import static io.gyre.tasks.json.reference.Payloads.invalid;
+import static io.gyre.tasks.json.reference.Payloads.quote;
+
+/**
+ * Task type {@code transform}: the input edited by a list of operations, applied in order.
+ * <pre>
+ * {"input": {"first": "Ada", "tmp": 1, "tags": ["a"]},
+ *  "ops": [{"op": "move", "from": "/first", "path": "/name"},
+ *          {"op": "remove", "path": "/tmp"},
+ *          {"op": "copy", "from": "/tags/0", "path": "/tags/-"},
+ *          {"op": "set", "path": "/version", "value": 2},
+ *          {"op": "merge", "path": "/meta", "value": {"source": "crm", "draft": null}}]}
+ *   → {"tags": ["a", "a"], "name": "Ada", "version": 2, "meta": {"source": "crm"}}
+ * </pre>
+ * {@code input} (any JSON, default {@code {}}) is the document; {@code ops} (required) the operations. Each
+ * operation's pointers refer to the document as the operations before it left it:
+ * <ul>
+ *   <li>{@code {"op": "set", "path", "value"}}: put the value at path ({@link DocumentEditor#set}: replace,
+ *       or append to an array at {@code -}).</li>
+ *   <li>{@code {"op": "copy", "from", "path", "required"}}: put a copy of the value at from at path; into an
+ *       array it is inserted, as JSON Patch (RFC 6902) does.</li>
+ *   <li>{@code {"op": "move", "from", "path", "required"}}: remove the value at from, then put it at path
+ *       (inserted into an array, as JSON Patch does); path may not be inside from.</li>
+ *   <li>{@code {"op": "remove", "path", "required"}}: remove the value at path (not the whole document).</li>
+ *   <li>{@code {"op": "merge", "path", "value"}}: apply the value as a JSON merge patch (RFC 7386) to the value
+ *       at path, or to nothing when there is none.</li>
+ * </ul>
+ * {@code required} defaults to {@code true}: an operation whose from (copy, move) or path (remove) matches
+ * nothing fails the task ({@code ops[2].from: "/a/b" matches nothing in the document}); with {@code false}
+ * it does nothing. Every operation is checked before the first is applied.
+ */
+public final class TransformTaskHandler extends JsonTaskHandler
+{
+    /** The task type name. */
+    public static final String TYPE = "transform";
+
+    private static final String[] FIELDS = {"input", "ops"};
+
+    public TransformTaskHandler()
+    {
+        super(TYPE, true);
+    }
+
+    @Override
+    JsonNode apply(final ObjectNode payload, final int maxCopiedValues) throws TaskFailure
+    {
+        if (Payloads.countPresent(payload, FIELDS) != payload.size())
+        {
+            throw Payloads.unknownField("", payload, "a transform payload", FIELDS);
+        }
+        final JsonNode ops = payload.get("ops");
+        if (ops == null)
+        {
+            throw invalid("ops", "required: an array of operations");
+        }
+        if (!ops.isArray())
+        {
+            throw invalid("ops", "must be an array of operations, was " + describe(ops));
+        }
+        final int count = ops.size();
+        final Operation[] operations = new Operation[count];
+        for (int i = 0; i < count; i++)
+        {
+            operations[i] = Operation.compile(ops.get(i), i);
+        }
+
+        final DocumentEditor editor = new DocumentEditor(maxCopiedValues);
+        JsonNode document = Payloads.input(payload);
+        for (int i = 0; i < count; i++)
+        {
+            document = operations[i].applyTo(document, editor, i);
+        }
+        return document;
+    }
+
+    /**
+     * The operations, with the fields each one takes.
+     */
+    private enum Kind
+    {
+        SET("set", new String[] {"op", "path", "value"}),
+        COPY("copy", new String[] {"op", "from", "path", "required"}),
+        MOVE("move", new String[] {"op", "from", "path", "required"}),
+        REMOVE("remove", new String[] {"op", "path", "required"}),
+        MERGE("merge", new String[] {"op", "path", "value"});
+
+        static final String NAMES = "set, copy, move, remove, merge";
+
+        final String name;
+        final String[] fields;
+
+        Kind(final String name, final String[] fields)
+        {
+            this.name = name;
+            this.fields = fields;
+        }
+
+        static Kind named(final String name)
+        {
+            switch (name)
+            {
+                case "set":
+                    return SET;
+                case "copy":
+                    return COPY;
+                case "move":
+                    return MOVE;
+                case "remove":
+                    return REMOVE;
+                case "merge":
+                    return MERGE;
+                default:
+                    return null;
+            }
+        }
+
+        boolean takes(final String field)
+        {
+            for (final String candidate : fields)
+            {
+                if (candidate.equals(field))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /**
+     * One operation, checked: its pointers parsed, its fields present and of the right types.
+     */
+    private static final class Operation
+    {
+        final Kind kind;
+        final Pointer path;
+        final Pointer from;
+        final JsonNode value;
+        final boolean required;
+
+        private Operation(final Kind kind, final Pointer path, final Pointer from, final JsonNode value, final boolean required)
+        {
+            this.kind = kind;
+            this.path = path;
+            this.from = from;
+            this.value = value;
+            this.required = required;
+        }
+
+        static Operation compile(final JsonNode op, final int index) throws TaskFailure
+        {
+            if (!op.isObject())
+            {
+                throw invalid("ops[" + index + "]", "must be an operation object, was " + describe(op));
+            }
+            final JsonNode name = op.get("op");
+            if (name == null)
+            {
+                throw invalid(field(index, "op"), "required (" + Kind.NAMES + ")");
+            }
+            if (!name.isTextual())
+            {
+                throw invalid(field(index, "op"), "must be a string (" + Kind.NAMES + "), was " + describe(name));
+            }
+            final Kind kind = Kind.named(name.textValue());
+            if (kind == null)
+            {
+                throw invalid(field(index, "op"), "unknown operation " + quote(name.textValue()) + " (" + Kind.NAMES + ")");
+            }
+            if (Payloads.countPresent((ObjectNode)op, kind.fields) != op.size())
+            {
+                throw Payloads.unknownField("ops[" + index + "].", (ObjectNode)op, "a " + kind.name + " operation", kind.fields);
+            }
+
+            final Pointer path = pointer(op, index, "path");
+            final Pointer from = kind.takes("from") ? pointer(op, index, "from") : null;
+            final JsonNode value = op.get("value");
+            if (value == null && kind.takes("value"))
+            {
+                throw invalid(field(index, "value"), "required (any JSON, null included)");
+            }
+            final JsonNode requiredNode = op.get("required");
+            if (requiredNode != null && !requiredNode.isBoolean())
+            {
+                throw invalid(field(index, "required"), "must be true or false, was " + describe(requiredNode));
+            }
+
+            if (kind == Kind.REMOVE && path.isWholeDocument())
+            {
+                throw invalid(field(index, "path"), "the empty pointer: the whole document cannot be removed");
+            }
+            if (kind == Kind.MOVE && from.isWholeDocument())
+            {
+                throw invalid(field(index, "from"), "the empty pointer: the whole document cannot be moved");
+            }
+            if (kind == Kind.MOVE && from.isProperPrefixOf(path))
+            {
+                throw invalid(field(index, "path"), quote(path.toString()) + " is inside from " + quote(from.toString()) +
+                    ": a value cannot be moved into itself");
+            }
+            return new Operation(kind, path, from, value, requiredNode == null || requiredNode.booleanValue());
+        }
+
+        JsonNode applyTo(final JsonNode document, final DocumentEditor editor, final int index) throws TaskFailure
+        {
+            switch (kind)
+            {
+                case SET:
+                    return put(document, value, false, index);
+                case COPY:
+                {
+                    final JsonNode found = DocumentEditor.find(document, from);
+                    if (found == null)
+                    {
+                        return unmatched(document, "from", from, index);
+                    }
+                    final JsonNode copy;
+                    try
+                    {
+                        copy = editor.copy(found);
+                    }
+                    catch (final EditException ex)
+                    {
+                        throw invalid(field(index, "from"), ex.getMessage());
+                    }
+                    return put(document, copy, true, index);
+                }
+                case MOVE:
+                {
+                    if (from.toString().equals(path.toString()))
+                    {
+                        return DocumentEditor.find(document, from) == null ? unmatched(document, "from", from, index) : document;
+                    }
+                    final JsonNode removed = DocumentEditor.remove(document, from);
+                    if (removed == null)
+                    {
+                        return unmatched(document, "from", from, index);
+                    }
+                    return put(document, removed, true, index);
+                }
+                case REMOVE:
+                    return DocumentEditor.remove(document, path) == null ? unmatched(document, "path", path, index) : document;
+                case MERGE:
+                {
+                    final JsonNode target = DocumentEditor.find(document, path);
+                    final JsonNode merged = DocumentEditor.merge(target, value);
+                    return merged == target ? document : put(document, merged, false, index);
+                }
+                default:
+                    throw new IllegalStateException("operation " + kind);
+            }
+        }
+
+        private JsonNode put(final JsonNode document, final JsonNode value, final boolean insert, final int index) throws TaskFailure
+        {
+            try
+            {
+                return DocumentEditor.set(document, path, value, insert);
+            }
+            catch (final EditException ex)
+            {
+                throw invalid(field(index, "path"), ex.getMessage());
+            }
+        }
+
+        private JsonNode unmatched(final JsonNode document, final String name, final Pointer pointer, final int index)
+            throws TaskFailure
+        {
+            if (required)
+            {
+                throw invalid(field(index, name), quote(pointer.toString()) + " matches nothing in the document");
+            }
+            return document;
+        }
+
+        private static Pointer pointer(final JsonNode op, final int index, final String name) throws TaskFailure
+        {
+            final JsonNode node = op.get(name);
+            if (node == null)
+            {
+                throw invalid(field(index, name), "required (a JSON Pointer)");
+            }
+            if (!node.isTextual())
+            {
+                throw invalid(field(index, name), "must be a JSON Pointer string, was " + describe(node));
+            }
+            try
+            {
+                return Pointer.parse(node.textValue());
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw Payloads.notAPointer(field(index, name), node.textValue(), ex);
+            }
+        }
+
+        private static String field(final int index, final String name)
+        {
+            return "ops[" + index + "]." + name;
+        }
+    }
+}
