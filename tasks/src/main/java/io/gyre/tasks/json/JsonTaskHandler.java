@@ -117,6 +117,17 @@ abstract class JsonTaskHandler implements TaskHandler
         {
             return;
         }
+        executeOnTree(context);
+    }
+
+    /**
+     * The tree path alone: parse the payload into a tree, build the output from it, succeed with it or fail naming
+     * the field. What {@link #execute} falls back on, and what the fast path is held to in tests.
+     *
+     * @throws TaskFailure (permanent) naming the field of the payload that is wrong.
+     */
+    final void executeOnTree(final TaskContext context) throws TaskFailure
+    {
         final ObjectNode payload = Payloads.parse(context);
         Payloads.succeed(context, apply(payload, maxCopiedValues));
     }
