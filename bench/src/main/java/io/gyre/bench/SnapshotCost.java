@@ -14,7 +14,7 @@ import java.nio.file.Path;
  * java $FLAGS -Xmx8g -cp bench/target/benchmarks.jar io.gyre.bench.SnapshotCost [tasks per round, default 6000000] [every, default 2000000] [rounds, default 3]
  * </pre>
  * Last line: {@code RESULT tasks_per_round=<n> snapshot_every=<n> off_per_s=<n> on_per_s=<n> ratio=<on/off>
- * round_ratio_median=<n> snapshots=<n>}.
+ * round_ratio_median=<n> round_ratio_geomean=<n> snapshots=<n>}.
  */
 public final class SnapshotCost
 {

@@ -100,18 +100,7 @@ public class ThreadPoolBaselineBenchmark extends AbstractBenchmark
             }
             submit(new String(key, StandardCharsets.ISO_8859_1));
         }
-        int spins = 0;
-        while (outcomes.get() < submitted)
-        {
-            if (++spins < 100)
-            {
-                Thread.onSpinWait();
-            }
-            else
-            {
-                Thread.yield();
-            }
-        }
+        CountingListener.awaitCount(outcomes, submitted);
         return submitted;
     }
 
