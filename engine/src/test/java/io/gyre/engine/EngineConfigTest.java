@@ -124,7 +124,7 @@ class EngineConfigTest
     void shouldBuildTheDefaultsWhateverOthersDo(final String ignored, final Consumer<EngineConfig.Builder> unused)
     {
         final EngineConfig config = EngineConfig.builder(dir).build();
-        assertThat(config.ringSize()).isEqualTo(16 * 1024);
+        assertThat(config.ringSize()).isEqualTo(4 * 1024);
         assertThat(config.handlers()).extracting(TaskHandler::type).containsExactly("noop", "echo");
     }
 }

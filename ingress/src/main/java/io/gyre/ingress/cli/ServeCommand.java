@@ -103,7 +103,7 @@ public final class ServeCommand implements Callable<Integer>
     @Option(names = "--transport", defaultValue = "AUTO", description = "AUTO, EPOLL or NIO (default: ${DEFAULT-VALUE}).")
     private ServerConfig.Transport transport;
 
-    @Option(names = "--ring-size", defaultValue = "16384", description = "Slots in the engine's ring, a power of two (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--ring-size", defaultValue = "4096", description = "Slots in the engine's ring, a power of two (default: ${DEFAULT-VALUE}).")
     private int ringSize;
 
     @Option(names = "--wait-strategy", defaultValue = "SLEEPING", description = "BLOCKING, SLEEPING, YIELDING or BUSY_SPIN (default: ${DEFAULT-VALUE}).")

@@ -82,7 +82,7 @@ class MonitorServerTest
             assertThat(response.headers().firstValue("content-type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/plain"));
             assertThat(response.body())
                 .contains("# TYPE gyre_live_tasks gauge")
-                .contains("gyre_ring_capacity 16384")
+                .contains("gyre_ring_capacity 4096")
                 .containsPattern("gyre_tcp_connections 1(\\.0)?\\n")
                 .containsPattern("gyre_tcp_frames_total [1-9]")
                 .contains("gyre_stage_failures_total 0")
