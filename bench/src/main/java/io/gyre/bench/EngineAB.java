@@ -1,6 +1,5 @@
 package io.gyre.bench;
 
-import io.gyre.engine.Engine;
 import io.gyre.engine.EngineConfig;
 import io.gyre.engine.WaitStrategyOption;
 
@@ -39,20 +38,7 @@ public final class EngineAB
         configure(EngineConfig.builder(Path.of(".")), a);   // a bad setting fails before anything runs
         configure(EngineConfig.builder(Path.of(".")), b);
         final AlternatingRounds result = AlternatingRounds.run("a", "b", rounds, (useB, warmUp) ->
-        {
-            final Path dir = TempDirectories.create("gyre-engine-ab");
-            try (Engine engine = Engine.open(configure(EngineConfig.builder(dir), useB ? b : a).build()))
-            {
-                final long count = warmUp ? 1_000_000L : tasks;
-                final long start = System.nanoTime();
-                NoopTasks.submit(engine, "", count);
-                return count * 1e9 / (System.nanoTime() - start);
-            }
-            finally
-            {
-                TempDirectories.delete(dir);
-            }
-        });
+            NoopTasks.rate(dir -> configure(EngineConfig.builder(dir), useB ? b : a), warmUp ? 1_000_000L : tasks));
         System.out.printf("RESULT a=%s b=%s tasks_per_round=%d %s%n", a, b, tasks, result.summary());
     }
 

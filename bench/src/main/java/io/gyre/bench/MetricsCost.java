@@ -1,9 +1,7 @@
 package io.gyre.bench;
 
-import io.gyre.engine.Engine;
 import io.gyre.engine.EngineConfig;
 
-import java.nio.file.Path;
 
 /**
  * What the engine's metrics cost in throughput: the same in-process workload ({@code noop} tasks, journaled,
@@ -26,20 +24,7 @@ public final class MetricsCost
         final long tasks = args.length > 0 ? Long.parseLong(args[0]) : 3_000_000L;
         final int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 10;
         final AlternatingRounds result = AlternatingRounds.run("off", "on", rounds, (metricsOn, warmUp) ->
-        {
-            final Path dir = TempDirectories.create("gyre-metrics-cost");
-            try (Engine engine = Engine.open(EngineConfig.builder(dir).metrics(metricsOn).build()))
-            {
-                final long count = warmUp ? 1_000_000L : tasks;
-                final long start = System.nanoTime();
-                NoopTasks.submit(engine, "", count);
-                return count * 1e9 / (System.nanoTime() - start);
-            }
-            finally
-            {
-                TempDirectories.delete(dir);
-            }
-        });
+            NoopTasks.rate(dir -> EngineConfig.builder(dir).metrics(metricsOn), warmUp ? 1_000_000L : tasks));
         System.out.printf("RESULT tasks_per_round=%d %s%n", tasks, result.summary());
     }
 }

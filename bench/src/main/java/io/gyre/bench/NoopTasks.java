@@ -1,13 +1,16 @@
 package io.gyre.bench;
 
 import io.gyre.engine.Engine;
+import io.gyre.engine.EngineConfig;
 import io.gyre.engine.OutcomeListener;
 import io.gyre.engine.TaskOutcome;
 import io.gyre.engine.TaskRequest;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
 
 /**
  * Submits {@code noop} tasks under distinct keys as fast as the engine takes them, and waits for every outcome:
@@ -17,6 +20,27 @@ final class NoopTasks
 {
     private NoopTasks()
     {
+    }
+
+    /**
+     * One round of an in-process comparison: a fresh engine on a fresh journal in a temporary directory, configured
+     * by {@code config}, given {@code count} tasks; closed and deleted after.
+     *
+     * @return tasks per second, from the first submission to the last outcome.
+     */
+    static double rate(final Function<Path, EngineConfig.Builder> config, final long count) throws Exception
+    {
+        final Path dir = TempDirectories.create("gyre-noop-rate");
+        try (Engine engine = Engine.open(config.apply(dir).build()))
+        {
+            final long start = System.nanoTime();
+            submit(engine, "", count);
+            return count * 1e9 / (System.nanoTime() - start);
+        }
+        finally
+        {
+            TempDirectories.delete(dir);
+        }
     }
 
     /**

@@ -3,15 +3,10 @@ package io.gyre.tasks.json;
 import io.gyre.engine.TaskContext;
 import io.gyre.engine.TaskFailure;
 import io.gyre.engine.TaskHandler;
-import org.agrona.DirectBuffer;
-import org.agrona.MutableDirectBuffer;
-import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -132,13 +127,13 @@ class JsonEditEquivalenceTest
             if (expected.output != null)
             {
                 succeeded++;
-                final Capture direct = new Capture(payload, false);
+                final RecordingContext direct = RecordingContext.of(payload);
                 final Workspace workspace = Workspace.current();
                 final int maxCopies = "set".equals(handler.type()) ? JsonTaskHandler.DEFAULT_MAX_COPIED_VALUES : budget;
                 if (workspace.read(direct, maxCopies) && handler.edit(workspace) && workspace.succeed(direct))
                 {
                     fast++;
-                    assertThat(direct.output).as("fast output of %s", shown).isEqualTo(expected.output);
+                    assertThat(direct.outputBytes()).as("fast output of %s", shown).isEqualTo(expected.output);
                 }
             }
             else
@@ -562,133 +557,37 @@ class JsonEditEquivalenceTest
         }
     }
 
-    private static final class Capture implements TaskContext
+    /** What a handler did with a payload: its output, or its failure as "permanent: message". */
+    private static final class Capture
     {
-        private final UnsafeBuffer payload;
-        private final int length;
-        byte[] output;
-        String failure;
+        final byte[] output;
+        final String failure;
 
-        Capture(final byte[] bytes, final boolean offHeap)
+        private Capture(final byte[] output, final String failure)
         {
-            if (offHeap)
-            {
-                payload = new UnsafeBuffer(ByteBuffer.allocateDirect(bytes.length + 1), 0, bytes.length);
-                payload.putBytes(0, bytes);
-            }
-            else
-            {
-                final byte[] padded = new byte[bytes.length + 10];
-                Arrays.fill(padded, (byte)'}');
-                System.arraycopy(bytes, 0, padded, 3, bytes.length);
-                payload = new UnsafeBuffer(padded, 3, bytes.length);
-            }
-            length = bytes.length;
+            this.output = output;
+            this.failure = failure;
         }
 
         static Capture run(final TaskHandler handler, final byte[] payload, final boolean offHeap)
         {
-            final Capture capture = new Capture(payload, offHeap);
+            final RecordingContext context = offHeap ? RecordingContext.offHeap(payload) : RecordingContext.of(payload);
+            String failure = null;
             try
             {
-                handler.execute(capture);
+                handler.execute(context);
             }
             catch (final TaskFailure ex)
             {
-                capture.failure = (ex.retryable() ? "retryable: " : "permanent: ") + ex.getMessage();
+                failure = (ex.retryable() ? "retryable: " : "permanent: ") + ex.getMessage();
             }
             catch (final Exception ex)
             {
                 throw new AssertionError("not a TaskFailure", ex);
             }
-            return capture;
-        }
-
-        @Override
-        public long taskId()
-        {
-            return 1;
-        }
-
-        @Override
-        public int attempt()
-        {
-            return 1;
-        }
-
-        @Override
-        public DirectBuffer payload()
-        {
-            return payload;
-        }
-
-        @Override
-        public int payloadLength()
-        {
-            return length;
-        }
-
-        @Override
-        public String taskType()
-        {
-            return "test";
-        }
-
-        @Override
-        public boolean stopRequested()
-        {
-            return false;
-        }
-
-        @Override
-        public void onStop(final Runnable action)
-        {
-        }
-
-        @Override
-        public long submittedAt()
-        {
-            return 0;
-        }
-
-        @Override
-        public void holdUntil(final long epochNanos)
-        {
-            throw new UnsupportedOperationException("holdUntil");
-        }
-
-        @Override
-        public MutableDirectBuffer outputBuffer(final int capacity)
-        {
-            throw new UnsupportedOperationException("outputBuffer");
-        }
-
-        @Override
-        public void succeed(final int length)
-        {
-            throw new UnsupportedOperationException("succeed(int)");
-        }
-
-        @Override
-        public void succeed(final DirectBuffer source, final int offset, final int length)
-        {
-            final byte[] bytes = new byte[length];
-            source.getBytes(offset, bytes);
-            succeed(bytes);
-        }
-
-        @Override
-        public void succeed(final byte[] bytes)
-        {
-            assertThat(output).as("output reported twice").isNull();
-            assertThat(failure).as("output after a failure").isNull();
-            output = bytes.clone();
-        }
-
-        @Override
-        public void fail(final boolean retryable, final String message)
-        {
-            throw new UnsupportedOperationException("fail: the JSON handlers throw");
+            assertThat(context.failure()).as("the JSON handlers throw their failures, they do not report them").isNull();
+            assertThat(failure == null || context.outputBytes() == null).as("an output and a failure").isTrue();
+            return new Capture(context.outputBytes(), failure);
         }
     }
 }

@@ -53,7 +53,14 @@ final class RecordingContext implements TaskContext
      */
     static RecordingContext offHeap(final String payload)
     {
-        final byte[] bytes = payload.getBytes(StandardCharsets.UTF_8);
+        return offHeap(payload.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * @return a context whose payload is these bytes, off the heap.
+     */
+    static RecordingContext offHeap(final byte[] bytes)
+    {
         final ByteBuffer direct = ByteBuffer.allocateDirect(bytes.length + 8);
         final UnsafeBuffer buffer = new UnsafeBuffer(direct, 4, bytes.length);
         buffer.putBytes(0, bytes);
@@ -72,6 +79,12 @@ final class RecordingContext implements TaskContext
     String output()
     {
         return output == null ? null : new String(output, StandardCharsets.UTF_8);
+    }
+
+    /** @return the output's bytes, or null. */
+    byte[] outputBytes()
+    {
+        return output;
     }
 
     String failure()
