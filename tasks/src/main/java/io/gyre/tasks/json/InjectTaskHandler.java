@@ -31,6 +31,7 @@ public final class InjectTaskHandler extends JsonTaskHandler
     /** The task type name. */
     public static final String TYPE = "inject";
 
+    /** The payload's members (the fast path's variables are in this order). */
     private static final String[] FIELDS = {"input", "template", "refs", "required"};
 
     public InjectTaskHandler()
@@ -43,34 +44,15 @@ public final class InjectTaskHandler extends JsonTaskHandler
     {
         final Tape tape = workspace.tape;
         final TapeEditor editor = workspace.editor;
-        int input = -1;
-        int template = -1;
-        int refs = -1;
-        int requiredEntry = -1;
-        for (int member = 1, end = tape.end(0); member < end; member = tape.end(member))
+        final int[] at = workspace.members;
+        if (!tape.members(FIELDS, at))
         {
-            final String name = tape.name(member);
-            if ("input".equals(name))
-            {
-                input = member;
-            }
-            else if ("template".equals(name))
-            {
-                template = member;
-            }
-            else if ("refs".equals(name))
-            {
-                refs = member;
-            }
-            else if ("required".equals(name))
-            {
-                requiredEntry = member;
-            }
-            else
-            {
-                return false;
-            }
+            return false;
         }
+        final int input = at[0];
+        final int template = at[1];
+        final int refs = at[2];
+        final int requiredEntry = at[3];
         if (refs < 0 || tape.kind(refs) != Tape.OBJECT)
         {
             return false;

@@ -27,6 +27,7 @@ public final class SetTaskHandler extends JsonTaskHandler
     /** The task type name. */
     public static final String TYPE = "set";
 
+    /** The payload's members (the fast path's variables are in this order). */
     private static final String[] FIELDS = {"input", "values"};
 
     public SetTaskHandler()
@@ -39,24 +40,13 @@ public final class SetTaskHandler extends JsonTaskHandler
     {
         final Tape tape = workspace.tape;
         final TapeEditor editor = workspace.editor;
-        int input = -1;
-        int values = -1;
-        for (int member = 1, end = tape.end(0); member < end; member = tape.end(member))
+        final int[] at = workspace.members;
+        if (!tape.members(FIELDS, at))
         {
-            final String name = tape.name(member);
-            if ("input".equals(name))
-            {
-                input = member;
-            }
-            else if ("values".equals(name))
-            {
-                values = member;
-            }
-            else
-            {
-                return false;
-            }
+            return false;
         }
+        final int input = at[0];
+        final int values = at[1];
         if (values < 0 || tape.kind(values) != Tape.OBJECT)
         {
             return false;

@@ -185,6 +185,32 @@ final class Tape
     }
 
     /**
+     * Find the payload's members by name: {@code at[i]} is the entry of the member named {@code names[i]} (the last
+     * one, should a name come twice), or -1 when there is none.
+     *
+     * @return false when the payload has a member of another name (the tree path says what is wrong with it).
+     */
+    boolean members(final String[] names, final int[] at)
+    {
+        java.util.Arrays.fill(at, 0, names.length, -1);
+        for (int member = 1, end = end(0); member < end; member = end(member))
+        {
+            final String name = name(member);
+            int i = 0;
+            while (i < names.length && !names[i].equals(name))
+            {
+                i++;
+            }
+            if (i == names.length)
+            {
+                return false;
+            }
+            at[i] = member;
+        }
+        return true;
+    }
+
+    /**
      * @return the value's property name in its object; null for an array element or the payload.
      */
     String name(final int entry)

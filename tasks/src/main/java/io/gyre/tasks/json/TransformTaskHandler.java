@@ -41,6 +41,7 @@ public final class TransformTaskHandler extends JsonTaskHandler
     /** The task type name. */
     public static final String TYPE = "transform";
 
+    /** The payload's members (the fast path's variables are in this order). */
     private static final String[] FIELDS = {"input", "ops"};
 
     public TransformTaskHandler()
@@ -53,24 +54,13 @@ public final class TransformTaskHandler extends JsonTaskHandler
     {
         final Tape tape = workspace.tape;
         final TapeEditor editor = workspace.editor;
-        int input = -1;
-        int ops = -1;
-        for (int member = 1, end = tape.end(0); member < end; member = tape.end(member))
+        final int[] at = workspace.members;
+        if (!tape.members(FIELDS, at))
         {
-            final String name = tape.name(member);
-            if ("input".equals(name))
-            {
-                input = member;
-            }
-            else if ("ops".equals(name))
-            {
-                ops = member;
-            }
-            else
-            {
-                return false;
-            }
+            return false;
         }
+        final int input = at[0];
+        final int ops = at[1];
         if (ops < 0 || tape.kind(ops) != Tape.ARRAY)
         {
             return false;

@@ -32,6 +32,8 @@ final class Workspace
 
     final Tape tape = new Tape();
     final TapeEditor editor = new TapeEditor(tape);
+    /** The payload's members a handler looks for ({@link Tape#members}). */
+    final int[] members = new int[4];
 
     private final Pointer[] pointers = new Pointer[POINTER_SLOTS];
     private final Output output = new Output();
