@@ -61,7 +61,7 @@ final class Sequencer
     private Settings settings;
 
     /** Live tasks by id, and by key hash (chained through {@link TaskRecord#nextSameHash}): small and hot. */
-    private final Long2ObjectHashMap<TaskRecord> byId = new Long2ObjectHashMap<>(1024, 0.5f);
+    private final TasksById byId = new TasksById(TasksById.DEFAULT_SLOTS);
     private final Long2ObjectHashMap<TaskRecord> byKeyHash = new Long2ObjectHashMap<>(1024, 0.5f);
     /** Finished tasks, remembered for deduplication. */
     private final RetainedOutcomes retained;
@@ -880,7 +880,7 @@ final class Sequencer
     {
         long[] running = new long[16];
         int count = 0;
-        for (final TaskRecord r : byId.values())
+        for (final TaskRecord r : byId)
         {
             if (r.state == TaskState.RUNNING && r.heldUntil == 0)
             {
@@ -908,7 +908,7 @@ final class Sequencer
         int pending = 0;
         int retryWaiting = 0;
         int held = 0;
-        for (final TaskRecord r : byId.values())
+        for (final TaskRecord r : byId)
         {
             if (r.state == TaskState.PENDING)
             {
@@ -1737,7 +1737,7 @@ final class Sequencer
     Map<TaskState, Long> countByState()
     {
         final Map<TaskState, Long> counts = new EnumMap<>(TaskState.class);
-        for (final TaskRecord r : byId.values())
+        for (final TaskRecord r : byId)
         {
             counts.merge(r.state, 1L, Long::sum);
         }
@@ -1752,7 +1752,7 @@ final class Sequencer
     {
         final long[] ids = new long[byId.size()];
         int n = 0;
-        for (final TaskRecord r : byId.values())
+        for (final TaskRecord r : byId)
         {
             ids[n++] = r.taskId;
         }
@@ -1836,7 +1836,7 @@ final class Sequencer
         out.putInt(byId.size());
         if (canonical)
         {
-            final long[] ids = sortedKeys(byId.keySet().iterator(), byId.size());
+            final long[] ids = byId.sortedIds();
             for (final long id : ids)
             {
                 oldest = Math.min(oldest, writeTask(out, byId.get(id)));
@@ -1844,7 +1844,7 @@ final class Sequencer
         }
         else
         {
-            for (final TaskRecord r : byId.values())
+            for (final TaskRecord r : byId)
             {
                 oldest = Math.min(oldest, writeTask(out, r));
             }
