@@ -31,12 +31,13 @@ public final class PendingWaits
         final int count = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
         final Path dir = TempDirectories.create("gyre-pending-waits");
         final MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
-        try (Engine engine = Engine.open(EngineConfig.builder(dir).maxLiveTasks(count + 1000).maxRetainedOutcomes(1000).build()))
+        try (Engine engine = Engine.open(EngineConfig.builder(dir).maxLiveTasks(count + 1000).admission(100, 100).maxRetainedOutcomes(1000).build()))
         {
             // warm the path (and the JIT) with a few, finished
             final TaskRequest request = new TaskRequest();
             final AtomicLong accepted = new AtomicLong();
             final AtomicLong outcomes = new AtomicLong();
+            final AtomicLong rejected = new AtomicLong();
             final OutcomeListener listener = new OutcomeListener()
             {
                 @Override
@@ -48,6 +49,10 @@ public final class PendingWaits
                 @Override
                 public void onOutcome(final TaskOutcome outcome)
                 {
+                    if (outcome.rejected())
+                    {
+                        rejected.incrementAndGet();
+                    }
                     outcomes.incrementAndGet();
                 }
             };
@@ -72,9 +77,13 @@ public final class PendingWaits
                 }
                 engine.submit(request.clear().key(key, 0, 8).type("wait").payload("PT10M"), listener);
             }
-            while (accepted.get() < count)
+            while (accepted.get() + rejected.get() < count)
             {
                 LockSupport.parkNanos(1_000_000);
+            }
+            if (rejected.get() > 0)
+            {
+                throw new IllegalStateException(rejected.get() + " of " + count + " waits were refused: the measure needs them all pending");
             }
             final double seconds = (System.nanoTime() - start) / 1e9;
             final long after = usedAfterGc(memory);

@@ -299,8 +299,8 @@ final class Sequencer
         r.keyHash = hash;
         r.state = TaskState.PENDING;
         r.handlerId = handlerId;
-        r.mode = mode;
-        r.priority = Math.min(Math.max(priority, 0), PRIORITIES - 1);
+        r.mode = (byte)mode;
+        r.priority = (byte)Math.min(Math.max(priority, 0), PRIORITIES - 1);
         r.timeoutMillis = timeoutMillis;
         r.maxAttempts = Math.max(1, maxAttempts);
         r.backoffInitialMillis = backoffInitialMillis;
@@ -406,7 +406,7 @@ final class Sequencer
             else if (enterDeadLetters(r, SubmittedRecord.FLAG_DEAD_LETTER, reason, document, offset, finishedAt == 0 ? now : finishedAt))
             {
                 derive(fx, RecordType.DEAD_LETTERED, taskId, attempt, reason, 0);
-                r.outcomeReason = reason;
+                r.outcomeReason = (byte)reason;
                 finish(r, TaskState.DEAD_LETTERED, fx, resultSource, finishedAt);
             }
             else
@@ -468,13 +468,13 @@ final class Sequencer
         if (r.state == TaskState.RUNNING)
         {
             fx.stop(r.taskId, r.attempt);
-            r.outcomeReason = REASON_CANCELLED_RUNNING;
+            r.outcomeReason = (byte)REASON_CANCELLED_RUNNING;
             r.executionNanos += Math.max(0, now - r.startedAt);
         }
         else
         {
             removePending(r);
-            r.outcomeReason = REASON_CANCELLED_WAITING;
+            r.outcomeReason = (byte)REASON_CANCELLED_WAITING;
         }
         r.outcomeDocument = -1;
         derive(fx, RecordType.CANCELLED, r.taskId, r.attempt, r.outcomeReason, 0);
@@ -555,8 +555,8 @@ final class Sequencer
         r.keyHash = hash;
         r.state = TaskState.DEAD_LETTERED;
         r.handlerId = submission.handlerId;
-        r.mode = submission.mode;
-        r.priority = Math.min(Math.max(submission.priority, 0), PRIORITIES - 1);
+        r.mode = (byte)submission.mode;
+        r.priority = (byte)Math.min(Math.max(submission.priority, 0), PRIORITIES - 1);
         r.timeoutMillis = submission.timeoutMillis;
         r.attempt = attempts;
         r.attemptBase = attempts;
@@ -1108,11 +1108,11 @@ final class Sequencer
         if (enterDeadLetters(r, SubmittedRecord.FLAG_DEAD_LETTER_TIMEOUT, REASON_DEAD_LETTER_TIMED_OUT, -1, 0, now))
         {
             derive(fx, RecordType.DEAD_LETTERED, r.taskId, r.attempt, REASON_DEAD_LETTER_TIMED_OUT, 0);
-            r.outcomeReason = REASON_DEAD_LETTER_TIMED_OUT;
+            r.outcomeReason = (byte)REASON_DEAD_LETTER_TIMED_OUT;
             finish(r, TaskState.DEAD_LETTERED, fx, Effects.SOURCE_NONE, now);
             return;
         }
-        r.outcomeReason = REASON_TIMED_OUT_FINAL;
+        r.outcomeReason = (byte)REASON_TIMED_OUT_FINAL;
         finish(r, TaskState.TIMED_OUT, fx, Effects.SOURCE_NONE, now);
     }
 
@@ -1917,6 +1917,18 @@ final class Sequencer
         return oldest;
     }
 
+    /**
+     * A code a task record keeps in a byte, read back from a snapshot: refused if out of range rather than wrapped.
+     */
+    private static byte smallCode(final int value, final String what)
+    {
+        if (value < 0 || value > Byte.MAX_VALUE)
+        {
+            throw new IllegalStateException("snapshot state has a task " + what + " of " + value);
+        }
+        return (byte)value;
+    }
+
     private static long[] sortedKeys(final java.util.Iterator<Long> keys, final int size)
     {
         final long[] ids = new long[size];
@@ -1980,8 +1992,8 @@ final class Sequencer
             r.attempt = in.getInt();
             r.maxAttempts = in.getInt();
             r.handlerId = handlerId(handlerIds, in.getInt());
-            r.mode = in.getInt();
-            r.priority = in.getInt();
+            r.mode = smallCode(in.getInt(), "mode");
+            r.priority = smallCode(in.getInt(), "priority");
             r.taskFlags = in.getInt();
             r.timeoutMillis = in.getInt();
             r.backoffInitialMillis = in.getInt();
@@ -1995,7 +2007,7 @@ final class Sequencer
             r.submitOffset = in.getInt();
             r.outcomeDocument = in.getLong();
             r.outcomeOffset = in.getInt();
-            r.outcomeReason = in.getInt();
+            r.outcomeReason = smallCode(in.getInt(), "outcome reason");
             r.heldUntil = in.getLong();
             r.attemptBase = in.getInt();
             r.tenant = in.getInt();

@@ -17,8 +17,9 @@ final class TaskRecord
     /** Attempts made before the task was last redriven (0 for one never redriven): backoff counts from here. */
     int attemptBase;
     int handlerId;
-    int mode;
-    int priority;
+    /** {@link ExecutionMode#code()}: a byte, like the next two, to keep a live task's record small (a million pending waits). */
+    byte mode;
+    byte priority;
     int taskFlags;
     int timeoutMillis;
     int backoffInitialMillis;
@@ -47,7 +48,7 @@ final class TaskRecord
     long outcomeDocument = -1;
     int outcomeOffset;
     /** For outcomes without such a record (timed out, cancelled): the derived record's reason code. */
-    int outcomeReason;
+    byte outcomeReason;
     /** When this RUNNING task's journaled, held outcome is released (epoch nanos); 0 when none is held. */
     long heldUntil;
 
