@@ -730,7 +730,7 @@ public final class Engine implements AutoCloseable
         {
             throw new InvalidTaskException("type", "type is required");
         }
-        if (registry.idOf(type) == HandlerRegistry.UNKNOWN)
+        if (request.handlerId(registry) == HandlerRegistry.UNKNOWN)
         {
             throw new InvalidTaskException("type", "type=" + type + " is not a registered task type (registered: " + registry.names() + ")");
         }
@@ -800,7 +800,7 @@ public final class Engine implements AutoCloseable
      */
     private void fillSubmit(final RingEvent e, final TaskRequest request, final OutcomeListener listener)
     {
-        final int handlerId = registry.idOf(request.type());
+        final int handlerId = request.handlerId(registry);
         final TaskHandler handler = registry.handler(handlerId);
         e.kind = RingEvent.SUBMIT;
         e.handlerId = handlerId;

@@ -28,6 +28,13 @@ public final class TaskRequest
     private float backoffMultiplier;
     private float backoffJitter = -1;
     private boolean deadLetter = true;
+    /**
+     * The handler id the engine last resolved {@link #type} to, and for which string and handlers: a request reused
+     * with the same type string (a connection's, a load loop's) is not looked up again. Kept across {@link #clear()}.
+     */
+    private String resolvedType;
+    private HandlerRegistry resolvedBy;
+    private int resolvedId;
     private long correlationId;
 
     public TaskRequest()
@@ -82,6 +89,22 @@ public final class TaskRequest
     {
         type = value;
         return this;
+    }
+
+    /**
+     * @return the id of this request's type in {@code registry} ({@link HandlerRegistry#UNKNOWN} when it has none),
+     *     looked up only when the type string or the registry changed since the last call.
+     */
+    int handlerId(final HandlerRegistry registry)
+    {
+        final String current = type;
+        if (current != resolvedType || registry != resolvedBy)
+        {
+            resolvedId = registry.idOf(current);
+            resolvedType = current;
+            resolvedBy = registry;
+        }
+        return resolvedId;
     }
 
     public TaskRequest payload(final String utf8)

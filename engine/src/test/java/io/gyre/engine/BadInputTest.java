@@ -75,6 +75,31 @@ class BadInputTest
     }
 
     @Test
+    void aReusedRequestRunsTheTypeItNowNamesAndAnUnknownOneIsRefused() throws Exception
+    {
+        try (Engine engine = Engine.open(EngineConfig.builder(dir).build()))
+        {
+            // the request remembers the handler its type string resolved to: changing the type must change the handler
+            final TaskRequest request = new TaskRequest();
+            final String echo = "echo";
+            assertThat(engine.submit(request.clear().key("a").type(echo).payload("x")).get(10, TimeUnit.SECONDS).outputAsString()).isEqualTo("x");
+            assertThat(engine.submit(request.clear().key("b").type("noop").payload("x")).get(10, TimeUnit.SECONDS).outputAsString()).isEmpty();
+            assertThatThrownBy(() -> engine.submit(request.clear().key("c").type("nope"), outcome -> { }))
+                .isInstanceOf(InvalidTaskException.class).hasMessageContaining("type=nope");
+            assertThat(engine.submit(request.clear().key("d").type(new String(echo.toCharArray())).payload("y")).get(10, TimeUnit.SECONDS)
+                .outputAsString()).isEqualTo("y");
+            assertThat(engine.submit(request.clear().key("e").type(echo).payload("z")).get(10, TimeUnit.SECONDS).outputAsString()).isEqualTo("z");
+        }
+        // and in another engine, whose registry may number its handlers otherwise, the same request is resolved again
+        try (Engine other = Engine.open(EngineConfig.builder(dir.resolve("other")).handler(new TestHandlers.Flaky("flaky", 0, true, ExecutionMode.INLINE)).build()))
+        {
+            final TaskRequest request = new TaskRequest().key("f").type("echo").payload("w");
+            assertThat(other.submit(request).get(10, TimeUnit.SECONDS).outputAsString()).isEqualTo("w");
+            assertThat(other.submit(request.clear().key("g").type("flaky")).get(10, TimeUnit.SECONDS).state()).isEqualTo(TaskState.SUCCEEDED);
+        }
+    }
+
+    @Test
     void shouldRefuseMalformedKeysForStatusAndCancel()
     {
         try (Engine engine = Engine.open(EngineConfig.builder(dir).maxKeyBytes(32).build()))
