@@ -36,19 +36,12 @@ public final class InjectTaskHandler extends JsonTaskHandler
 
     public InjectTaskHandler()
     {
-        super(TYPE, true);
+        super(TYPE, true, FIELDS);
     }
 
     @Override
-    boolean edit(final Workspace workspace)
+    boolean edit(final Workspace workspace, final Tape tape, final TapeEditor editor, final int[] at)
     {
-        final Tape tape = workspace.tape;
-        final TapeEditor editor = workspace.editor;
-        final int[] at = workspace.members;
-        if (!tape.members(FIELDS, at))
-        {
-            return false;
-        }
         final int input = at[0];
         final int template = at[1];
         final int refs = at[2];

@@ -41,16 +41,21 @@ abstract class JsonTaskHandler implements TaskHandler
 
     private final String type;
     private final boolean copies;
+    private final String[] fields;
     private int maxCopiedValues = DEFAULT_MAX_COPIED_VALUES;
 
     /**
      * @param type the task type name.
      * @param copies whether the type copies values (and so takes the {@value #MAX_COPIED_VALUES} setting).
      */
-    JsonTaskHandler(final String type, final boolean copies)
+    /**
+     * @param fields the payload's members, every one the handler knows (the fast path finds them in this order).
+     */
+    JsonTaskHandler(final String type, final boolean copies, final String[] fields)
     {
         this.type = type;
         this.copies = copies;
+        this.fields = fields;
     }
 
     @Override
@@ -133,13 +138,25 @@ abstract class JsonTaskHandler implements TaskHandler
     }
 
     /**
-     * The fast path: build the output document in {@code workspace.editor} from the payload on
-     * {@code workspace.tape} (read, and the editor reset with this handler's budget of copies), exactly as
-     * {@link #apply} would from the tree.
+     * The fast path, on the payload read onto {@code workspace.tape}: find its members, then {@link #edit(Workspace,
+     * Tape, TapeEditor, int[]) edit}.
      *
+     * @return false wherever {@link #apply} would fail (a member this type does not know, among others).
+     */
+    final boolean edit(final Workspace workspace)
+    {
+        return workspace.tape.members(fields, workspace.members) && edit(workspace, workspace.tape, workspace.editor, workspace.members);
+    }
+
+    /**
+     * The fast path: build the output document in {@code editor} from the payload on {@code tape} (read, and the
+     * editor reset with this handler's budget of copies), exactly as {@link #apply} would from the tree.
+     *
+     * @param at the entries of the payload's members, in the order of the fields given to the constructor; -1 for
+     *     one the payload does not have.
      * @return false wherever {@link #apply} would fail: the tree path runs instead and words the failure.
      */
-    abstract boolean edit(Workspace workspace);
+    abstract boolean edit(Workspace workspace, Tape tape, TapeEditor editor, int[] at);
 
     /**
      * Build the output document. The payload is this attempt's own: edit it in place, move its values into

@@ -32,19 +32,12 @@ public final class SetTaskHandler extends JsonTaskHandler
 
     public SetTaskHandler()
     {
-        super(TYPE, false);
+        super(TYPE, false, FIELDS);
     }
 
     @Override
-    boolean edit(final Workspace workspace)
+    boolean edit(final Workspace workspace, final Tape tape, final TapeEditor editor, final int[] at)
     {
-        final Tape tape = workspace.tape;
-        final TapeEditor editor = workspace.editor;
-        final int[] at = workspace.members;
-        if (!tape.members(FIELDS, at))
-        {
-            return false;
-        }
         final int input = at[0];
         final int values = at[1];
         if (values < 0 || tape.kind(values) != Tape.OBJECT)

@@ -46,19 +46,12 @@ public final class TransformTaskHandler extends JsonTaskHandler
 
     public TransformTaskHandler()
     {
-        super(TYPE, true);
+        super(TYPE, true, FIELDS);
     }
 
     @Override
-    boolean edit(final Workspace workspace)
+    boolean edit(final Workspace workspace, final Tape tape, final TapeEditor editor, final int[] at)
     {
-        final Tape tape = workspace.tape;
-        final TapeEditor editor = workspace.editor;
-        final int[] at = workspace.members;
-        if (!tape.members(FIELDS, at))
-        {
-            return false;
-        }
         final int input = at[0];
         final int ops = at[1];
         if (ops < 0 || tape.kind(ops) != Tape.ARRAY)
