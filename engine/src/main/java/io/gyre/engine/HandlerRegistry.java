@@ -20,6 +20,9 @@ final class HandlerRegistry
     private final byte[][] names;
     private final ExecutionMode[] modes;
     private final Map<String, Integer> byName = new HashMap<>();
+    private static final java.util.concurrent.atomic.AtomicLong IDENTITIES = new java.util.concurrent.atomic.AtomicLong();
+    /** This registry among all of the JVM's, from 1: what a {@link TaskRequest} remembers its type's id against. */
+    final long identity = IDENTITIES.incrementAndGet();
 
     HandlerRegistry(final List<TaskHandler> list)
     {

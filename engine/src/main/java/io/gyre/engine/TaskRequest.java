@@ -33,7 +33,7 @@ public final class TaskRequest
      * with the same type string (a connection's, a load loop's) is not looked up again. Kept across {@link #clear()}.
      */
     private String resolvedType;
-    private HandlerRegistry resolvedBy;
+    private long resolvedBy;
     private int resolvedId;
     private long correlationId;
 
@@ -98,11 +98,13 @@ public final class TaskRequest
     int handlerId(final HandlerRegistry registry)
     {
         final String current = type;
-        if (current != resolvedType || registry != resolvedBy)
+        // the registry by its number, not a reference: a request kept by its caller must not keep a closed engine's
+        // handlers reachable
+        if (current != resolvedType || registry.identity != resolvedBy)
         {
             resolvedId = registry.idOf(current);
             resolvedType = current;
-            resolvedBy = registry;
+            resolvedBy = registry.identity;
         }
         return resolvedId;
     }
