@@ -12,7 +12,6 @@ import io.gyre.journal.TransitionRecord;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableArrayBuffer;
 import org.agrona.collections.Long2LongHashMap;
-import org.agrona.collections.Long2ObjectHashMap;
 
 import java.util.Arrays;
 import java.util.EnumMap;
@@ -60,9 +59,9 @@ final class Sequencer
     private final SubmissionReader submission;
     private Settings settings;
 
-    /** Live tasks by id, and by key hash (chained through {@link TaskRecord#nextSameHash}): small and hot. */
+    /** Live tasks by id, and by key hash: small and hot. */
     private final TasksById byId = new TasksById(TasksById.DEFAULT_SLOTS);
-    private final Long2ObjectHashMap<TaskRecord> byKeyHash = new Long2ObjectHashMap<>(1024, 0.5f);
+    private final TasksByKey byKey = new TasksByKey(TasksByKey.INITIAL_BUCKETS);
     /** Finished tasks, remembered for deduplication. */
     private final RetainedOutcomes retained;
     private final TenantIndex tenants = new TenantIndex(TenantIndex.LIMIT);
@@ -321,8 +320,7 @@ final class Sequencer
         {
             live.onTransition(r, null, TaskState.PENDING, now);
         }
-        r.nextSameHash = byKeyHash.get(hash);
-        byKeyHash.put(hash, r);
+        byKey.add(r);
         byId.put(eventId, r);
         liveCount++;
         addWaiter(r, target, correlation);
@@ -577,8 +575,7 @@ final class Sequencer
         {
             retained.forget(retainedSlot);
         }
-        r.nextSameHash = byKeyHash.get(hash);
-        byKeyHash.put(hash, r);
+        byKey.add(r);
         byId.put(taskId, r);
         liveCount++;
         transition(r, TaskState.RETRY_WAIT);
@@ -1409,9 +1406,9 @@ final class Sequencer
 
     private TaskRecord findLive(final long hash, final DirectBuffer key, final int keyOffset, final int keyLength)
     {
-        for (TaskRecord r = byKeyHash.get(hash); r != null; r = r.nextSameHash)
+        for (TaskRecord r = byKey.chain(hash); r != null; r = r.nextByKey)
         {
-            if (keyMatcher.matches(r.submitDocument, r.submitOffset, key, keyOffset, keyLength))
+            if (r.keyHash == hash && keyMatcher.matches(r.submitDocument, r.submitOffset, key, keyOffset, keyLength))
             {
                 return r;
             }
@@ -1466,29 +1463,7 @@ final class Sequencer
             retained.evictOldest();
         }
         byId.remove(r.taskId);
-        TaskRecord head = byKeyHash.get(r.keyHash);
-        if (head == r)
-        {
-            if (r.nextSameHash == null)
-            {
-                byKeyHash.remove(r.keyHash);
-            }
-            else
-            {
-                byKeyHash.put(r.keyHash, r.nextSameHash);
-            }
-        }
-        else
-        {
-            while (head != null && head.nextSameHash != r)
-            {
-                head = head.nextSameHash;
-            }
-            if (head != null)
-            {
-                head.nextSameHash = r.nextSameHash;
-            }
-        }
+        byKey.remove(r);
         r.reset();
         r.nextFree = free;
         free = r;
@@ -2023,8 +1998,7 @@ final class Sequencer
             {
                 throw new IllegalStateException("snapshot state has a bad live task " + r.taskId + " (" + r.state + ")");
             }
-            r.nextSameHash = byKeyHash.get(r.keyHash);
-            byKeyHash.put(r.keyHash, r);
+            byKey.add(r);
             byId.put(r.taskId, r);
             liveCount++;
         }

@@ -8,7 +8,8 @@ final class TaskRecord
 {
     long taskId;
     long keyHash;
-    TaskRecord nextSameHash;
+    /** The next task in its {@link TasksByKey} bucket. */
+    TaskRecord nextByKey;
 
     TaskState state;
     int attempt;
@@ -73,7 +74,7 @@ final class TaskRecord
     {
         taskId = 0;
         keyHash = 0;
-        nextSameHash = null;
+        nextByKey = null;
         state = null;
         attempt = 0;
         maxAttempts = 0;

@@ -23,10 +23,10 @@ class SnapshotFieldsTest
         "backoffMultiplier", "backoffJitter", "submittedAt", "startedAt", "finishedAt", "submitDocument", "submitOffset",
         "outcomeDocument", "outcomeOffset", "outcomeReason", "heldUntil", "tenant", "queuedAt", "firstStartedAt", "executionNanos");
     /** Links rebuilt on restore (hash chains, pending queues, the free list) and this process's waiters. */
-    private static final Set<String> TASK_RECORD_NOT_SNAPSHOTTED = Set.of("nextSameHash", "waiterHead", "waiterCount",
+    private static final Set<String> TASK_RECORD_NOT_SNAPSHOTTED = Set.of("nextByKey", "waiterHead", "waiterCount",
         "pendingPrev", "pendingNext", "inPendingQueue", "nextFree");
 
-    private static final Set<String> SEQUENCER_SNAPSHOTTED = Set.of("settings", "byId", "byKeyHash", "retained", "deadLetters",
+    private static final Set<String> SEQUENCER_SNAPSHOTTED = Set.of("settings", "byId", "byKey", "retained", "deadLetters",
         "deadLetterOverflows", "inPool", "timers", "due", "pendingHead", "pendingTail", "expected", "liveCount", "pendingCount",
         "pendingInlineCount", "groupInUse", "typeInUse", "pendingByType", "typeLimit", "now", "stopping", "stopBeganAt",
         "stopDeadline", "interrupted", "engineStarts", "stoppedCleanly", "tenants", "pendingByGroup");
