@@ -806,6 +806,7 @@ public final class Engine implements AutoCloseable
         e.handlerId = handlerId;
         e.mode = registry.mode(handlerId).code();
         e.key.copyFrom(request.key(), 0, request.key().capacity());
+        e.keyHash = KeyHasher.hash(request.key(), 0, request.key().capacity());
         e.tenant.copyFrom(request.tenant(), 0, request.tenant().capacity());
         e.budgetBytes = e.payload.copyFrom(request.payload(), 0, request.payload().capacity());
         e.priority = request.priority().code();

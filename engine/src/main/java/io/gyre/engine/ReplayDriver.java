@@ -21,6 +21,11 @@ import java.util.Arrays;
  * task). The look-ahead reads bytes not yet validated, as hints: a damaged document costs a useless load,
  * never a decision.
  * <p>
+ * The key hashes it computed are then handed to the sequencer with their submissions, so each key is hashed once:
+ * a hash is used only for the record at the offset it was computed at, once that record has passed the reader's
+ * checks (its checksum covers the bytes hashed), and only when its key has the length hashed; any other
+ * submission is hashed by {@link Sequencer#apply} as usual.
+ * <p>
  * Single-threaded: the thread replaying the journal.
  */
 final class ReplayDriver implements RecordHandler
@@ -35,6 +40,12 @@ final class ReplayDriver implements RecordHandler
     private final SnapshotStore.Position from;
     private final Effects scratch = new Effects();
     private long[] hashes = new long[1024];
+    /** For each of {@link #hashes}: the offset in the document of its submission, and its key's length, packed. */
+    private long[] hashedAt = new long[1024];
+    private int hashCount;
+    private int nextHash;
+    private long hashedDocument = -1;
+    private long hashesUsed;
     private long firstEventId = -1;
     private long applied;
 
@@ -75,7 +86,9 @@ final class ReplayDriver implements RecordHandler
                         if (keys == hashes.length)
                         {
                             hashes = Arrays.copyOf(hashes, keys * 2);
+                            hashedAt = Arrays.copyOf(hashedAt, keys * 2);
                         }
+                        hashedAt[keys] = (long)offset << 32 | keyLength;
                         hashes[keys++] = KeyHasher.hash(document, keyAt + KEY_LENGTH_BYTES, keyLength);
                     }
                 }
@@ -86,6 +99,9 @@ final class ReplayDriver implements RecordHandler
             }
             offset += frame;
         }
+        hashCount = keys;
+        nextHash = 0;
+        hashedDocument = documentIndex;
         sequencer.prefetchHashes(hashes, keys);
         sequencer.prefetchEvictions(finishes);
     }
@@ -102,14 +118,46 @@ final class ReplayDriver implements RecordHandler
             return;
         }
         scratch.reset();
-        sequencer.apply(record, scratch);
+        if (record.type() == RecordType.SUBMITTED)
+        {
+            applySubmitted(record);
+        }
+        else
+        {
+            sequencer.apply(record, scratch);
+        }
         applied++;
+    }
+
+    private void applySubmitted(final RecordView record)
+    {
+        final long at = (long)record.offsetInDocument() << 32 | record.submitted().keyLength();
+        // the look-ahead's submissions come in document order: skip those the reader did not deliver
+        while (nextHash < hashCount && hashedAt[nextHash] >>> 32 < record.offsetInDocument())
+        {
+            nextHash++;
+        }
+        if (nextHash < hashCount && hashedAt[nextHash] == at && record.documentIndex() == hashedDocument)
+        {
+            sequencer.applySubmitted(record, hashes[nextHash++], scratch);
+            hashesUsed++;
+        }
+        else
+        {
+            sequencer.apply(record, scratch);
+        }
     }
 
     /** @return the event id of the first record read (applied or skipped), or -1 when none was. */
     long firstEventId()
     {
         return firstEventId;
+    }
+
+    /** @return how many submissions were applied with the key hash the look-ahead computed. */
+    long hashesUsed()
+    {
+        return hashesUsed;
     }
 
     /** @return how many records were applied. */

@@ -42,6 +42,11 @@ final class RingEvent
     // ---- written by the producer (API thread, pool thread, ticker, or the execute stage for follow-ups)
     int kind;
     final Blob key = new Blob(64);
+    /**
+     * For a {@link #SUBMIT}: {@link KeyHasher#hash} of {@link #key}, computed by the thread that publishes the event,
+     * so that the journal-and-sequence thread (the engine's busiest) does not hash each key, twice at that.
+     */
+    long keyHash;
     final Blob tenant = new Blob(64);
     final Blob payload = new Blob(Blob.INLINE_CAPACITY);
     int handlerId;

@@ -79,7 +79,7 @@ final class SequenceStage implements EventHandler<RingEvent>
                     }
                     final int tenant = sequencer.tenantOf(e.tenant.buffer(), 0, e.tenant.length());
                     sequencer.submitted(e.eventId, e.timestamp, e.documentIndex, e.recordOffset,
-                        e.key.buffer(), 0, e.key.length(), tenant, e.handlerId, e.mode, e.priority, e.timeoutMillis, e.maxAttempts,
+                        e.key.buffer(), 0, e.key.length(), e.keyHash, tenant, e.handlerId, e.mode, e.priority, e.timeoutMillis, e.maxAttempts,
                         e.backoffInitialMillis, e.backoffMaxMillis, e.backoffMultiplier, e.backoffJitter, e.taskFlags,
                         true, e.replyTo, e.correlation, fx);
                     if (live != null)
@@ -285,7 +285,7 @@ final class SequenceStage implements EventHandler<RingEvent>
             if (e.kind == RingEvent.SUBMIT)
             {
                 finishes++;
-                sequencer.prefetchKey(e.key.buffer(), 0, e.key.length());
+                sequencer.prefetchKey(e.keyHash);
             }
             else if (e.kind == RingEvent.COMPLETION)
             {

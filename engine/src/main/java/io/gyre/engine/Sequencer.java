@@ -208,7 +208,8 @@ final class Sequencer
     // Inputs
 
     /**
-     * A submission, journaled at (document, offset) as event {@code eventId}.
+     * A submission, journaled at (document, offset) as event {@code eventId}; {@code hash} is
+     * {@link KeyHasher#hash} of its key (the caller's: it may have it already).
      *
      * @return one of the RESULT_ codes.
      */
@@ -220,6 +221,7 @@ final class Sequencer
         final DirectBuffer key,
         final int keyOffset,
         final int keyLength,
+        final long hash,
         final int tenant,
         final int handlerId,
         final int mode,
@@ -237,7 +239,6 @@ final class Sequencer
         final Effects fx)
     {
         advance(timestamp);
-        final long hash = KeyHasher.hash(key, keyOffset, keyLength);
         final TaskRecord existing = findLive(hash, key, keyOffset, keyLength);
         if (existing == null)
         {
@@ -992,11 +993,7 @@ final class Sequencer
             case SUBMITTED ->
             {
                 final SubmittedRecord.Decoder d = record.submitted();
-                submitted(record.eventId(), ts, record.documentIndex(), record.offsetInDocument(),
-                    d.buffer(), d.keyOffset(), d.keyLength(), tenants.idOf(d.buffer(), d.tenantOffset(), d.tenantLength()),
-                    registry.idOf(d.buffer(), d.taskTypeOffset(), d.taskTypeLength()),
-                    d.executionMode(), d.priority(), d.timeoutMillis(), d.maxAttempts(), d.backoffInitialMillis(),
-                    d.backoffMaxMillis(), d.backoffMultiplier(), d.backoffJitter(), d.taskFlags(), false, null, 0, fx);
+                applySubmitted(record, KeyHasher.hash(d.buffer(), d.keyOffset(), d.keyLength()), fx);
             }
             case SUCCEEDED -> completed(ts, record.documentIndex(), record.offsetInDocument(), record.succeeded().taskId(),
                 record.succeeded().attempt(), true, 0, (record.succeeded().flags() & SucceededRecord.FLAG_HELD) != 0,
@@ -1035,6 +1032,19 @@ final class Sequencer
                 derived(ts, record.type(), t.taskId(), t.attempt(), t.reason(), t.time());
             }
         }
+    }
+
+    /**
+     * Replay a journaled SUBMITTED record whose key's {@link KeyHasher#hash} the caller has: as {@link #apply}.
+     */
+    void applySubmitted(final RecordView record, final long keyHash, final Effects fx)
+    {
+        final SubmittedRecord.Decoder d = record.submitted();
+        submitted(record.eventId(), record.timestamp(), record.documentIndex(), record.offsetInDocument(),
+            d.buffer(), d.keyOffset(), d.keyLength(), keyHash, tenants.idOf(d.buffer(), d.tenantOffset(), d.tenantLength()),
+            registry.idOf(d.buffer(), d.taskTypeOffset(), d.taskTypeLength()),
+            d.executionMode(), d.priority(), d.timeoutMillis(), d.maxAttempts(), d.backoffInitialMillis(),
+            d.backoffMaxMillis(), d.backoffMultiplier(), d.backoffJitter(), d.taskFlags(), false, null, 0, fx);
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -1371,11 +1381,11 @@ final class Sequencer
      * Before a batch is applied: load the retained-outcome index slot this key's lookup starts at, so the
      * misses of a batch's lookups overlap. Reads only; changes no state and no decision.
      */
-    void prefetchKey(final DirectBuffer key, final int keyOffset, final int keyLength)
+    void prefetchKey(final long keyHash)
     {
         if (retained.size() > 0)
         {
-            retained.prefetch(KeyHasher.hash(key, keyOffset, keyLength));
+            retained.prefetch(keyHash);
         }
     }
 

@@ -210,6 +210,63 @@ class ReplayDriverTest
         }
     }
 
+    @Test
+    void shouldHandAHashOnlyToTheSubmissionItWasComputedFrom() throws Exception
+    {
+        final EngineConfig config = config(new TestHandlers.Gated("gated"));
+        try (Engine engine = Engine.open(config))
+        {
+            for (int round = 0; round < 20; round++)
+            {
+                final List<CompletableFuture<Outcome>> futures = new ArrayList<>();
+                for (int i = 0; i < 50; i++)
+                {
+                    futures.add(engine.submit(new TaskRequest().key("h" + round + "-" + i).type("noop")));
+                }
+                CompletableFuture.allOf(futures.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
+            }
+        }
+        final byte[] plain = replay(config, false);
+        try (Journal journal = Journal.openReadOnly(config.journal()); JournalReader lookup = journal.newReader();
+             JournalReader reader = journal.newReader())
+        {
+            final Sequencer sequencer = new Sequencer(Settings.of(config), new HandlerRegistry(config.handlers()), lookup);
+            final ReplayDriver driver = new ReplayDriver(sequencer, null);
+            reader.readToEnd(new io.gyre.journal.RecordHandler()
+            {
+                @Override
+                public void onDocument(final org.agrona.DirectBuffer document, final long documentIndex)
+                {
+                    // the look-ahead of another document, of the same shape but other keys (each key's last byte
+                    // changed), instead of this one's
+                    final UnsafeBuffer other = new UnsafeBuffer(new byte[document.capacity()]);
+                    other.putBytes(0, document, 0, document.capacity());
+                    final java.nio.ByteOrder order = io.gyre.journal.RecordDescriptor.BYTE_ORDER;
+                    for (int at = 0; at < other.capacity(); at += other.getInt(at + io.gyre.journal.RecordDescriptor.LENGTH_OFFSET, order))
+                    {
+                        if ((other.getShort(at + io.gyre.journal.RecordDescriptor.TYPE_OFFSET, order) & 0xFFFF) ==
+                            io.gyre.journal.RecordType.SUBMITTED.code())
+                        {
+                            final int keyAt = at + io.gyre.journal.SubmittedRecord.KEY_OFFSET;
+                            final int last = keyAt + 2 + (other.getShort(keyAt, order) & 0xFFFF) - 1;
+                            other.putByte(last, (byte)(other.getByte(last) ^ 0x20));
+                        }
+                    }
+                    driver.onDocument(other, documentIndex + 1);
+                }
+
+                @Override
+                public void onRecord(final io.gyre.journal.RecordView record)
+                {
+                    driver.onRecord(record);
+                }
+            });
+            assertThat(reader.documentsRead()).isGreaterThan(2);
+            assertThat(driver.hashesUsed()).isZero();
+            assertThat(canonical(sequencer)).isEqualTo(plain);
+        }
+    }
+
     private static byte[] replay(final EngineConfig config, final boolean driven)
     {
         try (Journal journal = Journal.openReadOnly(config.journal()); JournalReader lookup = journal.newReader();
@@ -219,9 +276,26 @@ class ReplayDriverTest
             if (driven)
             {
                 final ReplayDriver driver = new ReplayDriver(sequencer, null);
-                reader.readToEnd(driver);
+                final long[] submissions = {0};
+                reader.readToEnd(new io.gyre.journal.RecordHandler()
+                {
+                    @Override
+                    public void onDocument(final org.agrona.DirectBuffer document, final long documentIndex)
+                    {
+                        driver.onDocument(document, documentIndex);
+                    }
+
+                    @Override
+                    public void onRecord(final io.gyre.journal.RecordView record)
+                    {
+                        submissions[0] += record.type() == io.gyre.journal.RecordType.SUBMITTED ? 1 : 0;
+                        driver.onRecord(record);
+                    }
+                });
                 assertThat(driver.applied()).isEqualTo(reader.recordsRead()).isGreaterThan(2_000);
                 assertThat(driver.firstEventId()).isEqualTo(1);
+                // every submission was applied with the key hash its document's look-ahead computed
+                assertThat(driver.hashesUsed()).isEqualTo(submissions[0]).isPositive();
             }
             else
             {
