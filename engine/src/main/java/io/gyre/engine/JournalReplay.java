@@ -304,7 +304,8 @@ public final class JournalReplay
             final SnapshotStore.Position from = loaded == null ? null : loaded.position();
             final Sequencer replaying = sequencer;
             final long journalLastIndex = journal.lastIndex();
-            final Map<RecordType, Long> byType = new EnumMap<>(RecordType.class);
+            // counted by ordinal, not merged into a map: a boxed count per record costs more than the record's own replay
+            final long[] byType = new long[RecordType.values().length];
             final long[] first = {-1, 0, -1};
             final long[] last = {-1, 0, -1};
             final long start = System.nanoTime();
@@ -318,6 +319,8 @@ public final class JournalReplay
                 {
                     driver.onDocument(document, documentIndex);
                 }
+
+                private long nextProgress = every;
 
                 @Override
                 public void onRecord(final RecordView record)
@@ -335,21 +338,30 @@ public final class JournalReplay
                     last[0] = record.documentIndex();
                     last[1] = record.timestamp();
                     last[2] = record.eventId();
-                    byType.merge(record.type(), 1L, Long::sum);
+                    byType[record.type().ordinal()]++;
                     if (options.onRecord() != null)
                     {
                         options.onRecord().accept(record);
                     }
                     runs.onRecord(record);
                     driver.onRecord(record);
-                    if (options.onProgress() != null && reader.recordsRead() % every == 0)
+                    if (options.onProgress() != null && reader.recordsRead() >= nextProgress)
                     {
+                        nextProgress = (reader.recordsRead() / every + 1) * every;
                         options.onProgress().accept(new Progress(reader.recordsRead(), record.documentIndex(), record.timestamp(), journalLastIndex));
                     }
                 }
             });
+            final Map<RecordType, Long> counts = new EnumMap<>(RecordType.class);
+            for (final RecordType type : RecordType.values())
+            {
+                if (byType[type.ordinal()] > 0)
+                {
+                    counts.put(type, byType[type.ordinal()]);
+                }
+            }
             return new Report(
-                Collections.unmodifiableMap(byType),
+                Collections.unmodifiableMap(counts),
                 Collections.unmodifiableMap(sequencer.countByState()),
                 reader.recordsRead(),
                 reader.documentsRead(),

@@ -284,7 +284,8 @@ public final class ReplayCommand implements Callable<Integer>
         final String start = report.snapshot() != null ?
             "from snapshot " + report.snapshot().getFileName() + " (records up to event " + report.snapshotEventId() + ")" :
             fromIndex == null ? "from the start" : "from index 0x" + Long.toHexString(fromIndex);
-        out.println("replayed:    " + start + String.format(Locale.ROOT, ", in %,d ms", report.replayNanos() / 1_000_000));
+        out.println("replayed:    " + start + String.format(Locale.ROOT, ", in %,d ms (%,.0f records/s)", report.replayNanos() / 1_000_000,
+            report.records() * 1e9 / Math.max(1, report.replayNanos())));
         for (final String skipped : report.snapshotsSkipped())
         {
             out.println("skipped:     snapshot " + skipped);

@@ -86,6 +86,7 @@ class ReplayCommandTest
             Map.entry("SUCCEEDED", 10L), Map.entry("FAILED", 2L), Map.entry("CANCELLED", 1L), Map.entry("DEAD_LETTERED", 1L));
         assertThat(result.out)
             .contains("tasks:       14 known")
+            .containsPattern("replayed: +from the start, in [0-9,]+ ms \\([0-9,]+ records/s\\)")
             .containsPattern("first: +index 0x[0-9a-f]+, event 1, 20[0-9-]+T[0-9:.]+Z")
             .containsPattern("last: +index 0x[0-9a-f]+, event [0-9]+, 20")
             .contains("torn tail:   none")
