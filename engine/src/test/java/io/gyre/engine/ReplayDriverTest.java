@@ -169,64 +169,65 @@ class ReplayDriverTest
     void shouldDecideNothingFromADamagedDocumentsHints() throws Exception
     {
         final EngineConfig config = config(new TestHandlers.Gated("gated"));
-        try (Engine engine = Engine.open(config))
-        {
-            final List<CompletableFuture<Outcome>> futures = new ArrayList<>();
-            for (int i = 0; i < 1_000; i++)
-            {
-                futures.add(engine.submit(new TaskRequest().key("d" + i).type("noop")));
-            }
-            CompletableFuture.allOf(futures.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
-        }
+        journalNoops(config, "d", 1, 1_000);
         final byte[] plain = replay(config, false);
-        try (Journal journal = Journal.openReadOnly(config.journal()); JournalReader lookup = journal.newReader();
-             JournalReader reader = journal.newReader())
+        final Random random = new Random(42);
+        final byte[] junk = new byte[4096];
+        final Driven driven = replayWithHints(config, (driver, document, documentIndex) ->
         {
-            final Sequencer sequencer = new Sequencer(Settings.of(config), new HandlerRegistry(config.handlers()), lookup);
-            final ReplayDriver driver = new ReplayDriver(sequencer, null);
-            final Random random = new Random(42);
-            final byte[] junk = new byte[4096];
-            reader.readToEnd(new io.gyre.journal.RecordHandler()
-            {
-                @Override
-                public void onDocument(final org.agrona.DirectBuffer document, final long documentIndex)
-                {
-                    // hints from garbage (frame lengths, types and key lengths out of range) before the real ones
-                    random.nextBytes(junk);
-                    driver.onDocument(new UnsafeBuffer(junk), documentIndex);
-                    final byte[] header = "\u0040\0\0\0\0\0\0\0\u0001\0\u0001\0".getBytes(StandardCharsets.ISO_8859_1);
-                    driver.onDocument(new UnsafeBuffer(header), documentIndex);
-                    driver.onDocument(document, documentIndex);
-                }
-
-                @Override
-                public void onRecord(final io.gyre.journal.RecordView record)
-                {
-                    driver.onRecord(record);
-                }
-            });
-            assertThat(driver.applied()).isEqualTo(reader.recordsRead());
-            assertThat(canonical(sequencer)).isEqualTo(plain);
-        }
+            // hints from garbage (frame lengths, types and key lengths out of range) before the real ones
+            random.nextBytes(junk);
+            driver.onDocument(new UnsafeBuffer(junk), documentIndex);
+            final byte[] header = "\u0040\0\0\0\0\0\0\0\u0001\0\u0001\0".getBytes(StandardCharsets.ISO_8859_1);
+            driver.onDocument(new UnsafeBuffer(header), documentIndex);
+            driver.onDocument(document, documentIndex);
+        });
+        assertThat(driven.driver().applied()).isEqualTo(driven.recordsRead());
+        assertThat(driven.state()).isEqualTo(plain);
     }
 
     @Test
     void shouldHandAHashOnlyToTheSubmissionItWasComputedFrom() throws Exception
     {
         final EngineConfig config = config(new TestHandlers.Gated("gated"));
-        try (Engine engine = Engine.open(config))
-        {
-            for (int round = 0; round < 20; round++)
-            {
-                final List<CompletableFuture<Outcome>> futures = new ArrayList<>();
-                for (int i = 0; i < 50; i++)
-                {
-                    futures.add(engine.submit(new TaskRequest().key("h" + round + "-" + i).type("noop")));
-                }
-                CompletableFuture.allOf(futures.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
-            }
-        }
+        journalNoops(config, "h", 20, 50);
         final byte[] plain = replay(config, false);
+        final Driven driven = replayWithHints(config, (driver, document, documentIndex) ->
+        {
+            // the look-ahead of another document, of the same shape but other keys (each key's last byte
+            // changed), instead of this one's
+            final UnsafeBuffer other = new UnsafeBuffer(new byte[document.capacity()]);
+            other.putBytes(0, document, 0, document.capacity());
+            final java.nio.ByteOrder order = io.gyre.journal.RecordDescriptor.BYTE_ORDER;
+            for (int at = 0; at < other.capacity(); at += other.getInt(at + io.gyre.journal.RecordDescriptor.LENGTH_OFFSET, order))
+            {
+                if ((other.getShort(at + io.gyre.journal.RecordDescriptor.TYPE_OFFSET, order) & 0xFFFF) ==
+                    io.gyre.journal.RecordType.SUBMITTED.code())
+                {
+                    final int keyAt = at + io.gyre.journal.SubmittedRecord.KEY_OFFSET;
+                    final int last = keyAt + 2 + (other.getShort(keyAt, order) & 0xFFFF) - 1;
+                    other.putByte(last, (byte)(other.getByte(last) ^ 0x20));
+                }
+            }
+            driver.onDocument(other, documentIndex + 1);
+        });
+        assertThat(driven.documentsRead()).isGreaterThan(2);
+        assertThat(driven.driver().hashesUsed()).isZero();
+        assertThat(driven.state()).isEqualTo(plain);
+    }
+
+    /** What a test feeds the driver's look-ahead for each document the reader delivers. */
+    private interface Hints
+    {
+        void feed(ReplayDriver driver, org.agrona.DirectBuffer document, long documentIndex);
+    }
+
+    private record Driven(ReplayDriver driver, long recordsRead, long documentsRead, byte[] state)
+    {
+    }
+
+    private static Driven replayWithHints(final EngineConfig config, final Hints hints)
+    {
         try (Journal journal = Journal.openReadOnly(config.journal()); JournalReader lookup = journal.newReader();
              JournalReader reader = journal.newReader())
         {
@@ -237,22 +238,7 @@ class ReplayDriverTest
                 @Override
                 public void onDocument(final org.agrona.DirectBuffer document, final long documentIndex)
                 {
-                    // the look-ahead of another document, of the same shape but other keys (each key's last byte
-                    // changed), instead of this one's
-                    final UnsafeBuffer other = new UnsafeBuffer(new byte[document.capacity()]);
-                    other.putBytes(0, document, 0, document.capacity());
-                    final java.nio.ByteOrder order = io.gyre.journal.RecordDescriptor.BYTE_ORDER;
-                    for (int at = 0; at < other.capacity(); at += other.getInt(at + io.gyre.journal.RecordDescriptor.LENGTH_OFFSET, order))
-                    {
-                        if ((other.getShort(at + io.gyre.journal.RecordDescriptor.TYPE_OFFSET, order) & 0xFFFF) ==
-                            io.gyre.journal.RecordType.SUBMITTED.code())
-                        {
-                            final int keyAt = at + io.gyre.journal.SubmittedRecord.KEY_OFFSET;
-                            final int last = keyAt + 2 + (other.getShort(keyAt, order) & 0xFFFF) - 1;
-                            other.putByte(last, (byte)(other.getByte(last) ^ 0x20));
-                        }
-                    }
-                    driver.onDocument(other, documentIndex + 1);
+                    hints.feed(driver, document, documentIndex);
                 }
 
                 @Override
@@ -261,9 +247,24 @@ class ReplayDriverTest
                     driver.onRecord(record);
                 }
             });
-            assertThat(reader.documentsRead()).isGreaterThan(2);
-            assertThat(driver.hashesUsed()).isZero();
-            assertThat(canonical(sequencer)).isEqualTo(plain);
+            return new Driven(driver, reader.recordsRead(), reader.documentsRead(), canonical(sequencer));
+        }
+    }
+
+    /** Journal {@code rounds} batches of {@code perRound} noop tasks, each batch finished before the next. */
+    private static void journalNoops(final EngineConfig config, final String prefix, final int rounds, final int perRound) throws Exception
+    {
+        try (Engine engine = Engine.open(config))
+        {
+            for (int round = 0; round < rounds; round++)
+            {
+                final List<CompletableFuture<Outcome>> futures = new ArrayList<>();
+                for (int i = 0; i < perRound; i++)
+                {
+                    futures.add(engine.submit(new TaskRequest().key(prefix + round + "-" + i).type("noop")));
+                }
+                CompletableFuture.allOf(futures.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
+            }
         }
     }
 
