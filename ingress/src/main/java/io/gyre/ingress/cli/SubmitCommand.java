@@ -1,5 +1,6 @@
 package io.gyre.ingress.cli;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gyre.engine.Priority;
 import io.gyre.ingress.client.GyreClient;
 import io.gyre.ingress.client.GyreClientException;
@@ -13,6 +14,10 @@ import picocli.CommandLine.Spec;
 
 import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * {@code gyre submit}: submit one task to a running server and print its outcome as JSON.
@@ -21,9 +26,11 @@ import java.util.concurrent.Callable;
     name = "submit",
     mixinStandardHelpOptions = true,
     versionProvider = GyreCommand.Version.class,
-    description = {"Submit a task to a running server, wait for its outcome and print it as JSON."},
+    description = {"Submit a task to a running server, wait for its outcome and print it as JSON.",
+        "With --no-wait, print {\"key\":...,\"taskId\":...,\"state\":\"ACCEPTED\"} as soon as the server has journaled it, "
+            + "and leave it running (follow it with gyre status or gyre watch, stop it with gyre cancel)."},
     exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {"0:the task SUCCEEDED", "1:no answer (cannot connect, timeout)", "2:usage error",
+    exitCodeList = {"0:the task SUCCEEDED (with --no-wait: accepted, or its recorded outcome is SUCCEEDED)", "1:no answer (cannot connect, timeout)", "2:usage error",
         "3:the task ended otherwise (FAILED, DEAD_LETTERED, TIMED_OUT, CANCELLED)", "4:the server refused the submission"})
 public final class SubmitCommand implements Callable<Integer>
 {
@@ -36,7 +43,7 @@ public final class SubmitCommand implements Callable<Integer>
     @Mixin
     private ClientOptions server;
 
-    @Option(names = "--type", required = true, description = "Task type (built in: noop, echo).")
+    @Option(names = "--type", required = true, description = "Task type (built in: noop, echo, set, inject, transform, wait, http; and any plugin's).")
     private String type;
 
     @Option(names = "--payload", defaultValue = "", description = "Payload, as text (UTF-8).")
@@ -57,18 +64,27 @@ public final class SubmitCommand implements Callable<Integer>
     @Option(names = "--tenant", defaultValue = "", description = "Who the task is for.")
     private String tenant;
 
+    @Option(names = "--no-wait", description = "Return once the task is journaled (accepted), without waiting for its outcome. "
+        + "A key whose outcome is already recorded prints that outcome, as without this option.")
+    private boolean noWait;
+
     @Override
     public Integer call()
     {
         final String k = key != null ? key : UUID.randomUUID().toString();
         try (GyreClient client = server.connect())
         {
-            final TaskResult result = client.blocking().submit(Submission.of(k, type)
+            final Submission submission = Submission.of(k, type)
                 .payload(payload)
                 .priority(priority)
                 .timeoutMillis(taskTimeoutMillis)
                 .maxAttempts(maxAttempts)
-                .tenant(tenant));
+                .tenant(tenant);
+            if (noWait)
+            {
+                return submitWithoutWaiting(client, submission, k);
+            }
+            final TaskResult result = client.blocking().submit(submission);
             spec.commandLine().getOut().println(Json.write(Json.of(result)));
             spec.commandLine().getOut().flush();
             return result.rejected() ? EXIT_REJECTED : result.succeeded() ? 0 : EXIT_NOT_SUCCEEDED;
@@ -78,5 +94,47 @@ public final class SubmitCommand implements Callable<Integer>
             spec.commandLine().getErr().println("gyre submit: " + ex.getMessage());
             return ReplayCommand.EXIT_ERROR;
         }
+    }
+
+    /**
+     * Submit, and answer with whichever comes first: the server's ACCEPTED (the task is journaled and runs on
+     * without this client), or its RESULT (a key whose outcome was recorded, a refusal, or a task that finished
+     * at once).
+     */
+    private int submitWithoutWaiting(final GyreClient client, final Submission submission, final String k)
+    {
+        final CompletableFuture<Long> accepted = new CompletableFuture<>();
+        final CompletableFuture<TaskResult> result = client.submit(submission.onAccepted(accepted::complete));
+        final Object first;
+        try
+        {
+            first = CompletableFuture.anyOf(accepted, result).get(server.timeoutSeconds, TimeUnit.SECONDS);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new GyreClientException("interrupted while waiting for the server to accept the task");
+        }
+        catch (final TimeoutException ex)
+        {
+            throw new GyreClientException("no answer from the server within " + server.timeoutSeconds + " s");
+        }
+        catch (final ExecutionException ex)
+        {
+            throw ex.getCause() instanceof GyreClientException g ? g : new GyreClientException(String.valueOf(ex.getCause().getMessage()));
+        }
+        if (first instanceof TaskResult outcome)
+        {
+            spec.commandLine().getOut().println(Json.write(Json.of(outcome)));
+            spec.commandLine().getOut().flush();
+            return outcome.rejected() ? EXIT_REJECTED : outcome.succeeded() ? 0 : EXIT_NOT_SUCCEEDED;
+        }
+        final ObjectNode out = Json.MAPPER.createObjectNode();
+        out.put("key", k);
+        out.put("taskId", (Long)first);
+        out.put("state", "ACCEPTED");
+        spec.commandLine().getOut().println(Json.write(out));
+        spec.commandLine().getOut().flush();
+        return 0;
     }
 }

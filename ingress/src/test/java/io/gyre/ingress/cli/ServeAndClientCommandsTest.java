@@ -209,6 +209,38 @@ class ServeAndClientCommandsTest
     }
 
     @Test
+    void submitWithoutWaitingReturnsOnceTheTaskIsJournaled() throws Exception
+    {
+        final String port = Integer.toString(serve("serve", "--journal", dir.resolve("data").toString(), "--port", "0"));
+
+        final Run accepted = gyre("submit", "--port", port, "--type", "wait", "--payload", "{\"duration\":\"PT60S\"}", "--key", "w1", "--no-wait");
+        assertThat(accepted.exit()).as(accepted.err()).isZero();
+        assertThat(accepted.json().get("key").asText()).isEqualTo("w1");
+        assertThat(accepted.json().get("state").asText()).isEqualTo("ACCEPTED");
+        assertThat(accepted.json().get("taskId").asLong()).isPositive();
+
+        // the task runs on without the client that submitted it, until it is cancelled
+        final Run running = gyre("status", "--port", port, "--key", "w1");
+        assertThat(running.json().get("state").asText()).isIn("PENDING", "RUNNING");
+        assertThat(running.json().get("taskId")).isEqualTo(accepted.json().get("taskId"));
+        final Run again = gyre("submit", "--port", port, "--type", "wait", "--payload", "{\"duration\":\"PT60S\"}", "--key", "w1", "--no-wait");
+        assertThat(again.exit()).isZero();
+        assertThat(again.json().get("taskId")).as("the live task, joined").isEqualTo(accepted.json().get("taskId"));
+        final Run cancel = gyre("cancel", "--port", port, "--key", "w1");
+        assertThat(cancel.json().get("state").asText()).isEqualTo("CANCELLED");
+
+        // a key whose outcome is recorded answers with it, as without --no-wait, exit code included
+        final Run recorded = gyre("submit", "--port", port, "--type", "wait", "--key", "w1", "--no-wait");
+        assertThat(recorded.exit()).isEqualTo(SubmitCommand.EXIT_NOT_SUCCEEDED);
+        assertThat(recorded.json().get("state").asText()).isEqualTo("CANCELLED");
+        assertThat(recorded.json().get("duplicate").asBoolean()).isTrue();
+
+        final Run refused = gyre("submit", "--port", port, "--type", "no-such-type", "--key", "k", "--no-wait");
+        assertThat(refused.exit()).isEqualTo(SubmitCommand.EXIT_REJECTED);
+        assertThat(refused.json().get("rejected").asText()).isEqualTo("UNKNOWN_TYPE");
+    }
+
+    @Test
     void noServerIsAClearError() throws Exception
     {
         final int port;
@@ -290,7 +322,8 @@ class ServeAndClientCommandsTest
         assertThat(port.err()).contains("port=70000");
 
         final int taken = serve("serve", "--journal", dir.resolve("a").toString(), "--port", "0");
-        final Run inUse = gyre("serve", "--journal", dir.resolve("b").toString(), "--port", Integer.toString(taken));
+        // the monitoring port is chosen by the system, so that only the TCP port can be the one in use
+        final Run inUse = gyre("serve", "--journal", dir.resolve("b").toString(), "--port", Integer.toString(taken), "--monitor-port", "0");
         assertThat(inUse.exit()).isEqualTo(1);
         assertThat(inUse.err()).contains("cannot listen on 127.0.0.1:" + taken);
     }
