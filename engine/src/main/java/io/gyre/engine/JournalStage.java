@@ -200,8 +200,17 @@ final class JournalStage implements EventHandler<RingEvent>
         return through.get();
     }
 
+    /**
+     * The timestamp of the next record: the clock's when no document is open, else the open document's first
+     * record's (records appended together are committed together, and a clock read costs about as much as
+     * encoding a record); never less than the last one.
+     */
     private long nextTimestamp()
     {
+        if (writer.recordsInOpenDocument() > 0)
+        {
+            return lastTimestamp;
+        }
         final long now = clock.nanoTime();
         final long timestamp = now > lastTimestamp ? now : lastTimestamp;
         lastTimestamp = timestamp;
