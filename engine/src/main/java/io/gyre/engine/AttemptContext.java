@@ -47,6 +47,12 @@ abstract class AttemptContext implements TaskContext
     /** The task's state once this attempt was told to stop (cancelled, timed out...); null while it was not. */
     private volatile TaskState stoppedAs;
     private final java.util.ArrayList<Runnable> stopActions = new java.util.ArrayList<>(2);
+    /**
+     * Whether {@link #stopActions} may hold anything: set under its lock when an action is added, so that
+     * {@link #begin} takes the lock only when there is something to clear (most handlers register none, and an
+     * inline attempt's begin is on the engine's busiest thread).
+     */
+    private volatile boolean hasStopActions;
 
     AttemptContext(final HandlerRegistry registry, final int maxOutputBytes, final SubmissionKeys keys)
     {
@@ -77,9 +83,13 @@ abstract class AttemptContext implements TaskContext
         this.payloadLength = 0;
         this.stop = false;
         this.stoppedAs = null;
-        synchronized (stopActions)
+        if (hasStopActions)
         {
-            stopActions.clear();
+            synchronized (stopActions)
+            {
+                stopActions.clear();
+                hasStopActions = false;
+            }
         }
         output.reserve(0);
     }
@@ -224,6 +234,7 @@ abstract class AttemptContext implements TaskContext
         {
             actions = stopActions.toArray(new Runnable[0]);
             stopActions.clear();
+            hasStopActions = false;
         }
         for (final Runnable action : actions)
         {
@@ -266,6 +277,7 @@ abstract class AttemptContext implements TaskContext
             if (!stop)
             {
                 stopActions.add(action);
+                hasStopActions = true;
                 return;
             }
         }
