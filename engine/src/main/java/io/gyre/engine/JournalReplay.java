@@ -101,8 +101,9 @@ public final class JournalReplay
      * @param lastIndex the last document index read.
      * @param lastTimestamp the timestamp of the last record read.
      * @param journalLastIndex the journal's last document index when the replay started.
+     * @param replayNanos how long the replay has run (from its first read, the journal open already).
      */
-    public record Progress(long records, long lastIndex, long lastTimestamp, long journalLastIndex)
+    public record Progress(long records, long lastIndex, long lastTimestamp, long journalLastIndex, long replayNanos)
     {
     }
 
@@ -348,7 +349,8 @@ public final class JournalReplay
                     if (options.onProgress() != null && reader.recordsRead() >= nextProgress)
                     {
                         nextProgress = (reader.recordsRead() / every + 1) * every;
-                        options.onProgress().accept(new Progress(reader.recordsRead(), record.documentIndex(), record.timestamp(), journalLastIndex));
+                        options.onProgress().accept(new Progress(reader.recordsRead(), record.documentIndex(), record.timestamp(), journalLastIndex,
+                            System.nanoTime() - start));
                     }
                 }
             });

@@ -142,8 +142,7 @@ public final class ReplayCommand implements Callable<Integer>
         }
         if (progressEvery > 0)
         {
-            final long started = System.nanoTime();
-            options = options.onProgress(progress -> progress(err, progress, started), progressEvery);
+            options = options.onProgress(progress -> progress(err, progress), progressEvery);
         }
 
         final JournalReplay.Report report;
@@ -268,9 +267,9 @@ public final class ReplayCommand implements Callable<Integer>
         }
     }
 
-    private static void progress(final PrintWriter err, final JournalReplay.Progress progress, final long startedNanos)
+    private static void progress(final PrintWriter err, final JournalReplay.Progress progress)
     {
-        final double seconds = Math.max(1e-9, (System.nanoTime() - startedNanos) / 1e9);
+        final double seconds = Math.max(1e-9, progress.replayNanos() / 1e9);
         err.printf(Locale.ROOT, "replay: %,d records, %,.0f records/s, at index 0x%x of 0x%x (%s)%n",
             progress.records(), progress.records() / seconds, progress.lastIndex(), progress.journalLastIndex(),
             RecordFormat.time(progress.lastTimestamp()));
