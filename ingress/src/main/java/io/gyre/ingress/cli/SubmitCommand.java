@@ -6,12 +6,18 @@ import io.gyre.ingress.client.GyreClient;
 import io.gyre.ingress.client.GyreClientException;
 import io.gyre.ingress.client.Submission;
 import io.gyre.ingress.client.TaskResult;
+import io.gyre.ingress.protocol.ErrorCode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -31,7 +37,8 @@ import java.util.concurrent.TimeoutException;
             + "and leave it running (follow it with gyre status or gyre watch, stop it with gyre cancel)."},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:the task SUCCEEDED (with --no-wait: accepted, or its recorded outcome is SUCCEEDED)", "1:no answer (cannot connect, timeout)", "2:usage error",
-        "3:the task ended otherwise (FAILED, DEAD_LETTERED, TIMED_OUT, CANCELLED)", "4:the server refused the submission"})
+        "3:the task ended otherwise (FAILED, DEAD_LETTERED, TIMED_OUT, CANCELLED)",
+        "4:the server refused the submission (or would: a request larger than its max frame is not sent)"})
 public final class SubmitCommand implements Callable<Integer>
 {
     static final int EXIT_NOT_SUCCEEDED = 3;
@@ -46,8 +53,12 @@ public final class SubmitCommand implements Callable<Integer>
     @Option(names = "--type", required = true, description = "Task type (built in: noop, echo, set, inject, transform, wait, http; and any plugin's).")
     private String type;
 
-    @Option(names = "--payload", defaultValue = "", description = "Payload, as text (UTF-8).")
+    @Option(names = "--payload", description = "Payload, as text (UTF-8).")
     private String payload;
+
+    @Option(names = "--payload-file", paramLabel = "FILE", description = "Payload, the bytes of this file (for payloads too large "
+        + "or too binary for a command line); instead of --payload.")
+    private Path payloadFile;
 
     @Option(names = "--key", description = "Idempotency key (default: a new random UUID). Submitting a key again returns its recorded outcome.")
     private String key;
@@ -72,14 +83,43 @@ public final class SubmitCommand implements Callable<Integer>
     public Integer call()
     {
         final String k = key != null ? key : UUID.randomUUID().toString();
-        try (GyreClient client = server.connect())
+        final byte[] bytes;
+        if (payload != null && payloadFile != null)
         {
-            final Submission submission = Submission.of(k, type)
-                .payload(payload)
+            throw new ParameterException(spec.commandLine(), "give --payload or --payload-file, not both");
+        }
+        if (payloadFile != null)
+        {
+            try
+            {
+                bytes = Files.readAllBytes(payloadFile);
+            }
+            catch (final IOException ex)
+            {
+                throw new ParameterException(spec.commandLine(), "--payload-file " + payloadFile + " cannot be read: " + ex.getMessage());
+            }
+        }
+        else
+        {
+            bytes = payload == null ? new byte[0] : payload.getBytes(StandardCharsets.UTF_8);
+        }
+        final Submission submission;
+        try
+        {
+            submission = Submission.of(k, type)
+                .payload(bytes)
                 .priority(priority)
                 .timeoutMillis(taskTimeoutMillis)
                 .maxAttempts(maxAttempts)
                 .tenant(tenant);
+            GyreClient.validate(submission);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new ParameterException(spec.commandLine(), ex.getMessage());
+        }
+        try (GyreClient client = server.connect())
+        {
             if (noWait)
             {
                 return submitWithoutWaiting(client, submission, k);
@@ -92,7 +132,7 @@ public final class SubmitCommand implements Callable<Integer>
         catch (final GyreClientException | IllegalArgumentException ex)
         {
             spec.commandLine().getErr().println("gyre submit: " + ex.getMessage());
-            return ReplayCommand.EXIT_ERROR;
+            return ex instanceof GyreClientException g && g.code() == ErrorCode.FRAME_TOO_LARGE ? EXIT_REJECTED : ReplayCommand.EXIT_ERROR;
         }
     }
 

@@ -169,14 +169,39 @@ public final class GyreClient implements AutoCloseable
      */
     public CompletableFuture<TaskResult> submit(final Submission submission)
     {
-        check(submission.keyBytes.length >= 1 && submission.keyBytes.length <= 0xFFFF, "key must be 1 to 65535 bytes of UTF-8");
-        check(submission.type.length >= 1 && submission.type.length <= 0xFF, "type must be 1 to 255 bytes of UTF-8");
-        check(submission.tenant.length <= 0xFF, "tenant must be at most 255 bytes of UTF-8");
-        check(submission.timeoutMillis >= 0, "timeoutMillis must not be negative");
-        check(submission.maxAttempts >= 0 && submission.maxAttempts <= 0xFFFF, "maxAttempts must be in [0, 65535]");
+        validate(submission);
         final SubmitCall call = new SubmitCall(submission);
         start(call);
         return call.future;
+    }
+
+    /**
+     * Check a submission as {@link #submit} does, before anything is sent.
+     *
+     * @throws IllegalArgumentException naming the field, and its value, that no server would take.
+     */
+    public static void validate(final Submission submission)
+    {
+        if (submission.keyBytes.length < 1 || submission.keyBytes.length > 0xFFFF)
+        {
+            throw new IllegalArgumentException("key must be 1 to 65535 bytes of UTF-8, not " + submission.keyBytes.length);
+        }
+        if (submission.type.length < 1 || submission.type.length > 0xFF)
+        {
+            throw new IllegalArgumentException("type must be 1 to 255 bytes of UTF-8, not " + submission.type.length);
+        }
+        if (submission.tenant.length > 0xFF)
+        {
+            throw new IllegalArgumentException("tenant must be at most 255 bytes of UTF-8, not " + submission.tenant.length);
+        }
+        if (submission.timeoutMillis < 0)
+        {
+            throw new IllegalArgumentException("timeoutMillis=" + submission.timeoutMillis + " must not be negative");
+        }
+        if (submission.maxAttempts < 0 || submission.maxAttempts > 0xFFFF)
+        {
+            throw new IllegalArgumentException("maxAttempts=" + submission.maxAttempts + " must be in [0, 65535]");
+        }
     }
 
     /** What the server knows of the task with this key. */
@@ -512,7 +537,9 @@ public final class GyreClient implements AutoCloseable
         {
             out.release();
             pending.remove(call.correlation);
-            call.fail(new GyreClientException("request of " + out.readableBytes() + " bytes exceeds the server's max frame of " + serverMaxFrame));
+            // not sent: the server would close the connection on it (its limit is from the handshake)
+            call.fail(new GyreClientException("request of " + out.readableBytes() + " bytes exceeds the server's max frame of " +
+                serverMaxFrame + " (a payload that large is refused by this server)", ErrorCode.FRAME_TOO_LARGE, null));
             return;
         }
         channel.write(out, channel.voidPromise());

@@ -241,6 +241,39 @@ class ServeAndClientCommandsTest
     }
 
     @Test
+    void submitTakesItsPayloadFromAFileAndRefusesBadOptionsAsUsageErrors() throws Exception
+    {
+        final String port = Integer.toString(serve("serve", "--journal", dir.resolve("data").toString(), "--port", "0"));
+        final java.nio.file.Path file = dir.resolve("payload.json");
+        java.nio.file.Files.writeString(file, "{\"from\":\"a file\"}");
+
+        final Run fromFile = gyre("submit", "--port", port, "--type", "echo", "--payload-file", file.toString());
+        assertThat(fromFile.exit()).as(fromFile.err()).isZero();
+        assertThat(fromFile.json().get("output")).isEqualTo(JSON.readTree("{\"from\":\"a file\"}"));
+
+        // larger than a command line may be, and larger than the server takes: refused, and the server goes on
+        final java.nio.file.Path big = dir.resolve("big.bin");
+        java.nio.file.Files.write(big, new byte[8 << 20]);
+        final Run tooBig = gyre("submit", "--port", port, "--type", "echo", "--payload-file", big.toString());
+        assertThat(tooBig.exit()).as(tooBig.out() + tooBig.err()).isEqualTo(SubmitCommand.EXIT_REJECTED);
+        assertThat(tooBig.err()).contains("max frame").contains("payload");
+        assertThat(gyre("submit", "--port", port, "--type", "noop").exit()).isZero();
+
+        final Run both = gyre("submit", "--port", port, "--type", "echo", "--payload", "x", "--payload-file", file.toString());
+        assertThat(both.exit()).isEqualTo(2);
+        assertThat(both.err()).contains("--payload or --payload-file");
+        final Run missing = gyre("submit", "--port", port, "--type", "echo", "--payload-file", dir.resolve("nope").toString());
+        assertThat(missing.exit()).isEqualTo(2);
+        assertThat(missing.err()).contains("--payload-file").contains("nope");
+        final Run attempts = gyre("submit", "--port", port, "--type", "noop", "--max-attempts", "-1");
+        assertThat(attempts.exit()).isEqualTo(2);
+        assertThat(attempts.err()).contains("maxAttempts=-1");
+        final Run timeout = gyre("submit", "--port", port, "--type", "noop", "--task-timeout-ms", "-5");
+        assertThat(timeout.exit()).isEqualTo(2);
+        assertThat(timeout.err()).contains("timeoutMillis=-5");
+    }
+
+    @Test
     void noServerIsAClearError() throws Exception
     {
         final int port;
