@@ -2,8 +2,11 @@ package io.gyre.ingress.cli;
 
 import io.gyre.ingress.client.ClientConfig;
 import io.gyre.ingress.client.GyreClient;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
@@ -34,5 +37,18 @@ final class ClientOptions
             .requestTimeout(Duration.ofSeconds(Math.max(1, timeoutSeconds)))
             .reconnectGiveUp(Duration.ofSeconds(Math.max(1, timeoutSeconds)))
             .build());
+    }
+
+    /**
+     * Check a {@code --key} before connecting: one the protocol cannot carry is a usage error (exit 2), not a
+     * failure to get an answer.
+     */
+    static void checkKey(final CommandSpec spec, final String key)
+    {
+        final int bytes = key.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes < 1 || bytes > 0xFFFF)
+        {
+            throw new ParameterException(spec.commandLine(), "--key must be 1 to 65535 bytes of UTF-8, not " + bytes);
+        }
     }
 }

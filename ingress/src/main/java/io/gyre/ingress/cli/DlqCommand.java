@@ -136,6 +136,12 @@ public final class DlqCommand implements Runnable
         String key;
 
         @Override
+        void validate()
+        {
+            ClientOptions.checkKey(spec, key);
+        }
+
+        @Override
         Answer ask(final GyreClient client)
         {
             final DeadLetterDetails details = client.blocking().deadLetter(key).orElse(null);
@@ -157,6 +163,12 @@ public final class DlqCommand implements Runnable
     {
         @Option(names = "--key", required = true, description = "The task's idempotency key.")
         String key;
+
+        @Override
+        void validate()
+        {
+            ClientOptions.checkKey(spec, key);
+        }
 
         @Override
         Answer ask(final GyreClient client)
@@ -188,6 +200,15 @@ public final class DlqCommand implements Runnable
 
             @Option(names = "--all", required = true, description = "Every dead letter.")
             boolean all;
+        }
+
+        @Override
+        void validate()
+        {
+            if (!which.all)
+            {
+                ClientOptions.checkKey(spec, which.key);
+            }
         }
 
         @Override

@@ -38,6 +38,7 @@ public class StatusCommand implements Callable<Integer>
     @Override
     public Integer call()
     {
+        ClientOptions.checkKey(spec, key);
         try (GyreClient client = server.connect())
         {
             final TaskStatusReply status = ask(client, key);

@@ -271,6 +271,14 @@ class ServeAndClientCommandsTest
         final Run timeout = gyre("submit", "--port", port, "--type", "noop", "--task-timeout-ms", "-5");
         assertThat(timeout.exit()).isEqualTo(2);
         assertThat(timeout.err()).contains("timeoutMillis=-5");
+        for (final String[] command : new String[][] {{"status"}, {"cancel"}, {"dlq", "show"}, {"dlq", "redrive"}, {"dlq", "purge"}})
+        {
+            final List<String> args = new ArrayList<>(List.of(command));
+            args.addAll(List.of("--port", port, "--key", ""));
+            final Run emptyKey = gyre(args.toArray(new String[0]));
+            assertThat(emptyKey.exit()).as(String.join(" ", command)).isEqualTo(2);
+            assertThat(emptyKey.err()).contains("--key must be 1 to 65535 bytes of UTF-8, not 0");
+        }
     }
 
     @Test
