@@ -6,7 +6,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
@@ -45,10 +44,13 @@ final class ClientOptions
      */
     static void checkKey(final CommandSpec spec, final String key)
     {
-        final int bytes = key.getBytes(StandardCharsets.UTF_8).length;
-        if (bytes < 1 || bytes > 0xFFFF)
+        try
         {
-            throw new ParameterException(spec.commandLine(), "--key must be 1 to 65535 bytes of UTF-8, not " + bytes);
+            GyreClient.validateKey(key);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new ParameterException(spec.commandLine(), "--" + ex.getMessage());
         }
     }
 }

@@ -182,10 +182,7 @@ public final class GyreClient implements AutoCloseable
      */
     public static void validate(final Submission submission)
     {
-        if (submission.keyBytes.length < 1 || submission.keyBytes.length > 0xFFFF)
-        {
-            throw new IllegalArgumentException("key must be 1 to 65535 bytes of UTF-8, not " + submission.keyBytes.length);
-        }
+        checkKeyLength(submission.keyBytes.length);
         if (submission.type.length < 1 || submission.type.length > 0xFF)
         {
             throw new IllegalArgumentException("type must be 1 to 255 bytes of UTF-8, not " + submission.type.length);
@@ -360,11 +357,29 @@ public final class GyreClient implements AutoCloseable
         return call.future;
     }
 
+    /**
+     * Check a key as every request that names one does, before anything is sent.
+     *
+     * @throws IllegalArgumentException when it is not 1 to 65535 bytes of UTF-8, saying how long it is.
+     */
+    public static void validateKey(final String key)
+    {
+        keyBytes(key);
+    }
+
     private static byte[] keyBytes(final String key)
     {
         final byte[] bytes = key == null ? new byte[0] : key.getBytes(StandardCharsets.UTF_8);
-        check(bytes.length >= 1 && bytes.length <= 0xFFFF, "key must be 1 to 65535 bytes of UTF-8");
+        checkKeyLength(bytes.length);
         return bytes;
+    }
+
+    private static void checkKeyLength(final int length)
+    {
+        if (length < 1 || length > 0xFFFF)
+        {
+            throw new IllegalArgumentException("key must be 1 to 65535 bytes of UTF-8, not " + length);
+        }
     }
 
     private <T> CompletableFuture<T> start(final AdminCall<T> call)

@@ -25,7 +25,8 @@ public class GyreClientException extends RuntimeException
     }
 
     /**
-     * @return the server's error code when the server said why (an ERROR frame), else null.
+     * @return the server's error code when the server said why (an ERROR frame), or {@link ErrorCode#FRAME_TOO_LARGE}
+     *     for a request the client did not send because it exceeds the max frame the server announced; else null.
      */
     public ErrorCode code()
     {
