@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -30,12 +31,26 @@ final class NoopTasks
      */
     static double rate(final Function<Path, EngineConfig.Builder> config, final long count) throws Exception
     {
+        return rate(config, count, engine ->
+        {
+        });
+    }
+
+    /**
+     * As {@link #rate(Function, long)}, handing the engine to {@code afterRun} once the tasks are done, before it
+     * is closed (to read what it counted).
+     */
+    static double rate(final Function<Path, EngineConfig.Builder> config, final long count, final Consumer<Engine> afterRun)
+        throws Exception
+    {
         final Path dir = TempDirectories.create("gyre-noop-rate");
         try (Engine engine = Engine.open(config.apply(dir).build()))
         {
             final long start = System.nanoTime();
             submit(engine, "", count);
-            return count * 1e9 / (System.nanoTime() - start);
+            final double rate = count * 1e9 / (System.nanoTime() - start);
+            afterRun.accept(engine);
+            return rate;
         }
         finally
         {

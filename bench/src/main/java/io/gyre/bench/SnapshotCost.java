@@ -1,9 +1,6 @@
 package io.gyre.bench;
 
-import io.gyre.engine.Engine;
 import io.gyre.engine.EngineConfig;
-
-import java.nio.file.Path;
 
 /**
  * What periodic snapshots cost in throughput: the same in-process workload ({@code noop} tasks, journaled,
@@ -29,25 +26,14 @@ public final class SnapshotCost
         final int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
         final long[] snapshots = new long[1];
         final AlternatingRounds result = AlternatingRounds.run("off", "on", rounds, (snapshotsOn, warmUp) ->
-        {
-            final Path dir = TempDirectories.create("gyre-snapshot-cost");
-            try (Engine engine = Engine.open(EngineConfig.builder(dir).snapshots(snapshotsOn).snapshotEveryRecords(every).build()))
-            {
-                final long count = warmUp ? 1_000_000L : tasks;
-                final long start = System.nanoTime();
-                NoopTasks.submit(engine, "", count);
-                final double rate = count * 1e9 / (System.nanoTime() - start);
-                if (!warmUp)
+            NoopTasks.rate(dir -> EngineConfig.builder(dir).snapshots(snapshotsOn).snapshotEveryRecords(every), warmUp ? 1_000_000L : tasks,
+                engine ->
                 {
-                    snapshots[0] += engine.snapshotsWritten();
-                }
-                return rate;
-            }
-            finally
-            {
-                TempDirectories.delete(dir);
-            }
-        });
+                    if (!warmUp)
+                    {
+                        snapshots[0] += engine.snapshotsWritten();
+                    }
+                }));
         System.out.printf("RESULT tasks_per_round=%d snapshot_every=%d %s snapshots=%d%n", tasks, every, result.summary(), snapshots[0]);
     }
 }
