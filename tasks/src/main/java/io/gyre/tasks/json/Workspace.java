@@ -4,17 +4,16 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import io.gyre.engine.TaskContext;
 import org.agrona.DirectBuffer;
-import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.ExpandableArrayBuffer;
+import org.agrona.io.ExpandableDirectBufferOutputStream;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.util.Arrays;
 
 /**
  * What the JSON handlers' fast path reuses from task to task on one thread, so that a task allocates little
  * beyond its Jackson parser: the {@link Tape} and {@link TapeEditor}, a generator that writes one document
- * after another into one growable array (no root separator between them), parsed {@link Pointer}s by their
- * text, and a copy of an off-heap payload.
+ * after another into one growable buffer, from its start each time (no root separator between them), parsed
+ * {@link Pointer}s by their text, and a copy of an off-heap payload.
  * <p>
  * Per thread ({@link #current()}) because a handler is shared: the engine runs INLINE handlers on its execute
  * stage, and tests and other engines may call the same instance from other threads.
@@ -29,6 +28,7 @@ final class Workspace
     /** Entries of a tape, and bytes of the output, above which they are given back after the task. */
     private static final int KEPT_ENTRIES = 1 << 14;
     private static final int KEPT_OUTPUT_BYTES = 1 << 20;
+    private static final int INITIAL_OUTPUT_BYTES = 1024;
 
     final Tape tape = new Tape();
     final TapeEditor editor = new TapeEditor(tape);
@@ -36,8 +36,8 @@ final class Workspace
     final int[] members = new int[4];
 
     private final Pointer[] pointers = new Pointer[POINTER_SLOTS];
-    private final Output output = new Output();
-    private final UnsafeBuffer outputView = new UnsafeBuffer(new byte[0]);
+    private ExpandableArrayBuffer outputBuffer = new ExpandableArrayBuffer(INITIAL_OUTPUT_BYTES);
+    private final ExpandableDirectBufferOutputStream output = new ExpandableDirectBufferOutputStream(outputBuffer);
     private JsonGenerator generator;
     private byte[] offHeapCopy = new byte[0];
 
@@ -93,7 +93,7 @@ final class Workspace
      */
     boolean succeed(final TaskContext context)
     {
-        output.length = 0;
+        output.wrap(outputBuffer);
         try
         {
             if (generator == null)
@@ -109,12 +109,10 @@ final class Workspace
             generator = null;
             return false;
         }
-        outputView.wrap(output.bytes, 0, output.length);
-        context.succeed(outputView, 0, output.length);
-        if (output.bytes.length > KEPT_OUTPUT_BYTES)
+        context.succeed(outputBuffer, 0, output.position());
+        if (outputBuffer.capacity() > KEPT_OUTPUT_BYTES)
         {
-            output.bytes = new byte[Output.INITIAL_BYTES];
-            outputView.wrap(output.bytes);
+            outputBuffer = new ExpandableArrayBuffer(INITIAL_OUTPUT_BYTES);
         }
         tape.trim(KEPT_ENTRIES);
         if (offHeapCopy.length > KEPT_OUTPUT_BYTES)
@@ -183,39 +181,5 @@ final class Workspace
     private static int slot(final int hash)
     {
         return (hash ^ (hash >>> 16)) & (POINTER_SLOTS - 1);
-    }
-
-    /**
-     * The generator's sink: one array, grown as needed, written from the start for each task.
-     */
-    private static final class Output extends OutputStream
-    {
-        static final int INITIAL_BYTES = 1024;
-
-        byte[] bytes = new byte[INITIAL_BYTES];
-        int length;
-
-        @Override
-        public void write(final int b)
-        {
-            ensure(1);
-            bytes[length++] = (byte)b;
-        }
-
-        @Override
-        public void write(final byte[] source, final int offset, final int count)
-        {
-            ensure(count);
-            System.arraycopy(source, offset, bytes, length, count);
-            length += count;
-        }
-
-        private void ensure(final int count)
-        {
-            if (length + count > bytes.length)
-            {
-                bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, length + count));
-            }
-        }
     }
 }
