@@ -12,7 +12,7 @@ import org.HdrHistogram.WriterReaderPhaser;
  * made that the larger part of what metrics cost the engine (see BENCHMARKS.md, metrics on and off). Here the writer
  * only notes each value (histogram, value) in a plain array, and {@link #flush()} puts the lot into the active
  * histograms inside one critical section: at the end of each of the writer's batches, and when the array is full.
- * A reader {@link #read(int, Histogram) reads} the same way as with the recorder: it swaps the active and inactive
+ * A reader {@link #read(int) reads} the same way as with the recorder: it swaps the active and inactive
  * sets, waits for a critical section in progress to end ({@link WriterReaderPhaser#flipPhase()}), and adds what was
  * recorded since the previous read to a cumulative histogram. Values noted but not yet flushed are seen by the next
  * read after the writer's batch ends.

@@ -47,8 +47,6 @@ abstract class JsonTaskHandler implements TaskHandler
     /**
      * @param type the task type name.
      * @param copies whether the type copies values (and so takes the {@value #MAX_COPIED_VALUES} setting).
-     */
-    /**
      * @param fields the payload's members, every one the handler knows (the fast path finds them in this order).
      */
     JsonTaskHandler(final String type, final boolean copies, final String[] fields)
