@@ -1299,8 +1299,8 @@ public final class Engine implements AutoCloseable
         final long deadlineNanos = System.nanoTime() + timeout;
         final long beganAtHere = config.clock().nanoTime();
         requests.close();
-        LOG.info("engine on {} stopping: no new requests, no new attempts; up to {} ms for the {} attempts running off the ring",
-            config.journal().directory(), timeout / 1_000_000, attemptsRunning());
+        LOG.info("engine on {} stopping: no new requests, no new attempts; up to {} ms for the {} attempts running off the ring " +
+            "and the outcomes held until a time within it", config.journal().directory(), timeout / 1_000_000, attemptsRunning());
         if (!publishStopping(timeout, deadlineNanos))
         {
             LOG.warn("engine on {}: the ring took no event before the deadline; stopping without a STOPPING record",
@@ -1406,7 +1406,7 @@ public final class Engine implements AutoCloseable
     private boolean quiescent()
     {
         return gate.ahead() == 0 && ring.getCursor() == ring.getMinimumGatingSequence() &&
-            pool.active() == 0 && cpuPool.active() == 0 && asyncs.active() == 0;
+            pool.active() == 0 && cpuPool.active() == 0 && asyncs.active() == 0 && sequencer.heldDueInStop() == 0;
     }
 
     private int attemptsRunning()

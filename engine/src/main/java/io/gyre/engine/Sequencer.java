@@ -108,6 +108,12 @@ final class Sequencer
     private boolean stopping;
     private long stopBeganAt;
     private long stopDeadline;
+    /**
+     * While stopping: tasks holding an outcome whose time comes by the stop's deadline. A graceful stop waits
+     * for them as for attempts still running (they finish within it); derived from the state, never decides.
+     */
+    private int heldDueInStop;
+    private volatile int heldDueInStopPublished;
     /** Attempts moved back to PENDING since the last ENGINE_STARTED (by a stop record, or by the start itself). */
     private long interrupted;
     private int engineStarts;
@@ -385,6 +391,10 @@ final class Sequencer
             r.outcomeOffset = offset;
             r.heldUntil = finishedAt;
             timers.add(finishedAt, taskId, attempt, TimerHeap.RELEASE);
+            if (stopping && finishedAt <= stopDeadline)
+            {
+                setHeldDueInStop(heldDueInStop + 1);
+            }
         }
         else if (succeeded)
         {
@@ -786,6 +796,7 @@ final class Sequencer
         settings = newSettings;
         resolveTypeLimits();
         stopping = false;
+        setHeldDueInStop(0);
         engineStarts++;
         stoppedCleanly = false;
         inPool.clear();
@@ -814,6 +825,30 @@ final class Sequencer
         stopping = true;
         stopBeganAt = timestamp;
         stopDeadline = deadline;
+        int due = 0;
+        for (final TaskRecord r : byId)
+        {
+            if (r.state == TaskState.RUNNING && r.heldUntil != 0 && r.heldUntil <= deadline)
+            {
+                due++;
+            }
+        }
+        setHeldDueInStop(due);
+    }
+
+    private void setHeldDueInStop(final int count)
+    {
+        heldDueInStop = count;
+        heldDueInStopPublished = count;
+    }
+
+    /**
+     * @return while the engine stops, how many tasks hold an outcome whose time comes by the stop's deadline
+     *     (not yet released or cancelled); 0 otherwise. Any thread.
+     */
+    int heldDueInStop()
+    {
+        return heldDueInStopPublished;
     }
 
     /**
@@ -1236,6 +1271,10 @@ final class Sequencer
         transition(r, state);
         r.finishedAt = finishedAt == 0 ? now : finishedAt;
         liveCount--;
+        if (stopping && r.heldUntil != 0 && r.heldUntil <= stopDeadline)
+        {
+            setHeldDueInStop(heldDueInStop - 1);
+        }
         if (metrics != null)
         {
             metrics.finished(r.handlerId, r.tenant, switch (state)

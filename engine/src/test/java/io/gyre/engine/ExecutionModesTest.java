@@ -7,6 +7,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -381,10 +382,11 @@ class ExecutionModesTest extends EngineTestSupport
     void shouldReleaseAHeldOutcomeAtItsJournaledTimeAfterARestartWithoutRunningAgain() throws Exception
     {
         final Delay delay = new Delay();
-        open(b -> b.handler(delay));
+        // a stop waits for held outcomes due within its timeout: this one is due after it
+        open(b -> b.handler(delay).closeTimeout(Duration.ofMillis(200)));
         final CompletableFuture<Outcome> held = engine.submit(new TaskRequest().key("across").type("delay").payload("1500"));
         await().until(() -> engine.status("across").get().state() == RUNNING);
-        engine.close();
+        assertThat(engine.stop().held()).isEqualTo(1);
         assertThat(held).isNotDone();
         engine = null;
 
@@ -397,6 +399,23 @@ class ExecutionModesTest extends EngineTestSupport
         assertThat(again.attempts.get()).isZero();
         assertThat(get(engine.submit(new TaskRequest().key("across").type("delay"))).duplicate()).isTrue();
         assertThat(closeAndReplay()).task(o.taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
+    }
+
+    @Test
+    void shouldWaitAtAStopForAHeldOutcomeDueWithinItsTimeout() throws Exception
+    {
+        open(b -> b.handler(new Delay()).closeTimeout(Duration.ofSeconds(10)));
+        final CompletableFuture<Outcome> held = engine.submit(new TaskRequest().key("soon").type("delay").payload("700"));
+        await().until(() -> engine.status("soon").get().state() == RUNNING);
+        final long before = System.nanoTime();
+        final StopReport report = engine.stop();
+        assertThat(held).isDone();
+        assertThat(held.get().state()).isEqualTo(SUCCEEDED);
+        assertThat(report.finishedInTime()).as("everything finished before the deadline").isTrue();
+        assertThat(report.held()).isZero();
+        assertThat(System.nanoTime() - before).as("not held to the deadline").isLessThan(Duration.ofSeconds(8).toNanos());
+        engine = null;
+        assertThat(TaskHistory.of(dir)).task(held.get().taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
     }
 
     @Test
