@@ -19,6 +19,8 @@ abstract class AttemptContext implements TaskContext
     private static final Logger LOG = LoggerFactory.getLogger(AttemptContext.class);
 
     static final int MAX_MESSAGE_BYTES = 1024;
+    /** Ends a failure message cut to {@link #MAX_MESSAGE_BYTES}: U+2026, the horizontal ellipsis, in UTF-8. */
+    private static final byte[] CUT_MARKER = {(byte)0xE2, (byte)0x80, (byte)0xA6};
 
     static final int PENDING = 0;
     static final int SUCCEEDED = 1;
@@ -285,7 +287,8 @@ abstract class AttemptContext implements TaskContext
     }
 
     /**
-     * Leave the failure message, as UTF-8 at most {@link #MAX_MESSAGE_BYTES}, in the output blob.
+     * Leave the failure message, as UTF-8 at most {@link #MAX_MESSAGE_BYTES}, in the output blob: a longer one is cut at
+     * a character boundary and ends with {@code …} (U+2026), so that a reader can tell it was cut.
      */
     final void encodeMessage()
     {
@@ -294,13 +297,20 @@ abstract class AttemptContext implements TaskContext
             return;
         }
         final byte[] bytes = (message == null ? "" : message).getBytes(StandardCharsets.UTF_8);
-        int length = Math.min(bytes.length, MAX_MESSAGE_BYTES);
-        // never cut a character: back up over continuation bytes (10xxxxxx) to the start of the one cut
-        while (length < bytes.length && length > 0 && (bytes[length] & 0xC0) == 0x80)
+        if (bytes.length <= MAX_MESSAGE_BYTES)
+        {
+            allocatedBytes += output.copyFrom(bytes, 0, bytes.length);
+            return;
+        }
+        // cut so that the marker fits, never inside a character: back up over continuation bytes (10xxxxxx)
+        // to the start of the one cut
+        int length = MAX_MESSAGE_BYTES - CUT_MARKER.length;
+        while (length > 0 && (bytes[length] & 0xC0) == 0x80)
         {
             length--;
         }
-        allocatedBytes += output.copyFrom(bytes, 0, length);
+        System.arraycopy(CUT_MARKER, 0, bytes, length, CUT_MARKER.length);
+        allocatedBytes += output.copyFrom(bytes, 0, length + CUT_MARKER.length);
     }
 
     @Override

@@ -74,7 +74,8 @@ public interface TaskContext
      * Fail the attempt.
      *
      * @param retryable whether another attempt could succeed.
-     * @param message why, for people (truncated to 1 KiB).
+     * @param message why, for people (at most 1,024 bytes of UTF-8 are kept: a longer one is cut at a character
+     *     boundary and ends with U+2026, {@code …}).
      */
     void fail(boolean retryable, String message);
 }
