@@ -100,6 +100,8 @@ public final class Protocol
     public static final int SUBMIT_KEY_LENGTH = 16;
     public static final int SUBMIT_TYPE_LENGTH = 18;
     public static final int SUBMIT_TENANT_LENGTH = 19;
+    /** The longest tenant a SUBMIT can carry: its length is a u8. WELCOME's max_tenant never says more. */
+    public static final int MAX_SUBMIT_TENANT = 0xFF;
     public static final int SUBMIT_PAYLOAD_LENGTH = 20;
     public static final int SUBMIT_FIXED = 24;
     /** SUBMIT flag: a task that finally fails ends FAILED instead of DEAD_LETTERED. */

@@ -279,7 +279,7 @@ public final class GyreServer implements AutoCloseable
             return config.maxFrameBytes();
         }
         final long largest = 1L + Protocol.SUBMIT_FIXED + engine.maxKeyBytes() + EngineConfig.MAX_TYPE_BYTES +
-            engine.maxTenantBytes() + (long)engine.maxPayloadBytes();
+            Math.min(engine.maxTenantBytes(), Protocol.MAX_SUBMIT_TENANT) + (long)engine.maxPayloadBytes();
         return (int)Math.min(Integer.MAX_VALUE - 8, largest);
     }
 

@@ -144,6 +144,22 @@ class ConnectionTest
     }
 
     @Test
+    void welcomeNeverOffersMoreTenantBytesThanASubmitCanCarry()
+    {
+        try (Engine wide = Engine.open(EngineConfig.builder(dir.resolve("wide-tenants")).ringSize(64).timerFiresPerTick(4).maxTenantBytes(1000).build()))
+        {
+            final ConnectionHarness h = new ConnectionHarness(wide, ServerConfig.builder().build(), new ServerStats());
+            harnesses.add(h);
+            h.send(Wire.hello(null, 0));
+            final Frame welcome = h.receive(1).get(0);
+            assertThat(welcome.u16(WELCOME_MAX_TENANT)).as("SUBMIT's tenant_len is a u8").isEqualTo(255);
+            assertThat(welcome.u32(WELCOME_MAX_FRAME)).isEqualTo(1L + SUBMIT_FIXED + wide.config().maxKeyBytes() +
+                EngineConfig.MAX_TYPE_BYTES + 255 + wide.config().maxPayloadBytes());
+            h.channel.finishAndReleaseAll();
+        }
+    }
+
+    @Test
     void badMagicIsAnErrorAndCloses()
     {
         final ConnectionHarness h = harness();
