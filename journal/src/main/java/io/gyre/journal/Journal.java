@@ -468,6 +468,15 @@ public final class Journal implements AutoCloseable
     }
 
     /**
+     * @return how many windows of the journal file the pretoucher has mapped and touched so far (0 when
+     *     pretouching is off); approximate while the writer runs.
+     */
+    public long windowsPretouched()
+    {
+        return pretoucher == null ? 0 : pretoucher.windowsTouched();
+    }
+
+    /**
      * Flush nothing (the writer's owner flushes), release the files and the directory lock.
      */
     @Override

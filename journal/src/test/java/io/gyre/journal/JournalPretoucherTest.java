@@ -50,6 +50,29 @@ class JournalPretoucherTest
     }
 
     @Test
+    void shouldTopUpItsLeadInStepsRatherThanAfterEveryFlush() throws java.io.IOException
+    {
+        final String type = java.nio.file.Files.getFileStore(dir).type();
+        org.junit.jupiter.api.Assumptions.assumeFalse("tmpfs".equals(type) || "ramfs".equals(type),
+            "the temporary directory is on " + type + ", where the journal does not pretouch");
+        try (Journal journal = Journal.openForAppend(JournalConfig.of(dir).withPretouchAheadBytes(8L << 20)))
+        {
+            final JournalWriter writer = journal.writer();
+            appendTicks(writer, 100);
+            await().atMost(Duration.ofSeconds(10)).until(() -> journal.pagesPretouched() >= (6L << 20) / 4096);
+            final long windows = journal.windowsPretouched();
+            // 400 flushes of ~3 KiB each, slower than the pretoucher looks: about 1.3 MiB in all, less than the
+            // 2 MiB step of an 8 MiB lead, so the lead needs no topping up
+            for (int i = 0; i < 400; i++)
+            {
+                appendTicks(writer, 100);
+                java.util.concurrent.locks.LockSupport.parkNanos(1_500_000);
+            }
+            assertThat(journal.windowsPretouched() - windows).isLessThanOrEqualTo(1);
+        }
+    }
+
+    @Test
     void shouldTouchNothingWhenOff()
     {
         try (Journal journal = Journal.openForAppend(JournalConfig.of(dir).withPretouchAheadBytes(0)))
