@@ -9,7 +9,7 @@ import java.nio.file.Path;
  * Two engine configurations compared on the same in-process workload ({@code noop} tasks, journaled, submitted as
  * fast as the engine takes them) in alternating rounds in one JVM ({@link AlternatingRounds}), a fresh engine and
  * journal each round. A configuration is a comma-separated list of settings over the defaults: {@code ring=N},
- * {@code metrics=true|false}, {@code threads=N} (stage threads), {@code wait=SLEEPING|YIELDING|BLOCKING|BUSY_SPIN},
+ * {@code metrics=true|false}, {@code threads=N} (stage threads), {@code wait=BACKOFF|SLEEPING|YIELDING|BLOCKING|BUSY_SPIN},
  * {@code retained=N} (outcomes kept for deduplication); {@code default} for none.
  * <pre>
  * java $FLAGS -Xmx4g -cp bench/target/benchmarks.jar io.gyre.bench.EngineAB A B [tasks per round, default 3000000] [rounds, default 10]

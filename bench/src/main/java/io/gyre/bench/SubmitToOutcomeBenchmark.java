@@ -36,7 +36,7 @@ public class SubmitToOutcomeBenchmark extends AbstractBenchmark
 {
     static final int TASKS = 10_000;
 
-    @Param({"SLEEPING", "YIELDING", "BLOCKING", "BUSY_SPIN"})
+    @Param({"BACKOFF", "SLEEPING", "YIELDING", "BLOCKING", "BUSY_SPIN"})
     String waitStrategy;
 
     @Param({"1", "2", "4"})

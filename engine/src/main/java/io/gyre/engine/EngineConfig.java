@@ -86,7 +86,7 @@ public record EngineConfig(
         private final Path journalDirectory;
         private String rollCycle = JournalConfig.DEFAULT_ROLL_CYCLE;
         private int ringSize = 4 * 1024;
-        private WaitStrategyOption waitStrategy = WaitStrategyOption.SLEEPING;
+        private WaitStrategyOption waitStrategy = WaitStrategyOption.BACKOFF;
         private int pipelineThreads = 2;
         private int maxKeyBytes = 256;
         private int maxTenantBytes = 64;
@@ -151,7 +151,7 @@ public record EngineConfig(
             return this;
         }
 
-        /** How stage threads wait; default SLEEPING (see BENCHMARKS.md). */
+        /** How stage threads wait; default BACKOFF (see BENCHMARKS.md). */
         public Builder waitStrategy(final WaitStrategyOption value)
         {
             waitStrategy = value;

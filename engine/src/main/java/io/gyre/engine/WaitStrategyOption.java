@@ -14,7 +14,12 @@ public enum WaitStrategyOption
 {
     /** Park on a lock and condition: no CPU when idle, microseconds to wake. */
     BLOCKING,
-    /** Spin, then yield, then park for a short time: little CPU when idle, fast under load. */
+    /**
+     * As SLEEPING while work comes; idle for 10 ms, park until the next publication wakes the thread: no CPU to
+     * speak of when idle (see {@link BackoffWaitStrategy}). The default.
+     */
+    BACKOFF,
+    /** Spin, then yield, then park for a short time (about 50 µs here) again and again: fast under load. */
     SLEEPING,
     /** Spin, then yield the core: fast, but a whole core per stage when idle. */
     YIELDING,
@@ -27,6 +32,8 @@ public enum WaitStrategyOption
         {
             case BLOCKING:
                 return new BlockingWaitStrategy();
+            case BACKOFF:
+                return new BackoffWaitStrategy();
             case SLEEPING:
                 return new SleepingWaitStrategy();
             case YIELDING:

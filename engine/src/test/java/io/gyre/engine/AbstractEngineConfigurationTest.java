@@ -90,6 +90,15 @@ abstract class AbstractEngineConfigurationTest
         assertThat(history.report().derivedVerified()).isPositive();
     }
 
+    static final class BackoffOnTwoThreadsTest extends AbstractEngineConfigurationTest
+    {
+        @Override
+        EngineConfig.Builder configure(final EngineConfig.Builder builder)
+        {
+            return builder.waitStrategy(WaitStrategyOption.BACKOFF).pipelineThreads(2);
+        }
+    }
+
     static final class SleepingOnTwoThreadsTest extends AbstractEngineConfigurationTest
     {
         @Override

@@ -277,7 +277,17 @@ public final class TcpBench implements Callable<Integer>
                 if (m.find())
                 {
                     // keep draining its output so it never blocks on a full pipe
-                    final Thread drain = new Thread(() -> lines.lines().forEach(l -> { }), what + "-output");
+                    final Thread drain = new Thread(() ->
+                    {
+                        try
+                        {
+                            lines.lines().forEach(l -> { });
+                        }
+                        catch (final java.io.UncheckedIOException ended)
+                        {
+                            // the child was stopped: its output closed under the reader
+                        }
+                    }, what + "-output");
                     drain.setDaemon(true);
                     drain.start();
                     return new Child(process, new InetSocketAddress(m.group(1), Integer.parseInt(m.group(2))));

@@ -106,7 +106,7 @@ public final class ServeCommand implements Callable<Integer>
     @Option(names = "--ring-size", defaultValue = "4096", description = "Slots in the engine's ring, a power of two (default: ${DEFAULT-VALUE}).")
     private int ringSize;
 
-    @Option(names = "--wait-strategy", defaultValue = "SLEEPING", description = "BLOCKING, SLEEPING, YIELDING or BUSY_SPIN (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--wait-strategy", defaultValue = "BACKOFF", description = "BACKOFF, SLEEPING, BLOCKING, YIELDING or BUSY_SPIN (default: ${DEFAULT-VALUE}).")
     private WaitStrategyOption waitStrategy;
 
     @Option(names = "--pipeline-threads", defaultValue = "2", description = "Engine stage threads: 1, 2 or 4 (default: ${DEFAULT-VALUE}).")
