@@ -25,11 +25,13 @@ import java.util.concurrent.locks.LockSupport;
  * stage threads at about 21 % of a core each (BENCHMARKS.md). The publisher pays one volatile read per
  * publication, and an unpark only when a stage sleeps deeply.
  * <p>
- * A wake-up can be missed: a publisher's read of the sleeper count may pass its own publication's store (there
- * is no fence between them, which would cost every publication), while a stage registers and checks the
- * sequence just before. The stage then sleeps out its deep park, so the bound on the delay this can add is
- * {@code deepParkNanos} (a millisecond by default), and it can happen only to the first event after an idle
- * spell. Nothing is lost: a stage only ever waits longer.
+ * A wake-up can come late, never be lost: a stage only ever waits longer, by at most {@code deepParkNanos} (a
+ * millisecond by default), and only after 100 ms of idleness. That happens to a stage that waits on an earlier
+ * stage rather than on the publishers, if the earlier one spends more than 100 ms on a batch (a journal
+ * outage): nothing signals a stage's progress, so the later one sees it at the end of its deep park. And the
+ * publisher's read of the sleeper count is not fenced against its publication (a fence would cost every
+ * publication); with Disruptor's multi-producer ring the claim that precedes the publication is one, a
+ * single-producer ring would leave the same one-park bound.
  * <p>
  * Thread safety: shared by every stage thread of a ring and by its publishers.
  */
