@@ -45,7 +45,8 @@ class DlqCommandTest
         commandLine.setErr(new PrintWriter(new StringWriter(), true));
         server = commandLine.getSubcommands().get("serve").getCommand();
         final CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() ->
-            GyreCommand.execute(commandLine, "serve", "--journal", dir.resolve("data").toString(), "--port", "0"));
+            GyreCommand.execute(commandLine, "serve", "--journal", dir.resolve("data").toString(), "--port", "0",
+                "--monitor-port", "0"));
         final CompletableFuture<java.net.InetSocketAddress> address = CompletableFuture.supplyAsync(() ->
         {
             try
