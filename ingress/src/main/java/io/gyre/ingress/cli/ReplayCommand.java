@@ -81,9 +81,21 @@ public final class ReplayCommand implements Callable<Integer>
     private Long fromIndex;
 
     @Option(names = "--snapshot", paramLabel = "FILE|latest",
-        description = "Start from a snapshot's state (a file in the journal's snapshots directory, or 'latest' for the newest "
-            + "usable one) and replay only the records after it; needed once retention has deleted the journal's first files.")
+        description = "Start from a snapshot's state (a file: a path, or a name in the journal's snapshots directory; or 'latest' "
+            + "for the newest usable one) and replay only the records after it; needed once retention has deleted the journal's "
+            + "first files.")
     private Path snapshot;
+
+    /** {@code --snapshot}: as given when it names a file, else that name in the journal's snapshots directory. */
+    private Path snapshotFile()
+    {
+        if (java.nio.file.Files.exists(snapshot) || snapshot.getNameCount() != 1)
+        {
+            return snapshot;
+        }
+        final Path inJournal = journal.resolve(io.gyre.journal.SnapshotStore.DIRECTORY).resolve(snapshot);
+        return java.nio.file.Files.exists(inJournal) ? inJournal : snapshot;
+    }
 
     @Option(names = "--verify", description = "Exit with code 2 when the journal holds corruption beyond a torn tail.")
     private boolean verify;
@@ -125,7 +137,7 @@ public final class ReplayCommand implements Callable<Integer>
         }
         if (snapshot != null)
         {
-            options = options.fromSnapshot(snapshot.toString().equals("latest") ? JournalReplay.Options.LATEST : snapshot);
+            options = options.fromSnapshot(snapshot.toString().equals("latest") ? JournalReplay.Options.LATEST : snapshotFile());
         }
         if (print)
         {

@@ -127,6 +127,16 @@ class ReplayCommandTest
             .containsPattern("derived: +[0-9]+ verified, 0 mismatched")
             .contains("verdict:     ok");
 
+        // a bare file name is looked for in the journal's snapshots directory
+        final String newest;
+        try (var files = Files.list(dir.resolve("snapshots")))
+        {
+            newest = files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".gsnap")).sorted().reduce((a, b) -> b).orElseThrow();
+        }
+        final Result byName = run("replay", "--journal", dir.toString(), "--roll-cycle", "TEST_SECONDLY", "--snapshot", newest);
+        assertThat(byName.exitCode).as(byName.toString()).isZero();
+        assertThat(byName.out).contains("from snapshot " + newest);
+
         final Path damaged = dir.resolve("snapshots").resolve("snapshot-00000000000000000001.gsnap");
         Files.write(damaged, "not a snapshot, and long enough to have a header: 0123456789 0123456789 0123456789".getBytes(StandardCharsets.UTF_8));
         final Result bad = run("replay", "--journal", dir.toString(), "--roll-cycle", "TEST_SECONDLY", "--snapshot", damaged.toString());
