@@ -293,7 +293,10 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
                 fx.replyMaxAttempts(i) + " may run";
             case NOT_DEAD_LETTERED -> state == null ?
                 "key " + request.key + " is not dead-lettered: no task with this key is known" :
-                "key " + request.key + " is not dead-lettered: its task " + taskId + " is " + state;
+                state == TaskState.DEAD_LETTERED ?
+                    "key " + request.key + " has no dead letter: its task " + taskId +
+                        " ended DEAD_LETTERED, and its letter is gone (purged, or left out when the list was full)" :
+                    "key " + request.key + " is not dead-lettered: its task " + taskId + " is " + state;
             case SUPERSEDED -> "the dead letter of key " + request.key + " is superseded: task " + taskId +
                 " was submitted with this key since and is " + state + "; purge the dead letter instead";
             case CAPACITY -> "task " + taskId + " of key " + request.key +

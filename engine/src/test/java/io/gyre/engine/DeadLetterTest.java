@@ -234,6 +234,8 @@ class DeadLetterTest extends EngineTestSupport
         assertThat(afterPurge.outcome()).isEqualTo(RedriveOutcome.NOT_DEAD_LETTERED);
         assertThat(afterPurge.state()).isEqualTo(DEAD_LETTERED);
         assertThat(afterPurge.taskId()).isEqualTo(purged.taskId());
+        assertThat(afterPurge.message()).isEqualTo("key purged has no dead letter: its task " + purged.taskId() +
+            " ended DEAD_LETTERED, and its letter is gone (purged, or left out when the list was full)");
 
         gated.open();
         assertThat(get(running).state()).isEqualTo(SUCCEEDED);
