@@ -478,7 +478,11 @@ final class Sequencer
         {
             fx.stop(r.taskId, r.attempt);
             r.outcomeReason = (byte)REASON_CANCELLED_RUNNING;
-            r.executionNanos += Math.max(0, now - r.startedAt);
+            if (r.heldUntil == 0)
+            {
+                // a held outcome's attempt ended, and was counted, when its result came: the wait is not execution
+                r.executionNanos += Math.max(0, now - r.startedAt);
+            }
         }
         else
         {

@@ -424,8 +424,11 @@ class ExecutionModesTest extends EngineTestSupport
         open(b -> b.handler(new Delay()));
         final CompletableFuture<Outcome> held = engine.submit(new TaskRequest().key("c").type("delay").payload("60000"));
         await().until(() -> engine.status("c").get().state() == RUNNING);
+        Thread.sleep(300);
         assertThat(engine.cancel("c").get(5, TimeUnit.SECONDS).state()).isEqualTo(CANCELLED);
         assertThat(get(held).state()).isEqualTo(CANCELLED);
+        assertThat(get(held).executionNanos()).as("the attempt ran at once; the 300 ms held are not execution")
+            .isLessThan(TimeUnit.MILLISECONDS.toNanos(250));
         assertThat(closeAndReplay()).task(get(held).taskId()).hasStates(PENDING, RUNNING, CANCELLED).replaysDeterministically();
     }
 
