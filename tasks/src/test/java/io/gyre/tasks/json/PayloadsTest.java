@@ -38,7 +38,7 @@ class PayloadsTest
     @ParameterizedTest(name = "payload [{0}]")
     @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
         "{'ops':[]} {}        | Trailing token (of type START_OBJECT) found after value | at line 1, column 12",
-        "{'ops':[],'ops':[]}  | Duplicate field 'ops'                                   | at line 1, column 17",
+        "{'ops':[],'ops':[]}  | member 'ops' appears twice                              | at line 1, column 17",
         "{'ops':[}            | Unexpected close marker '}': expected ']'               | at line 1, column 9",
         "ops                  | Unrecognized token 'ops'                                | at line 1, column 1"})
     void shouldSayWhereAPayloadIsNotJson(final String payload, final String problem, final String location)
