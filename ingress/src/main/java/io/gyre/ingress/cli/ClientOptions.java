@@ -32,10 +32,21 @@ final class ClientOptions
             .host(host)
             .port(port)
             .authToken(token)
-            .connectTimeout(Duration.ofSeconds(Math.max(1, Math.min(timeoutSeconds, 5))))
-            .requestTimeout(Duration.ofSeconds(Math.max(1, timeoutSeconds)))
-            .reconnectGiveUp(Duration.ofSeconds(Math.max(1, timeoutSeconds)))
+            .connectTimeout(Duration.ofSeconds(Math.min(timeoutSeconds, 5)))
+            .requestTimeout(Duration.ofSeconds(timeoutSeconds))
+            .reconnectGiveUp(Duration.ofSeconds(timeoutSeconds))
             .build());
+    }
+
+    /**
+     * Check {@code --timeout-s} before connecting: a wait of less than a second is a usage error (exit 2).
+     */
+    void checkTimeout(final CommandSpec spec)
+    {
+        if (timeoutSeconds < 1)
+        {
+            throw new ParameterException(spec.commandLine(), "--timeout-s=" + timeoutSeconds + " must be at least 1 (seconds)");
+        }
     }
 
     /**

@@ -68,6 +68,7 @@ public final class DlqCommand implements Runnable
         public Integer call()
         {
             validate();
+            server.checkTimeout(spec);
             try (GyreClient client = server.connect())
             {
                 final Answer answer = ask(client);

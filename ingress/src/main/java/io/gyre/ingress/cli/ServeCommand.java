@@ -48,7 +48,8 @@ import java.util.regex.Pattern;
     description = {"Start the engine and serve the Gyre protocol over TCP (journal under ./data, port 7070 by default)."},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:stopped by a signal (TERM, INT) after a clean stop: what was left is recorded in the journal",
-        "1:could not start (journal, port, config), or the stop could not be recorded", "2:usage error",
+        "1:could not start (the journal, the port), or the stop could not be recorded",
+        "2:usage error: an unknown option, a value that does not parse or is out of range, a config file missing or wrong",
         "3:the engine stopped by itself: its journal could not be written for --stop-after-journal-outage"})
 public final class ServeCommand implements Callable<Integer>
 {
@@ -152,17 +153,17 @@ public final class ServeCommand implements Callable<Integer>
         description = "Journal records between periodic snapshots (default: ${DEFAULT-VALUE}).")
     private long snapshotEvery;
 
-    @Option(names = "--snapshot-interval", paramLabel = "DURATION", defaultValue = "PT10M",
-        description = "Longest time between periodic snapshots, ISO-8601 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--snapshot-interval", paramLabel = "DURATION", defaultValue = "PT10M", converter = AnyDurationConverter.class,
+        description = "Longest time between periodic snapshots: e.g. 10m, 1h, or ISO-8601 PT10M (default: ${DEFAULT-VALUE}).")
     private Duration snapshotInterval;
 
     @Option(names = "--snapshots-kept", paramLabel = "N", defaultValue = "2",
         description = "Snapshots kept; older ones are fallbacks when a newer one is damaged (default: ${DEFAULT-VALUE}).")
     private int snapshotsKept;
 
-    @Option(names = "--journal-retention", paramLabel = "DURATION", defaultValue = "P7D",
+    @Option(names = "--journal-retention", paramLabel = "DURATION", defaultValue = "P7D", converter = AnyDurationConverter.class,
         description = "Journal files that ended longer ago than this, and that no kept snapshot needs, are deleted "
-            + "(ISO-8601, default: ${DEFAULT-VALUE}).")
+            + "(e.g. 7d, 12h, or ISO-8601 P7D; default: ${DEFAULT-VALUE}).")
     private Duration journalRetention;
 
     @Option(names = "--stop-after-journal-outage", paramLabel = "DURATION",
@@ -270,8 +271,8 @@ public final class ServeCommand implements Callable<Integer>
         }
         catch (final IllegalArgumentException ex)
         {
-            err.println("gyre serve: " + ex.getMessage());
-            return ReplayCommand.EXIT_ERROR;
+            // a value out of range is a usage error, as one that does not parse
+            throw new CommandLine.ParameterException(spec.commandLine(), withOptionName(ex.getMessage()));
         }
         if (monitorPort >= 0)
         {
@@ -559,6 +560,10 @@ public final class ServeCommand implements Callable<Integer>
         {
             return;
         }
+        if (!Files.isRegularFile(file))
+        {
+            throw new CommandLine.ParameterException(serve, "the config file " + file + (Files.exists(file) ? " is not a file" : " does not exist"));
+        }
         final Properties properties = new Properties();
         try (Reader reader = Files.newBufferedReader(file))
         {
@@ -607,13 +612,49 @@ public final class ServeCommand implements Callable<Integer>
      * Parses {@code --shutdown-timeout}: a whole number with a unit (ms, s, m, h), or ISO-8601 (PT30S);
      * 0 to 24 hours.
      */
+    /** Engine and server settings named as their options, where the two differ in more than their spelling. */
+    private static final java.util.Map<String, String> OPTION_OF_SETTING = java.util.Map.of(
+        "lowPriorityAdmissionPercent", "admission", "normalPriorityAdmissionPercent", "admission",
+        "blockingPoolThreads", "blocking-threads", "cpuPoolThreads", "cpu-threads", "maxAsyncInFlight", "max-async",
+        "snapshotEveryRecords", "snapshot-every", "closeTimeout", "shutdown-timeout", "journalMinFreeBytes", "journal-min-free",
+        "idleTimeout", "idle-timeout-ms", "maxFrameBytes", "max-frame-bytes");
+
+    /**
+     * A configuration's complaint ({@code pipelineThreads=3 must be 1, 2 or 4}) named with the option that set the
+     * value: {@code --pipeline-threads: pipelineThreads=3 must be 1, 2 or 4}.
+     */
+    private String withOptionName(final String message)
+    {
+        final Matcher m = SETTING.matcher(message);
+        if (!m.lookingAt())
+        {
+            return message;
+        }
+        final String setting = m.group(1);
+        final String option = "--" + OPTION_OF_SETTING.getOrDefault(setting, setting.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT));
+        return spec.findOption(option) != null ? option + ": " + message : message;
+    }
+
+    private static final Pattern SETTING = Pattern.compile("([a-zA-Z]+)=");
+
     static final class DurationConverter implements CommandLine.ITypeConverter<Duration>
     {
-        private static final Pattern SIMPLE = Pattern.compile("([0-9]{1,9})(ms|s|m|h)");
+        private static final Pattern SIMPLE = Pattern.compile("([0-9]{1,9})(ms|s|m|h|d)");
         private static final Duration MAX = Duration.ofHours(24);
 
         @Override
         public Duration convert(final String value)
+        {
+            final Duration duration = parse(value);
+            if (duration.compareTo(MAX) > 0)
+            {
+                throw new CommandLine.TypeConversionException("'" + value + "' is out of range: from 0 to 24h");
+            }
+            return duration;
+        }
+
+        /** A whole number with a unit (ms, s, m, h, d), or ISO-8601 (PT30S, P7D); not negative. */
+        static Duration parse(final String value)
         {
             final String text = value.trim();
             final Duration duration;
@@ -626,7 +667,8 @@ public final class ServeCommand implements Callable<Integer>
                     case "ms" -> Duration.ofMillis(n);
                     case "s" -> Duration.ofSeconds(n);
                     case "m" -> Duration.ofMinutes(n);
-                    default -> Duration.ofHours(n);
+                    case "h" -> Duration.ofHours(n);
+                    default -> Duration.ofDays(n);
                 };
             }
             else
@@ -638,14 +680,24 @@ public final class ServeCommand implements Callable<Integer>
                 catch (final java.time.format.DateTimeParseException ex)
                 {
                     throw new CommandLine.TypeConversionException("'" + value +
-                        "' is not a duration: a whole number and a unit (ms, s, m, h), e.g. 30s or 500ms, or ISO-8601, e.g. PT30S");
+                        "' is not a duration: a whole number and a unit (ms, s, m, h, d), e.g. 30s or 10m, or ISO-8601, e.g. PT30S");
                 }
             }
-            if (duration.isNegative() || duration.compareTo(MAX) > 0)
+            if (duration.isNegative())
             {
-                throw new CommandLine.TypeConversionException("'" + value + "' is out of range: from 0 to 24h");
+                throw new CommandLine.TypeConversionException("'" + value + "' is negative");
             }
             return duration;
+        }
+    }
+
+    /** Parses the durations the engine bounds itself ({@code --snapshot-interval}, {@code --journal-retention}). */
+    static final class AnyDurationConverter implements CommandLine.ITypeConverter<Duration>
+    {
+        @Override
+        public Duration convert(final String value)
+        {
+            return DurationConverter.parse(value);
         }
     }
 

@@ -39,6 +39,7 @@ public class StatusCommand implements Callable<Integer>
     public Integer call()
     {
         ClientOptions.checkKey(spec, key);
+        server.checkTimeout(spec);
         try (GyreClient client = server.connect())
         {
             final TaskStatusReply status = ask(client, key);

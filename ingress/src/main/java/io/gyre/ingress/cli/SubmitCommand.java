@@ -38,7 +38,8 @@ import java.util.concurrent.TimeoutException;
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:the task SUCCEEDED (with --no-wait: accepted, or its recorded outcome is SUCCEEDED)", "1:no answer (cannot connect, timeout)", "2:usage error",
         "3:the task ended otherwise (FAILED, DEAD_LETTERED, TIMED_OUT, CANCELLED)",
-        "4:the server refused the submission (or would: a request larger than its max frame is not sent)"})
+        "4:the server refused the submission or the connection (a wrong or missing auth token), or would (a request larger than "
+            + "its max frame is not sent)"})
 public final class SubmitCommand implements Callable<Integer>
 {
     static final int EXIT_NOT_SUCCEEDED = 3;
@@ -116,8 +117,9 @@ public final class SubmitCommand implements Callable<Integer>
         }
         catch (final IllegalArgumentException ex)
         {
-            throw new ParameterException(spec.commandLine(), ex.getMessage());
+            throw new ParameterException(spec.commandLine(), withOptionNames(ex.getMessage()));
         }
+        server.checkTimeout(spec);
         try (GyreClient client = server.connect())
         {
             if (noWait)
@@ -132,8 +134,17 @@ public final class SubmitCommand implements Callable<Integer>
         catch (final GyreClientException | IllegalArgumentException ex)
         {
             spec.commandLine().getErr().println("gyre submit: " + ex.getMessage());
-            return ex instanceof GyreClientException g && g.code() == ErrorCode.FRAME_TOO_LARGE ? EXIT_REJECTED : ReplayCommand.EXIT_ERROR;
+            // the server refused to take it (or would have): not a missing answer
+            return ex instanceof GyreClientException g && (g.code() == ErrorCode.FRAME_TOO_LARGE || g.code() == ErrorCode.AUTH_FAILED) ?
+                EXIT_REJECTED : ReplayCommand.EXIT_ERROR;
         }
+    }
+
+    /** The client's check names the submission's fields; the command line knows them as its options. */
+    private static String withOptionNames(final String message)
+    {
+        return message.replaceFirst("^timeoutMillis=", "--task-timeout-ms=").replaceFirst("^maxAttempts=", "--max-attempts=")
+            .replaceFirst("^type ", "--type ").replaceFirst("^tenant ", "--tenant ").replaceFirst("^key ", "--key ");
     }
 
     /**

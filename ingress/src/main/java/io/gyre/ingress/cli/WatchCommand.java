@@ -69,6 +69,7 @@ public final class WatchCommand implements Callable<Integer>
     public Integer call()
     {
         final EventFilter filter = filter();
+        server.checkTimeout(spec);
         final PrintWriter out = spec.commandLine().getOut();
         final PrintWriter err = spec.commandLine().getErr();
         try (GyreClient client = server.connect())

@@ -207,8 +207,8 @@ class DlqCommandTest
     void aBadDeadLetterBoundIsAClearErrorOfServe()
     {
         final Run run = gyre("serve", "--journal", dir.resolve("other").toString(), "--port", "0", "--max-dead-letters", "-1");
-        assertThat(run.exit()).isEqualTo(1);
-        assertThat(run.err()).contains("maxDeadLetters=-1 must be in [0, 10000000]");
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(run.err()).contains("--max-dead-letters: maxDeadLetters=-1 must be in [0, 10000000]");
     }
 
     @Test

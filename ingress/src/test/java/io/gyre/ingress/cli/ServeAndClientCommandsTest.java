@@ -130,11 +130,12 @@ class ServeAndClientCommandsTest
     void aBadShutdownTimeoutIsAClearError()
     {
         for (final String[] bad : new String[][] {
-            {"10", "'10' is not a duration: a whole number and a unit (ms, s, m, h), e.g. 30s or 500ms, or ISO-8601, e.g. PT30S"},
+            {"10", "'10' is not a duration: a whole number and a unit (ms, s, m, h, d), e.g. 30s or 10m, or ISO-8601, e.g. PT30S"},
             {"-5s", "'-5s' is not a duration"},
             {"soon", "'soon' is not a duration"},
             {"25h", "'25h' is out of range: from 0 to 24h"},
-            {"PT-1S", "'PT-1S' is out of range: from 0 to 24h"}})
+            {"2d", "'2d' is out of range: from 0 to 24h"},
+            {"PT-1S", "'PT-1S' is negative"}})
         {
             final Run run = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--shutdown-timeout", bad[0]);
             assertThat(run.exit()).as(bad[0]).isEqualTo(2);
@@ -267,10 +268,10 @@ class ServeAndClientCommandsTest
         assertThat(missing.err()).contains("--payload-file").contains("nope");
         final Run attempts = gyre("submit", "--port", port, "--type", "noop", "--max-attempts", "-1");
         assertThat(attempts.exit()).isEqualTo(2);
-        assertThat(attempts.err()).contains("maxAttempts=-1");
+        assertThat(attempts.err()).contains("--max-attempts=-1");
         final Run timeout = gyre("submit", "--port", port, "--type", "noop", "--task-timeout-ms", "-5");
         assertThat(timeout.exit()).isEqualTo(2);
-        assertThat(timeout.err()).contains("timeoutMillis=-5");
+        assertThat(timeout.err()).contains("--task-timeout-ms=-5");
         for (final String[] command : new String[][] {{"status"}, {"cancel"}, {"dlq", "show"}, {"dlq", "redrive"}, {"dlq", "purge"}})
         {
             final List<String> args = new ArrayList<>(List.of(command));
@@ -296,6 +297,23 @@ class ServeAndClientCommandsTest
     }
 
     @Test
+    void aWaitOfLessThanASecondOrANegativeTaskTimeoutIsAUsageErrorNamingTheOption()
+    {
+        for (final String[] command : new String[][] {{"submit", "--type", "noop"}, {"status", "--key", "k"}, {"cancel", "--key", "k"},
+            {"dlq", "list"}, {"watch"}})
+        {
+            final String[] args = java.util.stream.Stream.concat(java.util.Arrays.stream(command), java.util.stream.Stream.of("--timeout-s", "-1"))
+                .toArray(String[]::new);
+            final Run run = gyre(args);
+            assertThat(run.exit()).as(String.join(" ", command)).isEqualTo(2);
+            assertThat(run.err()).contains("--timeout-s=-1 must be at least 1");
+        }
+        final Run taskTimeout = gyre("submit", "--type", "noop", "--task-timeout-ms", "-5");
+        assertThat(taskTimeout.exit()).isEqualTo(2);
+        assertThat(taskTimeout.err()).contains("--task-timeout-ms=-5 must not be negative");
+    }
+
+    @Test
     void aConfigFileSetsDefaultsAndOptionsOverrideIt() throws Exception
     {
         final Path config = dir.resolve("gyre.properties");
@@ -304,7 +322,8 @@ class ServeAndClientCommandsTest
         assertThat(dir.resolve("from-config")).isDirectory();
 
         final Run refused = gyre("submit", "--port", port, "--type", "noop", "--timeout-s", "2");
-        assertThat(refused.exit()).isEqualTo(1);
+        assertThat(refused.exit()).as("refused by the server").isEqualTo(4);
+        assertThat(refused.out()).isEmpty();
         assertThat(refused.err()).contains("AUTH_FAILED");
         assertThat(gyre("submit", "--port", port, "--type", "noop", "--auth-token", "from-file").exit()).isZero();
 
@@ -324,43 +343,48 @@ class ServeAndClientCommandsTest
 
         final Run missing = gyre("serve", "--config", dir.resolve("nope.properties").toString());
         assertThat(missing.exit()).isEqualTo(2);
-        assertThat(missing.err()).contains("cannot read the config file");
+        assertThat(missing.err()).contains("the config file " + dir.resolve("nope.properties") + " does not exist");
 
         final Run ring = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--ring-size", "1000");
-        assertThat(ring.exit()).isEqualTo(1);
-        assertThat(ring.err()).contains("ringSize=1000");
+        assertThat(ring.exit()).isEqualTo(2);
+        assertThat(ring.err()).contains("--ring-size: ringSize=1000");
 
         final Run admission = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--admission", "90,80");
-        assertThat(admission.exit()).isEqualTo(1);
-        assertThat(admission.err()).contains("lowPriorityAdmissionPercent=90 must be in [1, 80]");
+        assertThat(admission.exit()).isEqualTo(2);
+        assertThat(admission.err()).contains("--admission: lowPriorityAdmissionPercent=90 must be in [1, 80]");
 
         final Run admissionShape = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--admission", "90");
-        assertThat(admissionShape.exit()).isEqualTo(1);
-        assertThat(admissionShape.err()).contains("admission=[90] must be two percentages");
+        assertThat(admissionShape.exit()).isEqualTo(2);
+        assertThat(admissionShape.err()).contains("--admission: admission=[90] must be two percentages");
 
         final Run outage = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--stop-after-journal-outage", "soon");
-        assertThat(outage.exit()).isEqualTo(1);
+        assertThat(outage.exit()).isEqualTo(2);
         assertThat(outage.err()).contains("stop-after-journal-outage=soon is not a duration (e.g. 30s, 500ms, 5m, 2h or PT30S)");
 
         final Run outageZero = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--stop-after-journal-outage", "0s");
-        assertThat(outageZero.exit()).isEqualTo(1);
-        assertThat(outageZero.err()).contains("stopAfterJournalOutage=PT0S must be more than 0");
+        assertThat(outageZero.exit()).isEqualTo(2);
+        assertThat(outageZero.err()).contains("--stop-after-journal-outage: stopAfterJournalOutage=PT0S must be more than 0");
 
         final Run minFree = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--journal-min-free", "lots");
-        assertThat(minFree.exit()).isEqualTo(1);
+        assertThat(minFree.exit()).isEqualTo(2);
         assertThat(minFree.err()).contains("journal-min-free=lots is not a byte count");
 
         final Run minFreeSmall = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--journal-min-free", "4k");
-        assertThat(minFreeSmall.exit()).isEqualTo(1);
-        assertThat(minFreeSmall.err()).contains("journalMinFreeBytes=4096 must be in [1048576, 2^40]");
+        assertThat(minFreeSmall.exit()).isEqualTo(2);
+        assertThat(minFreeSmall.err()).contains("--journal-min-free: journalMinFreeBytes=4096 must be in [1048576, 2^40]");
 
         final Run setting = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--task", "http.retries=lots");
-        assertThat(setting.exit()).isEqualTo(1);
+        assertThat(setting.exit()).isEqualTo(2);
         assertThat(setting.err()).contains("http").contains("retries");
 
         final Run port = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "70000");
-        assertThat(port.exit()).isEqualTo(1);
-        assertThat(port.err()).contains("port=70000");
+        assertThat(port.exit()).isEqualTo(2);
+        assertThat(port.err()).contains("--port: port=70000");
+
+        final Run threads = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--pipeline-threads", "3");
+        assertThat(threads.exit()).isEqualTo(2);
+        assertThat(threads.err()).contains("--pipeline-threads: pipelineThreads=3");
+        assertThat(dir.resolve("j")).doesNotExist();
 
         final int taken = serve("serve", "--journal", dir.resolve("a").toString(), "--port", "0");
         // the monitoring port is chosen by the system, so that only the TCP port can be the one in use

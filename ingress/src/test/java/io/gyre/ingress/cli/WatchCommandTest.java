@@ -195,8 +195,8 @@ class WatchCommandTest
         assertThat(prefix.err()).contains("--key-prefix must not be empty");
 
         final Run serve = gyre("serve", "--journal", dir.resolve("other").toString(), "--port", "0", "--max-queued-events", "0");
-        assertThat(serve.exit()).isEqualTo(1);
-        assertThat(serve.err()).contains("maxQueuedEvents=0 must be in [1, 1048576]");
+        assertThat(serve.exit()).isEqualTo(2);
+        assertThat(serve.err()).contains("--max-queued-events: maxQueuedEvents=0 must be in [1, 1048576]");
 
         final int free;
         try (ServerSocket socket = new ServerSocket(0))
