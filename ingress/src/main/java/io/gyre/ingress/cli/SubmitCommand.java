@@ -126,7 +126,22 @@ public final class SubmitCommand implements Callable<Integer>
             {
                 return submitWithoutWaiting(client, submission, k);
             }
-            final TaskResult result = client.blocking().submit(submission);
+            final java.util.concurrent.atomic.AtomicLong acceptedAs = new java.util.concurrent.atomic.AtomicLong(-1);
+            final TaskResult result;
+            try
+            {
+                result = client.blocking().submit(submission.onAccepted(acceptedAs::set));
+            }
+            catch (final GyreClientException ex)
+            {
+                if (acceptedAs.get() < 0)
+                {
+                    throw ex;
+                }
+                // journaled, so it runs on: no outcome yet is not the same as no answer
+                throw new GyreClientException("task " + acceptedAs.get() + " (key " + k + ") was accepted and runs on, but " +
+                    ex.getMessage() + "; follow it with gyre status --key " + k + ", or submit the key again to wait for its outcome");
+            }
             spec.commandLine().getOut().println(Json.write(Json.of(result)));
             spec.commandLine().getOut().flush();
             return result.rejected() ? EXIT_REJECTED : result.succeeded() ? 0 : EXIT_NOT_SUCCEEDED;

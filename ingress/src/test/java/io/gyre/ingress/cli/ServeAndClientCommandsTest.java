@@ -272,6 +272,12 @@ class ServeAndClientCommandsTest
         final Run timeout = gyre("submit", "--port", port, "--type", "noop", "--task-timeout-ms", "-5");
         assertThat(timeout.exit()).isEqualTo(2);
         assertThat(timeout.err()).contains("--task-timeout-ms=-5");
+
+        final Run longer = gyre("submit", "--port", port, "--type", "wait", "--payload", "PT30S", "--key", "slow", "--timeout-s", "1");
+        assertThat(longer.exit()).as("no outcome within the wait").isEqualTo(1);
+        assertThat(longer.out()).isEmpty();
+        assertThat(longer.err()).containsPattern("task [0-9]+ \\(key slow\\) was accepted and runs on, but ")
+            .contains("gyre status --key slow");
         for (final String[] command : new String[][] {{"status"}, {"cancel"}, {"dlq", "show"}, {"dlq", "redrive"}, {"dlq", "purge"}})
         {
             final List<String> args = new ArrayList<>(List.of(command));
