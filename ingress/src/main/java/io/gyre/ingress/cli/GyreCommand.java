@@ -45,6 +45,7 @@ public final class GyreCommand implements Runnable
      */
     static int execute(final CommandLine commandLine, final String... args)
     {
+        commandLine.setParameterExceptionHandler(GyreCommand::usageError);
         if (args.length > 0 && args[0].equals("serve"))
         {
             final CommandLine serve = commandLine.getSubcommands().get("serve");
@@ -69,6 +70,22 @@ public final class GyreCommand implements Runnable
     public void run()
     {
         throw new ParameterException(spec.commandLine(), "Missing subcommand: one of " + spec.subcommands().keySet());
+    }
+
+    /**
+     * A usage error: the message, a suggestion for a mistyped option, and where the options are listed, not the whole
+     * usage text (over a hundred lines for {@code serve}, which buried the one line that mattered).
+     */
+    private static int usageError(final ParameterException ex, final String[] args)
+    {
+        final CommandLine command = ex.getCommandLine();
+        final java.io.PrintWriter err = command.getErr();
+        final String name = command.getCommandSpec().qualifiedName();
+        err.println(name + ": " + ex.getMessage());
+        CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+        err.println("(" + name + " --help lists the options)");
+        err.flush();
+        return command.getCommandSpec().exitCodeOnInvalidInput();
     }
 
     /**

@@ -354,6 +354,8 @@ class ServeAndClientCommandsTest
         final Run ring = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--ring-size", "1000");
         assertThat(ring.exit()).isEqualTo(2);
         assertThat(ring.err()).contains("--ring-size: ringSize=1000");
+        assertThat(ring.err().lines()).as("the error and where the options are, not the whole usage text")
+            .containsExactly("gyre serve: --ring-size: ringSize=1000 must be a power of two, at least 64", "(gyre serve --help lists the options)");
 
         final Run admission = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--admission", "90,80");
         assertThat(admission.exit()).isEqualTo(2);
