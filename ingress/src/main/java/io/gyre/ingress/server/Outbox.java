@@ -152,7 +152,15 @@ final class Outbox extends BatchingOutcomeListener
         batch = null;
         if (full != null)
         {
-            queue.offer(full);
+            if (closed)
+            {
+                // the connection closed while this batch was being written: nobody will drain it
+                full.release();
+            }
+            else
+            {
+                queue.offer(full);
+            }
         }
         if (batchAnswers > 0)
         {
