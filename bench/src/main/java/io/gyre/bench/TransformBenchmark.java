@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * The JSON task types {@code set} and {@code transform}, two ways:
  * <ul>
  *   <li>{@link #submitToOutcome}: in process, journaled, as {@link SubmitToOutcomeBenchmark} measures
- *       {@code noop} (default configuration: SLEEPING, 2 stage threads; fresh 16-byte keys; allocation-free
+ *       {@code noop} (default configuration: BACKOFF, 2 stage threads; fresh 16-byte keys; allocation-free
  *       callback; {@value #TASKS} in flight per invocation). {@code noop} runs beside them as the engine's own
  *       ceiling in the same run. One operation is one task from submission to its outcome.</li>
  *   <li>{@link #executeOnly}: the handler alone on the same payload (parse, edit, write), on one thread, with

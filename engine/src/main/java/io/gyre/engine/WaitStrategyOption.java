@@ -15,7 +15,7 @@ public enum WaitStrategyOption
     /** Park on a lock and condition: no CPU when idle, microseconds to wake. */
     BLOCKING,
     /**
-     * As SLEEPING while work comes; idle for 10 ms, park until the next publication wakes the thread: no CPU to
+     * As SLEEPING while work comes; idle for 100 ms, park until the next publication wakes the thread: no CPU to
      * speak of when idle (see {@link BackoffWaitStrategy}). The default.
      */
     BACKOFF,
