@@ -166,11 +166,11 @@ public final class ServeCommand implements Callable<Integer>
             + "(e.g. 7d, 12h, or ISO-8601 P7D; default: ${DEFAULT-VALUE}).")
     private Duration journalRetention;
 
-    @Option(names = "--stop-after-journal-outage", paramLabel = "DURATION",
+    @Option(names = "--stop-after-journal-outage", paramLabel = "DURATION", converter = AnyDurationConverter.class,
         description = {"When the journal cannot be written (disk full, I/O error), stop cleanly (exit code 3) once it has been "
             + "unwritable this long, e.g. 30s, 5m, PT1H (default: never; wait, refusing submissions JOURNAL_UNAVAILABLE, "
             + "and resume by itself when it can write again)."})
-    private String stopAfterJournalOutage;
+    private Duration stopAfterJournalOutage;
 
     @Option(names = "--journal-min-free", paramLabel = "BYTES", defaultValue = "64m",
         description = "Disk space the journal keeps free: below it plus a document, writes stop and submissions are refused "
@@ -262,7 +262,7 @@ public final class ServeCommand implements Callable<Integer>
             builder.journalMinFreeBytes(parseBytes("journal-min-free", journalMinFree));
             if (stopAfterJournalOutage != null)
             {
-                builder.stopAfterJournalOutage(parseDuration("stop-after-journal-outage", stopAfterJournalOutage));
+                builder.stopAfterJournalOutage(stopAfterJournalOutage);
             }
             final java.util.Map<String, String> settings = new java.util.LinkedHashMap<>(configTaskSettings);
             settings.putAll(taskSettings);
@@ -383,42 +383,6 @@ public final class ServeCommand implements Callable<Integer>
         catch (final NumberFormatException ex)
         {
             throw new IllegalArgumentException(option + "=" + value + " is not a byte count (a number with an optional k, m or g, e.g. 64m)");
-        }
-    }
-
-    /**
-     * @return a duration from {@code 30s}, {@code 500ms}, {@code 5m}, {@code 2h} or ISO-8601 ({@code PT30S}).
-     * @throws IllegalArgumentException naming the option and the value.
-     */
-    static Duration parseDuration(final String option, final String value)
-    {
-        final String v = value.trim().toLowerCase(java.util.Locale.ROOT);
-        try
-        {
-            if (v.startsWith("pt") || v.startsWith("p"))
-            {
-                return Duration.parse(value.trim());
-            }
-            if (v.endsWith("ms"))
-            {
-                return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
-            }
-            final long number = Long.parseLong(v.substring(0, v.length() - 1));
-            switch (v.charAt(v.length() - 1))
-            {
-                case 's':
-                    return Duration.ofSeconds(number);
-                case 'm':
-                    return Duration.ofMinutes(number);
-                case 'h':
-                    return Duration.ofHours(number);
-                default:
-                    throw new NumberFormatException();
-            }
-        }
-        catch (final RuntimeException ex)
-        {
-            throw new IllegalArgumentException(option + "=" + value + " is not a duration (e.g. 30s, 500ms, 5m, 2h or PT30S)");
         }
     }
 
@@ -691,7 +655,10 @@ public final class ServeCommand implements Callable<Integer>
         }
     }
 
-    /** Parses the durations the engine bounds itself ({@code --snapshot-interval}, {@code --journal-retention}). */
+    /**
+     * Parses the durations the engine bounds itself ({@code --snapshot-interval}, {@code --journal-retention},
+     * {@code --stop-after-journal-outage}).
+     */
     static final class AnyDurationConverter implements CommandLine.ITypeConverter<Duration>
     {
         @Override

@@ -367,7 +367,7 @@ class ServeAndClientCommandsTest
 
         final Run outage = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--stop-after-journal-outage", "soon");
         assertThat(outage.exit()).isEqualTo(2);
-        assertThat(outage.err()).contains("stop-after-journal-outage=soon is not a duration (e.g. 30s, 500ms, 5m, 2h or PT30S)");
+        assertThat(outage.err()).contains("Invalid value for option '--stop-after-journal-outage': 'soon' is not a duration");
 
         final Run outageZero = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--stop-after-journal-outage", "0s");
         assertThat(outageZero.exit()).isEqualTo(2);
