@@ -25,8 +25,15 @@ final class ClientOptions
     @Option(names = "--timeout-s", defaultValue = "30", description = "Seconds to wait for the answer, reconnects included (default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
-    GyreClient connect()
+    /**
+     * Connect, once {@code --timeout-s} has been checked: a wait of less than a second is a usage error (exit 2).
+     */
+    GyreClient connect(final CommandSpec spec)
     {
+        if (timeoutSeconds < 1)
+        {
+            throw new ParameterException(spec.commandLine(), "--timeout-s=" + timeoutSeconds + " must be at least 1 (seconds)");
+        }
         final String token = authToken != null ? authToken : System.getenv("GYRE_AUTH_TOKEN");
         return GyreClient.connect(ClientConfig.builder()
             .host(host)
@@ -36,17 +43,6 @@ final class ClientOptions
             .requestTimeout(Duration.ofSeconds(timeoutSeconds))
             .reconnectGiveUp(Duration.ofSeconds(timeoutSeconds))
             .build());
-    }
-
-    /**
-     * Check {@code --timeout-s} before connecting: a wait of less than a second is a usage error (exit 2).
-     */
-    void checkTimeout(final CommandSpec spec)
-    {
-        if (timeoutSeconds < 1)
-        {
-            throw new ParameterException(spec.commandLine(), "--timeout-s=" + timeoutSeconds + " must be at least 1 (seconds)");
-        }
     }
 
     /**

@@ -68,8 +68,7 @@ public final class DlqCommand implements Runnable
         public Integer call()
         {
             validate();
-            server.checkTimeout(spec);
-            try (GyreClient client = server.connect())
+            try (GyreClient client = server.connect(spec))
             {
                 final Answer answer = ask(client);
                 spec.commandLine().getOut().println(Json.write(answer.json()));

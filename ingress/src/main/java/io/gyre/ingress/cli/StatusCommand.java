@@ -39,8 +39,7 @@ public class StatusCommand implements Callable<Integer>
     public Integer call()
     {
         ClientOptions.checkKey(spec, key);
-        server.checkTimeout(spec);
-        try (GyreClient client = server.connect())
+        try (GyreClient client = server.connect(spec))
         {
             final TaskStatusReply status = ask(client, key);
             spec.commandLine().getOut().println(Json.write(Json.of(status)));

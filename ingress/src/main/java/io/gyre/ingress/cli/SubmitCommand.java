@@ -119,8 +119,7 @@ public final class SubmitCommand implements Callable<Integer>
         {
             throw new ParameterException(spec.commandLine(), withOptionNames(ex.getMessage()));
         }
-        server.checkTimeout(spec);
-        try (GyreClient client = server.connect())
+        try (GyreClient client = server.connect(spec))
         {
             if (noWait)
             {

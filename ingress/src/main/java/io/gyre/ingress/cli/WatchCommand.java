@@ -69,10 +69,9 @@ public final class WatchCommand implements Callable<Integer>
     public Integer call()
     {
         final EventFilter filter = filter();
-        server.checkTimeout(spec);
         final PrintWriter out = spec.commandLine().getOut();
         final PrintWriter err = spec.commandLine().getErr();
-        try (GyreClient client = server.connect())
+        try (GyreClient client = server.connect(spec))
         {
             final Printer printer = new Printer(out);
             final Subscription subscription;

@@ -387,7 +387,7 @@ final class Connection extends ChannelInboundHandlerAdapter
             (config.busyRejects() ? WELCOME_FLAG_BUSY_REJECTS : 0) | (resultsOnly ? WELCOME_FLAG_RESULTS_ONLY : 0) |
                 (accounting ? WELCOME_FLAG_ACCOUNTING : 0),
             maxFrame, config.maxInFlight(), (int)config.idleTimeout().toMillis(), engineConfig.maxKeyBytes(),
-            EngineConfig.MAX_TYPE_BYTES, Math.min(engineConfig.maxTenantBytes(), Protocol.MAX_SUBMIT_TENANT), engineConfig.maxPayloadBytes(), engineConfig.maxOutputBytes());
+            EngineConfig.MAX_TYPE_BYTES, GyreServer.maxTenant(engineConfig), engineConfig.maxPayloadBytes(), engineConfig.maxOutputBytes());
         write(out);
     }
 

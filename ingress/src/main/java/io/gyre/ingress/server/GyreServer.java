@@ -279,8 +279,16 @@ public final class GyreServer implements AutoCloseable
             return config.maxFrameBytes();
         }
         final long largest = 1L + Protocol.SUBMIT_FIXED + engine.maxKeyBytes() + EngineConfig.MAX_TYPE_BYTES +
-            Math.min(engine.maxTenantBytes(), Protocol.MAX_SUBMIT_TENANT) + (long)engine.maxPayloadBytes();
+            maxTenant(engine) + (long)engine.maxPayloadBytes();
         return (int)Math.min(Integer.MAX_VALUE - 8, largest);
+    }
+
+    /**
+     * The longest tenant a client may send: the engine's limit, within what a SUBMIT's one-byte length can carry.
+     */
+    static int maxTenant(final EngineConfig engine)
+    {
+        return Math.min(engine.maxTenantBytes(), Protocol.MAX_SUBMIT_TENANT);
     }
 
     /** Answers a connection over the limit with TOO_MANY_CONNECTIONS and closes it. */
