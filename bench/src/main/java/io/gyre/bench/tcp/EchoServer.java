@@ -1,5 +1,6 @@
 package io.gyre.bench.tcp;
 
+import io.gyre.ingress.cli.ServeCommand;
 import io.gyre.ingress.protocol.Frames;
 import io.gyre.ingress.protocol.Protocol;
 import io.netty.bootstrap.ServerBootstrap;
@@ -82,6 +83,7 @@ public final class EchoServer implements AutoCloseable
      */
     public static void main(final String[] args) throws InterruptedException
     {
+        ServeCommand.quietLeakDetector();
         final EchoServer server = start("127.0.0.1", args.length > 0 ? Integer.parseInt(args[0]) : 0);
         System.out.println("echo serving on " + server.address().getHostString() + ":" + server.address().getPort());
         System.out.flush();

@@ -1,5 +1,6 @@
 package io.gyre.bench.tcp;
 
+import io.gyre.ingress.cli.ServeCommand;
 import io.gyre.journal.JvmFlags;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
@@ -101,6 +102,7 @@ public final class TcpBench implements Callable<Integer>
     @Override
     public Integer call() throws Exception
     {
+        ServeCommand.quietLeakDetector();
         if (!scenario.equals("closed") && !scenario.equals("open"))
         {
             throw new CommandLine.ParameterException(new CommandLine(this), "--scenario must be closed or open, not " + scenario);
