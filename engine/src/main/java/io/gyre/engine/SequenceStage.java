@@ -231,6 +231,7 @@ final class SequenceStage implements EventHandler<RingEvent>
     void inlineResults(final RingBuffer<RingEvent> ring, final long first, final long last)
     {
         sequencer.deriveInto(ring.get(last).effects);
+        sequencer.joinersInto(ring.get(last).effects);
         try
         {
             for (long s = first; s <= last; s++)
@@ -263,6 +264,7 @@ final class SequenceStage implements EventHandler<RingEvent>
         finally
         {
             sequencer.deriveInto(null);
+            sequencer.joinersInto(null);
         }
         batchEnd();
     }

@@ -83,6 +83,7 @@ final class Sequencer
     /** Null during replay: only live decisions are counted. */
     private EngineMetrics metrics;
     private Effects derivedSink;
+    private Effects joinersSink;
     /** Where the outcome of a result being applied is read from: its event, or (a kept one) the journal. */
     private int resultSource = Effects.SOURCE_THIS_EVENT;
     private TaskRecord free;
@@ -1291,10 +1292,13 @@ final class Sequencer
             }, r.queueNanos(), r.executionNanos);
             metrics.record(r.handlerId, EngineMetrics.Latency.END_TO_END, now - r.submittedAt);
         }
+        final boolean joined = joinersSink != null && r.waiterCount > 1;
+        final Effects replies = joined ? joinersSink : fx;
+        final int replySource = joined && source == Effects.SOURCE_THIS_EVENT ? Effects.SOURCE_JOURNAL : source;
         int w = r.waiterHead;
         while (w >= 0)
         {
-            outcomeReply(fx, r, waiters.target(w), waiters.correlation(w), false, source);
+            outcomeReply(replies, r, waiters.target(w), waiters.correlation(w), false, replySource);
             w = waiters.next(w);
         }
         waiters.freeList(r.waiterHead);
@@ -1324,6 +1328,18 @@ final class Sequencer
     void deriveInto(final Effects sink)
     {
         derivedSink = sink;
+    }
+
+    /**
+     * From now on, answer a finishing task that others joined on this event's effects instead of the current
+     * event's (null: back to the current event's). For the results of a batch's inline attempts, applied after
+     * the whole batch: a submission joining a task created earlier in the batch has its ACCEPTED on its own,
+     * later, event, and its RESULT must not be delivered before it. Those answers read the outcome back from
+     * the journal (it is not on that event); a task nobody joined is answered on its own event as before.
+     */
+    void joinersInto(final Effects sink)
+    {
+        joinersSink = sink;
     }
 
     private void derive(final Effects fx, final RecordType type, final long taskId, final int attempt, final int reason, final long time)
