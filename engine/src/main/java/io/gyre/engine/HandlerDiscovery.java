@@ -148,7 +148,7 @@ final class HandlerDiscovery
                 final TaskHandler replaced = byType.put(type, handler);
                 if (replaced != null && replaced.getClass() != handler.getClass())
                 {
-                    LOG.info("task type {}: {} replaces {}", type, handler.getClass().getName(), replaced.getClass().getName());
+                    LOG.warn("task type {}: {} replaces {}", type, handler.getClass().getName(), replaced.getClass().getName());
                 }
             }
         }

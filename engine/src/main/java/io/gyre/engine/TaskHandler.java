@@ -62,11 +62,20 @@ public interface TaskHandler
      * and a dot, with that prefix removed (for type {@code http}, {@code http.allowed-hosts} arrives as
      * {@code allowed-hosts}).
      *
-     * @throws IllegalArgumentException naming the setting and value when one is malformed: the engine does
-     *     not start.
+     * By default a type takes no settings and refuses any, so a typo in one does not go unnoticed; a type with
+     * settings overrides this, and refuses the names it does not know.
+     *
+     * @throws IllegalArgumentException naming the setting and value when one is malformed or unknown: the
+     *     engine does not start.
      */
     default void configure(final java.util.Map<String, String> settings)
     {
+        if (!settings.isEmpty())
+        {
+            final String name = new java.util.TreeSet<>(settings.keySet()).first();
+            throw new IllegalArgumentException(type() + "." + name + "=" + settings.get(name) + " is not a setting of " + type() +
+                " (it has none)");
+        }
     }
 
     /**

@@ -46,6 +46,7 @@ class EngineConfigTest
             of("maxDeadLetters=10000001 must be in [0, 10000000]", b -> b.maxDeadLetters(10_000_001)),
             of("handler setting timeout=5: the name must be a task type, a dot and the setting", b -> b.handlerSetting("timeout", "5")),
             of("handler settings nosuch.* name no registered task type (echo, noop)", b -> b.handlerSetting("nosuch.x", "1")),
+            of("task type echo: echo.loud=yes is not a setting of echo (it has none)", b -> b.handlerSetting("echo.loud", "yes")),
             of("handler type=has space must be 1 to 64 printable ASCII characters without spaces", b -> b.handler(named("has space"))));
     }
 

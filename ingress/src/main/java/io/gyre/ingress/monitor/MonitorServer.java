@@ -215,7 +215,17 @@ public final class MonitorServer implements AutoCloseable
                 respond(ctx, false, HttpResponseStatus.BAD_REQUEST, error("malformed request: " + request.decoderResult().cause()));
                 return;
             }
-            final String path = new QueryStringDecoder(request.uri()).path();
+            final String path;
+            try
+            {
+                // decoded once, here: a key's own '%' (sent as %25) must stay a '%'
+                path = new QueryStringDecoder(request.uri()).path();
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                respond(ctx, keepAlive, HttpResponseStatus.BAD_REQUEST, error("malformed request path " + request.uri() + ": " + ex.getMessage()));
+                return;
+            }
             final boolean known = path.equals("/metrics") || path.equals("/health/live") || path.equals("/health/ready") ||
                 path.startsWith("/tasks/");
             if (!known)
@@ -253,7 +263,7 @@ public final class MonitorServer implements AutoCloseable
                     final ObjectNode body = readiness();
                     respond(ctx, keepAlive, body.get("ready").asBoolean() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, body);
                 }
-                default -> task(ctx, keepAlive, QueryStringDecoder.decodeComponent(path.substring("/tasks/".length()), StandardCharsets.UTF_8));
+                default -> task(ctx, keepAlive, path.substring("/tasks/".length()));
             }
         }
 

@@ -178,6 +178,20 @@ class MonitorServerTest
         assertThat(task.get("state").asText()).isEqualTo("SUCCEEDED");
         assertThat(task.get("outcome").get("output").asText()).isEqualTo("{\"x\":1}");
 
+        // percent signs in a key: decoded once, so %2541 is the key "%41", and "100%" (sent as 100%25) is found
+        engine.submit(new TaskRequest().key("pct%41").type("echo").payload("{}")).get(10, TimeUnit.SECONDS);
+        engine.submit(new TaskRequest().key("100%").type("echo").payload("{}")).get(10, TimeUnit.SECONDS);
+        assertThat(JSON.readTree(get("/tasks/pct%2541").body()).get("key").asText()).isEqualTo("pct%41");
+        assertThat(JSON.readTree(get("/tasks/100%25").body()).get("key").asText()).isEqualTo("100%");
+        // a path no client library would send (a bare '%'): a 400 naming it, over a raw socket
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", monitor.address().getPort()))
+        {
+            socket.getOutputStream().write("GET /tasks/100% HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            final String answer = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(answer).startsWith("HTTP/1.1 400").contains("malformed request path /tasks/100%");
+        }
+
         final HttpResponse<String> missing = get("/tasks/nobody");
         assertThat(missing.statusCode()).isEqualTo(404);
         assertThat(JSON.readTree(missing.body()).get("error").asText()).contains("no task with key nobody");

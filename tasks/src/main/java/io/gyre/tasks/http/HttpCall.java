@@ -50,6 +50,7 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
     private final HttpTaskInput input;
     private final HostBreaker breaker;
     private final int maxResponseBytes;
+    private final int connectTimeoutMillis;
     private final AtomicInteger state = new AtomicInteger(IN_FLIGHT);
     private final long startNanos = System.nanoTime();
     private volatile CompletableFuture<HttpResponse<byte[]>> response;
@@ -57,12 +58,14 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
     /**
      * @param breaker the host's breaker, whose permission the caller has taken: this call gives it back.
      */
-    HttpCall(final TaskContext context, final HttpTaskInput input, final HostBreaker breaker, final int maxResponseBytes)
+    HttpCall(final TaskContext context, final HttpTaskInput input, final HostBreaker breaker, final int maxResponseBytes,
+        final int connectTimeoutMillis)
     {
         this.context = context;
         this.input = input;
         this.breaker = breaker;
         this.maxResponseBytes = maxResponseBytes;
+        this.connectTimeoutMillis = connectTimeoutMillis;
     }
 
     /**
@@ -202,7 +205,10 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
         final String message;
         if (find(cause, HttpConnectTimeoutException.class) != null)
         {
-            message = "could not connect to " + input.host() + " within http." + HttpSettings.CONNECT_TIMEOUT_MS;
+            // the request's timeout runs from the send, so it bounds connecting too: the shorter of the two ran out
+            message = input.timeoutMillis() < connectTimeoutMillis ?
+                "could not connect to " + input.host() + " within " + input.timeoutMillis() + " ms (timeoutMillis)" :
+                "could not connect to " + input.host() + " within http." + HttpSettings.CONNECT_TIMEOUT_MS + "=" + connectTimeoutMillis;
         }
         else if (find(cause, HttpTimeoutException.class) != null)
         {

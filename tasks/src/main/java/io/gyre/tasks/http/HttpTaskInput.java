@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.gyre.engine.TaskFailure;
+import io.gyre.tasks.json.JsonErrors;
 import org.agrona.DirectBuffer;
 import org.agrona.io.DirectBufferInputStream;
 
@@ -48,6 +49,7 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis)
     private static final List<String> METHODS = List.of("GET", "POST", "PUT", "PATCH", "DELETE");
     private static final Set<String> SCHEMES = Set.of("http", "https");
     private static final String CONTENT_TYPE = "Content-Type";
+    private static final int MAX_PORT = 65_535;
 
     /**
      * Parse a payload. Reads it once, keeps nothing of the buffer.
@@ -125,7 +127,7 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis)
         catch (final JsonProcessingException ex)
         {
             final JsonLocation at = ex.getLocation();
-            throw invalid("payload", "not valid JSON: " + ex.getOriginalMessage() +
+            throw invalid("payload", "not valid JSON: " + JsonErrors.plain(ex.getOriginalMessage()) +
                 (at != null ? " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")" : ""));
         }
         catch (final IOException ex)
@@ -192,6 +194,10 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis)
         {
             throw invalid(URL, "user info in the URL is not supported; send an Authorization header");
         }
+        if (uri.getPort() == 0 || uri.getPort() > MAX_PORT)
+        {
+            throw invalid(URL, "port " + uri.getPort() + " outside [1, " + MAX_PORT + "]");
+        }
         return uri;
     }
 
@@ -241,6 +247,15 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis)
 
     private static void addHeader(final HttpRequest.Builder builder, final String name, final String value) throws TaskFailure
     {
+        for (int i = 0; i < value.length(); i++)
+        {
+            if (value.charAt(i) > 0x7F)
+            {
+                // the client would send '?' in its place: refuse rather than send something else than asked
+                throw invalid(HEADERS + "." + name, "a header value is ASCII, and U+" +
+                    String.format(Locale.ROOT, "%04X", (int)value.charAt(i)) + " at index " + i + " is not (encode it, e.g. RFC 8187 or percent-encoding)");
+            }
+        }
         try
         {
             // the client refuses malformed names and values, and the headers it sets itself (Host,

@@ -80,7 +80,7 @@ final class HttpTransport
         {
             throw TaskFailure.retryable(breaker.refusal());
         }
-        new HttpCall(context, input, breaker, settings.maxResponseBytes()).start(client, executor);
+        new HttpCall(context, input, breaker, settings.maxResponseBytes(), settings.connectTimeoutMillis()).start(client, executor);
     }
 
     /**

@@ -85,7 +85,7 @@ final class Payloads
         }
         catch (final JacksonException ex)
         {
-            throw invalid("payload", "not JSON: " + plain(ex.getOriginalMessage()) + at(ex.getLocation()));
+            throw invalid("payload", "not JSON: " + JsonErrors.plain(ex.getOriginalMessage()) + at(ex.getLocation()));
         }
         catch (final IOException ex)
         {
@@ -233,21 +233,6 @@ final class Payloads
             }
         }
         return false;
-    }
-
-    /** Jackson's message without its internals: a duplicate member is named, not the feature that refused it. */
-    private static String plain(final String message)
-    {
-        final int duplicate = message.indexOf("Duplicate field '");
-        if (duplicate >= 0)
-        {
-            final int end = message.indexOf('\'', duplicate + "Duplicate field '".length());
-            if (end > 0)
-            {
-                return "member '" + message.substring(duplicate + "Duplicate field '".length(), end) + "' appears twice";
-            }
-        }
-        return message;
     }
 
     private static String at(final JsonLocation location)

@@ -1,16 +1,21 @@
 package io.gyre.tasks.wait;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import io.gyre.engine.TaskContext;
 import io.gyre.engine.TaskFailure;
 import io.gyre.engine.TaskHandler;
+import io.gyre.tasks.json.JsonErrors;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.Iterator;
 
 /**
  * {@code wait}: succeeds at a time, given as an ISO-8601 duration from the task's submission ({@code PT2S})
@@ -30,7 +35,10 @@ public final class WaitHandler implements TaskHandler
     /** The longest wait accepted. */
     public static final Duration MAX_WAIT = Duration.ofDays(3650);
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Strict as the other JSON types: a duplicate member or anything after the value is an error, not ignored. */
+    private static final ObjectReader JSON = new ObjectMapper().reader()
+        .with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+        .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     @Override
     public String type()
@@ -74,11 +82,19 @@ public final class WaitHandler implements TaskHandler
             }
             catch (final JsonProcessingException ex)
             {
-                throw TaskFailure.permanent("payload: not valid JSON: " + ex.getOriginalMessage());
+                throw TaskFailure.permanent("payload: not valid JSON: " + JsonErrors.plain(ex.getOriginalMessage()));
             }
             if (node.isTextual())
             {
                 return fromText("payload", node.asText(), submitted);
+            }
+            for (final Iterator<String> names = node.fieldNames(); names.hasNext(); )
+            {
+                final String name = names.next();
+                if (!name.equals("duration") && !name.equals("until"))
+                {
+                    throw TaskFailure.permanent(name + ": unknown field of a wait payload (duration, until)");
+                }
             }
             final JsonNode duration = node.get("duration");
             final JsonNode until = node.get("until");

@@ -45,6 +45,10 @@ class HttpInputTest
                 "http://local host/"),
             arguments("{\"url\":\"http:opaque\"}", "url: \"http:opaque\" has no host a URL may name"),
             arguments("{\"url\":\"http://user:secret@localhost/\"}", "url: user info in the URL is not supported; send an Authorization header"),
+            arguments("{\"url\":\"http://localhost:99999/x\"}", "url: port 99999 outside [1, 65535]"),
+            arguments("{\"url\":\"http://localhost:0/\"}", "url: port 0 outside [1, 65535]"),
+            arguments("{\"url\":\"http://localhost/\",\"headers\":{\"X-U\":\"caf\u00e9\"}}", "headers.X-U: a header value is ASCII, " +
+                "and U+00E9 at index 3 is not (encode it, e.g. RFC 8187 or percent-encoding)"),
             arguments("{\"method\":\"FETCH\",\"url\":\"http://localhost/\"}", "method: \"FETCH\" not supported (GET, POST, PUT, PATCH, DELETE)"),
             arguments("{\"method\":\"HEAD\",\"url\":\"http://localhost/\"}", "method: \"HEAD\" not supported (GET, POST, PUT, PATCH, DELETE)"),
             arguments("{\"method\":1,\"url\":\"http://localhost/\"}", "method: expected a string, got number"),

@@ -47,6 +47,15 @@ class PayloadsTest
     }
 
     @Test
+    void shouldSayWhichParserLimitAPayloadPassesWithoutJacksonsInternals()
+    {
+        final String payload = "{\"input\":" + "1".repeat(1001) + ",\"ops\":[]}";
+
+        assertThat(failure(handler, payload))
+            .isEqualTo("invalid input: payload: not JSON: Number value length (1001) exceeds the maximum allowed (1000)");
+    }
+
+    @Test
     void shouldReadAPayloadOffTheHeap() throws Exception
     {
         final RecordingContext context = RecordingContext.offHeap(json("{'input':{'a':1},'ops':[{'op':'copy','from':'/a','path':'/b'}]}"));

@@ -84,7 +84,10 @@ class WaitHandlerTest extends EngineTestSupport
         "{\"duration\":\"PT1S\",\"until\":\"2030-01-01T00:00:00Z\"}|invalid input: payload: give exactly one of \"duration\" (PT2S) and \"until\" (2026-11-23T12:00:00Z)",
         "{\"until\":\"soon\"}|invalid input: until: \"soon\" is neither an ISO-8601 duration (PT2S) nor an instant in UTC (2026-11-23T12:00:00Z)",
         "P99999D|invalid input: payload: \"P99999D\" is longer than the longest wait, 3650 days",
-        "{oops|invalid input: payload: not valid JSON: "})
+        "{oops|invalid input: payload: not valid JSON: ",
+        "{\"duration\":\"PT1S\"} trailing|invalid input: payload: not valid JSON: ",
+        "{\"duration\":\"PT1S\",\"duration\":\"PT2S\"}|invalid input: payload: not valid JSON: member 'duration' appears twice",
+        "{\"until\":\"2020-01-01T00:00:00Z\",\"tyop\":\"PT1H\"}|invalid input: tyop: unknown field of a wait payload (duration, until)"})
     void shouldFailABadPayloadPermanentlyNamingTheField(final String payload, final String error) throws Exception
     {
         open();
