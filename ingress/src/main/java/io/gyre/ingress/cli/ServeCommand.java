@@ -126,6 +126,14 @@ public final class ServeCommand implements Callable<Integer>
             + "(default: ${DEFAULT-VALUE}; 100,100 sheds nothing).")
     private int[] admission;
 
+    @Option(names = "--max-payload-bytes", defaultValue = "1048576",
+        description = "Largest payload a submission may carry; a larger one is refused INVALID_TASK (default: ${DEFAULT-VALUE}, at most 4194304).")
+    private int maxPayloadBytes;
+
+    @Option(names = "--max-output-bytes", defaultValue = "1048576",
+        description = "Largest output an attempt may produce; a larger one fails it permanently (default: ${DEFAULT-VALUE}, at most 4194304).")
+    private int maxOutputBytes;
+
     @Option(names = "--max-dead-letters", defaultValue = "100000",
         description = "Dead letters the list holds at most; when full, a task that would be dead-lettered ends FAILED or TIMED_OUT "
             + "(default: ${DEFAULT-VALUE}; 0: no dead-lettering).")
@@ -266,7 +274,8 @@ public final class ServeCommand implements Callable<Integer>
                 .maxLiveTasks(maxLiveTasks).blockingPoolThreads(blockingThreads).maxAsyncInFlight(maxAsync)
                 .metrics(metrics).snapshots(snapshots).snapshotEveryRecords(snapshotEvery).snapshotInterval(snapshotInterval)
                 .snapshotsKept(snapshotsKept).journalRetention(journalRetention)
-                .closeTimeout(shutdownTimeout).maxDeadLetters(maxDeadLetters);
+                .closeTimeout(shutdownTimeout).maxDeadLetters(maxDeadLetters)
+                .maxPayloadBytes(maxPayloadBytes).maxOutputBytes(maxOutputBytes);
             if (cpuThreads != 0)
             {
                 builder.cpuPoolThreads(cpuThreads);

@@ -127,6 +127,23 @@ class ServeAndClientCommandsTest
     }
 
     @Test
+    void theLargestPayloadAndOutputAreOptions() throws Exception
+    {
+        final int port = serve("serve", "--journal", dir.resolve("data").toString(), "--port", "0", "--max-payload-bytes", "200",
+            "--max-output-bytes", "64");
+        final Run tooMuchOutput = gyre("submit", "--port", Integer.toString(port), "--type", "echo", "--payload", "x".repeat(100));
+        assertThat(tooMuchOutput.exit()).isEqualTo(3);
+        assertThat(tooMuchOutput.json().get("error").asText()).isEqualTo("output of 100 bytes exceeds maxOutputBytes=64");
+        final Run tooLarge = gyre("submit", "--port", Integer.toString(port), "--type", "echo", "--payload", "x".repeat(201));
+        assertThat(tooLarge.exit()).isEqualTo(4);
+        assertThat(tooLarge.out() + tooLarge.err()).contains("201").contains("200");
+
+        final Run outOfRange = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--max-output-bytes", "5000000");
+        assertThat(outOfRange.exit()).isEqualTo(2);
+        assertThat(outOfRange.err()).contains("--max-output-bytes: maxOutputBytes=5000000");
+    }
+
+    @Test
     void aBadShutdownTimeoutIsAClearError()
     {
         for (final String[] bad : new String[][] {
