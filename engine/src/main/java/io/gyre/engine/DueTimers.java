@@ -45,6 +45,27 @@ final class DueTimers
         return kind[head];
     }
 
+    int size()
+    {
+        return size;
+    }
+
+    /** @return the task of the {@code k}th timer from the head (0: the head). */
+    long taskIdAt(final int k)
+    {
+        return taskId[(head + k) & (taskId.length - 1)];
+    }
+
+    int attemptAt(final int k)
+    {
+        return attempt[(head + k) & (taskId.length - 1)];
+    }
+
+    int kindAt(final int k)
+    {
+        return kind[(head + k) & (taskId.length - 1)];
+    }
+
     void poll()
     {
         head = (head + 1) & (taskId.length - 1);

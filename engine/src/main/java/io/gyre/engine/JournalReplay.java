@@ -124,7 +124,7 @@ public final class JournalReplay
      * @param derivedVerified derived records re-derived identically.
      * @param derivedMismatches derived records re-derived differently (or not at all).
      * @param firstMismatch a description of the first mismatch, or null.
-     * @param pendingTimers timers pending at the end.
+     * @param pendingTimers timers pending at the end that still apply (not those of tasks that have since finished).
      * @param replayNanos how long the replay took.
      * @param snapshot the snapshot the replay started from, or null.
      * @param snapshotEventId the last record that snapshot includes, or -1.

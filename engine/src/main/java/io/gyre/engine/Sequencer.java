@@ -1701,9 +1701,41 @@ final class Sequencer
         m.endBatch();
     }
 
+    /**
+     * @return the timers that still apply: those of tasks that have since finished or moved to another attempt
+     *     (a timer is never removed early, and is dropped when it comes due) are not counted. A scan: for reports.
+     */
     int timerCount()
     {
-        return timers.size();
+        int count = 0;
+        for (int i = 0; i < timers.size(); i++)
+        {
+            count += applies(timers.taskIdAt(i), timers.attemptAt(i), timers.kindAt(i)) ? 1 : 0;
+        }
+        for (final DueTimers queue : due)
+        {
+            for (int k = 0; k < queue.size(); k++)
+            {
+                count += applies(queue.taskIdAt(k), queue.attemptAt(k), queue.kindAt(k)) ? 1 : 0;
+            }
+        }
+        return count;
+    }
+
+    /** @return whether the timer would act when it fires: as {@link #fire}, without its time checks. */
+    private boolean applies(final long taskId, final int attempt, final int kind)
+    {
+        final TaskRecord r = byId.get(taskId);
+        if (r == null || r.attempt != attempt)
+        {
+            return false;
+        }
+        return switch (kind)
+        {
+            case TimerHeap.RETRY -> r.state == TaskState.RETRY_WAIT;
+            case TimerHeap.RELEASE -> r.state == TaskState.RUNNING && r.heldUntil > 0;
+            default -> r.state == TaskState.RUNNING && r.heldUntil == 0;
+        };
     }
 
     long now()

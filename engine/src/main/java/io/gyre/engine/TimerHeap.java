@@ -65,6 +65,22 @@ final class TimerHeap
         return taskId[0];
     }
 
+    /** @return the task of the timer in heap slot {@code i} (slots in no particular order), {@code i < size()}. */
+    long taskIdAt(final int i)
+    {
+        return taskId[i];
+    }
+
+    int attemptAt(final int i)
+    {
+        return attempt[i];
+    }
+
+    int kindAt(final int i)
+    {
+        return kind[i];
+    }
+
     int peekAttempt()
     {
         return attempt[0];

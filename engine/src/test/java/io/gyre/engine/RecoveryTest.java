@@ -160,6 +160,26 @@ class RecoveryTest
     }
 
     @Test
+    void shouldReportOnlyTheTimersThatStillApplyAfterAReplay() throws Exception
+    {
+        // pooled attempts leave their deadline timers behind when they finish (dropped when due): not pending
+        final TestHandlers.Flaky quick = new TestHandlers.Flaky("quick", 0, true, ExecutionMode.BLOCKING);
+        final TestHandlers.Flaky flaky = new TestHandlers.Flaky("flaky", 1, true, ExecutionMode.INLINE);
+        final Engine first = open(quick, flaky);
+        for (int i = 0; i < 20; i++)
+        {
+            assertThat(first.submit(new TaskRequest().key("q-" + i).type("quick").timeoutMillis(600_000)).get(10, TimeUnit.SECONDS).state())
+                .isEqualTo(TaskState.SUCCEEDED);
+        }
+        first.submit(new TaskRequest().key("retry").type("flaky").maxAttempts(3).backoff(600_000, 600_000, 1f, 0f));
+        await().until(() -> first.status("retry").join().state() == TaskState.RETRY_WAIT);
+        close(first);
+
+        final JournalReplay.Report report = JournalReplay.run(JournalReplay.Options.of(dir));
+        assertThat(report.pendingTimers()).as("the retry's timer; not the 20 finished attempts' deadlines").isEqualTo(1);
+    }
+
+    @Test
     void shouldRebuildTheSameStateEveryTimeTheJournalIsReplayed() throws Exception
     {
         final TestHandlers.Flaky flaky = new TestHandlers.Flaky("flaky", 1, true, ExecutionMode.INLINE);
