@@ -226,7 +226,7 @@ final class GyreMetrics
         running.dataPoint(gaugePoint(m.gauge(EngineMetrics.Gauge.RUNNING_CPU), "pool", "cpu"));
         all.metricSnapshot(waiting.build());
         all.metricSnapshot(running.build());
-        all.metricSnapshot(gauge("gyre_timers_pending", "Timers pending: retries, waits, attempt deadlines, held outcomes' releases.",
+        all.metricSnapshot(gauge("gyre_timers_pending", "Timers set and not yet due: retries, waits, attempt deadlines, held outcomes' releases (a deadline stays until due after its attempt ends).",
             m.gauge(EngineMetrics.Gauge.TIMERS)));
         all.metricSnapshot(gauge("gyre_retained_outcomes", "Finished tasks remembered for deduplication.",
             m.gauge(EngineMetrics.Gauge.RETAINED_OUTCOMES)));
