@@ -165,8 +165,41 @@ final class Snapshotter implements AutoCloseable
         pendingPosition = null;
         try
         {
-            final SnapshotStore.Entry entry = store.write(position, state.buffer(), 0, state.length());
-            final int deleted = prune();
+            final SnapshotStore.Entry entry;
+            try
+            {
+                entry = store.write(position, state.buffer(), 0, state.length());
+            }
+            catch (final RuntimeException ex)
+            {
+                failed.incrementAndGet();
+                LOG.error("snapshot at event {} failed (the journal still holds everything; the next snapshot tries again)",
+                    position.eventId(), ex);
+                if (reply != null)
+                {
+                    reply.completeExceptionally(ex);
+                }
+                return;
+            }
+            final int deleted;
+            try
+            {
+                deleted = prune();
+            }
+            catch (final RuntimeException ex)
+            {
+                // the snapshot is written and usable: only the clean-up after it failed
+                last = new SnapshotInfo(entry.path(), position.eventId(), entry.sizeBytes(), captureNanos, 0);
+                written.incrementAndGet();
+                LOG.error("snapshot at event {} written to {}; deleting the snapshots and journal files it made unneeded failed " +
+                    "(they are kept; the next snapshot tries again)", position.eventId(), entry.path(), ex);
+                if (reply != null)
+                {
+                    reply.completeExceptionally(new IllegalStateException("snapshot written to " + entry.path() +
+                        ", but deleting what it made unneeded failed: " + ex.getMessage(), ex));
+                }
+                return;
+            }
             final SnapshotInfo info = new SnapshotInfo(entry.path(), position.eventId(), entry.sizeBytes(), captureNanos, deleted);
             last = info;
             written.incrementAndGet();
@@ -175,16 +208,6 @@ final class Snapshotter implements AutoCloseable
             if (reply != null)
             {
                 reply.complete(info);
-            }
-        }
-        catch (final RuntimeException ex)
-        {
-            failed.incrementAndGet();
-            LOG.error("snapshot at event {} failed (the journal still holds everything; the next snapshot tries again)",
-                position.eventId(), ex);
-            if (reply != null)
-            {
-                reply.completeExceptionally(ex);
             }
         }
         finally

@@ -305,6 +305,31 @@ class SnapshotTest
     }
 
     @Test
+    void shouldDeleteJournalFilesAcrossCyclesInWhichNothingWasWritten() throws Exception
+    {
+        // an idle cycle has no file: retention must not need the file of the cycle just before the one it keeps
+        final EngineConfig config = EngineConfig.builder(dir).rollCycle("TEST_SECONDLY").ringSize(1024).timerFiresPerTick(16)
+            .maxRetainedOutcomes(16).outcomeRetention(Duration.ofMillis(500)).journalRetention(Duration.ZERO).build();
+        try (Engine engine = Engine.open(config))
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                engine.submit(new TaskRequest().key("early" + i).type("echo").payload("v")).get(10, TimeUnit.SECONDS);
+            }
+            Thread.sleep(3_200);
+            for (int i = 0; i < 20; i++)
+            {
+                engine.submit(new TaskRequest().key("late" + i).type("echo").payload("v")).get(10, TimeUnit.SECONDS);
+            }
+            final List<Path> before = journalFiles();
+            final SnapshotInfo info = engine.snapshot().get(10, TimeUnit.SECONDS);
+            assertThat(info.journalFilesDeleted()).isPositive();
+            assertThat(before.get(0)).doesNotExist();
+            assertThat(journalFiles()).hasSize(before.size() - info.journalFilesDeleted());
+        }
+    }
+
+    @Test
     void shouldDeleteJournalFilesNoSnapshotNeedsAndRefuseAFullReplayWithoutThem() throws Exception
     {
         final TestHandlers.Gated gated = new TestHandlers.Gated("gated");

@@ -24,6 +24,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A journal directory: a Chronicle Queue of batch documents, each holding records laid out as
@@ -425,16 +426,39 @@ public final class Journal implements AutoCloseable
         final RollingResourcesCache files = new RollingResourcesCache(rollCycle, queue.epoch(),
             name -> new File(directory, name + SingleChronicleQueue.SUFFIX),
             file -> file.getName().substring(0, file.getName().length() - SingleChronicleQueue.SUFFIX.length()));
+        // the cycle files on disk, oldest first: a cycle in which nothing was written has no file (Chronicle's own
+        // listing of a range fails when the range's last cycle has none)
+        final java.util.TreeMap<Integer, Path> cycles = new java.util.TreeMap<>();
+        try (var listing = Files.newDirectoryStream(config.directory(), "*" + SingleChronicleQueue.SUFFIX))
+        {
+            for (final Path path : listing)
+            {
+                final String name = path.getFileName().toString();
+                try
+                {
+                    cycles.put(files.parseCount(name.substring(0, name.length() - SingleChronicleQueue.SUFFIX.length())), path);
+                }
+                catch (final RuntimeException notACycle)
+                {
+                    // another file with the suffix: not the journal's to delete
+                }
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new JournalException("cannot list journal " + config.directory() + ": " + ex.getMessage(), ex);
+        }
         try
         {
-            for (final long cycle : queue.listCyclesBetween(first, keepCycle - 1))
+            for (final Map.Entry<Integer, Path> entry : cycles.headMap(keepCycle, false).entrySet())
             {
+                final long cycle = entry.getKey();
                 final long endMillis = queue.epoch() + (cycle + 1) * rollCycle.lengthInMillis();
-                if (cycle >= keepCycle || cycle >= writing || endMillis > endedBy)
+                if (cycle >= writing || endMillis > endedBy)
                 {
                     continue;
                 }
-                final Path file = files.resourceFor(cycle).path.toPath();
+                final Path file = entry.getValue();
                 try
                 {
                     if (Files.deleteIfExists(file))
