@@ -11,15 +11,23 @@ import java.util.Set;
 
 /**
  * Task type name to handler. Immutable once built; safe to read from any thread.
+ * <p>
+ * Except the one a journal's replay uses ({@link #forReplay}): it has no handlers, runs nothing, and names each
+ * type the first time a record (or a journaled setting) mentions it, so the types' concurrency limits apply
+ * in the replay as they did in the engine that wrote the journal. Read and grown by the replaying thread only.
  */
 final class HandlerRegistry
 {
     static final int UNKNOWN = -1;
+    /** The types a replay tells apart; more share the unknown type's counters. */
+    static final int REPLAY_TYPES = 1024;
 
     private final TaskHandler[] handlers;
     private final byte[][] names;
     private final ExecutionMode[] modes;
     private final Map<String, Integer> byName = new HashMap<>();
+    private final boolean open;
+    private int count;
     private static final java.util.concurrent.atomic.AtomicLong IDENTITIES = new java.util.concurrent.atomic.AtomicLong();
     /** This registry among all of the JVM's, from 1: what a {@link TaskRequest} remembers its type's id against. */
     final long identity = IDENTITIES.incrementAndGet();
@@ -30,11 +38,67 @@ final class HandlerRegistry
         handlers = list.toArray(new TaskHandler[0]);
         names = new byte[handlers.length][];
         modes = new ExecutionMode[handlers.length];
+        open = false;
+        count = handlers.length;
         for (int i = 0; i < handlers.length; i++)
         {
             names[i] = handlers[i].type().getBytes(StandardCharsets.UTF_8);
             modes[i] = handlers[i].executionMode();
             byName.put(handlers[i].type(), i);
+        }
+    }
+
+    private HandlerRegistry(final int capacity)
+    {
+        handlers = new TaskHandler[capacity];
+        names = new byte[capacity][];
+        modes = new ExecutionMode[capacity];
+        open = true;
+    }
+
+    /**
+     * @return an empty registry that names types as a replay meets them (see the class comment).
+     */
+    static HandlerRegistry forReplay()
+    {
+        return new HandlerRegistry(REPLAY_TYPES);
+    }
+
+    /** @return the id a replay's registry gives a type it meets, or {@link #UNKNOWN} when it is full. */
+    private int name(final String type)
+    {
+        if (count == handlers.length)
+        {
+            return UNKNOWN;
+        }
+        final int id = count++;
+        handlers[id] = new Named(type);
+        names[id] = type.getBytes(StandardCharsets.UTF_8);
+        modes[id] = ExecutionMode.BLOCKING;
+        byName.put(type, id);
+        return id;
+    }
+
+    /** A type a replay met: its name and nothing else (a replay runs no handler). */
+    private static final class Named implements TaskHandler
+    {
+        private final String type;
+
+        Named(final String type)
+        {
+            this.type = type;
+        }
+
+        @Override
+        public String type()
+        {
+            return type;
+        }
+
+        @Override
+        public void execute(final TaskContext context)
+        {
+            throw new UnsupportedOperationException("a replay runs no task: " + type);
         }
     }
 
@@ -74,7 +138,7 @@ final class HandlerRegistry
     int idOf(final String type)
     {
         final Integer id = type == null ? null : byName.get(type);
-        return id == null ? UNKNOWN : id;
+        return id != null ? id : open && type != null ? name(type) : UNKNOWN;
     }
 
     /**
@@ -82,7 +146,7 @@ final class HandlerRegistry
      */
     int idOf(final DirectBuffer buffer, final int offset, final int length)
     {
-        for (int i = 0; i < names.length; i++)
+        for (int i = 0; i < count; i++)
         {
             final byte[] name = names[i];
             if (name.length == length && equal(name, buffer, offset))
@@ -90,7 +154,7 @@ final class HandlerRegistry
                 return i;
             }
         }
-        return UNKNOWN;
+        return open ? name(buffer.getStringWithoutLengthUtf8(offset, length)) : UNKNOWN;
     }
 
     private static boolean equal(final byte[] name, final DirectBuffer buffer, final int offset)
@@ -105,7 +169,14 @@ final class HandlerRegistry
         return true;
     }
 
+    /** @return the types registered (ids 0 to size - 1). */
     int size()
+    {
+        return count;
+    }
+
+    /** @return the most types this registry can hold: its size, but for a replay's, which grows to it. */
+    int capacity()
     {
         return handlers.length;
     }
@@ -121,7 +192,7 @@ final class HandlerRegistry
      */
     String typeOf(final int id)
     {
-        return id >= 0 && id < handlers.length ? handlers[id].type() : null;
+        return id >= 0 && id < count ? handlers[id].type() : null;
     }
 
     byte[] name(final int id)
@@ -139,10 +210,10 @@ final class HandlerRegistry
      */
     java.util.List<String> typesById()
     {
-        final java.util.List<String> types = new java.util.ArrayList<>(handlers.length);
-        for (final TaskHandler handler : handlers)
+        final java.util.List<String> types = new java.util.ArrayList<>(count);
+        for (int id = 0; id < count; id++)
         {
-            types.add(handler.type());
+            types.add(handlers[id].type());
         }
         return types;
     }

@@ -255,7 +255,7 @@ public final class JournalReplay
              JournalReader lookup = journal.newReader();
              JournalReader reader = journal.newReader())
         {
-            final HandlerRegistry registry = new HandlerRegistry(List.of());
+            final HandlerRegistry registry = HandlerRegistry.forReplay();
             Sequencer sequencer = new Sequencer(Settings.of(defaults), registry, lookup);
             final List<String> skipped = new ArrayList<>();
             SnapshotStore.Loaded loaded = null;

@@ -127,19 +127,25 @@ final class Sequencer
         this.keyMatcher = new KeyMatcher(lookup);
         this.submission = new SubmissionReader(lookup, registry, tenants);
         this.retained = new RetainedOutcomes(settings.maxRetainedOutcomes());
-        this.typeInUse = new int[registry.size() + 1];
-        this.pendingByType = new int[registry.size() + 1];
-        this.typeLimit = new int[registry.size() + 1];
+        // a slot per type the registry can hold, and the last for unknown types
+        this.typeInUse = new int[registry.capacity() + 1];
+        this.pendingByType = new int[registry.capacity() + 1];
+        this.typeLimit = new int[registry.capacity() + 1];
         resolveTypeLimits();
     }
 
     private void resolveTypeLimits()
     {
+        for (final String limited : new java.util.TreeSet<>(settings.typeLimits().keySet()))
+        {
+            // a replay's registry names the limited types here, before a record of theirs (no-op otherwise)
+            registry.idOf(limited);
+        }
         for (int id = 0; id < registry.size(); id++)
         {
             typeLimit[id] = settings.typeLimit(registry.handler(id).type());
         }
-        typeLimit[registry.size()] = 0;
+        typeLimit[registry.capacity()] = 0;
     }
 
     /**

@@ -160,6 +160,28 @@ class RecoveryTest
     }
 
     @Test
+    void shouldReplayATypesConcurrencyLimitAsTheEngineAppliedIt() throws Exception
+    {
+        // one attempt of "single" at a time: the second waits PENDING for the slot and is cancelled there; a replay
+        // that did not know the limit would start it at once, and derive STARTED where the engine journaled CANCELLED
+        final TestHandlers.Gated gated = new TestHandlers.Gated("single", 1);
+        final Engine first = open(gated);
+        first.submit(new TaskRequest().key("running").type("single"));
+        await().until(() -> gated.started.get() == 1);
+        first.submit(new TaskRequest().key("waiting").type("single"));
+        await().until(() -> first.status("waiting").join().state() == TaskState.PENDING);
+        assertThat(first.cancel("waiting").get(10, TimeUnit.SECONDS).state()).isEqualTo(TaskState.CANCELLED);
+        gated.open();
+        await().until(() -> first.status("running").join().state() == TaskState.SUCCEEDED);
+        close(first);
+
+        final JournalReplay.Report report = JournalReplay.run(JournalReplay.Options.of(dir));
+        assertThat(report.derivedMismatches()).as(String.valueOf(report.firstMismatch())).isZero();
+        assertThat(report.corrupted()).isFalse();
+        assertThat(report.tasksByState()).containsEntry(TaskState.CANCELLED, 1L).containsEntry(TaskState.SUCCEEDED, 1L);
+    }
+
+    @Test
     void shouldReportOnlyTheTimersThatStillApplyAfterAReplay() throws Exception
     {
         // pooled attempts leave their deadline timers behind when they finish (dropped when due): not pending

@@ -23,10 +23,23 @@ final class TestHandlers
         final AtomicInteger finished = new AtomicInteger();
         private volatile CountDownLatch release = new CountDownLatch(1);
         private final String type;
+        private final int maxConcurrency;
 
         Gated(final String type)
         {
+            this(type, 0);
+        }
+
+        Gated(final String type, final int maxConcurrency)
+        {
             this.type = type;
+            this.maxConcurrency = maxConcurrency;
+        }
+
+        @Override
+        public int maxConcurrency()
+        {
+            return maxConcurrency;
         }
 
         void open()
