@@ -329,7 +329,11 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
         }
         if (state == TaskState.CANCELLED)
         {
-            return fx.replyReason(i) == Sequencer.REASON_CANCELLED_RUNNING ? "cancelled while running" : "cancelled before it ran";
+            // waiting: for its first attempt (it never ran), or for a retry or a pool slot after attempts that did
+            // (a later attempt's number, or time spent executing, says one did)
+            return fx.replyReason(i) == Sequencer.REASON_CANCELLED_RUNNING ? "cancelled while running" :
+                fx.replyAttempts(i) <= 1 && fx.replyExecutionNanos(i) == 0 ? "cancelled before it ran" :
+                    "cancelled while waiting for its next attempt";
         }
         return null;
     }

@@ -280,6 +280,20 @@ class EngineTest extends EngineTestSupport
     }
 
     @Test
+    void shouldSayATaskCancelledWhileWaitingToRetryHadRun() throws Exception
+    {
+        final TestHandlers.Flaky flaky = new TestHandlers.Flaky("flaky", 5, true, ExecutionMode.INLINE);
+        open(b -> b.handler(flaky));
+        final CompletableFuture<Outcome> retrying = engine.submit(new TaskRequest().key("r").type("flaky").maxAttempts(5)
+            .backoff(60_000, 60_000, 1f, 0f));
+        await().until(() -> engine.status("r").join().state() == TaskState.RETRY_WAIT);
+
+        assertThat(engine.cancel("r").get(5, TimeUnit.SECONDS).state()).isEqualTo(CANCELLED);
+        assertThat(get(retrying).attempts()).isEqualTo(1);
+        assertThat(get(retrying).error()).isEqualTo("cancelled while waiting for its next attempt");
+    }
+
+    @Test
     void shouldCancelARunningTaskAndIgnoreItsLateResult() throws Exception
     {
         final TestHandlers.Gated gated = new TestHandlers.Gated("gated");
