@@ -1322,6 +1322,7 @@ public final class Engine implements AutoCloseable
         final boolean drained = drainRing(DRAIN_MILLIS);
         final boolean stagesEnded = awaitStageThreads();
         StopReport report = null;
+        String unrecordedBecause = "the engine's stages did not stop in time";
         if (drained && stagesEnded)
         {
             // every stage thread has ended: this thread may read the state machine and take the writer over
@@ -1337,7 +1338,11 @@ public final class Engine implements AutoCloseable
                     listed.add(new StopReport.Attempt(left.taskIds()[i], left.attempts()[i]));
                 }
                 report = new StopReport(beganAt, recordedDeadline, quiet, true, left.pending(), left.running(),
-                    left.retryWaiting(), left.held(), listed);
+                    left.retryWaiting(), left.held(), listed, null);
+            }
+            else
+            {
+                unrecordedBecause = "the journal could not write it";
             }
         }
         else
@@ -1347,7 +1352,7 @@ public final class Engine implements AutoCloseable
         }
         if (report == null)
         {
-            report = StopReport.unrecorded(beganAtHere, beganAtHere + timeout, quiet);
+            report = StopReport.unrecorded(beganAtHere, beganAtHere + timeout, quiet, unrecordedBecause);
         }
         closeResources();
         LOG.info("engine on {} stopped: {}", config.journal().directory(), report.describe());

@@ -23,6 +23,7 @@ import java.util.List;
  * @param held tasks whose outcome is journaled and held until its release time.
  * @param interrupted the running attempts the record lists, by task id (at most
  *     {@link EngineStopRecord#MAX_LISTED}; the rest are requeued by the next start all the same).
+ * @param unrecordedBecause why the stop record was not journaled, for people; null when it was.
  */
 public record StopReport(
     long beganAt,
@@ -33,7 +34,8 @@ public record StopReport(
     int running,
     int retryWaiting,
     int held,
-    List<Attempt> interrupted)
+    List<Attempt> interrupted,
+    String unrecordedBecause)
 {
     private static final int ATTEMPTS_DESCRIBED = 10;
 
@@ -57,9 +59,9 @@ public record StopReport(
     /**
      * @return a stop whose record could not be written: what it left is unknown here (but in the journal).
      */
-    static StopReport unrecorded(final long beganAt, final long deadline, final boolean finishedInTime)
+    static StopReport unrecorded(final long beganAt, final long deadline, final boolean finishedInTime, final String because)
     {
-        return new StopReport(beganAt, deadline, finishedInTime, false, -1, -1, -1, -1, List.of());
+        return new StopReport(beganAt, deadline, finishedInTime, false, -1, -1, -1, -1, List.of(), because);
     }
 
     /**
@@ -73,7 +75,7 @@ public record StopReport(
             listed.add(new Attempt(record.listedTaskId(i), record.listedAttempt(i)));
         }
         return new StopReport(record.beganAt(), record.deadline(), record.finishedInTime(), true, record.pending(), record.running(),
-            record.retryWaiting(), record.held(), listed);
+            record.retryWaiting(), record.held(), listed, null);
     }
 
     /**
@@ -91,7 +93,7 @@ public record StopReport(
     {
         if (!recorded)
         {
-            return "no stop record: the engine's stages did not stop in time, so the next start treats this stop as a crash " +
+            return "no stop record: " + unrecordedBecause + ", so the next start treats this stop as a crash " +
                 "(nothing is lost: what was left is in the journal)";
         }
         if (nothingLeft())

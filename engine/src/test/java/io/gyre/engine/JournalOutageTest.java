@@ -231,6 +231,9 @@ class JournalOutageTest extends EngineTestSupport
         assertThat(engine.health()).isEqualTo(last);
         assertThatThrownBy(() -> engine.submit(new TaskRequest().key("late").type("echo"))).isInstanceOf(EngineClosedException.class);
         assertThat(running.isDone()).as("its result could not be journaled: it runs again after a restart").isFalse();
+        final StopReport stop = engine.stop();
+        assertThat(stop.recorded()).isFalse();
+        assertThat(stop.describe()).startsWith("no stop record: the journal could not write it, so the next start treats this stop as a crash");
 
         // the disk is freed and the engine restarted: the acknowledged task runs again and ends once
         engine.close();

@@ -26,13 +26,18 @@ final class ClientOptions
     int timeoutSeconds;
 
     /**
-     * Connect, once {@code --timeout-s} has been checked: a wait of less than a second is a usage error (exit 2).
+     * Connect, once {@code --timeout-s} and {@code --port} have been checked: a wait of less than a second, or a port
+     * no server can listen on, is a usage error (exit 2).
      */
     GyreClient connect(final CommandSpec spec)
     {
         if (timeoutSeconds < 1)
         {
             throw new ParameterException(spec.commandLine(), "--timeout-s=" + timeoutSeconds + " must be at least 1 (seconds)");
+        }
+        if (port < 1 || port > 65_535)
+        {
+            throw new ParameterException(spec.commandLine(), "--port=" + port + " must be in [1, 65535]");
         }
         final String token = authToken != null ? authToken : System.getenv("GYRE_AUTH_TOKEN");
         return GyreClient.connect(ClientConfig.builder()

@@ -121,10 +121,10 @@ public final class ServeCommand implements Callable<Integer>
         description = "Unfinished tasks the engine holds at most; beyond, submissions are refused CAPACITY (default: ${DEFAULT-VALUE}).")
     private int maxLiveTasks;
 
-    @Option(names = "--admission", paramLabel = "LOW%,NORMAL%", defaultValue = "80,95", split = ",",
+    @Option(names = "--admission", paramLabel = "LOW%,NORMAL%", defaultValue = "80,95",
         description = "Live-task percentages from which LOW, then NORMAL priority submissions are refused BUSY_FOR_PRIORITY "
-            + "(default: ${DEFAULT-VALUE}; 100,100 sheds nothing).")
-    private int[] admission;
+            + "(default: ${DEFAULT-VALUE}, also written 80%,95%; 100,100 sheds nothing).")
+    private String admission;
 
     @Option(names = "--max-payload-bytes", defaultValue = "1048576",
         description = "Largest payload a submission may carry; a larger one is refused INVALID_TASK (default: ${DEFAULT-VALUE}, at most 4194304).")
@@ -226,6 +226,33 @@ public final class ServeCommand implements Callable<Integer>
     private volatile StopReport stopReport;
 
     /**
+     * @return {@code --admission}'s two percentages, from {@code 80,95} or {@code 80%,95%}.
+     * @throws IllegalArgumentException naming the option's value when it is not two whole percentages.
+     */
+    static int[] percentages(final String value)
+    {
+        final String[] parts = value.split(",", -1);
+        final int[] percentages = new int[parts.length];
+        try
+        {
+            for (int i = 0; i < parts.length; i++)
+            {
+                final String part = parts[i].trim();
+                percentages[i] = Integer.parseInt(part.endsWith("%") ? part.substring(0, part.length() - 1) : part);
+            }
+        }
+        catch (final NumberFormatException ex)
+        {
+            percentages[0] = -1;
+        }
+        if (parts.length != 2 || percentages[0] < 0)
+        {
+            throw new IllegalArgumentException("admission=" + value + " must be two percentages, LOW,NORMAL (e.g. 80,95 or 80%,95%)");
+        }
+        return percentages;
+    }
+
+    /**
      * A server runs without Netty's leak detector unless the JVM is told otherwise
      * ({@code -Dio.netty.leakDetection.level=simple|advanced|paranoid}). At its default level it tracks one
      * buffer in 128 and captures a stack trace for each: that was nearly all a serving engine allocated at a
@@ -280,12 +307,8 @@ public final class ServeCommand implements Callable<Integer>
             {
                 builder.cpuPoolThreads(cpuThreads);
             }
-            if (admission.length != 2)
-            {
-                throw new IllegalArgumentException("admission=" + java.util.Arrays.toString(admission) +
-                    " must be two percentages, LOW,NORMAL (e.g. 80,95)");
-            }
-            builder.admission(admission[0], admission[1]);
+            final int[] percentages = percentages(admission);
+            builder.admission(percentages[0], percentages[1]);
             builder.journalMinFreeBytes(parseBytes("journal-min-free", journalMinFree));
             if (stopAfterJournalOutage != null)
             {
@@ -650,7 +673,12 @@ public final class ServeCommand implements Callable<Integer>
             final String text = value.trim();
             final Duration duration;
             final Matcher m = SIMPLE.matcher(text);
-            if (m.matches())
+            if (text.equals("0"))
+            {
+                // zero needs no unit
+                duration = Duration.ZERO;
+            }
+            else if (m.matches())
             {
                 final long n = Long.parseLong(m.group(1));
                 duration = switch (m.group(2))

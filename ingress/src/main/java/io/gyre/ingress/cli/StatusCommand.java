@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
     versionProvider = GyreCommand.Version.class,
     description = {"Print the status of the task with a key, as JSON."},
     exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {"0:found", "1:no answer (cannot connect, timeout)", "2:usage error", "3:no task with this key"})
+    exitCodeList = {"0:found", "1:no answer (cannot connect, timeout) or refused (e.g. JOURNAL_UNAVAILABLE)", "2:usage error", "3:no task with this key"})
 public class StatusCommand implements Callable<Integer>
 {
     static final int EXIT_NOT_FOUND = 3;
@@ -65,7 +65,7 @@ public class StatusCommand implements Callable<Integer>
         versionProvider = GyreCommand.Version.class,
         description = {"Cancel the task with a key (a waiting task at once, a running one when it stops) and print its status as JSON."},
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:found (the state says whether it was cancelled or had already ended)", "1:no answer (cannot connect, timeout)",
+        exitCodeList = {"0:found (the state says whether it was cancelled or had already ended)", "1:no answer (cannot connect, timeout) or refused (e.g. JOURNAL_UNAVAILABLE)",
             "2:usage error", "3:no task with this key"})
     public static final class Cancel extends StatusCommand
     {

@@ -72,6 +72,9 @@ import static io.gyre.ingress.protocol.Protocol.*;
  */
 public final class GyreClient implements AutoCloseable
 {
+    /** The most attempts a submission may ask for (PROTOCOL.md, SUBMIT's {@code max_attempts}). */
+    public static final int MAX_ATTEMPTS = 1000;
+
     private static final Logger LOG = LoggerFactory.getLogger(GyreClient.class);
     private static final long SWEEP_MILLIS = 50;
     private static final int MAX_FRAME = Integer.MAX_VALUE - 8;
@@ -195,9 +198,10 @@ public final class GyreClient implements AutoCloseable
         {
             throw new IllegalArgumentException("timeoutMillis=" + submission.timeoutMillis + " must not be negative");
         }
-        if (submission.maxAttempts < 0 || submission.maxAttempts > 0xFFFF)
+        if (submission.maxAttempts < 0 || submission.maxAttempts > MAX_ATTEMPTS)
         {
-            throw new IllegalArgumentException("maxAttempts=" + submission.maxAttempts + " must be in [0, 65535]");
+            throw new IllegalArgumentException("maxAttempts=" + submission.maxAttempts + " must be in [0, " + MAX_ATTEMPTS +
+                "] (0: the task type's default)");
         }
     }
 

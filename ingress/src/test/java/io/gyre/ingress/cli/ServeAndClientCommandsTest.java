@@ -159,6 +159,7 @@ class ServeAndClientCommandsTest
             assertThat(run.err()).as(bad[0]).contains("Invalid value for option '--shutdown-timeout': " + bad[1]);
         }
         assertThat(dir.resolve("j")).doesNotExist();
+        assertThat(ServeCommand.DurationConverter.parse("0")).isZero();
     }
 
     @Test
@@ -330,7 +331,14 @@ class ServeAndClientCommandsTest
             final Run run = gyre(args);
             assertThat(run.exit()).as(String.join(" ", command)).isEqualTo(2);
             assertThat(run.err()).contains("--timeout-s=-1 must be at least 1");
+            final Run port = gyre(java.util.stream.Stream.concat(java.util.Arrays.stream(command), java.util.stream.Stream.of("--port", "70000"))
+                .toArray(String[]::new));
+            assertThat(port.exit()).as(String.join(" ", command) + " --port 70000").isEqualTo(2);
+            assertThat(port.err()).contains("--port=70000 must be in [1, 65535]");
         }
+        final Run attempts = gyre("submit", "--type", "noop", "--max-attempts", "1001");
+        assertThat(attempts.exit()).isEqualTo(2);
+        assertThat(attempts.err()).contains("--max-attempts=1001 must be in [0, 1000] (0: the task type's default)");
         final Run taskTimeout = gyre("submit", "--type", "noop", "--task-timeout-ms", "-5");
         assertThat(taskTimeout.exit()).isEqualTo(2);
         assertThat(taskTimeout.err()).contains("--task-timeout-ms=-5 must not be negative");
@@ -380,7 +388,12 @@ class ServeAndClientCommandsTest
 
         final Run admissionShape = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--admission", "90");
         assertThat(admissionShape.exit()).isEqualTo(2);
-        assertThat(admissionShape.err()).contains("--admission: admission=[90] must be two percentages");
+        assertThat(admissionShape.err()).contains("--admission: admission=90 must be two percentages");
+        final Run admissionFour = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--admission", "80,95,70,90");
+        assertThat(admissionFour.exit()).isEqualTo(2);
+        assertThat(admissionFour.err()).contains("--admission: admission=80,95,70,90 must be two percentages");
+        assertThat(ServeCommand.percentages("80%,95%")).containsExactly(80, 95);
+        assertThat(ServeCommand.percentages(" 70 , 90 ")).containsExactly(70, 90);
 
         final Run outage = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--stop-after-journal-outage", "soon");
         assertThat(outage.exit()).isEqualTo(2);
