@@ -271,7 +271,6 @@ public final class ServeCommand implements Callable<Integer>
     @Override
     public Integer call() throws Exception
     {
-        quietLeakDetector();
         final PrintWriter out = spec.commandLine().getOut();
         this.out = out;
         final PrintWriter err = spec.commandLine().getErr();
@@ -287,6 +286,8 @@ public final class ServeCommand implements Callable<Integer>
                 return ReplayCommand.EXIT_ERROR;
             }
         }
+        // after the log format: Netty's logging is set up with its detector's class, and must see the format chosen
+        quietLeakDetector();
         final String token = authToken != null ? authToken : System.getenv("GYRE_AUTH_TOKEN");
         final ServerConfig serverConfig;
         final EngineConfig engineConfig;
