@@ -19,6 +19,8 @@ import java.util.Set;
 final class HandlerRegistry
 {
     static final int UNKNOWN = -1;
+    /** The most attempts a handler may give its tasks by default: what a submission may ask for. */
+    static final int MAX_DEFAULT_ATTEMPTS = 1000;
     /** The types a replay tells apart; more share the unknown type's counters. */
     static final int REPLAY_TYPES = 1024;
 
@@ -128,6 +130,16 @@ final class HandlerRegistry
             if (handler.defaultTimeoutMillis() < 0 || handler.defaultMaxAttempts() < 0)
             {
                 throw new IllegalArgumentException("handler type=" + type + " has a negative default timeout or attempts");
+            }
+            if (handler.defaultMaxAttempts() > MAX_DEFAULT_ATTEMPTS)
+            {
+                throw new IllegalArgumentException("handler type=" + type + " defaultMaxAttempts=" + handler.defaultMaxAttempts() +
+                    " must be in [0, " + MAX_DEFAULT_ATTEMPTS + "] (0: the engine's default), as a submission's");
+            }
+            if (handler.maxConcurrency() < 0)
+            {
+                throw new IllegalArgumentException("handler type=" + type + " maxConcurrency=" + handler.maxConcurrency() +
+                    " must not be negative (0: no limit of its own)");
             }
         }
     }

@@ -40,7 +40,7 @@ public interface TaskHandler
     }
 
     /**
-     * @return how many attempts a task gets when the submission does not say; 0 for the engine's default.
+     * @return how many attempts a task gets when the submission does not say, at most 1000; 0 for the engine's default.
      */
     default int defaultMaxAttempts()
     {

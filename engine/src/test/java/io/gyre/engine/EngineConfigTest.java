@@ -47,7 +47,47 @@ class EngineConfigTest
             of("handler setting timeout=5: the name must be a task type, a dot and the setting", b -> b.handlerSetting("timeout", "5")),
             of("handler settings nosuch.* name no registered task type (echo, noop)", b -> b.handlerSetting("nosuch.x", "1")),
             of("task type echo: echo.loud=yes is not a setting of echo (it has none)", b -> b.handlerSetting("echo.loud", "yes")),
-            of("handler type=has space must be 1 to 64 printable ASCII characters without spaces", b -> b.handler(named("has space"))));
+            of("handler type=has space must be 1 to 64 printable ASCII characters without spaces", b -> b.handler(named("has space"))),
+            of("handler type=many defaultMaxAttempts=5000 must be in [0, 1000] (0: the engine's default), as a submission's",
+                b -> b.handler(new TaskHandler()
+                {
+                    @Override
+                    public String type()
+                    {
+                        return "many";
+                    }
+
+                    @Override
+                    public int defaultMaxAttempts()
+                    {
+                        return 5000;
+                    }
+
+                    @Override
+                    public void execute(final TaskContext context)
+                    {
+                    }
+                })),
+            of("handler type=minus maxConcurrency=-1 must not be negative (0: no limit of its own)",
+                b -> b.handler(new TaskHandler()
+                {
+                    @Override
+                    public String type()
+                    {
+                        return "minus";
+                    }
+
+                    @Override
+                    public int maxConcurrency()
+                    {
+                        return -1;
+                    }
+
+                    @Override
+                    public void execute(final TaskContext context)
+                    {
+                    }
+                })));
     }
 
     private static Arguments of(final String message, final Consumer<EngineConfig.Builder> setting)

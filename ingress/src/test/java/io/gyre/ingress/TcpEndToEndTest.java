@@ -9,6 +9,7 @@ import io.gyre.engine.TaskState;
 import io.gyre.ingress.client.ClientConfig;
 import io.gyre.ingress.client.GyreClient;
 import io.gyre.ingress.client.GyreClientException;
+import io.gyre.ingress.client.RequestRefusedException;
 import io.gyre.ingress.client.Submission;
 import io.gyre.ingress.client.TaskResult;
 import io.gyre.ingress.client.TaskStatusReply;
@@ -159,6 +160,15 @@ class TcpEndToEndTest
         assertThat(held.join().state()).isEqualTo(TaskState.CANCELLED);
 
         assertThat(client.ping()).isPositive();
+
+        // a STATUS or CANCEL the server refuses (a key longer than its limit) is a refusal with its reason
+        for (final java.util.function.Consumer<String> ask : List.<java.util.function.Consumer<String>>of(client::status, client::cancel))
+        {
+            assertThatThrownBy(() -> ask.accept("k".repeat(300)))
+                .isInstanceOfSatisfying(RequestRefusedException.class, ex -> assertThat(ex.reason()).isEqualTo(RejectCode.INVALID_TASK))
+                .hasMessageContaining("(INVALID_TASK)");
+        }
+        assertThat(client.status("k1").found()).as("the connection is fine").isTrue();
 
         final TaskResult unknown = client.submit(Submission.of("k2", "no-such-type"));
         assertThat(unknown.rejected()).isTrue();

@@ -1066,9 +1066,13 @@ public final class GyreClient implements AutoCloseable
             final int at = body.readerIndex();
             if (answer == REJECTED)
             {
+                // a refusal, with its reason, as for the dead-letter requests: the connection is fine
+                final int code = body.getUnsignedShort(at + COMPLAINT_CODE);
                 final int length = body.getUnsignedShort(at + COMPLAINT_MESSAGE_LENGTH);
-                fail(new GyreClientException("server refused " + Protocol.opcodeName(opcode) + " of key " + key + ": " +
-                    body.toString(at + COMPLAINT_FIXED, length, StandardCharsets.UTF_8)));
+                final RejectCode reject = RejectCode.fromCode(code);
+                fail(new RequestRefusedException("server refused " + Protocol.opcodeName(opcode) + " of key " + key + " (" +
+                    (reject != null ? reject : "code " + code) + "): " + body.toString(at + COMPLAINT_FIXED, length, StandardCharsets.UTF_8),
+                    reject, code));
                 return;
             }
             if (answer != STATUS_REPLY && answer != CANCEL_REPLY)
