@@ -368,6 +368,26 @@ class TcpEndToEndTest
     }
 
     @Test
+    void aRequestMadeAfterTheClientGaveUpWaitsItsOwnGiveUpTime() throws Exception
+    {
+        final GyreServer server = GyreServer.start(engine(), ServerConfig.builder().port(0).build());
+        final GyreClient client = client(ClientConfig.builder().address(server.address()).reconnectGiveUp(Duration.ofSeconds(1))
+            .requestTimeout(Duration.ofSeconds(30)));
+        assertThat(client.blocking().ping()).isPositive();
+        server.close();
+        Thread.sleep(1_500);
+
+        // disconnected for longer than the give-up time: a new request still waits that long for a connection
+        final long madeAt = System.nanoTime();
+        final CompletableFuture<TaskResult> late = client.submit(Submission.of("late", "echo"));
+        Thread.sleep(300);
+        assertThat(late).as("failed at once, though the client keeps trying for new requests").isNotDone();
+        assertThatThrownBy(() -> late.get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(GyreClientException.class)
+            .hasMessageContaining("no connection to");
+        assertThat(System.nanoTime() - madeAt).isGreaterThanOrEqualTo(TimeUnit.SECONDS.toNanos(1));
+    }
+
+    @Test
     void closingTheServerAnswersWhatIsInFlightFirst() throws Exception
     {
         final GyreServer server = GyreServer.start(engine(), ServerConfig.builder().port(0).build());

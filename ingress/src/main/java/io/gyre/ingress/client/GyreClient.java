@@ -662,12 +662,17 @@ public final class GyreClient implements AutoCloseable
     private void sweep()
     {
         final long now = System.nanoTime();
-        final boolean givenUp = !ready && disconnectedSince != 0 && now - disconnectedSince > config.reconnectGiveUp().toNanos();
+        final boolean disconnected = !ready && disconnectedSince != 0;
+        final long giveUp = config.reconnectGiveUp().toNanos();
+        final long requestTimeout = config.requestTimeout().toNanos();
         final Long2ObjectHashMap<Call>.ValueIterator calls = pending.values().iterator();
         while (calls.hasNext())
         {
             final Call call = calls.next();
-            if (givenUp)
+            // a call gives up once it has waited that long without a connection: one made after the connection was
+            // lost counts from when it was made, so the client keeps trying for new requests
+            final long waitingSince = Math.max(disconnectedSince, call.deadline - requestTimeout);
+            if (disconnected && now - waitingSince > giveUp)
             {
                 calls.remove();
                 call.fail(new GyreClientException("no connection to " + config.host() + ":" + config.port() + " for " + config.reconnectGiveUp()));
