@@ -338,6 +338,9 @@ class TcpEndToEndTest
             assertThat(error.code()).isEqualTo(ErrorCode.TOO_MANY_CONNECTIONS.code());
             assertThat(in.read()).isEqualTo(-1);
         }
+        assertThat(server.stats().connectionsRefused()).isEqualTo(1);
+        assertThat(server.stats().connectionsAccepted()).isEqualTo(2);
+        assertThat(server.stats().refusals()).as("requests refused: none").isZero();
     }
 
     @Test

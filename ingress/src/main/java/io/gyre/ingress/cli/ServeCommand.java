@@ -123,7 +123,7 @@ public final class ServeCommand implements Callable<Integer>
 
     @Option(names = "--admission", paramLabel = "LOW%,NORMAL%", defaultValue = "80,95",
         description = "Live-task percentages from which LOW, then NORMAL priority submissions are refused BUSY_FOR_PRIORITY "
-            + "(default: ${DEFAULT-VALUE}, also written 80%,95%; 100,100 sheds nothing).")
+            + "(default: ${DEFAULT-VALUE}, also written 80%%,95%%; 100,100 sheds nothing).")
     private String admission;
 
     @Option(names = "--max-payload-bytes", defaultValue = "1048576",

@@ -78,7 +78,10 @@ final class GyreMetrics
             all.metricSnapshot(gauge("gyre_tcp_connections", "TCP connections open.", stats.openConnections()));
             all.metricSnapshot(counter("gyre_tcp_connections_accepted", "TCP connections accepted.", stats.connectionsAccepted()));
             all.metricSnapshot(counter("gyre_tcp_frames", "Frames received.", stats.frames()));
-            all.metricSnapshot(counter("gyre_tcp_refusals", "Connections refused (over the connection limit).", stats.refusals()));
+            all.metricSnapshot(counter("gyre_tcp_connections_refused", "TCP connections refused over the connection limit (TOO_MANY_CONNECTIONS).",
+                stats.connectionsRefused()));
+            all.metricSnapshot(counter("gyre_tcp_refusals", "Requests the server refused with a REJECTED frame (invalid, busy, shutting down, ...).",
+                stats.refusals()));
             all.metricSnapshot(counter("gyre_tcp_busy_rejections", "Submissions rejected BUSY because the engine was full.",
                 stats.busyRejections()));
             all.metricSnapshot(counter("gyre_tcp_protocol_errors", "Connections closed for a protocol error.", stats.protocolErrors()));

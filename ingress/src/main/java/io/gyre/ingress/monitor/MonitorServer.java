@@ -368,10 +368,31 @@ public final class MonitorServer implements AutoCloseable
             }
             if (outcome.output() != null && outcome.output().length > 0)
             {
-                o.put("output", new String(outcome.output(), StandardCharsets.UTF_8));
+                // text as text; bytes that are not UTF-8 as base64, so nothing is lost (as gyre status does)
+                final java.nio.CharBuffer text = decodedOrNull(outcome.output());
+                if (text != null)
+                {
+                    o.put("output", text.toString());
+                }
+                else
+                {
+                    o.put("outputBase64", java.util.Base64.getEncoder().encodeToString(outcome.output()));
+                }
             }
         }
         return node;
+    }
+
+    private static java.nio.CharBuffer decodedOrNull(final byte[] bytes)
+    {
+        try
+        {
+            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes));
+        }
+        catch (final java.nio.charset.CharacterCodingException notUtf8)
+        {
+            return null;
+        }
     }
 
     private static ObjectNode error(final String message)

@@ -188,6 +188,7 @@ final class Connection extends ChannelInboundHandlerAdapter
         outbox.close();
         endSubscription();
         stats.closed();
+        LOG.info("connection {} closed", ctx.channel().remoteAddress());
         super.channelInactive(ctx);
     }
 

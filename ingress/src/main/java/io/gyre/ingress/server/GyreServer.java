@@ -297,6 +297,7 @@ public final class GyreServer implements AutoCloseable
         @Override
         public void channelActive(final ChannelHandlerContext ctx)
         {
+            stats.connectionRefused();
             final ByteBuf out = ctx.alloc().ioBuffer(64);
             Frames.complaint(out, Protocol.ERROR, 0, ErrorCode.TOO_MANY_CONNECTIONS.code(),
                 "the server has its maximum of " + config.maxConnections() + " connections");

@@ -10,6 +10,7 @@ public final class ServerStats
 {
     private final LongAdder open = new LongAdder();
     private final LongAdder accepted = new LongAdder();
+    private final LongAdder connectionsRefused = new LongAdder();
     private final LongAdder frames = new LongAdder();
     private final LongAdder rejected = new LongAdder();
     private final LongAdder busy = new LongAdder();
@@ -77,6 +78,11 @@ public final class ServerStats
         accepted.increment();
     }
 
+    void connectionRefused()
+    {
+        connectionsRefused.increment();
+    }
+
     void closed()
     {
         open.decrement();
@@ -117,6 +123,12 @@ public final class ServerStats
     public long connectionsAccepted()
     {
         return accepted.sum();
+    }
+
+    /** @return connections refused over the connection limit (TOO_MANY_CONNECTIONS), not counted as accepted. */
+    public long connectionsRefused()
+    {
+        return connectionsRefused.sum();
     }
 
     /** @return request frames received after handshakes. */

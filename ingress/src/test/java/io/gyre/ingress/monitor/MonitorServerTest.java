@@ -192,6 +192,12 @@ class MonitorServerTest
             assertThat(answer).startsWith("HTTP/1.1 400").contains("malformed request path /tasks/100%");
         }
 
+        // an output that is not UTF-8 comes as base64, whole
+        engine.submit(new TaskRequest().key("bin").type("echo").payload(new byte[] {(byte)0xFF, 0, (byte)0xFE})).get(10, TimeUnit.SECONDS);
+        final JsonNode binary = JSON.readTree(get("/tasks/bin").body()).get("outcome");
+        assertThat(binary.has("output")).isFalse();
+        assertThat(binary.get("outputBase64").asText()).isEqualTo("/wD+");
+
         final HttpResponse<String> missing = get("/tasks/nobody");
         assertThat(missing.statusCode()).isEqualTo(404);
         assertThat(JSON.readTree(missing.body()).get("error").asText()).contains("no task with key nobody");
