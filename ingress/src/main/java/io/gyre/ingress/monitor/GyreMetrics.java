@@ -159,7 +159,8 @@ final class GyreMetrics
     private static void taskMetrics(final MetricSnapshots.Builder all, final EngineMetrics m)
     {
         final CounterSnapshot.Builder submissions = CounterSnapshot.builder().name("gyre_submissions")
-            .help("Submissions reaching the engine's state machine, by task type, tenant and result.");
+            .help("Submissions reaching the engine's state machine, by task type, tenant and result (rejected_busy: shed for its "
+                + "priority, BUSY_FOR_PRIORITY on the wire; a full ring's BUSY is gyre_tcp_busy_rejections).");
         final CounterSnapshot.Builder attempts = CounterSnapshot.builder().name("gyre_attempts")
             .help("Attempts, by task type, tenant and what happened: started, failed (retryable or permanent), timed out.");
         final CounterSnapshot.Builder retries = CounterSnapshot.builder().name("gyre_retries")
@@ -240,7 +241,8 @@ final class GyreMetrics
                 .help(switch (latency)
                 {
                     case QUEUE_WAIT -> "From acceptance to the first attempt's start, by task type.";
-                    case EXECUTION -> "An attempt's run, start to result, by task type.";
+                    case EXECUTION -> "An attempt's run, start to result, by task type (an attempt that ends without a result, "
+                        + "timed out or cancelled, is not in it; gyre_accounted_execution_seconds_total counts it).";
                     case END_TO_END -> "From acceptance to the outcome's journal record, by task type.";
                 });
             for (final String type : m.types())
