@@ -49,50 +49,44 @@ class EngineConfigTest
             of("task type echo: echo.loud=yes is not a setting of echo (it has none)", b -> b.handlerSetting("echo.loud", "yes")),
             of("handler type=has space must be 1 to 64 printable ASCII characters without spaces", b -> b.handler(named("has space"))),
             of("handler type=many defaultMaxAttempts=5000 must be in [0, 1000] (0: the engine's default), as a submission's",
-                b -> b.handler(new TaskHandler()
-                {
-                    @Override
-                    public String type()
-                    {
-                        return "many";
-                    }
-
-                    @Override
-                    public int defaultMaxAttempts()
-                    {
-                        return 5000;
-                    }
-
-                    @Override
-                    public void execute(final TaskContext context)
-                    {
-                    }
-                })),
+                b -> b.handler(limited("many", 5000, 0))),
             of("handler type=minus maxConcurrency=-1 must not be negative (0: no limit of its own)",
-                b -> b.handler(new TaskHandler()
-                {
-                    @Override
-                    public String type()
-                    {
-                        return "minus";
-                    }
-
-                    @Override
-                    public int maxConcurrency()
-                    {
-                        return -1;
-                    }
-
-                    @Override
-                    public void execute(final TaskContext context)
-                    {
-                    }
-                })));
+                b -> b.handler(limited("minus", 0, -1))));
     }
 
     private static Arguments of(final String message, final Consumer<EngineConfig.Builder> setting)
     {
         return Arguments.of(message, setting);
+    }
+
+    /** A handler with these defaults of its own. */
+    private static TaskHandler limited(final String type, final int defaultMaxAttempts, final int maxConcurrency)
+    {
+        return new TaskHandler()
+        {
+            @Override
+            public String type()
+            {
+                return type;
+            }
+
+            @Override
+            public int defaultMaxAttempts()
+            {
+                return defaultMaxAttempts;
+            }
+
+            @Override
+            public int maxConcurrency()
+            {
+                return maxConcurrency;
+            }
+
+            @Override
+            public void execute(final TaskContext context)
+            {
+            }
+        };
     }
 
     private static TaskHandler named(final String type)
