@@ -91,19 +91,7 @@ class EngineConfigTest
 
     private static TaskHandler named(final String type)
     {
-        return new TaskHandler()
-        {
-            @Override
-            public String type()
-            {
-                return type;
-            }
-
-            @Override
-            public void execute(final TaskContext context)
-            {
-            }
-        };
+        return limited(type, 0, 0);
     }
 
     @org.junit.jupiter.api.Test
