@@ -29,6 +29,7 @@ import static org.awaitility.Awaitility.await;
 class ServeLogFormatIT
 {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String FORGED = "00:00:00.000 ERROR [main] forged - a line a client wrote";
     /** Packaged before failsafe runs (phase package); {@code gyre.jar} overrides where. */
     private static final Path GYRE_JAR = Path.of(System.getProperty("gyre.jar", "target/gyre.jar"));
 
@@ -91,6 +92,8 @@ class ServeLogFormatIT
         assertThat(failed.get(0)).contains(" DEBUG ").contains("the handler failed the attempt: ")
             .endsWith(" taskId=\"" + failedTaskId + "\" key=\"bad-1\" type=\"set\" attempt=\"1\" state=\"RUNNING\"");
         assertThat(Files.readString(err)).doesNotContain("fine-1");
+        assertThat(Files.readAllLines(err)).noneMatch(l -> l.startsWith(FORGED))
+            .anyMatch(l -> l.contains("key=\"forged-1\\n" + FORGED + "\""));
     }
 
     /**
@@ -138,6 +141,10 @@ class ServeLogFormatIT
             "--type", "set", "--payload", "not json", "--key", "bad-1");
         assertThat(bad.exit()).as(bad.err()).isEqualTo(3);
         failedTaskId = bad.json().get("taskId").asLong();
+        // a key with a line break, as a client may send: it must not start a log line of its own
+        final ServeAndClientCommandsTest.Run forged = ServeAndClientCommandsTest.gyre("submit", "--port", Integer.toString(port),
+            "--type", "set", "--payload", "not json", "--key", "forged-1\n" + FORGED);
+        assertThat(forged.exit()).as(forged.err()).isEqualTo(3);
 
         server.destroy();                                           // SIGTERM: a clean stop, and stderr flushed
         assertThat(server.waitFor(60, TimeUnit.SECONDS)).isTrue();
