@@ -1,5 +1,6 @@
 package io.gyre.bench.tcp;
 
+import io.gyre.ingress.cli.GyreCommand;
 import io.gyre.ingress.cli.ServeCommand;
 import io.gyre.journal.JvmFlags;
 import org.HdrHistogram.Histogram;
@@ -37,8 +38,9 @@ import java.util.stream.Stream;
  * Exit code 0, or 1 when any task did not succeed (the run is then not a measurement).
  */
 @Command(
-    name = "tcp",
+    name = "gyre bench tcp",
     mixinStandardHelpOptions = true,
+    versionProvider = GyreCommand.Version.class,
     description = {"Load-test a Gyre server over TCP (noop tasks, journaled) against a raw Netty echo server as the ceiling."})
 public final class TcpBench implements Callable<Integer>
 {
@@ -96,7 +98,30 @@ public final class TcpBench implements Callable<Integer>
 
     public static void main(final String[] args)
     {
-        System.exit(new CommandLine(new TcpBench()).execute(args));
+        final CommandLine commandLine = new CommandLine(new TcpBench());
+        // a run that fails (nothing listens at --target, a child that does not start) says why in a line, not a stack trace
+        commandLine.setExecutionExceptionHandler((ex, line, parsed) ->
+        {
+            Throwable cause = ex;
+            while (cause.getMessage() == null && cause.getCause() != null)
+            {
+                cause = cause.getCause();
+            }
+            line.getErr().println("gyre bench tcp: " + cause.getMessage());
+            return 1;
+        });
+        System.exit(commandLine.execute(args));
+    }
+
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    private void check(final boolean valid, final String message)
+    {
+        if (!valid)
+        {
+            throw new CommandLine.ParameterException(spec.commandLine(), message);
+        }
     }
 
     @Override
@@ -105,8 +130,18 @@ public final class TcpBench implements Callable<Integer>
         ServeCommand.quietLeakDetector();
         if (!scenario.equals("closed") && !scenario.equals("open"))
         {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--scenario must be closed or open, not " + scenario);
+            throw new CommandLine.ParameterException(spec.commandLine(), "--scenario must be closed or open, not " + scenario);
         }
+        check(!scenario.equals("open") || rate > 0, "--rate=" + rate + " must be positive (tasks a second) for the open loop");
+        check(duration > 0, "--duration=" + duration + " must be more than 0 seconds");
+        check(warmup >= 0, "--warmup=" + warmup + " must not be negative");
+        check(connections >= 1, "--connections=" + connections + " must be at least 1");
+        check(window >= 1, "--window=" + window + " must be at least 1");
+        check(payloadBytes >= 0, "--payload-bytes=" + payloadBytes + " must not be negative");
+        check(clientThreads >= 1, "--client-threads=" + clientThreads + " must be at least 1");
+        check(rounds >= 1, "--rounds=" + rounds + " must be at least 1");
+        check(target == null || target.matches("[^:\\s]+:\\d{1,5}"), "--target=" + target + " must be HOST:PORT, e.g. 127.0.0.1:7070");
+        check(!Files.exists(out) || Files.isDirectory(out), "--out=" + out + " is a file, not a directory");
         final long r = scenario.equals("open") ? rate : 0;
         final String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8);
         Files.createDirectories(out);

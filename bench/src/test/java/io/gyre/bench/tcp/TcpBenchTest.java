@@ -50,6 +50,21 @@ class TcpBenchTest
     }
 
     @Test
+    void aBadOptionIsAUsageErrorNamingIt()
+    {
+        for (final String[] bad : new String[][] {
+            {"--scenario", "open", "--rate", "0"}, {"--duration", "0"}, {"--warmup", "-1"}, {"--connections", "0"}, {"--window", "0"},
+            {"--payload-bytes", "-1"}, {"--rounds", "0", "--versus", "--no-metrics"}, {"--target", "nope"}})
+        {
+            final java.io.StringWriter err = new java.io.StringWriter();
+            final CommandLine commandLine = new CommandLine(new TcpBench());
+            commandLine.setErr(new java.io.PrintWriter(err, true));
+            assertThat(commandLine.execute(bad)).as(String.join(" ", bad)).isEqualTo(2);
+            assertThat(err.toString()).as(String.join(" ", bad)).startsWith(bad[bad.length == 4 && bad[0].equals("--scenario") ? 2 : 0] + "=");
+        }
+    }
+
+    @Test
     void theCommandEndsWithTheResultLine() throws Exception
     {
         try (Engine engine = Engine.open(EngineConfig.builder(dir.resolve("journal2")).build());

@@ -91,7 +91,7 @@ public final class GyreCommand implements Runnable
     /**
      * The version from the jar's manifest ({@code Implementation-Version}), or {@link #FALLBACK_VERSION}.
      */
-    static final class Version implements CommandLine.IVersionProvider
+    public static final class Version implements CommandLine.IVersionProvider
     {
         @Override
         public String[] getVersion()
