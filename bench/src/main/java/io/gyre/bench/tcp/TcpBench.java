@@ -222,7 +222,17 @@ public final class TcpBench implements Callable<Integer>
         {
             args.addAll(List.of(options.trim().split("\\s+")));
         }
-        final Child server = Child.start("gyre serve", args);
+        final Child server;
+        try
+        {
+            server = Child.start("gyre serve", args);
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            // the child did not start (a bad --server-opts or --versus): leave no journal directory behind
+            deleteTree(journal);
+            throw ex;
+        }
         try
         {
             stdout.println("gyre: " + name + " against gyre serve " + options.trim() + " (child JVM, journal " + journal + ")");
