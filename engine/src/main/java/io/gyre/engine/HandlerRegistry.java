@@ -25,6 +25,7 @@ final class HandlerRegistry
     static final int REPLAY_TYPES = 1024;
 
     private final TaskHandler[] handlers;
+    private final String[] types;
     private final byte[][] names;
     private final ExecutionMode[] modes;
     private final Map<String, Integer> byName = new HashMap<>();
@@ -38,13 +39,15 @@ final class HandlerRegistry
     {
         validate(list);
         handlers = list.toArray(new TaskHandler[0]);
+        types = new String[handlers.length];
         names = new byte[handlers.length][];
         modes = new ExecutionMode[handlers.length];
         open = false;
         count = handlers.length;
         for (int i = 0; i < handlers.length; i++)
         {
-            names[i] = handlers[i].type().getBytes(StandardCharsets.UTF_8);
+            types[i] = handlers[i].type();
+            names[i] = types[i].getBytes(StandardCharsets.UTF_8);
             modes[i] = handlers[i].executionMode();
             byName.put(handlers[i].type(), i);
         }
@@ -53,6 +56,7 @@ final class HandlerRegistry
     private HandlerRegistry(final int capacity)
     {
         handlers = new TaskHandler[capacity];
+        types = new String[capacity];
         names = new byte[capacity][];
         modes = new ExecutionMode[capacity];
         open = true;
@@ -74,34 +78,12 @@ final class HandlerRegistry
             return UNKNOWN;
         }
         final int id = count++;
-        handlers[id] = new Named(type);
+        // a name and nothing else: a replay runs no handler (handlers[id] stays null)
+        types[id] = type;
         names[id] = type.getBytes(StandardCharsets.UTF_8);
         modes[id] = ExecutionMode.BLOCKING;
         byName.put(type, id);
         return id;
-    }
-
-    /** A type a replay met: its name and nothing else (a replay runs no handler). */
-    private static final class Named implements TaskHandler
-    {
-        private final String type;
-
-        Named(final String type)
-        {
-            this.type = type;
-        }
-
-        @Override
-        public String type()
-        {
-            return type;
-        }
-
-        @Override
-        public void execute(final TaskContext context)
-        {
-            throw new UnsupportedOperationException("a replay runs no task: " + type);
-        }
     }
 
     /**
@@ -193,18 +175,19 @@ final class HandlerRegistry
         return handlers.length;
     }
 
+    /** @return the handler of an id; null in a replay's registry, which holds names only ({@link #typeOf}). */
     TaskHandler handler(final int id)
     {
         return handlers[id];
     }
 
     /**
-     * @return the type name of a handler id, for a log line (no allocation: the handler's own string); null for
+     * @return the type name of a handler id (no allocation: the handler's own string); null for
      *     {@link #UNKNOWN} or an id not registered here.
      */
     String typeOf(final int id)
     {
-        return id >= 0 && id < count ? handlers[id].type() : null;
+        return id >= 0 && id < count ? types[id] : null;
     }
 
     byte[] name(final int id)
@@ -222,12 +205,7 @@ final class HandlerRegistry
      */
     java.util.List<String> typesById()
     {
-        final java.util.List<String> types = new java.util.ArrayList<>(count);
-        for (int id = 0; id < count; id++)
-        {
-            types.add(handlers[id].type());
-        }
-        return types;
+        return java.util.List.of(java.util.Arrays.copyOf(types, count));
     }
 
     String names()

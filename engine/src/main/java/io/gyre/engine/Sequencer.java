@@ -143,7 +143,7 @@ final class Sequencer
         }
         for (int id = 0; id < registry.size(); id++)
         {
-            typeLimit[id] = settings.typeLimit(registry.handler(id).type());
+            typeLimit[id] = settings.typeLimit(registry.typeOf(id));
         }
         typeLimit[registry.capacity()] = 0;
     }
@@ -1907,7 +1907,7 @@ final class Sequencer
         out.putInt(registry.size());
         for (int id = 0; id < registry.size(); id++)
         {
-            out.putString(registry.handler(id).type());
+            out.putString(registry.typeOf(id));
         }
         out.putInt(tenants.namedCount());
         for (int i = 0; i < tenants.namedCount(); i++)
