@@ -14,11 +14,10 @@ import java.util.Arrays;
 /**
  * Feeds a journal's records to a sequencer, for recovery and inspection: every record goes through
  * {@link Sequencer#apply}, exactly as before, so the state and every decision are the same (invariant 4).
- * What it adds is a look at each whole document first: the retained-outcome index slots the document's
- * submissions will look up, and those its finishes will evict, are loaded in two tight loops of loads and
- * nothing else, so that dozens of their cache misses are in flight at once; applied one record at a time,
- * each miss would stall the sequencer in turn (about 150 ns each at a million retained outcomes, two per
- * task). The look-ahead reads bytes not yet validated, as hints: a damaged document costs a useless load,
+ * What it adds is a look at each whole document first: the retained-outcome index buckets the document's
+ * submissions will look up are loaded in a tight loop of loads and nothing else, so that dozens of their
+ * cache misses are in flight at once; applied one record at a time, each miss would stall the sequencer in
+ * turn (about 150 ns each at a million retained outcomes). The look-ahead reads bytes not yet validated, as hints: a damaged document costs a useless load,
  * never a decision.
  * <p>
  * The key hashes it computed are then handed to the sequencer with their submissions, so each key is hashed once:
@@ -32,8 +31,6 @@ final class ReplayDriver implements RecordHandler
 {
     private static final ByteOrder ORDER = RecordDescriptor.BYTE_ORDER;
     private static final int SUBMITTED = RecordType.SUBMITTED.code();
-    private static final int SUCCEEDED = RecordType.SUCCEEDED.code();
-    private static final int FAILED = RecordType.FAILED.code();
     private static final int KEY_LENGTH_BYTES = 2;
 
     private final Sequencer sequencer;
@@ -65,7 +62,6 @@ final class ReplayDriver implements RecordHandler
         final int length = document.capacity();
         int offset = 0;
         int keys = 0;
-        int finishes = 0;
         while (offset <= length - RecordDescriptor.HEADER_LENGTH)
         {
             final int frame = document.getInt(offset + RecordDescriptor.LENGTH_OFFSET, ORDER);
@@ -93,17 +89,12 @@ final class ReplayDriver implements RecordHandler
                     }
                 }
             }
-            else if (type == SUCCEEDED || type == FAILED)
-            {
-                finishes++;
-            }
             offset += frame;
         }
         hashCount = keys;
         nextHash = 0;
         hashedDocument = documentIndex;
         sequencer.prefetchHashes(hashes, keys);
-        sequencer.prefetchEvictions(finishes);
     }
 
     @Override

@@ -1,6 +1,6 @@
 package io.gyre.engine;
 
-import java.util.Arrays;
+import org.agrona.UnsafeApi;
 
 /**
  * Finished tasks remembered for deduplication, in two parts laid out for the cache:
@@ -8,15 +8,25 @@ import java.util.Arrays;
  * <li>a <b>ring</b> of entries in finishing order, eleven longs each (key hash, task id, positions, state,
  *     times, queue and execution time): appended at the tail and forgotten from the head (by count, and by age), so both ends are
  *     touched sequentially;</li>
- * <li>an <b>index</b>, open addressing over single longs: each slot holds 36 bits of the key hash (the
- *     fingerprint, which also gives the home slot) and the entry's position in the ring. At a million entries
- *     it is 16 MiB, which stays in cache, where a table of whole entries would not.</li>
+ * <li>an <b>index</b> of buckets, each one 64-byte cache line of eight longs: a watermark and seven slots.
+ *     A key's home bucket is chosen by the low bits of its hash; a slot holds the hash's high 32 bits (the
+ *     fingerprint) and the low 32 bits of the entry's sequence number in the ring plus one.</li>
  * </ul>
- * A new key costs an index probe (a miss on the fingerprint) plus sequential ring work; only a hit reads a
- * ring entry at random. Index deletion shifts later entries back (no tombstones), so probe runs stay short.
+ * A lookup reads one cache line of the index (two when its bucket overflowed), and a ring entry only when a
+ * fingerprint matches. <b>Forgetting the oldest entry does not touch the index</b>: a slot whose sequence number
+ * is no longer in the ring's window {@code [head, tail)} is stale, free for the next key whose home it is, and
+ * skipped by lookups. (The window is compared on 32 bits; a slot that outlived 2<sup>32</sup> entries
+ * can look live again, but it then points at a live entry, whose key a match still compares, so a lookup
+ * stays exact: it only occupies the slot until it is seen stale again.)
+ * <p>
+ * A bucket whose seven slots hold live entries sends the next key of that home to the next bucket, and
+ * records that key's sequence number in its watermark: a lookup goes on to the next bucket only while the
+ * watermark is in the window, that is while an entry that passed over this bucket may still be there.
+ * Entries are indexed in sequence order, so the watermark is the newest of them. The index has three
+ * and a half slots an entry of the ring's capacity, so a bucket overflows rarely (a few in a thousand).
  * <p>
  * An entry can also be {@link #forget forgotten} before its turn (a redriven task: its new outcome will
- * replace it): it leaves the index at once, and its ring slot, marked with task id 0, until the head reaches
+ * replace it): its slot is cleared at once, and its ring slot, marked with task id 0, until the head reaches
  * it; it still counts in {@link #size()} until then.
  * <p>
  * Single-threaded: the sequence stage's thread.
@@ -36,8 +46,18 @@ final class RetainedOutcomes
     private static final int QUEUE_NANOS = 9;
     private static final int EXECUTION_NANOS = 10;
 
-    private static final int POSITION_BITS = 28;
-    private static final long POSITION_MASK = (1L << POSITION_BITS) - 1;
+    /** The most entries the ring can hold. */
+    static final int MAX_CAPACITY = 1 << 28;
+
+    private static final int BUCKET_SHIFT = 3;
+    private static final int BUCKET_LONGS = 1 << BUCKET_SHIFT;
+    /**
+     * The element of the index array at which the buckets start, so that each bucket is one cache line when
+     * the array itself starts on a cache line, as G1 places an array of the size the default limit takes
+     * (a humongous object starts a region). Elsewhere a bucket may straddle two lines: slower, never wrong.
+     */
+    private static final int FIRST_BUCKET =
+        ((64 - UnsafeApi.arrayBaseOffset(long[].class) % 64) % 64) / Long.BYTES;
 
     /**
      * Compares a probe key with the key of the submission at a journal position.
@@ -48,7 +68,7 @@ final class RetainedOutcomes
     }
 
     private long[] index;
-    private int indexMask;
+    private int bucketMask;
 
     private long[] ring;
     private int ringMask;
@@ -64,11 +84,34 @@ final class RetainedOutcomes
      */
     RetainedOutcomes(final int expected)
     {
-        final int capacity = Math.max(512, 1 << (32 - Integer.numberOfLeadingZeros(Math.max(1, Math.min(expected, 1 << 27)) - 1)));
-        index = new long[capacity * 2];
-        indexMask = index.length - 1;
+        final int capacity = Math.max(512, 1 << (32 - Integer.numberOfLeadingZeros(Math.max(1, Math.min(expected, MAX_CAPACITY)) - 1)));
         ring = new long[capacity * STRIDE];
         ringMask = capacity - 1;
+        index = newIndex(capacity);
+        bucketMask = buckets(capacity) - 1;
+    }
+
+    /**
+     * A table whose first entry gets this sequence number rather than 0: for tests of the index across the
+     * 32-bit wrap of sequence numbers.
+     */
+    static RetainedOutcomes startingAt(final int expected, final long firstSequence)
+    {
+        final RetainedOutcomes table = new RetainedOutcomes(expected);
+        table.head = firstSequence;
+        table.tail = firstSequence;
+        return table;
+    }
+
+    /** Half a bucket an entry: seven slots for two entries. */
+    private static int buckets(final int capacity)
+    {
+        return capacity / 2;
+    }
+
+    private static long[] newIndex(final int capacity)
+    {
+        return new long[FIRST_BUCKET + buckets(capacity) * BUCKET_LONGS];
     }
 
     int size()
@@ -76,9 +119,18 @@ final class RetainedOutcomes
         return (int)(tail - head);
     }
 
-    private static long fingerprint(final long keyHash)
+    /**
+     * @param sequence32 the low 32 bits of an entry's sequence number plus one, as a slot or a watermark holds it
+     * @return whether that entry is in the ring's window (see the class comment for the 32-bit wrap)
+     */
+    private boolean live(final int sequence32)
     {
-        return keyHash >>> POSITION_BITS;
+        return Integer.compareUnsigned((int)tail - sequence32, (int)(tail - head)) < 0;
+    }
+
+    private static int bucketBase(final int bucket)
+    {
+        return FIRST_BUCKET + (bucket << BUCKET_SHIFT);
     }
 
     /**
@@ -86,37 +138,48 @@ final class RetainedOutcomes
      */
     int find(final long keyHash, final KeyCheck check)
     {
-        final long fingerprint = fingerprint(keyHash);
-        int slot = (int)fingerprint & indexMask;
+        if (tail == head)
+        {
+            return -1;
+        }
+        final long[] index = this.index;
+        final int fingerprint = (int)(keyHash >>> 32);
+        int bucket = (int)keyHash & bucketMask;
         while (true)
         {
-            final long value = index[slot];
-            if (value == 0)
+            final int base = bucketBase(bucket);
+            for (int i = 1; i < BUCKET_LONGS; i++)
+            {
+                final long value = index[base + i];
+                if ((int)(value >>> 32) == fingerprint && live((int)value))
+                {
+                    final int position = ((int)value - 1) & ringMask;
+                    final int entry = position * STRIDE;
+                    if (ring[entry + KEY_HASH] == keyHash && ring[entry + TASK_ID] != 0 &&
+                        check.matches(ring[entry + SUBMIT_DOCUMENT], (int)(ring[entry + OFFSETS] >>> 32)))
+                    {
+                        return position;
+                    }
+                }
+            }
+            final int watermark = (int)index[base];
+            if (watermark == 0 || !live(watermark))
             {
                 return -1;
             }
-            if (value >>> POSITION_BITS == fingerprint)
-            {
-                final int position = (int)(value & POSITION_MASK) - 1;
-                final int base = position * STRIDE;
-                if (ring[base + KEY_HASH] == keyHash && check.matches(ring[base + SUBMIT_DOCUMENT], (int)(ring[base + OFFSETS] >>> 32)))
-                {
-                    return position;
-                }
-            }
-            slot = (slot + 1) & indexMask;
+            bucket = (bucket + 1) & bucketMask;
         }
     }
 
     /**
-     * Load the index slot a lookup of this key starts at, and nothing else. Called for every new key of a
+     * Load the index bucket a lookup of this key starts at, and nothing else. Called for every new key of a
      * batch before the batch is applied, so the batch's cache misses on the index overlap one another
      * instead of being paid one after the other inside {@link #find} and {@link #add}. Reads only: state and
      * decisions are unchanged.
      */
     void prefetch(final long keyHash)
     {
-        prefetched += index[(int)fingerprint(keyHash) & indexMask];
+        prefetched += index[bucketBase((int)keyHash & bucketMask)];
     }
 
     /**
@@ -126,28 +189,11 @@ final class RetainedOutcomes
     void prefetch(final long[] keyHashes, final int count)
     {
         final long[] index = this.index;
-        final int mask = indexMask;
+        final int mask = bucketMask;
         long sum = 0;
         for (int i = 0; i < count; i++)
         {
-            sum += index[(int)fingerprint(keyHashes[i]) & mask];
-        }
-        prefetched += sum;
-    }
-
-    /**
-     * Load the index slots of the {@code count} oldest entries, the next ones {@link #evictOldest} forgets
-     * when the table is full. Reads only, as {@link #prefetch}.
-     */
-    void prefetchEvictions(final int count, final int capacity)
-    {
-        final int size = size();
-        final int n = Math.min(count, size - capacity + count);
-        long sum = 0;
-        for (int i = 0; i < n; i++)
-        {
-            final long keyHash = ring[(int)((head + i) & ringMask) * STRIDE + KEY_HASH];
-            sum += index[(int)fingerprint(keyHash) & indexMask];
+            sum += index[bucketBase((int)keyHashes[i] & mask)];
         }
         prefetched += sum;
     }
@@ -161,11 +207,8 @@ final class RetainedOutcomes
         {
             growRing();
         }
-        if ((size() + 1) * 2 > indexMask + 1)
-        {
-            growIndex();
-        }
-        final int position = (int)(tail & ringMask);
+        final long sequence = tail;
+        final int position = (int)(sequence & ringMask);
         final int base = position * STRIDE;
         ring[base + KEY_HASH] = r.keyHash;
         ring[base + TASK_ID] = r.taskId;
@@ -179,7 +222,7 @@ final class RetainedOutcomes
         ring[base + QUEUE_NANOS] = r.queueNanos();
         ring[base + EXECUTION_NANOS] = r.executionNanos;
         tail++;
-        insertIndex(r.keyHash, position);
+        insertIndex(r.keyHash, sequence);
     }
 
     /**
@@ -191,16 +234,14 @@ final class RetainedOutcomes
     }
 
     /**
-     * Forget the oldest entry.
+     * Forget the oldest entry. Its index slot goes stale by itself: nothing to remove.
      */
     void evictOldest()
     {
-        final int position = (int)(head & ringMask);
-        if (ring[position * STRIDE + TASK_ID] != 0)
+        if (head < tail)
         {
-            removeIndex(ring[position * STRIDE + KEY_HASH], position);
+            head++;
         }
-        head++;
     }
 
     /**
@@ -211,61 +252,74 @@ final class RetainedOutcomes
         final int base = position * STRIDE;
         if (ring[base + TASK_ID] != 0)
         {
-            removeIndex(ring[base + KEY_HASH], position);
+            final long sequence = head + ((position - head) & ringMask);
+            removeIndex(ring[base + KEY_HASH], sequence);
             ring[base + TASK_ID] = 0;
         }
     }
 
-    private void insertIndex(final long keyHash, final int position)
+    private static long slotValue(final long keyHash, final long sequence)
     {
-        final long fingerprint = fingerprint(keyHash);
-        int slot = (int)fingerprint & indexMask;
-        while (index[slot] != 0)
-        {
-            slot = (slot + 1) & indexMask;
-        }
-        index[slot] = (fingerprint << POSITION_BITS) | (position + 1L);
+        return (keyHash & 0xFFFF_FFFF_0000_0000L) | ((sequence + 1) & 0xFFFF_FFFFL);
     }
 
-    private void removeIndex(final long keyHash, final int position)
+    /**
+     * Index an entry just appended: the first free slot (empty, or stale) from the key's home bucket on.
+     * Entries are indexed in sequence order, which the watermarks rely on.
+     */
+    private void insertIndex(final long keyHash, final long sequence)
     {
-        final long target = (fingerprint(keyHash) << POSITION_BITS) | (position + 1L);
-        int slot = (int)fingerprint(keyHash) & indexMask;
-        while (index[slot] != target)
+        final long[] index = this.index;
+        int bucket = (int)keyHash & bucketMask;
+        while (true)
         {
-            if (index[slot] == 0)
+            final int base = bucketBase(bucket);
+            for (int i = 1; i < BUCKET_LONGS; i++)
             {
-                return;
+                final long value = index[base + i];
+                if (value == 0 || !live((int)value))
+                {
+                    index[base + i] = slotValue(keyHash, sequence);
+                    return;
+                }
             }
-            slot = (slot + 1) & indexMask;
+            index[base] = (sequence + 1) & 0xFFFF_FFFFL;
+            bucket = (bucket + 1) & bucketMask;
         }
-        // shift back later entries of the probe run that may not stay past the gap
-        int gap = slot;
-        int next = (gap + 1) & indexMask;
-        while (index[next] != 0)
-        {
-            final int home = (int)(index[next] >>> POSITION_BITS) & indexMask;
-            final boolean movable = gap <= next ? (home <= gap || home > next) : (home <= gap && home > next);
-            if (movable)
-            {
-                index[gap] = index[next];
-                gap = next;
-            }
-            next = (next + 1) & indexMask;
-        }
-        index[gap] = 0;
     }
 
-    private void growIndex()
+    private void removeIndex(final long keyHash, final long sequence)
     {
-        index = new long[index.length * 2];
-        indexMask = index.length - 1;
+        final long target = slotValue(keyHash, sequence);
+        int bucket = (int)keyHash & bucketMask;
+        for (int visited = 0; visited <= bucketMask; visited++)
+        {
+            final int base = bucketBase(bucket);
+            for (int i = 1; i < BUCKET_LONGS; i++)
+            {
+                if (index[base + i] == target)
+                {
+                    index[base + i] = 0;
+                    return;
+                }
+            }
+            bucket = (bucket + 1) & bucketMask;
+        }
+    }
+
+    /**
+     * Index every entry of the window again, in sequence order, into a fresh index for this capacity.
+     */
+    private void rebuildIndex(final int capacity)
+    {
+        index = newIndex(capacity);
+        bucketMask = buckets(capacity) - 1;
         for (long seq = head; seq < tail; seq++)
         {
             final int position = (int)(seq & ringMask);
             if (ring[position * STRIDE + TASK_ID] != 0)
             {
-                insertIndex(ring[position * STRIDE + KEY_HASH], position);
+                insertIndex(ring[position * STRIDE + KEY_HASH], seq);
             }
         }
     }
@@ -273,9 +327,9 @@ final class RetainedOutcomes
     private void growRing()
     {
         final int capacity = (ringMask + 1) * 2;
-        if (capacity > POSITION_MASK)
+        if (capacity > MAX_CAPACITY)
         {
-            throw new IllegalStateException("retained outcomes beyond " + POSITION_MASK);
+            throw new IllegalStateException("retained outcomes beyond " + MAX_CAPACITY);
         }
         final long[] bigger = new long[capacity * STRIDE];
         int k = 0;
@@ -288,14 +342,7 @@ final class RetainedOutcomes
         final long count = tail - head;
         head = 0;
         tail = count;
-        Arrays.fill(index, 0L);
-        for (long seq = head; seq < tail; seq++)
-        {
-            if (ring[(int)seq * STRIDE + TASK_ID] != 0)
-            {
-                insertIndex(ring[(int)seq * STRIDE + KEY_HASH], (int)seq);
-            }
-        }
+        rebuildIndex(capacity);
     }
 
     private static long pack(final int timeoutMillis, final int attempt, final int maxAttempts, final int state, final int reason)
@@ -434,21 +481,10 @@ final class RetainedOutcomes
         {
             growRing();
         }
-        while (n * 2L > indexMask + 1)
-        {
-            index = new long[index.length * 2];
-            indexMask = index.length - 1;
-        }
         head = 0;
         tail = n;
         in.getLongs(ring, 0, n * STRIDE);
-        for (int position = 0; position < n; position++)
-        {
-            // a forgotten entry (task id 0) keeps its ring slot until evicted, and stays out of the index
-            if (ring[position * STRIDE + TASK_ID] != 0)
-            {
-                insertIndex(ring[position * STRIDE + KEY_HASH], position);
-            }
-        }
+        // a forgotten entry (task id 0) keeps its ring slot until evicted, and stays out of the index
+        rebuildIndex(ringMask + 1);
     }
 }

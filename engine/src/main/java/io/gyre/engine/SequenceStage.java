@@ -276,25 +276,14 @@ final class SequenceStage implements EventHandler<RingEvent>
      */
     void prefetch(final RingBuffer<RingEvent> ring, final long first, final long last)
     {
-        int finishes = 0;
         for (long s = first; s <= last; s++)
         {
             final RingEvent e = ring.get(s);
-            if (!e.journaled)
+            if (e.journaled && e.kind == RingEvent.SUBMIT)
             {
-                continue;
-            }
-            if (e.kind == RingEvent.SUBMIT)
-            {
-                finishes++;
                 sequencer.prefetchKey(e.keyHash);
             }
-            else if (e.kind == RingEvent.COMPLETION)
-            {
-                finishes++;
-            }
         }
-        sequencer.prefetchEvictions(finishes);
     }
 
     /**

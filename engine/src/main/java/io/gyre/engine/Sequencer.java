@@ -1466,19 +1466,6 @@ final class Sequencer
         }
     }
 
-    /**
-     * Before a batch that may finish up to {@code finishes} tasks: load the index slots of the entries their
-     * retirement will evict. Reads only.
-     */
-    void prefetchEvictions(final int finishes)
-    {
-        final int capacity = settings.maxRetainedOutcomes();
-        if (capacity > 0)
-        {
-            retained.prefetchEvictions(finishes, capacity);
-        }
-    }
-
     private TaskRecord findLive(final long hash, final DirectBuffer key, final int keyOffset, final int keyLength)
     {
         for (TaskRecord r = byKey.chain(hash); r != null; r = r.nextByKey)

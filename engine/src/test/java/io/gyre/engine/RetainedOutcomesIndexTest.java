@@ -1,0 +1,123 @@
+package io.gyre.engine;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The retained-outcome index against a model (a queue of entries in finishing order): after every change, each
+ * entry in the window is found with its own task id, and no key that was evicted or forgotten is found. The keys
+ * are made to crowd a few home buckets, so buckets overflow into their neighbours, chains of several buckets
+ * form and come apart as the oldest entries go, and many keys share a fingerprint (the high half of the hash)
+ * while differing in the rest; the sequence numbers start below 2<sup>32</sup> so the run crosses their wrap.
+ */
+class RetainedOutcomesIndexTest
+{
+    private static final long[] SEQUENCE_STARTS = {0L, (1L << 32) - 700};
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1})
+    void shouldFindExactlyTheEntriesInTheWindow(final int start)
+    {
+        final SplittableRandom random = new SplittableRandom(42 + start);
+        final RetainedOutcomes table = RetainedOutcomes.startingAt(512, SEQUENCE_STARTS[start]);
+        final ArrayDeque<long[]> window = new ArrayDeque<>();   // {keyHash, taskId}, oldest first; taskId 0 = forgotten
+        final Map<Long, Long> liveByKey = new HashMap<>();
+        final List<Long> gone = new ArrayList<>();
+        final TaskRecord r = new TaskRecord();
+        long nextTaskId = 1;
+        int limit = 300;
+        for (int step = 0; step < 20_000; step++)
+        {
+            if (step % 2_000 == 0)
+            {
+                limit = 50 + random.nextInt(460);   // the window grows and shrinks, so chains form and empty
+            }
+            final int op = random.nextInt(10);
+            if (op < 7)
+            {
+                final long keyHash = crowdedKey(random);
+                if (liveByKey.containsKey(keyHash))
+                {
+                    continue;
+                }
+                r.reset();
+                r.taskId = nextTaskId++;
+                r.keyHash = keyHash;
+                r.state = TaskState.SUCCEEDED;
+                r.attempt = 1;
+                r.maxAttempts = 1;
+                table.add(r);
+                window.addLast(new long[] {keyHash, r.taskId});
+                liveByKey.put(keyHash, r.taskId);
+                gone.remove(keyHash);
+                while (table.size() > limit)
+                {
+                    table.evictOldest();
+                    final long[] oldest = window.removeFirst();
+                    if (oldest[1] != 0)
+                    {
+                        liveByKey.remove(oldest[0]);
+                        gone.add(oldest[0]);
+                    }
+                }
+            }
+            else if (op < 8 && !liveByKey.isEmpty())
+            {
+                // forget a live entry, as a redrive does
+                final long[] victim = window.stream().filter(e -> e[1] != 0).skip(random.nextInt(liveByKey.size())).findFirst().orElseThrow();
+                table.forget(table.find(victim[0], (document, offset) -> true));
+                liveByKey.remove(victim[0]);
+                gone.add(victim[0]);
+                victim[1] = 0;
+            }
+            else if (op < 9 && table.size() > 0)
+            {
+                table.evictOldest();
+                final long[] oldest = window.removeFirst();
+                if (oldest[1] != 0)
+                {
+                    liveByKey.remove(oldest[0]);
+                    gone.add(oldest[0]);
+                }
+            }
+            assertThat(table.size()).isEqualTo(window.size());
+            if (step % 97 == 0 || step > 19_000)
+            {
+                for (final Map.Entry<Long, Long> e : liveByKey.entrySet())
+                {
+                    final int position = table.find(e.getKey(), (document, offset) -> true);
+                    assertThat(position).as("step %d: key %x in the window", step, e.getKey()).isNotNegative();
+                    assertThat(table.taskId(position)).isEqualTo(e.getValue());
+                }
+                for (final long key : gone)
+                {
+                    assertThat(table.find(key, (document, offset) -> true)).as("step %d: key %x gone", step, key).isEqualTo(-1);
+                }
+            }
+            if (gone.size() > 2_000)
+            {
+                gone.subList(0, 1_000).clear();
+            }
+        }
+    }
+
+    /**
+     * A hash whose home is one of four buckets out of 256, and whose high half is one of a few values.
+     */
+    private static long crowdedKey(final SplittableRandom random)
+    {
+        final long fingerprint = random.nextInt(8);
+        final long middle = random.nextInt(1 << 16);
+        final long home = random.nextInt(4) * 61L;
+        return fingerprint << 32 | middle << 8 | home;
+    }
+}
