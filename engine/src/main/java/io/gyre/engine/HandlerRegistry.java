@@ -31,6 +31,8 @@ final class HandlerRegistry
     private final Map<String, Integer> byName = new HashMap<>();
     private final boolean open;
     private int count;
+    /** The id {@link #idOf(DirectBuffer, int, int)} found last (only the sequence stage's thread reads names from bytes). */
+    private int lastFound;
     private static final java.util.concurrent.atomic.AtomicLong IDENTITIES = new java.util.concurrent.atomic.AtomicLong();
     /** This registry among all of the JVM's, from 1: what a {@link TaskRequest} remembers its type's id against. */
     final long identity = IDENTITIES.incrementAndGet();
@@ -140,11 +142,17 @@ final class HandlerRegistry
      */
     int idOf(final DirectBuffer buffer, final int offset, final int length)
     {
+        final int last = lastFound;
+        if (last < count && names[last].length == length && equal(names[last], buffer, offset))
+        {
+            return last;   // a run of one type, the common case: one comparison
+        }
         for (int i = 0; i < count; i++)
         {
             final byte[] name = names[i];
             if (name.length == length && equal(name, buffer, offset))
             {
+                lastFound = i;
                 return i;
             }
         }

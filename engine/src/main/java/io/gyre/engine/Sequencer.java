@@ -58,6 +58,8 @@ final class Sequencer
     private final KeyMatcher keyMatcher;
     private final SubmissionReader submission;
     private Settings settings;
+    /** {@link Settings#admissionLimit} by priority code, for the current settings. */
+    private final int[] admissionLimits = new int[PRIORITIES];
 
     /** Live tasks by id, and by key hash: small and hot. */
     private final TasksById byId = new TasksById(TasksById.DEFAULT_SLOTS);
@@ -134,8 +136,16 @@ final class Sequencer
         resolveTypeLimits();
     }
 
+    /**
+     * Derive what the settings decide per submission or per type: the admission limit of each priority, and
+     * each known type's concurrency limit. Called whenever the settings change.
+     */
     private void resolveTypeLimits()
     {
+        for (int priority = 0; priority < PRIORITIES; priority++)
+        {
+            admissionLimits[priority] = settings.admissionLimit(priority);
+        }
         for (final String limited : new java.util.TreeSet<>(settings.typeLimits().keySet()))
         {
             // a replay's registry names the limited types here, before a record of theirs (no-op otherwise)
@@ -296,7 +306,7 @@ final class Sequencer
             return RESULT_REJECTED;
         }
         final int clampedPriority = Math.min(Math.max(priority, 0), PRIORITIES - 1);
-        if (liveCount >= settings.admissionLimit(clampedPriority))
+        if (liveCount >= admissionLimits[clampedPriority])
         {
             derive(fx, RecordType.REJECTED, eventId, 0, RejectReason.BUSY.code(), 0);
             rejectReply(fx, target, correlation, eventId, RejectReason.BUSY);
@@ -903,7 +913,7 @@ final class Sequencer
      */
     private void interrupt(final TaskRecord r)
     {
-        final long slot = inPool.get(slotKey(r.taskId, r.attempt));
+        final long slot = inPool.isEmpty() ? -1 : inPool.get(slotKey(r.taskId, r.attempt));
         if (slot != -1 && (int)slot == r.attempt)
         {
             inPool.remove(slotKey(r.taskId, r.attempt));
@@ -1247,7 +1257,7 @@ final class Sequencer
 
     private void releaseSlot(final long taskId, final int attempt, final Effects fx)
     {
-        final long slot = inPool.get(slotKey(taskId, attempt));
+        final long slot = inPool.isEmpty() ? -1 : inPool.get(slotKey(taskId, attempt));
         if (slot != -1 && (int)slot == attempt)
         {
             inPool.remove(slotKey(taskId, attempt));
