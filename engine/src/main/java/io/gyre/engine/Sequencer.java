@@ -60,6 +60,13 @@ final class Sequencer
     private Settings settings;
     /** {@link Settings#admissionLimit} by priority code, for the current settings. */
     private final int[] admissionLimits = new int[PRIORITIES];
+    /**
+     * No retained outcome leaves the retention window before this time: a lower bound of the oldest one's
+     * expiry, so that advancing the clock compares one long instead of reading the oldest entry. The oldest
+     * entry's finish time only grows, so the bound stays true as entries go; a new entry lowers it if it must.
+     * Derived: reset when the settings or the whole state are replaced.
+     */
+    private long retentionCheckAt = Long.MIN_VALUE;
 
     /** Live tasks by id, and by key hash: small and hot. */
     private final TasksById byId = new TasksById(TasksById.DEFAULT_SLOTS);
@@ -815,6 +822,7 @@ final class Sequencer
     {
         advance(timestamp);
         settings = newSettings;
+        retentionCheckAt = Long.MIN_VALUE;
         resolveTypeLimits();
         stopping = false;
         setHeldDueInStop(0);
@@ -1370,11 +1378,33 @@ final class Sequencer
         {
             now = timestamp;
         }
+        if (now >= retentionCheckAt)
+        {
+            forgetExpired();
+        }
+    }
+
+    /**
+     * Forget the retained outcomes older than the retention window, and note when the next one will be.
+     */
+    private void forgetExpired()
+    {
         final long retention = settings.outcomeRetentionNanos();
         while (retained.size() > 0 && now - retained.oldestFinishedAt() >= retention)
         {
             retained.evictOldest();
         }
+        retentionCheckAt = retained.size() == 0 ? Long.MAX_VALUE : expiry(retained.oldestFinishedAt(), retention);
+    }
+
+    /**
+     * @return when an outcome that finished at this time leaves the retention window ({@link Long#MAX_VALUE}
+     *     when that is beyond the clock's range).
+     */
+    private static long expiry(final long finishedAt, final long retention)
+    {
+        final long at = finishedAt + retention;
+        return ((finishedAt ^ at) & (retention ^ at)) < 0 ? Long.MAX_VALUE : at;
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -1529,6 +1559,7 @@ final class Sequencer
         if (settings.maxRetainedOutcomes() > 0)
         {
             retained.add(r);
+            retentionCheckAt = Math.min(retentionCheckAt, expiry(r.finishedAt, settings.outcomeRetentionNanos()));
         }
         while (retained.size() > settings.maxRetainedOutcomes())
         {
@@ -2041,6 +2072,7 @@ final class Sequencer
         }
         now = in.getLong();
         settings = Settings.readFrom(in, settings);
+        retentionCheckAt = Long.MIN_VALUE;
         resolveTypeLimits();
         stopping = in.getByte() != 0;
         stopBeganAt = in.getLong();

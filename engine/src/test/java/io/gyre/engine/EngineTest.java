@@ -500,6 +500,23 @@ class EngineTest extends EngineTestSupport
     }
 
     @Test
+    void shouldForgetOutcomesOlderThanTheRetentionAfterTheRememberedOnesAllWent() throws Exception
+    {
+        final ManualClock clock = new ManualClock();
+        open(b -> b.clock(clock).outcomeRetention(Duration.ofSeconds(10)));
+        get(engine.submit(new TaskRequest().key("a").type("echo").payload("a1")));
+        clock.advance(Duration.ofSeconds(11));
+        // "a" leaves the window as "b" arrives: nothing is remembered, then "b" is
+        get(engine.submit(new TaskRequest().key("b").type("echo").payload("b1")));
+        clock.advance(Duration.ofSeconds(9));
+        assertThat(get(engine.submit(new TaskRequest().key("b").type("echo").payload("b2"))).outputAsString()).isEqualTo("b1");
+        assertThat(get(engine.submit(new TaskRequest().key("a").type("echo").payload("a2"))).outputAsString()).isEqualTo("a2");
+        clock.advance(Duration.ofSeconds(2));
+        get(engine.submit(new TaskRequest().key("other").type("noop")));
+        assertThat(get(engine.submit(new TaskRequest().key("b").type("echo").payload("b3"))).outputAsString()).isEqualTo("b3");
+    }
+
+    @Test
     void shouldLetRunningWorkFinishOnClose() throws Exception
     {
         final TestHandlers.Gated gated = new TestHandlers.Gated("gated");

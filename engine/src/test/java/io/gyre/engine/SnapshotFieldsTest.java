@@ -28,7 +28,7 @@ class SnapshotFieldsTest
 
     private static final Set<String> SEQUENCER_SNAPSHOTTED = Set.of("settings", "byId", "byKey", "retained", "deadLetters",
         "deadLetterOverflows", "inPool", "timers", "due", "pendingHead", "pendingTail", "expected", "liveCount", "pendingCount",
-        "pendingInlineCount", "groupInUse", "typeInUse", "pendingByType", "typeLimit", "admissionLimits", "now", "stopping", "stopBeganAt",
+        "pendingInlineCount", "groupInUse", "typeInUse", "pendingByType", "typeLimit", "admissionLimits", "retentionCheckAt", "now", "stopping", "stopBeganAt",
         "stopDeadline", "interrupted", "engineStarts", "stoppedCleanly", "tenants", "pendingByGroup");
     /**
      * Collaborators, scratch used within one call, this process's listeners and counters of the replay itself
