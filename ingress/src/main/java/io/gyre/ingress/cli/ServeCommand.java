@@ -139,6 +139,16 @@ public final class ServeCommand implements Callable<Integer>
             + "(default: ${DEFAULT-VALUE}; 0: no dead-lettering).")
     private int maxDeadLetters;
 
+    @Option(names = "--max-retained-outcomes", paramLabel = "N", defaultValue = "1000000",
+        description = "Finished tasks remembered for deduplication at most: a submission of a remembered key gets its recorded "
+            + "outcome; beyond, the oldest are forgotten (default: ${DEFAULT-VALUE}, at most 100000000; 0: only unfinished tasks).")
+    private int maxRetainedOutcomes;
+
+    @Option(names = "--dedupe-window", paramLabel = "DURATION", defaultValue = "PT24H", converter = AnyDurationConverter.class,
+        description = "How long a finished task stays remembered for deduplication (e.g. 24h, 30m, or ISO-8601 PT24H; "
+            + "default: ${DEFAULT-VALUE}, at most 3650d).")
+    private Duration dedupeWindow;
+
     @Option(names = "--blocking-threads", defaultValue = "16", description = "Threads of the pool BLOCKING task types run on (default: ${DEFAULT-VALUE}).")
     private int blockingThreads;
 
@@ -303,6 +313,7 @@ public final class ServeCommand implements Callable<Integer>
                 .metrics(metrics).snapshots(snapshots).snapshotEveryRecords(snapshotEvery).snapshotInterval(snapshotInterval)
                 .snapshotsKept(snapshotsKept).journalRetention(journalRetention)
                 .closeTimeout(shutdownTimeout).maxDeadLetters(maxDeadLetters)
+                .maxRetainedOutcomes(maxRetainedOutcomes).outcomeRetention(dedupeWindow)
                 .maxPayloadBytes(maxPayloadBytes).maxOutputBytes(maxOutputBytes);
             if (cpuThreads != 0)
             {
@@ -628,11 +639,13 @@ public final class ServeCommand implements Callable<Integer>
      * 0 to 24 hours.
      */
     /** Engine and server settings named as their options, where the two differ in more than their spelling. */
-    private static final java.util.Map<String, String> OPTION_OF_SETTING = java.util.Map.of(
-        "lowPriorityAdmissionPercent", "admission", "normalPriorityAdmissionPercent", "admission",
-        "blockingPoolThreads", "blocking-threads", "cpuPoolThreads", "cpu-threads", "maxAsyncInFlight", "max-async",
-        "snapshotEveryRecords", "snapshot-every", "closeTimeout", "shutdown-timeout", "journalMinFreeBytes", "journal-min-free",
-        "idleTimeout", "idle-timeout-ms", "maxFrameBytes", "max-frame-bytes");
+    private static final java.util.Map<String, String> OPTION_OF_SETTING = java.util.Map.ofEntries(
+        java.util.Map.entry("lowPriorityAdmissionPercent", "admission"), java.util.Map.entry("normalPriorityAdmissionPercent", "admission"),
+        java.util.Map.entry("blockingPoolThreads", "blocking-threads"), java.util.Map.entry("cpuPoolThreads", "cpu-threads"),
+        java.util.Map.entry("maxAsyncInFlight", "max-async"), java.util.Map.entry("snapshotEveryRecords", "snapshot-every"),
+        java.util.Map.entry("closeTimeout", "shutdown-timeout"), java.util.Map.entry("journalMinFreeBytes", "journal-min-free"),
+        java.util.Map.entry("idleTimeout", "idle-timeout-ms"), java.util.Map.entry("maxFrameBytes", "max-frame-bytes"),
+        java.util.Map.entry("outcomeRetention", "dedupe-window"));
 
     /**
      * A configuration's complaint ({@code pipelineThreads=3 must be 1, 2 or 4}) named with the option that set the

@@ -144,6 +144,34 @@ class ServeAndClientCommandsTest
     }
 
     @Test
+    void theDedupeWindowIsAnOption() throws Exception
+    {
+        final String port = Integer.toString(serve("serve", "--journal", dir.resolve("data").toString(), "--port", "0",
+            "--max-retained-outcomes", "2", "--dedupe-window", "1h"));
+        for (final String key : List.of("a", "b", "c"))
+        {
+            assertThat(gyre("submit", "--port", port, "--type", "echo", "--payload", "1", "--key", key).exit()).isZero();
+        }
+        // two outcomes remembered: "a", the oldest, is forgotten and runs again; "c" is answered with its outcome
+        final Run a = gyre("submit", "--port", port, "--type", "echo", "--payload", "2", "--key", "a");
+        assertThat(a.json().get("duplicate").asBoolean()).isFalse();
+        assertThat(a.json().get("output").asText()).isEqualTo("2");
+        final Run c = gyre("submit", "--port", port, "--type", "echo", "--payload", "2", "--key", "c");
+        assertThat(c.json().get("duplicate").asBoolean()).isTrue();
+        assertThat(c.json().get("output").asText()).isEqualTo("1");
+
+        final Run negative = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--max-retained-outcomes", "-1");
+        assertThat(negative.exit()).isEqualTo(2);
+        assertThat(negative.err()).contains("--max-retained-outcomes: maxRetainedOutcomes=-1 must be in [0, 100000000]");
+        final Run tooLong = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--dedupe-window", "3651d");
+        assertThat(tooLong.exit()).isEqualTo(2);
+        assertThat(tooLong.err()).contains("--dedupe-window: outcomeRetention=PT87624H must be between 0 and 3650 days");
+        final Run shape = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--dedupe-window", "a day");
+        assertThat(shape.exit()).isEqualTo(2);
+        assertThat(shape.err()).contains("'a day' is not a duration");
+    }
+
+    @Test
     void aBadShutdownTimeoutIsAClearError()
     {
         for (final String[] bad : new String[][] {
