@@ -17,7 +17,9 @@ import java.util.concurrent.locks.LockSupport;
  * <ol>
  * <li><b>read</b>: the journal reader alone, with a handler that sums event ids (the floor);</li>
  * <li><b>apply</b>: every record through {@link Sequencer#apply}, as replay did before {@link ReplayDriver};</li>
- * <li><b>replay</b>: the same records through {@link ReplayDriver}, as the engine replays now.</li>
+ * <li><b>replay</b>: the same records through {@link ReplayDriver}, with every checksum compared on this thread;</li>
+ * <li><b>ahead</b>: the same, with the checksums compared ahead on a second thread
+ *     ({@code JournalReader.checkChecksumsAhead}), as the engine replays now.</li>
  * </ol>
  * The machine is shared and noisy, so each pass is repeated and the medians reported. In package
  * {@code io.gyre.engine} to reach the sequencer, which is not public.
@@ -26,7 +28,7 @@ import java.util.concurrent.locks.LockSupport;
  * </pre>
  * RETAINED is the engine's {@code maxRetainedOutcomes} (default a million); DIR keeps the journal between runs
  * (made when empty). Last line: {@code RESULT tasks=<n> records=<n> retained=<n> read_per_s=<median>
- * apply_per_s=<median> replay_per_s=<median>}.
+ * apply_per_s=<median> replay_per_s=<median> ahead_per_s=<median>}.
  */
 public final class ReplayRate
 {
@@ -54,6 +56,7 @@ public final class ReplayRate
         final double[] read = new double[rounds];
         final double[] apply = new double[rounds];
         final double[] replay = new double[rounds];
+        final double[] ahead = new double[rounds];
         long records = 0;
         try (Journal journal = Journal.openReadOnly(JournalConfig.of(dir)))
         {
@@ -93,16 +96,30 @@ public final class ReplayRate
                     replay[round] = records * 1e9 / (System.nanoTime() - start);
                     fast = digest(sequencer);
                 }
-                if (!plain.equals(fast))
+                final String checked;
+                final long checkedAhead;
+                try (JournalReader lookup = journal.newReader(); JournalReader reader = journal.newReader())
                 {
-                    throw new IllegalStateException("the replay driver built another state than apply: " + fast + " vs " + plain);
+                    final Sequencer sequencer = new Sequencer(Settings.of(config), registry, lookup);
+                    start = System.nanoTime();
+                    reader.checkChecksumsAhead();
+                    reader.readToEnd(new ReplayDriver(sequencer, null));
+                    ahead[round] = records * 1e9 / (System.nanoTime() - start);
+                    checked = digest(sequencer);
+                    checkedAhead = reader.documentsCheckedAhead();
                 }
-                System.out.printf("round %d: %,d records in %,d documents (sum %d): read %,.0f/s, apply %,.0f/s, replay %,.0f/s, state %s%n",
-                    round, records, documents, sum[0], read[round], apply[round], replay[round], plain);
+                if (!plain.equals(fast) || !plain.equals(checked))
+                {
+                    throw new IllegalStateException("the replay driver built another state than apply: " + fast + " and " + checked +
+                        " vs " + plain);
+                }
+                System.out.printf("round %d: %,d records in %,d documents (sum %d): read %,.0f/s, apply %,.0f/s, replay %,.0f/s, " +
+                    "ahead %,.0f/s (%,d documents checked ahead), state %s%n",
+                    round, records, documents, sum[0], read[round], apply[round], replay[round], ahead[round], checkedAhead, plain);
             }
         }
-        System.out.printf("RESULT tasks=%d records=%d retained=%d read_per_s=%.0f apply_per_s=%.0f replay_per_s=%.0f%n",
-            tasks, records, retained, median(read), median(apply), median(replay));
+        System.out.printf("RESULT tasks=%d records=%d retained=%d read_per_s=%.0f apply_per_s=%.0f replay_per_s=%.0f ahead_per_s=%.0f%n",
+            tasks, records, retained, median(read), median(apply), median(replay), median(ahead));
     }
 
     private static String digest(final Sequencer sequencer)

@@ -313,6 +313,7 @@ public final class JournalReplay
             final ReplayDriver driver = new ReplayDriver(replaying, from);
             final long every = Math.max(1, options.progressEvery());
             final Runs runs = new Runs();
+            reader.checkChecksumsAhead();
             reader.readToEnd(new RecordHandler()
             {
                 @Override

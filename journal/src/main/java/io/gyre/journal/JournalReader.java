@@ -41,6 +41,9 @@ public final class JournalReader implements AutoCloseable
     private boolean atEnd;
     private JournalProblem pending;
     private JournalProblem unfinished;
+    /** The index the last {@link #moveToIndex} went to, -1 after {@link #toStart}: where a checker starts. */
+    private long positionedAt = -1;
+    private ChecksumsAhead ahead;
 
     JournalReader(final ExcerptTailer tailer)
     {
@@ -53,6 +56,7 @@ public final class JournalReader implements AutoCloseable
     public JournalReader toStart()
     {
         tailer.toStart();
+        positionedAt = -1;
         resetContinuity();
         return this;
     }
@@ -75,7 +79,32 @@ public final class JournalReader implements AutoCloseable
     public boolean moveToIndex(final long documentIndex)
     {
         resetContinuity();
+        positionedAt = documentIndex;
         return tailer.moveToIndex(documentIndex);
+    }
+
+    /**
+     * From the current position on, check the records' checksums on a second thread, ahead of this reader's
+     * reads, for a long read to the end (a replay): this thread then compares no checksum the other has
+     * already found matching, and still makes every other check. Nothing read or reported changes
+     * ({@link ChecksumsAhead}). The thread stops at the journal's end, or when this reader is closed.
+     */
+    public JournalReader checkChecksumsAhead()
+    {
+        if (ahead == null)
+        {
+            ahead = new ChecksumsAhead(tailer.queue(), positionedAt, "gyre-journal-check");
+            ahead.start();
+        }
+        return this;
+    }
+
+    /**
+     * @return documents whose checksums this reader took from the thread checking them ahead.
+     */
+    public long documentsCheckedAhead()
+    {
+        return ahead == null ? 0 : ahead.trusted();
     }
 
     private void resetContinuity()
@@ -113,8 +142,9 @@ public final class JournalReader implements AutoCloseable
                 final long start = bytes.readPosition();
                 final int length = (int)bytes.readRemaining();
                 document.wrap(bytes.addressForRead(start, length), length);
+                final boolean checked = ahead != null && ahead.verified(dc.index(), length);
                 handler.onDocument(document, dc.index());
-                delivered += readDocument(dc.index(), handler);
+                delivered += readDocument(dc.index(), handler, checked);
                 documentsRead++;
             }
         }
@@ -137,7 +167,7 @@ public final class JournalReader implements AutoCloseable
         return total;
     }
 
-    private long readDocument(final long documentIndex, final RecordHandler handler)
+    private long readDocument(final long documentIndex, final RecordHandler handler, final boolean checksumsVerified)
     {
         final int length = document.capacity();
         int offset = 0;
@@ -145,7 +175,7 @@ public final class JournalReader implements AutoCloseable
         boolean first = true;
         while (offset < length)
         {
-            final String error = view.wrap(document, offset, length - offset, documentIndex, offset);
+            final String error = view.wrap(document, offset, length - offset, documentIndex, offset, checksumsVerified);
             if (error != null)
             {
                 resolvePending(documentIndex, null);
@@ -400,6 +430,10 @@ public final class JournalReader implements AutoCloseable
     @Override
     public void close()
     {
+        if (ahead != null)
+        {
+            ahead.stop();
+        }
         tailer.singleThreadedCheckReset();
         tailer.close();
     }

@@ -34,6 +34,16 @@ public final class RecordView
      */
     String wrap(final DirectBuffer buffer, final int offset, final int available, final long documentIndex, final int offsetInDocument)
     {
+        return wrap(buffer, offset, available, documentIndex, offsetInDocument, false);
+    }
+
+    /**
+     * As {@link #wrap(DirectBuffer, int, int, long, int)}; with {@code checksumVerified}, the record's checksum
+     * is not computed again: another thread compared it over these same bytes ({@link ChecksumsAhead}).
+     */
+    String wrap(final DirectBuffer buffer, final int offset, final int available, final long documentIndex, final int offsetInDocument,
+                final boolean checksumVerified)
+    {
         if (available < RecordDescriptor.HEADER_LENGTH)
         {
             return "only " + available + " bytes left, less than a record header";
@@ -43,11 +53,14 @@ public final class RecordView
         {
             return "frame length " + length + " outside [" + RecordDescriptor.HEADER_LENGTH + ", " + Math.min(available, RecordDescriptor.MAX_FRAME_LENGTH) + "]";
         }
-        final int stored = RecordDescriptor.storedChecksum(buffer, offset);
-        final int computed = RecordDescriptor.checksum(buffer, offset, length);
-        if (stored != computed)
+        if (!checksumVerified)
         {
-            return "checksum mismatch (stored " + Integer.toHexString(stored) + ", computed " + Integer.toHexString(computed) + ")";
+            final int stored = RecordDescriptor.storedChecksum(buffer, offset);
+            final int computed = RecordDescriptor.checksum(buffer, offset, length);
+            if (stored != computed)
+            {
+                return "checksum mismatch (stored " + Integer.toHexString(stored) + ", computed " + Integer.toHexString(computed) + ")";
+            }
         }
         final int code = RecordDescriptor.typeCode(buffer, offset);
         final RecordType recordType = RecordType.fromCode(code);

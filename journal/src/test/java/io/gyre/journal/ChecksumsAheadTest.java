@@ -1,0 +1,138 @@
+package io.gyre.journal;
+
+import net.openhft.chronicle.queue.ExcerptAppender;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.wire.DocumentContext;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A reader whose checksums a second thread checks ahead reads and reports exactly what a reader alone does:
+ * on a clean journal it takes the checker's verdicts, and a document with a damaged record, which the checker
+ * passes over, is still checked and reported by the reader.
+ */
+class ChecksumsAheadTest
+{
+    private static final int DOCUMENTS = 3_000;
+    private static final int RECORDS_PER_DOCUMENT = 4;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldReadACleanJournalAsAReaderAloneDoesTakingTheCheckersVerdicts() throws Exception
+    {
+        writeDocuments(-1);
+        final Read alone = read(false);
+        final Read checked = read(true);
+        assertThat(alone.ids()).hasSize(DOCUMENTS * RECORDS_PER_DOCUMENT);
+        assertThat(checked.ids()).isEqualTo(alone.ids());
+        assertThat(checked.problems()).isEqualTo(alone.problems()).isEmpty();
+        assertThat(checked.checkedAhead()).as("documents the reader took from the checker").isPositive();
+        assertThat(alone.checkedAhead()).isZero();
+    }
+
+    @Test
+    void shouldStillFindAndReportADamagedRecordTheCheckerPassedOver() throws Exception
+    {
+        writeDocuments(DOCUMENTS / 2);
+        final Read alone = read(false);
+        final Read checked = read(true);
+        assertThat(alone.ids()).hasSize((DOCUMENTS - 1) * RECORDS_PER_DOCUMENT + 1);
+        assertThat(checked.ids()).isEqualTo(alone.ids());
+        assertThat(checked.problems()).isEqualTo(alone.problems());
+        assertThat(checked.problems()).anySatisfy(p -> assertThat(p).contains("CORRUPTION").contains("checksum mismatch"));
+        assertThat(checked.corrupted()).isTrue();
+        assertThat(checked.checkedAhead()).isPositive().isLessThan(DOCUMENTS);
+    }
+
+    @Test
+    void shouldFindADocumentsChecksumsMatchingOnlyWhenEveryRecordsDoes()
+    {
+        final byte[] good = concat(Records.tick(1, 10), Records.tick(2, 11));
+        assertThat(ChecksumsAhead.checksumsMatch(new UnsafeBuffer(good))).isTrue();
+        final byte[] flipped = good.clone();
+        flipped[good.length - 1] ^= 1;
+        assertThat(ChecksumsAhead.checksumsMatch(new UnsafeBuffer(flipped))).isFalse();
+        final byte[] cut = java.util.Arrays.copyOf(good, good.length - 3);
+        assertThat(ChecksumsAhead.checksumsMatch(new UnsafeBuffer(cut))).as("a frame longer than what is left").isFalse();
+    }
+
+    record Read(List<Long> ids, List<String> problems, boolean corrupted, long checkedAhead)
+    {
+    }
+
+    private Read read(final boolean ahead) throws Exception
+    {
+        try (Journal journal = Journal.openReadOnly(JournalConfig.of(dir)); JournalReader reader = journal.newReader())
+        {
+            if (ahead)
+            {
+                reader.checkChecksumsAhead();
+            }
+            final List<Long> ids = new ArrayList<>();
+            reader.readToEnd(r ->
+            {
+                if (ids.isEmpty() && ahead)
+                {
+                    pause();   // let the checker get ahead, past the damaged document
+                }
+                ids.add(r.eventId());
+            });
+            final List<String> problems = reader.problems().stream().map(p -> p.kind() + " " + p.documentIndex() + " " + p.reason()).toList();
+            return new Read(ids, problems, reader.corrupted(), reader.documentsCheckedAhead());
+        }
+    }
+
+    private static void pause()
+    {
+        try
+        {
+            Thread.sleep(300);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Documents of ticks with consecutive event ids; the one at {@code damaged} has a record with a flipped byte. */
+    private void writeDocuments(final int damaged)
+    {
+        try (SingleChronicleQueue queue = SingleChronicleQueueBuilder.binary(dir.toFile()).build();
+             ExcerptAppender appender = queue.createAppender())
+        {
+            long eventId = 1;
+            for (int d = 0; d < DOCUMENTS; d++)
+            {
+                try (DocumentContext dc = appender.writingDocument())
+                {
+                    for (int r = 0; r < RECORDS_PER_DOCUMENT; r++)
+                    {
+                        final byte[] record = Records.tick(eventId++, 1_000 + d);
+                        if (d == damaged && r == 1)
+                        {
+                            record[RecordDescriptor.TIMESTAMP_OFFSET] ^= 0x40;
+                        }
+                        dc.wire().bytes().write(record);
+                    }
+                }
+            }
+        }
+    }
+
+    private static byte[] concat(final byte[] a, final byte[] b)
+    {
+        final byte[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+}
