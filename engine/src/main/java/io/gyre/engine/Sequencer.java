@@ -823,6 +823,11 @@ final class Sequencer
         advance(timestamp);
         settings = newSettings;
         retentionCheckAt = Long.MIN_VALUE;
+        // a smaller limit than the previous engine's holds from this start, as a shorter window does at the next record
+        while (retained.size() > settings.maxRetainedOutcomes())
+        {
+            retained.evictOldest();
+        }
         resolveTypeLimits();
         stopping = false;
         setHeldDueInStop(0);

@@ -96,6 +96,30 @@ class RecoveryTest
         assertThat(open.started).hasValue(3);
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void shouldRememberOnlyTheNewestOutcomesALowerLimitAllowsFromTheRestartOn(final boolean snapshots) throws Exception
+    {
+        final Engine first = Engine.open(EngineConfig.builder(dir).snapshots(snapshots).maxRetainedOutcomes(100).build());
+        engines.add(first);
+        for (int i = 0; i < 20; i++)
+        {
+            get(first.submit(new TaskRequest().key("k" + i).type("echo").payload("p" + i)));
+        }
+        close(first);
+
+        for (int restart = 0; restart < 2; restart++)
+        {
+            final Engine next = Engine.open(EngineConfig.builder(dir).snapshots(snapshots).maxRetainedOutcomes(5).build());
+            engines.add(next);
+            for (int i = 0; i < 20; i++)
+            {
+                assertThat(next.status("k" + i).join().found()).as("restart %d, k%d", restart, i).isEqualTo(i >= 15);
+            }
+            close(next);
+        }
+    }
+
     @Test
     void shouldAnswerAKeyWhoseOutcomeIsJournaledWithThatOutcomeWithoutRunningIt() throws Exception
     {
