@@ -475,6 +475,15 @@ public record EngineConfig(
             }
             range("maxLiveTasks", maxLiveTasks, 1, 100_000_000);
             range("maxRetainedOutcomes", maxRetainedOutcomes, 0, 100_000_000);
+            final long tableBytes = RetainedOutcomes.bytesFor(maxRetainedOutcomes);
+            final long maxHeap = Runtime.getRuntime().maxMemory();
+            if (maxHeap != Long.MAX_VALUE && tableBytes > maxHeap / 4 * 3)
+            {
+                throw invalid("maxRetainedOutcomes", maxRetainedOutcomes, String.format(java.util.Locale.ROOT,
+                    "needs %.1f GiB of heap for its table (taken at start), more than three quarters of this JVM's maximum heap " +
+                    "(%.1f GiB): lower it, or give the JVM more heap (-Xmx; JAVA_OPTS for ./gyre)", tableBytes / (double)(1L << 30),
+                    maxHeap / (double)(1L << 30)));
+            }
             if (outcomeRetention == null || outcomeRetention.isNegative() || outcomeRetention.compareTo(Duration.ofDays(3650)) > 0)
             {
                 throw invalid("outcomeRetention", outcomeRetention, "must be between 0 and 3650 days");

@@ -84,7 +84,7 @@ final class RetainedOutcomes
      */
     RetainedOutcomes(final int expected)
     {
-        final int capacity = Math.max(512, 1 << (32 - Integer.numberOfLeadingZeros(Math.max(1, Math.min(expected, MAX_CAPACITY)) - 1)));
+        final int capacity = capacityFor(expected);
         ring = new long[capacity * STRIDE];
         ringMask = capacity - 1;
         index = newIndex(capacity);
@@ -101,6 +101,21 @@ final class RetainedOutcomes
         table.head = firstSequence;
         table.tail = firstSequence;
         return table;
+    }
+
+    /**
+     * @return the bytes of heap the table takes for this many outcomes (the ring and the index, which are
+     *     allocated in full when the table is made).
+     */
+    static long bytesFor(final int expected)
+    {
+        final long capacity = capacityFor(expected);
+        return capacity * STRIDE * Long.BYTES + ((long)FIRST_BUCKET + capacity / 2 * BUCKET_LONGS) * Long.BYTES;
+    }
+
+    private static int capacityFor(final int expected)
+    {
+        return Math.max(512, 1 << (32 - Integer.numberOfLeadingZeros(Math.max(1, Math.min(expected, MAX_CAPACITY)) - 1)));
     }
 
     /** Half a bucket an entry: seven slots for two entries. */

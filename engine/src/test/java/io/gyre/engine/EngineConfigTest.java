@@ -95,6 +95,19 @@ class EngineConfigTest
     }
 
     @org.junit.jupiter.api.Test
+    void shouldRefuseARetainedOutcomeLimitWhoseTableTheHeapCannotHold()
+    {
+        // the tests run with -Xmx2g: a hundred million outcomes take 15 GiB, a million 124 MiB
+        assertThat(RetainedOutcomes.bytesFor(1_000_000)).isBetween(120_000_000L, 140_000_000L);
+        assertThat(Runtime.getRuntime().maxMemory()).isLessThan(RetainedOutcomes.bytesFor(100_000_000));
+        assertThatThrownBy(() -> EngineConfig.builder(Path.of("j")).maxRetainedOutcomes(100_000_000).build())
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessageStartingWith("maxRetainedOutcomes=100000000 needs 15.0 GiB of heap")
+            .hasMessageContaining("-Xmx");
+        assertThat(EngineConfig.builder(Path.of("j")).maxRetainedOutcomes(1_000_000).build().maxRetainedOutcomes()).isEqualTo(1_000_000);
+    }
+
+    @org.junit.jupiter.api.Test
     void shouldRefuseAPluginsDirectoryThatIsAFileAndIgnoreOneThatDoesNotExist() throws Exception
     {
         final Path file = java.nio.file.Files.writeString(dir.resolve("plugins.txt"), "not a directory");

@@ -163,6 +163,9 @@ class ServeAndClientCommandsTest
         final Run negative = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--max-retained-outcomes", "-1");
         assertThat(negative.exit()).isEqualTo(2);
         assertThat(negative.err()).contains("--max-retained-outcomes: maxRetainedOutcomes=-1 must be in [0, 100000000]");
+        final Run tooMany = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--max-retained-outcomes", "100000000");
+        assertThat(tooMany.exit()).as("more than the heap holds").isEqualTo(2);
+        assertThat(tooMany.err()).contains("--max-retained-outcomes: maxRetainedOutcomes=100000000 needs 15.0 GiB of heap");
         final Run tooLong = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--dedupe-window", "3651d");
         assertThat(tooLong.exit()).isEqualTo(2);
         assertThat(tooLong.err()).contains("--dedupe-window: outcomeRetention=PT87624H must be between 0 and 3650 days");
