@@ -260,6 +260,21 @@ public final class Engine implements AutoCloseable
     }
 
     /**
+     * @throws IllegalStateException unless the journal has the record a snapshot was taken at, where it says:
+     *     a snapshot of another journal (or of one since rewritten) must not be applied to this one.
+     */
+    static void requireSnapshotRecord(final JournalReader lookup, final SnapshotStore.Position position)
+    {
+        final long[] found = {-1};
+        if (!lookup.readRecordAt(position.documentIndex(), position.offsetInDocument(), record -> found[0] = record.eventId()) ||
+            found[0] != position.eventId())
+        {
+            throw new IllegalStateException("the journal has no record " + position.eventId() + " at document " +
+                position.documentIndex() + " offset " + position.offsetInDocument() + " (a snapshot of another journal?)");
+        }
+    }
+
+    /**
      * Load the newest snapshot that passes its checks and matches this journal, then replay the records after
      * it; a damaged or mismatched snapshot is skipped (and reported) for the one before it, and without any,
      * the whole journal is replayed, which needs the journal to start at its first record.
@@ -279,13 +294,7 @@ public final class Engine implements AutoCloseable
             {
                 final SnapshotStore.Loaded loaded = store.load(entry);
                 final SnapshotStore.Position position = loaded.position();
-                final long[] found = {-1};
-                if (!lookup.readRecordAt(position.documentIndex(), position.offsetInDocument(), record -> found[0] = record.eventId()) ||
-                    found[0] != position.eventId())
-                {
-                    throw new IllegalStateException("the journal has no record " + position.eventId() + " at document " +
-                        position.documentIndex() + " offset " + position.offsetInDocument() + " (a snapshot of another journal?)");
-                }
+                requireSnapshotRecord(lookup, position);
                 final Sequencer sequencer = new Sequencer(Settings.of(config), registry, lookup);
                 final StateReader state = new StateReader(loaded.body());
                 sequencer.restoreState(state);

@@ -273,6 +273,7 @@ public final class JournalReplay
                     try
                     {
                         final SnapshotStore.Loaded candidate = store.load(entry);
+                        Engine.requireSnapshotRecord(lookup, candidate.position());
                         final Sequencer restored = new Sequencer(Settings.of(defaults), registry, lookup);
                         final StateReader state = new StateReader(candidate.body());
                         restored.restoreState(state);

@@ -149,6 +149,46 @@ class ReplayCommandTest
     }
 
     @Test
+    void shouldNotApplyASnapshotOfAnotherJournal() throws Exception
+    {
+        final Path other = dir.resolveSibling(dir.getFileName() + "-other");
+        for (final Path journal : List.of(other, dir))
+        {
+            try (Engine engine = Engine.open(EngineConfig.builder(journal).ringSize(1024).timerFiresPerTick(16).build()))
+            {
+                for (int i = 0; i < (journal == other ? 300 : 100); i++)
+                {
+                    engine.submit(new TaskRequest().key("k" + i).type("echo").payload("v" + i)).get(10, TimeUnit.SECONDS);
+                }
+                engine.snapshot().get(10, TimeUnit.SECONDS);
+            }
+        }
+        // this journal's snapshots replaced by the other's, taken at a record this journal does not have
+        try (var files = Files.list(dir.resolve("snapshots")))
+        {
+            for (final Path file : files.toList())
+            {
+                Files.delete(file);
+            }
+        }
+        try (var files = Files.list(other.resolve("snapshots")))
+        {
+            for (final Path file : files.toList())
+            {
+                Files.copy(file, dir.resolve("snapshots").resolve(file.getFileName()));
+            }
+        }
+        final Result foreign = run("replay", "--journal", dir.toString(), "--snapshot", "latest", "--verify");
+        assertThat(foreign.exitCode).as(foreign.toString()).isNotZero();
+        assertThat(foreign.err).contains("no usable snapshot").contains("a snapshot of another journal?");
+        assertThat(foreign.out).doesNotContain("CORRUPTED");
+
+        final Result full = run("replay", "--journal", dir.toString(), "--verify");
+        assertThat(full.exitCode).as(full.toString()).isZero();
+        assertThat(full.out).contains("verdict:     ok");
+    }
+
+    @Test
     void shouldPrintEveryRecordOnOneReadableLine() throws Exception
     {
         writeJournal(dir);
