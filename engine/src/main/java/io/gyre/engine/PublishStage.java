@@ -21,6 +21,7 @@ import java.util.Arrays;
 final class PublishStage implements EventHandler<RingEvent>, RecordHandler
 {
     private static final Logger LOG = LoggerFactory.getLogger(PublishStage.class);
+    static final String MISPLACED_OUTCOME = "the outcome's record is not where the journal had it (were the journal's files replaced?)";
 
     private final JournalReader outcomes;
     private final ByteBudget budget;
@@ -213,6 +214,9 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
             .accounting(fx.replyQueueNanos(i), fx.replyExecutionNanos(i));
     }
 
+    /** Whether a misplaced outcome record was logged: once is enough to tell the operator. */
+    private boolean misplacedLogged;
+
     private void readBack(final Effects fx, final int i)
     {
         pendingFx = fx;
@@ -231,13 +235,27 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
     @Override
     public void onRecord(final RecordView record)
     {
-        if (record.type() == RecordType.SUCCEEDED)
+        final long taskId = pendingFx.replyTaskId(pendingIndex);
+        if (record.type() == RecordType.SUCCEEDED && record.succeeded().taskId() == taskId)
         {
             view.output(record.buffer(), record.succeeded().outputOffset(), record.succeeded().outputLength());
         }
-        else if (record.type() == RecordType.FAILED)
+        else if (record.type() == RecordType.FAILED && record.failed().taskId() == taskId)
         {
             view.error(record.failed().message());
+        }
+        else
+        {
+            // never another task's output: the journal's files were replaced under the running engine
+            view.error(MISPLACED_OUTCOME);
+            if (!misplacedLogged)
+            {
+                misplacedLogged = true;
+                LOG.error("the outcome record of task {} is not where the journal had it (document {}, offset {}): {} of task {} is " +
+                "there; were the journal's files deleted or replaced while the engine ran?", taskId, record.documentIndex(),
+                record.offsetInDocument(), record.type(), record.type() == RecordType.SUCCEEDED ? record.succeeded().taskId() :
+                record.type() == RecordType.FAILED ? record.failed().taskId() : -1);
+            }
         }
         deliverPending();
     }
