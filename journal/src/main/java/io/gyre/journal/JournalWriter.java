@@ -67,6 +67,9 @@ public final class JournalWriter
     private JournalPretoucher pretoucher;
     private int pretouchCycle = Integer.MIN_VALUE;
     private File currentFile;
+    /** The journal file last seen by {@link #checkFileStillThere}, and its identity on the file system then. */
+    private File watchedFile;
+    private Object watchedFileKey;
 
     private long usableAtCheck = -1;
     private long checkedAtNanos;
@@ -349,6 +352,7 @@ public final class JournalWriter
             }
             checkedAtNanos = now;
             writtenSinceCheck = 0;
+            checkFileStillThere();
             if (usableAtCheck < spaceNeeded)
             {
                 final long usable = usableAtCheck;
@@ -357,6 +361,47 @@ public final class JournalWriter
                     " bytes usable, a document needs up to maxDocumentBytes=" + maxDocumentBytes + " with minFreeBytes=" + minFreeBytes +
                     " kept free", null);
             }
+        }
+    }
+
+    /**
+     * Refuse to go on writing into a journal file that was deleted or replaced under the writer (an operator
+     * removing the journal's directory, say): its mapping still takes writes, but nobody can read them back, so
+     * nothing more may be acknowledged. Checked with the free space, so at most every
+     * {@value #CHECK_INTERVAL_MILLIS} ms.
+     */
+    private void checkFileStillThere()
+    {
+        final File file = appender.currentFile();
+        if (file == null)
+        {
+            return;
+        }
+        final Object key = fileKey(file);
+        if (!file.equals(watchedFile))
+        {
+            watchedFile = file;
+            watchedFileKey = key;
+        }
+        else if (key == null || !key.equals(watchedFileKey))
+        {
+            usableAtCheck = -1;   // checked again before every document from now on: no write gets through
+            throw new JournalException("journal file " + file + " was " + (key == null ? "deleted" : "replaced") + " while this " +
+                "engine was writing it: what it writes there could never be read back, so it stops writing; restart the engine " +
+                "on an intact journal directory", null);
+        }
+    }
+
+    private static Object fileKey(final File file)
+    {
+        try
+        {
+            final Object key = java.nio.file.Files.readAttributes(file.toPath(), java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+            return key != null ? key : Boolean.TRUE;   // no identity on this file system: only a deletion shows
+        }
+        catch (final IOException ex)
+        {
+            return null;
         }
     }
 

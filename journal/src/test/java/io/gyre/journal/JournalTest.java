@@ -37,6 +37,41 @@ class JournalTest
     }
 
     @Test
+    void shouldStopWritingIntoAJournalFileDeletedUnderIt() throws Exception
+    {
+        try (Journal journal = Journal.openForAppend(JournalConfig.of(dir)))
+        {
+            final JournalWriter writer = journal.writer();
+            for (int i = 0; i < 2; i++)
+            {
+                writer.claim(RecordDescriptor.HEADER_LENGTH);
+                writer.commit(RecordType.TICK, 0, i, RecordDescriptor.HEADER_LENGTH);
+                writer.flush();
+                Thread.sleep(JournalWriter.CHECK_INTERVAL_MILLIS + 50);
+            }
+            try (Stream<Path> files = Files.list(dir))
+            {
+                for (final Path file : files.filter(f -> f.toString().endsWith(".cq4")).toList())
+                {
+                    Files.delete(file);
+                }
+            }
+            assertThatThrownBy(() ->
+            {
+                writer.claim(RecordDescriptor.HEADER_LENGTH);
+                writer.commit(RecordType.TICK, 0, 2, RecordDescriptor.HEADER_LENGTH);
+                writer.flush();
+            })
+                .isInstanceOf(JournalException.class)
+                .hasMessageContaining("was deleted while this engine was writing it");
+            assertThatThrownBy(() -> writer.claim(RecordDescriptor.HEADER_LENGTH))
+                .as("at once again, not only after the next periodic check")
+                .isInstanceOf(JournalException.class)
+                .hasMessageContaining("was deleted");
+        }
+    }
+
+    @Test
     void shouldRollFilesByTheConfiguredCycleAndReadAcrossThem() throws IOException
     {
         final SetTimeProvider clock = new SetTimeProvider("2026-11-23T10:00:00");
