@@ -152,7 +152,13 @@ final class ChecksumsAhead implements Runnable
                     }
                     final Bytes<?> bytes = dc.wire().bytes();
                     final long start = bytes.readPosition();
-                    final int length = (int)bytes.readRemaining();
+                    final long remaining = bytes.readRemaining();
+                    final java.io.File file = tailer.currentFile();
+                    if (remaining > JournalReader.MAX_DOCUMENT_LENGTH || file == null || start + remaining > file.length())
+                    {
+                        return;   // a damaged header: the reader finds and reports it
+                    }
+                    final int length = (int)remaining;
                     document.wrap(bytes.addressForRead(start, length), length);
                     if (!checksumsMatch(document))
                     {
@@ -173,7 +179,7 @@ final class ChecksumsAhead implements Runnable
                 }
             }
         }
-        catch (final RuntimeException ex)
+        catch (final RuntimeException | InternalError ex)
         {
             LOG.debug("checking the journal's checksums ahead of the replay stopped; the replay checks them itself", ex);
         }

@@ -26,6 +26,8 @@ public final class JournalReader implements AutoCloseable
 {
     /** How far past the last document to look for the bytes of a document that was never finished. */
     static final long TORN_SCAN_LIMIT = 2L * RecordDescriptor.MAX_FRAME_LENGTH;
+    /** No writer makes a longer document: up to {@code maxDocumentBytes} (at most a frame's length), then one record more. */
+    static final long MAX_DOCUMENT_LENGTH = 2L * RecordDescriptor.MAX_FRAME_LENGTH;
     private static final int TORN_QUICK_SCAN = 4096;
 
     private final ExcerptTailer tailer;
@@ -44,6 +46,12 @@ public final class JournalReader implements AutoCloseable
     /** The index the last {@link #moveToIndex} went to, -1 after {@link #toStart}: where a checker starts. */
     private long positionedAt = -1;
     private ChecksumsAhead ahead;
+    /** A damaged document header this reader cannot read past (reported among the problems), or null. */
+    private JournalProblem blocked;
+    /** Whether the end was checked for unreachable documents since a document was last read. */
+    private boolean endChecked;
+    private File lengthOf;
+    private long knownFileLength;
 
     JournalReader(final ExcerptTailer tailer)
     {
@@ -113,6 +121,8 @@ public final class JournalReader implements AutoCloseable
         atEnd = false;
         pending = null;
         unfinished = null;
+        blocked = null;
+        endChecked = false;
     }
 
     /**
@@ -125,12 +135,21 @@ public final class JournalReader implements AutoCloseable
         long delivered = 0;
         for (int i = 0; i < maxDocuments; i++)
         {
+            if (blocked != null)
+            {
+                atEnd = true;
+                break;
+            }
             try (DocumentContext dc = tailer.readingDocument())
             {
                 if (!dc.isPresent())
                 {
                     atEnd = true;
                     concludeAtEnd();
+                    if (!atEnd)
+                    {
+                        continue;   // more was written meanwhile
+                    }
                     break;
                 }
                 atEnd = false;
@@ -140,8 +159,21 @@ public final class JournalReader implements AutoCloseable
                 }
                 final Bytes<?> bytes = dc.wire().bytes();
                 final long start = bytes.readPosition();
-                final int length = (int)bytes.readRemaining();
+                final long remaining = bytes.readRemaining();
+                final String implausible = implausibleDocument(start, remaining);
+                if (implausible != null)
+                {
+                    // its header is damaged: reading it would run past the file, and nothing after it can be found
+                    blocked = new JournalProblem(JournalProblem.Kind.CORRUPTION, dc.index(), 0, 0, implausible +
+                        ": the documents after it cannot be read");
+                    problems.add(blocked);
+                    dc.rollbackOnClose();
+                    atEnd = true;
+                    break;
+                }
+                final int length = (int)remaining;
                 document.wrap(bytes.addressForRead(start, length), length);
+                endChecked = false;
                 final boolean checked = ahead != null && ahead.verified(dc.index(), length);
                 handler.onDocument(document, dc.index());
                 delivered += readDocument(dc.index(), handler, checked);
@@ -235,6 +267,74 @@ public final class JournalReader implements AutoCloseable
         {
             unfinished = inspectUnfinishedDocument();
         }
+        if (!endChecked)
+        {
+            endChecked = true;
+            checkNothingUnreachable();
+        }
+    }
+
+    /**
+     * At the end of what can be read: does the queue know of documents past it? Damaged bytes (a header zeroed
+     * or flipped in the middle of a file) end a read early while the queue's index, and its writer, go on past
+     * them: records there would be lost without a word. A document written meanwhile is read instead.
+     */
+    private void checkNothingUnreachable()
+    {
+        final long last;
+        try
+        {
+            last = tailer.queue().lastIndex();
+        }
+        catch (final RuntimeException ex)
+        {
+            return;
+        }
+        final long reached = tailer.index();
+        if (last < 0 || last < reached)
+        {
+            return;
+        }
+        try (DocumentContext dc = tailer.readingDocument())
+        {
+            if (dc.isPresent())
+            {
+                dc.rollbackOnClose();
+                atEnd = false;   // written since: read on
+                return;
+            }
+        }
+        if (unfinished != null || pending != null)
+        {
+            return;   // a torn tail: the queue may count the document its writer never finished
+        }
+        blocked = new JournalProblem(JournalProblem.Kind.CORRUPTION, reached, 0, 0, "reading stops before document 0x" +
+            Long.toHexString(reached) + " but the journal's index goes on to 0x" + Long.toHexString(last) +
+            ": bytes in between are damaged (zeroed?), and the documents after them cannot be read");
+        problems.add(blocked);
+    }
+
+    /**
+     * @return why a document this long at this file position cannot be one a writer made, or null.
+     */
+    private String implausibleDocument(final long start, final long length)
+    {
+        if (length > MAX_DOCUMENT_LENGTH)
+        {
+            return "a document of " + length + " bytes, longer than any a writer makes (" + MAX_DOCUMENT_LENGTH + ")";
+        }
+        final File file = tailer.currentFile();
+        if (file != null && (file != lengthOf || start + length > knownFileLength))
+        {
+            lengthOf = file;
+            knownFileLength = file.length();
+            if (start + length > knownFileLength)
+            {
+                return "a document of " + length + " bytes at position " + start + " runs past the end of " + file.getName() +
+                    " (" + knownFileLength + " bytes)";
+            }
+        }
+        return null;
     }
 
     /**

@@ -1,0 +1,114 @@
+package io.gyre.journal;
+
+import net.openhft.chronicle.queue.ExcerptAppender;
+import net.openhft.chronicle.queue.ExcerptTailer;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.wire.DocumentContext;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Damage in the middle of a journal file that ends a read early (a zeroed range, a document header whose
+ * length was flipped) is corruption, reported, never a quiet end of the journal with everything after it
+ * lost; and reading never runs past the file (outside check: a flipped length byte crashed the JVM).
+ */
+class DamagedHeaderTest
+{
+    private static final int DOCUMENTS = 2_000;
+    private static final int RECORDS_PER_DOCUMENT = 4;
+
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"zeroed", "long header", "zeroed, checked ahead", "long header, checked ahead"})
+    void shouldReportDamageThatEndsAReadEarlyAsCorruption(final String damage) throws Exception
+    {
+        final long headerAt = writeDocumentsAndFindHeaderOf(DOCUMENTS / 2);
+        try (RandomAccessFile file = new RandomAccessFile(queueFile().toFile(), "rw"))
+        {
+            if (damage.startsWith("zeroed"))
+            {
+                file.seek(headerAt);
+                file.write(new byte[4096]);
+            }
+            else
+            {
+                file.seek(headerAt + 3);
+                file.write(0x0F);   // the length's high byte: about 250 MB
+            }
+        }
+        try (Journal journal = Journal.openReadOnly(JournalConfig.of(dir)); JournalReader reader = journal.newReader())
+        {
+            if (damage.endsWith("checked ahead"))
+            {
+                reader.checkChecksumsAhead();
+            }
+            final long[] records = {0};
+            reader.readToEnd(r -> records[0]++);
+            assertThat(records[0]).isLessThanOrEqualTo((long)DOCUMENTS / 2 * RECORDS_PER_DOCUMENT);
+            assertThat(reader.corrupted()).as(reader.problems().toString()).isTrue();
+            assertThat(reader.problems()).anySatisfy(p ->
+            {
+                assertThat(p.kind()).isEqualTo(JournalProblem.Kind.CORRUPTION);
+                assertThat(p.reason()).contains("cannot be read");
+            });
+            assertThat(reader.tornTail()).isNull();
+        }
+    }
+
+    private Path queueFile() throws Exception
+    {
+        try (Stream<Path> files = Files.list(dir))
+        {
+            return files.filter(f -> f.toString().endsWith(".cq4")).findFirst().orElseThrow();
+        }
+    }
+
+    /** @return the file position of that document's 4-byte header. */
+    private long writeDocumentsAndFindHeaderOf(final int target)
+    {
+        try (SingleChronicleQueue queue = SingleChronicleQueueBuilder.binary(dir.toFile()).build();
+             ExcerptAppender appender = queue.createAppender())
+        {
+            long eventId = 1;
+            for (int d = 0; d < DOCUMENTS; d++)
+            {
+                try (DocumentContext dc = appender.writingDocument())
+                {
+                    for (int r = 0; r < RECORDS_PER_DOCUMENT; r++)
+                    {
+                        dc.wire().bytes().write(Records.tick(eventId++, 1_000 + d));
+                    }
+                }
+            }
+            final List<Long> positions = new ArrayList<>();
+            try (ExcerptTailer tailer = queue.createTailer())
+            {
+                while (true)
+                {
+                    try (DocumentContext dc = tailer.readingDocument())
+                    {
+                        if (!dc.isPresent())
+                        {
+                            break;
+                        }
+                        positions.add(dc.wire().bytes().readPosition() - 4);
+                    }
+                }
+            }
+            return positions.get(target);
+        }
+    }
+}
