@@ -108,6 +108,10 @@ public final class Journal implements AutoCloseable
             final FileStore store = Files.getFileStore(directory);
             final JournalWriter writer = new JournalWriter(queue.createAppender(), config, store, Math.max(1, tail.lastEventId + 1));
             final List<JournalProblem> repaired = repairTail(writer, tail);
+            if (!repaired.isEmpty())
+            {
+                requireReadableAfterRepair(queue, tail, writer.nextEventId() - 1);
+            }
             final Journal journal = new Journal(config, queue, channel, lock, writer, repaired, tail.lastEventId, tail.lastTimestamp);
             // on tmpfs, reading a page of a hole allocates it: pretouching there would spend the space the
             // writer's check counts on, and it has nothing to win (no disk behind the pages)
@@ -228,6 +232,7 @@ public final class Journal implements AutoCloseable
                         }
                         state.lastEventId = view.eventId();
                         state.lastTimestamp = view.timestamp();
+                        state.lastDocumentIndex = dc.index();
                         offset += view.frameLength();
                     }
                     last = false;
@@ -245,6 +250,36 @@ public final class Journal implements AutoCloseable
             }
         }
         return state;
+    }
+
+    /**
+     * After a repair: read forward from the last good document, as every reader will, and insist on reaching the
+     * repair's own record. Chronicle's appender normally writes the repair over the unfinished document; when it
+     * put it elsewhere (a header marked unfinished on a document of known length, say), readers would stop at the
+     * unfinished header and never see anything written from now on: better not to start than to acknowledge
+     * work into a part of the journal that can never be replayed.
+     */
+    private static void requireReadableAfterRepair(final SingleChronicleQueue queue, final TailState tail, final long repairEventId)
+    {
+        final long[] reached = {-1};
+        try (JournalReader reader = new JournalReader(queue.createTailer()))
+        {
+            if (tail.lastDocumentIndex < 0)
+            {
+                reader.toStart();
+            }
+            else if (!reader.moveToIndex(tail.lastDocumentIndex))
+            {
+                reader.toStart();
+            }
+            reader.read(record -> reached[0] = Math.max(reached[0], record.eventId()), 8);
+        }
+        if (reached[0] < repairEventId)
+        {
+            throw new JournalException("the journal's torn tail could not be repaired: its repair record (event " + repairEventId +
+                ") cannot be read after the last good document (readers stop at event " + reached[0] + "), so nothing written " +
+                "from now on could be replayed; copy the journal aside and see gyre replay --verify", null);
+        }
     }
 
     private static List<JournalProblem> repairTail(final JournalWriter writer, final TailState tail)
@@ -551,6 +586,8 @@ public final class Journal implements AutoCloseable
     {
         long lastEventId = -1;
         long lastTimestamp;
+        /** The index of the last document with a valid record, or -1. */
+        long lastDocumentIndex = -1;
         JournalProblem tornInLastDocument;
         JournalProblem unfinishedDocument;
     }

@@ -304,9 +304,9 @@ public final class JournalReader implements AutoCloseable
                 return;
             }
         }
-        if (unfinished != null || pending != null)
+        if ((unfinished != null || pending != null) && last == reached)
         {
-            return;   // a torn tail: the queue may count the document its writer never finished
+            return;   // a torn tail: the queue may count the document its writer never finished, but none after it
         }
         blocked = new JournalProblem(JournalProblem.Kind.CORRUPTION, reached, 0, 0, "reading stops before document 0x" +
             Long.toHexString(reached) + " but the journal's index goes on to 0x" + Long.toHexString(last) +

@@ -68,6 +68,52 @@ class DamagedHeaderTest
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void shouldNeverLoseRecordsWrittenAfterALastDocumentMarkedUnfinishedQuietly() throws Exception
+    {
+        final long headerAt = writeDocumentsAndFindHeaderOf(DOCUMENTS - 1);
+        try (RandomAccessFile file = new RandomAccessFile(queueFile().toFile(), "rw"))
+        {
+            file.seek(headerAt + 3);
+            final int high = file.read();
+            file.seek(headerAt + 3);
+            file.write(high | 0x80);   // the "not complete" bit on a complete document
+        }
+        long lastEventId;
+        final Journal opened;
+        try
+        {
+            opened = Journal.openForAppend(JournalConfig.of(dir));
+        }
+        catch (final JournalException ex)
+        {
+            // refusing to start is right: nothing is acknowledged into a part of the journal no reader reaches
+            assertThat(ex).hasMessageContaining("torn tail could not be repaired");
+            return;
+        }
+        try (Journal journal = opened)
+        {
+            lastEventId = journal.lastEventIdAtOpen();
+            final JournalWriter writer = journal.writer();
+            for (int i = 0; i < 10; i++)
+            {
+                writer.claim(RecordDescriptor.HEADER_LENGTH);
+                lastEventId = writer.commit(RecordType.TICK, 0, i, RecordDescriptor.HEADER_LENGTH);
+                writer.flush();
+            }
+        }
+        try (Journal journal = Journal.openReadOnly(JournalConfig.of(dir)); JournalReader reader = journal.newReader())
+        {
+            final long[] last = {-1};
+            reader.readToEnd(r -> last[0] = r.eventId());
+            if (last[0] != lastEventId)
+            {
+                assertThat(reader.corrupted()).as("records %d to %d unread, and nothing said: %s", last[0] + 1, lastEventId,
+                    reader.problems()).isTrue();
+            }
+        }
+    }
+
     private Path queueFile() throws Exception
     {
         try (Stream<Path> files = Files.list(dir))
