@@ -1,9 +1,7 @@
 package io.gyre.journal;
 
-import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
-import net.openhft.chronicle.wire.DocumentContext;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -104,28 +102,11 @@ class ChecksumsAheadTest
         }
     }
 
-    /** Documents of ticks with consecutive event ids; the one at {@code damaged} has a record with a flipped byte. */
     private void writeDocuments(final int damaged)
     {
-        try (SingleChronicleQueue queue = SingleChronicleQueueBuilder.binary(dir.toFile()).build();
-             ExcerptAppender appender = queue.createAppender())
+        try (SingleChronicleQueue queue = SingleChronicleQueueBuilder.binary(dir.toFile()).build())
         {
-            long eventId = 1;
-            for (int d = 0; d < DOCUMENTS; d++)
-            {
-                try (DocumentContext dc = appender.writingDocument())
-                {
-                    for (int r = 0; r < RECORDS_PER_DOCUMENT; r++)
-                    {
-                        final byte[] record = Records.tick(eventId++, 1_000 + d);
-                        if (d == damaged && r == 1)
-                        {
-                            record[RecordDescriptor.TIMESTAMP_OFFSET] ^= 0x40;
-                        }
-                        dc.wire().bytes().write(record);
-                    }
-                }
-            }
+            Records.appendTickDocuments(queue, DOCUMENTS, RECORDS_PER_DOCUMENT, damaged);
         }
     }
 

@@ -1,6 +1,5 @@
 package io.gyre.journal;
 
-import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
@@ -125,20 +124,9 @@ class DamagedHeaderTest
     /** @return the file position of that document's 4-byte header. */
     private long writeDocumentsAndFindHeaderOf(final int target)
     {
-        try (SingleChronicleQueue queue = SingleChronicleQueueBuilder.binary(dir.toFile()).build();
-             ExcerptAppender appender = queue.createAppender())
+        try (SingleChronicleQueue queue = SingleChronicleQueueBuilder.binary(dir.toFile()).build())
         {
-            long eventId = 1;
-            for (int d = 0; d < DOCUMENTS; d++)
-            {
-                try (DocumentContext dc = appender.writingDocument())
-                {
-                    for (int r = 0; r < RECORDS_PER_DOCUMENT; r++)
-                    {
-                        dc.wire().bytes().write(Records.tick(eventId++, 1_000 + d));
-                    }
-                }
-            }
+            Records.appendTickDocuments(queue, DOCUMENTS, RECORDS_PER_DOCUMENT, -1);
             final List<Long> positions = new ArrayList<>();
             try (ExcerptTailer tailer = queue.createTailer())
             {
