@@ -310,6 +310,8 @@ public final class JournalReplay
             final long[] byType = new long[RecordType.values().length];
             final long[] first = {-1, 0, -1};
             final long[] last = {-1, 0, -1};
+            // records after the snapshot, when starting from one (the reader also reads those before it in its document)
+            final long[] replayed = {0};
             final long start = System.nanoTime();
             final ReplayDriver driver = new ReplayDriver(replaying, from);
             final long every = Math.max(1, options.progressEvery());
@@ -332,6 +334,7 @@ public final class JournalReplay
                     {
                         return;
                     }
+                    replayed[0]++;
                     if (first[0] < 0)
                     {
                         first[0] = record.documentIndex();
@@ -367,7 +370,7 @@ public final class JournalReplay
             return new Report(
                 Collections.unmodifiableMap(counts),
                 Collections.unmodifiableMap(sequencer.countByState()),
-                reader.recordsRead(),
+                replayed[0],
                 reader.documentsRead(),
                 first[0], last[0], first[1], last[1], first[2], last[2],
                 reader.problems(),

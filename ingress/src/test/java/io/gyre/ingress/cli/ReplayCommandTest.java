@@ -126,6 +126,14 @@ class ReplayCommandTest
         assertThat(fromSnapshot.out).containsPattern("replayed: +from snapshot snapshot-[0-9]{20}\\.gsnap \\(records up to event [0-9]+\\)")
             .containsPattern("derived: +[0-9]+ verified, 0 mismatched")
             .contains("verdict:     ok");
+        // the records line counts the records after the snapshot, as the counts by type do
+        final java.util.regex.Matcher records = java.util.regex.Pattern.compile("records: +([0-9,]+) in").matcher(fromSnapshot.out);
+        assertThat(records.find()).isTrue();
+        final java.util.regex.Matcher first = java.util.regex.Pattern.compile("first: +index 0x[0-9a-f]+, event ([0-9]+)").matcher(fromSnapshot.out);
+        final java.util.regex.Matcher last = java.util.regex.Pattern.compile("last: +index 0x[0-9a-f]+, event ([0-9]+)").matcher(fromSnapshot.out);
+        assertThat(first.find() && last.find()).as(fromSnapshot.out).isTrue();
+        assertThat(Long.parseLong(records.group(1).replace(",", ""))).as(fromSnapshot.out)
+            .isEqualTo(Long.parseLong(last.group(1)) - Long.parseLong(first.group(1)) + 1);
 
         // a bare file name is looked for in the journal's snapshots directory
         final String newest;
