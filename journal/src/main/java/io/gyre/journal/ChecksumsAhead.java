@@ -46,6 +46,7 @@ final class ChecksumsAhead implements Runnable
     /** The index of the document the reader read last. */
     private volatile long readerAt = Long.MIN_VALUE;
     private final UnsafeBuffer document = new UnsafeBuffer(0, 0);
+    private final DocumentBounds bounds = new DocumentBounds();
 
     // the reader's thread only
     private long taken;
@@ -153,8 +154,7 @@ final class ChecksumsAhead implements Runnable
                     final Bytes<?> bytes = dc.wire().bytes();
                     final long start = bytes.readPosition();
                     final long remaining = bytes.readRemaining();
-                    final java.io.File file = tailer.currentFile();
-                    if (remaining > JournalReader.MAX_DOCUMENT_LENGTH || file == null || start + remaining > file.length())
+                    if (bounds.implausible(tailer, start, remaining) != null)
                     {
                         return;   // a damaged header: the reader finds and reports it
                     }

@@ -199,6 +199,7 @@ public final class Journal implements AutoCloseable
         final TailState state = new TailState();
         final RecordView view = new RecordView();
         final UnsafeBuffer document = new UnsafeBuffer(0, 0);
+        final DocumentBounds bounds = new DocumentBounds();
         try (ExcerptTailer tailer = queue.createTailer().direction(TailerDirection.BACKWARD).toEnd())
         {
             boolean last = true;
@@ -215,6 +216,10 @@ public final class Journal implements AutoCloseable
                         continue;
                     }
                     final Bytes<?> bytes = dc.wire().bytes();
+                    if (bounds.implausible(tailer, bytes.readPosition(), bytes.readRemaining()) != null)
+                    {
+                        continue;   // a damaged header, not a torn tail: replay reports it as corruption
+                    }
                     final int length = (int)bytes.readRemaining();
                     document.wrap(bytes.addressForRead(bytes.readPosition(), length), length);
                     int offset = 0;

@@ -26,8 +26,6 @@ public final class JournalReader implements AutoCloseable
 {
     /** How far past the last document to look for the bytes of a document that was never finished. */
     static final long TORN_SCAN_LIMIT = 2L * RecordDescriptor.MAX_FRAME_LENGTH;
-    /** No writer makes a longer document: up to {@code maxDocumentBytes} (at most a frame's length), then one record more. */
-    static final long MAX_DOCUMENT_LENGTH = 2L * RecordDescriptor.MAX_FRAME_LENGTH;
     private static final int TORN_QUICK_SCAN = 4096;
 
     private final ExcerptTailer tailer;
@@ -50,8 +48,7 @@ public final class JournalReader implements AutoCloseable
     private JournalProblem blocked;
     /** Whether the end was checked for unreachable documents since a document was last read. */
     private boolean endChecked;
-    private File lengthOf;
-    private long knownFileLength;
+    private final DocumentBounds bounds = new DocumentBounds();
 
     JournalReader(final ExcerptTailer tailer)
     {
@@ -160,7 +157,7 @@ public final class JournalReader implements AutoCloseable
                 final Bytes<?> bytes = dc.wire().bytes();
                 final long start = bytes.readPosition();
                 final long remaining = bytes.readRemaining();
-                final String implausible = implausibleDocument(start, remaining);
+                final String implausible = bounds.implausible(tailer, start, remaining);
                 if (implausible != null)
                 {
                     // its header is damaged: reading it would run past the file, and nothing after it can be found
@@ -312,29 +309,6 @@ public final class JournalReader implements AutoCloseable
             Long.toHexString(reached) + " but the journal's index goes on to 0x" + Long.toHexString(last) +
             ": bytes in between are damaged (zeroed?), and the documents after them cannot be read");
         problems.add(blocked);
-    }
-
-    /**
-     * @return why a document this long at this file position cannot be one a writer made, or null.
-     */
-    private String implausibleDocument(final long start, final long length)
-    {
-        if (length > MAX_DOCUMENT_LENGTH)
-        {
-            return "a document of " + length + " bytes, longer than any a writer makes (" + MAX_DOCUMENT_LENGTH + ")";
-        }
-        final File file = tailer.currentFile();
-        if (file != null && (file != lengthOf || start + length > knownFileLength))
-        {
-            lengthOf = file;
-            knownFileLength = file.length();
-            if (start + length > knownFileLength)
-            {
-                return "a document of " + length + " bytes at position " + start + " runs past the end of " + file.getName() +
-                    " (" + knownFileLength + " bytes)";
-            }
-        }
-        return null;
     }
 
     /**

@@ -68,6 +68,24 @@ class DamagedHeaderTest
     }
 
     @org.junit.jupiter.api.Test
+    void shouldOpenForAppendWithoutReadingPastTheFileWhenTheLastDocumentsLengthIsDamaged() throws Exception
+    {
+        final long headerAt = writeDocumentsAndFindHeaderOf(DOCUMENTS - 1);
+        try (RandomAccessFile file = new RandomAccessFile(queueFile().toFile(), "rw"))
+        {
+            file.seek(headerAt + 3);
+            file.write(0x0F);
+        }
+        // opening looks at the last documents for a torn tail: it must not run past the file on the damaged one
+        try (Journal journal = Journal.openForAppend(JournalConfig.of(dir)); JournalReader reader = journal.newReader())
+        {
+            assertThat(journal.lastEventIdAtOpen()).isEqualTo((long)(DOCUMENTS - 1) * RECORDS_PER_DOCUMENT);
+            reader.readToEnd(r -> { });
+            assertThat(reader.corrupted()).as(reader.problems().toString()).isTrue();
+        }
+    }
+
+    @org.junit.jupiter.api.Test
     void shouldNeverLoseRecordsWrittenAfterALastDocumentMarkedUnfinishedQuietly() throws Exception
     {
         final long headerAt = writeDocumentsAndFindHeaderOf(DOCUMENTS - 1);
