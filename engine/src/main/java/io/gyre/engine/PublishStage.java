@@ -252,9 +252,9 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
             {
                 misplacedLogged = true;
                 LOG.error("the outcome record of task {} is not where the journal had it (document {}, offset {}): {} of task {} is " +
-                "there; were the journal's files deleted or replaced while the engine ran?", taskId, record.documentIndex(),
-                record.offsetInDocument(), record.type(), record.type() == RecordType.SUCCEEDED ? record.succeeded().taskId() :
-                record.type() == RecordType.FAILED ? record.failed().taskId() : -1);
+                    "there; were the journal's files deleted or replaced while the engine ran?", taskId, record.documentIndex(),
+                    record.offsetInDocument(), record.type(), record.type() == RecordType.SUCCEEDED ? record.succeeded().taskId() :
+                    record.type() == RecordType.FAILED ? record.failed().taskId() : -1);
             }
         }
         deliverPending();

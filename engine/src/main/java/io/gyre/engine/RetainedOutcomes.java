@@ -260,6 +260,17 @@ final class RetainedOutcomes
     }
 
     /**
+     * Forget the oldest entries until at most {@code limit} are left.
+     */
+    void trimTo(final int limit)
+    {
+        while (size() > limit)
+        {
+            evictOldest();
+        }
+    }
+
+    /**
      * Forget the entry at this ring position (from {@link #find}) now: lookups no longer find it.
      */
     void forget(final int position)

@@ -824,10 +824,7 @@ final class Sequencer
         settings = newSettings;
         retentionCheckAt = Long.MIN_VALUE;
         // a smaller limit than the previous engine's holds from this start, as a shorter window does at the next record
-        while (retained.size() > settings.maxRetainedOutcomes())
-        {
-            retained.evictOldest();
-        }
+        retained.trimTo(settings.maxRetainedOutcomes());
         resolveTypeLimits();
         stopping = false;
         setHeldDueInStop(0);
@@ -1566,10 +1563,7 @@ final class Sequencer
             retained.add(r);
             retentionCheckAt = Math.min(retentionCheckAt, expiry(r.finishedAt, settings.outcomeRetentionNanos()));
         }
-        while (retained.size() > settings.maxRetainedOutcomes())
-        {
-            retained.evictOldest();
-        }
+        retained.trimTo(settings.maxRetainedOutcomes());
         byId.remove(r.taskId);
         byKey.remove(r);
         r.reset();
