@@ -163,57 +163,69 @@ final class Snapshotter implements AutoCloseable
         final CompletableFuture<SnapshotInfo> reply = pendingReply;
         pendingReply = null;
         pendingPosition = null;
+        SnapshotInfo info = null;
+        RuntimeException error = null;
         try
         {
-            final SnapshotStore.Entry entry;
-            try
+            info = writeAndPrune(position);
+        }
+        catch (final RuntimeException ex)
+        {
+            error = ex;
+        }
+        finally
+        {
+            // free before answering: whoever waits on the reply may ask for the next snapshot at once
+            writing.set(false);
+        }
+        if (reply != null)
+        {
+            if (error != null)
             {
-                entry = store.write(position, state.buffer(), 0, state.length());
+                reply.completeExceptionally(error);
             }
-            catch (final RuntimeException ex)
-            {
-                failed.incrementAndGet();
-                LOG.error("snapshot at event {} failed (the journal still holds everything; the next snapshot tries again)",
-                    position.eventId(), ex);
-                if (reply != null)
-                {
-                    reply.completeExceptionally(ex);
-                }
-                return;
-            }
-            final int deleted;
-            try
-            {
-                deleted = prune();
-            }
-            catch (final RuntimeException ex)
-            {
-                // the snapshot is written and usable: only the clean-up after it failed
-                last = new SnapshotInfo(entry.path(), position.eventId(), entry.sizeBytes(), captureNanos, 0);
-                written.incrementAndGet();
-                LOG.error("snapshot at event {} written to {}; deleting the snapshots and journal files it made unneeded failed " +
-                    "(they are kept; the next snapshot tries again)", position.eventId(), entry.path(), ex);
-                if (reply != null)
-                {
-                    reply.completeExceptionally(new IllegalStateException("snapshot written to " + entry.path() +
-                        ", but deleting what it made unneeded failed: " + ex.getMessage(), ex));
-                }
-                return;
-            }
-            final SnapshotInfo info = new SnapshotInfo(entry.path(), position.eventId(), entry.sizeBytes(), captureNanos, deleted);
-            last = info;
-            written.incrementAndGet();
-            LOG.info("snapshot at event {}: {} bytes, state copied in {} us{}", position.eventId(), entry.sizeBytes(),
-                captureNanos / 1000, deleted > 0 ? ", " + deleted + " journal file(s) deleted by retention" : "");
-            if (reply != null)
+            else
             {
                 reply.complete(info);
             }
         }
-        finally
+    }
+
+    private SnapshotInfo writeAndPrune(final SnapshotStore.Position position)
+    {
+        final SnapshotStore.Entry entry;
+        try
         {
-            writing.set(false);
+            entry = store.write(position, state.buffer(), 0, state.length());
         }
+        catch (final RuntimeException ex)
+        {
+            failed.incrementAndGet();
+            LOG.error("snapshot at event {} failed (the journal still holds everything; the next snapshot tries again)",
+                position.eventId(), ex);
+            throw ex;
+        }
+        final int deleted;
+        try
+        {
+            deleted = prune();
+        }
+        catch (final RuntimeException ex)
+        {
+            // the snapshot is written and usable: only the clean-up after it failed
+            last = new SnapshotInfo(entry.path(), position.eventId(), entry.sizeBytes(), captureNanos, 0);
+            written.incrementAndGet();
+            LOG.error("snapshot at event {} written to {}; deleting the snapshots and journal files it made unneeded failed " +
+                "(they are kept; the next snapshot tries again)", position.eventId(), entry.path(), ex);
+            throw new IllegalStateException("snapshot written to " + entry.path() +
+                ", but deleting what it made unneeded failed: " + ex.getMessage(), ex);
+        }
+        final SnapshotInfo info = new SnapshotInfo(entry.path(), position.eventId(), entry.sizeBytes(), captureNanos, deleted);
+        last = info;
+        written.incrementAndGet();
+        LOG.info("snapshot at event {}: {} bytes, state copied in {} us{}", position.eventId(), entry.sizeBytes(),
+            captureNanos / 1000, deleted > 0 ? ", " + deleted + " journal file(s) deleted by retention" : "");
+        return info;
     }
 
     /**

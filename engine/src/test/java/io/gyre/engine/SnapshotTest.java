@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -376,6 +377,28 @@ class SnapshotTest
         assertThatThrownBy(() -> Engine.open(config))
             .isInstanceOf(JournalCorruptedException.class)
             .hasMessageContaining("deleted by retention");
+    }
+
+    @Test
+    void shouldTakeTheNextSnapshotWhenAskedAsSoonAsTheLastHasAnswered() throws Exception
+    {
+        final TestHandlers.Gated gated = new TestHandlers.Gated("gated");
+        gated.open();
+        try (Engine engine = Engine.open(config(gated).build()))
+        {
+            engine.submit(new TaskRequest().key("a").type("noop")).get(10, TimeUnit.SECONDS);
+            final CompletableFuture<SnapshotInfo> first = engine.snapshot();
+            final CompletableFuture<SnapshotInfo> second = first.thenCompose(info ->
+            {
+                engine.submit(new TaskRequest().key("b").type("noop"));
+                final CompletableFuture<SnapshotInfo> next = engine.snapshot();
+                // whoever answered the first is slow to return: the next request must not find it still being written
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+                return next;
+            });
+            assertThat(second.get(10, TimeUnit.SECONDS).eventId()).isGreaterThan(first.get().eventId());
+            assertThat(engine.snapshotsWritten()).isEqualTo(2);
+        }
     }
 
     @Test
