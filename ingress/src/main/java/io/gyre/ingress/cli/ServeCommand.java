@@ -668,7 +668,7 @@ public final class ServeCommand implements Callable<Integer>
 
     static final class DurationConverter implements CommandLine.ITypeConverter<Duration>
     {
-        private static final Pattern SIMPLE = Pattern.compile("([0-9]{1,9})(ms|s|m|h|d)");
+        private static final Pattern SIMPLE = Pattern.compile("(-?)([0-9]+)(ms|s|m|h|d)");
         private static final Duration MAX = Duration.ofHours(24);
 
         @Override
@@ -695,15 +695,26 @@ public final class ServeCommand implements Callable<Integer>
             }
             else if (m.matches())
             {
-                final long n = Long.parseLong(m.group(1));
-                duration = switch (m.group(2))
+                if (!m.group(1).isEmpty())
                 {
-                    case "ms" -> Duration.ofMillis(n);
-                    case "s" -> Duration.ofSeconds(n);
-                    case "m" -> Duration.ofMinutes(n);
-                    case "h" -> Duration.ofHours(n);
-                    default -> Duration.ofDays(n);
-                };
+                    throw new CommandLine.TypeConversionException("'" + value + "' is negative");
+                }
+                try
+                {
+                    final long n = Long.parseLong(m.group(2));
+                    duration = switch (m.group(3))
+                    {
+                        case "ms" -> Duration.ofMillis(n);
+                        case "s" -> Duration.ofSeconds(n);
+                        case "m" -> Duration.ofMinutes(n);
+                        case "h" -> Duration.ofHours(n);
+                        default -> Duration.ofDays(n);
+                    };
+                }
+                catch (final NumberFormatException | ArithmeticException ex)
+                {
+                    throw new CommandLine.TypeConversionException("'" + value + "' is too long to be a duration");
+                }
             }
             else
             {

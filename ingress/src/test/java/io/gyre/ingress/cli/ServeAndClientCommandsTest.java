@@ -179,7 +179,10 @@ class ServeAndClientCommandsTest
     {
         for (final String[] bad : new String[][] {
             {"10", "'10' is not a duration: a whole number and a unit (ms, s, m, h, d), e.g. 30s or 10m, or ISO-8601, e.g. PT30S"},
-            {"-5s", "'-5s' is not a duration"},
+            {"-5s", "'-5s' is negative"},
+            {"99999999999999999999s", "'99999999999999999999s' is too long to be a duration"},
+            {"9999999999999999d", "'9999999999999999d' is too long to be a duration"},
+            {"1000000000s", "'1000000000s' is out of range: from 0 to 24h"},
             {"soon", "'soon' is not a duration"},
             {"25h", "'25h' is out of range: from 0 to 24h"},
             {"2d", "'2d' is out of range: from 0 to 24h"},
