@@ -19,7 +19,9 @@ import java.util.concurrent.locks.LockSupport;
  * <li><b>apply</b>: every record through {@link Sequencer#apply}, as replay did before {@link ReplayDriver};</li>
  * <li><b>replay</b>: the same records through {@link ReplayDriver}, with every checksum compared on this thread;</li>
  * <li><b>ahead</b>: the same, with the checksums compared ahead on a second thread
- *     ({@code JournalReader.checkChecksumsAhead}), as the engine replays now.</li>
+ *     ({@code JournalReader.checkChecksumsAhead()});</li>
+ * <li><b>hashed</b>: the same, with the keys hashed ahead on that thread too
+ *     ({@code JournalReader.checkChecksumsAhead(driver)}), as the engine replays now.</li>
  * </ol>
  * The machine is shared and noisy, so each pass is repeated and the medians reported. In package
  * {@code io.gyre.engine} to reach the sequencer, which is not public.
@@ -28,7 +30,7 @@ import java.util.concurrent.locks.LockSupport;
  * </pre>
  * RETAINED is the engine's {@code maxRetainedOutcomes} (default a million); DIR keeps the journal between runs
  * (made when empty). Last line: {@code RESULT tasks=<n> records=<n> retained=<n> read_per_s=<median>
- * apply_per_s=<median> replay_per_s=<median> ahead_per_s=<median>}.
+ * apply_per_s=<median> replay_per_s=<median> ahead_per_s=<median> hashed_per_s=<median>}.
  */
 public final class ReplayRate
 {
@@ -57,6 +59,7 @@ public final class ReplayRate
         final double[] apply = new double[rounds];
         final double[] replay = new double[rounds];
         final double[] ahead = new double[rounds];
+        final double[] hashed = new double[rounds];
         long records = 0;
         try (Journal journal = Journal.openReadOnly(JournalConfig.of(dir)))
         {
@@ -108,18 +111,32 @@ public final class ReplayRate
                     checked = digest(sequencer);
                     checkedAhead = reader.documentsCheckedAhead();
                 }
-                if (!plain.equals(fast) || !plain.equals(checked))
+                final String hashedState;
+                final long lookedAhead;
+                try (JournalReader lookup = journal.newReader(); JournalReader reader = journal.newReader())
                 {
-                    throw new IllegalStateException("the replay driver built another state than apply: " + fast + " and " + checked +
-                        " vs " + plain);
+                    final Sequencer sequencer = new Sequencer(Settings.of(config), registry, lookup);
+                    start = System.nanoTime();
+                    final ReplayDriver driver = new ReplayDriver(sequencer, null);
+                    reader.checkChecksumsAhead(driver);
+                    reader.readToEnd(driver);
+                    hashed[round] = records * 1e9 / (System.nanoTime() - start);
+                    hashedState = digest(sequencer);
+                    lookedAhead = driver.documentsLookedAhead();
+                }
+                if (!plain.equals(fast) || !plain.equals(checked) || !plain.equals(hashedState))
+                {
+                    throw new IllegalStateException("the replay driver built another state than apply: " + fast + ", " + checked +
+                        " and " + hashedState + " vs " + plain);
                 }
                 System.out.printf("round %d: %,d records in %,d documents (sum %d): read %,.0f/s, apply %,.0f/s, replay %,.0f/s, " +
-                    "ahead %,.0f/s (%,d documents checked ahead), state %s%n",
-                    round, records, documents, sum[0], read[round], apply[round], replay[round], ahead[round], checkedAhead, plain);
+                    "ahead %,.0f/s (%,d documents checked ahead), hashed %,.0f/s (%,d documents hashed ahead), state %s%n",
+                    round, records, documents, sum[0], read[round], apply[round], replay[round], ahead[round], checkedAhead,
+                    hashed[round], lookedAhead, plain);
             }
         }
-        System.out.printf("RESULT tasks=%d records=%d retained=%d read_per_s=%.0f apply_per_s=%.0f replay_per_s=%.0f ahead_per_s=%.0f%n",
-            tasks, records, retained, median(read), median(apply), median(replay), median(ahead));
+        System.out.printf("RESULT tasks=%d records=%d retained=%d read_per_s=%.0f apply_per_s=%.0f replay_per_s=%.0f ahead_per_s=%.0f hashed_per_s=%.0f%n",
+            tasks, records, retained, median(read), median(apply), median(replay), median(ahead), median(hashed));
     }
 
     private static String digest(final Sequencer sequencer)

@@ -334,8 +334,8 @@ public final class Engine implements AutoCloseable
                 throw new IllegalStateException("the journal has no document " + from.documentIndex());
             }
             final ReplayDriver driver = new ReplayDriver(sequencer, from);
-            // the checksums on the other core: during recovery nothing else runs, and this thread is what it waits for
-            reader.checkChecksumsAhead();
+            // the checksums and the key hashes on the other core: during recovery nothing else runs, and this thread is what it waits for
+            reader.checkChecksumsAhead(driver);
             reader.readToEnd(driver);
             if (reader.corrupted())
             {

@@ -316,13 +316,19 @@ public final class JournalReplay
             final ReplayDriver driver = new ReplayDriver(replaying, from);
             final long every = Math.max(1, options.progressEvery());
             final Runs runs = new Runs();
-            reader.checkChecksumsAhead();
+            reader.checkChecksumsAhead(driver);
             reader.readToEnd(new RecordHandler()
             {
                 @Override
                 public void onDocument(final DirectBuffer document, final long documentIndex)
                 {
                     driver.onDocument(document, documentIndex);
+                }
+
+                @Override
+                public void onDocument(final DirectBuffer document, final long documentIndex, final int lookedAheadSlot)
+                {
+                    driver.onDocument(document, documentIndex, lookedAheadSlot);
                 }
 
                 private long nextProgress = every;

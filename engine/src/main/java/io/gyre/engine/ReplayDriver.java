@@ -1,5 +1,6 @@
 package io.gyre.engine;
 
+import io.gyre.journal.DocumentLookAhead;
 import io.gyre.journal.RecordDescriptor;
 import io.gyre.journal.RecordHandler;
 import io.gyre.journal.RecordType;
@@ -25,9 +26,13 @@ import java.util.Arrays;
  * checks (its checksum covers the bytes hashed), and only when its key has the length hashed; any other
  * submission is hashed by {@link Sequencer#apply} as usual.
  * <p>
- * Single-threaded: the thread replaying the journal.
+ * Given to {@link io.gyre.journal.JournalReader#checkChecksumsAhead(DocumentLookAhead)}, the hashing moves to
+ * the thread checking the checksums ahead ({@link #lookAhead}), into slots of its own: the replaying thread
+ * then only loads the buckets. A document that thread did not reach is hashed here, as before.
+ * <p>
+ * Single-threaded: the thread replaying the journal, but for {@link #lookAhead}.
  */
-final class ReplayDriver implements RecordHandler
+final class ReplayDriver implements RecordHandler, DocumentLookAhead
 {
     private static final ByteOrder ORDER = RecordDescriptor.BYTE_ORDER;
     private static final int SUBMITTED = RecordType.SUBMITTED.code();
@@ -36,13 +41,18 @@ final class ReplayDriver implements RecordHandler
     private final Sequencer sequencer;
     private final SnapshotStore.Position from;
     private final Effects scratch = new Effects();
-    private long[] hashes = new long[1024];
+    /** The look-ahead of a document the checking thread did not reach, done on this thread. */
+    private final Hashes own = new Hashes();
+    /** Filled by the thread checking the checksums ahead, slot by slot ({@link #lookAhead}). */
+    private final Hashes[] ahead = new Hashes[DocumentLookAhead.SLOTS];
+    private long[] hashes;
     /** For each of {@link #hashes}: the offset in the document of its submission, and its key's length, packed. */
-    private long[] hashedAt = new long[1024];
+    private long[] hashedAt;
     private int hashCount;
     private int nextHash;
     private long hashedDocument = -1;
     private long hashesUsed;
+    private long lookedAhead;
     private long firstEventId = -1;
     private long applied;
 
@@ -59,42 +69,45 @@ final class ReplayDriver implements RecordHandler
     @Override
     public void onDocument(final DirectBuffer document, final long documentIndex)
     {
-        final int length = document.capacity();
-        int offset = 0;
-        int keys = 0;
-        while (offset <= length - RecordDescriptor.HEADER_LENGTH)
+        onDocument(document, documentIndex, -1);
+    }
+
+    @Override
+    public void onDocument(final DirectBuffer document, final long documentIndex, final int lookedAheadSlot)
+    {
+        final Hashes look;
+        if (lookedAheadSlot >= 0 && ahead[lookedAheadSlot] != null)
         {
-            final int frame = document.getInt(offset + RecordDescriptor.LENGTH_OFFSET, ORDER);
-            if (frame < RecordDescriptor.HEADER_LENGTH || frame > length - offset)
-            {
-                break;
-            }
-            final int type = document.getShort(offset + RecordDescriptor.TYPE_OFFSET, ORDER) & 0xFFFF;
-            if (type == SUBMITTED)
-            {
-                final int keyAt = offset + SubmittedRecord.KEY_OFFSET;
-                final int end = offset + frame;
-                if (keyAt <= end - KEY_LENGTH_BYTES)
-                {
-                    final int keyLength = document.getShort(keyAt, ORDER) & 0xFFFF;
-                    if (keyLength <= end - keyAt - KEY_LENGTH_BYTES)
-                    {
-                        if (keys == hashes.length)
-                        {
-                            hashes = Arrays.copyOf(hashes, keys * 2);
-                            hashedAt = Arrays.copyOf(hashedAt, keys * 2);
-                        }
-                        hashedAt[keys] = (long)offset << 32 | keyLength;
-                        hashes[keys++] = KeyHasher.hash(document, keyAt + KEY_LENGTH_BYTES, keyLength);
-                    }
-                }
-            }
-            offset += frame;
+            look = ahead[lookedAheadSlot];
+            lookedAhead++;
         }
-        hashCount = keys;
+        else
+        {
+            look = own;
+            own.scan(document);
+        }
+        hashes = look.hashes;
+        hashedAt = look.at;
+        hashCount = look.count;
         nextHash = 0;
         hashedDocument = documentIndex;
-        sequencer.prefetchHashes(hashes, keys);
+        sequencer.prefetchHashes(hashes, hashCount);
+    }
+
+    /**
+     * On the thread checking the checksums ahead: hash the document's keys into the slot, for
+     * {@link #onDocument(DirectBuffer, long, int)}.
+     */
+    @Override
+    public void lookAhead(final DirectBuffer document, final long documentIndex, final int slot)
+    {
+        Hashes look = ahead[slot];
+        if (look == null)
+        {
+            look = new Hashes();
+            ahead[slot] = look;
+        }
+        look.scan(document);
     }
 
     @Override
@@ -149,6 +162,64 @@ final class ReplayDriver implements RecordHandler
     long hashesUsed()
     {
         return hashesUsed;
+    }
+
+    /** @return how many documents came with their keys hashed by the thread checking the checksums ahead. */
+    long documentsLookedAhead()
+    {
+        return lookedAhead;
+    }
+
+    /**
+     * The key hashes of one document's submissions, with where each was computed.
+     */
+    private static final class Hashes
+    {
+        long[] hashes = new long[1024];
+        /** For each of {@link #hashes}: the offset in the document of its submission, and its key's length, packed. */
+        long[] at = new long[1024];
+        int count;
+
+        /**
+         * Hash the key of each submission in the document: its bytes are not validated yet, so the hashes are
+         * hints, each used only for the record at its offset once that record has passed the reader's checks.
+         */
+        void scan(final DirectBuffer document)
+        {
+            final int length = document.capacity();
+            int offset = 0;
+            int keys = 0;
+            while (offset <= length - RecordDescriptor.HEADER_LENGTH)
+            {
+                final int frame = document.getInt(offset + RecordDescriptor.LENGTH_OFFSET, ORDER);
+                if (frame < RecordDescriptor.HEADER_LENGTH || frame > length - offset)
+                {
+                    break;
+                }
+                final int type = document.getShort(offset + RecordDescriptor.TYPE_OFFSET, ORDER) & 0xFFFF;
+                if (type == SUBMITTED)
+                {
+                    final int keyAt = offset + SubmittedRecord.KEY_OFFSET;
+                    final int end = offset + frame;
+                    if (keyAt <= end - KEY_LENGTH_BYTES)
+                    {
+                        final int keyLength = document.getShort(keyAt, ORDER) & 0xFFFF;
+                        if (keyLength <= end - keyAt - KEY_LENGTH_BYTES)
+                        {
+                            if (keys == hashes.length)
+                            {
+                                hashes = Arrays.copyOf(hashes, keys * 2);
+                                at = Arrays.copyOf(at, keys * 2);
+                            }
+                            at[keys] = (long)offset << 32 | keyLength;
+                            hashes[keys++] = KeyHasher.hash(document, keyAt + KEY_LENGTH_BYTES, keyLength);
+                        }
+                    }
+                }
+                offset += frame;
+            }
+            count = keys;
+        }
     }
 
     /** @return how many records were applied. */

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -91,6 +92,7 @@ class ReplayDriverTest
         final byte[] plain = replay(config, false);
         final byte[] driven = replay(config, true);
         assertThat(driven).isEqualTo(plain);
+        assertThat(replayHashedAhead(config)).isEqualTo(plain);
         assertThat(recoveredState(config)).isEqualTo(plain);
     }
 
@@ -162,6 +164,7 @@ class ReplayDriverTest
         final byte[] plain = replay(config, false);
         final byte[] driven = replay(config, true);
         assertThat(driven).isEqualTo(plain);
+        assertThat(replayHashedAhead(config)).isEqualTo(plain);
         assertThat(recoveredState(config)).isEqualTo(plain);
     }
 
@@ -307,6 +310,48 @@ class ReplayDriverTest
                     sequencer.apply(record, scratch);
                 });
             }
+            assertThat(sequencer.derivedMismatches()).isZero();
+            return canonical(sequencer);
+        }
+    }
+
+    /**
+     * Through the driver, with the keys hashed by the thread checking the checksums ahead, which is let get ahead
+     * at the first document: every submission is applied with a hash, most of them computed on that thread.
+     */
+    private static byte[] replayHashedAhead(final EngineConfig config)
+    {
+        try (Journal journal = Journal.openReadOnly(config.journal()); JournalReader lookup = journal.newReader();
+             JournalReader reader = journal.newReader())
+        {
+            final Sequencer sequencer = new Sequencer(Settings.of(config), new HandlerRegistry(config.handlers()), lookup);
+            final ReplayDriver driver = new ReplayDriver(sequencer, null);
+            final long[] submissions = {0};
+            reader.checkChecksumsAhead(driver);
+            reader.readToEnd(new io.gyre.journal.RecordHandler()
+            {
+                private boolean paused;
+
+                @Override
+                public void onDocument(final org.agrona.DirectBuffer document, final long documentIndex, final int lookedAheadSlot)
+                {
+                    if (!paused)
+                    {
+                        paused = true;
+                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+                    }
+                    driver.onDocument(document, documentIndex, lookedAheadSlot);
+                }
+
+                @Override
+                public void onRecord(final io.gyre.journal.RecordView record)
+                {
+                    submissions[0] += record.type() == io.gyre.journal.RecordType.SUBMITTED ? 1 : 0;
+                    driver.onRecord(record);
+                }
+            });
+            assertThat(driver.hashesUsed()).isEqualTo(submissions[0]).isPositive();
+            assertThat(driver.documentsLookedAhead()).as("documents hashed ahead").isGreaterThan(reader.documentsRead() / 2);
             assertThat(sequencer.derivedMismatches()).isZero();
             return canonical(sequencer);
         }

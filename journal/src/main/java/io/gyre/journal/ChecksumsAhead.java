@@ -23,6 +23,11 @@ import java.util.concurrent.locks.LockSupport;
  * length: a complete document's bytes never change once written, so both threads saw the same bytes. Every
  * other check of a record (type, version, layout, event-id order) stays with the reader.
  * <p>
+ * Given a {@link DocumentLookAhead}, the checker runs it on each document it found whole, into the slot of
+ * the ring it then publishes the document in; the reader hands that slot to its handler. The checker keeps
+ * one slot of the ring free, so the slot of the document the reader is in is never written until the reader
+ * has taken the next.
+ * <p>
  * When the checker falls behind the reader, it passes over the documents the reader has already read
  * without checking them; at the end of the journal it stops. It only reads, and a failure of its own stops it
  * without effect on the replay: the reader then checks everything itself.
@@ -30,11 +35,12 @@ import java.util.concurrent.locks.LockSupport;
 final class ChecksumsAhead implements Runnable
 {
     private static final Logger LOG = LoggerFactory.getLogger(ChecksumsAhead.class);
-    private static final int SLOTS = 1024;
+    private static final int SLOTS = DocumentLookAhead.SLOTS;
     private static final int MASK = SLOTS - 1;
 
     private final ChronicleQueue queue;
     private final long startIndex;
+    private final DocumentLookAhead lookAhead;
     private final long[] indexes = new long[SLOTS];
     private final int[] lengths = new int[SLOTS];
     /** Verdicts written by the checker (its release store makes the slots visible). */
@@ -55,10 +61,11 @@ final class ChecksumsAhead implements Runnable
     /**
      * @param startIndex the index of the first document the reader will read, or -1 for the journal's start.
      */
-    ChecksumsAhead(final ChronicleQueue queue, final long startIndex, final String name)
+    ChecksumsAhead(final ChronicleQueue queue, final long startIndex, final DocumentLookAhead lookAhead, final String name)
     {
         this.queue = queue;
         this.startIndex = startIndex;
+        this.lookAhead = lookAhead;
         this.thread = new Thread(this, name);
         this.thread.setDaemon(true);
     }
@@ -71,14 +78,15 @@ final class ChecksumsAhead implements Runnable
     /**
      * Called by the reader for each document, in order, before its records.
      *
-     * @return true when the checker found every checksum of this document (index and length) to match.
+     * @return the document's slot when the checker found every checksum of this document (index and length) to
+     *     match, and the look-ahead's work on it is in that slot; -1 otherwise.
      */
-    boolean verified(final long documentIndex, final int length)
+    int verified(final long documentIndex, final int length)
     {
         readerAt = documentIndex;
         final long available = published.get();
         long next = taken;
-        boolean verified = false;
+        int verified = -1;
         while (next < available)
         {
             final int slot = (int)(next & MASK);
@@ -90,7 +98,7 @@ final class ChecksumsAhead implements Runnable
             next++;
             if (index == documentIndex)
             {
-                verified = lengths[slot] == length;
+                verified = lengths[slot] == length ? slot : -1;
                 break;
             }
         }
@@ -99,7 +107,7 @@ final class ChecksumsAhead implements Runnable
             taken = next;
             consumed.lazySet(next);
         }
-        if (verified)
+        if (verified >= 0)
         {
             trusted++;
         }
@@ -164,7 +172,8 @@ final class ChecksumsAhead implements Runnable
                     {
                         continue;
                     }
-                    while (written - consumed.get() >= SLOTS)
+                    // one slot short of the ring: the reader uses the slot it took last until it takes the next
+                    while (written - consumed.get() >= SLOTS - 1)
                     {
                         if (!running)
                         {
@@ -173,6 +182,10 @@ final class ChecksumsAhead implements Runnable
                         LockSupport.parkNanos(50_000);
                     }
                     final int slot = (int)(written & MASK);
+                    if (lookAhead != null)
+                    {
+                        lookAhead.lookAhead(document, index, slot);
+                    }
                     indexes[slot] = index;
                     lengths[slot] = length;
                     published.lazySet(++written);

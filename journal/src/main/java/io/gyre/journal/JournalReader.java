@@ -96,9 +96,20 @@ public final class JournalReader implements AutoCloseable
      */
     public JournalReader checkChecksumsAhead()
     {
+        return checkChecksumsAhead(null);
+    }
+
+    /**
+     * As {@link #checkChecksumsAhead()}, and the checking thread also runs {@code lookAhead} on each document
+     * it found whole, handing its slot to {@link RecordHandler#onDocument(org.agrona.DirectBuffer, long, int)}.
+     *
+     * @param lookAhead work on whole documents for the checking thread, or null for none.
+     */
+    public JournalReader checkChecksumsAhead(final DocumentLookAhead lookAhead)
+    {
         if (ahead == null)
         {
-            ahead = new ChecksumsAhead(tailer.queue(), positionedAt, "gyre-journal-check");
+            ahead = new ChecksumsAhead(tailer.queue(), positionedAt, lookAhead, "gyre-journal-check");
             ahead.start();
         }
         return this;
@@ -171,9 +182,9 @@ public final class JournalReader implements AutoCloseable
                 final int length = (int)remaining;
                 document.wrap(bytes.addressForRead(start, length), length);
                 endChecked = false;
-                final boolean checked = ahead != null && ahead.verified(dc.index(), length);
-                handler.onDocument(document, dc.index());
-                delivered += readDocument(dc.index(), handler, checked);
+                final int slot = ahead == null ? -1 : ahead.verified(dc.index(), length);
+                handler.onDocument(document, dc.index(), slot);
+                delivered += readDocument(dc.index(), handler, slot >= 0);
                 documentsRead++;
             }
         }

@@ -24,4 +24,15 @@ public interface RecordHandler
     default void onDocument(final DirectBuffer document, final long documentIndex)
     {
     }
+
+    /**
+     * As {@link #onDocument(DirectBuffer, long)}, with the slot in which a {@link DocumentLookAhead} given to
+     * {@link JournalReader#checkChecksumsAhead(DocumentLookAhead)} left its work on this document, or -1 when it
+     * did not look at it (then it does the work itself). What the slot holds stays valid until the reader moves
+     * on to the next document. By default, {@link #onDocument(DirectBuffer, long)}.
+     */
+    default void onDocument(final DirectBuffer document, final long documentIndex, final int lookedAheadSlot)
+    {
+        onDocument(document, documentIndex);
+    }
 }

@@ -2,6 +2,7 @@ package io.gyre.journal;
 
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,6 +51,66 @@ class ChecksumsAheadTest
         assertThat(checked.problems()).anySatisfy(p -> assertThat(p).contains("CORRUPTION").contains("checksum mismatch"));
         assertThat(checked.corrupted()).isTrue();
         assertThat(checked.checkedAhead()).isPositive().isLessThan(DOCUMENTS);
+    }
+
+    @Test
+    void shouldHandEachDocumentTheSlotItsLookAheadFilledAndKeepItUntilTheNextDocument() throws Exception
+    {
+        final int damaged = DOCUMENTS / 2;
+        writeDocuments(damaged);
+        // written by the checking thread: the index of the document each slot was filled for
+        final long[] filledFor = new long[DocumentLookAhead.SLOTS];
+        final List<String> wrong = new ArrayList<>();
+        final long[] slotOfDamaged = {Long.MIN_VALUE};
+        final int[] lookedAhead = {0};
+        try (Journal journal = Journal.openReadOnly(JournalConfig.of(dir)); JournalReader reader = journal.newReader())
+        {
+            reader.checkChecksumsAhead((document, documentIndex, slot) -> filledFor[slot] = documentIndex);
+            reader.readToEnd(new RecordHandler()
+            {
+                private long document = -1;
+                private int slot = -1;
+                private boolean paused;
+
+                @Override
+                public void onDocument(final DirectBuffer bytes, final long documentIndex, final int lookedAheadSlot)
+                {
+                    document = documentIndex;
+                    slot = lookedAheadSlot;
+                    if (slot < 0)
+                    {
+                        return;
+                    }
+                    lookedAhead[0]++;
+                    if (filledFor[slot] != documentIndex)
+                    {
+                        wrong.add("document " + documentIndex + " came with slot " + slot + ", filled for " + filledFor[slot]);
+                    }
+                    if (!paused)
+                    {
+                        paused = true;
+                        pause();   // the checker fills every slot it may while this document is being read
+                    }
+                }
+
+                @Override
+                public void onRecord(final RecordView record)
+                {
+                    if (record.eventId() == (long)damaged * RECORDS_PER_DOCUMENT + 1)
+                    {
+                        slotOfDamaged[0] = slot;
+                    }
+                    if (slot >= 0 && filledFor[slot] != document)
+                    {
+                        wrong.add("the slot of document " + document + " was filled for " + filledFor[slot] + " while it was read");
+                    }
+                }
+            });
+            assertThat(reader.problems()).anySatisfy(p -> assertThat(p.reason()).contains("checksum mismatch"));
+        }
+        assertThat(wrong).isEmpty();
+        assertThat(lookedAhead[0]).as("documents read with their look-ahead").isGreaterThan(DocumentLookAhead.SLOTS);
+        assertThat(slotOfDamaged[0]).as("the damaged document's slot").isEqualTo(-1);
     }
 
     @Test
