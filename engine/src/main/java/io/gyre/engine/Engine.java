@@ -787,22 +787,11 @@ public final class Engine implements AutoCloseable
 
     private static void validateBackoff(final TaskRequest request)
     {
-        if (request.backoffInitialMillis() < 1)
+        final String problem = Backoff.problem(request.backoffInitialMillis(), request.backoffMaxMillis(), request.backoffMultiplier(),
+            request.backoffJitter());
+        if (problem != null)
         {
-            throw new InvalidTaskException("backoffInitialMillis", "backoffInitialMillis=" + request.backoffInitialMillis() + " must be at least 1");
-        }
-        if (request.backoffMaxMillis() < request.backoffInitialMillis())
-        {
-            throw new InvalidTaskException("backoffMaxMillis",
-                "backoffMaxMillis=" + request.backoffMaxMillis() + " must be at least backoffInitialMillis=" + request.backoffInitialMillis());
-        }
-        if (!(request.backoffMultiplier() >= 1f && request.backoffMultiplier() <= 100f))
-        {
-            throw new InvalidTaskException("backoffMultiplier", "backoffMultiplier=" + request.backoffMultiplier() + " must be in [1, 100]");
-        }
-        if (!(request.backoffJitter() >= 0f && request.backoffJitter() <= 1f))
-        {
-            throw new InvalidTaskException("backoffJitter", "backoffJitter=" + request.backoffJitter() + " must be in [0, 1]");
+            throw new InvalidTaskException(problem.substring(0, problem.indexOf('=')), problem);
         }
     }
 
@@ -831,6 +820,14 @@ public final class Engine implements AutoCloseable
             e.backoffMaxMillis = request.backoffMaxMillis();
             e.backoffMultiplier = request.backoffMultiplier();
             e.backoffJitter = request.backoffJitter();
+        }
+        else if (handler.defaultBackoff() != null)
+        {
+            final Backoff backoff = handler.defaultBackoff();
+            e.backoffInitialMillis = backoff.initialMillis();
+            e.backoffMaxMillis = backoff.maxMillis();
+            e.backoffMultiplier = backoff.multiplier();
+            e.backoffJitter = backoff.jitter();
         }
         else
         {

@@ -120,6 +120,20 @@ final class HandlerRegistry
                 throw new IllegalArgumentException("handler type=" + type + " defaultMaxAttempts=" + handler.defaultMaxAttempts() +
                     " must be in [0, " + MAX_DEFAULT_ATTEMPTS + "] (0: the engine's default), as a submission's");
             }
+            final Backoff backoff;
+            try
+            {
+                backoff = handler.defaultBackoff();
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw new IllegalArgumentException("handler type=" + type + " defaultBackoff: " + ex.getMessage(), ex);
+            }
+            if (backoff != null && Backoff.problem(backoff.initialMillis(), backoff.maxMillis(), backoff.multiplier(), backoff.jitter()) != null)
+            {
+                throw new IllegalArgumentException("handler type=" + type + " defaultBackoff: " +
+                    Backoff.problem(backoff.initialMillis(), backoff.maxMillis(), backoff.multiplier(), backoff.jitter()));
+            }
             if (handler.maxConcurrency() < 0)
             {
                 throw new IllegalArgumentException("handler type=" + type + " maxConcurrency=" + handler.maxConcurrency() +

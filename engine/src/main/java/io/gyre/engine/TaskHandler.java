@@ -48,6 +48,15 @@ public interface TaskHandler
     }
 
     /**
+     * @return the wait between attempts when the submission gives none; null for the engine's default
+     *     ({@link EngineConfig.Builder#defaultBackoff}). Called for each submission of this type: return a constant.
+     */
+    default Backoff defaultBackoff()
+    {
+        return null;
+    }
+
+    /**
      * @return the most attempts of this type that may run at once (handed-off modes only; an INLINE type
      *     runs one at a time anyway); 0 for no limit beyond the pool's. Tasks beyond it wait PENDING.
      */

@@ -175,7 +175,8 @@ public final class TaskRequest
 
     /**
      * Exponential backoff between attempts: the n-th retry waits {@code initial * multiplier^(n-1)}, capped
-     * at {@code max}, spread by up to {@code jitter} of itself (0..1). Unset, the engine's defaults apply.
+     * at {@code max}, spread by up to {@code jitter} of itself (0..1) (see {@link Backoff}). Unset, the task type's default
+     * ({@link TaskHandler#defaultBackoff()}) applies, else the engine's.
      */
     public TaskRequest backoff(final int initialMillis, final int maxMillis, final float multiplier, final float jitter)
     {

@@ -51,7 +51,9 @@ class EngineConfigTest
             of("handler type=many defaultMaxAttempts=5000 must be in [0, 1000] (0: the engine's default), as a submission's",
                 b -> b.handler(limited("many", 5000, 0))),
             of("handler type=minus maxConcurrency=-1 must not be negative (0: no limit of its own)",
-                b -> b.handler(limited("minus", 0, -1))));
+                b -> b.handler(limited("minus", 0, -1))),
+            of("handler type=shrinking defaultBackoff: backoffMultiplier=0.5 must be in [1, 100]",
+                b -> b.handler(backingOff("shrinking", () -> new Backoff(10, 100, 0.5f, 0f)))));
     }
 
     private static Arguments of(final String message, final Consumer<EngineConfig.Builder> setting)
@@ -80,6 +82,30 @@ class EngineConfigTest
             public int maxConcurrency()
             {
                 return maxConcurrency;
+            }
+
+            @Override
+            public void execute(final TaskContext context)
+            {
+            }
+        };
+    }
+
+    /** A handler whose default backoff is what {@code backoff} makes (or throws) when asked. */
+    private static TaskHandler backingOff(final String type, final java.util.function.Supplier<Backoff> backoff)
+    {
+        return new TaskHandler()
+        {
+            @Override
+            public String type()
+            {
+                return type;
+            }
+
+            @Override
+            public Backoff defaultBackoff()
+            {
+                return backoff.get();
             }
 
             @Override

@@ -1,12 +1,14 @@
 package io.gyre.ingress.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.gyre.engine.Backoff;
 import io.gyre.engine.Priority;
 import io.gyre.ingress.client.GyreClient;
 import io.gyre.ingress.client.GyreClientException;
 import io.gyre.ingress.client.Submission;
 import io.gyre.ingress.client.TaskResult;
 import io.gyre.ingress.protocol.ErrorCode;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -73,6 +75,12 @@ public final class SubmitCommand implements Callable<Integer>
     @Option(names = "--max-attempts", defaultValue = "0", description = "Attempts in all; 0 for the type's default.")
     private int maxAttempts;
 
+    @Option(names = "--backoff", paramLabel = "INITIAL,MAX,MULTIPLIER,JITTER", description = "Wait between attempts after a "
+        + "retryable failure: the first retry waits INITIAL, each next one MULTIPLIER (1 to 100, two decimals) times longer, "
+        + "at most MAX, spread by up to JITTER (0 to 1, three decimals) of itself, e.g. 200ms,30s,3,0.1. Default: the type's, "
+        + "else the server's (100ms,60s,2,0.2).")
+    private String backoff;
+
     @Option(names = "--tenant", defaultValue = "", description = "Who the task is for.")
     private String tenant;
 
@@ -112,7 +120,8 @@ public final class SubmitCommand implements Callable<Integer>
                 .priority(priority)
                 .timeoutMillis(taskTimeoutMillis)
                 .maxAttempts(maxAttempts)
-                .tenant(tenant);
+                .tenant(tenant)
+                .backoff(backoff == null ? null : parseBackoff(backoff));
             GyreClient.validate(submission);
         }
         catch (final IllegalArgumentException ex)
@@ -151,6 +160,52 @@ public final class SubmitCommand implements Callable<Integer>
             // the server refused to take it (or would have): not a missing answer
             return ex instanceof GyreClientException g && (g.code() == ErrorCode.FRAME_TOO_LARGE || g.code() == ErrorCode.AUTH_FAILED) ?
                 EXIT_REJECTED : ReplayCommand.EXIT_ERROR;
+        }
+    }
+
+    /**
+     * @throws IllegalArgumentException naming what is wrong with a {@code --backoff} value.
+     */
+    static Backoff parseBackoff(final String value)
+    {
+        final String[] parts = value.split(",", -1);
+        if (parts.length != 4)
+        {
+            throw new IllegalArgumentException("--backoff '" + value + "' must be INITIAL,MAX,MULTIPLIER,JITTER, e.g. 200ms,30s,3,0.1");
+        }
+        final long initial;
+        final long max;
+        final float multiplier;
+        final float jitter;
+        try
+        {
+            initial = ServeCommand.DurationConverter.parse(parts[0]).toMillis();
+            max = ServeCommand.DurationConverter.parse(parts[1]).toMillis();
+        }
+        catch (final CommandLine.TypeConversionException | ArithmeticException ex)
+        {
+            throw new IllegalArgumentException("--backoff '" + value + "': " + ex.getMessage());
+        }
+        try
+        {
+            multiplier = Float.parseFloat(parts[2].trim());
+            jitter = Float.parseFloat(parts[3].trim());
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new IllegalArgumentException("--backoff '" + value + "': MULTIPLIER and JITTER must be numbers, e.g. 3 and 0.1");
+        }
+        if (initial > Integer.MAX_VALUE || max > Integer.MAX_VALUE)
+        {
+            throw new IllegalArgumentException("--backoff '" + value + "': INITIAL and MAX must be at most " + Integer.MAX_VALUE + " ms");
+        }
+        try
+        {
+            return new Backoff((int)initial, (int)max, multiplier, jitter);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new IllegalArgumentException("--backoff '" + value + "': " + ex.getMessage());
         }
     }
 

@@ -983,7 +983,7 @@ public final class GyreClient implements AutoCloseable
         @Override
         int sizeHint()
         {
-            return HEADER_BYTES + SUBMIT_FIXED + submission.keyBytes.length + submission.type.length + submission.tenant.length +
+            return HEADER_BYTES + SUBMIT_FIXED + (submission.backoff == null ? 0 : RETRY_POLICY_BYTES) + submission.keyBytes.length + submission.type.length + submission.tenant.length +
                 submission.payload.length;
         }
 
@@ -991,7 +991,7 @@ public final class GyreClient implements AutoCloseable
         void encode(final ByteBuf out)
         {
             Frames.submit(out, correlation, submission.priority.code(), submission.deadLetter ? 0 : SUBMIT_FLAG_NO_DEAD_LETTER,
-                submission.timeoutMillis, submission.maxAttempts, submission.keyBytes, submission.type, submission.tenant,
+                submission.timeoutMillis, submission.maxAttempts, submission.backoff, submission.keyBytes, submission.type, submission.tenant,
                 submission.payload, 0, submission.payload.length);
         }
 

@@ -1,5 +1,6 @@
 package io.gyre.ingress.client;
 
+import io.gyre.engine.Backoff;
 import io.gyre.engine.Priority;
 
 import java.nio.charset.StandardCharsets;
@@ -24,6 +25,7 @@ public final class Submission
     int timeoutMillis;
     int maxAttempts;
     boolean deadLetter = true;
+    Backoff backoff;
     LongConsumer onAccepted;
 
     private Submission(final String key, final String type)
@@ -80,6 +82,16 @@ public final class Submission
     }
 
     /** Whether a finally failed task is dead-lettered (default) or left FAILED. */
+    /**
+     * The wait between attempts after a retryable failure; unset (or null), the task type's default, else the
+     * server's. Sent with the multiplier in hundredths and the jitter in thousandths.
+     */
+    public Submission backoff(final Backoff value)
+    {
+        backoff = value;
+        return this;
+    }
+
     public Submission deadLetter(final boolean value)
     {
         deadLetter = value;

@@ -1,5 +1,6 @@
 package io.gyre.ingress.protocol;
 
+import io.gyre.engine.Backoff;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import org.agrona.DirectBuffer;
@@ -61,17 +62,45 @@ public final class Frames
         final byte[] tenant,
         final byte[] payload, final int payloadOffset, final int payloadLength)
     {
-        out.ensureWritable(HEADER_BYTES + SUBMIT_FIXED + key.length + type.length + tenant.length + payloadLength);
+        submit(out, correlation, priority, flags, timeoutMillis, maxAttempts, null, key, type, tenant, payload, payloadOffset, payloadLength);
+    }
+
+    /**
+     * A SUBMIT frame with a retry policy block when {@code backoff} is not null (flag {@code RETRY_POLICY}): its
+     * multiplier is sent in hundredths and its jitter in thousandths, rounded.
+     */
+    public static void submit(
+        final ByteBuf out,
+        final long correlation,
+        final int priority,
+        final int flags,
+        final int timeoutMillis,
+        final int maxAttempts,
+        final Backoff backoff,
+        final byte[] key,
+        final byte[] type,
+        final byte[] tenant,
+        final byte[] payload, final int payloadOffset, final int payloadLength)
+    {
+        final int policyBytes = backoff == null ? 0 : RETRY_POLICY_BYTES;
+        out.ensureWritable(HEADER_BYTES + SUBMIT_FIXED + policyBytes + key.length + type.length + tenant.length + payloadLength);
         final int start = begin(out, SUBMIT);
         out.writeLong(correlation);
         out.writeByte(priority);
-        out.writeByte(flags);
+        out.writeByte(backoff == null ? flags & ~SUBMIT_FLAG_RETRY_POLICY : flags | SUBMIT_FLAG_RETRY_POLICY);
         out.writeInt(timeoutMillis);
         out.writeShort(maxAttempts);
         out.writeShort(key.length);
         out.writeByte(type.length);
         out.writeByte(tenant.length);
         out.writeInt(payloadLength);
+        if (backoff != null)
+        {
+            out.writeInt(backoff.initialMillis());
+            out.writeInt(backoff.maxMillis());
+            out.writeShort(Math.round(backoff.multiplier() * 100f));
+            out.writeShort(Math.round(backoff.jitter() * 1000f));
+        }
         out.writeBytes(key);
         out.writeBytes(type);
         out.writeBytes(tenant);

@@ -106,6 +106,14 @@ public final class Protocol
     public static final int SUBMIT_FIXED = 24;
     /** SUBMIT flag: a task that finally fails ends FAILED instead of DEAD_LETTERED. */
     public static final int SUBMIT_FLAG_NO_DEAD_LETTER = 1;
+    /** SUBMIT flag: a retry policy block follows the fixed fields, before the key. */
+    public static final int SUBMIT_FLAG_RETRY_POLICY = 2;
+    // ---- the retry policy block: backoff_initial_ms u32 | backoff_max_ms u32 | multiplier_x100 u16 | jitter_x1000 u16
+    public static final int RETRY_INITIAL = 0;
+    public static final int RETRY_MAX = 4;
+    public static final int RETRY_MULTIPLIER = 8;
+    public static final int RETRY_JITTER = 10;
+    public static final int RETRY_POLICY_BYTES = 12;
 
     // ---- CANCEL, STATUS, DLQ_SHOW and DLQ_REDRIVE: correlation u64 | key_len u16 | key
     public static final int KEYED_CORRELATION = 0;

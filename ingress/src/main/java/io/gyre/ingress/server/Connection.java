@@ -402,11 +402,14 @@ final class Connection extends ChannelInboundHandlerAdapter
         final int typeLength = in.getUnsignedByte(body + SUBMIT_TYPE_LENGTH);
         final int tenantLength = in.getUnsignedByte(body + SUBMIT_TENANT_LENGTH);
         final long payloadLength = in.getUnsignedInt(body + SUBMIT_PAYLOAD_LENGTH);
-        final long declared = SUBMIT_FIXED + keyLength + typeLength + tenantLength + payloadLength;
+        final int flags = in.getUnsignedByte(body + SUBMIT_FLAGS);
+        final int policyBytes = (flags & SUBMIT_FLAG_RETRY_POLICY) != 0 ? RETRY_POLICY_BYTES : 0;
+        final long declared = SUBMIT_FIXED + policyBytes + keyLength + typeLength + tenantLength + payloadLength;
         if (declared != bodyLength)
         {
             fail(0, ErrorCode.MALFORMED_FRAME, "SUBMIT body of " + bodyLength + " bytes, but its fields declare " + declared +
-                " (key_len=" + keyLength + " type_len=" + typeLength + " tenant_len=" + tenantLength + " payload_len=" + payloadLength + ")");
+                " (" + (policyBytes > 0 ? "retry policy " + policyBytes + ", " : "") + "key_len=" + keyLength + " type_len=" + typeLength +
+                " tenant_len=" + tenantLength + " payload_len=" + payloadLength + ")");
             return true;
         }
         if (outbox.unwritten() >= config.maxInFlight())
@@ -417,7 +420,6 @@ final class Connection extends ChannelInboundHandlerAdapter
 
         final long correlation = in.getLong(body + SUBMIT_CORRELATION);
         final int priorityCode = in.getUnsignedByte(body + SUBMIT_PRIORITY);
-        final int flags = in.getUnsignedByte(body + SUBMIT_FLAGS);
         final long timeoutMillis = in.getUnsignedInt(body + SUBMIT_TIMEOUT);
         final int maxAttempts = in.getUnsignedShort(body + SUBMIT_MAX_ATTEMPTS);
         final Priority priority = Priority.fromCode(priorityCode);
@@ -425,7 +427,7 @@ final class Connection extends ChannelInboundHandlerAdapter
         {
             return reject(correlation, RejectCode.INVALID_TASK, "priority=" + priorityCode + " must be 0 (HIGH), 1 (NORMAL) or 2 (LOW)");
         }
-        if ((flags & ~SUBMIT_FLAG_NO_DEAD_LETTER) != 0)
+        if ((flags & ~(SUBMIT_FLAG_NO_DEAD_LETTER | SUBMIT_FLAG_RETRY_POLICY)) != 0)
         {
             return reject(correlation, RejectCode.INVALID_TASK, String.format("flags=0x%02X set reserved bits", flags));
         }
@@ -437,7 +439,7 @@ final class Connection extends ChannelInboundHandlerAdapter
         {
             return reject(correlation, RejectCode.INVALID_TASK, "type is required");
         }
-        final int keyAt = body + SUBMIT_FIXED;
+        final int keyAt = body + SUBMIT_FIXED + policyBytes;
         final int typeAt = keyAt + keyLength;
         final int tenantAt = typeAt + typeLength;
         final int payloadAt = tenantAt + tenantLength;
@@ -452,6 +454,20 @@ final class Connection extends ChannelInboundHandlerAdapter
             .timeoutMillis((int)timeoutMillis)
             .maxAttempts(maxAttempts)
             .deadLetter((flags & SUBMIT_FLAG_NO_DEAD_LETTER) == 0);
+        if (policyBytes > 0)
+        {
+            final int policy = body + SUBMIT_FIXED;
+            final long initial = in.getUnsignedInt(policy + RETRY_INITIAL);
+            final long max = in.getUnsignedInt(policy + RETRY_MAX);
+            if (initial > Integer.MAX_VALUE || max > Integer.MAX_VALUE)
+            {
+                return reject(correlation, RejectCode.INVALID_TASK, (initial > Integer.MAX_VALUE ? "backoff_initial_ms=" + initial :
+                    "backoff_max_ms=" + max) + " exceeds " + Integer.MAX_VALUE);
+            }
+            // the engine checks the values and names the field of the first out of range
+            request.backoff((int)initial, (int)max, in.getUnsignedShort(policy + RETRY_MULTIPLIER) / 100f,
+                in.getUnsignedShort(policy + RETRY_JITTER) / 1000f);
+        }
         try
         {
             if (!engine.trySubmit(request, outbox))

@@ -278,7 +278,7 @@ public final class GyreServer implements AutoCloseable
         {
             return config.maxFrameBytes();
         }
-        final long largest = 1L + Protocol.SUBMIT_FIXED + engine.maxKeyBytes() + EngineConfig.MAX_TYPE_BYTES +
+        final long largest = 1L + Protocol.SUBMIT_FIXED + Protocol.RETRY_POLICY_BYTES + engine.maxKeyBytes() + EngineConfig.MAX_TYPE_BYTES +
             maxTenant(engine) + (long)engine.maxPayloadBytes();
         return (int)Math.min(Integer.MAX_VALUE - 8, largest);
     }

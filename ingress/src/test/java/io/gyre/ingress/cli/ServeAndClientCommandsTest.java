@@ -341,6 +341,32 @@ class ServeAndClientCommandsTest
     }
 
     @Test
+    void submitCarriesARetryPolicyAndRefusesABadOne() throws Exception
+    {
+        final java.nio.file.Path journal = dir.resolve("data");
+        final String port = Integer.toString(serve("serve", "--journal", journal.toString(), "--port", "0"));
+        final Run run = gyre("submit", "--port", port, "--type", "noop", "--key", "patient", "--backoff", "250ms,4s,1.5,0.125");
+        assertThat(run.exit()).as(run.err()).isZero();
+        final Run printed = gyre("replay", "--journal", journal.toString(), "--print");
+        assertThat(printed.out()).containsPattern("SUBMITTED key=\"patient\".* backoff=250ms\\*1.5<=4000ms jitter=0.125");
+
+        for (final String[] bad : new String[][] {
+            {"1s", "--backoff '1s' must be INITIAL,MAX,MULTIPLIER,JITTER, e.g. 200ms,30s,3,0.1"},
+            {"0ms,1s,2,0.1", "--backoff '0ms,1s,2,0.1': backoffInitialMillis=0 must be at least 1"},
+            {"2s,1s,2,0.1", "--backoff '2s,1s,2,0.1': backoffMaxMillis=1000 must be at least backoffInitialMillis=2000"},
+            {"1s,2s,0.5,0.1", "--backoff '1s,2s,0.5,0.1': backoffMultiplier=0.5 must be in [1, 100]"},
+            {"1s,2s,2,1.5", "--backoff '1s,2s,2,1.5': backoffJitter=1.5 must be in [0, 1]"},
+            {"1s,2s,twice,0.1", "--backoff '1s,2s,twice,0.1': MULTIPLIER and JITTER must be numbers"},
+            {"soon,2s,2,0.1", "--backoff 'soon,2s,2,0.1': 'soon' is not a duration"},
+            {"1s,30d,2,0.1", "--backoff '1s,30d,2,0.1': INITIAL and MAX must be at most 2147483647 ms"}})
+        {
+            final Run refused = gyre("submit", "--port", port, "--type", "noop", "--backoff", bad[0]);
+            assertThat(refused.exit()).as(bad[0]).isEqualTo(2);
+            assertThat(refused.err()).as(bad[0]).contains(bad[1]);
+        }
+    }
+
+    @Test
     void noServerIsAClearError() throws Exception
     {
         final int port;

@@ -1,5 +1,6 @@
 package io.gyre.ingress.server;
 
+import io.gyre.engine.Backoff;
 import io.gyre.engine.Engine;
 import io.gyre.engine.EngineConfig;
 import io.gyre.engine.ExecutionMode;
@@ -7,6 +8,10 @@ import io.gyre.engine.TaskContext;
 import io.gyre.engine.TaskHandler;
 import io.gyre.engine.TaskState;
 import io.gyre.ingress.protocol.ErrorCode;
+import io.gyre.journal.Journal;
+import io.gyre.journal.JournalReader;
+import io.gyre.journal.RecordType;
+import io.gyre.journal.SubmittedRecord;
 import io.gyre.ingress.protocol.Frames;
 import io.gyre.ingress.protocol.Protocol;
 import io.gyre.ingress.protocol.RejectCode;
@@ -153,7 +158,7 @@ class ConnectionTest
             h.send(Wire.hello(null, 0));
             final Frame welcome = h.receive(1).get(0);
             assertThat(welcome.u16(WELCOME_MAX_TENANT)).as("SUBMIT's tenant_len is a u8").isEqualTo(255);
-            assertThat(welcome.u32(WELCOME_MAX_FRAME)).isEqualTo(1L + SUBMIT_FIXED + wide.config().maxKeyBytes() +
+            assertThat(welcome.u32(WELCOME_MAX_FRAME)).isEqualTo(1L + SUBMIT_FIXED + RETRY_POLICY_BYTES + wide.config().maxKeyBytes() +
                 EngineConfig.MAX_TYPE_BYTES + 255 + wide.config().maxPayloadBytes());
             h.channel.finishAndReleaseAll();
         }
@@ -270,6 +275,94 @@ class ConnectionTest
         h.send(out);
         assertThat(h.receive(2)).extracting(Frame::opcode).containsExactly(ACCEPTED, RESULT);
         assertThat(engine.status(key).get(5, TimeUnit.SECONDS).maxAttempts()).isEqualTo(7);
+    }
+
+    @Test
+    void aRetryPolicyInTheSubmitIsJournaledWithTheTask()
+    {
+        final ConnectionHarness h = handshaken();
+        final String key = key();
+        final byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
+        final ByteBuf out = Unpooled.buffer();
+        Frames.submit(out, 5, 1, 0, 0, 0, new Backoff(250, 4000, 1.5f, 0.125f), keyBytes,
+            "echo".getBytes(StandardCharsets.UTF_8), new byte[0], new byte[0], 0, 0);
+        assertThat((int)out.getUnsignedByte(HEADER_BYTES + SUBMIT_FLAGS)).isEqualTo(SUBMIT_FLAG_RETRY_POLICY);
+        h.send(out);
+        assertThat(h.receive(2)).extracting(Frame::opcode).containsExactly(ACCEPTED, RESULT);
+        final List<String> journaled = new ArrayList<>();
+        try (Journal journal = Journal.openReadOnly(engine.config().journal()); JournalReader reader = journal.newReader())
+        {
+            reader.readToEnd(record ->
+            {
+                if (record.type() == RecordType.SUBMITTED)
+                {
+                    final SubmittedRecord.Decoder d = record.submitted();
+                    final byte[] k = new byte[d.keyLength()];
+                    d.buffer().getBytes(d.keyOffset(), k);
+                    if (Arrays.equals(k, keyBytes))
+                    {
+                        journaled.add(d.backoffInitialMillis() + " " + d.backoffMaxMillis() + " " + d.backoffMultiplier() + " " +
+                            d.backoffJitter());
+                    }
+                }
+            });
+        }
+        assertThat(journaled).containsExactly("250 4000 1.5 0.125");
+    }
+
+    @Test
+    void aSubmitWithARetryPolicyEncodesAsTheProtocolDocumentShows()
+    {
+        final ByteBuf out = Unpooled.buffer();
+        Frames.submit(out, 7, 1, 0, 0, 5, new Backoff(250, 4000, 1.5f, 0.125f), "k1".getBytes(StandardCharsets.UTF_8),
+            "noop".getBytes(StandardCharsets.UTF_8), new byte[0], new byte[0], 0, 0);
+        assertThat(io.netty.buffer.ByteBufUtil.hexDump(out)).isEqualTo("0000002b" + "10" + "0000000000000007" + "01" + "02" + "00000000" +
+            "0005" + "0002" + "04" + "00" + "00000000" + "000000fa" + "00000fa0" + "0096" + "007d" + "6b31" + "6e6f6f70");
+        out.release();
+    }
+
+    @Test
+    void aRetryPolicyOutOfRangeIsRejectedAndOneMissingIsMalformed()
+    {
+        final ConnectionHarness h = handshaken();
+        final byte[] k = key().getBytes(StandardCharsets.UTF_8);
+        final byte[] echo = "echo".getBytes(StandardCharsets.UTF_8);
+        final byte[] none = new byte[0];
+        final Backoff valid = new Backoff(100, 1000, 2f, 0.2f);
+        final int policy = HEADER_BYTES + SUBMIT_FIXED;
+        expectRejected(h, f ->
+        {
+            Frames.submit(f, 1, 1, 0, 0, 0, valid, k, echo, none, none, 0, 0);
+            f.setInt(policy + RETRY_INITIAL, 0);
+        }, 1, RejectCode.INVALID_TASK, "backoffInitialMillis=0 must be at least 1");
+        expectRejected(h, f ->
+        {
+            Frames.submit(f, 2, 1, 0, 0, 0, valid, k, echo, none, none, 0, 0);
+            f.setInt(policy + RETRY_MAX, 99);
+        }, 2, RejectCode.INVALID_TASK, "backoffMaxMillis=99 must be at least backoffInitialMillis=100");
+        expectRejected(h, f ->
+        {
+            Frames.submit(f, 3, 1, 0, 0, 0, valid, k, echo, none, none, 0, 0);
+            f.setShort(policy + RETRY_MULTIPLIER, 50);
+        }, 3, RejectCode.INVALID_TASK, "backoffMultiplier=0.5 must be in [1, 100]");
+        expectRejected(h, f ->
+        {
+            Frames.submit(f, 4, 1, 0, 0, 0, valid, k, echo, none, none, 0, 0);
+            f.setShort(policy + RETRY_JITTER, 1001);
+        }, 4, RejectCode.INVALID_TASK, "backoffJitter=1.001 must be in [0, 1]");
+        expectRejected(h, f ->
+        {
+            Frames.submit(f, 5, 1, 0, 0, 0, valid, k, echo, none, none, 0, 0);
+            f.setInt(policy + RETRY_INITIAL, 0x8000_0000);
+        }, 5, RejectCode.INVALID_TASK, "backoff_initial_ms=2147483648 exceeds 2147483647");
+        assertThat(h.channel.isActive()).isTrue();
+
+        // the flag without its block: the lengths no longer add up
+        final ByteBuf out = Unpooled.buffer();
+        Frames.submit(out, 6, 1, 0, 0, 0, k, echo, none, none, 0, 0);
+        out.setByte(HEADER_BYTES + SUBMIT_FLAGS, SUBMIT_FLAG_RETRY_POLICY);
+        h.send(out);
+        h.expectError(ErrorCode.MALFORMED_FRAME);
     }
 
     @Test
