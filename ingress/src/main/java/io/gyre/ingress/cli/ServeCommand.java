@@ -454,8 +454,9 @@ public final class ServeCommand implements Callable<Integer>
         return switch (recovery.previousStop())
         {
             case NONE -> "none (a new journal)";
-            case CLEAN -> "stopped cleanly; " + recovery.requeued() + " attempt(s) it interrupted run again";
-            case CRASH -> "no stop record (killed or crashed); " + recovery.requeued() + " attempt(s) it was running run again" +
+            case CLEAN -> "stopped cleanly" + (recovery.requeued() > 0 ? "; " + recovery.requeued() + " attempt(s) it interrupted run again" : "");
+            case CRASH -> "no stop record (killed or crashed)" +
+                (recovery.requeued() > 0 ? "; " + recovery.requeued() + " attempt(s) it was running run again" : "") +
                 (recovery.repairedTail().isEmpty() ? "" : "; a torn tail was discarded");
         };
     }
