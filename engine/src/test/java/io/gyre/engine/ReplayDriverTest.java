@@ -317,7 +317,8 @@ class ReplayDriverTest
 
     /**
      * Through the driver, with the keys hashed by the thread checking the checksums ahead, which is let get ahead
-     * at the first document: every submission is applied with a hash, most of them computed on that thread.
+     * at the first document: every submission is applied with a hash, those of the documents it reached first
+     * computed on that thread.
      */
     private static byte[] replayHashedAhead(final EngineConfig config)
     {
@@ -351,7 +352,8 @@ class ReplayDriverTest
                 }
             });
             assertThat(driver.hashesUsed()).isEqualTo(submissions[0]).isPositive();
-            assertThat(driver.documentsLookedAhead()).as("documents hashed ahead").isGreaterThan(reader.documentsRead() / 2);
+            // the checker fills what slots it may during the pause; after it, either thread may lead
+            assertThat(driver.documentsLookedAhead()).as("documents hashed ahead").isPositive();
             assertThat(sequencer.derivedMismatches()).isZero();
             return canonical(sequencer);
         }
