@@ -197,6 +197,17 @@ public final class ServeCommand implements Callable<Integer>
             + "JOURNAL_UNAVAILABLE until space is freed; a number with an optional k, m or g (default: ${DEFAULT-VALUE}).")
     private String journalMinFree;
 
+    @Option(names = "--max-reply-bytes", paramLabel = "BYTES", defaultValue = "64m",
+        description = "Bytes of replies the server holds for one connection that does not read them (encoded, not yet taken by its "
+            + "socket); past it the connection is closed with ERROR SLOW_CONSUMER; a number with an optional k, m or g "
+            + "(default: ${DEFAULT-VALUE}).")
+    private String maxReplyBytes;
+
+    @Option(names = "--max-total-reply-bytes", paramLabel = "BYTES", defaultValue = "0",
+        description = "The same over all connections: past it, the connection holding the most is closed with ERROR SLOW_CONSUMER; "
+            + "0 for half the JVM's direct memory limit (default: ${DEFAULT-VALUE}).")
+    private String maxTotalReplyBytes;
+
     @Option(names = "--plugins", paramLabel = "DIR", defaultValue = "./plugins",
         description = "A directory of task type plugin jars, read at start (default: ${DEFAULT-VALUE}; missing means none).")
     private Path plugins;
@@ -307,7 +318,9 @@ public final class ServeCommand implements Callable<Integer>
             serverConfig = ServerConfig.builder()
                 .host(host).port(port).authToken(token).maxInFlight(maxInFlight).idleTimeout(Duration.ofMillis(idleTimeoutMillis))
                 .busyRejects(busyRejects).maxConnections(maxConnections).maxFrameBytes(maxFrameBytes).ioThreads(ioThreads)
-                .transport(transport).closeTimeout(shutdownTimeout).maxSubscriptions(maxSubscriptions).maxQueuedEvents(maxQueuedEvents).build();
+                .transport(transport).closeTimeout(shutdownTimeout).maxSubscriptions(maxSubscriptions).maxQueuedEvents(maxQueuedEvents)
+                .maxReplyBytes(parseBytes("max-reply-bytes", maxReplyBytes))
+                .maxTotalReplyBytes(parseBytes("max-total-reply-bytes", maxTotalReplyBytes)).build();
             final EngineConfig.Builder builder = EngineConfig.builder(journal).ringSize(ringSize).waitStrategy(waitStrategy)
                 .pipelineThreads(pipelineThreads).rollCycle(rollCycle).pluginsDirectory(plugins)
                 .maxLiveTasks(maxLiveTasks).blockingPoolThreads(blockingThreads).maxAsyncInFlight(maxAsync)

@@ -90,9 +90,13 @@ final class GyreMetrics
             all.metricSnapshot(counter("gyre_tcp_events_lost", "Status events dropped for subscribers that did not read them in time.",
                 stats.eventsLost()));
             all.metricSnapshot(counter("gyre_tcp_auth_failures", "Handshakes refused for a wrong or missing token.", stats.authFailures()));
+            all.metricSnapshot(counter("gyre_tcp_slow_consumers",
+                "Connections closed with SLOW_CONSUMER: they held more unread reply bytes than a budget allows.", stats.slowConsumers()));
             all.metricSnapshot(gauge("gyre_tcp_in_flight", "Requests received and not yet answered, all connections.", server.inFlight()));
             all.metricSnapshot(gauge("gyre_tcp_pending_outbound_bytes", "Answer bytes queued for clients that have not read them yet.",
                 server.pendingOutboundBytes()));
+            all.metricSnapshot(gauge("gyre_tcp_held_reply_bytes",
+                "Reply bytes encoded and not yet taken by a socket, all connections (bounded by maxTotalReplyBytes).", server.heldReplyBytes()));
         }
         // last, so that a handler's gauge named like one of the engine's is left out instead of failing the scrape
         final MetricSnapshots engineAndServer = all.build();

@@ -31,7 +31,13 @@ public enum ErrorCode
     /** The server failed; the message says how. */
     INTERNAL_ERROR(12),
     /** The server has as many connections as it is configured for. */
-    TOO_MANY_CONNECTIONS(13);
+    TOO_MANY_CONNECTIONS(13),
+    /**
+     * The connection's replies were not being read: the bytes of replies the server still held for it passed
+     * its per-connection budget, or it held the most when the server's total budget was passed. Nothing is
+     * lost: outcomes are journaled; reconnect and resubmit by key, or ask STATUS.
+     */
+    SLOW_CONSUMER(14);
 
     private static final ErrorCode[] VALUES = values();
 

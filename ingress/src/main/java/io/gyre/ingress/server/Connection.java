@@ -43,6 +43,10 @@ import static io.gyre.ingress.protocol.Protocol.*;
  * the engine's ring is full (unless BUSY refusals are configured). A protocol error is answered with an
  * ERROR frame, then this connection, and nothing else, is closed.
  * <p>
+ * Replies to requests already in flight keep coming while reading is paused; the bytes of them held for a
+ * client that does not read are bounded by the {@link ReplyBudget}: past it the connection is closed with ERROR
+ * SLOW_CONSUMER at once (not waiting for that frame to be taken) and everything it held is released.
+ * <p>
  * A connection may hold one status event subscription (SUBSCRIBE): its events are written by an
  * {@link EventProxy} on this event loop while the channel is writable, and wait (bounded) in the subscription
  * otherwise; it ends with UNSUBSCRIBE, an ERROR, or the connection's close.
@@ -86,14 +90,15 @@ final class Connection extends ChannelInboundHandlerAdapter
     private final Runnable ringRetry = this::retryAfterRingFull;
 
     private final Executor answers;
+    private final ReplyBudget budget;
 
     // status events: the connection's subscription (one at most) and the proxy writing its frames
     private EventSubscription subscription;
     private EventProxy events;
 
-    Connection(final Engine engine, final ServerConfig config, final int maxFrame, final ServerStats stats)
+    Connection(final Engine engine, final ServerConfig config, final int maxFrame, final ServerStats stats, final ReplyBudget budget)
     {
-        this(engine, config, maxFrame, stats, null);
+        this(engine, config, maxFrame, stats, null, budget);
     }
 
     /**
@@ -102,11 +107,26 @@ final class Connection extends ChannelInboundHandlerAdapter
      */
     Connection(final Engine engine, final ServerConfig config, final int maxFrame, final ServerStats stats, final Executor answers)
     {
+        this(engine, config, maxFrame, stats, answers, ReplyBudget.of(config));
+    }
+
+    /**
+     * @param budget the bound on reply bytes held, this connection's and the server's.
+     */
+    Connection(
+        final Engine engine,
+        final ServerConfig config,
+        final int maxFrame,
+        final ServerStats stats,
+        final Executor answers,
+        final ReplyBudget budget)
+    {
         this.engine = engine;
         this.config = config;
         this.maxFrame = maxFrame;
         this.stats = stats;
         this.answers = answers;
+        this.budget = budget;
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -116,7 +136,7 @@ final class Connection extends ChannelInboundHandlerAdapter
     public void handlerAdded(final ChannelHandlerContext ctx)
     {
         this.ctx = ctx;
-        this.outbox = new Outbox(ctx, answers != null ? answers : ctx.executor(), this::afterDrain);
+        this.outbox = new Outbox(ctx, answers != null ? answers : ctx.executor(), this::afterDrain, budget, this::slowConsumer);
     }
 
     @Override
@@ -824,6 +844,52 @@ final class Connection extends ChannelInboundHandlerAdapter
             ctx.executor().schedule(() -> ctx.close(), CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
         }
         flushNeeded = false;
+    }
+
+    /**
+     * On the event loop, once the outbox holds more reply bytes than a budget allows: queue an ERROR
+     * SLOW_CONSUMER (sent only if the socket has room: it waits behind the replies not read) and close at once,
+     * which releases every reply held. Outcomes are journaled: the client reconnects and resubmits by key, or
+     * asks STATUS.
+     */
+    private void slowConsumer(final String why)
+    {
+        stats.slowConsumer();
+        if (!ctx.channel().isOpen())
+        {
+            return;
+        }
+        LOG.warn("closing connection {}: {}", ctx.channel().remoteAddress(), why);
+        if (!closing)
+        {
+            closing = true;
+            endSubscription();
+            releaseCumulation();
+            try
+            {
+                final ByteBuf out = ctx.alloc().ioBuffer(HEADER_BYTES + COMPLAINT_FIXED + 256);
+                Frames.complaint(out, ERROR, 0, ErrorCode.SLOW_CONSUMER.code(), why + "; closing (outcomes are journaled: " +
+                    "reconnect and resubmit by key, or ask STATUS)");
+                ctx.writeAndFlush(out, ctx.voidPromise());
+            }
+            catch (final OutOfMemoryError ex)
+            {
+                // no memory for the ERROR either: close without it
+            }
+        }
+        flushNeeded = false;
+        ctx.close();
+    }
+
+    /** @return reply bytes held for this connection, not yet taken by its socket. */
+    long heldReplyBytes()
+    {
+        return outbox == null ? 0 : outbox.heldBytes();
+    }
+
+    Outbox outbox()
+    {
+        return outbox;
     }
 
     /** On the event loop: write the answers the outbox holds now (before a closing ERROR). */

@@ -59,6 +59,7 @@ public final class GyreServer implements AutoCloseable
     private final Channel serverChannel;
     private final String transport;
     private final int maxFrame;
+    private final ReplyBudget replies;
 
     private GyreServer(final Engine engine, final ServerConfig config)
     {
@@ -79,6 +80,7 @@ public final class GyreServer implements AutoCloseable
         final Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         this.loops = new MultiThreadIoEventLoopGroup(config.ioThreads(), new DefaultThreadFactory("gyre-io", true), io);
         this.maxFrame = maxFrame(engine.config(), config);
+        this.replies = new ReplyBudget(config.maxReplyBytes(), config.totalReplyBudget(), this::outboxes);
 
         final ServerBootstrap bootstrap = new ServerBootstrap()
             .group(loops)
@@ -103,7 +105,7 @@ public final class GyreServer implements AutoCloseable
                     channels.add(channel);
                     channel.pipeline()
                         .addLast("idle", new IdleStateHandler(config.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS))
-                        .addLast("gyre", new Connection(engine, config, maxFrame, stats));
+                        .addLast("gyre", new Connection(engine, config, maxFrame, stats, replies));
                 }
             });
         try
@@ -122,8 +124,9 @@ public final class GyreServer implements AutoCloseable
             loops.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw new IllegalStateException("cannot listen on " + config.host() + ":" + config.port() + ": " + ex.getMessage(), ex);
         }
-        LOG.info("listening on {} ({}, {} io thread(s), max frame {} bytes, max in flight {} per connection{})",
-            address(), transport, config.ioThreads(), maxFrame, config.maxInFlight(), config.authToken() != null ? ", auth on" : "");
+        LOG.info("listening on {} ({}, {} io thread(s), max frame {} bytes, max in flight {} per connection, unread replies held " +
+                "up to {} bytes per connection and {} in all{})", address(), transport, config.ioThreads(), maxFrame, config.maxInFlight(),
+            replies.perConnection(), replies.total(), config.authToken() != null ? ", auth on" : "");
     }
 
     /**
@@ -181,6 +184,31 @@ public final class GyreServer implements AutoCloseable
             sum += connection == null ? 0 : connection.pendingOutboundBytes();
         }
         return sum;
+    }
+
+    /**
+     * @return reply bytes encoded for clients and not yet taken by their sockets, over all connections: what the
+     *     reply budgets bound ({@link ServerConfig#maxReplyBytes()}, {@link ServerConfig#totalReplyBudget()}).
+     */
+    public long heldReplyBytes()
+    {
+        return replies.held();
+    }
+
+    /** The outboxes of the open connections, for the reply budget to pick the one holding the most. */
+    private java.util.List<Outbox> outboxes()
+    {
+        final java.util.List<Outbox> all = new java.util.ArrayList<>(channels.size());
+        for (final Channel channel : channels)
+        {
+            final Connection connection = channel.pipeline().get(Connection.class);
+            final Outbox outbox = connection == null ? null : connection.outbox();
+            if (outbox != null)
+            {
+                all.add(outbox);
+            }
+        }
+        return all;
     }
 
     /**

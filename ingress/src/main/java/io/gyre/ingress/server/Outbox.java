@@ -36,15 +36,28 @@ import static io.gyre.ingress.protocol.Protocol.*;
  * goes on a queue and the event loop is woken once (not once per answer) to write everything queued and
  * flush. The event loop counts requests sent into the engine, the publish thread counts the answers:
  * their difference is what the connection has in flight.
+ * <p>
+ * The bytes of replies held (encoded, and not yet taken by the socket) are bounded: past the connection's
+ * budget (a client that stopped reading while the replies to what it had sent keep coming), or when the
+ * server's total budget is passed and this connection holds the most, the outbox stops encoding, drops what it
+ * holds, and has the connection closed with ERROR SLOW_CONSUMER. A batch of answers is cut into buffers of at
+ * most about {@value #ROLL_BYTES} bytes (or one reply), so no single allocation grows with the batch.
  */
 final class Outbox extends BatchingOutcomeListener
 {
     private static final byte[] EMPTY = new byte[0];
     private static final int BATCH_BUFFER_BYTES = 2048;
+    /** A batch buffer this full is queued, and the next answers go into a new one. */
+    static final int ROLL_BYTES = 64 << 10;
 
     private final ChannelHandlerContext ctx;
     private final Executor executor;
     private final Runnable afterDrain;
+    private final ReplyBudget budget;
+    private final java.util.function.Consumer<String> onOverflow;
+    /** Reply bytes queued or in the channel, not yet taken by the socket. */
+    private final AtomicLong held = new AtomicLong();
+    private final AtomicBoolean overflowed = new AtomicBoolean();
     private final Queue<ByteBuf> queue = PlatformDependent.newMpscQueue();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
     private final Runnable drain = this::drain;
@@ -61,11 +74,56 @@ final class Outbox extends BatchingOutcomeListener
     private ByteBuf batch;
     private int batchAnswers;
 
-    Outbox(final ChannelHandlerContext ctx, final Executor executor, final Runnable afterDrain)
+    /**
+     * @param onOverflow run on {@code executor} once, when the reply bytes held passed a budget: closes the
+     *     connection, with the reason given.
+     */
+    Outbox(
+        final ChannelHandlerContext ctx,
+        final Executor executor,
+        final Runnable afterDrain,
+        final ReplyBudget budget,
+        final java.util.function.Consumer<String> onOverflow)
     {
         this.ctx = ctx;
         this.executor = executor;
         this.afterDrain = afterDrain;
+        this.budget = budget;
+        this.onOverflow = onOverflow;
+    }
+
+    /** @return reply bytes held: queued for the event loop or in the channel, not yet taken by the socket (any thread). */
+    long heldBytes()
+    {
+        return held.get();
+    }
+
+    /** @return true once the reply bytes held passed a budget: the connection is being closed. */
+    boolean overflowed()
+    {
+        return overflowed.get();
+    }
+
+    /**
+     * Stop encoding, drop what is held (on the event loop) and have the connection closed: it holds too many reply
+     * bytes. Any thread; once.
+     */
+    void overflow(final String why)
+    {
+        if (!overflowed.compareAndSet(false, true))
+        {
+            return;
+        }
+        // from here nothing more is encoded (the batch being written is released at its end) or written
+        closed = true;
+        try
+        {
+            executor.execute(() -> onOverflow.accept(why));
+        }
+        catch (final RejectedExecutionException ex)
+        {
+            // the event loop is gone (server stopped): its channel is closed
+        }
     }
 
     /** The connection's HELLO asked for accounting in its RESULT frames. */
@@ -108,7 +166,17 @@ final class Outbox extends BatchingOutcomeListener
     {
         if (!resultsOnly && !closed)
         {
-            Frames.accepted(batch(), correlationId, taskId);
+            try
+            {
+                final ByteBuf out = batch();
+                final int before = out.writerIndex();
+                Frames.accepted(out, correlationId, taskId);
+                written(before);
+            }
+            catch (final OutOfMemoryError ex)
+            {
+                outOfMemory(ex);
+            }
         }
     }
 
@@ -120,7 +188,21 @@ final class Outbox extends BatchingOutcomeListener
         {
             return;
         }
-        final ByteBuf out = batch();
+        try
+        {
+            final ByteBuf out = batch();
+            final int before = out.writerIndex();
+            encode(out, outcome);
+            written(before);
+        }
+        catch (final OutOfMemoryError ex)
+        {
+            outOfMemory(ex);
+        }
+    }
+
+    private void encode(final ByteBuf out, final TaskOutcome outcome)
+    {
         if (outcome.rejected())
         {
             Frames.complaint(out, REJECTED, outcome.correlationId(), RejectCode.of(outcome.rejectReason()).code(),
@@ -159,7 +241,7 @@ final class Outbox extends BatchingOutcomeListener
             }
             else
             {
-                queue.offer(full);
+                enqueue(full);
             }
         }
         if (batchAnswers > 0)
@@ -181,6 +263,53 @@ final class Outbox extends BatchingOutcomeListener
             batch = ctx.alloc().ioBuffer(BATCH_BUFFER_BYTES);
         }
         return batch;
+    }
+
+    /**
+     * The publish thread encoded a frame into the batch from {@code before}: check this connection's budget (one
+     * reply alone is always allowed, however large), and queue the batch once it is large enough.
+     */
+    private void written(final int before)
+    {
+        final ByteBuf out = batch;
+        final long pending = held.get() + out.writerIndex();
+        if (pending > budget.perConnection() && pending > out.writerIndex() - before)
+        {
+            overflow("the client does not read its replies: the server holds " + pending + " bytes of them for this connection, " +
+                "more than its maxReplyBytes=" + budget.perConnection());
+            return;
+        }
+        if (out.writerIndex() >= ROLL_BYTES)
+        {
+            batch = null;
+            enqueue(out);
+            schedule();
+        }
+    }
+
+    /**
+     * Direct memory ran out while encoding a reply: this connection's replies go (the frame being written is
+     * incomplete), rather than the error reaching the engine's thread.
+     */
+    private void outOfMemory(final OutOfMemoryError ex)
+    {
+        overflow("the server ran out of memory for replies (" + ex.getMessage() + ") holding " + held.get() +
+            " bytes of them for this connection");
+    }
+
+    /** Hand a buffer of frames to the event loop, counting its bytes as held (any thread). */
+    private void enqueue(final ByteBuf frames)
+    {
+        final int bytes = frames.readableBytes();
+        held.addAndGet(bytes);
+        queue.offer(frames);
+        budget.add(bytes);
+    }
+
+    private void unheld(final int bytes)
+    {
+        held.addAndGet(-bytes);
+        budget.remove(bytes);
     }
 
     private static String message(final io.gyre.engine.RejectReason reason)
@@ -283,7 +412,16 @@ final class Outbox extends BatchingOutcomeListener
             {
                 return;
             }
-            final ByteBuf out = ctx.alloc().ioBuffer(HEADER_BYTES + STATUS_FIXED + 64);
+            final ByteBuf out;
+            try
+            {
+                out = ctx.alloc().ioBuffer(HEADER_BYTES + STATUS_FIXED + 64);
+            }
+            catch (final OutOfMemoryError ex)
+            {
+                outOfMemory(ex);
+                return;
+            }
             try
             {
                 if (failure != null)
@@ -304,7 +442,20 @@ final class Outbox extends BatchingOutcomeListener
                 out.release();
                 throw ex;
             }
-            queue.offer(out);
+            catch (final OutOfMemoryError ex)
+            {
+                out.release();
+                outOfMemory(ex);
+                return;
+            }
+            if (held.get() + out.readableBytes() > budget.perConnection() && held.get() > 0)
+            {
+                out.release();
+                overflow("the client does not read its replies: the server holds " + held.get() + " bytes of them for this " +
+                    "connection, and this one would pass its maxReplyBytes=" + budget.perConnection());
+                return;
+            }
+            enqueue(out);
         }
         finally
         {
@@ -348,13 +499,16 @@ final class Outbox extends BatchingOutcomeListener
         ByteBuf frames;
         while ((frames = queue.poll()) != null)
         {
+            final int bytes = frames.readableBytes();
             if (closed)
             {
                 frames.release();
+                unheld(bytes);
             }
             else
             {
-                ctx.write(frames, ctx.voidPromise());
+                // held until the socket takes them, or the channel drops them at its close
+                ctx.write(frames).addListener(written -> unheld(bytes));
                 wrote = true;
             }
         }
@@ -381,7 +535,9 @@ final class Outbox extends BatchingOutcomeListener
         ByteBuf frames;
         while ((frames = queue.poll()) != null)
         {
+            final int bytes = frames.readableBytes();
             frames.release();
+            unheld(bytes);
         }
     }
 }

@@ -29,6 +29,11 @@ import java.time.Duration;
  *     one more is REJECTED {@code TOO_MANY_SUBSCRIPTIONS} (default 1000; 0 turns subscriptions off).
  * @param maxQueuedEvents status events queued for a subscription while its connection's write buffer is above
  *     the high-water mark; beyond, events are dropped and counted, and the client gets EVENTS_LOST (default 4096).
+ * @param maxReplyBytes bytes of replies the server may hold for one connection, encoded and not yet taken by its
+ *     socket (default 64 MiB, at least the write high-water mark): a client that does not read its replies while
+ *     requests it sent earlier keep answering passes it, and its connection is closed with ERROR SLOW_CONSUMER.
+ * @param maxTotalReplyBytes the same over all connections; past it, the connection holding the most is closed
+ *     likewise. 0 (default): half the direct memory the JVM allows, where replies are held.
  */
 public record ServerConfig(
     String host,
@@ -45,11 +50,24 @@ public record ServerConfig(
     int writeLowWaterMark,
     Duration closeTimeout,
     int maxSubscriptions,
-    int maxQueuedEvents)
+    int maxQueuedEvents,
+    long maxReplyBytes,
+    long maxTotalReplyBytes)
 {
     public static final int DEFAULT_PORT = 7070;
     /** The most status subscriptions a server may be configured to hold. */
     public static final int MAX_SUBSCRIPTIONS = 65_536;
+    /** The default of {@link #maxReplyBytes()}. */
+    public static final long DEFAULT_MAX_REPLY_BYTES = 64L << 20;
+
+    /**
+     * @return the server-wide budget of held reply bytes in force: as configured, else half the JVM's
+     *     direct memory limit (what Netty allocates replies from).
+     */
+    public long totalReplyBudget()
+    {
+        return maxTotalReplyBytes != 0 ? maxTotalReplyBytes : io.netty.util.internal.PlatformDependent.maxDirectMemory() / 2;
+    }
 
     /** Which Netty transport to use. */
     public enum Transport
@@ -82,6 +100,8 @@ public record ServerConfig(
         private Duration closeTimeout = Duration.ofSeconds(10);
         private int maxSubscriptions = 1000;
         private int maxQueuedEvents = 4096;
+        private long maxReplyBytes = DEFAULT_MAX_REPLY_BYTES;
+        private long maxTotalReplyBytes;
 
         private Builder()
         {
@@ -173,6 +193,19 @@ public record ServerConfig(
             return this;
         }
 
+        public Builder maxReplyBytes(final long value)
+        {
+            maxReplyBytes = value;
+            return this;
+        }
+
+        /** 0 for half the JVM's direct memory limit. */
+        public Builder maxTotalReplyBytes(final long value)
+        {
+            maxTotalReplyBytes = value;
+            return this;
+        }
+
         public ServerConfig build()
         {
             require(host != null && !host.isBlank(), "host=" + host + " must be an address or name to bind");
@@ -194,9 +227,14 @@ public record ServerConfig(
                 "maxSubscriptions=" + maxSubscriptions + " must be in [0, " + MAX_SUBSCRIPTIONS + "] (0: no subscriptions)");
             require(maxQueuedEvents >= 1 && maxQueuedEvents <= io.gyre.engine.Engine.MAX_QUEUED_EVENTS,
                 "maxQueuedEvents=" + maxQueuedEvents + " must be in [1, " + io.gyre.engine.Engine.MAX_QUEUED_EVENTS + "]");
+            require(maxReplyBytes >= writeHighWaterMark,
+                "maxReplyBytes=" + maxReplyBytes + " must be at least the write high-water mark (" + writeHighWaterMark + ")");
+            require(maxTotalReplyBytes == 0 || maxTotalReplyBytes >= writeHighWaterMark,
+                "maxTotalReplyBytes=" + maxTotalReplyBytes + " must be 0 (half the JVM's direct memory) or at least the write " +
+                    "high-water mark (" + writeHighWaterMark + ")");
             return new ServerConfig(host, port, ioThreads, transport, maxFrameBytes, maxInFlight, idleTimeout,
                 authToken == null ? null : authToken.clone(), busyRejects, maxConnections, writeHighWaterMark,
-                writeLowWaterMark, closeTimeout, maxSubscriptions, maxQueuedEvents);
+                writeLowWaterMark, closeTimeout, maxSubscriptions, maxQueuedEvents, maxReplyBytes, maxTotalReplyBytes);
         }
 
         private static void require(final boolean condition, final String message)

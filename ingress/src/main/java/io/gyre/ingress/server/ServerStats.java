@@ -16,6 +16,7 @@ public final class ServerStats
     private final LongAdder busy = new LongAdder();
     private final LongAdder protocolErrors = new LongAdder();
     private final LongAdder authFailures = new LongAdder();
+    private final LongAdder slowConsumers = new LongAdder();
     private final AtomicInteger subscriptions = new AtomicInteger();
     private final LongAdder eventsSent = new LongAdder();
     private final LongAdder eventsLost = new LongAdder();
@@ -113,6 +114,11 @@ public final class ServerStats
         authFailures.increment();
     }
 
+    void slowConsumer()
+    {
+        slowConsumers.increment();
+    }
+
     /** @return connections open now. */
     public long openConnections()
     {
@@ -159,5 +165,11 @@ public final class ServerStats
     public long authFailures()
     {
         return authFailures.sum();
+    }
+
+    /** @return connections closed with SLOW_CONSUMER: they held more unread reply bytes than a budget allows. */
+    public long slowConsumers()
+    {
+        return slowConsumers.sum();
     }
 }
