@@ -1,6 +1,7 @@
 package io.gyre.tasks.http;
 
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.gyre.engine.TaskFailure;
@@ -124,6 +125,11 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis)
         {
             root = HttpJson.MAPPER.readTree(new DirectBufferInputStream(payload, 0, length));
         }
+        catch (final NumberFormatException ex)
+        {
+            // a number of JSON's syntax that is no decimal (1e2147483648): the payload's fault, named by its field
+            throw unrepresentableNumber(payload, length, ex);
+        }
         catch (final JsonProcessingException ex)
         {
             final JsonLocation at = ex.getLocation();
@@ -139,6 +145,23 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis)
             throw invalid("payload", "expected a JSON object, got " + (root == null ? "nothing" : kind(root)));
         }
         return root;
+    }
+
+    private static TaskFailure unrepresentableNumber(final DirectBuffer payload, final int length, final NumberFormatException problem)
+    {
+        try (JsonParser parser = HttpJson.MAPPER.getFactory().createParser(new DirectBufferInputStream(payload, 0, length)))
+        {
+            final JsonErrors.Unrepresentable number = JsonErrors.findUnrepresentableNumber(parser);
+            if (number != null)
+            {
+                return invalid(number.field(), number.reason());
+            }
+        }
+        catch (final IOException ex)
+        {
+            // not JSON before the number: cannot be, the tree reader got as far as the number; say what it said
+        }
+        return invalid("payload", "not valid JSON: " + problem.getMessage());
     }
 
     private static String method(final JsonNode node) throws TaskFailure

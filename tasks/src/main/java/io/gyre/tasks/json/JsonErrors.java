@@ -1,5 +1,12 @@
 package io.gyre.tasks.json;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+
+import java.io.IOException;
+
 /**
  * Jackson's parse errors as a task's failure message says them: without the parser's internals (the feature
  * that refused a duplicate member, the source description), so every JSON-reading task type words them alike.
@@ -7,6 +14,9 @@ package io.gyre.tasks.json;
 public final class JsonErrors
 {
     private static final String DUPLICATE = "Duplicate field '";
+
+    /** Characters of a number quoted whole in a message; a longer one is cut in the middle. */
+    private static final int QUOTED_DIGITS = 40;
 
     private JsonErrors()
     {
@@ -31,5 +41,126 @@ public final class JsonErrors
         }
         // a limit's message names the Jackson method that holds it: "(1000, from `StreamReadConstraints.get...()`)"
         return message.replaceAll(", from `[^`]*`", "");
+    }
+
+    /**
+     * Find the first number of a payload that Jackson reads (its syntax is JSON's) but cannot make a
+     * {@link java.math.BigDecimal} of ({@code 1e2147483648}: the exponent overflows an {@code int}). A tree reader
+     * that keeps decimals throws a bare {@link NumberFormatException} for it, which says neither where it is nor
+     * that the payload is at fault; a handler that catches one calls this, on a new parser of the same payload,
+     * to say both. Only a failing payload is read this second time.
+     *
+     * @param parser a parser at the payload's start.
+     * @return the field the number is in ({@code values["/a"]}, {@code ops[0].value.v}, {@code payload} for the
+     *     whole payload) and what is wrong with it, or null when every number reads.
+     * @throws IOException when the payload is not JSON before such a number.
+     */
+    public static Unrepresentable findUnrepresentableNumber(final JsonParser parser) throws IOException
+    {
+        for (JsonToken token = parser.nextToken(); token != null; token = parser.nextToken())
+        {
+            if (token == JsonToken.VALUE_NUMBER_FLOAT || token == JsonToken.VALUE_NUMBER_INT)
+            {
+                try
+                {
+                    if (token == JsonToken.VALUE_NUMBER_FLOAT)
+                    {
+                        parser.getDecimalValue();
+                    }
+                    else
+                    {
+                        parser.getBigIntegerValue();
+                    }
+                }
+                catch (final NumberFormatException | ArithmeticException ex)
+                {
+                    return new Unrepresentable(field(parser.getParsingContext()),
+                        "number " + shortened(parser.getText()) + " cannot be represented: " + reason(ex));
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A number of a payload that cannot be read as a decimal.
+     *
+     * @param field the field it is in, as the handlers' messages name fields.
+     * @param reason what is wrong: {@code number 1e2147483648 cannot be represented: exponent overflow}.
+     */
+    public record Unrepresentable(String field, String reason)
+    {
+    }
+
+    /**
+     * @return the field a parser's context is in: its top-level member bare, then {@code [2]} for an element of an
+     *     array, {@code .name} for a member whose name is letters, digits, {@code _} and {@code -}, and
+     *     {@code ["/a b"]} for any other; {@code payload} at the root.
+     */
+    private static String field(final JsonStreamContext context)
+    {
+        final java.util.ArrayDeque<String> segments = new java.util.ArrayDeque<>();
+        for (JsonStreamContext at = context; at != null && !at.inRoot(); at = at.getParent())
+        {
+            final boolean topLevel = at.getParent() == null || at.getParent().inRoot();
+            if (at.inArray())
+            {
+                segments.push(topLevel ? "payload[" + at.getCurrentIndex() + "]" : "[" + at.getCurrentIndex() + "]");
+            }
+            else
+            {
+                final String name = String.valueOf(at.getCurrentName());
+                segments.push(topLevel ? name : plainName(name) ? "." + name : "[" + quote(name) + "]");
+            }
+        }
+        return segments.isEmpty() ? "payload" : String.join("", segments);
+    }
+
+    private static boolean plainName(final String name)
+    {
+        if (name.isEmpty())
+        {
+            return false;
+        }
+        for (int i = 0; i < name.length(); i++)
+        {
+            final char c = name.charAt(i);
+            if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String quote(final String text)
+    {
+        return '"' + new String(JsonStringEncoder.getInstance().quoteAsString(text)) + '"';
+    }
+
+    private static String shortened(final String number)
+    {
+        return number.length() <= QUOTED_DIGITS ? number :
+            number.substring(0, QUOTED_DIGITS / 2) + "..." + number.substring(number.length() - QUOTED_DIGITS / 2) +
+                " (" + number.length() + " characters)";
+    }
+
+    /**
+     * @return the reason Jackson gives ({@code ..., reason: Exponent overflow.}) as a message's tail says it.
+     */
+    private static String reason(final RuntimeException ex)
+    {
+        final String message = String.valueOf(ex.getMessage());
+        final int at = message.lastIndexOf("reason:");
+        String reason = (at >= 0 ? message.substring(at + "reason:".length()) : message).trim();
+        if (reason.endsWith("."))
+        {
+            reason = reason.substring(0, reason.length() - 1);
+        }
+        if (reason.isEmpty())
+        {
+            return "not a decimal";
+        }
+        return Character.toLowerCase(reason.charAt(0)) + reason.substring(1);
     }
 }

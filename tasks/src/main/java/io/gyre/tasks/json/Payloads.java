@@ -3,6 +3,7 @@ package io.gyre.tasks.json;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -68,20 +69,22 @@ final class Payloads
     {
         final DirectBuffer payload = context.payload();
         final int length = context.payloadLength();
+        byte[] array = payload.byteArray();
+        int offset = payload.wrapAdjustment();
+        if (array == null)
+        {
+            array = new byte[length];
+            payload.getBytes(0, array);
+            offset = 0;
+        }
         final JsonNode root;
         try
         {
-            final byte[] array = payload.byteArray();
-            if (array != null)
-            {
-                root = READER.readTree(array, payload.wrapAdjustment(), length);
-            }
-            else
-            {
-                final byte[] copy = new byte[length];
-                payload.getBytes(0, copy);
-                root = READER.readTree(copy);
-            }
+            root = READER.readTree(array, offset, length);
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw unrepresentableNumber(array, offset, length, ex);
         }
         catch (final JacksonException ex)
         {
@@ -100,6 +103,28 @@ final class Payloads
             throw invalid("payload", "must be a JSON object, was " + describe(root));
         }
         return (ObjectNode)root;
+    }
+
+    /**
+     * @return the failure for a payload the tree reader could not read a number of (see
+     *     {@link JsonErrors#findUnrepresentableNumber}): it names the number's field.
+     */
+    private static TaskFailure unrepresentableNumber(final byte[] array, final int offset, final int length,
+        final NumberFormatException problem)
+    {
+        try (JsonParser parser = MAPPER.getFactory().createParser(array, offset, length))
+        {
+            final JsonErrors.Unrepresentable number = JsonErrors.findUnrepresentableNumber(parser);
+            if (number != null)
+            {
+                return invalid(number.field(), number.reason());
+            }
+        }
+        catch (final IOException ex)
+        {
+            // not JSON before the number: cannot be, the tree reader got as far as the number; say what it said
+        }
+        return invalid("payload", "not JSON: " + problem.getMessage());
     }
 
     /**

@@ -70,7 +70,11 @@ class HttpInputTest
             arguments("{\"url\":\"http://localhost/\",\"timeoutMillis\":\"5000\"}", "timeoutMillis: expected an integer in [1, 86400000], " +
                 "got \"5000\""),
             arguments("{\"url\":\"http://localhost/\",\"timeoutMillis\":86400001}", "timeoutMillis: expected an integer in [1, 86400000], " +
-                "got 86400001"));
+                "got 86400001"),
+            arguments("{\"url\":\"http://localhost/\",\"timeoutMillis\":1e2147483648}", "timeoutMillis: number 1e2147483648 cannot " +
+                "be represented: exponent overflow"),
+            arguments("{\"url\":\"http://localhost/\",\"body\":{\"a\":[0.1e2147483648]}}", "body.a[0]: number 0.1e2147483648 " +
+                "cannot be represented: exponent overflow"));
     }
 
     @ParameterizedTest

@@ -74,6 +74,40 @@ class PayloadsTest
             .isEqualTo("invalid input: payload: not JSON: Invalid UTF-8 middle byte 0x28 at line 1, column 9");
     }
 
+    /**
+     * Jackson reads such a number (its syntax is JSON's) but cannot make a decimal of it, and threw
+     * {@code NumberFormatException} out of the handler: the engine took that for a bug and retried, with a stack
+     * trace each time. An outside check found it.
+     */
+    @ParameterizedTest(name = "{0} [{1}]")
+    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+        "set       | {'values':{'/a':0.1e2147483648}}                           | values[\"/a\"]  | 0.1e2147483648",
+        "set       | {'input':{'a':[1,1e2147483648]},'values':{}}               | input.a[1]      | 1e2147483648",
+        "set       | {'input':{'a b':1e-2147483649},'values':{}}                | input[\"a b\"]  | 1e-2147483649",
+        "inject    | {'input':{'x':1e2147483648},'refs':{'/a':'/x'}}            | input.x         | 1e2147483648",
+        "inject    | {'refs':{'/a':1e2147483648}}                               | refs[\"/a\"]    | 1e2147483648",
+        "inject    | {'template':[1e2147483648],'refs':{}}                      | template[0]     | 1e2147483648",
+        "transform | {'input':1e-2147483649,'ops':[]}                           | input           | 1e-2147483649",
+        "transform | {'ops':[{'op':'set','path':'/a','value':{'v':1e2147483648}}]} | ops[0].value.v | 1e2147483648",
+        "transform | {'ops':[{'op':'set','path':1e2147483648,'value':1}]}       | ops[0].path     | 1e2147483648"})
+    void shouldFailPermanentlyNamingTheFieldOfANumberTooLargeForADecimal(final String type, final String payload, final String field,
+        final String number)
+    {
+        final io.gyre.engine.TaskHandler handler = JsonTaskHandlers.all().stream().filter(h -> h.type().equals(type)).findFirst().orElseThrow();
+
+        assertThat(failure(handler, payload))
+            .isEqualTo("invalid input: " + field + ": number " + number + " cannot be represented: exponent overflow");
+    }
+
+    @Test
+    void shouldNameTheFieldOfANumberTooLargeForADecimalOffTheHeap()
+    {
+        final RecordingContext context = RecordingContext.offHeap(json("{'values':{'/a':1e2147483648}}"));
+
+        assertThat(catchThrowableOfType(TaskFailure.class, () -> new SetTaskHandler().execute(context)).getMessage())
+            .isEqualTo("invalid input: values[\"/a\"]: number 1e2147483648 cannot be represented: exponent overflow");
+    }
+
     @Test
     void shouldLeaveTheMaximumOutputSizeToTheContext() throws Exception
     {
