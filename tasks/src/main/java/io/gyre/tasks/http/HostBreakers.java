@@ -91,10 +91,12 @@ final class HostBreakers
             final CircuitBreaker.StateTransition transition = event.getStateTransition();
             if (transition.getToState() == CircuitBreaker.State.OPEN)
             {
-                hostBreaker.openedAtNanos = System.nanoTime();
+                final Opening opening = new Opening(System.nanoTime(), breaker.getMetrics().getFailureRate(),
+                    breaker.getMetrics().getNumberOfBufferedCalls());
+                hostBreaker.opening = opening;
                 LOG.warn("http circuit breaker for {}: {} -> OPEN, failure rate {}% of the last {} calls; calls refused for {} ms",
-                    host, transition.getFromState(), breaker.getMetrics().getFailureRate(),
-                    breaker.getMetrics().getNumberOfBufferedCalls(), config.getWaitIntervalFunctionInOpenState().apply(1));
+                    host, transition.getFromState(), opening.failureRate(), opening.calls(),
+                    config.getWaitIntervalFunctionInOpenState().apply(1));
             }
             else
             {
@@ -102,6 +104,15 @@ final class HostBreakers
             }
         });
         return hostBreaker;
+    }
+
+    /**
+     * Why and when a breaker last opened: the failure rate of its window at that moment and the calls in it. The
+     * window's rate moves on while the breaker is open (calls let through before it opened still finish and are
+     * counted), so a refusal quotes this, not the rate of now.
+     */
+    private record Opening(long atNanos, float failureRate, int calls)
+    {
     }
 
     /**
@@ -113,7 +124,8 @@ final class HostBreakers
     {
         private final String host;
         private final CircuitBreaker breaker;
-        private volatile long openedAtNanos;
+        /** Set when the breaker opens, on the thread whose outcome opened it; null until it first opens. */
+        private volatile Opening opening;
 
         private HostBreaker(final String host, final CircuitBreaker breaker)
         {
@@ -173,9 +185,13 @@ final class HostBreakers
                     " trial calls are in flight: not calling " + host;
             }
             final long waitMillis = config.getWaitIntervalFunctionInOpenState().apply(1);
-            final long openForMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - openedAtNanos);
-            return "circuit breaker for " + host + " is " + state + " (failure rate " + metrics.getFailureRate() + "% of the last " +
-                metrics.getNumberOfBufferedCalls() + " calls, threshold " + config.getFailureRateThreshold() + "%): not calling " + host +
+            // another thread's outcome may have opened it a moment ago and not yet said why: the window's rate is then that
+            final Opening known = opening;
+            final Opening last = known != null ? known :
+                new Opening(System.nanoTime(), metrics.getFailureRate(), metrics.getNumberOfBufferedCalls());
+            final long openForMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - last.atNanos());
+            return "circuit breaker for " + host + " is " + state + " (opened at a failure rate of " + last.failureRate() + "% of the last " +
+                last.calls() + " calls, threshold " + config.getFailureRateThreshold() + "%): not calling " + host +
                 "; trial calls in " + Math.max(0, waitMillis - openForMillis) + " ms";
         }
     }

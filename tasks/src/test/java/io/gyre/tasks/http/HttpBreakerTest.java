@@ -85,7 +85,7 @@ class HttpBreakerTest
         assertThat(refused.succeeded()).isFalse();
         assertThat(refused.retryable()).isTrue();
         assertThat(refused.message())
-            .startsWith("circuit breaker for " + server.host() + " is OPEN (failure rate 100.0% of the last 4 calls, threshold 50.0%): " +
+            .startsWith("circuit breaker for " + server.host() + " is OPEN (opened at a failure rate of 100.0% of the last 4 calls, threshold 50.0%): " +
                 "not calling " + server.host() + "; trial calls in ")
             .endsWith(" ms");
         assertThat(server.requests()).isEqualTo(4);
