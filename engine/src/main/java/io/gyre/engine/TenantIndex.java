@@ -2,6 +2,9 @@ package io.gyre.engine;
 
 import org.agrona.DirectBuffer;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -12,7 +15,7 @@ import java.util.List;
  * Tenants as small numbers, for accounting: what work costs, by who asked for it. Bounded in cardinality, because a
  * metric label per tenant must be: the first {@code limit} distinct tenants get an id each, in the order the
  * journal first names them (so replay and snapshots give the same ids); every later one shares {@link #OTHER}.
- * A submission without a tenant is {@link #NONE}.
+ * A submission without a tenant is {@link #NONE}. Each id's metric label is distinct ({@link #label}).
  * <p>
  * Single writer (the sequence stage); {@link #names()} may be read by any thread: the list is copied on write,
  * which happens at most {@code limit} times in the engine's life.
@@ -29,6 +32,9 @@ final class TenantIndex
     static final String NONE_NAME = "";
     /** The metric label of {@link #OTHER}. */
     static final String OTHER_NAME = "(other)";
+
+    /** How a label in hex starts: a tenant that is not UTF-8, or whose text starts so too. */
+    static final String HEX_PREFIX = "0x";
 
     private static final byte[] OTHER_BYTES = OTHER_NAME.getBytes(StandardCharsets.UTF_8);
 
@@ -108,9 +114,44 @@ final class TenantIndex
         hashes[id] = hash;
         table[at] = id;
         final List<String> copy = new ArrayList<>(names);
-        copy.add(new String(tenant, StandardCharsets.UTF_8));
+        copy.add(label(tenant));
         names = Collections.unmodifiableList(copy);
         return id;
+    }
+
+    /**
+     * A tenant's metric label, one per distinct byte string: its text when it is UTF-8 (decoding replaced every
+     * malformed byte with U+FFFD, so that tenants {@code 0xff} and {@code 0xfe} shared one label and one lost its
+     * counts), else {@code 0x} and its bytes in lowercase hex. A UTF-8 tenant whose text starts with {@code 0x} is
+     * written in hex too ({@code 0xff} as {@code 0x30786666}), so that a label starting with {@code 0x} always
+     * means hex and no tenant can take another's label. Called at most {@link #LIMIT} times in an engine's life.
+     */
+    static String label(final byte[] tenant)
+    {
+        final String text;
+        try
+        {
+            text = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                .decode(ByteBuffer.wrap(tenant))
+                .toString();
+        }
+        catch (final CharacterCodingException ex)
+        {
+            return hex(tenant);
+        }
+        return text.startsWith(HEX_PREFIX) ? hex(tenant) : text;
+    }
+
+    private static String hex(final byte[] tenant)
+    {
+        final StringBuilder hex = new StringBuilder(HEX_PREFIX.length() + tenant.length * 2).append(HEX_PREFIX);
+        for (final byte b : tenant)
+        {
+            hex.append(Character.forDigit((b >> 4) & 0xf, 16)).append(Character.forDigit(b & 0xf, 16));
+        }
+        return hex.toString();
     }
 
     private static boolean equal(final byte[] known, final DirectBuffer buffer, final int offset, final int length)

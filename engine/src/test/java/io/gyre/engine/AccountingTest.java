@@ -167,6 +167,33 @@ class AccountingTest
         }
     }
 
+    /**
+     * A tenant is bytes. The names were decoded as UTF-8, so every tenant that is not UTF-8 became "\uFFFD": three
+     * ids under one label, and the counts of two lost from /metrics. An outside check found it. A tenant that is not
+     * UTF-8 is named {@code 0x} and its bytes in hex, and so is one whose text starts with {@code 0x}, so that no
+     * UTF-8 tenant can take another's name.
+     */
+    @Test
+    void shouldNameEveryTenantApartWhenItIsNotUtf8() throws Exception
+    {
+        try (Engine engine = Engine.open(config().build()))
+        {
+            final byte[][] tenants = {{(byte)0xff}, {(byte)0xfe}, {(byte)0xfd}, {'o', 'k'}, {'0', 'x', 'f', 'f'}, {'0', 'x', (byte)0xc3}};
+            for (int i = 0; i < tenants.length; i++)
+            {
+                engine.submit(new TaskRequest().key("k" + i).type("echo").tenant(tenants[i], 0, tenants[i].length)).get(10, TimeUnit.SECONDS);
+            }
+            engine.submit(new TaskRequest().key("again").type("echo").tenant(tenants[0], 0, 1)).get(10, TimeUnit.SECONDS);
+            final EngineMetrics m = engine.metrics();
+            assertThat(m.tenants()).containsExactly("", "(other)", "0xff", "0xfe", "0xfd", "ok", "0x30786666", "0x3078c3");
+            assertThat(m.count("echo", "0xff", SUCCEEDED)).isEqualTo(2);
+            assertThat(m.count("echo", "0xfe", SUCCEEDED)).isEqualTo(1);
+            assertThat(m.count("echo", "0xfd", SUCCEEDED)).isEqualTo(1);
+            assertThat(m.count("echo", "ok", SUCCEEDED)).isEqualTo(1);
+            assertThat(m.count("echo", "0x30786666", SUCCEEDED)).as("the UTF-8 tenant 0xff").isEqualTo(1);
+        }
+    }
+
     @Test
     void shouldReportGaugesOfWaitingAndRunningWork() throws Exception
     {
