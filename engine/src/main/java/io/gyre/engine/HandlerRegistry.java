@@ -223,6 +223,18 @@ final class HandlerRegistry
     }
 
     /**
+     * @return where a task of this type with a payload of this length runs ({@link TaskHandler#executionMode(int)}):
+     *     the type's mode when either is ASYNC (an ASYNC type always runs as one), or when the handler says nothing.
+     */
+    ExecutionMode mode(final int id, final int payloadLength)
+    {
+        final ExecutionMode type = modes[id];
+        final TaskHandler handler = handlers[id];
+        final ExecutionMode task = handler == null ? null : handler.executionMode(payloadLength);
+        return task == null || type == ExecutionMode.ASYNC || task == ExecutionMode.ASYNC ? type : task;
+    }
+
+    /**
      * @return the type names by handler id.
      */
     java.util.List<String> typesById()

@@ -32,6 +32,22 @@ public interface TaskHandler
     }
 
     /**
+     * Where one task's attempts run, for a type whose cost depends on its payload: a type that is microseconds of
+     * CPU for a small payload and milliseconds for a large one runs the large ones off the engine's ring. Called
+     * once per submission, on the submitting thread (keep it a cheap, pure function of the length); the mode is
+     * journaled with the submission, so every attempt, a retry and a replay run where the first did. INLINE,
+     * BLOCKING and CPU may be mixed; when the type's {@link #executionMode()} or the answer is ASYNC, the type's
+     * mode is used.
+     *
+     * @param payloadLength the submission's payload, in bytes.
+     * @return where this task's attempts run; by default {@link #executionMode()}.
+     */
+    default ExecutionMode executionMode(final int payloadLength)
+    {
+        return executionMode();
+    }
+
+    /**
      * @return the timeout of an attempt when the submission gives none, in milliseconds; 0 for the engine's default.
      */
     default int defaultTimeoutMillis()

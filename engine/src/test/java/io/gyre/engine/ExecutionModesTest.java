@@ -273,6 +273,63 @@ class ExecutionModesTest extends EngineTestSupport
         }
     }
 
+    /**
+     * INLINE for a payload up to 4 bytes, CPU for a longer one; records each attempt's payload and thread, and fails a
+     * payload starting with "retry" once.
+     */
+    private static final class BySize implements TaskHandler
+    {
+        final java.util.Map<String, List<String>> threads = new java.util.concurrent.ConcurrentHashMap<>();
+
+        @Override
+        public String type()
+        {
+            return "by-size";
+        }
+
+        @Override
+        public ExecutionMode executionMode(final int payloadLength)
+        {
+            return payloadLength <= 4 ? ExecutionMode.INLINE : ExecutionMode.CPU;
+        }
+
+        @Override
+        public void execute(final TaskContext context) throws TaskFailure
+        {
+            final String input = context.payload().getStringWithoutLengthUtf8(0, context.payloadLength());
+            threads.computeIfAbsent(input, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(Thread.currentThread().getName());
+            if (input.startsWith("retry") && context.attempt() == 1)
+            {
+                throw TaskFailure.retryable("once more");
+            }
+            context.succeed(input.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /**
+     * A type may run a task inline or on a pool by its payload's size ({@link TaskHandler#executionMode(int)}): the
+     * JSON types, microseconds for a small payload, were run inline whatever the payload, and a large one held the
+     * ring for tens of milliseconds (an outside check found one client's work delaying another's by seconds). The
+     * mode is journaled with the submission, so a retry and a replay keep it.
+     */
+    @Test
+    void shouldRunATaskWhereItsTypeSaysForItsPayloadSize() throws Exception
+    {
+        final BySize bySize = new BySize();
+        open(b -> b.handler(bySize).cpuPoolThreads(1));
+        final Recorder recorder = new Recorder();
+        engine.submit(new TaskRequest().key("small").type("by-size").payload("ab"), recorder);
+        engine.submit(new TaskRequest().key("large").type("by-size").payload("abcdefgh"), recorder);
+        engine.submit(new TaskRequest().key("retry").type("by-size").payload("retry-large").maxAttempts(2)
+            .backoff(1, 1, 1f, 0f), recorder);
+        assertThat(recorder.awaitOutcomes(3)).allSatisfy(o -> assertThat(o.state()).isEqualTo(SUCCEEDED));
+
+        assertThat(bySize.threads.get("ab")).singleElement().satisfies(t -> assertThat(t).doesNotStartWith("gyre-cpu-"));
+        assertThat(bySize.threads.get("abcdefgh")).singleElement().satisfies(t -> assertThat(t).startsWith("gyre-cpu-"));
+        assertThat(bySize.threads.get("retry-large")).hasSize(2).allSatisfy(t -> assertThat(t).startsWith("gyre-cpu-"));
+        assertThat(closeAndReplay()).replaysDeterministically();
+    }
+
     @Test
     void shouldRunCpuTasksOnTheCpuPool() throws Exception
     {

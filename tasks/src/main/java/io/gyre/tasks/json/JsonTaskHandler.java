@@ -11,8 +11,8 @@ import java.util.Map;
 
 /**
  * What the JSON task types have in common: they run {@link ExecutionMode#INLINE} (a microsecond or so of
- * CPU, no I/O), read the payload, build the output document from it and succeed with that document as
- * UTF-8 JSON.
+ * CPU, no I/O) when the payload is small, on the CPU pool when it is larger than {@value #INLINE_PAYLOAD_BYTES}
+ * bytes; they read the payload, build the output document from it and succeed with that document as UTF-8 JSON.
  * <p>
  * Two paths, one behaviour. The fast path ({@link #edit}) reads the payload with Jackson's streaming parser
  * onto a {@link Tape} and edits handles to its values ({@link TapeEditor}): no tree of nodes, no strings for
@@ -38,6 +38,9 @@ abstract class JsonTaskHandler implements TaskHandler
 
     /** Values an attempt may copy unless configured otherwise. */
     static final int DEFAULT_MAX_COPIED_VALUES = 1 << 16;
+
+    /** The largest payload whose task runs inline, on the engine's ring; a larger one runs on the CPU pool. */
+    static final int INLINE_PAYLOAD_BYTES = 4096;
 
     private final String type;
     private final boolean copies;
@@ -66,6 +69,19 @@ abstract class JsonTaskHandler implements TaskHandler
     public final ExecutionMode executionMode()
     {
         return ExecutionMode.INLINE;
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * INLINE up to {@value #INLINE_PAYLOAD_BYTES} bytes of payload, CPU above. Work grows with the payload (and an
+     * {@code inject} or {@code transform} may copy one large value many times): run inline, one large task held the
+     * engine's ring, and every other task behind it, for tens of milliseconds.
+     */
+    @Override
+    public final ExecutionMode executionMode(final int payloadLength)
+    {
+        return payloadLength <= INLINE_PAYLOAD_BYTES ? ExecutionMode.INLINE : ExecutionMode.CPU;
     }
 
     /**

@@ -94,6 +94,24 @@ class JsonTasksEngineTest
         assertThat(history).task(transform.taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
     }
 
+    /**
+     * A payload over {@link JsonTaskHandler#INLINE_PAYLOAD_BYTES} runs on the CPU pool (its own thread's workspace),
+     * with the same result, journaled and replayed as an inline one.
+     */
+    @Test
+    void shouldRunALargePayloadOffTheRingWithTheSameResult() throws Exception
+    {
+        open(b -> { });
+        final String text = "x".repeat(JsonTaskHandler.INLINE_PAYLOAD_BYTES);
+        final Outcome inject = submit("large", "inject", "{'input':{'t':'" + text + "'},'refs':{'/a':'/t','/b':'/t'}}");
+        final Outcome small = submit("small", "inject", "{'input':{'t':'x'},'refs':{'/a':'/t','/b':'/t'}}");
+
+        assertThat(inject.state()).isEqualTo(SUCCEEDED);
+        assertThat(inject.outputAsString()).isEqualTo(json("{'a':'" + text + "','b':'" + text + "'}"));
+        assertThat(small.outputAsString()).isEqualTo(json("{'a':'x','b':'x'}"));
+        assertThat(closeAndReplay()).task(inject.taskId()).hasStates(PENDING, RUNNING, SUCCEEDED).replaysDeterministically();
+    }
+
     @Test
     void shouldDeadLetterAMalformedPayloadAtOnceNamingTheField() throws Exception
     {

@@ -163,6 +163,21 @@ class PayloadsTest
         assertThat(Handlers.output(handler, copyOfThree)).isEqualTo(json("{'a':[1,2],'b':[1,2]}"));
     }
 
+    /**
+     * Run inline whatever the payload, one large task (a 16,000-character string copied to 60 targets) held the
+     * engine's ring for tens of milliseconds, delaying every other client's tasks; an outside check found it.
+     */
+    @Test
+    void shouldRunASmallPayloadInlineAndALargeOneOnTheCpuPool()
+    {
+        assertThat(JsonTaskHandlers.all()).allSatisfy(type ->
+        {
+            assertThat(type.executionMode(0)).isEqualTo(io.gyre.engine.ExecutionMode.INLINE);
+            assertThat(type.executionMode(JsonTaskHandler.INLINE_PAYLOAD_BYTES)).isEqualTo(io.gyre.engine.ExecutionMode.INLINE);
+            assertThat(type.executionMode(JsonTaskHandler.INLINE_PAYLOAD_BYTES + 1)).isEqualTo(io.gyre.engine.ExecutionMode.CPU);
+        });
+    }
+
     @Test
     void shouldRegisterTheThreeTypes()
     {
