@@ -171,6 +171,12 @@ final class JournalStage implements EventHandler<RingEvent>
                 notJournaled(event);
             }
         }
+        else if (event.kind == RingEvent.STATUS)
+        {
+            // not journaled, but judged at the time a record appended now would have: an outcome past its
+            // retention window is not found, as a submission of its key at this moment would not find it
+            event.timestamp = nextTimestamp();
+        }
         if (endOfBatch)
         {
             try

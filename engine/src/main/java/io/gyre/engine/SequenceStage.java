@@ -117,7 +117,7 @@ final class SequenceStage implements EventHandler<RingEvent>
                     refuse(e, fx);
                 }
             }
-            case RingEvent.STATUS -> sequencer.status(e.key.buffer(), 0, e.key.length(), e.replyTo, e.correlation, fx);
+            case RingEvent.STATUS -> sequencer.status(e.timestamp, e.key.buffer(), 0, e.key.length(), e.replyTo, e.correlation, fx);
             case RingEvent.SNAPSHOT -> snapshot(e);
             case RingEvent.DEAD_LETTER_QUERY ->
             {

@@ -53,6 +53,8 @@ final class Sequencer
     private static final int GROUP_ASYNC = 2;
     private static final int GROUP_CPU = 3;
     private static final long NANOS_PER_MILLI = 1_000_000L;
+    /** Ticks at most that forget expired outcomes per retention window, on an otherwise idle engine. */
+    private static final long RETENTION_TICKS_PER_WINDOW = 16;
 
     private final HandlerRegistry registry;
     private final KeyMatcher keyMatcher;
@@ -1032,9 +1034,19 @@ final class Sequencer
     }
 
     /**
-     * A question about a key: answers without changing anything (status events are not journaled).
+     * A question about a key, asked at this time: answers without changing anything (status events are not
+     * journaled, so the time only judges). A retained outcome past the retention window by then is not found,
+     * as a submission of the key at that time would forget it first and run anew, although no journaled
+     * record has forgotten it yet (an idle engine journals none).
      */
-    void status(final DirectBuffer key, final int keyOffset, final int keyLength, final Object target, final long correlation, final Effects fx)
+    void status(
+        final long timestamp,
+        final DirectBuffer key,
+        final int keyOffset,
+        final int keyLength,
+        final Object target,
+        final long correlation,
+        final Effects fx)
     {
         final long hash = KeyHasher.hash(key, keyOffset, keyLength);
         final TaskRecord r = findLive(hash, key, keyOffset, keyLength);
@@ -1044,7 +1056,10 @@ final class Sequencer
         }
         else
         {
-            retainedStatus(fx, findRetained(hash, key, keyOffset, keyLength), target, correlation);
+            final int slot = findRetained(hash, key, keyOffset, keyLength);
+            final long at = Math.max(now, timestamp);
+            final boolean expired = slot >= 0 && at - retained.finishedAt(slot) >= settings.outcomeRetentionNanos();
+            retainedStatus(fx, expired ? -1 : slot, target, correlation);
         }
     }
 
@@ -1650,12 +1665,33 @@ final class Sequencer
 
     /**
      * @return when the sequence stage next needs a tick: the earliest timer, now when waiting work could
-     *     start, {@link Long#MAX_VALUE} when nothing is due.
+     *     start, a little after the oldest retained outcome leaves the retention window (so an idle engine
+     *     forgets it by a journaled tick, as replay will), {@link Long#MAX_VALUE} when nothing is due.
      */
     long nextWakeAt()
     {
         final boolean startable = !stopping && (pendingInlineCount > 0 || (pendingCount > pendingInlineCount && handedOffStartable()));
-        return startable || timersDue() ? now : timers.peekDue();
+        return startable || timersDue() ? now : Math.min(timers.peekDue(), forgetAt());
+    }
+
+    /**
+     * @return when a tick should forget the outcomes that left the retention window: the oldest's expiry plus
+     *     a sixteenth of the window (at least a millisecond), so that outcomes finishing close together are
+     *     forgotten by one tick, and a busy engine (whose every record forgets them) is never woken for it.
+     *     Until then a status question judges expiry by its own time.
+     */
+    private long forgetAt()
+    {
+        if (retentionCheckAt == Long.MAX_VALUE)
+        {
+            return Long.MAX_VALUE;
+        }
+        if (retentionCheckAt == Long.MIN_VALUE)
+        {
+            return now;
+        }
+        final long slack = Math.max(NANOS_PER_MILLI, settings.outcomeRetentionNanos() / RETENTION_TICKS_PER_WINDOW);
+        return retentionCheckAt > Long.MAX_VALUE - slack ? Long.MAX_VALUE : retentionCheckAt + slack;
     }
 
     int liveCount()

@@ -516,6 +516,45 @@ class EngineTest extends EngineTestSupport
         assertThat(get(engine.submit(new TaskRequest().key("b").type("echo").payload("b3"))).outputAsString()).isEqualTo("b3");
     }
 
+    /**
+     * An idle engine journals nothing as the window passes, yet STATUS must decide as a SUBMIT at the same
+     * moment would: an outcome past its window is not found (an outside check saw found=1, then a new run).
+     */
+    @Test
+    void shouldNotFindAnOutcomePastTheRetentionWhenNothingElseHappened() throws Exception
+    {
+        final ManualClock clock = new ManualClock();
+        open(b -> b.clock(clock).outcomeRetention(Duration.ofSeconds(10)));
+        get(engine.submit(new TaskRequest().key("k").type("echo").payload("old")));
+        clock.advance(Duration.ofSeconds(5));
+        assertThat(engine.status("k").get(5, TimeUnit.SECONDS).found()).as("within the window").isTrue();
+        clock.advance(Duration.ofSeconds(6));
+
+        assertThat(engine.status("k").get(5, TimeUnit.SECONDS).found()).as("past the window, no other traffic").isFalse();
+        final Outcome again = get(engine.submit(new TaskRequest().key("k").type("echo").payload("new")));
+        assertThat(again.duplicate()).isFalse();
+        assertThat(again.outputAsString()).isEqualTo("new");
+    }
+
+    @Test
+    void shouldNotFindAnOutcomePastTheRetentionAfterARestart() throws Exception
+    {
+        final ManualClock clock = new ManualClock();
+        open(b -> b.clock(clock).outcomeRetention(Duration.ofSeconds(10)));
+        get(engine.submit(new TaskRequest().key("k").type("echo").payload("old")));
+        clock.advance(Duration.ofSeconds(11));
+        assertThat(engine.status("k").get(5, TimeUnit.SECONDS).found()).isFalse();
+        // an idle engine forgets it too: a tick is journaled once the window has passed, and replays the same
+        await().until(() -> JournalReplay.run(JournalReplay.Options.of(dir)).recordsByType().getOrDefault(RecordType.TICK, 0L) > 0);
+        engine.close();
+
+        open(b -> b.clock(clock).outcomeRetention(Duration.ofSeconds(10)));
+        assertThat(engine.status("k").get(5, TimeUnit.SECONDS).found()).as("after replay").isFalse();
+        final Outcome again = get(engine.submit(new TaskRequest().key("k").type("echo").payload("new")));
+        assertThat(again.duplicate()).isFalse();
+        assertThat(again.outputAsString()).isEqualTo("new");
+    }
+
     @Test
     void shouldLetRunningWorkFinishOnClose() throws Exception
     {
