@@ -529,6 +529,24 @@ final class Sequencer
     }
 
     /**
+     * @return the last attempt a dead-lettered task was allowed, as STATUS and DLQ_SHOW report it: its remembered
+     *     outcome's (which counts the budget of an earlier redrive), else its submission's read back from the
+     *     journal; never less than the attempts it made (those when the submission cannot be read).
+     */
+    private int deadLetteredMaxAttempts(final int letter, final int retainedSlot, final int attempts)
+    {
+        if (retainedSlot >= 0)
+        {
+            return retained.maxAttempts(retainedSlot);
+        }
+        if (submission.read(deadLetters.submitDocument(letter), deadLetters.submitOffset(letter)))
+        {
+            return Math.max(attempts, Math.max(1, submission.maxAttempts));
+        }
+        return attempts;
+    }
+
+    /**
      * A journaled request to run the dead-lettered task of this key again: it becomes live under the same key
      * and task id, in RETRY_WAIT due now (so it runs at the next tick, its attempts numbered on from the last
      * one), with a fresh budget of its submission's max attempts; its dead letter is removed, and its
@@ -572,7 +590,8 @@ final class Sequencer
         final int attempts = deadLetters.attempts(letter);
         if (liveCount >= settings.maxLiveTasks())
         {
-            redriveReply(fx, target, correlation, RedriveOutcome.CAPACITY.code(), taskId, TaskState.DEAD_LETTERED, attempts, attempts);
+            redriveReply(fx, target, correlation, RedriveOutcome.CAPACITY.code(), taskId, TaskState.DEAD_LETTERED, attempts,
+                deadLetteredMaxAttempts(letter, retainedSlot, attempts));
             return;
         }
         if (!submission.read(deadLetters.submitDocument(letter), deadLetters.submitOffset(letter)))

@@ -166,6 +166,44 @@ class SequencerDeadLetterTest
         assertThat(dump(replay())).isEqualTo(dump(sequencer));
     }
 
+    /**
+     * A refusal at the limit reports the task as STATUS and DLQ_SHOW do: an outside check saw a task of five
+     * attempts, dead-lettered after one, reported with max attempts 1.
+     */
+    @Test
+    void shouldReportTheTasksOwnMaxAttemptsWhenARedriveIsRefusedAtTheLiveTaskLimit()
+    {
+        settings = Settings.of(EngineConfig.builder(dir.resolve("unused")).maxLiveTasks(1).maxDeadLetters(10).build());
+        sequencer = new Sequencer(settings, new HandlerRegistry(List.of()), lookup);
+        final long dead = submit("dead", INLINE, 5, 0);
+        fail(dead, 1, FailedRecord.KIND_PERMANENT);
+        submit("busy", INLINE, 1, 0);
+
+        final Effects refused = redrive("dead");
+        assertThat(refused.replyReason(0)).isEqualTo(RedriveOutcome.CAPACITY.code());
+        assertThat(refused.replyTaskId(0)).isEqualTo(dead);
+        assertThat(refused.replyAttempts(0)).isEqualTo(1);
+        assertThat(refused.replyMaxAttempts(0)).isEqualTo(5);
+    }
+
+    @Test
+    void shouldReportTheSubmissionsMaxAttemptsWhenARedriveIsRefusedAtTheLimitAndTheOutcomeIsForgotten()
+    {
+        settings = Settings.of(EngineConfig.builder(dir.resolve("unused")).maxLiveTasks(1).maxRetainedOutcomes(0).maxDeadLetters(10)
+            .build());
+        sequencer = new Sequencer(settings, new HandlerRegistry(List.of()), lookup);
+        final long dead = submit("dead", INLINE, 5, 0);
+        fail(dead, 1, FailedRecord.KIND_PERMANENT);
+        submit("busy", INLINE, 1, 0);
+
+        final Effects refused = redrive("dead");
+        assertThat(refused.replyReason(0)).isEqualTo(RedriveOutcome.CAPACITY.code());
+        assertThat(refused.replyAttempts(0)).isEqualTo(1);
+        assertThat(refused.replyMaxAttempts(0)).isEqualTo(5);
+        assertThat(sequencer.deadLetterCount()).isEqualTo(1);
+        assertThat(dump(replay())).isEqualTo(dump(sequencer));
+    }
+
     @Test
     void shouldEndFailedWhenTheListIsFullAndReplayTheSameDecisions()
     {
