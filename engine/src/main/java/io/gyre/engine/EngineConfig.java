@@ -62,6 +62,9 @@ public record EngineConfig(
 {
     /** Largest task type name, in bytes. */
     public static final int MAX_TYPE_BYTES = 64;
+    /** Timers fired per tick when not set, for a ring of 4096 slots or more (a smaller one gets ringSize/16). */
+    public static final int DEFAULT_TIMER_FIRES_PER_TICK = 256;
+    private static final int TIMER_FIRES_NOT_SET = Integer.MIN_VALUE;
 
     public EngineConfig
     {
@@ -108,7 +111,8 @@ public record EngineConfig(
         private int defaultBackoffMaxMillis = 60_000;
         private float defaultBackoffMultiplier = 2.0f;
         private float defaultBackoffJitter = 0.2f;
-        private int timerFiresPerTick = 256;
+        /** Not set: {@link #DEFAULT_TIMER_FIRES_PER_TICK}, or less for a small ring. */
+        private int timerFiresPerTick = TIMER_FIRES_NOT_SET;
         private int maxDeadLetters = 100_000;
         private Duration closeTimeout = Duration.ofSeconds(10);
         private static final Duration MAX_CLOSE_TIMEOUT = Duration.ofDays(1);
@@ -289,7 +293,10 @@ public record EngineConfig(
             return this;
         }
 
-        /** Timers fired, and tasks dispatched, per tick at most; default 256. */
+        /**
+         * Timers fired, and tasks dispatched, per tick at most: at most ringSize/16; by default 256, or
+         * ringSize/16 for a ring smaller than 4096 slots.
+         */
         public Builder timerFiresPerTick(final int value)
         {
             timerFiresPerTick = value;
@@ -506,6 +513,10 @@ public record EngineConfig(
             {
                 throw invalid("defaultBackoffJitter", defaultBackoffJitter, "must be in [0, 1]");
             }
+            // a follow-up budget per tick that a small ring cannot hold: the default shrinks with the ring, a value
+            // set is checked
+            final int timerFiresPerTick = this.timerFiresPerTick == TIMER_FIRES_NOT_SET ?
+                Math.min(DEFAULT_TIMER_FIRES_PER_TICK, ringSize / 16) : this.timerFiresPerTick;
             range("timerFiresPerTick", timerFiresPerTick, 1, 65_536);
             if (timerFiresPerTick > ringSize / 16)
             {

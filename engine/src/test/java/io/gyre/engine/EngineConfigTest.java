@@ -4,6 +4,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,6 +35,7 @@ class EngineConfigTest
             of("defaultBackoffMultiplier=0.5 must be in [1, 100]", b -> b.defaultBackoff(10, 100, 0.5f, 0f)),
             of("defaultBackoffJitter=2.0 must be in [0, 1]", b -> b.defaultBackoff(10, 100, 2f, 2f)),
             of("timerFiresPerTick=128 must be at most ringSize/16 (64)", b -> b.ringSize(1024).timerFiresPerTick(128)),
+            of("timerFiresPerTick=0 must be in [1, 65536]", b -> b.timerFiresPerTick(0)),
             of("rollCycle=HOURLY_ISH is not a Chronicle Queue roll cycle (e.g. FAST_DAILY, FAST_HOURLY)", b -> b.rollCycle("HOURLY_ISH")),
             of("handler type=echo is registered twice", b -> b.handler(new BuiltInHandlers.Echo()).handler(new BuiltInHandlers.Echo())),
             of("cpuPoolThreads=0 must be in [1, 1024]", b -> b.cpuPoolThreads(0)),
@@ -179,6 +181,25 @@ class EngineConfigTest
         final EngineConfig.Builder builder = EngineConfig.builder(dir);
         setting.accept(builder);
         assertThatThrownBy(builder::build).isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(message);
+    }
+
+    /**
+     * Every ring size allowed builds with the other settings left alone: the default timer budget follows the
+     * ring (an outside check found {@code gyre serve --ring-size 1024} refused over a setting it cannot set).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {64, 128, 256, 512, 1024, 2048, 4096, 8192, 1 << 20})
+    void shouldBuildEveryRingSizeWithTheDefaultTimerBudget(final int ringSize)
+    {
+        final EngineConfig config = EngineConfig.builder(dir).ringSize(ringSize).build();
+        assertThat(config.timerFiresPerTick()).isEqualTo(Math.min(256, ringSize / 16));
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 4, 64})
+    void shouldKeepAnExplicitTimerBudgetWithinTheRing(final int fires)
+    {
+        assertThat(EngineConfig.builder(dir).ringSize(1024).timerFiresPerTick(fires).build().timerFiresPerTick()).isEqualTo(fires);
     }
 
     @ParameterizedTest

@@ -174,6 +174,26 @@ class ServeAndClientCommandsTest
         assertThat(shape.err()).contains("'a day' is not a duration");
     }
 
+    /**
+     * Every ring size the help allows starts: an outside check found {@code --ring-size 1024} refused over a
+     * per-tick timer budget no option sets.
+     */
+    @Test
+    void aSmallRingSizeStarts() throws Exception
+    {
+        for (final String ringSize : List.of("64", "1024"))
+        {
+            final String port = Integer.toString(serve("serve", "--journal", dir.resolve("data-" + ringSize).toString(), "--port", "0",
+                "--ring-size", ringSize));
+            final Run run = gyre("submit", "--port", port, "--type", "echo", "--payload", "x", "--key", "k");
+            assertThat(run.exit()).as(run.err()).isZero();
+            assertThat(run.json().get("output").asText()).isEqualTo("x");
+        }
+        final Run notAPowerOfTwo = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--ring-size", "1000");
+        assertThat(notAPowerOfTwo.exit()).isEqualTo(2);
+        assertThat(notAPowerOfTwo.err()).contains("ringSize=1000 must be a power of two, at least 64");
+    }
+
     @Test
     void aBadShutdownTimeoutIsAClearError()
     {
