@@ -12,11 +12,12 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Completes dead-letter queries for the publish stage: the sequence stage wrote each entry's primitive fields
+ * Completes dead-letter queries: the sequence stage wrote each entry's primitive fields
  * on the query; the key, type and request come from the entry's SUBMITTED record, the error from its FAILED
  * record (or, for a timeout, from the reason), both read back from the journal here.
  * <p>
- * Single-threaded: the publish stage's thread (it shares the stage's journal reader).
+ * Single-threaded: the {@link DeadLetterAnswerer}'s thread, with a journal reader of its own (not the publish
+ * stage's: a page's reads there held up every client's results).
  */
 final class DeadLetterAnswers implements RecordHandler
 {

@@ -110,6 +110,9 @@ public final class Engine implements AutoCloseable
     private final JournalReader lookupReader;
     private final JournalReader submissionReader;
     private final JournalReader outcomeReader;
+    /** The dead-letter answerer's: read on its thread only. */
+    private final JournalReader deadLetterReader;
+    private final DeadLetterAnswerer deadLetterAnswerer;
     /** Keys read back from the journal for log lines about attempts (rare: none on the normal path). */
     private final SubmissionKeys keys;
     private final BlockingPool pool;
@@ -147,6 +150,8 @@ public final class Engine implements AutoCloseable
         this.lookupReader = journal.newReader();
         this.submissionReader = journal.newReader();
         this.outcomeReader = journal.newReader();
+        this.deadLetterReader = journal.newReader();
+        this.deadLetterAnswerer = new DeadLetterAnswerer(new DeadLetterAnswers(deadLetterReader)::answer);
         this.keys = new SubmissionKeys(journal);
         // 0. Rebuild the state: from the newest usable snapshot and the journal after it, or from the whole
         // journal, through the same state machine the sequence stage runs.
@@ -181,7 +186,7 @@ public final class Engine implements AutoCloseable
         this.asyncs = new AsyncAttempts(handOff);
         final ExecuteStage executeStage = new ExecuteStage(registry, config.maxOutputBytes(), gate, budget, pool, cpuPool, asyncs,
             config.clock(), submissionReader, keys);
-        final PublishStage publishStage = new PublishStage(outcomeReader, budget, registry);
+        final PublishStage publishStage = new PublishStage(outcomeReader, budget, registry, deadLetterAnswerer::offer);
 
         disruptor = new Disruptor<>(RingEvent.FACTORY, config.ringSize(), stageThreads(config.pipelineThreads(), stageThreadList),
             ProducerType.MULTI, config.waitStrategy().create());
@@ -214,6 +219,7 @@ public final class Engine implements AutoCloseable
         pool.ring(ring);
         cpuPool.ring(ring);
         asyncs.ring(ring);
+        deadLetterAnswerer.start();
         disruptor.start();
 
         // Derived records a crash kept out of the journal go in first, then the start of this engine, which
@@ -600,8 +606,9 @@ public final class Engine implements AutoCloseable
 
     /**
      * A page of the dead-letter list, oldest first: the entries whose cursor is greater than {@code after}
-     * (0 for the first page), at most {@code limit}. Answered by the sequence stage from its state and the
-     * journal; nothing is journaled.
+     * (0 for the first page), at most {@code limit}. Listed by the sequence stage from its state, then completed
+     * from the journal on a thread of its own (never the stages'); nothing is journaled. It fails with an
+     * {@link IllegalStateException} at once when {@value DeadLetterAnswerer#MAX_WAITING} queries already wait there.
      *
      * @throws InvalidTaskException when {@code after} is negative or {@code limit} is not in [1, {@value #MAX_DEAD_LETTER_PAGE}].
      */
@@ -1443,9 +1450,11 @@ public final class Engine implements AutoCloseable
             LOG.warn("ring did not drain while aborting the start");
         }
         awaitStageThreads();
+        deadLetterAnswerer.close();
         lookupReader.close();
         submissionReader.close();
         outcomeReader.close();
+        deadLetterReader.close();
         keys.close();
     }
 
@@ -1494,9 +1503,12 @@ public final class Engine implements AutoCloseable
         {
             snapshotter.close();
         }
+        // the queries the stopped stages handed over are answered first: they read the journal
+        deadLetterAnswerer.close();
         lookupReader.close();
         submissionReader.close();
         outcomeReader.close();
+        deadLetterReader.close();
         keys.close();
         journal.close();
         closeHandlers(config.handlers());

@@ -26,7 +26,8 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
     private final JournalReader outcomes;
     private final ByteBudget budget;
     private final TaskOutcome view = new TaskOutcome();
-    private final DeadLetterAnswers deadLetters;
+    /** Where dead-letter queries go to be answered: off this thread, since the answer reads the journal per entry. */
+    private final java.util.function.Consumer<Requests.DeadLetterQuery<?>> deadLetters;
     private final HandlerRegistry registry;
     private long listenerFailures;
 
@@ -39,12 +40,20 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
     private Effects pendingFx;
     private int pendingIndex;
 
-    PublishStage(final JournalReader outcomes, final ByteBudget budget, final HandlerRegistry registry)
+    /**
+     * @param deadLetters takes the dead-letter queries the sequence stage has filled, to answer them elsewhere
+     *     (a {@link DeadLetterAnswerer}); it must not wait.
+     */
+    PublishStage(
+        final JournalReader outcomes,
+        final ByteBudget budget,
+        final HandlerRegistry registry,
+        final java.util.function.Consumer<Requests.DeadLetterQuery<?>> deadLetters)
     {
         this.outcomes = outcomes;
         this.budget = budget;
         this.registry = registry;
-        this.deadLetters = new DeadLetterAnswers(outcomes);
+        this.deadLetters = deadLetters;
     }
 
     @Override
@@ -135,7 +144,7 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
             case Effects.REPLY_REJECTED -> rejected(e, target, fx, i);
             case Effects.REPLY_OUTCOME -> outcome(e, fx, i);
             case Effects.REPLY_STATUS -> status(fx, i);
-            case Effects.REPLY_DEAD_LETTERS -> deadLetters.answer((Requests.DeadLetterQuery<?>)target);
+            case Effects.REPLY_DEAD_LETTERS -> deadLetters.accept((Requests.DeadLetterQuery<?>)target);
             case Effects.REPLY_REDRIVE -> redriven((Requests.RedriveRequest)target, fx, i);
             case Effects.REPLY_PURGED -> ((Requests.PurgeRequest)target).complete(new PurgeResult(fx.replyPurgedCount(i), fx.replyRemaining(i)));
             case Effects.REPLY_STARTED ->

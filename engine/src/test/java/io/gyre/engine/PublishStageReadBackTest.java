@@ -48,7 +48,7 @@ class PublishStageReadBackTest
 
         try (Journal journal = Journal.openReadOnly(JournalConfig.of(dir)); JournalReader outcomes = journal.newReader())
         {
-            final PublishStage stage = new PublishStage(outcomes, new ByteBudget(1 << 20), HandlerRegistry.forReplay());
+            final PublishStage stage = new PublishStage(outcomes, new ByteBudget(1 << 20), HandlerRegistry.forReplay(), query -> { });
             assertThat(answer(stage, succeeded, succeeded[2])).containsExactly("output X");
             assertThat(answer(stage, succeeded, succeeded[2] + 1)).containsExactly("error " + PublishStage.MISPLACED_OUTCOME);
         }
