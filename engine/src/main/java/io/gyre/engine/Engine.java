@@ -821,6 +821,7 @@ public final class Engine implements AutoCloseable
             handler.defaultTimeoutMillis() > 0 ? handler.defaultTimeoutMillis() : config.defaultTimeoutMillis();
         e.maxAttempts = request.maxAttempts() > 0 ? request.maxAttempts() :
             handler.defaultMaxAttempts() > 0 ? handler.defaultMaxAttempts() : config.defaultMaxAttempts();
+        final Backoff backoff = request.backoffJitter() >= 0 ? null : handler.defaultBackoff();
         if (request.backoffJitter() >= 0)
         {
             e.backoffInitialMillis = request.backoffInitialMillis();
@@ -828,9 +829,8 @@ public final class Engine implements AutoCloseable
             e.backoffMultiplier = request.backoffMultiplier();
             e.backoffJitter = request.backoffJitter();
         }
-        else if (handler.defaultBackoff() != null)
+        else if (backoff != null)
         {
-            final Backoff backoff = handler.defaultBackoff();
             e.backoffInitialMillis = backoff.initialMillis();
             e.backoffMaxMillis = backoff.maxMillis();
             e.backoffMultiplier = backoff.multiplier();

@@ -120,19 +120,14 @@ final class HandlerRegistry
                 throw new IllegalArgumentException("handler type=" + type + " defaultMaxAttempts=" + handler.defaultMaxAttempts() +
                     " must be in [0, " + MAX_DEFAULT_ATTEMPTS + "] (0: the engine's default), as a submission's");
             }
-            final Backoff backoff;
             try
             {
-                backoff = handler.defaultBackoff();
+                // a Backoff checks its values when made: asking for it is the check
+                handler.defaultBackoff();
             }
             catch (final IllegalArgumentException ex)
             {
                 throw new IllegalArgumentException("handler type=" + type + " defaultBackoff: " + ex.getMessage(), ex);
-            }
-            if (backoff != null && Backoff.problem(backoff.initialMillis(), backoff.maxMillis(), backoff.multiplier(), backoff.jitter()) != null)
-            {
-                throw new IllegalArgumentException("handler type=" + type + " defaultBackoff: " +
-                    Backoff.problem(backoff.initialMillis(), backoff.maxMillis(), backoff.multiplier(), backoff.jitter()));
             }
             if (handler.maxConcurrency() < 0)
             {
