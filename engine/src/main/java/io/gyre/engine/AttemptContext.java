@@ -361,6 +361,12 @@ abstract class AttemptContext implements TaskContext
     }
 
     @Override
+    public int maxOutputBytes()
+    {
+        return maxOutputBytes;
+    }
+
+    @Override
     public MutableDirectBuffer outputBuffer(final int capacity) throws TaskFailure
     {
         if (capacity < 0 || capacity > maxOutputBytes)

@@ -54,6 +54,17 @@ public interface TaskContext
     void onStop(Runnable action);
 
     /**
+     * @return the most bytes an output may have (the engine's {@code maxOutputBytes}): a longer one fails the
+     *     attempt permanently. A handler that builds its output piece by piece should stop, and fail, as soon as
+     *     it passes this, rather than build it whole first (a small payload can describe a huge output). Contexts
+     *     made outside an engine (in tests) may not limit it: {@link Integer#MAX_VALUE}.
+     */
+    default int maxOutputBytes()
+    {
+        return Integer.MAX_VALUE;
+    }
+
+    /**
      * A buffer to write the output into, then report it with {@link #succeed(int)}.
      *
      * @param capacity how many bytes the output needs at most.

@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gyre.engine.TaskContext;
 import io.gyre.engine.TaskFailure;
 import org.agrona.DirectBuffer;
+import org.agrona.ExpandableArrayBuffer;
 
 import java.io.IOException;
 
@@ -136,16 +137,30 @@ final class Payloads
      */
     static void succeed(final TaskContext context, final JsonNode document) throws TaskFailure
     {
-        final byte[] output;
+        final CappedOutput output = new CappedOutput(null);
+        output.reset(new ExpandableArrayBuffer(1024), context.maxOutputBytes());
         try
         {
-            output = WRITER.writeValueAsBytes(document);
+            WRITER.writeValue(output, document);
+        }
+        catch (final CappedOutput.TooLarge ex)
+        {
+            throw CappedOutput.failure(ex.maxBytes);
         }
         catch (final JacksonException ex)
         {
+            if (ex.getCause() instanceof CappedOutput.TooLarge tooLarge)
+            {
+                throw CappedOutput.failure(tooLarge.maxBytes);
+            }
             throw TaskFailure.permanent("output: cannot be written as JSON: " + ex.getOriginalMessage());
         }
-        context.succeed(output);
+        catch (final IOException ex)
+        {
+            // only the output stream could throw it, and it throws nothing else
+            throw new IllegalStateException(ex);
+        }
+        context.succeed(output.buffer(), 0, output.position());
     }
 
     /**

@@ -3,9 +3,9 @@ package io.gyre.tasks.json;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import io.gyre.engine.TaskContext;
+import io.gyre.engine.TaskFailure;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableArrayBuffer;
-import org.agrona.io.ExpandableDirectBufferOutputStream;
 
 import java.io.IOException;
 
@@ -37,7 +37,7 @@ final class Workspace
 
     private final Pointer[] pointers = new Pointer[POINTER_SLOTS];
     private ExpandableArrayBuffer outputBuffer = new ExpandableArrayBuffer(INITIAL_OUTPUT_BYTES);
-    private final ExpandableDirectBufferOutputStream output = new ExpandableDirectBufferOutputStream(outputBuffer);
+    private final CappedOutput output = new CappedOutput(outputBuffer);
     private JsonGenerator generator;
     private byte[] offHeapCopy = new byte[0];
 
@@ -90,10 +90,12 @@ final class Workspace
      * Write the editor's document and succeed the attempt with it.
      *
      * @return false when the document cannot be written (the tree path words why); the attempt is untouched.
+     * @throws TaskFailure (permanent) when the document passes the context's {@link TaskContext#maxOutputBytes()}:
+     *     writing stops there.
      */
-    boolean succeed(final TaskContext context)
+    boolean succeed(final TaskContext context) throws TaskFailure
     {
-        output.wrap(outputBuffer);
+        output.reset(outputBuffer, context.maxOutputBytes());
         try
         {
             if (generator == null)
@@ -104,12 +106,25 @@ final class Workspace
             editor.write(generator, editor.document());
             generator.flush();
         }
+        catch (final CappedOutput.TooLarge ex)
+        {
+            generator = null;
+            release();
+            throw CappedOutput.failure(ex.maxBytes);
+        }
         catch (final IOException ex)
         {
             generator = null;
             return false;
         }
         context.succeed(outputBuffer, 0, output.position());
+        release();
+        return true;
+    }
+
+    /** Give back what one large task grew. */
+    private void release()
+    {
         if (outputBuffer.capacity() > KEPT_OUTPUT_BYTES)
         {
             outputBuffer = new ExpandableArrayBuffer(INITIAL_OUTPUT_BYTES);
@@ -119,7 +134,6 @@ final class Workspace
         {
             offHeapCopy = new byte[0];
         }
-        return true;
     }
 
     /**

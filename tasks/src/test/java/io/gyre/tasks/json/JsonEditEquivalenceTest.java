@@ -38,19 +38,19 @@ class JsonEditEquivalenceTest
     private final Random random = new Random(20261124L);
 
     @Test
-    void shouldSetAsTheTreeHandlerDid()
+    void shouldSetAsTheTreeHandlerDid() throws TaskFailure
     {
         compare(new SetTaskHandler(), new TreePath(new SetTaskHandler()), this::setPayload);
     }
 
     @Test
-    void shouldInjectAsTheTreeHandlerDid()
+    void shouldInjectAsTheTreeHandlerDid() throws TaskFailure
     {
         compare(new InjectTaskHandler(), new TreePath(new InjectTaskHandler()), this::injectPayload);
     }
 
     @Test
-    void shouldTransformAsTheTreeHandlerDid()
+    void shouldTransformAsTheTreeHandlerDid() throws TaskFailure
     {
         compare(new TransformTaskHandler(), new TreePath(new TransformTaskHandler()), this::transformPayload);
     }
@@ -104,7 +104,7 @@ class JsonEditEquivalenceTest
         }
     }
 
-    private void compare(final JsonTaskHandler handler, final TaskHandler reference, final PayloadSource source)
+    private void compare(final JsonTaskHandler handler, final TaskHandler reference, final PayloadSource source) throws TaskFailure
     {
         int succeeded = 0;
         int fast = 0;

@@ -172,10 +172,33 @@ class JsonTasksEngineTest
 
         assertThat(oversized.state()).isEqualTo(DEAD_LETTERED);
         assertThat(oversized.attempts()).isEqualTo(1);
-        final int outputBytes = json("{'t':'" + text + "','u':'" + text + "'}").length();
-        assertThat(oversized.error()).isEqualTo("output of " + outputBytes + " bytes exceeds maxOutputBytes=64");
+        assertThat(oversized.error()).isEqualTo("output of more than 64 bytes exceeds maxOutputBytes=64");
         assertThat(next.state()).isEqualTo(SUCCEEDED);
         assertThat(next.outputAsString()).isEqualTo(json("{'ok':true}"));
+        assertThat(engine.stageFailures()).isZero();
+    }
+
+    /**
+     * An inject whose template receives one 20 KB value 2,000 times (40 MB of output, from a payload of 80 KB) fails
+     * at the engine's maximum output without writing the rest, and the engine serves the next task.
+     */
+    @Test
+    void shouldStopWritingAnOutputThatAPayloadMultipliesAtTheMaximum() throws Exception
+    {
+        open(b -> b.maxOutputBytes(1 << 20));
+        final StringBuilder refs = new StringBuilder();
+        for (int i = 0; i < 2_000; i++)
+        {
+            refs.append(i == 0 ? "" : ",").append("'/t").append(i).append("':'/big'");
+        }
+        final Outcome multiplied = submit(new TaskRequest().key("multiplied").type("inject").maxAttempts(3)
+            .payload(json("{'input':{'big':'" + "y".repeat(20_000) + "'},'refs':{" + refs + "}}")));
+        final Outcome next = submit("after", "set", "{'values':{'/ok':true}}");
+
+        assertThat(multiplied.state()).isEqualTo(DEAD_LETTERED);
+        assertThat(multiplied.attempts()).isEqualTo(1);
+        assertThat(multiplied.error()).isEqualTo("output of more than 1048576 bytes exceeds maxOutputBytes=1048576");
+        assertThat(next.state()).isEqualTo(SUCCEEDED);
         assertThat(engine.stageFailures()).isZero();
     }
 

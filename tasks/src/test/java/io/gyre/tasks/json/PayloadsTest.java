@@ -113,11 +113,64 @@ class PayloadsTest
     {
         final String payload = json("{'input':{'text':'" + "x".repeat(100) + "'},'ops':[{'op':'copy','from':'/text','path':'/again'}]}");
         final RecordingContext small = RecordingContext.of(payload, 150);
-        handler.execute(small);
 
-        assertThat(small.output()).isNull();
-        assertThat(small.failure()).isEqualTo("output of 222 bytes exceeds maxOutputBytes=150");
-        assertThat(small.retryable()).isFalse();
+        assertThat(outputFailure(small, () -> handler.execute(small))).isEqualTo("output of more than 150 bytes exceeds maxOutputBytes=150");
+    }
+
+    /**
+     * @return the message of the permanent failure {@code run} threw, having reported nothing on {@code context}.
+     */
+    private static String outputFailure(final RecordingContext context, final org.assertj.core.api.ThrowableAssert.ThrowingCallable run)
+    {
+        final TaskFailure failure = catchThrowableOfType(TaskFailure.class, run);
+        assertThat(failure).isNotNull();
+        assertThat(failure.retryable()).isFalse();
+        assertThat(context.output()).isNull();
+        assertThat(context.failure()).isNull();
+        return failure.getMessage();
+    }
+
+    /**
+     * A payload of a few kilobytes that copies one value a thousand times describes an output a thousand times its
+     * size: writing stops at the maximum, on the fast path and on the tree path alike, instead of building the whole
+     * output first (which could exhaust the heap everyone shares) and checking its size after.
+     */
+    @Test
+    void shouldStopWritingAnOutputAtTheMaximumOnBothPaths() throws Exception
+    {
+        final StringBuilder ops = new StringBuilder();
+        for (int i = 0; i < 1_000; i++)
+        {
+            ops.append(i == 0 ? "" : ",").append("{'op':'copy','from':'/text','path':'/c").append(i).append("'}");
+        }
+        final String payload = json("{'input':{'text':'" + "x".repeat(20_000) + "'},'ops':[" + ops + "]}");
+        final int max = 1 << 20;
+
+        final RecordingContext fast = RecordingContext.of(payload, max);
+        final RecordingContext tree = RecordingContext.of(payload, max);
+
+        assertThat(outputFailure(fast, () -> handler.execute(fast)))
+            .isEqualTo("output of more than 1048576 bytes exceeds maxOutputBytes=1048576");
+        assertThat(outputFailure(tree, () -> handler.executeOnTree(tree)))
+            .isEqualTo("output of more than 1048576 bytes exceeds maxOutputBytes=1048576");
+    }
+
+    @Test
+    void shouldSucceedWithAnOutputOfExactlyTheMaximum() throws Exception
+    {
+        final String payload = json("{'input':{'text':'" + "x".repeat(100) + "'},'ops':[{'op':'copy','from':'/text','path':'/again'}]}");
+        final int exactly = json("{'text':'" + "x".repeat(100) + "','again':'" + "x".repeat(100) + "'}").length();
+
+        final RecordingContext fast = RecordingContext.of(payload, exactly);
+        handler.execute(fast);
+        final RecordingContext tree = RecordingContext.of(payload, exactly);
+        handler.executeOnTree(tree);
+        final RecordingContext oneLess = RecordingContext.of(payload, exactly - 1);
+
+        assertThat(fast.outputBytes()).hasSize(exactly);
+        assertThat(tree.outputBytes()).hasSize(exactly);
+        assertThat(outputFailure(oneLess, () -> handler.execute(oneLess)))
+            .isEqualTo("output of more than " + (exactly - 1) + " bytes exceeds maxOutputBytes=" + (exactly - 1));
     }
 
     @Test

@@ -139,6 +139,12 @@ final class RecordingContext implements TaskContext
     }
 
     @Override
+    public int maxOutputBytes()
+    {
+        return maxOutputBytes;
+    }
+
+    @Override
     public long submittedAt()
     {
         return 0;
