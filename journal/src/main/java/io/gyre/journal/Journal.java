@@ -25,6 +25,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A journal directory: a Chronicle Queue of batch documents, each holding records laid out as
@@ -41,6 +43,16 @@ public final class Journal implements AutoCloseable
     /** Name of the file whose lock marks a journal as open for append by a process. */
     public static final String LOCK_FILE = "gyre.lock";
 
+    /**
+     * The journals this process has open for append, by the real path of their lock file. Checked before the lock
+     * file is opened: on Linux a process's file locks are released when it closes any channel to the file, so a
+     * refused second open that opened and closed the lock file itself would drop the first open's lock, and let
+     * another process append to the same journal.
+     */
+    private static final Set<Path> OPEN_FOR_APPEND = ConcurrentHashMap.newKeySet();
+
+    private final Path registeredLock;
+
     private final JournalConfig config;
     private final SingleChronicleQueue queue;
     private final FileChannel lockChannel;
@@ -54,6 +66,7 @@ public final class Journal implements AutoCloseable
     private Journal(
         final JournalConfig config,
         final SingleChronicleQueue queue,
+        final Path registeredLock,
         final FileChannel lockChannel,
         final FileLock lock,
         final JournalWriter writer,
@@ -63,6 +76,7 @@ public final class Journal implements AutoCloseable
     {
         this.config = config;
         this.queue = queue;
+        this.registeredLock = registeredLock;
         this.lockChannel = lockChannel;
         this.lock = lock;
         this.writer = writer;
@@ -90,10 +104,29 @@ public final class Journal implements AutoCloseable
         final Path directory = config.directory();
         FileChannel channel = null;
         SingleChronicleQueue queue = null;
+        Path registered = null;
         try
         {
             Files.createDirectories(directory);
-            channel = FileChannel.open(directory.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            final Path lockFile = directory.resolve(LOCK_FILE);
+            if (!Files.exists(lockFile))
+            {
+                try
+                {
+                    Files.createFile(lockFile);
+                }
+                catch (final java.nio.file.FileAlreadyExistsException raced)
+                {
+                    // created meanwhile: the same file
+                }
+            }
+            final Path real = lockFile.toRealPath();
+            if (!OPEN_FOR_APPEND.add(real))
+            {
+                throw new JournalException("journal " + directory + " is already open for append in this process", null);
+            }
+            registered = real;
+            channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             final FileLock lock = tryLock(channel, directory);
             final SingleChronicleQueueBuilder builder = SingleChronicleQueueBuilder.binary(directory.toFile())
                 .rollCycle(JournalConfig.resolveRollCycle(config.rollCycle()))
@@ -112,7 +145,7 @@ public final class Journal implements AutoCloseable
             {
                 requireReadableAfterRepair(queue, tail, writer.nextEventId() - 1);
             }
-            final Journal journal = new Journal(config, queue, channel, lock, writer, repaired, tail.lastEventId, tail.lastTimestamp);
+            final Journal journal = new Journal(config, queue, registered, channel, lock, writer, repaired, tail.lastEventId, tail.lastTimestamp);
             // on tmpfs, reading a page of a hole allocates it: pretouching there would spend the space the
             // writer's check counts on, and it has nothing to win (no disk behind the pages)
             if (config.pretouchAheadBytes() > 0 && !isMemoryFileSystem(store))
@@ -125,12 +158,12 @@ public final class Journal implements AutoCloseable
         }
         catch (final IOException ex)
         {
-            closeQuietly(queue, channel);
+            closeQuietly(queue, channel, registered);
             throw new JournalException("cannot open journal " + directory + ": " + ex.getMessage(), ex);
         }
         catch (final RuntimeException ex)
         {
-            closeQuietly(queue, channel);
+            closeQuietly(queue, channel, registered);
             throw ex;
         }
     }
@@ -169,7 +202,7 @@ public final class Journal implements AutoCloseable
             .readOnly(true)
             .build();
         final TailState tail = inspectTail(queue);
-        return new Journal(config, queue, null, null, null, Collections.emptyList(), tail.lastEventId, tail.lastTimestamp);
+        return new Journal(config, queue, null, null, null, null, Collections.emptyList(), tail.lastEventId, tail.lastTimestamp);
     }
 
     private static FileLock tryLock(final FileChannel channel, final Path directory) throws IOException
@@ -564,25 +597,36 @@ public final class Journal implements AutoCloseable
         }
         finally
         {
-            closeQuietly(null, lockChannel);
+            closeQuietly(null, lockChannel, registeredLock);
         }
     }
 
-    private static void closeQuietly(final SingleChronicleQueue queue, final FileChannel channel)
+    private static void closeQuietly(final SingleChronicleQueue queue, final FileChannel channel, final Path registered)
     {
-        if (queue != null)
+        try
         {
-            queue.close();
-        }
-        if (channel != null)
-        {
-            try
+            if (queue != null)
             {
-                channel.close();
+                queue.close();
             }
-            catch (final IOException ex)
+            if (channel != null)
             {
-                throw new UncheckedIOException(ex);
+                try
+                {
+                    channel.close();
+                }
+                catch (final IOException ex)
+                {
+                    throw new UncheckedIOException(ex);
+                }
+            }
+        }
+        finally
+        {
+            // after the channel is closed: until then another open in this process must not touch the file
+            if (registered != null)
+            {
+                OPEN_FOR_APPEND.remove(registered);
             }
         }
     }

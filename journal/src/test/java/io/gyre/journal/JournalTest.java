@@ -36,6 +36,45 @@ class JournalTest
         }
     }
 
+    /**
+     * A refused second open in the same process must leave the first one's lock alone: on Linux closing any channel
+     * to the lock file releases the process's lock on it, and another process could then append to the journal too.
+     */
+    @Test
+    void shouldKeepTheLockHeldWhenASecondOpenInTheSameProcessIsRefused() throws Exception
+    {
+        try (Journal first = Journal.openForAppend(JournalConfig.of(dir)))
+        {
+            assertThat(otherProcessCanLock()).as("locked while open").isFalse();
+            for (int i = 0; i < 2; i++)
+            {
+                assertThatThrownBy(() -> Journal.openForAppend(JournalConfig.of(dir)))
+                    .isInstanceOf(JournalException.class)
+                    .hasMessageContaining("already open for append in this process");
+            }
+            assertThat(otherProcessCanLock()).as("still locked after refused opens").isFalse();
+            assertThat(first.writer()).isNotNull();
+        }
+        assertThat(otherProcessCanLock()).as("unlocked once closed").isTrue();
+    }
+
+    /**
+     * @return whether another process could lock the journal's lock file now.
+     */
+    private boolean otherProcessCanLock() throws Exception
+    {
+        final Process probe = new ProcessBuilder(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-cp", System.getProperty("java.class.path"),
+            LockProbeMain.class.getName(),
+            dir.resolve(Journal.LOCK_FILE).toString())
+            .inheritIO()
+            .start();
+        final int status = probe.waitFor();
+        assertThat(status).as("probe exit status").isIn(0, 3);
+        return status == 0;
+    }
+
     @Test
     void shouldStopWritingIntoAJournalFileDeletedUnderIt() throws Exception
     {
