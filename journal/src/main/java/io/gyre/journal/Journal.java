@@ -8,6 +8,7 @@ import net.openhft.chronicle.queue.TailerDirection;
 import net.openhft.chronicle.queue.impl.RollingResourcesCache;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueStore;
 import net.openhft.chronicle.wire.DocumentContext;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -62,6 +63,10 @@ public final class Journal implements AutoCloseable
     private final long lastEventIdAtOpen;
     private final long lastTimestampAtOpen;
     private JournalPretoucher pretoucher;
+    /** Opened read only: damage found at the journal's end, or null. */
+    private JournalProblem damagedEnd;
+    /** Opened read only: a file cut off short of what was committed in it, which no reader may touch; or null. */
+    private JournalProblem cutOff;
 
     private Journal(
         final JournalConfig config,
@@ -128,6 +133,7 @@ public final class Journal implements AutoCloseable
             registered = real;
             channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             final FileLock lock = tryLock(channel, directory);
+            refuseIfCutOff(config);
             final SingleChronicleQueueBuilder builder = SingleChronicleQueueBuilder.binary(directory.toFile())
                 .rollCycle(JournalConfig.resolveRollCycle(config.rollCycle()))
                 .timeoutMS(config.lockTimeoutMillis());
@@ -138,6 +144,10 @@ public final class Journal implements AutoCloseable
             queue = builder.build();
 
             final TailState tail = inspectTail(queue);
+            if (tail.damagedEnd != null)
+            {
+                throw cannotAppend(directory, tail.damagedEnd);
+            }
             final FileStore store = Files.getFileStore(directory);
             final JournalWriter writer = new JournalWriter(queue.createAppender(), config, store, Math.max(1, tail.lastEventId + 1));
             final List<JournalProblem> repaired = repairTail(writer, tail);
@@ -202,7 +212,10 @@ public final class Journal implements AutoCloseable
             .readOnly(true)
             .build();
         final TailState tail = inspectTail(queue);
-        return new Journal(config, queue, null, null, null, null, Collections.emptyList(), tail.lastEventId, tail.lastTimestamp);
+        final Journal journal = new Journal(config, queue, null, null, null, null, Collections.emptyList(), tail.lastEventId, tail.lastTimestamp);
+        journal.damagedEnd = tail.damagedEnd;
+        journal.cutOff = tail.cutOff ? tail.damagedEnd : null;
+        return journal;
     }
 
     private static FileLock tryLock(final FileChannel channel, final Path directory) throws IOException
@@ -227,9 +240,125 @@ public final class Journal implements AutoCloseable
      * The last valid event id, and anything torn at the end, found by reading backwards from the last
      * document and looking past it for an unfinished one.
      */
+    private static JournalException cannotAppend(final Path directory, final JournalProblem damage)
+    {
+        return new JournalException("journal " + directory + " cannot be appended to: " + damage.reason() +
+            ". A crash leaves at most one unfinished document, which is repaired; this is more (the journal's last " +
+            "pages lost, as after a power loss, or a truncated copy). Nothing was changed. gyre replay --journal " +
+            directory + " --verify shows what can be read; keep a copy of the journal before doing anything else", null);
+    }
+
+    /**
+     * Before the journal is opened for writing (which extends its files): refuse a file cut off short of what its
+     * writer committed, leaving it as it is.
+     */
+    private static void refuseIfCutOff(final JournalConfig config) throws IOException
+    {
+        final Path directory = config.directory();
+        try (var files = Files.list(directory))
+        {
+            if (files.noneMatch(p -> p.getFileName().toString().endsWith(".cq4")))
+            {
+                return;
+            }
+        }
+        try (SingleChronicleQueue readOnly = SingleChronicleQueueBuilder.binary(directory.toFile())
+            .rollCycle(JournalConfig.resolveRollCycle(config.rollCycle()))
+            .readOnly(true)
+            .build())
+        {
+            final JournalProblem cut = cutOffFile(readOnly);
+            if (cut != null)
+            {
+                throw cannotAppend(directory, cut);
+            }
+        }
+    }
+
+    /**
+     * @return the damage of a journal file shorter than what its writer committed (a truncated copy: Chronicle
+     *     Queue's files are extended ahead of the writer, never cut back), or null. Reading the missing pages through a
+     *     mapping would crash the reading thread (SIGBUS), not fail it.
+     */
+    static JournalProblem cutOffFile(final SingleChronicleQueue queue)
+    {
+        final int first = queue.firstCycle();
+        final int last = queue.lastCycle();
+        if (first == Integer.MAX_VALUE || last == Integer.MIN_VALUE)
+        {
+            return null;
+        }
+        for (int cycle = first; cycle <= last; cycle++)
+        {
+            final SingleChronicleQueueStore store;
+            try
+            {
+                store = queue.storeForCycle(cycle, queue.epoch(), false, null);
+            }
+            catch (final RuntimeException ex)
+            {
+                continue;   // a cycle with no file, or one Chronicle cannot open: the readers report what they find
+            }
+            if (store == null)
+            {
+                continue;
+            }
+            try
+            {
+                final File file = store.file();
+                final long written = store.writePosition();
+                final long length = file.length();
+                if (written > 0 && length < written + Integer.BYTES)
+                {
+                    return new JournalProblem(JournalProblem.Kind.CORRUPTION, -1, 0, 0, file.getName() + " is " + length +
+                        " bytes long, but its writer committed a document at byte " + written + ": the file was cut off, " +
+                        "and committed documents cannot be read (reading a file cut short can crash the reader, so nothing " +
+                        "is read: to read what it holds, extend a copy with zeros, e.g. truncate -s " + (written + (1 << 20)) +
+                        " on the copy, and read that)");
+                }
+            }
+            finally
+            {
+                queue.closeStore(store);
+            }
+        }
+        return null;
+    }
+
     private static TailState inspectTail(final SingleChronicleQueue queue)
     {
         final TailState state = new TailState();
+        state.damagedEnd = cutOffFile(queue);
+        if (state.damagedEnd != null)
+        {
+            state.cutOff = true;
+            return state;   // reading the queue's index, as finding its end does, would fault on the missing pages
+        }
+        // Then the end as a forward reader finds it: committed documents lost at the end (zeroed, cut off) leave the
+        // queue's index pointing at documents that cannot be read, and a backward read from the end would start at
+        // one of them (Chronicle then winds to the journal's start). Nothing else is looked at then: the journal is
+        // refused for append, and a read-only reader reports the damage itself.
+        try (JournalReader reader = new JournalReader(queue.createTailer()))
+        {
+            reader.toEnd();
+            reader.read(record -> { }, 1);
+            final JournalProblem tail = reader.tornTail();
+            if (tail != null && tail.documentIndex() < 0)
+            {
+                state.unfinishedDocument = tail;
+            }
+            for (final JournalProblem problem : reader.problems())
+            {
+                if (problem.kind() == JournalProblem.Kind.CORRUPTION && state.damagedEnd == null)
+                {
+                    state.damagedEnd = problem;
+                }
+            }
+        }
+        if (state.damagedEnd != null)
+        {
+            return state;
+        }
         final RecordView view = new RecordView();
         final UnsafeBuffer document = new UnsafeBuffer(0, 0);
         final DocumentBounds bounds = new DocumentBounds();
@@ -275,16 +404,6 @@ public final class Journal implements AutoCloseable
                     }
                     last = false;
                 }
-            }
-        }
-        try (JournalReader reader = new JournalReader(queue.createTailer()))
-        {
-            reader.toEnd();
-            reader.read(record -> { }, 1);
-            final JournalProblem tail = reader.tornTail();
-            if (tail != null && tail.documentIndex() < 0)
-            {
-                state.unfinishedDocument = tail;
             }
         }
         return state;
@@ -367,7 +486,13 @@ public final class Journal implements AutoCloseable
      */
     public JournalReader newReader()
     {
-        return new JournalReader(queue.createTailer()).toStart();
+        final JournalReader reader = new JournalReader(queue.createTailer());
+        if (cutOff != null)
+        {
+            reader.refuseToRead(cutOff);
+            return reader;
+        }
+        return reader.toStart();
     }
 
     /**
@@ -417,11 +542,13 @@ public final class Journal implements AutoCloseable
     }
 
     /**
-     * @return the index of the last document, or -1 when the journal is empty.
+     * @return the index of the last document, or -1 when the journal is empty or its end is damaged (committed
+     *     documents lost, or a file cut off: Chronicle's own search for the last document would start at one it cannot
+     *     read, or fault on the missing pages; a reader reports the damage).
      */
     public long lastIndex()
     {
-        return queue.lastIndex();
+        return damagedEnd != null ? -1 : queue.lastIndex();
     }
 
     public JournalConfig config()
@@ -638,6 +765,10 @@ public final class Journal implements AutoCloseable
         /** The index of the last document with a valid record, or -1. */
         long lastDocumentIndex = -1;
         JournalProblem tornInLastDocument;
+        /** Damage at the end that is not a torn tail (committed documents lost): nothing may be appended after it. */
+        JournalProblem damagedEnd;
+        /** Whether that damage is a file cut off (not even the documents before the cut can be read safely). */
+        boolean cutOff;
         JournalProblem unfinishedDocument;
     }
 }

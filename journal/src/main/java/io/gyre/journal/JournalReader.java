@@ -3,6 +3,8 @@ package io.gyre.journal;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ExcerptTailer;
 import net.openhft.chronicle.queue.impl.ExcerptContext;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueStore;
 import net.openhft.chronicle.wire.DocumentContext;
 import net.openhft.chronicle.wire.Wire;
 import net.openhft.chronicle.wire.Wires;
@@ -46,6 +48,8 @@ public final class JournalReader implements AutoCloseable
     private ChecksumsAhead ahead;
     /** A damaged document header this reader cannot read past (reported among the problems), or null. */
     private JournalProblem blocked;
+    /** Set when the journal cannot be read at all ({@link #refuseToRead}). */
+    private JournalProblem unreadable;
     /** Whether the end was checked for unreachable documents since a document was last read. */
     private boolean endChecked;
     private final DocumentBounds bounds = new DocumentBounds();
@@ -85,7 +89,7 @@ public final class JournalReader implements AutoCloseable
     {
         resetContinuity();
         positionedAt = documentIndex;
-        return tailer.moveToIndex(documentIndex);
+        return unreadable == null && tailer.moveToIndex(documentIndex);
     }
 
     /**
@@ -107,7 +111,7 @@ public final class JournalReader implements AutoCloseable
      */
     public JournalReader checkChecksumsAhead(final DocumentLookAhead lookAhead)
     {
-        if (ahead == null)
+        if (ahead == null && unreadable == null)
         {
             ahead = new ChecksumsAhead(tailer.queue(), positionedAt, lookAhead, "gyre-journal-check");
             ahead.start();
@@ -143,6 +147,11 @@ public final class JournalReader implements AutoCloseable
         long delivered = 0;
         for (int i = 0; i < maxDocuments; i++)
         {
+            if (unreadable != null && blocked == null)
+            {
+                blocked = unreadable;
+                problems.add(unreadable);
+            }
             if (blocked != null)
             {
                 atEnd = true;
@@ -289,6 +298,11 @@ public final class JournalReader implements AutoCloseable
      */
     private void checkNothingUnreachable()
     {
+        checkWriterNotPast(tailer.index());
+        if (blocked != null)
+        {
+            return;   // asking the queue for its last index would start from the unreadable document
+        }
         final long last;
         try
         {
@@ -319,6 +333,70 @@ public final class JournalReader implements AutoCloseable
         blocked = new JournalProblem(JournalProblem.Kind.CORRUPTION, reached, 0, 0, "reading stops before document 0x" +
             Long.toHexString(reached) + " but the journal's index goes on to 0x" + Long.toHexString(last) +
             ": bytes in between are damaged (zeroed?), and the documents after them cannot be read");
+        problems.add(blocked);
+    }
+
+    /**
+     * The journal has a file cut off short of what its writer committed (a truncated copy): Chronicle Queue's own
+     * reading, even of the documents before the cut, may touch the missing pages and crash the thread (SIGBUS). This
+     * reader reads nothing and reports {@code problem}.
+     */
+    void refuseToRead(final JournalProblem problem)
+    {
+        unreadable = problem;
+    }
+
+    /**
+     * At the end of what can be read, with the queue's index no further: has the queue's writer committed a
+     * document at or past the point where reading stops? Chronicle Queue records in each file the position of the
+     * last document it committed, updated after the document's header is; a read that ends before that position
+     * ended at damage (the last pages zeroed or cut off, as a power loss or a truncated copy leaves them), not at a
+     * writer that died mid-document: whole committed documents were lost, and a writer opening the journal would
+     * append after them, where no reader could reach what it wrote.
+     */
+    private void checkWriterNotPast(final long reached)
+    {
+        if (blocked != null || !(tailer.queue() instanceof SingleChronicleQueue queue))
+        {
+            return;
+        }
+        final Wire wire = ((ExcerptContext)tailer).wire();
+        final File file = tailer.currentFile();
+        if (wire == null || file == null)
+        {
+            return;
+        }
+        final long position = wire.bytes().readPosition();
+        final long written;
+        final SingleChronicleQueueStore store;
+        try
+        {
+            store = queue.storeForCycle(tailer.cycle(), queue.epoch(), false, null);
+        }
+        catch (final RuntimeException ex)
+        {
+            return;
+        }
+        if (store == null)
+        {
+            return;
+        }
+        try
+        {
+            written = store.writePosition();
+        }
+        finally
+        {
+            queue.closeStore(store);
+        }
+        if (position <= 0 || written < position || (written == position && unfinished != null))
+        {
+            return;   // the last committed document was read (or, at the reading position, is one left unfinished)
+        }
+        blocked = new JournalProblem(JournalProblem.Kind.CORRUPTION, reached, 0, 0, "reading stops at byte " + position +
+            " of " + file.getName() + " (before document 0x" + Long.toHexString(reached) + "), but the queue's writer had " +
+            "committed documents up to the one at byte " + written + ": bytes there are damaged (zeroed or cut off?), and " +
+            "committed documents cannot be read");
         problems.add(blocked);
     }
 
@@ -395,7 +473,7 @@ public final class JournalReader implements AutoCloseable
      */
     public boolean readRecordAt(final long documentIndex, final int offsetInDocument, final RecordHandler handler)
     {
-        if (!tailer.moveToIndex(documentIndex))
+        if (unreadable != null || !tailer.moveToIndex(documentIndex))
         {
             return false;
         }

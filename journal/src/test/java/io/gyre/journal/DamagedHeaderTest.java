@@ -131,6 +131,71 @@ class DamagedHeaderTest
         }
     }
 
+    /**
+     * The journal's last pages lost (zeroed, as a power loss leaves pages never written back, or cut off, as a
+     * truncated copy is), across several committed documents: more than the one unfinished document a crash
+     * leaves. Readers report corruption, and opening for append refuses without changing a byte: appending would
+     * put new records after the damage, where no reader reaches them (outside check: the engine opened,
+     * acknowledged work, and the next open refused the journal).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"last three documents zeroed", "last document zeroed, header included", "cut off in the third-last document"})
+    void shouldRefuseToAppendAfterLostCommittedDocuments(final String damage) throws Exception
+    {
+        final long thirdLast = writeDocumentsAndFindHeaderOf(DOCUMENTS - 3);
+        final long last = writeDocumentsAndFindHeaderOf(DOCUMENTS - 1);
+        final Path file = queueFile();
+        final long end = dataEnd(file);
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw"))
+        {
+            switch (damage)
+            {
+                case "last three documents zeroed" ->
+                {
+                    raf.seek(thirdLast);
+                    raf.write(new byte[(int)(end - thirdLast)]);
+                }
+                case "last document zeroed, header included" ->
+                {
+                    raf.seek(last);
+                    raf.write(new byte[(int)(end - last)]);
+                }
+                default -> raf.setLength(thirdLast + 10);
+            }
+        }
+        final byte[] before = Files.readAllBytes(file);
+
+        try (Journal journal = Journal.openReadOnly(JournalConfig.of(dir)); JournalReader reader = journal.newReader())
+        {
+            final long[] records = {0};
+            reader.readToEnd(r -> records[0]++);
+            assertThat(records[0]).isLessThan((long)DOCUMENTS * RECORDS_PER_DOCUMENT);
+            assertThat(reader.corrupted()).as(reader.problems().toString()).isTrue();
+            assertThat(reader.problems()).anySatisfy(p ->
+            {
+                assertThat(p.kind()).isEqualTo(JournalProblem.Kind.CORRUPTION);
+                assertThat(p.reason()).contains("cannot be read");
+            });
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Journal.openForAppend(JournalConfig.of(dir)).close())
+            .isInstanceOf(JournalException.class)
+            .hasMessageContaining("cannot be appended to")
+            .hasMessageContaining("Nothing was changed");
+        assertThat(Files.readAllBytes(file)).as("the journal file, after the refused open").isEqualTo(before);
+    }
+
+    /** @return the position after the file's last non-zero byte. */
+    private static long dataEnd(final Path file) throws Exception
+    {
+        final byte[] bytes = Files.readAllBytes(file);
+        int end = bytes.length;
+        while (end > 0 && bytes[end - 1] == 0)
+        {
+            end--;
+        }
+        return end;
+    }
+
     private Path queueFile() throws Exception
     {
         try (Stream<Path> files = Files.list(dir))
