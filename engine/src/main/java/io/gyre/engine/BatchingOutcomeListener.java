@@ -4,7 +4,8 @@ package io.gyre.engine;
  * An {@link OutcomeListener} that also hears when the publish stage ends a batch in which it was given at
  * least one reply: the moment to hand what it gathered to another thread in one piece (a network
  * connection flushes once per batch, not once per reply). Called on the publish thread, at most once per
- * batch, after that batch's last reply to this listener.
+ * batch, after that batch's last reply to this listener; and once after the {@link TaskOutcome#unfinished()
+ * unfinished} answers a stop gives it, on the thread stopping the engine (see {@link OutcomeListener}).
  */
 public abstract class BatchingOutcomeListener implements OutcomeListener
 {

@@ -137,6 +137,12 @@ public final class Engine implements AutoCloseable
     private final AtomicBoolean closed = new AtomicBoolean();
     private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
     private volatile StopReport stopReport;
+    /** The thread running the stop: a callback of its answers that closes the engine again must not wait for itself. */
+    private volatile Thread stopper;
+    /** The final health, once the stop closed everything; {@link #closed()} completes with it after the stop's answers. */
+    private EngineHealth closedHealth;
+    /** The submissions the stop left without an outcome: taken from the stopped stages, answered before stop() returns. */
+    private List<Unanswered> unanswered = List.of();
     private final AtomicReference<EngineHealth> health = new AtomicReference<>(EngineHealth.ready(System.currentTimeMillis()));
     private final CompletableFuture<EngineHealth> closedFuture = new CompletableFuture<>();
 
@@ -484,7 +490,12 @@ public final class Engine implements AutoCloseable
 
     /**
      * Submit a task and get its outcome as a future (completed on the engine's publish thread: do not
-     * block in dependent actions, or use their async variants).
+     * block in dependent actions, or use their async variants). When the engine stops before the task finishes,
+     * the future completes exceptionally with a {@link TaskUnfinishedException}, on the thread that stops it (see
+     * {@link #stop()}).
+     *
+     * @throws InvalidTaskException when the request is malformed (nothing is journaled).
+     * @throws EngineClosedException when the engine is closing.
      */
     public CompletableFuture<Outcome> submit(final TaskRequest request)
     {
@@ -1214,7 +1225,7 @@ public final class Engine implements AutoCloseable
      * @return a future completed, with the final {@link #health()}, once the engine is closed: by
      *     {@link #close()}, or by itself after a journal outage longer than
      *     {@link EngineConfig.Builder#stopAfterJournalOutage} (then its reason says so). Completed on the
-     *     closing thread.
+     *     closing thread, after the stop answered the submissions whose tasks it left unfinished (see {@link #stop()}).
      */
     public CompletableFuture<EngineHealth> closed()
     {
@@ -1269,9 +1280,20 @@ public final class Engine implements AutoCloseable
      * <li>Journal ENGINE_STOP (STOPPED), the last record: what was left, and the attempts interrupted, which
      *     run again (once) after the next open. Close the journal.</li>
      * </ol>
-     * Listeners of tasks left unfinished hear nothing more from this engine: their tasks carry on after the next
-     * open, where submitting the key again joins the task or returns its outcome. Any thread may call it; a
-     * second call waits for the first and returns the same report. Not from a listener (it would wait for itself).
+     * Then every submission still waiting for a task left unfinished (pending, running, waiting to retry, holding
+     * an outcome; joined submissions of its key too) gets its last answer from this engine, once, before this
+     * returns, on this thread: a future from {@link #submit(TaskRequest)} completes exceptionally with a
+     * {@link TaskUnfinishedException} (naming the key and the state the task was left in), a listener hears
+     * {@link OutcomeListener#onOutcome} with an {@link TaskOutcome#unfinished() unfinished} outcome. Neither is the
+     * task's outcome: the task is journaled and still live, and carries on after the next open, where submitting the
+     * key again joins it or returns its outcome. (Only if a stage thread did not end, stuck in a handler, can this
+     * thread not read who waits: then they hear nothing, as it logs.) A submission racing with the stop is either
+     * refused at once with {@link EngineClosedException} (nothing journaled), or got in first and is answered like
+     * any other: with its task's outcome, or as unfinished.
+     * <p>
+     * Any thread may call it; a second call waits for the first and returns the same report (at once when made from
+     * a callback of the answers above, or of {@link #closed()}). Not from a listener otherwise (it would wait for
+     * itself).
      *
      * @return what was left, as the stop record says.
      */
@@ -1279,6 +1301,11 @@ public final class Engine implements AutoCloseable
     {
         if (!closed.compareAndSet(false, true))
         {
+            if (Thread.currentThread() == stopper)
+            {
+                // from a callback of this very stop (an answer below, or what completing closed() runs)
+                return stopReport;
+            }
             try
             {
                 stopped.await();
@@ -1289,12 +1316,20 @@ public final class Engine implements AutoCloseable
             }
             return stopReport;
         }
+        stopper = Thread.currentThread();
         try
         {
             stopReport = stopGracefully();
+            // everything is closed: a callback may call close() (it returns at once) or submit (it is refused)
+            answerUnfinished();
+            if (closedHealth != null)
+            {
+                closedFuture.complete(closedHealth);
+            }
         }
         finally
         {
+            stopper = null;
             stopped.countDown();
         }
         return stopReport;
@@ -1369,9 +1404,109 @@ public final class Engine implements AutoCloseable
         {
             report = StopReport.unrecorded(beganAtHere, beganAtHere + timeout, quiet, unrecordedBecause);
         }
+        if (stagesEnded)
+        {
+            // before the journal closes: a future's answer names its key, read back from the submission
+            unanswered = takeUnanswered();
+        }
+        else
+        {
+            LOG.error("engine on {}: a stage thread did not end, so the state cannot be read; submissions still waiting for their " +
+                "tasks get no answer from this engine (their tasks carry on after the next open)", config.journal().directory());
+        }
         closeResources();
         LOG.info("engine on {} stopped: {}", config.journal().directory(), report.describe());
         return report;
+    }
+
+    /**
+     * A submission whose task the stop left unfinished, and the task as it was left.
+     *
+     * @param key the submission's key when the target is a future (its exception names it), else null.
+     */
+    private record Unanswered(Object target, long correlation, long taskId, TaskState state, int attempts, long submittedAt,
+                              long startedAt, long queueNanos, long executionNanos, String key)
+    {
+    }
+
+    /**
+     * @return every submission still waiting for a live task's outcome, taken from the state machine (the stages
+     *     have ended: this thread may read it), which forgets them.
+     */
+    private List<Unanswered> takeUnanswered()
+    {
+        final List<Unanswered> taken = new java.util.ArrayList<>();
+        sequencer.takeWaiters((target, correlation, r) ->
+        {
+            if (target instanceof OutcomeListener)
+            {
+                final String key = target instanceof Requests.FutureOutcome ? keys.keyAt(r.submitDocument, r.submitOffset) : null;
+                taken.add(new Unanswered(target, correlation, r.taskId, r.state, r.attempt, r.submittedAt, r.startedAt, r.queueNanos(),
+                    r.executionNanos, key));
+            }
+        });
+        return taken;
+    }
+
+    /**
+     * Answer each submission the stop left without an outcome, once: a future completes exceptionally with a
+     * {@link TaskUnfinishedException}, a listener hears an {@link TaskOutcome#unfinished() unfinished} outcome (then,
+     * a {@link BatchingOutcomeListener}, the end of the batch). On this thread: the engine's have ended.
+     */
+    private void answerUnfinished()
+    {
+        final List<Unanswered> left = unanswered;
+        unanswered = List.of();
+        if (left.isEmpty())
+        {
+            return;
+        }
+        final TaskOutcome view = new TaskOutcome();
+        final java.util.Set<BatchingOutcomeListener> batching = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        final List<BatchingOutcomeListener> batchingInOrder = new java.util.ArrayList<>();
+        int failed = 0;
+        for (final Unanswered u : left)
+        {
+            view.reset(u.correlation(), u.taskId())
+                .completed(u.state(), u.attempts(), false)
+                .times(u.submittedAt(), u.startedAt(), 0)
+                .accounting(u.queueNanos(), u.executionNanos())
+                .error(TaskUnfinishedException.message(null, u.taskId(), u.state()));
+            try
+            {
+                if (u.target() instanceof Requests.FutureOutcome future)
+                {
+                    future.unfinished(u.key(), view);
+                }
+                else
+                {
+                    ((OutcomeListener)u.target()).onOutcome(view);
+                    if (u.target() instanceof BatchingOutcomeListener listener && batching.add(listener))
+                    {
+                        batchingInOrder.add(listener);
+                    }
+                }
+            }
+            catch (final Throwable t)
+            {
+                failed++;
+                LOG.atWarn().setCause(t).log("a listener threw on the answer that the engine stopped before task {} finished", u.taskId());
+            }
+        }
+        for (final BatchingOutcomeListener listener : batchingInOrder)
+        {
+            try
+            {
+                listener.onEndOfBatch();
+            }
+            catch (final Throwable t)
+            {
+                failed++;
+                LOG.warn("a listener failed at the end of the stop's answers", t);
+            }
+        }
+        LOG.info("engine on {}: told {} submission(s) their tasks were left unfinished (they carry on after the next open){}",
+            config.journal().directory(), left.size(), failed == 0 ? "" : "; " + failed + " listener call(s) threw");
     }
 
     /**
@@ -1515,7 +1650,7 @@ public final class Engine implements AutoCloseable
         final EngineHealth last = health.updateAndGet(h -> h.state() == EngineHealth.State.STOPPED ? h :
             new EngineHealth(EngineHealth.State.STOPPED, h.ready() ? "closed" : "closed while " + h.reason(), System.currentTimeMillis()));
         LOG.info("engine on {} closed", config.journal().directory());
-        closedFuture.complete(last);
+        closedHealth = last;
     }
 
     /**

@@ -8,12 +8,13 @@ import java.util.Arrays;
  *
  * @param correlationId the correlation id the request carried.
  * @param taskId the task's id, or 0 when rejected before it got one.
- * @param state the terminal state, or null when rejected.
+ * @param state the terminal state; null when rejected; when {@link #unfinished()}, the state the task was left in
+ *     (PENDING, RUNNING or RETRY_WAIT).
  * @param rejectReason why it was refused, or null.
  * @param attempts how many attempts ran.
  * @param duplicate whether this is the recorded outcome of an earlier submission of the same key.
  * @param output the output (empty unless SUCCEEDED).
- * @param error why it did not succeed, or null.
+ * @param error why it did not succeed (when unfinished: that the engine stopped first), or null.
  * @param submittedAt when the task was accepted (epoch nanoseconds).
  * @param startedAt when its last attempt started, or 0.
  * @param finishedAt when it reached its outcome, or 0.
@@ -39,6 +40,15 @@ public record Outcome(
     public boolean rejected()
     {
         return rejectReason != null;
+    }
+
+    /**
+     * @return true when the engine stopped before the task finished: not an outcome of the task, which is
+     *     journaled and carries on after the engine's next open (see {@link TaskOutcome#unfinished()}).
+     */
+    public boolean unfinished()
+    {
+        return state != null && !state.terminal();
     }
 
     public String outputAsString()
@@ -67,6 +77,8 @@ public record Outcome(
     {
         return rejected() ?
             "Outcome[rejected " + rejectReason + "]" :
+            unfinished() ? "Outcome[task " + taskId + " unfinished (" + state + ") when the engine stopped, after " + attempts +
+                " attempt(s)" + (duplicate ? ", duplicate" : "") + "]" :
             "Outcome[task " + taskId + " " + state + " after " + attempts + " attempt(s)" + (duplicate ? ", duplicate" : "") +
             (error != null ? ", error: " + error : "") + ", output " + output.length + " bytes]";
     }

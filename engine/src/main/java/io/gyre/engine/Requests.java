@@ -14,13 +14,31 @@ final class Requests
     {
     }
 
-    /** Completes a future with an immutable copy of the outcome. */
+    /**
+     * Completes a future with an immutable copy of the outcome; exceptionally, with a {@link TaskUnfinishedException},
+     * when the engine stopped before the task finished.
+     */
     static final class FutureOutcome extends CompletableFuture<Outcome> implements OutcomeListener
     {
         @Override
         public void onOutcome(final TaskOutcome outcome)
         {
+            if (outcome.unfinished())
+            {
+                unfinished(null, outcome);
+                return;
+            }
             complete(outcome.toOutcome());
+        }
+
+        /**
+         * The engine stopped before the task finished.
+         *
+         * @param key the submission's key, or null when unknown.
+         */
+        void unfinished(final String key, final TaskOutcome outcome)
+        {
+            completeExceptionally(new TaskUnfinishedException(key, outcome.toOutcome()));
         }
     }
 

@@ -1019,6 +1019,36 @@ final class Sequencer
     }
 
     /**
+     * Hand each submission still waiting for a live task's outcome to {@code sink}, once, and forget it: the
+     * engine stopped before the task finished (the task stays live, and carries on after the next start).
+     * Called by the stopping thread after the stages stopped.
+     */
+    void takeWaiters(final WaiterSink sink)
+    {
+        for (final TaskRecord r : byId)
+        {
+            int w = r.waiterHead;
+            while (w >= 0)
+            {
+                sink.waiting(waiters.target(w), waiters.correlation(w), r);
+                w = waiters.next(w);
+            }
+            waiters.freeList(r.waiterHead);
+            r.waiterHead = -1;
+            r.waiterCount = 0;
+        }
+    }
+
+    /** Takes the waiters of live tasks at a stop ({@link #takeWaiters}). */
+    interface WaiterSink
+    {
+        /**
+         * @param task valid only during this call.
+         */
+        void waiting(Object target, long correlation, TaskRecord task);
+    }
+
+    /**
      * What a stop leaves.
      *
      * @param running attempts still running, listed or not.

@@ -115,10 +115,24 @@ public final class TaskOutcome
         return rejectReason;
     }
 
-    /** @return the task's terminal state, or null when rejected. */
+    /**
+     * @return the task's terminal state; null when rejected; when {@link #unfinished()}, the state the task was
+     *     left in (PENDING, RUNNING or RETRY_WAIT).
+     */
     public TaskState state()
     {
         return state;
+    }
+
+    /**
+     * @return true when the engine stopped before the task finished: no outcome, but the task is journaled and
+     *     carries on after the engine's next open (where submitting the key again joins it or returns its
+     *     outcome). {@link #state()} is where it was left, never terminal; {@link #error()} says so. The last
+     *     answer this engine gives the submission.
+     */
+    public boolean unfinished()
+    {
+        return state != null && !state.terminal();
     }
 
     /** @return how many attempts ran. */
@@ -164,7 +178,8 @@ public final class TaskOutcome
 
     /**
      * @return why the task did not succeed; for a refused submission, what the engine says beyond the
-     *     {@link #rejectReason() reason} (for JOURNAL_UNAVAILABLE, the journal's error), or null.
+     *     {@link #rejectReason() reason} (for JOURNAL_UNAVAILABLE, the journal's error); for an
+     *     {@link #unfinished()} one, that the engine stopped first; or null.
      */
     public String error()
     {

@@ -183,6 +183,13 @@ final class Outbox extends BatchingOutcomeListener
     @Override
     public void onOutcome(final TaskOutcome outcome)
     {
+        if (outcome.unfinished())
+        {
+            // the engine stopped before the task finished: the protocol has no answer for that but the ERROR
+            // SHUTTING_DOWN the connection gets as the server closes (the client resends by key to the next one),
+            // so the request stays in flight
+            return;
+        }
         batchAnswers++;
         if (closed)
         {
