@@ -172,6 +172,10 @@ public final class Engine implements AutoCloseable
                 sequencer.derivedMismatches(), sequencer.firstMismatch());
         }
         this.snapshotter = config.snapshots() ? new Snapshotter(journal, config) : null;
+        if (snapshotter != null)
+        {
+            snapshotter.replayed(replayed);
+        }
         this.metrics = config.metrics() ? new EngineMetrics(registry.typesById()) : null;
         sequencer.metrics(metrics);
         if (metrics != null)

@@ -70,6 +70,17 @@ final class Snapshotter implements AutoCloseable
     }
 
     /**
+     * Before the stages start: the records the engine replayed after the snapshot it started from (or from the
+     * journal's start) count towards the next snapshot, as if applied since the last. Otherwise an engine restarted
+     * more often than every {@code snapshotEveryRecords} records (a crash loop) would never snapshot, and each start
+     * would replay more than the last.
+     */
+    void replayed(final long records)
+    {
+        recordsSince = Math.max(0, records);
+    }
+
+    /**
      * Sequence stage's thread: a journaled record at this position was applied.
      */
     void applied(final long recordEventId, final long document, final int offset, final long time)
