@@ -174,12 +174,14 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
         }
         else if (target instanceof Requests.RedriveRequest request)
         {
-            request.completeExceptionally(new RequestRefusedException(reason, "redrive of key " + request.key + " was refused: " + reason));
+            request.completeExceptionally(new RequestRefusedException(reason, "redrive of key " + request.key + " was refused: " + reason +
+                (why != null ? ": " + why : "")));
         }
         else if (target instanceof Requests.PurgeRequest request)
         {
             request.completeExceptionally(new RequestRefusedException(reason,
-                (request.key == null ? "purge of every dead letter" : "purge of key " + request.key) + " was refused: " + reason));
+                (request.key == null ? "purge of every dead letter" : "purge of key " + request.key) + " was refused: " + reason +
+                (why != null ? ": " + why : "")));
         }
         else if (target instanceof Requests.Startup startup)
         {

@@ -77,6 +77,15 @@ class JournalOutageTest extends EngineTestSupport
             .hasCauseInstanceOf(RequestRefusedException.class)
             .hasMessageContaining("JOURNAL_UNAVAILABLE")
             .hasMessageContaining(DISK_FULL);
+        // dead-letter requests are journaled too: refused alike, and saying why
+        for (final CompletableFuture<?> request : List.of(engine.redrive("gated-0"), engine.purgeDeadLetter("gated-0"), engine.purgeDeadLetters()))
+        {
+            assertThatThrownBy(() -> request.get(15, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class)
+                .hasCauseInstanceOf(RequestRefusedException.class)
+                .hasMessageContaining("JOURNAL_UNAVAILABLE")
+                .hasMessageContaining(DISK_FULL);
+        }
 
         // the gated attempts finish while the journal is down: their results are kept, not lost, not applied;
         // the retry and the timeout come due meanwhile and wait for the journal
