@@ -65,6 +65,13 @@ public record EngineConfig(
     /** Timers fired per tick when not set, for a ring of 4096 slots or more (a smaller one gets ringSize/16). */
     public static final int DEFAULT_TIMER_FIRES_PER_TICK = 256;
     private static final int TIMER_FIRES_NOT_SET = Integer.MIN_VALUE;
+    /** Largest ring, in slots (2^20): see {@link Builder#ringSize}. */
+    public static final int MAX_RING_SIZE = 1 << 20;
+    /**
+     * Heap a ring slot takes, rounded up: the preallocated event and its buffers measured about 1.7 KiB on a 64-bit
+     * JVM with compressed pointers. {@link Builder#build()} refuses a ring whose slots take more than half the heap.
+     */
+    public static final int RING_SLOT_BYTES = 2048;
 
     public EngineConfig
     {
@@ -144,7 +151,10 @@ public record EngineConfig(
         }
 
         /**
-         * Slots in the ring, a power of two from 64; default 4096. Submissions take at most an eighth of it ahead of
+         * Slots in the ring, a power of two from 64 to {@link EngineConfig#MAX_RING_SIZE} (2^20); default 4096. Each slot is an
+         * event preallocated when the engine opens, with its small buffers (about {@link EngineConfig#RING_SLOT_BYTES} bytes of
+         * heap), so {@link #build()} also refuses a ring taking more than half of this JVM's maximum heap (about
+         * 2^19 slots with -Xmx2g). Submissions take at most an eighth of it ahead of
          * the execute stage (see {@code AdmissionGate}). Not more by default: a deeper ring holds more events written
          * but not yet read, and on this project's measurements (BENCHMARKS.md, ring size) 4096 ran about 5 % faster
          * than 16384, the events a stage reads still being in the cache the producer wrote them to.
@@ -467,6 +477,19 @@ public record EngineConfig(
             {
                 throw invalid("ringSize", ringSize, "must be a power of two, at least 64");
             }
+            if (ringSize > MAX_RING_SIZE)
+            {
+                throw invalid("ringSize", ringSize, "must be at most " + MAX_RING_SIZE + " (2^20)");
+            }
+            final long maxHeap = Runtime.getRuntime().maxMemory();
+            final long ringBytes = (long)ringSize * RING_SLOT_BYTES;
+            if (maxHeap != Long.MAX_VALUE && ringBytes > maxHeap / 2)
+            {
+                throw invalid("ringSize", ringSize, String.format(java.util.Locale.ROOT,
+                    "needs %.1f GiB of heap for its slots (about %d bytes each, taken at start), more than half of this JVM's " +
+                    "maximum heap (%.1f GiB): lower it, or give the JVM more heap (-Xmx; JAVA_OPTS for ./gyre)",
+                    ringBytes / (double)(1L << 30), RING_SLOT_BYTES, maxHeap / (double)(1L << 30)));
+            }
             Objects.requireNonNull(waitStrategy, "waitStrategy");
             if (pipelineThreads != 1 && pipelineThreads != 2 && pipelineThreads != 4)
             {
@@ -483,7 +506,6 @@ public record EngineConfig(
             range("maxLiveTasks", maxLiveTasks, 1, 100_000_000);
             range("maxRetainedOutcomes", maxRetainedOutcomes, 0, 100_000_000);
             final long tableBytes = RetainedOutcomes.bytesFor(maxRetainedOutcomes);
-            final long maxHeap = Runtime.getRuntime().maxMemory();
             if (maxHeap != Long.MAX_VALUE && tableBytes > maxHeap / 4 * 3)
             {
                 throw invalid("maxRetainedOutcomes", maxRetainedOutcomes, String.format(java.util.Locale.ROOT,

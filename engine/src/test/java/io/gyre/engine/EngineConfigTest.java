@@ -122,6 +122,28 @@ class EngineConfigTest
         return limited(type, 0, 0);
     }
 
+    /**
+     * A ring the heap cannot hold is refused by name and value: an outside check found {@code ringSize(1 << 30)}
+     * built, and {@code Engine.open} then threw OutOfMemoryError (each slot is an event preallocated with its buffers).
+     */
+    @org.junit.jupiter.api.Test
+    void shouldRefuseARingLargerThanTheMaximumOrTheHeap()
+    {
+        assertThatThrownBy(() -> EngineConfig.builder(dir).ringSize(1 << 30).build())
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("ringSize=1073741824 must be at most 1048576 (2^20)");
+        assertThatThrownBy(() -> EngineConfig.builder(dir).ringSize(1 << 21).build())
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("ringSize=2097152 must be at most 1048576 (2^20)");
+        // the tests run with -Xmx2g: 2^20 slots take about 2 GiB, more than half of it; 2^19 take 1 GiB, half
+        assertThat(Runtime.getRuntime().maxMemory()).isLessThan((long)EngineConfig.MAX_RING_SIZE * EngineConfig.RING_SLOT_BYTES * 2);
+        assertThatThrownBy(() -> EngineConfig.builder(dir).ringSize(1 << 20).build())
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessageStartingWith("ringSize=1048576 needs 2.0 GiB of heap for its slots")
+            .hasMessageContaining("-Xmx");
+        assertThat(EngineConfig.builder(dir).ringSize(1 << 18).build().ringSize()).isEqualTo(1 << 18);
+    }
+
     @org.junit.jupiter.api.Test
     void shouldRefuseARetainedOutcomeLimitWhoseTableTheHeapCannotHold()
     {
@@ -188,7 +210,7 @@ class EngineConfigTest
      * ring (an outside check found {@code gyre serve --ring-size 1024} refused over a setting it cannot set).
      */
     @ParameterizedTest
-    @ValueSource(ints = {64, 128, 256, 512, 1024, 2048, 4096, 8192, 1 << 20})
+    @ValueSource(ints = {64, 128, 256, 512, 1024, 2048, 4096, 8192, 1 << 18})
     void shouldBuildEveryRingSizeWithTheDefaultTimerBudget(final int ringSize)
     {
         final EngineConfig config = EngineConfig.builder(dir).ringSize(ringSize).build();

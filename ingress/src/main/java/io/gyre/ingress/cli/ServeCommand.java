@@ -105,7 +105,7 @@ public final class ServeCommand implements Callable<Integer>
     @Option(names = "--transport", defaultValue = "AUTO", description = "AUTO, EPOLL or NIO (default: ${DEFAULT-VALUE}).")
     private ServerConfig.Transport transport;
 
-    @Option(names = "--ring-size", defaultValue = "4096", description = "Slots in the engine's ring, a power of two from 64 to 2^30 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--ring-size", defaultValue = "4096", description = "Slots in the engine's ring, a power of two from 64 to 2^20, each slot taking about 2 KiB of heap, at most half of it (default: ${DEFAULT-VALUE}).")
     private int ringSize;
 
     @Option(names = "--wait-strategy", defaultValue = "BACKOFF", description = "BACKOFF, SLEEPING, BLOCKING, YIELDING or BUSY_SPIN (default: ${DEFAULT-VALUE}).")

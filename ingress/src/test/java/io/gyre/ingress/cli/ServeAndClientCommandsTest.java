@@ -192,6 +192,13 @@ class ServeAndClientCommandsTest
         final Run notAPowerOfTwo = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--ring-size", "1000");
         assertThat(notAPowerOfTwo.exit()).isEqualTo(2);
         assertThat(notAPowerOfTwo.err()).contains("ringSize=1000 must be a power of two, at least 64");
+        // an outside check found this one accepted, and the JVM then ran out of heap (exit 1, OutOfMemoryError)
+        final Run tooLarge = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--ring-size", "1073741824");
+        assertThat(tooLarge.exit()).isEqualTo(2);
+        assertThat(tooLarge.err()).contains("--ring-size: ringSize=1073741824 must be at most 1048576 (2^20)");
+        final Run moreThanTheHeap = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--ring-size", "1048576");
+        assertThat(moreThanTheHeap.exit()).as("the tests run with -Xmx2g").isEqualTo(2);
+        assertThat(moreThanTheHeap.err()).contains("--ring-size: ringSize=1048576 needs 2.0 GiB of heap");
     }
 
     @Test
