@@ -46,10 +46,14 @@ public record EventFilter(String type, byte[] tenant, byte[] keyPrefix)
         return new EventFilter(value, tenant, keyPrefix);
     }
 
-    /** The tenant as UTF-8; null for any tenant. */
+    /**
+     * The tenant as UTF-8; null for any tenant.
+     *
+     * @throws InvalidTaskException (field {@code tenant}) when it has an unpaired surrogate, which UTF-8 cannot encode.
+     */
     public EventFilter withTenant(final String value)
     {
-        return withTenant(value == null ? null : value.getBytes(StandardCharsets.UTF_8));
+        return withTenant(value == null ? null : TaskRequest.utf8("tenant", value));
     }
 
     public EventFilter withTenant(final byte[] value)
@@ -57,10 +61,14 @@ public record EventFilter(String type, byte[] tenant, byte[] keyPrefix)
         return new EventFilter(type, value, keyPrefix);
     }
 
-    /** The key prefix as UTF-8; null for any key. */
+    /**
+     * The key prefix as UTF-8; null for any key.
+     *
+     * @throws InvalidTaskException (field {@code keyPrefix}) when it has an unpaired surrogate, which UTF-8 cannot encode.
+     */
     public EventFilter withKeyPrefix(final String value)
     {
-        return withKeyPrefix(value == null ? null : value.getBytes(StandardCharsets.UTF_8));
+        return withKeyPrefix(value == null ? null : TaskRequest.utf8("keyPrefix", value));
     }
 
     public EventFilter withKeyPrefix(final byte[] value)

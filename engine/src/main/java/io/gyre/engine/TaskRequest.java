@@ -11,6 +11,11 @@ import java.nio.charset.StandardCharsets;
  * <p>
  * Required: an idempotency key and a task type. Everything else has a default: an empty payload, normal
  * priority, and the task type's (or the engine's) timeout, attempts and backoff.
+ * <p>
+ * A setter given what no submission could carry throws {@link InvalidTaskException} naming the field: a null key,
+ * payload or tenant (or array or buffer), a slice outside its array or buffer, and a String that is not text, with
+ * an unpaired surrogate, that UTF-8 cannot encode (Java's encoder would write it as {@code ?}, so different keys
+ * would be one key). Everything else (a missing key or type, lengths, ranges) is checked by {@code Engine.submit}.
  */
 public final class TaskRequest
 {
@@ -63,24 +68,32 @@ public final class TaskRequest
         return this;
     }
 
-    /** The idempotency key, as UTF-8 (allocates; use a byte overload on hot paths). */
+    /**
+     * The idempotency key, as UTF-8 (allocates; use a byte overload on hot paths).
+     *
+     * @throws InvalidTaskException (field {@code key}) when it is null or has an unpaired surrogate.
+     */
     public TaskRequest key(final String value)
     {
-        final byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
-        key.wrap(bytes);
+        key.wrap(utf8("key", value));
         return this;
     }
 
-    /** The idempotency key: the bytes are read, not copied, until submit returns. */
+    /**
+     * The idempotency key: the bytes are read, not copied, until submit returns.
+     *
+     * @throws InvalidTaskException (field {@code key}) when the array is null or the slice is outside it.
+     */
     public TaskRequest key(final byte[] bytes, final int offset, final int length)
     {
-        key.wrap(bytes, offset, length);
+        key.wrap(slice("key", bytes, offset, length), offset, length);
         return this;
     }
 
+    /** @throws InvalidTaskException (field {@code key}) when the buffer is null or the slice is outside it. */
     public TaskRequest key(final DirectBuffer buffer, final int offset, final int length)
     {
-        key.wrap(buffer, offset, length);
+        key.wrap(slice("key", buffer, offset, length), offset, length);
         return this;
     }
 
@@ -109,48 +122,131 @@ public final class TaskRequest
         return resolvedId;
     }
 
+    /** @throws InvalidTaskException (field {@code payload}) when it is null or has an unpaired surrogate. */
     public TaskRequest payload(final String utf8)
     {
-        payload.wrap(utf8.getBytes(StandardCharsets.UTF_8));
+        payload.wrap(utf8("payload", utf8));
         return this;
     }
 
+    /** @throws InvalidTaskException (field {@code payload}) when it is null. */
     public TaskRequest payload(final byte[] bytes)
     {
-        payload.wrap(bytes);
+        payload.wrap(slice("payload", bytes, 0, bytes == null ? 0 : bytes.length));
         return this;
     }
 
-    /** The payload: the bytes are read, not copied, until submit returns. */
+    /**
+     * The payload: the bytes are read, not copied, until submit returns.
+     *
+     * @throws InvalidTaskException (field {@code payload}) when the array is null or the slice is outside it.
+     */
     public TaskRequest payload(final byte[] bytes, final int offset, final int length)
     {
-        payload.wrap(bytes, offset, length);
+        payload.wrap(slice("payload", bytes, offset, length), offset, length);
         return this;
     }
 
+    /** @throws InvalidTaskException (field {@code payload}) when the buffer is null or the slice is outside it. */
     public TaskRequest payload(final DirectBuffer buffer, final int offset, final int length)
     {
-        payload.wrap(buffer, offset, length);
+        payload.wrap(slice("payload", buffer, offset, length), offset, length);
         return this;
     }
 
-    /** Who the task is for, for accounting (up to 64 bytes of UTF-8; empty by default). */
+    /**
+     * Who the task is for, for accounting (up to 64 bytes of UTF-8; empty by default).
+     *
+     * @throws InvalidTaskException (field {@code tenant}) when it is null or has an unpaired surrogate.
+     */
     public TaskRequest tenant(final String value)
     {
-        tenant.wrap(value.getBytes(StandardCharsets.UTF_8));
+        tenant.wrap(utf8("tenant", value));
         return this;
     }
 
+    /** @throws InvalidTaskException (field {@code tenant}) when the array is null or the slice is outside it. */
     public TaskRequest tenant(final byte[] bytes, final int offset, final int length)
     {
-        tenant.wrap(bytes, offset, length);
+        tenant.wrap(slice("tenant", bytes, offset, length), offset, length);
         return this;
     }
 
+    /** @throws InvalidTaskException (field {@code tenant}) when the buffer is null or the slice is outside it. */
     public TaskRequest tenant(final DirectBuffer buffer, final int offset, final int length)
     {
-        tenant.wrap(buffer, offset, length);
+        tenant.wrap(slice("tenant", buffer, offset, length), offset, length);
         return this;
+    }
+
+    /**
+     * @return {@code value} as UTF-8.
+     * @throws InvalidTaskException naming {@code field} when it is null, or has a surrogate without its pair, which
+     *     {@link String#getBytes} would silently replace with {@code ?}.
+     */
+    static byte[] utf8(final String field, final String value)
+    {
+        if (value == null)
+        {
+            throw new InvalidTaskException(field, field + " must not be null");
+        }
+        final int at = unpairedSurrogate(value);
+        if (at >= 0)
+        {
+            throw new InvalidTaskException(field, String.format(java.util.Locale.ROOT,
+                "%s has an unpaired surrogate (U+%04X) at index %d, which UTF-8 cannot encode", field, (int)value.charAt(at), at));
+        }
+        return value.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** @return the index of the first surrogate in {@code value} that is not half of a pair, or -1. */
+    static int unpairedSurrogate(final String value)
+    {
+        for (int i = 0, n = value.length(); i < n; i++)
+        {
+            final char c = value.charAt(i);
+            if (Character.isSurrogate(c))
+            {
+                if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(value.charAt(i + 1)))
+                {
+                    i++;
+                }
+                else
+                {
+                    return i;
+                }
+            }
+        }
+        return -1;
+    }
+
+    private static byte[] slice(final String field, final byte[] bytes, final int offset, final int length)
+    {
+        if (bytes == null)
+        {
+            throw new InvalidTaskException(field, field + " must not be null");
+        }
+        checkSlice(field, offset, length, bytes.length);
+        return bytes;
+    }
+
+    private static DirectBuffer slice(final String field, final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (buffer == null)
+        {
+            throw new InvalidTaskException(field, field + " must not be null");
+        }
+        checkSlice(field, offset, length, buffer.capacity());
+        return buffer;
+    }
+
+    private static void checkSlice(final String field, final int offset, final int length, final int capacity)
+    {
+        if (offset < 0 || length < 0 || offset > capacity - length)
+        {
+            throw new InvalidTaskException(field, field + " slice offset=" + offset + " length=" + length +
+                " is outside its " + capacity + " bytes");
+        }
     }
 
     public TaskRequest priority(final Priority value)

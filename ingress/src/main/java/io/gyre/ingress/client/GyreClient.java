@@ -283,7 +283,7 @@ public final class GyreClient implements AutoCloseable
         java.util.Objects.requireNonNull(listener, "listener");
         final byte[] tenant = filter.tenant();
         final byte[] prefix = filter.keyPrefix();
-        final byte[] type = filter.type() == null ? null : filter.type().getBytes(StandardCharsets.UTF_8);
+        final byte[] type = filter.type() == null ? null : Submission.utf8("type", filter.type());
         check(type == null || type.length <= 0xFFFF, "type must be at most 65535 bytes of UTF-8");
         check(tenant == null || tenant.length <= 0xFFFF, "tenant must be at most 65535 bytes");
         check(prefix == null || prefix.length <= 0xFFFF, "key prefix must be at most 65535 bytes");
@@ -364,7 +364,8 @@ public final class GyreClient implements AutoCloseable
     /**
      * Check a key as every request that names one does, before anything is sent.
      *
-     * @throws IllegalArgumentException when it is not 1 to 65535 bytes of UTF-8, saying how long it is.
+     * @throws IllegalArgumentException when it is not 1 to 65535 bytes of UTF-8, saying how long it is, or has an
+     *     unpaired surrogate (which UTF-8 cannot encode).
      */
     public static void validateKey(final String key)
     {
@@ -373,7 +374,7 @@ public final class GyreClient implements AutoCloseable
 
     private static byte[] keyBytes(final String key)
     {
-        final byte[] bytes = key == null ? new byte[0] : key.getBytes(StandardCharsets.UTF_8);
+        final byte[] bytes = key == null ? new byte[0] : Submission.utf8("key", key);
         checkKeyLength(bytes.length);
         return bytes;
     }

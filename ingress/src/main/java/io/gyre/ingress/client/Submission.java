@@ -11,6 +11,10 @@ import java.util.function.LongConsumer;
  * A task to submit over the wire. Required: a key and a type; everything else has a default (the
  * server's task type defaults for timeout and attempts, normal priority, an empty payload).
  * Immutable once handed to the client: build a new one per task.
+ * <p>
+ * A null key, type, payload or tenant throws NullPointerException naming it; a String with an unpaired surrogate,
+ * which UTF-8 cannot encode (Java's encoder would send it as {@code ?}, so different keys would be one key), throws
+ * IllegalArgumentException naming the field.
  */
 public final class Submission
 {
@@ -31,8 +35,8 @@ public final class Submission
     private Submission(final String key, final String type)
     {
         this.key = Objects.requireNonNull(key, "key");
-        this.keyBytes = key.getBytes(StandardCharsets.UTF_8);
-        this.type = Objects.requireNonNull(type, "type").getBytes(StandardCharsets.UTF_8);
+        this.keyBytes = utf8("key", key);
+        this.type = utf8("type", Objects.requireNonNull(type, "type"));
     }
 
     /**
@@ -52,13 +56,39 @@ public final class Submission
 
     public Submission payload(final String utf8)
     {
-        return payload(utf8.getBytes(StandardCharsets.UTF_8));
+        return payload(utf8("payload", Objects.requireNonNull(utf8, "payload")));
     }
 
     public Submission tenant(final String value)
     {
-        tenant = value.getBytes(StandardCharsets.UTF_8);
+        tenant = utf8("tenant", Objects.requireNonNull(value, "tenant"));
         return this;
+    }
+
+    /**
+     * @return {@code value} as UTF-8.
+     * @throws IllegalArgumentException naming {@code field} when it has a surrogate without its pair, which
+     *     {@link String#getBytes} would silently replace with {@code ?}.
+     */
+    static byte[] utf8(final String field, final String value)
+    {
+        for (int i = 0, n = value.length(); i < n; i++)
+        {
+            final char c = value.charAt(i);
+            if (Character.isSurrogate(c))
+            {
+                if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(value.charAt(i + 1)))
+                {
+                    i++;
+                }
+                else
+                {
+                    throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                        "%s has an unpaired surrogate (U+%04X) at index %d, which UTF-8 cannot encode", field, (int)c, i));
+                }
+            }
+        }
+        return value.getBytes(StandardCharsets.UTF_8);
     }
 
     public Submission priority(final Priority value)
