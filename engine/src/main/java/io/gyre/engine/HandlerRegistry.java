@@ -111,11 +111,12 @@ final class HandlerRegistry
             {
                 throw new IllegalArgumentException("handler type=" + type + " has no execution mode");
             }
-            if (handler.defaultTimeoutMillis() < 0 || handler.defaultMaxAttempts() < 0)
+            if (handler.defaultTimeoutMillis() < 0)
             {
-                throw new IllegalArgumentException("handler type=" + type + " has a negative default timeout or attempts");
+                throw new IllegalArgumentException("handler type=" + type + " defaultTimeoutMillis=" + handler.defaultTimeoutMillis() +
+                    " must not be negative (0: the engine's default)");
             }
-            if (handler.defaultMaxAttempts() > MAX_DEFAULT_ATTEMPTS)
+            if (handler.defaultMaxAttempts() < 0 || handler.defaultMaxAttempts() > MAX_DEFAULT_ATTEMPTS)
             {
                 throw new IllegalArgumentException("handler type=" + type + " defaultMaxAttempts=" + handler.defaultMaxAttempts() +
                     " must be in [0, " + MAX_DEFAULT_ATTEMPTS + "] (0: the engine's default), as a submission's");

@@ -52,6 +52,11 @@ class EngineConfigTest
             of("handler type=has space must be 1 to 64 printable ASCII characters without spaces", b -> b.handler(named("has space"))),
             of("handler type=many defaultMaxAttempts=5000 must be in [0, 1000] (0: the engine's default), as a submission's",
                 b -> b.handler(limited("many", 5000, 0))),
+            // an outside check found a negative default timeout or attempts refused without the field or value
+            of("handler type=late defaultTimeoutMillis=-5 must not be negative (0: the engine's default)",
+                b -> b.handler(timingOut("late", -5))),
+            of("handler type=fewer defaultMaxAttempts=-1 must be in [0, 1000] (0: the engine's default), as a submission's",
+                b -> b.handler(limited("fewer", -1, 0))),
             of("handler type=minus maxConcurrency=-1 must not be negative (0: no limit of its own)",
                 b -> b.handler(limited("minus", 0, -1))),
             of("handler type=shrinking defaultBackoff: backoffMultiplier=0.5 must be in [1, 100]",
@@ -84,6 +89,30 @@ class EngineConfigTest
             public int maxConcurrency()
             {
                 return maxConcurrency;
+            }
+
+            @Override
+            public void execute(final TaskContext context)
+            {
+            }
+        };
+    }
+
+    /** A handler with this default timeout of its own. */
+    private static TaskHandler timingOut(final String type, final int defaultTimeoutMillis)
+    {
+        return new TaskHandler()
+        {
+            @Override
+            public String type()
+            {
+                return type;
+            }
+
+            @Override
+            public int defaultTimeoutMillis()
+            {
+                return defaultTimeoutMillis;
             }
 
             @Override
