@@ -126,24 +126,27 @@ final class HandlerDiscovery
 
     /**
      * Merge the sources in rising precedence: a later source's type replaces an earlier source's type of the
-     * same name (logged); the same name twice within one source is left for {@link HandlerRegistry#validate}
-     * to refuse.
+     * same name (logged). The same name twice within one source (two plugin jars, two jars on the class path, two
+     * handlers added to the builder), equally specific, is refused naming both handlers and where each came from.
+     *
+     * @throws IllegalArgumentException for a type offered twice by one source.
      */
     @SafeVarargs
     static List<TaskHandler> assemble(final List<TaskHandler>... sources)
     {
         final Map<String, TaskHandler> byType = new LinkedHashMap<>();
-        final List<TaskHandler> duplicates = new ArrayList<>();
         for (final List<TaskHandler> source : sources)
         {
             final Map<String, TaskHandler> thisSource = new HashMap<>();
             for (final TaskHandler handler : source)
             {
                 final String type = handler.type();
-                if (thisSource.put(type, handler) != null)
+                final TaskHandler first = thisSource.put(type, handler);
+                if (first != null)
                 {
-                    duplicates.add(handler);
-                    continue;
+                    throw new IllegalArgumentException("handler type=" + type + " is registered twice, equally specific " +
+                        "(two plugin jars, two class path entries, or two handlers added to the builder): " + origin(first) +
+                        " and " + origin(handler) + "; remove one");
                 }
                 final TaskHandler replaced = byType.put(type, handler);
                 if (replaced != null && replaced.getClass() != handler.getClass())
@@ -152,9 +155,33 @@ final class HandlerDiscovery
                 }
             }
         }
-        final List<TaskHandler> all = new ArrayList<>(byType.values());
-        all.addAll(duplicates);
-        return all;
+        return new ArrayList<>(byType.values());
+    }
+
+    /**
+     * @return the handler's class and where it was loaded from (a plugin jar, a class path entry), for messages.
+     */
+    static String origin(final TaskHandler handler)
+    {
+        final Class<?> type = handler.getClass();
+        String where = null;
+        try
+        {
+            final java.security.CodeSource source = type.getProtectionDomain().getCodeSource();
+            if (source != null && source.getLocation() != null)
+            {
+                where = Path.of(source.getLocation().toURI()).toString();
+            }
+        }
+        catch (final RuntimeException | java.net.URISyntaxException ex)
+        {
+            // not a file: the class loader's name, if any, is the best there is
+        }
+        if (where == null && type.getClassLoader() != null && type.getClassLoader().getName() != null)
+        {
+            where = type.getClassLoader().getName();
+        }
+        return type.getName() + (where != null ? " (" + where + ")" : "");
     }
 
     /**
