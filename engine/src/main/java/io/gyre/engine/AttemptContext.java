@@ -114,9 +114,13 @@ abstract class AttemptContext implements TaskContext
         }
         catch (final Throwable t)
         {
-            failWith(FailedRecord.KIND_PERMANENT, "invalid input: " +
-                (t instanceof TaskFailure || t.getMessage() == null ? "" : t.getClass().getSimpleName() + ": ") +
-                (t.getMessage() != null ? t.getMessage() : t.getClass().getName()));
+            // the handler's message is the error (validate is told to name the field and say what is wrong), whatever
+            // it threw; the class only when there is no message. A bug in validate keeps its class in the DEBUG log.
+            if (!(t instanceof TaskFailure))
+            {
+                fields(LOG.atDebug()).setCause(t).log("validate threw {}; the attempt failed permanently", t.getClass().getName());
+            }
+            failWith(FailedRecord.KIND_PERMANENT, "invalid input: " + (t.getMessage() != null ? t.getMessage() : t.getClass().getName()));
             return;
         }
         try

@@ -106,7 +106,8 @@ public interface TaskHandler
     /**
      * Check an attempt's input before it executes (on the thread that would execute it). Throwing fails the
      * attempt permanently, whatever the exception says about retrying: the same input would fail again. Say
-     * which field is wrong and why.
+     * which field is wrong and why: the error is {@code invalid input: <message>}, whatever the exception's class
+     * (its name only when it has no message).
      *
      * @throws Exception when the input is invalid.
      */

@@ -347,6 +347,56 @@ class ExecutionModesTest extends EngineTestSupport
         assertThat(history.report().recordsByType()).containsEntry(RecordType.STARTED, 50L);
     }
 
+    /**
+     * Whatever validate throws, the error is {@code invalid input: <message>} as TASK-TYPES.md says, the class only
+     * when there is no message (an outside check found {@code invalid input: IllegalStateException: payload: ...}).
+     */
+    @Test
+    void shouldFailInvalidInputWithTheMessageWhateverValidateThrows() throws Exception
+    {
+        final TaskHandler throwing = new TaskHandler()
+        {
+            @Override
+            public String type()
+            {
+                return "picky";
+            }
+
+            @Override
+            public void validate(final TaskContext context)
+            {
+                final String input = context.payload().getStringWithoutLengthUtf8(0, context.payloadLength());
+                if (input.equals("state"))
+                {
+                    throw new IllegalStateException("payload: must not be \"state\"");
+                }
+                if (input.equals("argument"))
+                {
+                    throw new IllegalArgumentException("payload: must not be \"argument\"");
+                }
+                if (input.equals("silent"))
+                {
+                    throw new UnsupportedOperationException();
+                }
+            }
+
+            @Override
+            public void execute(final TaskContext context)
+            {
+                context.succeed(context.payload(), 0, context.payloadLength());
+            }
+        };
+        open(b -> b.handler(throwing));
+        final Outcome state = get(engine.submit(new TaskRequest().key("s").type("picky").payload("state").maxAttempts(3)));
+        final Outcome argument = get(engine.submit(new TaskRequest().key("a").type("picky").payload("argument")));
+        final Outcome silent = get(engine.submit(new TaskRequest().key("n").type("picky").payload("silent")));
+        assertThat(state.error()).isEqualTo("invalid input: payload: must not be \"state\"");
+        assertThat(state.attempts()).isEqualTo(1);
+        assertThat(argument.error()).isEqualTo("invalid input: payload: must not be \"argument\"");
+        assertThat(silent.error()).isEqualTo("invalid input: java.lang.UnsupportedOperationException");
+        assertThat(get(engine.submit(new TaskRequest().key("fine").type("picky").payload("fine"))).outputAsString()).isEqualTo("fine");
+    }
+
     /** Refuses any payload that is not a decimal number, naming the field. */
     private static final class Digits implements TaskHandler
     {
