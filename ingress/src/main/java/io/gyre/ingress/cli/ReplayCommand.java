@@ -7,7 +7,10 @@ import io.gyre.journal.JournalConfig;
 import io.gyre.journal.JournalException;
 import io.gyre.journal.JournalProblem;
 import io.gyre.journal.RecordType;
+import net.openhft.chronicle.queue.RollCycle;
 import net.openhft.chronicle.queue.RollCycles;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
 import net.openhft.chronicle.queue.rollcycles.LargeRollCycles;
 import net.openhft.chronicle.queue.rollcycles.SparseRollCycles;
 import net.openhft.chronicle.queue.rollcycles.TestRollCycles;
@@ -72,7 +75,8 @@ public final class ReplayCommand implements Callable<Integer>
     private Path journal;
 
     @Option(names = "--roll-cycle", paramLabel = "NAME", defaultValue = JournalConfig.DEFAULT_ROLL_CYCLE,
-        description = "The journal's Chronicle Queue roll cycle (default: ${DEFAULT-VALUE}).")
+        description = "A roll cycle for a journal that does not record its own (default: ${DEFAULT-VALUE}); a journal's "
+            + "metadata names the one it was written with, which is used, and shown, instead.")
     private String rollCycle;
 
     @Option(names = "--from", paramLabel = "INDEX", converter = IndexConverter.class,
@@ -215,6 +219,57 @@ public final class ReplayCommand implements Callable<Integer>
     }
 
     /**
+     * @return the roll cycle the journal is read with: the one its metadata records (Chronicle Queue uses it whatever
+     *     the builder was given), with a note when {@code --roll-cycle} named another.
+     */
+    private String rollCycleShown()
+    {
+        final String used = journalRollCycle(journal, rollCycle);
+        if (used == null)
+        {
+            return rollCycle;
+        }
+        final boolean given = spec.commandLine().getParseResult() != null &&
+            spec.commandLine().getParseResult().hasMatchedOption("--roll-cycle");
+        return given && !used.equals(rollCycle) ? used + " (the journal's; --roll-cycle " + rollCycle + " does not apply)" : used;
+    }
+
+    /**
+     * @return the name of the roll cycle Chronicle Queue reads the journal in {@code directory} with (its metadata's,
+     *     or {@code fallback}'s when it records none), or null when the journal cannot be opened.
+     */
+    static String journalRollCycle(final Path directory, final String fallback)
+    {
+        final RollCycle used;
+        try (SingleChronicleQueue queue = SingleChronicleQueueBuilder.binary(directory.toFile())
+            .rollCycle(JournalConfig.resolveRollCycle(fallback)).readOnly(true).build())
+        {
+            used = queue.rollCycle();
+        }
+        catch (final RuntimeException ex)
+        {
+            return null;
+        }
+        for (final String name : rollCycleNames())
+        {
+            if (JournalConfig.resolveRollCycle(name) == used)
+            {
+                return name;
+            }
+        }
+        for (final String name : rollCycleNames())
+        {
+            final RollCycle known = JournalConfig.resolveRollCycle(name);
+            if (known.lengthInMillis() == used.lengthInMillis() && known.format().equals(used.format()) &&
+                known.defaultIndexCount() == used.defaultIndexCount() && known.defaultIndexSpacing() == used.defaultIndexSpacing())
+            {
+                return name;
+            }
+        }
+        return used.format() + " every " + used.lengthInMillis() + " ms";
+    }
+
+    /**
      * @return the roll cycle names the journal accepts: every constant of Chronicle Queue's roll cycle families.
      */
     static Set<String> rollCycleNames()
@@ -291,7 +346,7 @@ public final class ReplayCommand implements Callable<Integer>
     private void summarize(final PrintWriter out, final JournalReplay.Report report)
     {
         out.println("journal:     " + journal.toAbsolutePath().normalize());
-        out.println("roll cycle:  " + rollCycle);
+        out.println("roll cycle:  " + rollCycleShown());
         final String start = report.snapshot() != null ?
             "from snapshot " + report.snapshot().getFileName() + " (records up to event " + report.snapshotEventId() + ")" :
             fromIndex == null ? "from the start" : "from index 0x" + Long.toHexString(fromIndex);

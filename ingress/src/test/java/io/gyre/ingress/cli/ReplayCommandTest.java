@@ -575,6 +575,30 @@ class ReplayCommandTest
         assertThat(hourly.out).contains("SUBMITTED");
     }
 
+    /**
+     * The summary names the roll cycle the journal was written with, which Chronicle reads it with: an outside check
+     * found {@code roll cycle: FAST_DAILY} (the option's default) printed for a FIVE_MINUTELY journal read correctly.
+     */
+    @Test
+    void shouldShowTheRollCycleTheJournalWasWrittenWith() throws Exception
+    {
+        try (Engine engine = Engine.open(EngineConfig.builder(dir).rollCycle("FIVE_MINUTELY").ringSize(1024).timerFiresPerTick(16).build()))
+        {
+            await(engine.submit(new TaskRequest().key("k").type("echo").payload("x")));
+        }
+        final Map<String, String> before = snapshot(dir);
+
+        final Result unsaid = run("replay", "--journal", dir.toString());
+        assertThat(unsaid.exitCode).as(unsaid.toString()).isZero();
+        assertThat(unsaid.out).contains("roll cycle:  FIVE_MINUTELY\n").doesNotContain("FAST_DAILY");
+        final Result other = run("replay", "--journal", dir.toString(), "--roll-cycle", "FAST_HOURLY");
+        assertThat(other.exitCode).as(other.toString()).isZero();
+        assertThat(other.out).contains("roll cycle:  FIVE_MINUTELY (the journal's; --roll-cycle FAST_HOURLY does not apply)\n");
+        final Result same = run("replay", "--journal", dir.toString(), "--roll-cycle", "FIVE_MINUTELY");
+        assertThat(same.out).contains("roll cycle:  FIVE_MINUTELY\n");
+        assertThat(snapshot(dir)).isEqualTo(before);
+    }
+
     @Test
     void shouldRequireTheJournalOptionAndASubcommand()
     {
