@@ -168,8 +168,15 @@ public final class Engine implements AutoCloseable
         final RecoveryReport.PreviousStop previousStop = sequencer.previousStop();
         if (sequencer.derivedMismatches() > 0)
         {
-            LOG.warn("replay re-derived {} transitions differently from the journal; first: {}",
-                sequencer.derivedMismatches(), sequencer.firstMismatch());
+            // The state machine did not decide what the journal records: from the first mismatch on, its state is not
+            // the one the journal's engine had (a result it applied there may be a late result here, a deadline may
+            // fire that did not), so opening on it could start, fail or dead-letter tasks the journal says finished.
+            // Refuse, as on corruption, before anything is journaled: the journal stays as it is.
+            throw new JournalCorruptedException(config.journal().directory().toString(), "replay re-derived " +
+                sequencer.derivedMismatches() + (sequencer.derivedMismatches() == 1 ? " transition" : " transitions") +
+                " differently from the journal (first: " + sequencer.firstMismatch() + "), so the state it rebuilt is not the " +
+                "one the journal records, and opening on it could change the outcome of finished tasks; the engine will not " +
+                "start on it (inspect with: gyre replay --verify --journal " + config.journal().directory() + ")");
         }
         this.snapshotter = config.snapshots() ? new Snapshotter(journal, config) : null;
         if (snapshotter != null)

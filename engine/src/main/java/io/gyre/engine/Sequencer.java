@@ -105,7 +105,12 @@ final class Sequencer
     private final int[] groupInUse = new int[GROUPS];
     /** Tasks in the pending queues by execution group (derived: counted as they are queued, restored likewise). */
     private final int[] pendingByGroup = new int[GROUPS];
-    /** Handed-off attempts running, pending tasks, and the limit, by {@link #typeIndex(int) type index}. */
+    /**
+     * The types the journal names that this engine has no handler for (a plugin removed), by name: each gets a
+     * {@link #typeSlot} of its own after the registry's, so its journaled concurrency limit applies as it did.
+     */
+    private final UnhandledTypes unhandled;
+    /** Handed-off attempts running, pending tasks, and the limit, by {@link #typeSlot type slot}. */
     private final int[] typeInUse;
     private final int[] pendingByType;
     private final int[] typeLimit;
@@ -138,10 +143,11 @@ final class Sequencer
         this.keyMatcher = new KeyMatcher(lookup);
         this.submission = new SubmissionReader(lookup, registry, tenants);
         this.retained = new RetainedOutcomes(settings.maxRetainedOutcomes());
-        // a slot per type the registry can hold, and the last for unknown types
-        this.typeInUse = new int[registry.capacity() + 1];
-        this.pendingByType = new int[registry.capacity() + 1];
-        this.typeLimit = new int[registry.capacity() + 1];
+        // a slot per type the registry can hold, one per type it has no handler for, and the last for types past those
+        this.unhandled = new UnhandledTypes(registry.capacity());
+        this.typeInUse = new int[unhandled.slots()];
+        this.pendingByType = new int[unhandled.slots()];
+        this.typeLimit = new int[unhandled.slots()];
         resolveTypeLimits();
     }
 
@@ -164,7 +170,11 @@ final class Sequencer
         {
             typeLimit[id] = settings.typeLimit(registry.typeOf(id));
         }
-        typeLimit[registry.capacity()] = 0;
+        for (int i = 0; i < unhandled.count(); i++)
+        {
+            typeLimit[unhandled.slot(i)] = settings.typeLimit(unhandled.type(i));
+        }
+        typeLimit[unhandled.overflow()] = 0;
     }
 
     /**
@@ -199,13 +209,53 @@ final class Sequencer
         };
     }
 
-    /** @return the index of a handler in the per-type arrays; unknown types share the last one. */
-    private int typeIndex(final int handlerId)
+    /**
+     * A task type's index in the per-type arrays (its concurrency limit and counters), by the name the journal
+     * gives it, whether or not this engine has a handler for it: the handler's id, or for a type without one (a
+     * plugin removed since its tasks were journaled) a slot named after the registry's, whose limit is the one the
+     * journaled settings give that name. So replay decides the same with or without the handler (invariant 4).
+     * Types past {@link HandlerRegistry#REPLAY_TYPES} unhandled ones share the last slot, which has no limit.
+     *
+     * @param handlerId the registry's id of the type named by the bytes, or {@link HandlerRegistry#UNKNOWN}.
+     */
+    private int typeSlot(final int handlerId, final DirectBuffer name, final int offset, final int length)
     {
-        return handlerId < 0 ? typeInUse.length - 1 : handlerId;
+        if (handlerId >= 0)
+        {
+            return handlerId;
+        }
+        final int found = unhandled.find(name, offset, length);
+        return found >= 0 ? found : nameUnhandled(name.getStringWithoutLengthUtf8(offset, length));
     }
 
-    private boolean hasSlot(final int mode, final int handlerId)
+    /** As {@link #typeSlot(int, DirectBuffer, int, int)}, by the type's name as a string (a snapshot's). */
+    private int typeSlot(final int handlerId, final String name)
+    {
+        if (handlerId >= 0)
+        {
+            return handlerId;
+        }
+        final int found = unhandled.find(name);
+        return found >= 0 ? found : nameUnhandled(name);
+    }
+
+    private int nameUnhandled(final String name)
+    {
+        final int slot = unhandled.add(name);
+        if (slot != unhandled.overflow())
+        {
+            typeLimit[slot] = settings.typeLimit(name);
+        }
+        return slot;
+    }
+
+    /** @return the slot of a task whose type this engine knows only by its handler id (a live submission's). */
+    private int typeSlot(final int handlerId)
+    {
+        return handlerId >= 0 ? handlerId : unhandled.overflow();
+    }
+
+    private boolean hasSlot(final int mode, final int typeSlot)
     {
         if (stopping)
         {
@@ -216,7 +266,7 @@ final class Sequencer
         {
             return true;
         }
-        final int t = typeIndex(handlerId);
+        final int t = typeSlot;
         return groupInUse[g] < groupLimit(g) && (typeLimit[t] == 0 || typeInUse[t] < typeLimit[t]);
     }
 
@@ -256,6 +306,40 @@ final class Sequencer
         final long hash,
         final int tenant,
         final int handlerId,
+        final int mode,
+        final int priority,
+        final int timeoutMillis,
+        final int maxAttempts,
+        final int backoffInitialMillis,
+        final int backoffMaxMillis,
+        final float backoffMultiplier,
+        final float backoffJitter,
+        final int taskFlags,
+        final boolean payloadInEvent,
+        final Object target,
+        final long correlation,
+        final Effects fx)
+    {
+        return submitted(eventId, timestamp, document, offset, key, keyOffset, keyLength, hash, tenant, handlerId, typeSlot(handlerId),
+            mode, priority, timeoutMillis, maxAttempts, backoffInitialMillis, backoffMaxMillis, backoffMultiplier, backoffJitter, taskFlags,
+            payloadInEvent, target, correlation, fx);
+    }
+
+    /**
+     * As above, with the slot of the submission's type in the per-type arrays ({@link #typeSlot}).
+     */
+    private int submitted(
+        final long eventId,
+        final long timestamp,
+        final long document,
+        final int offset,
+        final DirectBuffer key,
+        final int keyOffset,
+        final int keyLength,
+        final long hash,
+        final int tenant,
+        final int handlerId,
+        final int typeSlot,
         final int mode,
         final int priority,
         final int timeoutMillis,
@@ -331,6 +415,7 @@ final class Sequencer
         r.keyHash = hash;
         r.state = TaskState.PENDING;
         r.handlerId = handlerId;
+        r.typeSlot = typeSlot;
         r.mode = (byte)mode;
         r.priority = (byte)Math.min(Math.max(priority, 0), PRIORITIES - 1);
         r.timeoutMillis = timeoutMillis;
@@ -613,6 +698,7 @@ final class Sequencer
         r.keyHash = hash;
         r.state = TaskState.DEAD_LETTERED;
         r.handlerId = submission.handlerId;
+        r.typeSlot = typeSlot(submission.handlerId, submission.type, 0, submission.typeLength);
         r.mode = (byte)submission.mode;
         r.priority = (byte)Math.min(Math.max(submission.priority, 0), PRIORITIES - 1);
         r.timeoutMillis = submission.timeoutMillis;
@@ -1170,9 +1256,10 @@ final class Sequencer
     void applySubmitted(final RecordView record, final long keyHash, final Effects fx)
     {
         final SubmittedRecord.Decoder d = record.submitted();
+        final int handlerId = registry.idOf(d.buffer(), d.taskTypeOffset(), d.taskTypeLength());
         submitted(record.eventId(), record.timestamp(), record.documentIndex(), record.offsetInDocument(),
             d.buffer(), d.keyOffset(), d.keyLength(), keyHash, tenants.idOf(d.buffer(), d.tenantOffset(), d.tenantLength()),
-            registry.idOf(d.buffer(), d.taskTypeOffset(), d.taskTypeLength()),
+            handlerId, typeSlot(handlerId, d.buffer(), d.taskTypeOffset(), d.taskTypeLength()),
             d.executionMode(), d.priority(), d.timeoutMillis(), d.maxAttempts(), d.backoffInitialMillis(),
             d.backoffMaxMillis(), d.backoffMultiplier(), d.backoffJitter(), d.taskFlags(), false, null, 0, fx);
     }
@@ -1182,7 +1269,7 @@ final class Sequencer
 
     private void startOrQueue(final TaskRecord r, final Effects fx, final boolean payloadInEvent)
     {
-        if (!hasSlot(r.mode, r.handlerId))
+        if (!hasSlot(r.mode, r.typeSlot))
         {
             if (r.state != TaskState.PENDING)
             {
@@ -1213,7 +1300,7 @@ final class Sequencer
         final int g = group(r.mode);
         if (g != GROUP_INLINE)
         {
-            final int t = typeIndex(r.handlerId);
+            final int t = r.typeSlot;
             groupInUse[g]++;
             typeInUse[t]++;
             inPool.put(slotKey(r.taskId, r.attempt), (r.attempt & 0xFFFF_FFFFL) | (long)g << 32 | (long)t << 40);
@@ -1350,7 +1437,7 @@ final class Sequencer
             while (r != null && left > 0)
             {
                 final TaskRecord next = r.pendingNext;
-                if (hasSlot(r.mode, r.handlerId))
+                if (hasSlot(r.mode, r.typeSlot))
                 {
                     removePending(r);
                     run(r, fx, false);
@@ -1658,7 +1745,7 @@ final class Sequencer
         }
         else
         {
-            pendingByType[typeIndex(r.handlerId)]++;
+            pendingByType[r.typeSlot]++;
         }
     }
 
@@ -1696,7 +1783,7 @@ final class Sequencer
         }
         else
         {
-            pendingByType[typeIndex(r.handlerId)]--;
+            pendingByType[r.typeSlot]--;
         }
     }
 
@@ -2016,10 +2103,15 @@ final class Sequencer
         settings.writeTo(out);
         out.putByte(stopping ? 1 : 0).putLong(stopBeganAt).putLong(stopDeadline).putLong(interrupted).putInt(engineStarts)
             .putByte(stoppedCleanly ? 1 : 0);
-        out.putInt(registry.size());
+        // the type names the state refers to: the registry's, then those it has no handler for (see typeRef)
+        out.putInt(registry.size() + unhandled.count());
         for (int id = 0; id < registry.size(); id++)
         {
             out.putString(registry.typeOf(id));
+        }
+        for (int i = 0; i < unhandled.count(); i++)
+        {
+            out.putString(unhandled.type(i));
         }
         out.putInt(tenants.namedCount());
         for (int i = 0; i < tenants.namedCount(); i++)
@@ -2033,14 +2125,15 @@ final class Sequencer
             final long[] ids = byId.sortedIds();
             for (final long id : ids)
             {
-                oldest = Math.min(oldest, writeTask(out, byId.get(id)));
+                final TaskRecord r = byId.get(id);
+                oldest = Math.min(oldest, writeTask(out, r, typeRef(r.typeSlot)));
             }
         }
         else
         {
             for (final TaskRecord r : byId)
             {
-                oldest = Math.min(oldest, writeTask(out, r));
+                oldest = Math.min(oldest, writeTask(out, r, typeRef(r.typeSlot)));
             }
         }
         for (int p = 0; p < PRIORITIES; p++)
@@ -2060,8 +2153,7 @@ final class Sequencer
         {
             final long slot = inPool.get(key);
             final int t = (int)(slot >>> 40);
-            out.putLong(key >>> 12).putInt((int)slot).putInt((int)(slot >>> 32) & 0xFF)
-                .putInt(t >= registry.size() ? HandlerRegistry.UNKNOWN : t);
+            out.putLong(key >>> 12).putInt((int)slot).putInt((int)(slot >>> 32) & 0xFF).putInt(typeRef(t));
         }
         timers.writeTo(out);
         for (final DueTimers queue : due)
@@ -2090,10 +2182,27 @@ final class Sequencer
         return Math.min(oldest, retained.writeTo(out));
     }
 
-    private static long writeTask(final StateWriter out, final TaskRecord r)
+    /**
+     * @return a type slot as a snapshot names it: its index in the list of type names {@link #writeState} writes
+     *     (the registry's, then the unhandled ones), or {@link HandlerRegistry#UNKNOWN} for the shared last slot.
+     */
+    private int typeRef(final int typeSlot)
+    {
+        if (typeSlot < registry.size())
+        {
+            return typeSlot;
+        }
+        final int unhandledIndex = unhandled.indexOf(typeSlot);
+        return unhandledIndex >= 0 ? registry.size() + unhandledIndex : HandlerRegistry.UNKNOWN;
+    }
+
+    /**
+     * @param typeRef the task's type as {@link #typeRef} names it (its handler id, but for types without a handler).
+     */
+    private static long writeTask(final StateWriter out, final TaskRecord r, final int typeRef)
     {
         out.putLong(r.taskId).putLong(r.keyHash).putByte(r.state.code()).putInt(r.attempt).putInt(r.maxAttempts)
-            .putInt(r.handlerId).putInt(r.mode).putInt(r.priority).putInt(r.taskFlags).putInt(r.timeoutMillis)
+            .putInt(typeRef).putInt(r.mode).putInt(r.priority).putInt(r.taskFlags).putInt(r.timeoutMillis)
             .putInt(r.backoffInitialMillis).putInt(r.backoffMaxMillis).putFloat(r.backoffMultiplier).putFloat(r.backoffJitter)
             .putLong(r.submittedAt).putLong(r.startedAt).putLong(r.finishedAt)
             .putLong(r.submitDocument).putInt(r.submitOffset).putLong(r.outcomeDocument).putInt(r.outcomeOffset)
@@ -2137,8 +2246,8 @@ final class Sequencer
 
     /**
      * Rebuild the state {@link #writeState} wrote, into this sequencer, which must be new. Handler ids are
-     * matched by type name to this engine's handlers (a type no longer registered is unknown, as it would be
-     * on replay).
+     * matched by type name to this engine's handlers (a type no longer registered has no handler, as on replay),
+     * and each type keeps its own slot, so its concurrency limit holds as on replay ({@link #typeSlot}).
      *
      * @throws IllegalStateException when the state is damaged or of another layout; this sequencer is then
      *     unusable.
@@ -2166,9 +2275,12 @@ final class Sequencer
         stoppedCleanly = in.getByte() != 0;
         final int names = in.count(4);
         final int[] handlerIds = new int[names];
+        final int[] typeSlots = new int[names];
         for (int i = 0; i < names; i++)
         {
-            handlerIds[i] = registry.idOf(in.getString());
+            final String name = in.getString();
+            handlerIds[i] = registry.idOf(name);
+            typeSlots[i] = typeSlot(handlerIds[i], name);
         }
         final int tenantCount = in.count(4);
         final java.util.List<byte[]> named = new java.util.ArrayList<>(tenantCount);
@@ -2186,7 +2298,9 @@ final class Sequencer
             r.state = TaskState.fromCode(in.getByte());
             r.attempt = in.getInt();
             r.maxAttempts = in.getInt();
-            r.handlerId = handlerId(handlerIds, in.getInt());
+            final int typeRef = in.getInt();
+            r.handlerId = handlerId(handlerIds, typeRef);
+            r.typeSlot = typeRef == HandlerRegistry.UNKNOWN ? unhandled.overflow() : typeSlots[typeRef];
             r.mode = smallCode(in.getInt(), "mode");
             r.priority = smallCode(in.getInt(), "priority");
             r.taskFlags = in.getInt();
@@ -2242,7 +2356,9 @@ final class Sequencer
             final long taskId = in.getLong();
             final int attempt = in.getInt();
             final int g = in.getInt();
-            final int t = typeIndex(handlerId(handlerIds, in.getInt()));
+            final int typeRef = in.getInt();
+            handlerId(handlerIds, typeRef);                 // checks the reference
+            final int t = typeRef == HandlerRegistry.UNKNOWN ? unhandled.overflow() : typeSlots[typeRef];
             if (g <= GROUP_INLINE || g >= GROUPS)
             {
                 throw new IllegalStateException("snapshot state has a slot of group " + g);
@@ -2317,6 +2433,122 @@ final class Sequencer
     }
 
     /**
+     * The task types a journal (or a snapshot) names that the registry has no handler for, each with a slot of its
+     * own in the per-type arrays, after the registry's {@code base} slots: at most {@link HandlerRegistry#REPLAY_TYPES};
+     * more share the last slot ({@link #overflow}). Named in the order the state machine meets them, which the
+     * journal decides. The sequence stage's thread (or the replaying one) only.
+     */
+    private static final class UnhandledTypes
+    {
+        private final int base;
+        private final byte[][] names = new byte[HandlerRegistry.REPLAY_TYPES][];
+        private final String[] types = new String[HandlerRegistry.REPLAY_TYPES];
+        private int count;
+        /** The index {@link #find(DirectBuffer, int, int)} found last: a run of one type costs one comparison. */
+        private int last;
+
+        UnhandledTypes(final int base)
+        {
+            this.base = base;
+        }
+
+        /** @return how many per-type slots there are: the registry's, these, and the shared last one. */
+        int slots()
+        {
+            return base + names.length + 1;
+        }
+
+        /** @return the slot types past the named ones share (no limit of its own). */
+        int overflow()
+        {
+            return base + names.length;
+        }
+
+        int count()
+        {
+            return count;
+        }
+
+        /** @return the slot of the i-th type named. */
+        int slot(final int index)
+        {
+            return base + index;
+        }
+
+        /** @return the name of the i-th type named. */
+        String type(final int index)
+        {
+            return types[index];
+        }
+
+        /** @return the index among the named types of a slot, or -1 when it is not one of theirs. */
+        int indexOf(final int slot)
+        {
+            final int index = slot - base;
+            return index >= 0 && index < count ? index : -1;
+        }
+
+        /** @return the slot of the type named by these bytes, or -1 when it has none yet. */
+        int find(final DirectBuffer buffer, final int offset, final int length)
+        {
+            if (last < count && matches(names[last], buffer, offset, length))
+            {
+                return base + last;
+            }
+            for (int i = 0; i < count; i++)
+            {
+                if (matches(names[i], buffer, offset, length))
+                {
+                    last = i;
+                    return base + i;
+                }
+            }
+            return -1;
+        }
+
+        /** @return the slot of the type of this name, or -1 when it has none yet. */
+        int find(final String type)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                if (types[i].equals(type))
+                {
+                    return base + i;
+                }
+            }
+            return -1;
+        }
+
+        /** @return the slot given to a type not named yet, or {@link #overflow} when every slot is taken. */
+        int add(final String type)
+        {
+            if (count == names.length)
+            {
+                return overflow();
+            }
+            types[count] = type;
+            names[count] = type.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            return base + count++;
+        }
+
+        private static boolean matches(final byte[] name, final DirectBuffer buffer, final int offset, final int length)
+        {
+            if (name.length != length)
+            {
+                return false;
+            }
+            for (int j = 0; j < length; j++)
+            {
+                if (name[j] != buffer.getByte(offset + j))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /**
      * Reads a submission back from the journal: its key (copied) and the request's settings, for a redrive.
      */
     private static final class SubmissionReader implements RecordHandler
@@ -2326,6 +2558,9 @@ final class Sequencer
         private final TenantIndex tenants;
         final ExpandableArrayBuffer key = new ExpandableArrayBuffer(64);
         int keyLength;
+        /** The type's name (copied), for its {@link #typeSlot}. */
+        final ExpandableArrayBuffer type = new ExpandableArrayBuffer(64);
+        int typeLength;
         int handlerId;
         int tenant;
         int mode;
@@ -2366,6 +2601,8 @@ final class Sequencer
             keyLength = d.keyLength();
             key.putBytes(0, d.buffer(), d.keyOffset(), keyLength);
             handlerId = registry.idOf(d.buffer(), d.taskTypeOffset(), d.taskTypeLength());
+            typeLength = d.taskTypeLength();
+            type.putBytes(0, d.buffer(), d.taskTypeOffset(), typeLength);
             tenant = tenants.idOf(d.buffer(), d.tenantOffset(), d.tenantLength());
             mode = d.executionMode();
             priority = d.priority();

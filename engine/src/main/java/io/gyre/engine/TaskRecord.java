@@ -17,7 +17,14 @@ final class TaskRecord
     int maxAttempts;
     /** Attempts made before the task was last redriven (0 for one never redriven): backoff counts from here. */
     int attemptBase;
+    /** This engine's handler of the task's type, or {@link HandlerRegistry#UNKNOWN} when it has none. */
     int handlerId;
+    /**
+     * The task's type in the state machine's per-type counters (its concurrency limit): named by the journal, not by
+     * whether this engine has a handler for it, so that a type whose handler is gone is limited in replay as when
+     * its tasks ran (see Sequencer#typeSlot).
+     */
+    int typeSlot;
     /** {@link ExecutionMode#code()}: a byte, like the next two, to keep a live task's record small (a million pending waits). */
     byte mode;
     byte priority;
@@ -80,6 +87,7 @@ final class TaskRecord
         maxAttempts = 0;
         attemptBase = 0;
         handlerId = HandlerRegistry.UNKNOWN;
+        typeSlot = -1;
         mode = 0;
         priority = 0;
         taskFlags = 0;

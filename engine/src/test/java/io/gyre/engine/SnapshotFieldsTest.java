@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SnapshotFieldsTest
 {
     private static final Set<String> TASK_RECORD_SNAPSHOTTED = Set.of("taskId", "keyHash", "state", "attempt", "maxAttempts",
-        "attemptBase", "handlerId", "mode", "priority", "taskFlags", "timeoutMillis", "backoffInitialMillis", "backoffMaxMillis",
+        "attemptBase", "handlerId", "typeSlot", "mode", "priority", "taskFlags", "timeoutMillis", "backoffInitialMillis", "backoffMaxMillis",
         "backoffMultiplier", "backoffJitter", "submittedAt", "startedAt", "finishedAt", "submitDocument", "submitOffset",
         "outcomeDocument", "outcomeOffset", "outcomeReason", "heldUntil", "tenant", "queuedAt", "firstStartedAt", "executionNanos");
     /** Links rebuilt on restore (hash chains, pending queues, the free list) and this process's waiters. */
@@ -28,7 +28,7 @@ class SnapshotFieldsTest
 
     private static final Set<String> SEQUENCER_SNAPSHOTTED = Set.of("settings", "byId", "byKey", "retained", "deadLetters",
         "deadLetterOverflows", "inPool", "timers", "due", "pendingHead", "pendingTail", "expected", "liveCount", "pendingCount",
-        "pendingInlineCount", "groupInUse", "typeInUse", "pendingByType", "typeLimit", "admissionLimits", "retentionCheckAt", "now", "stopping", "stopBeganAt",
+        "pendingInlineCount", "groupInUse", "unhandled", "typeInUse", "pendingByType", "typeLimit", "admissionLimits", "retentionCheckAt", "now", "stopping", "stopBeganAt",
         "stopDeadline", "interrupted", "engineStarts", "stoppedCleanly", "tenants", "pendingByGroup");
     /**
      * Collaborators, scratch used within one call, this process's listeners and counters of the replay itself
