@@ -584,7 +584,8 @@ public final class Engine implements AutoCloseable
 
     private CompletableFuture<TaskStatus> keyed(final int kind, final String key)
     {
-        return keyed(kind, key == null ? new byte[0] : key.getBytes(StandardCharsets.UTF_8));
+        // a key UTF-8 cannot encode (an unpaired surrogate) would be asked for as another ("?"): refused by name
+        return keyed(kind, key == null ? new byte[0] : TaskRequest.utf8("key", key));
     }
 
     private CompletableFuture<TaskStatus> keyed(final int kind, final byte[] bytes)
@@ -742,7 +743,7 @@ public final class Engine implements AutoCloseable
 
     private byte[] keyBytes(final String key)
     {
-        final byte[] bytes = key == null ? NO_KEY : key.getBytes(StandardCharsets.UTF_8);
+        final byte[] bytes = key == null ? NO_KEY : TaskRequest.utf8("key", key);
         validateKey(bytes);
         return bytes;
     }

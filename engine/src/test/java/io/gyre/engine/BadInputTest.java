@@ -108,6 +108,12 @@ class BadInputTest
             assertThatThrownBy(() -> engine.cancel((String)null)).isInstanceOf(InvalidTaskException.class);
             assertThatThrownBy(() -> engine.cancel("x".repeat(33))).isInstanceOf(InvalidTaskException.class)
                 .hasMessage("key must be 1 to 32 bytes (was 33)");
+            // a key UTF-8 cannot encode is not asked for as "?", another task's key
+            final String unencodable = "key has an unpaired surrogate (U+DFFF) at index 0, which UTF-8 cannot encode";
+            assertThatThrownBy(() -> engine.status("\uDFFF")).isInstanceOf(InvalidTaskException.class).hasMessage(unencodable);
+            assertThatThrownBy(() -> engine.cancel("\uDFFF")).isInstanceOf(InvalidTaskException.class).hasMessage(unencodable);
+            assertThatThrownBy(() -> engine.redrive("\uDFFF")).isInstanceOf(InvalidTaskException.class).hasMessage(unencodable);
+            assertThatThrownBy(() -> engine.purgeDeadLetter("\uDFFF")).isInstanceOf(InvalidTaskException.class).hasMessage(unencodable);
         }
     }
 
