@@ -106,7 +106,9 @@ class WaitHandlerTest extends EngineTestSupport
         final CompletableFuture<Outcome> waiting = engine.submit(new TaskRequest().key("r").type("wait").payload("PT1.5S"));
         await().until(() -> engine.status("r").get().state() == RUNNING);
         assertThat(engine.stop().held()).isEqualTo(1);
-        assertThat(waiting).isNotDone();
+        // the stop's last answer: not an outcome, the task carries on after the next open
+        assertThat(waiting).isCompletedExceptionally();
+        assertThat(waiting.handle((outcome, failure) -> failure).join()).isInstanceOf(io.gyre.engine.TaskUnfinishedException.class);
 
         open();
         final Outcome o = get(engine.submit(new TaskRequest().key("r").type("wait").payload("PT1.5S")));
