@@ -56,6 +56,52 @@ class JsonEditEquivalenceTest
     }
 
     /**
+     * Objects with more members than the fast path scans (it indexes their names above 32): many operations on
+     * one large object, members put, replaced, copied, moved and removed in random order, so the index is built,
+     * kept up by puts and rebuilt after removals; the fast path must write what the tree path does.
+     */
+    @Test
+    void shouldTransformLargeObjectsAsTheTreeHandlerDid() throws TaskFailure
+    {
+        compare(new TransformTaskHandler(), new TreePath(new TransformTaskHandler()), this::largeObjectTransform);
+    }
+
+    private String largeObjectTransform()
+    {
+        final Map<String, Object> input = new LinkedHashMap<>();
+        for (int i = 0, members = 20 + random.nextInt(100); i < members; i++)
+        {
+            input.put("m" + random.nextInt(160), random.nextInt(3) == 0 ? Map.of("x", new Num(Integer.toString(i))) : new Num(Integer.toString(i)));
+        }
+        final String[] kinds = {"set", "copy", "move", "remove", "merge"};
+        final List<Object> ops = new ArrayList<>();
+        for (int i = 0, count = 20 + random.nextInt(80); i < count; i++)
+        {
+            final String kind = kinds[random.nextInt(kinds.length)];
+            final Map<String, Object> op = new LinkedHashMap<>();
+            op.put("op", kind);
+            if ("copy".equals(kind) || "move".equals(kind))
+            {
+                op.put("from", "/m" + random.nextInt(160));
+            }
+            op.put("path", "/m" + random.nextInt(160) + (random.nextInt(60) == 0 ? "/x" : ""));
+            if ("set".equals(kind) || "merge".equals(kind))
+            {
+                op.put("value", random.nextInt(2) == 0 ? new Num(Integer.toString(random.nextInt(1000))) : Map.of("y", "v" + i));
+            }
+            if (!"set".equals(kind) && !"merge".equals(kind) && random.nextInt(400) != 0)
+            {
+                op.put("required", false);
+            }
+            ops.add(op);
+        }
+        final Map<String, Object> payload = new LinkedHashMap<>();
+        payload.put("input", input);
+        payload.put("ops", ops);
+        return payload(payload, "op");
+    }
+
+    /**
      * What the random payloads do not reach: objects large enough to be checked for duplicate names with a
      * set, numbers long enough for Jackson's own decimal parser, nesting near the limits, other encodings.
      */
