@@ -62,6 +62,14 @@ final class Tape
     private char[] text = new char[INITIAL_CHARS];
     private int[] open = new int[16];
     private int size;
+    /**
+     * Members or elements looked at one by one before a container is indexed: lookups in a large one (thousands
+     * of pointers into one input object or array) then cost a hash or array access each. Built when first needed,
+     * for this payload only.
+     */
+    private static final int SCANNED = 32;
+    private final java.util.HashMap<Integer, java.util.HashMap<String, Integer>> memberIndexes = new java.util.HashMap<>();
+    private final java.util.HashMap<Integer, int[]> elementIndexes = new java.util.HashMap<>();
     private int textSize;
     private int maxDepth;
 
@@ -74,6 +82,8 @@ final class Tape
      */
     boolean read(final JsonParser parser) throws IOException
     {
+        memberIndexes.clear();
+        elementIndexes.clear();
         size = 0;
         textSize = 0;
         maxDepth = 0;
@@ -262,14 +272,39 @@ final class Tape
      */
     int member(final int object, final String name)
     {
-        for (int entry = object + 1, end = ends[object]; entry < end; entry = ends[entry])
+        if (!memberIndexes.isEmpty())
+        {
+            final java.util.HashMap<String, Integer> index = memberIndexes.get(object);
+            if (index != null)
+            {
+                final Integer found = index.get(name);
+                return found == null ? -1 : found;
+            }
+        }
+        int scanned = 0;
+        final int end = ends[object];
+        int entry = object + 1;
+        for (; entry < end && scanned < SCANNED; entry = ends[entry], scanned++)
         {
             if (name.equals(names[entry]))
             {
                 return entry;
             }
         }
-        return -1;
+        if (entry >= end)
+        {
+            return -1;
+        }
+        // a large object: index its names once (the first of a name wins, as the scan finds), so that looking up
+        // thousands of its members costs thousands of steps, not millions
+        final java.util.HashMap<String, Integer> index = new java.util.HashMap<>();
+        for (int member = object + 1; member < end; member = ends[member])
+        {
+            index.putIfAbsent(names[member], member);
+        }
+        memberIndexes.put(object, index);
+        final Integer found = index.get(name);
+        return found == null ? -1 : found;
     }
 
     /**
@@ -277,8 +312,24 @@ final class Tape
      */
     int element(final int array, final int index)
     {
-        int entry = array + 1;
         final int end = ends[array];
+        if (index >= SCANNED)
+        {
+            int[] elements = elementIndexes.isEmpty() ? null : elementIndexes.get(array);
+            if (elements == null)
+            {
+                // a large array: its elements' entries once, so that many lookups by index do not each walk it
+                elements = new int[count(array)];
+                int i = 0;
+                for (int entry = array + 1; entry < end; entry = ends[entry])
+                {
+                    elements[i++] = entry;
+                }
+                elementIndexes.put(array, elements);
+            }
+            return index < elements.length ? elements[index] : -1;
+        }
+        int entry = array + 1;
         for (int i = 0; i < index && entry < end; i++)
         {
             entry = ends[entry];

@@ -66,6 +66,42 @@ class JsonEditEquivalenceTest
         compare(new TransformTaskHandler(), new TreePath(new TransformTaskHandler()), this::largeObjectTransform);
     }
 
+    /**
+     * Pointers into a large input (the fast path indexes an object's names, and an array's elements, past the 32nd):
+     * the fast path must find what the tree path finds, missing members and elements past the end included.
+     */
+    @Test
+    void shouldInjectFromLargeInputsAsTheTreeHandlerDid() throws TaskFailure
+    {
+        compare(new InjectTaskHandler(), new TreePath(new InjectTaskHandler()), this::largeInputInject);
+    }
+
+    private String largeInputInject()
+    {
+        final Map<String, Object> input = new LinkedHashMap<>();
+        for (int i = 0, members = 20 + random.nextInt(100); i < members; i++)
+        {
+            input.put("m" + random.nextInt(160), random.nextInt(3) == 0 ? Map.of("x", new Num(Integer.toString(i))) : new Num(Integer.toString(i)));
+        }
+        final List<Object> array = new ArrayList<>();
+        for (int i = 0, elements = 20 + random.nextInt(100); i < elements; i++)
+        {
+            array.add(new Num(Integer.toString(i * 7)));
+        }
+        input.put("arr", array);
+        final Map<String, Object> refs = new LinkedHashMap<>();
+        for (int i = 0, count = 10 + random.nextInt(80); i < count; i++)
+        {
+            refs.put("/t" + random.nextInt(100), random.nextInt(3) == 0 ? "/arr/" + random.nextInt(130) : "/m" + random.nextInt(160) +
+                (random.nextInt(30) == 0 ? "/x" : ""));
+        }
+        final Map<String, Object> payload = new LinkedHashMap<>();
+        payload.put("input", input);
+        payload.put("refs", refs);
+        payload.put("required", random.nextInt(12) == 0);
+        return payload(payload, "template2");
+    }
+
     private String largeObjectTransform()
     {
         final Map<String, Object> input = new LinkedHashMap<>();
