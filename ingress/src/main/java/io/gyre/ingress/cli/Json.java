@@ -1,6 +1,10 @@
 package io.gyre.ingress.cli;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.util.RawValue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gyre.engine.DeadLetter;
@@ -26,6 +30,8 @@ import java.util.Base64;
 final class Json
 {
     static final ObjectMapper MAPPER = new ObjectMapper();
+    /** Reads only to check that text is one JSON value: strict about duplicates (trailing content is checked by hand). */
+    private static final JsonFactory STRICT = JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
     private Json()
     {
@@ -230,7 +236,7 @@ final class Json
      * Bytes that are JSON embedded as JSON, other UTF-8 as a string ({@code name}), anything else as base64
      * ({@code nameBase64}).
      */
-    private static void embed(final ObjectNode node, final String name, final byte[] bytes)
+    static void embed(final ObjectNode node, final String name, final byte[] bytes)
     {
         final String text = utf8(bytes);
         if (text == null)
@@ -238,20 +244,41 @@ final class Json
             node.put(name + "Base64", Base64.getEncoder().encodeToString(bytes));
             return;
         }
-        try
+        if (isOneJsonValue(text))
         {
-            final JsonNode parsed = text.isBlank() ? null : MAPPER.readTree(text);
-            if (parsed != null && !parsed.isMissingNode())
+            // the bytes themselves, not a re-encoding of what they parse to: 1.10 stays 1.10, 1e400 stays 1e400 (no
+            // double in between); line breaks outside strings (the only place valid JSON has them) become spaces, so
+            // the answer stays on one line
+            node.putRawValue(name, new RawValue(text.strip().replace('\n', ' ').replace('\r', ' ')));
+            return;
+        }
+        node.put(name, text);
+    }
+
+    /**
+     * @return whether the text is exactly one JSON value, strictly: no trailing content, no duplicate member
+     *     names, nothing JSON does not allow (a byte order mark, NaN, comments, single quotes). Anything else is
+     *     printed as a string, exactly as it is.
+     */
+    static boolean isOneJsonValue(final String text)
+    {
+        if (text.isBlank() || text.charAt(0) == '\uFEFF')
+        {
+            return false;
+        }
+        try (JsonParser parser = STRICT.createParser(text))
+        {
+            if (parser.nextToken() == null)
             {
-                node.set(name, parsed);
-                return;
+                return false;
             }
+            parser.skipChildren();
+            return parser.nextToken() == null;
         }
         catch (final java.io.IOException notJson)
         {
-            // plain text
+            return false;
         }
-        node.put(name, text);
     }
 
     private static String utf8(final byte[] bytes)
