@@ -58,7 +58,11 @@ public final class EngineMetrics
     /** What is timed, per task type. */
     public enum Latency
     {
-        /** From acceptance to the first attempt's start (waiting for a slot). */
+        /**
+         * From acceptance to the moment the first attempt's handler started (waiting for its batch, a slot, a
+         * thread), as the attempt's result reports it: the span a task's accounting counts as queue time. A first
+         * attempt that never reports (timed out, cancelled, interrupted by a stop) is not in it.
+         */
         QUEUE_WAIT,
         /** An attempt's own run, as its handler reported it (start to result). */
         EXECUTION,

@@ -484,6 +484,11 @@ final class Sequencer
             // the queue ends when the first attempt's handler really started (journaled with its result), not when
             // it was dispatched: an inline attempt may wait for its batch, a pooled one for a thread
             r.firstStartedAt = startedAt;
+            if (metrics != null)
+            {
+                // the same span the task's accounting counts (queueNanos), so the summary and the total agree
+                metrics.record(r.handlerId, EngineMetrics.Latency.QUEUE_WAIT, Math.max(0, startedAt - r.queuedAt));
+            }
         }
         r.executionNanos += Math.max(0, (held ? now : finishedAt) - startedAt);
         if (metrics != null)
@@ -1292,10 +1297,6 @@ final class Sequencer
         if (metrics != null)
         {
             metrics.count(r.handlerId, r.tenant, EngineMetrics.Count.ATTEMPT_STARTED);
-            if (r.attempt == 1)
-            {
-                metrics.record(r.handlerId, EngineMetrics.Latency.QUEUE_WAIT, now - r.submittedAt);
-            }
         }
         final int g = group(r.mode);
         if (g != GROUP_INLINE)

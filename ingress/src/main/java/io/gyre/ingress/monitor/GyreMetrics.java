@@ -244,7 +244,7 @@ final class GyreMetrics
                 .name("gyre_task_" + latency.name().toLowerCase(Locale.ROOT) + "_seconds")
                 .help(switch (latency)
                 {
-                    case QUEUE_WAIT -> "From acceptance to the first attempt's start, by task type.";
+                    case QUEUE_WAIT -> "From acceptance to the first attempt's handler starting (the span the accounted queue time counts), by task type.";
                     case EXECUTION -> "An attempt's run, start to result, by task type (an attempt that ends without a result, "
                         + "timed out or cancelled, is not in it; gyre_accounted_execution_seconds_total counts it).";
                     case END_TO_END -> "From acceptance to the outcome's journal record, by task type.";
