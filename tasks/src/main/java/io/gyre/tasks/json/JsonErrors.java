@@ -39,8 +39,11 @@ public final class JsonErrors
                 return "member '" + message.substring(duplicate + DUPLICATE.length(), end) + "' appears twice";
             }
         }
-        // a limit's message names the Jackson method that holds it: "(1000, from `StreamReadConstraints.get...()`)"
-        return message.replaceAll(", from `[^`]*`", "");
+        // a limit's message names the Jackson method that holds it: "(1000, from `StreamReadConstraints.get...()`)";
+        // and some messages carry a location of their own, with a note about Jackson's settings: "(start marker at
+        // [Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: 1, column: 1])"
+        return message.replaceAll(", from `[^`]*`", "")
+            .replaceAll("\\[Source: [^;\\]]*; line: (\\d+), column: (\\d+)\\]", "line $1, column $2");
     }
 
     /**

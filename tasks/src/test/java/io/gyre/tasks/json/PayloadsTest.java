@@ -46,6 +46,19 @@ class PayloadsTest
         assertThat(failure(handler, payload)).startsWith("invalid input: payload: not JSON: " + problem).endsWith(location);
     }
 
+    /**
+     * Jackson puts a location of its own inside some messages, with a note about its settings (outside check:
+     * "[Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: 1, column: 1]").
+     */
+    @Test
+    void shouldSayWhereAnUnclosedPayloadStartedWithoutJacksonsSettings()
+    {
+        final String message = failure(handler, "{\"ops\":[]");
+
+        assertThat(message).startsWith("invalid input: payload: not JSON: Unexpected end-of-input")
+            .contains("line 1, column 1").doesNotContain("Source").doesNotContain("StreamReadFeature");
+    }
+
     @Test
     void shouldSayWhichParserLimitAPayloadPassesWithoutJacksonsInternals()
     {
