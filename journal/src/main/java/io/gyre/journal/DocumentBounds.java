@@ -17,6 +17,13 @@ final class DocumentBounds
 
     private File file;
     private long fileLength;
+    private boolean pastFile;
+
+    /** @return whether the last document found implausible ran past the end of its file (rather than being too long). */
+    boolean pastFile()
+    {
+        return pastFile;
+    }
 
     /**
      * @param start the document's position in the tailer's current file.
@@ -24,6 +31,7 @@ final class DocumentBounds
      */
     String implausible(final ExcerptTailer tailer, final long start, final long length)
     {
+        pastFile = false;
         if (length > MAX_DOCUMENT_LENGTH)
         {
             return "a document of " + length + " bytes, longer than any a writer makes (" + MAX_DOCUMENT_LENGTH + ")";
@@ -33,7 +41,8 @@ final class DocumentBounds
         {
             file = current;
             fileLength = current.length();
-            if (start + length > fileLength)
+            pastFile = start + length > fileLength;
+            if (pastFile)
             {
                 return "a document of " + length + " bytes at position " + start + " runs past the end of " + current.getName() +
                     " (" + fileLength + " bytes)";

@@ -50,6 +50,8 @@ public final class JournalReader implements AutoCloseable
     private JournalProblem blocked;
     /** Set when the journal cannot be read at all ({@link #refuseToRead}). */
     private JournalProblem unreadable;
+    /** The last committed document runs past its file's end: reading stops there, a torn tail. */
+    private boolean lastCutShort;
     /** Whether the end was checked for unreachable documents since a document was last read. */
     private boolean endChecked;
     private final DocumentBounds bounds = new DocumentBounds();
@@ -134,6 +136,7 @@ public final class JournalReader implements AutoCloseable
         pending = null;
         unfinished = null;
         blocked = null;
+        lastCutShort = false;
         endChecked = false;
     }
 
@@ -152,7 +155,7 @@ public final class JournalReader implements AutoCloseable
                 blocked = unreadable;
                 problems.add(unreadable);
             }
-            if (blocked != null)
+            if (blocked != null || lastCutShort)
             {
                 atEnd = true;
                 break;
@@ -178,6 +181,18 @@ public final class JournalReader implements AutoCloseable
                 final long start = bytes.readPosition();
                 final long remaining = bytes.readRemaining();
                 final String implausible = bounds.implausible(tailer, start, remaining);
+                if (implausible != null && bounds.pastFile() && committedAt() == start - Integer.BYTES)
+                {
+                    // the last document its writer committed, with its end cut off (a copy made while it was being
+                    // written, or a file truncated in it): a torn tail, as bad bytes at its end would be; the engine
+                    // discards it when it opens the journal (its file is extended with zeros there)
+                    resolvePending(dc.index(), null);
+                    pending = new JournalProblem(JournalProblem.Kind.TORN_TAIL, dc.index(), 0, remaining, implausible);
+                    lastCutShort = true;
+                    dc.rollbackOnClose();
+                    atEnd = true;
+                    break;
+                }
                 if (implausible != null)
                 {
                     // its header is damaged: reading it would run past the file, and nothing after it can be found
@@ -344,6 +359,37 @@ public final class JournalReader implements AutoCloseable
     void refuseToRead(final JournalProblem problem)
     {
         unreadable = problem;
+    }
+
+    /**
+     * @return the position of the last document the queue's writer committed in the current file, or -1.
+     */
+    private long committedAt()
+    {
+        if (!(tailer.queue() instanceof SingleChronicleQueue queue))
+        {
+            return -1;
+        }
+        try
+        {
+            final SingleChronicleQueueStore store = queue.storeForCycle(tailer.cycle(), queue.epoch(), false, null);
+            if (store == null)
+            {
+                return -1;
+            }
+            try
+            {
+                return store.writePosition();
+            }
+            finally
+            {
+                queue.closeStore(store);
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            return -1;
+        }
     }
 
     /**

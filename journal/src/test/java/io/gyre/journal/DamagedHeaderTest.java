@@ -184,6 +184,41 @@ class DamagedHeaderTest
         assertThat(Files.readAllBytes(file)).as("the journal file, after the refused open").isEqualTo(before);
     }
 
+    /**
+     * A file cut off inside its last committed document (a copy taken while it was being written) lost only that
+     * document's end: a torn tail, as bad bytes there are, for a reader as for the engine, which discards it (it
+     * reported corruption to a reader, while the engine repaired it).
+     */
+    @org.junit.jupiter.api.Test
+    void shouldTreatAFileCutInsideItsLastDocumentAsATornTail() throws Exception
+    {
+        final long last = writeDocumentsAndFindHeaderOf(DOCUMENTS - 1);
+        try (RandomAccessFile raf = new RandomAccessFile(queueFile().toFile(), "rw"))
+        {
+            raf.setLength(last + 4 + 10);
+        }
+        try (Journal journal = Journal.openReadOnly(JournalConfig.of(dir)); JournalReader reader = journal.newReader())
+        {
+            final long[] records = {0};
+            reader.readToEnd(r -> records[0]++);
+            assertThat(records[0]).isEqualTo((long)(DOCUMENTS - 1) * RECORDS_PER_DOCUMENT);
+            assertThat(reader.corrupted()).as(reader.problems().toString()).isFalse();
+            assertThat(reader.tornTail()).isNotNull();
+            assertThat(reader.tornTail().kind()).isEqualTo(JournalProblem.Kind.TORN_TAIL);
+            assertThat(reader.tornTail().reason()).contains("runs past the end");
+        }
+        try (Journal journal = Journal.openForAppend(JournalConfig.of(dir)))
+        {
+            assertThat(journal.repairedTail()).hasSize(1);
+            assertThat(journal.lastEventIdAtOpen()).isEqualTo((long)(DOCUMENTS - 1) * RECORDS_PER_DOCUMENT);
+        }
+        try (Journal journal = Journal.openReadOnly(JournalConfig.of(dir)); JournalReader reader = journal.newReader())
+        {
+            reader.readToEnd(r -> { });
+            assertThat(reader.corrupted()).as(reader.problems().toString()).isFalse();
+        }
+    }
+
     /** @return the position after the file's last non-zero byte. */
     private static long dataEnd(final Path file) throws Exception
     {
