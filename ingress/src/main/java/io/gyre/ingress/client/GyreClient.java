@@ -4,6 +4,7 @@ import io.gyre.engine.DeadLetter;
 import io.gyre.engine.DeadLetterDetails;
 import io.gyre.engine.DeadLetterPage;
 import io.gyre.engine.DeadLetterReason;
+import io.gyre.engine.EngineConfig;
 import io.gyre.engine.EventFilter;
 import io.gyre.engine.Priority;
 import io.gyre.engine.PurgeResult;
@@ -186,9 +187,11 @@ public final class GyreClient implements AutoCloseable
     public static void validate(final Submission submission)
     {
         checkKeyLength(submission.keyBytes.length);
-        if (submission.type.length < 1 || submission.type.length > 0xFF)
+        // 64 (WELCOME's max_type, always 64): no server registers a longer type, and one would be refused UNKNOWN_TYPE
+        if (submission.type.length < 1 || submission.type.length > EngineConfig.MAX_TYPE_BYTES)
         {
-            throw new IllegalArgumentException("type must be 1 to 255 bytes of UTF-8, not " + submission.type.length);
+            throw new IllegalArgumentException("type must be 1 to " + EngineConfig.MAX_TYPE_BYTES + " bytes of UTF-8, not " +
+                submission.type.length);
         }
         if (submission.tenant.length > 0xFF)
         {

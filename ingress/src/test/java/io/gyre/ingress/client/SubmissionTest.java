@@ -38,4 +38,24 @@ class SubmissionTest
         assertThatThrownBy(() -> Submission.of("k", "echo").payload((String)null)).isInstanceOf(NullPointerException.class)
             .hasMessage("payload");
     }
+
+    /**
+     * A task type over 64 bytes (EngineConfig.MAX_TYPE_BYTES, WELCOME's {@code max_type}, "always 64") is refused by validate:
+     * no server registers one, and an outside check found a 65-byte type passing validation only to be answered
+     * UNKNOWN_TYPE.
+     */
+    @Test
+    void shouldRefuseATypeOverSixtyFourBytes()
+    {
+        GyreClient.validate(Submission.of("k", "t".repeat(64)));
+        GyreClient.validate(Submission.of("k", "\u00e9".repeat(32))); // 64 bytes of UTF-8
+        assertThatThrownBy(() -> GyreClient.validate(Submission.of("k", "t".repeat(65)))).isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("type must be 1 to 64 bytes of UTF-8, not 65");
+        assertThatThrownBy(() -> GyreClient.validate(Submission.of("k", "\u00e9".repeat(32) + "t"))).isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("type must be 1 to 64 bytes of UTF-8, not 65");
+        assertThatThrownBy(() -> GyreClient.validate(Submission.of("k", "t".repeat(255)))).isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("type must be 1 to 64 bytes of UTF-8, not 255");
+        assertThatThrownBy(() -> GyreClient.validate(Submission.of("k", ""))).isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("type must be 1 to 64 bytes of UTF-8, not 0");
+    }
 }
