@@ -66,7 +66,8 @@ import static io.gyre.ingress.protocol.Protocol.*;
  * When the connection drops, the client reconnects with exponential backoff and sends again every request
  * not yet answered. That is safe because submissions are idempotent by key: a submission the server had
  * already journaled joins its task or returns its recorded outcome, so each key still gets exactly one
- * outcome.
+ * outcome. The resend does not show through: a submission's {@link Submission#onAccepted} is called once (for its
+ * first ACCEPTED), and the recorded outcome of the task it was accepted as is not a {@link TaskResult#duplicate()}.
  * <p>
  * Futures complete on the client's I/O thread: do not block in their callbacks (use the async variants).
  * Thread safety: every public method may be called from any thread.
@@ -827,9 +828,9 @@ public final class GyreClient implements AutoCloseable
         if (opcode == ACCEPTED)
         {
             final Call call = pending.get(correlation);
-            if (call instanceof SubmitCall submit && submit.submission.onAccepted != null && body.readableBytes() >= ACCEPTED_FIXED)
+            if (call instanceof SubmitCall submit && body.readableBytes() >= ACCEPTED_FIXED)
             {
-                submit.submission.onAccepted.accept(body.getLong(body.readerIndex() + 8));
+                submit.accepted(body.getLong(body.readerIndex() + 8));
             }
             return;
         }
@@ -978,6 +979,8 @@ public final class GyreClient implements AutoCloseable
     {
         final Submission submission;
         final CompletableFuture<TaskResult> future = new CompletableFuture<>();
+        /** The task id of this request's first ACCEPTED (on any connection), 0 until then; task ids are positive. */
+        long acceptedTaskId;
 
         SubmitCall(final Submission submission)
         {
@@ -997,6 +1000,23 @@ public final class GyreClient implements AutoCloseable
             Frames.submit(out, correlation, submission.priority.code(), submission.deadLetter ? 0 : SUBMIT_FLAG_NO_DEAD_LETTER,
                 submission.timeoutMillis, submission.maxAttempts, submission.backoff, submission.keyBytes, submission.type, submission.tenant,
                 submission.payload, 0, submission.payload.length);
+        }
+
+        /**
+         * An ACCEPTED of this request. Sent again after a reconnect, the request is accepted again (the server joins
+         * it to the task it had journaled): the caller hears of the first acceptance only.
+         */
+        void accepted(final long taskId)
+        {
+            if (acceptedTaskId != 0)
+            {
+                return;
+            }
+            acceptedTaskId = taskId;
+            if (submission.onAccepted != null)
+            {
+                submission.onAccepted.accept(taskId);
+            }
         }
 
         @Override
@@ -1023,8 +1043,12 @@ public final class GyreClient implements AutoCloseable
             final byte[] bytes = new byte[length];
             body.getBytes(at + (accounted ? RESULT_ACCOUNTED_FIXED : RESULT_FIXED), bytes);
             final boolean succeeded = state == TaskState.SUCCEEDED;
-            future.complete(new TaskResult(submission.key, body.getLong(at + RESULT_TASK_ID), state, null, 0,
-                body.getUnsignedShort(at + RESULT_ATTEMPTS), (flags & RESULT_FLAG_DUPLICATE) != 0,
+            final long taskId = body.getLong(at + RESULT_TASK_ID);
+            // DUPLICATE answers a resend (after a reconnect) of this request when its task finished meanwhile: when the
+            // server had accepted this very request as that task, the outcome is this submission's own, not a duplicate
+            final boolean duplicate = (flags & RESULT_FLAG_DUPLICATE) != 0 && !(acceptedTaskId != 0 && taskId == acceptedTaskId);
+            future.complete(new TaskResult(submission.key, taskId, state, null, 0,
+                body.getUnsignedShort(at + RESULT_ATTEMPTS), duplicate,
                 succeeded ? bytes : new byte[0], succeeded ? null : new String(bytes, StandardCharsets.UTF_8),
                 body.getLong(at + RESULT_SUBMITTED_AT), body.getLong(at + RESULT_STARTED_AT), body.getLong(at + RESULT_FINISHED_AT),
                 accounted ? body.getLong(at + RESULT_QUEUE_NANOS) : 0, accounted ? body.getLong(at + RESULT_EXECUTION_NANOS) : 0));

@@ -130,7 +130,9 @@ public final class Submission
 
     /**
      * Called (on the client's I/O thread, must not block) with the task id when the server says the
-     * submission is journaled. Not called for a duplicate whose outcome was already recorded.
+     * submission is journaled. Not called for a duplicate whose outcome was already recorded. Called at most once
+     * per submission: when the client sends it again after a reconnect, the server's second ACCEPTED (the resend
+     * joining the task it had journaled) is not reported.
      */
     public Submission onAccepted(final LongConsumer callback)
     {

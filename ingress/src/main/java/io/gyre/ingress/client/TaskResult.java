@@ -16,7 +16,11 @@ import java.util.Arrays;
  *     this client, see {@code rawRejectCode}.
  * @param rawRejectCode the reason code as received (0 when not refused).
  * @param attempts attempts run.
- * @param duplicate the key's outcome was already recorded; this submission ran nothing.
+ * @param duplicate the key's outcome was already recorded; this submission ran nothing. Not set for the outcome of
+ *     the task this submission was itself accepted as: when the client sent it again after a reconnect and the task
+ *     had finished meanwhile, the server answers the resend as a duplicate (same task id as its first ACCEPTED), and
+ *     the client reports it as this submission's own outcome. A submission sent again before any ACCEPTED of it
+ *     arrived keeps the server's answer as it is (the client cannot tell whether the first try was journaled).
  * @param output the output when SUCCEEDED, else empty.
  * @param error why it did not succeed (or the refusal's message), else null.
  * @param submittedAt when the task was accepted, epoch nanoseconds (0 unknown).
