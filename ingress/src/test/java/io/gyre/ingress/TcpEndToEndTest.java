@@ -343,6 +343,33 @@ class TcpEndToEndTest
         assertThat(server.stats().refusals()).as("requests refused: none").isZero();
     }
 
+    /**
+     * A client the server has no room for is told TOO_MANY_CONNECTIONS: it tries again (a connection may close
+     * meanwhile) up to its connect timeout, and then fails with that code and says it. An outside check found it
+     * failing a second after the timeout with "no handshake" and no code.
+     */
+    @Test
+    void aClientOverTheConnectionLimitFailsWithTheServersReason() throws Exception
+    {
+        final GyreServer server = server(ServerConfig.builder().maxConnections(1));
+        final GyreClient first = client(server);
+        final long startedAt = System.nanoTime();
+        assertThatThrownBy(() -> client(ClientConfig.builder().address(server.address()).connectTimeout(Duration.ofSeconds(1))
+            .reconnectDelays(Duration.ofMillis(20), Duration.ofMillis(100))))
+            .isInstanceOfSatisfying(GyreClientException.class, ex -> assertThat(ex.code()).isEqualTo(ErrorCode.TOO_MANY_CONNECTIONS))
+            .hasMessageContaining("no handshake with " + server.address().getHostString() + ":" + server.address().getPort() + " within PT1S")
+            .hasMessageContaining("TOO_MANY_CONNECTIONS")
+            .hasMessageContaining("maximum of 1 connections");
+        final long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedAt);
+        assertThat(tookMillis).as("tried again up to the connect timeout, not past it").isBetween(1_000L, 1_900L);
+        assertThat(server.stats().connectionsRefused()).as("tried again with backoff").isGreaterThan(1);
+
+        // with room again (the first client gone), a client connects
+        first.close();
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.stats().openConnections() == 0);
+        assertThat(client(server).blocking().submit(Submission.of("room", "noop")).succeeded()).isTrue();
+    }
+
     @Test
     void aClientReconnectsToARestartedServerAndItsKeysKeepTheirOutcomes() throws Exception
     {

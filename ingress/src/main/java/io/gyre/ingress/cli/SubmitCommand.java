@@ -158,8 +158,8 @@ public final class SubmitCommand implements Callable<Integer>
         {
             spec.commandLine().getErr().println("gyre submit: " + ex.getMessage());
             // the server refused to take it (or would have): not a missing answer
-            return ex instanceof GyreClientException g && (g.code() == ErrorCode.FRAME_TOO_LARGE || g.code() == ErrorCode.AUTH_FAILED) ?
-                EXIT_REJECTED : ReplayCommand.EXIT_ERROR;
+            return ex instanceof GyreClientException g && (g.code() == ErrorCode.FRAME_TOO_LARGE || g.code() == ErrorCode.AUTH_FAILED ||
+                g.code() == ErrorCode.TOO_MANY_CONNECTIONS) ? EXIT_REJECTED : ReplayCommand.EXIT_ERROR;
         }
     }
 

@@ -103,6 +103,12 @@ public final class GyreClient implements AutoCloseable
     private long serverIdleNanos = Long.MAX_VALUE;
     private int serverMaxFrame = Integer.MAX_VALUE;
     private GyreClientException fatal;
+    /**
+     * The server's last ERROR (TOO_MANY_CONNECTIONS, SHUTTING_DOWN...) since the last WELCOME, when nothing came
+     * after it (a failed TCP connect clears it: the server said nothing then): why the client is not connected.
+     * Written on the I/O thread, read by {@link #connect} too.
+     */
+    private volatile GyreClientException lastServerError;
 
     private GyreClient(final ClientConfig config)
     {
@@ -131,14 +137,21 @@ public final class GyreClient implements AutoCloseable
     }
 
     /**
-     * Connect and handshake, waiting for the server's WELCOME up to the connect timeout.
+     * Connect and handshake, waiting for the server's WELCOME up to the connect timeout. A server that refuses the
+     * client for good ({@code AUTH_FAILED}, {@code UNSUPPORTED_VERSION}) fails it at once; one that answers with
+     * another ERROR ({@code TOO_MANY_CONNECTIONS}: it may have room a moment later) is tried again with backoff until
+     * the connect timeout, and then fails it with that reason.
      *
-     * @throws GyreClientException when the server cannot be reached in time or refuses the handshake.
+     * @throws GyreClientException when the server cannot be reached in time or refuses the handshake; its
+     *     {@link GyreClientException#code() code} is the server's when the server's last word was an ERROR frame.
      */
     public static GyreClient connect(final ClientConfig config)
     {
         final GyreClient client = new GyreClient(config);
         client.loop.execute(client::reconnect);
+        // a server that answers with an ERROR (TOO_MANY_CONNECTIONS: a slot may free) is tried again with backoff
+        // up to the connect timeout; then connecting fails with the server's reason and code
+        client.loop.schedule(client::handshakeDeadline, config.connectTimeout().toNanos(), TimeUnit.NANOSECONDS);
         try
         {
             client.firstWelcome.get(config.connectTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
@@ -152,8 +165,9 @@ public final class GyreClient implements AutoCloseable
         }
         catch (final TimeoutException ex)
         {
+            final GyreClientException refusal = client.lastServerError;
             client.close();
-            throw new GyreClientException("no handshake with " + config.host() + ":" + config.port() + " within " + config.connectTimeout());
+            throw client.noHandshake(refusal);
         }
         catch (final InterruptedException ex)
         {
@@ -596,6 +610,7 @@ public final class GyreClient implements AutoCloseable
             if (!f.isSuccess())
             {
                 LOG.debug("connect to {}:{} failed: {}", config.host(), config.port(), f.cause().toString());
+                lastServerError = null;
                 if (!firstWelcome.isDone() && reconnectAttempt == 0)
                 {
                     firstWelcome.completeExceptionally(new GyreClientException(
@@ -604,6 +619,30 @@ public final class GyreClient implements AutoCloseable
                 scheduleReconnect();
             }
         });
+    }
+
+    /** On the I/O thread, at the connect timeout: when still not handshaken and the server said why, fail connect. */
+    private void handshakeDeadline()
+    {
+        final GyreClientException refusal = lastServerError;
+        if (!firstWelcome.isDone() && refusal != null)
+        {
+            firstWelcome.completeExceptionally(noHandshake(refusal));
+        }
+    }
+
+    /** No WELCOME within the connect timeout: with the server's reason and code when its last word was an ERROR. */
+    private GyreClientException noHandshake(final GyreClientException refusal)
+    {
+        final String text = "no handshake with " + config.host() + ":" + config.port() + " within " + config.connectTimeout();
+        return refusal == null ? new GyreClientException(text) : new GyreClientException(text + ": " + refusal.getMessage(), refusal.code(), null);
+    }
+
+    /** A request given up for want of a connection: with the server's reason and code when its last word was an ERROR. */
+    private GyreClientException notConnected(final String text)
+    {
+        final GyreClientException refusal = lastServerError;
+        return refusal == null ? new GyreClientException(text) : new GyreClientException(text + ": " + refusal.getMessage(), refusal.code(), null);
     }
 
     private void scheduleReconnect()
@@ -632,6 +671,7 @@ public final class GyreClient implements AutoCloseable
         ready = true;
         reconnectAttempt = 0;
         disconnectedSince = 0;
+        lastServerError = null;
         final List<Call> unanswered = new ArrayList<>(pending.values());
         unanswered.sort(Comparator.comparingLong(c -> c.correlation));
         if (!unanswered.isEmpty())
@@ -680,12 +720,13 @@ public final class GyreClient implements AutoCloseable
             if (disconnected && now - waitingSince > giveUp)
             {
                 calls.remove();
-                call.fail(new GyreClientException("no connection to " + config.host() + ":" + config.port() + " for " + config.reconnectGiveUp()));
+                call.fail(notConnected("no connection to " + config.host() + ":" + config.port() + " for " + config.reconnectGiveUp()));
             }
             else if (now - call.deadline > 0)
             {
                 calls.remove();
-                call.fail(new GyreClientException("no answer within " + config.requestTimeout() + (ready ? "" : " (not connected)")));
+                call.fail(ready ? new GyreClientException("no answer within " + config.requestTimeout()) :
+                    notConnected("no answer within " + config.requestTimeout() + " (not connected)"));
             }
         }
         if (ready && now - lastWrite > serverIdleNanos / 3)
@@ -717,13 +758,20 @@ public final class GyreClient implements AutoCloseable
             firstWelcome.completeExceptionally(fatal);
             failAll(fatal);
         }
-        else if (error == ErrorCode.SHUTTING_DOWN || error == ErrorCode.IDLE_TIMEOUT)
-        {
-            LOG.debug(text);
-        }
         else
         {
-            LOG.warn(text);
+            final GyreClientException previous = lastServerError;
+            lastServerError = new GyreClientException(text, error, null);
+            if (error == ErrorCode.SHUTTING_DOWN || error == ErrorCode.IDLE_TIMEOUT ||
+                previous != null && previous.code() == error && error == ErrorCode.TOO_MANY_CONNECTIONS)
+            {
+                // expected, or said already: the server still has no room (the client retries with backoff)
+                LOG.debug(text);
+            }
+            else
+            {
+                LOG.warn(text);
+            }
         }
         ch.close();
     }

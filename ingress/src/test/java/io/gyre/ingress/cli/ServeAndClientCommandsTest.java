@@ -450,6 +450,25 @@ class ServeAndClientCommandsTest
         assertThat(gyre("submit", "--port", other, "--type", "noop", "--auth-token", "from-flag").exit()).isZero();
     }
 
+    /**
+     * A server at its connection limit refuses the connection (ERROR TOO_MANY_CONNECTIONS): exit 4 as documented, saying
+     * why. An outside check found exit 1 with "no handshake ... within PT4S".
+     */
+    @Test
+    void aServerAtItsConnectionLimitRefusesTheSubmitWithExitFour() throws Exception
+    {
+        final int port = serve("serve", "--journal", dir.resolve("limited").toString(), "--port", "0", "--max-connections", "1");
+        try (io.gyre.ingress.client.GyreClient first = io.gyre.ingress.client.GyreClient.connect(
+            io.gyre.ingress.client.ClientConfig.builder().port(port).build()))
+        {
+            assertThat(first.connected()).as("the server's one connection").isTrue();
+            final Run refused = gyre("submit", "--port", Integer.toString(port), "--type", "noop", "--timeout-s", "1");
+            assertThat(refused.exit()).as(refused.err()).isEqualTo(SubmitCommand.EXIT_REJECTED);
+            assertThat(refused.out()).isEmpty();
+            assertThat(refused.err()).contains("TOO_MANY_CONNECTIONS");
+        }
+    }
+
     @Test
     void badSettingsAreClearErrors() throws Exception
     {
