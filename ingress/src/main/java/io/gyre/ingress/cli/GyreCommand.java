@@ -59,6 +59,13 @@ public final class GyreCommand implements Runnable
                 serve.getErr().flush();
                 return serve.getCommandSpec().exitCodeOnInvalidInput();
             }
+            catch (final ServeCommand.ConfigFileException ex)
+            {
+                // it cannot start, as when its journal or port cannot be had: not a usage error
+                serve.getErr().println("gyre serve: " + ex.getMessage());
+                serve.getErr().flush();
+                return ReplayCommand.EXIT_ERROR;
+            }
         }
         return commandLine.execute(args);
     }
@@ -81,7 +88,7 @@ public final class GyreCommand implements Runnable
         final CommandLine command = ex.getCommandLine();
         final java.io.PrintWriter err = command.getErr();
         final String name = command.getCommandSpec().qualifiedName();
-        err.println(name + ": " + ex.getMessage());
+        err.println(name + ": " + (command.getCommand() instanceof ServeCommand serve ? serve.namingConfigFile(ex, args) : ex.getMessage()));
         CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
         err.println("(" + name + " --help lists the options)");
         err.flush();

@@ -49,8 +49,9 @@ import java.util.regex.Pattern;
     description = {"Start the engine and serve the Gyre protocol over TCP (journal under ./data, port 7070 by default)."},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:stopped by a signal (TERM, INT) after a clean stop: what was left is recorded in the journal",
-        "1:could not start (the journal, the port), or the stop could not be recorded",
-        "2:usage error: an unknown option, a value that does not parse or is out of range, a config file missing or wrong",
+        "1:could not start (the journal, the port, the config file: missing, not a file, unreadable), or the stop could not be recorded",
+        "2:usage error: an unknown option, a value that does not parse or is out of range (on the command line or in the "
+            + "config file, which the message names with the key), an unknown key in the config file",
         "3:the engine stopped by itself: its journal could not be written for --stop-after-journal-outage"})
 public final class ServeCommand implements Callable<Integer>
 {
@@ -228,6 +229,10 @@ public final class ServeCommand implements Callable<Integer>
 
     /** task.* keys of the config file, below the command line's --task. */
     private final java.util.Map<String, String> configTaskSettings = new java.util.LinkedHashMap<>();
+
+    /** The config file read, and its settings (null without --config): to name them when one of their values is wrong. */
+    private volatile Path configFile;
+    private volatile Properties configProperties;
 
     /** Set by {@link GyreCommand#main} only: this command owns the process, and may take its TERM and INT signals. */
     static volatile boolean ownsProcess;
@@ -581,7 +586,8 @@ public final class ServeCommand implements Callable<Integer>
      * Read {@code --config FILE} ahead of parsing (a config file sets the defaults of the options given
      * on the command line) and reject keys that are not options.
      *
-     * @throws CommandLine.ParameterException when the file cannot be read or holds an unknown key.
+     * @throws ConfigFileException when the file cannot be read (missing, not a file, unreadable): it cannot start, exit 1.
+     * @throws CommandLine.ParameterException when the file holds an unknown key or is malformed: a usage error, exit 2.
      */
     static void applyConfigFile(final CommandLine serve, final String[] args)
     {
@@ -603,7 +609,7 @@ public final class ServeCommand implements Callable<Integer>
         }
         if (!Files.isRegularFile(file))
         {
-            throw new CommandLine.ParameterException(serve, "the config file " + file + (Files.exists(file) ? " is not a file" : " does not exist"));
+            throw new ConfigFileException("the config file " + file + (Files.exists(file) ? " is not a file" : " does not exist"));
         }
         final Properties properties = new Properties();
         try (Reader reader = Files.newBufferedReader(file))
@@ -612,7 +618,12 @@ public final class ServeCommand implements Callable<Integer>
         }
         catch (final IOException ex)
         {
-            throw new CommandLine.ParameterException(serve, "cannot read the config file " + file + ": " + ex);
+            throw new ConfigFileException("cannot read the config file " + file + ": " + ex);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            // a malformed unicode escape: the file was read, what it says is wrong
+            throw new CommandLine.ParameterException(serve, "config file " + file + ": " + ex.getMessage());
         }
         final TreeSet<String> known = new TreeSet<>();
         for (final OptionSpec option : serve.getCommandSpec().options())
@@ -623,6 +634,8 @@ public final class ServeCommand implements Callable<Integer>
         known.remove("help");
         known.remove("version");
         final ServeCommand command = serve.getCommand();
+        command.configFile = file;
+        command.configProperties = properties;
         for (final String key : properties.stringPropertyNames())
         {
             if (key.startsWith("task.") && key.length() > "task.".length())
@@ -650,9 +663,66 @@ public final class ServeCommand implements Callable<Integer>
     }
 
     /**
-     * Parses {@code --shutdown-timeout}: a whole number with a unit (ms, s, m, h), or ISO-8601 (PT30S);
-     * 0 to 24 hours.
+     * A config file that cannot be read: {@code gyre serve} cannot start (exit 1), as for its journal or port.
      */
+    static final class ConfigFileException extends RuntimeException
+    {
+        ConfigFileException(final String message)
+        {
+            super(message);
+        }
+    }
+
+    /**
+     * A value that does not parse, when it came from the config file (its option is not on the command line):
+     * {@code config file F: port=abc: 'abc' is not an int}, naming the file, the key and the value, instead of
+     * {@code Invalid value for option '--port'}, which the user never typed.
+     *
+     * @param args the command line, from {@code serve} on or whole.
+     * @return the message to print.
+     */
+    String namingConfigFile(final CommandLine.ParameterException ex, final String[] args)
+    {
+        final String message = ex.getMessage();
+        if (!(ex.getArgSpec() instanceof OptionSpec option) || onCommandLine(option, args))
+        {
+            return message;
+        }
+        return fromConfigFile(option, message.replaceFirst("^Invalid value for option '[^']*': ", ""));
+    }
+
+    private static boolean onCommandLine(final OptionSpec option, final String[] args)
+    {
+        for (final String arg : args)
+        {
+            for (final String name : option.names())
+            {
+                if (arg.equals(name) || arg.startsWith(name + "="))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * @return the message naming the config file, the key and its value when the option's value came from the file;
+     * else the message as it is.
+     */
+    private String fromConfigFile(final OptionSpec option, final String message)
+    {
+        final Properties properties = configProperties;
+        final String key = option.longestName().replaceFirst("^-+", "");
+        final String value = properties == null ? null : properties.getProperty(key);
+        if (value == null)
+        {
+            return message;
+        }
+        final String setting = key + "=" + value.trim();
+        return "config file " + configFile + ": " + (message.startsWith(setting) ? message : setting + ": " + message);
+    }
+
     /** Engine and server settings named as their options, where the two differ in more than their spelling. */
     private static final java.util.Map<String, String> OPTION_OF_SETTING = java.util.Map.ofEntries(
         java.util.Map.entry("lowPriorityAdmissionPercent", "admission"), java.util.Map.entry("normalPriorityAdmissionPercent", "admission"),
@@ -675,10 +745,16 @@ public final class ServeCommand implements Callable<Integer>
         }
         final String setting = m.group(1);
         final String option = "--" + OPTION_OF_SETTING.getOrDefault(setting, setting.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT));
-        return spec.findOption(option) != null ? option + ": " + message : message;
+        final OptionSpec found = spec.findOption(option);
+        if (found == null)
+        {
+            return message;
+        }
+        // a value from the config file is named as the file has it, not as an option the user did not type
+        return spec.commandLine().getParseResult().hasMatchedOption(found) ? option + ": " + message : fromConfigFile(found, message);
     }
 
-    private static final Pattern SETTING = Pattern.compile("([a-zA-Z]+)=");
+    private static final Pattern SETTING = Pattern.compile("([a-zA-Z][a-zA-Z-]*)=");
 
     static final class DurationConverter implements CommandLine.ITypeConverter<Duration>
     {

@@ -470,6 +470,50 @@ class ServeAndClientCommandsTest
     }
 
     @Test
+    void aConfigFileThatCannotBeReadCannotStartAndABadValueInItNamesTheFileAndKey() throws Exception
+    {
+        // README: "It exits 1 when it cannot start (the journal, the port, the config file)"
+        final Run missing = gyre("serve", "--config", dir.resolve("nope.properties").toString(), "--journal", dir.resolve("j").toString());
+        assertThat(missing.exit()).as(missing.err()).isEqualTo(1);
+        assertThat(missing.err()).contains("the config file " + dir.resolve("nope.properties") + " does not exist");
+        final Run directory = gyre("serve", "--config", dir.toString(), "--journal", dir.resolve("j").toString());
+        assertThat(directory.exit()).as(directory.err()).isEqualTo(1);
+        assertThat(directory.err()).contains("the config file " + dir + " is not a file");
+
+        // a value in it that does not parse is still a usage error, named by the file and its key, not by an option not typed
+        final Path config = dir.resolve("gyre.properties");
+        Files.writeString(config, "port=abc\n");
+        final Run notANumber = gyre("serve", "--config", config.toString(), "--journal", dir.resolve("j").toString());
+        assertThat(notANumber.exit()).isEqualTo(2);
+        assertThat(notANumber.err()).startsWith("gyre serve: config file " + config + ": port=abc: 'abc' is not an int")
+            .doesNotContain("option '--port'");
+        // given on the command line too, the option's value is the one used: no complaint about the file's
+        Files.writeString(config, "port=abc\nmonitor-port=0\n");
+        final Run overridden = gyre("serve", "--config", config.toString(), "--journal", dir.resolve("j").toString(), "--port", "-5");
+        assertThat(overridden.exit()).isEqualTo(2);
+        assertThat(overridden.err()).contains("--port: port=-5").doesNotContain("config file");
+
+        // out of range likewise
+        Files.writeString(config, "port=70000\n");
+        final Run outOfRange = gyre("serve", "--config", config.toString(), "--journal", dir.resolve("j").toString());
+        assertThat(outOfRange.exit()).isEqualTo(2);
+        assertThat(outOfRange.err()).startsWith("gyre serve: config file " + config + ": port=70000 must be");
+        Files.writeString(config, "admission=90,80\n");
+        final Run admission = gyre("serve", "--config", config.toString(), "--journal", dir.resolve("j").toString(), "--port", "0");
+        assertThat(admission.exit()).isEqualTo(2);
+        assertThat(admission.err()).startsWith("gyre serve: config file " + config + ": admission=90,80: lowPriorityAdmissionPercent=90");
+        Files.writeString(config, "journal-min-free=lots\n");
+        final Run bytes = gyre("serve", "--config", config.toString(), "--journal", dir.resolve("j").toString(), "--port", "0");
+        assertThat(bytes.exit()).isEqualTo(2);
+        assertThat(bytes.err()).startsWith("gyre serve: config file " + config + ": journal-min-free=lots is not a byte count");
+        Files.writeString(config, "auth-token=\\u12\n");
+        final Run malformed = gyre("serve", "--config", config.toString(), "--journal", dir.resolve("j").toString(), "--port", "0");
+        assertThat(malformed.exit()).isEqualTo(2);
+        assertThat(malformed.err()).startsWith("gyre serve: config file " + config + ": Malformed \\uxxxx encoding");
+        assertThat(dir.resolve("j")).doesNotExist();
+    }
+
+    @Test
     void badSettingsAreClearErrors() throws Exception
     {
         final Path config = dir.resolve("typo.properties");
@@ -478,9 +522,6 @@ class ServeAndClientCommandsTest
         assertThat(typo.exit()).isEqualTo(2);
         assertThat(typo.err()).contains("unknown setting 'prot'").contains("port");
 
-        final Run missing = gyre("serve", "--config", dir.resolve("nope.properties").toString());
-        assertThat(missing.exit()).isEqualTo(2);
-        assertThat(missing.err()).contains("the config file " + dir.resolve("nope.properties") + " does not exist");
 
         final Run ring = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--ring-size", "1000");
         assertThat(ring.exit()).isEqualTo(2);
