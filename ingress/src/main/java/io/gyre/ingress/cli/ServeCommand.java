@@ -72,7 +72,7 @@ public final class ServeCommand implements Callable<Integer>
 
     @Option(names = "--monitor-port", defaultValue = "7071",
         description = "HTTP port of /metrics, /health/live, /health/ready and /tasks/{key}, on the same address "
-            + "(default: ${DEFAULT-VALUE}; 0 picks a free one; -1 turns the endpoint off).")
+            + "(default: ${DEFAULT-VALUE}; 0 to 65535, 0 picking a free one, as --port; -1 turns the endpoint off).")
     private int monitorPort;
 
     @Option(names = "--auth-token", paramLabel = "TOKEN", description = "Require this token in every client's HELLO (default: none; "
@@ -320,6 +320,11 @@ public final class ServeCommand implements Callable<Integer>
         final EngineConfig engineConfig;
         try
         {
+            if (monitorPort < -1 || monitorPort > 65535)
+            {
+                // as --port's (ServerConfig's), with the one more value that turns the endpoint off
+                throw new IllegalArgumentException("monitorPort=" + monitorPort + " must be in [0, 65535], or -1 for off");
+            }
             serverConfig = ServerConfig.builder()
                 .host(host).port(port).authToken(token).maxInFlight(maxInFlight).idleTimeout(Duration.ofMillis(idleTimeoutMillis))
                 .busyRejects(busyRejects).maxConnections(maxConnections).maxFrameBytes(maxFrameBytes).ioThreads(ioThreads)

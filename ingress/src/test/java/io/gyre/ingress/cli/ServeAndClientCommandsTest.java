@@ -566,6 +566,14 @@ class ServeAndClientCommandsTest
         assertThat(port.exit()).isEqualTo(2);
         assertThat(port.err()).contains("--port: port=70000");
 
+        // --monitor-port as --port (0 to 65535), and -1 for off: anything else a usage error, not a failure to listen or "off"
+        for (final String bad : new String[] {"70000", "65536", "-2", "-70000"})
+        {
+            final Run monitorPort = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--monitor-port", bad);
+            assertThat(monitorPort.exit()).as(bad + ": " + monitorPort.err()).isEqualTo(2);
+            assertThat(monitorPort.err()).startsWith("gyre serve: --monitor-port: monitorPort=" + bad + " must be in [0, 65535], or -1 for off");
+        }
+
         final Run threads = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--pipeline-threads", "3");
         assertThat(threads.exit()).isEqualTo(2);
         assertThat(threads.err()).contains("--pipeline-threads: pipelineThreads=3");
