@@ -8,6 +8,7 @@ import io.gyre.ingress.client.GyreClientException;
 import io.gyre.ingress.client.Submission;
 import io.gyre.ingress.client.TaskResult;
 import io.gyre.ingress.protocol.ErrorCode;
+import io.gyre.ingress.protocol.Frames;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -77,7 +78,8 @@ public final class SubmitCommand implements Callable<Integer>
 
     @Option(names = "--backoff", paramLabel = "INITIAL,MAX,MULTIPLIER,JITTER", description = "Wait between attempts after a "
         + "retryable failure: the first retry waits INITIAL, each next one MULTIPLIER (1 to 100, two decimals) times longer, "
-        + "at most MAX, spread by up to JITTER (0 to 1, three decimals) of itself, e.g. 200ms,30s,3,0.1. Default: the type's, "
+        + "at most MAX, spread by up to JITTER (0 to 1, three decimals) of itself, e.g. 200ms,30s,3,0.1 (more decimals are "
+        + "refused, not rounded). Default: the type's, "
         + "else the server's (100ms,60s,2,0.2).")
     private String backoff;
 
@@ -199,13 +201,47 @@ public final class SubmitCommand implements Callable<Integer>
         {
             throw new IllegalArgumentException("--backoff '" + value + "': INITIAL and MAX must be at most " + Integer.MAX_VALUE + " ms");
         }
+        final Backoff parsed;
         try
         {
-            return new Backoff((int)initial, (int)max, multiplier, jitter);
+            parsed = new Backoff((int)initial, (int)max, multiplier, jitter);
         }
         catch (final IllegalArgumentException ex)
         {
             throw new IllegalArgumentException("--backoff '" + value + "': " + ex.getMessage());
+        }
+        // the wire carries hundredths of the multiplier and thousandths of the jitter: refuse what it would round
+        String problem = tooManyDecimals("backoffMultiplier", parts[2], 2, "hundredths of a multiplier (e.g. 1.5, 2.25)");
+        if (problem == null)
+        {
+            problem = tooManyDecimals("backoffJitter", parts[3], 3, "thousandths of a jitter (e.g. 0.1, 0.125)");
+        }
+        if (problem == null)
+        {
+            problem = Frames.retryPolicyPrecisionProblem(parsed);
+        }
+        if (problem != null)
+        {
+            throw new IllegalArgumentException("--backoff '" + value + "': " + problem);
+        }
+        return parsed;
+    }
+
+    /**
+     * @return what is wrong with a decimal written with more decimals than allowed ({@code 1.0001}, which a float
+     * would take as 1), or null (also for a number BigDecimal does not read, which the float check covers).
+     */
+    private static String tooManyDecimals(final String field, final String text, final int decimals, final String unit)
+    {
+        try
+        {
+            final java.math.BigDecimal number = new java.math.BigDecimal(text.trim());
+            return number.stripTrailingZeros().scale() <= decimals ? null :
+                field + "=" + text.trim() + " has more than " + (decimals == 2 ? "two" : "three") + " decimals: the retry policy is sent in " + unit;
+        }
+        catch (final NumberFormatException ex)
+        {
+            return null;
         }
     }
 

@@ -114,10 +114,17 @@ public final class Submission
     /** Whether a finally failed task is dead-lettered (default) or left FAILED. */
     /**
      * The wait between attempts after a retryable failure; unset (or null), the task type's default, else the
-     * server's. Sent with the multiplier in hundredths and the jitter in thousandths.
+     * server's. Sent with the multiplier in hundredths and the jitter in thousandths: a multiplier with more than two
+     * decimals (1.005), or a jitter with more than three (0.0005), throws IllegalArgumentException naming it, rather
+     * than be rounded.
      */
     public Submission backoff(final Backoff value)
     {
+        final String problem = value == null ? null : io.gyre.ingress.protocol.Frames.retryPolicyPrecisionProblem(value);
+        if (problem != null)
+        {
+            throw new IllegalArgumentException(problem);
+        }
         backoff = value;
         return this;
     }

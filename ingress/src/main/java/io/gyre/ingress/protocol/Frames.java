@@ -66,8 +66,43 @@ public final class Frames
     }
 
     /**
+     * What of a backoff the retry policy block cannot carry as it is: it sends the multiplier in hundredths and the
+     * jitter in thousandths, so a multiplier of 1.005 would go as 1.00 or 1.01, and a jitter of 0.0005 as 0 or 0.001.
+     * A float is taken as the decimal it is nearest to ({@code 1.1f} is 1.10, though not exactly).
+     *
+     * @return the first value with more decimals than its field carries, named as the engine's checks name it
+     * ({@code backoffMultiplier=1.005 has more than two decimals ...}), or null when the block carries the backoff exactly.
+     */
+    public static String retryPolicyPrecisionProblem(final Backoff backoff)
+    {
+        if (!carries(backoff.multiplier(), 100))
+        {
+            return "backoffMultiplier=" + decimal(backoff.multiplier()) + " has more than two decimals: "
+                + "the retry policy is sent in hundredths of a multiplier (e.g. 1.5, 2.25)";
+        }
+        if (!carries(backoff.jitter(), 1000))
+        {
+            return "backoffJitter=" + decimal(backoff.jitter()) + " has more than three decimals: "
+                + "the retry policy is sent in thousandths of a jitter (e.g. 0.1, 0.125)";
+        }
+        return null;
+    }
+
+    /** @return whether this float is the one nearest to a whole number of 1/{@code scale}ths. */
+    private static boolean carries(final float value, final int scale)
+    {
+        return (float)(Math.round(value * (double)scale) / (double)scale) == value;
+    }
+
+    private static String decimal(final float value)
+    {
+        return Float.isFinite(value) ? new java.math.BigDecimal(Float.toString(value)).stripTrailingZeros().toPlainString() : Float.toString(value);
+    }
+
+    /**
      * A SUBMIT frame with a retry policy block when {@code backoff} is not null (flag {@code RETRY_POLICY}): its
-     * multiplier is sent in hundredths and its jitter in thousandths, rounded.
+     * multiplier is sent in hundredths and its jitter in thousandths, rounded to the nearest (exact for a backoff
+     * {@link #retryPolicyPrecisionProblem} finds nothing wrong with, which the Java client and the CLI check).
      */
     public static void submit(
         final ByteBuf out,

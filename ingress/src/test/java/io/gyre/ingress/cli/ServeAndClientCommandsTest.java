@@ -385,12 +385,18 @@ class ServeAndClientCommandsTest
             {"1s,2s,2,1.5", "--backoff '1s,2s,2,1.5': backoffJitter=1.5 must be in [0, 1]"},
             {"1s,2s,twice,0.1", "--backoff '1s,2s,twice,0.1': MULTIPLIER and JITTER must be numbers"},
             {"soon,2s,2,0.1", "--backoff 'soon,2s,2,0.1': 'soon' is not a duration"},
-            {"1s,30d,2,0.1", "--backoff '1s,30d,2,0.1': INITIAL and MAX must be at most 2147483647 ms"}})
+            {"1s,30d,2,0.1", "--backoff '1s,30d,2,0.1': INITIAL and MAX must be at most 2147483647 ms"},
+            // the wire carries hundredths of the multiplier and thousandths of the jitter: more is refused, not rounded
+            {"1000ms,10s,1.005,0", "--backoff '1000ms,10s,1.005,0': backoffMultiplier=1.005 has more than two decimals"},
+            {"1s,2s,1.0000001,0", "--backoff '1s,2s,1.0000001,0': backoffMultiplier=1.0000001 has more than two decimals"},
+            {"1s,2s,2,0.0005", "--backoff '1s,2s,2,0.0005': backoffJitter=0.0005 has more than three decimals"}})
         {
             final Run refused = gyre("submit", "--port", port, "--type", "noop", "--backoff", bad[0]);
             assertThat(refused.exit()).as(bad[0]).isEqualTo(2);
             assertThat(refused.err()).as(bad[0]).contains(bad[1]);
         }
+        assertThat(SubmitCommand.parseBackoff("1s,2s,2.50,0.1250")).isEqualTo(new io.gyre.engine.Backoff(1000, 2000, 2.5f, 0.125f));
+        assertThat(SubmitCommand.parseBackoff("1s,2s,100,1")).isEqualTo(new io.gyre.engine.Backoff(1000, 2000, 100f, 1f));
     }
 
     @Test
