@@ -77,7 +77,7 @@ final class GyreMetrics
             final ServerStats stats = server.stats();
             all.metricSnapshot(gauge("gyre_tcp_connections", "TCP connections open.", stats.openConnections()));
             all.metricSnapshot(counter("gyre_tcp_connections_accepted", "TCP connections accepted.", stats.connectionsAccepted()));
-            all.metricSnapshot(counter("gyre_tcp_frames", "Frames received.", stats.frames()));
+            all.metricSnapshot(counter("gyre_tcp_frames", "Frames received: each connection's HELLO and every request after it.", stats.frames()));
             all.metricSnapshot(counter("gyre_tcp_connections_refused", "TCP connections refused over the connection limit (TOO_MANY_CONNECTIONS).",
                 stats.connectionsRefused()));
             all.metricSnapshot(counter("gyre_tcp_refusals", "Requests the server refused with a REJECTED frame (invalid, busy, shutting down, ...).",

@@ -270,6 +270,8 @@ final class Connection extends ChannelInboundHandlerAdapter
             {
                 break;
             }
+            // counted once taken: the HELLO too, and a frame held back by a paused read once, not at each try
+            stats.frame();
             if (closing)
             {
                 return;
@@ -306,7 +308,6 @@ final class Connection extends ChannelInboundHandlerAdapter
             }
             return true;
         }
-        stats.frame();
         switch (opcode)
         {
             case SUBMIT:

@@ -137,7 +137,7 @@ public final class ServerStats
         return connectionsRefused.sum();
     }
 
-    /** @return request frames received after handshakes. */
+    /** @return whole frames received and taken, every one: the handshake's HELLO and the requests after it. */
     public long frames()
     {
         return frames.sum();

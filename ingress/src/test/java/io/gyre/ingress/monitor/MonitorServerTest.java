@@ -84,7 +84,9 @@ class MonitorServerTest
                 .contains("# TYPE gyre_live_tasks gauge")
                 .contains("gyre_ring_capacity 4096")
                 .containsPattern("gyre_tcp_connections 1(\\.0)?\\n")
-                .containsPattern("gyre_tcp_frames_total [1-9]")
+                // the client's HELLO and its SUBMIT: every frame received, the handshake's too
+                .containsPattern("gyre_tcp_frames_total 2(\\.0)?\\n")
+                .contains("# HELP gyre_tcp_frames_total Frames received: each connection's HELLO and every request after it.")
                 .contains("gyre_stage_failures_total 0")
                 .contains("gyre_submissions_total{result=\"accepted\",tenant=\"\",type=\"echo\"} 1")
                 .contains("gyre_submissions_total{result=\"accepted\",tenant=\"acme\",type=\"echo\"} 1")

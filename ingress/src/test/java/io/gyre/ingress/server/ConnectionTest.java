@@ -664,13 +664,16 @@ class ConnectionTest
         final ConnectionHarness h = harness(ServerConfig.builder().maxInFlight(2).build());
         h.send(Wire.hello(null, HELLO_FLAG_RESULTS_ONLY));
         h.receive(1);
+        assertThat(h.stats.frames()).as("the HELLO is a frame received").isEqualTo(1);
         h.send(Wire.submit(1, key(), "hold", ""), Wire.submit(2, key(), "hold", ""), Wire.submit(3, key(), "noop", ""));
         assertThat(h.drainFor(200)).isEmpty();
         assertThat(h.channel.config().isAutoRead()).isFalse();
+        assertThat(h.stats.frames()).as("the third SUBMIT waits, not yet taken").isEqualTo(3);
         stall.countDown();
         final List<Frame> frames = h.receive(3);
         assertThat(frames).extracting(Frame::correlation).containsExactlyInAnyOrder(1L, 2L, 3L);
         assertThat(h.channel.config().isAutoRead()).isTrue();
+        assertThat(h.stats.frames()).as("each frame counted once, however often a paused read tried it").isEqualTo(4);
     }
 
     @Test
