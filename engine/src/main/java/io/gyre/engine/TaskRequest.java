@@ -199,8 +199,11 @@ public final class TaskRequest
         return value.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** @return the index of the first surrogate in {@code value} that is not half of a pair, or -1. */
-    static int unpairedSurrogate(final String value)
+    /**
+     * @return the index of the first surrogate in {@code value} that is not half of a pair (which UTF-8 cannot
+     *     encode: {@link String#getBytes} would make it {@code ?}), or -1. For clients that encode strings as this does.
+     */
+    public static int unpairedSurrogate(final String value)
     {
         for (int i = 0, n = value.length(); i < n; i++)
         {

@@ -2,6 +2,7 @@ package io.gyre.ingress.client;
 
 import io.gyre.engine.Backoff;
 import io.gyre.engine.Priority;
+import io.gyre.engine.TaskRequest;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
@@ -72,21 +73,11 @@ public final class Submission
      */
     static byte[] utf8(final String field, final String value)
     {
-        for (int i = 0, n = value.length(); i < n; i++)
+        final int at = TaskRequest.unpairedSurrogate(value);
+        if (at >= 0)
         {
-            final char c = value.charAt(i);
-            if (Character.isSurrogate(c))
-            {
-                if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(value.charAt(i + 1)))
-                {
-                    i++;
-                }
-                else
-                {
-                    throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
-                        "%s has an unpaired surrogate (U+%04X) at index %d, which UTF-8 cannot encode", field, (int)c, i));
-                }
-            }
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                "%s has an unpaired surrogate (U+%04X) at index %d, which UTF-8 cannot encode", field, (int)value.charAt(at), at));
         }
         return value.getBytes(StandardCharsets.UTF_8);
     }
