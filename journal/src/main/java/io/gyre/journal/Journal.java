@@ -113,24 +113,12 @@ public final class Journal implements AutoCloseable
         try
         {
             Files.createDirectories(directory);
-            final Path lockFile = directory.resolve(LOCK_FILE);
-            if (!Files.exists(lockFile))
-            {
-                try
-                {
-                    Files.createFile(lockFile);
-                }
-                catch (final java.nio.file.FileAlreadyExistsException raced)
-                {
-                    // created meanwhile: the same file
-                }
-            }
-            final Path real = lockFile.toRealPath();
-            if (!OPEN_FOR_APPEND.add(real))
+            final Path lockFile = directory.toRealPath().resolve(LOCK_FILE);
+            if (!OPEN_FOR_APPEND.add(lockFile))
             {
                 throw new JournalException("journal " + directory + " is already open for append in this process", null);
             }
-            registered = real;
+            registered = lockFile;
             channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             final FileLock lock = tryLock(channel, directory);
             refuseIfCutOff(config);
@@ -211,10 +199,13 @@ public final class Journal implements AutoCloseable
             .rollCycle(JournalConfig.resolveRollCycle(config.rollCycle()))
             .readOnly(true)
             .build();
-        final TailState tail = inspectTail(queue);
+        // a file cut off is not read at all: reading the queue's index, as finding its end does, would fault on the
+        // missing pages (opening for append checks this before Chronicle extends the file)
+        final JournalProblem cut = cutOffFile(queue);
+        final TailState tail = cut == null ? inspectTail(queue) : new TailState();
         final Journal journal = new Journal(config, queue, null, null, null, null, Collections.emptyList(), tail.lastEventId, tail.lastTimestamp);
-        journal.damagedEnd = tail.damagedEnd;
-        journal.cutOff = tail.cutOff ? tail.damagedEnd : null;
+        journal.damagedEnd = cut != null ? cut : tail.damagedEnd;
+        journal.cutOff = cut;
         return journal;
     }
 
@@ -236,10 +227,6 @@ public final class Journal implements AutoCloseable
         return lock;
     }
 
-    /**
-     * The last valid event id, and anything torn at the end, found by reading backwards from the last
-     * document and looking past it for an unfinished one.
-     */
     private static JournalException cannotAppend(final Path directory, final JournalProblem damage)
     {
         return new JournalException("journal " + directory + " cannot be appended to: " + damage.reason() +
@@ -325,16 +312,14 @@ public final class Journal implements AutoCloseable
         return null;
     }
 
+    /**
+     * The last valid event id, and anything torn at the end, found by reading backwards from the last
+     * document and looking past it for an unfinished one.
+     */
     private static TailState inspectTail(final SingleChronicleQueue queue)
     {
         final TailState state = new TailState();
-        state.damagedEnd = cutOffFile(queue);
-        if (state.damagedEnd != null)
-        {
-            state.cutOff = true;
-            return state;   // reading the queue's index, as finding its end does, would fault on the missing pages
-        }
-        // Then the end as a forward reader finds it: committed documents lost at the end (zeroed, cut off) leave the
+        // First the end as a forward reader finds it: committed documents lost at the end (zeroed, cut off) leave the
         // queue's index pointing at documents that cannot be read, and a backward read from the end would start at
         // one of them (Chronicle then winds to the journal's start). Nothing else is looked at then: the journal is
         // refused for append, and a read-only reader reports the damage itself.
@@ -767,8 +752,6 @@ public final class Journal implements AutoCloseable
         JournalProblem tornInLastDocument;
         /** Damage at the end that is not a torn tail (committed documents lost): nothing may be appended after it. */
         JournalProblem damagedEnd;
-        /** Whether that damage is a file cut off (not even the documents before the cut can be read safely). */
-        boolean cutOff;
         JournalProblem unfinishedDocument;
     }
 }

@@ -402,7 +402,7 @@ public final class JournalReader implements AutoCloseable
      */
     private void checkWriterNotPast(final long reached)
     {
-        if (blocked != null || !(tailer.queue() instanceof SingleChronicleQueue queue))
+        if (blocked != null)
         {
             return;
         }
@@ -413,28 +413,7 @@ public final class JournalReader implements AutoCloseable
             return;
         }
         final long position = wire.bytes().readPosition();
-        final long written;
-        final SingleChronicleQueueStore store;
-        try
-        {
-            store = queue.storeForCycle(tailer.cycle(), queue.epoch(), false, null);
-        }
-        catch (final RuntimeException ex)
-        {
-            return;
-        }
-        if (store == null)
-        {
-            return;
-        }
-        try
-        {
-            written = store.writePosition();
-        }
-        finally
-        {
-            queue.closeStore(store);
-        }
+        final long written = committedAt();
         if (position <= 0 || written < position || (written == position && unfinished != null))
         {
             return;   // the last committed document was read (or, at the reading position, is one left unfinished)
