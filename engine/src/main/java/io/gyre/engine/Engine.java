@@ -104,6 +104,12 @@ public final class Engine implements AutoCloseable
     private final Journal journal;
     private final HandlerRegistry registry;
     private final Sequencer sequencer;
+    /**
+     * The task types the journal holds tasks of that no handler is installed for: a submission of one is answered
+     * by its key's task or recorded outcome (see {@link RingEvent#SUBMIT_UNINSTALLED}), where a type nothing knows
+     * is refused at once. Fixed after recovery: a type unknown to the registry enters the state only by replay.
+     */
+    private final java.util.Set<String> uninstalledTypes;
     private final AdmissionGate gate;
     private final ByteBudget budget;
     private final AtomicBoolean tickInFlight = new AtomicBoolean();
@@ -163,6 +169,7 @@ public final class Engine implements AutoCloseable
         // journal, through the same state machine the sequence stage runs.
         final Recovered recovered = recover(config, journal, registry, lookupReader);
         this.sequencer = recovered.sequencer;
+        this.uninstalledTypes = java.util.Set.copyOf(sequencer.uninstalledTypes());
         final long replayed = recovered.replayed;
         final long replayNanos = recovered.replayNanos;
         final RecoveryReport.PreviousStop previousStop = sequencer.previousStop();
@@ -771,7 +778,8 @@ public final class Engine implements AutoCloseable
         {
             throw new InvalidTaskException("type", "type is required");
         }
-        if (request.handlerId(registry) == HandlerRegistry.UNKNOWN)
+        final boolean uninstalled = request.handlerId(registry) == HandlerRegistry.UNKNOWN;
+        if (uninstalled && !uninstalledTypes.contains(type))
         {
             throw new InvalidTaskException("type", "type=" + type + " is not a registered task type (registered: " + registry.names() + ")");
         }
@@ -812,7 +820,8 @@ public final class Engine implements AutoCloseable
         {
             validateBackoff(request);
         }
-        return payloadLength > Blob.INLINE_CAPACITY ? payloadLength : 0;
+        // a submission of an uninstalled type carries only its key and tenant through the ring: no payload held
+        return payloadLength > Blob.INLINE_CAPACITY && !uninstalled ? payloadLength : 0;
     }
 
     private static void validateBackoff(final TaskRequest request)
@@ -831,6 +840,19 @@ public final class Engine implements AutoCloseable
     private void fillSubmit(final RingEvent e, final TaskRequest request, final OutcomeListener listener)
     {
         final int handlerId = request.handlerId(registry);
+        if (handlerId == HandlerRegistry.UNKNOWN)
+        {
+            // a type the journal knows but no handler runs (validate let only those through): answered by the key
+            e.kind = RingEvent.SUBMIT_UNINSTALLED;
+            e.handlerId = handlerId;
+            e.key.copyFrom(request.key(), 0, request.key().capacity());
+            e.keyHash = KeyHasher.hash(request.key(), 0, request.key().capacity());
+            e.tenant.copyFrom(request.tenant(), 0, request.tenant().capacity());
+            e.budgetBytes = 0;
+            e.replyTo = listener;
+            e.correlation = request.correlationId();
+            return;
+        }
         final TaskHandler handler = registry.handler(handlerId);
         e.kind = RingEvent.SUBMIT;
         e.handlerId = handlerId;
@@ -1734,7 +1756,8 @@ public final class Engine implements AutoCloseable
                 {
                     case RingEvent.SUBMIT -> TaskLog.task(line, event.journaled ? event.eventId : 0, TaskLog.keyOf(event),
                         registry.typeOf(event.handlerId), 0, null);
-                    case RingEvent.CANCEL, RingEvent.STATUS, RingEvent.REDRIVE -> TaskLog.task(line, 0, TaskLog.keyOf(event), null, 0, null);
+                    case RingEvent.SUBMIT_UNINSTALLED, RingEvent.CANCEL, RingEvent.STATUS, RingEvent.REDRIVE ->
+                        TaskLog.task(line, 0, TaskLog.keyOf(event), null, 0, null);
                     case RingEvent.COMPLETION, RingEvent.DERIVED -> TaskLog.task(line, event.taskId, null, null, event.attempt, null);
                     default ->
                     {

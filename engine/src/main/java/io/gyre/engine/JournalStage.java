@@ -152,7 +152,7 @@ final class JournalStage implements EventHandler<RingEvent>
         event.resumed = null;
         event.journalError = null;
         if (event.kind != RingEvent.STATUS && event.kind != RingEvent.SNAPSHOT &&
-            event.kind != RingEvent.DEAD_LETTER_QUERY)
+            event.kind != RingEvent.DEAD_LETTER_QUERY && event.kind != RingEvent.SUBMIT_UNINSTALLED)
         {
             final boolean writable = down ? probe(event, sequence) : keptResults.isEmpty() || journalKept(event, sequence, false);
             if (writable)
@@ -171,7 +171,7 @@ final class JournalStage implements EventHandler<RingEvent>
                 notJournaled(event);
             }
         }
-        else if (event.kind == RingEvent.STATUS)
+        else if (event.kind == RingEvent.STATUS || event.kind == RingEvent.SUBMIT_UNINSTALLED)
         {
             // not journaled, but judged at the time a record appended now would have: an outcome past its
             // retention window is not found, as a submission of its key at this moment would not find it
@@ -492,7 +492,7 @@ final class JournalStage implements EventHandler<RingEvent>
         {
             final RingEvent e = ring.get(s);
             e.journaled = false;
-            if (e.kind != RingEvent.STATUS)
+            if (e.kind != RingEvent.STATUS && e.kind != RingEvent.SUBMIT_UNINSTALLED)
             {
                 notJournaled(e);
             }

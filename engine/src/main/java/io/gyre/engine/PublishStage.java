@@ -157,12 +157,16 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
         }
     }
 
+    private static final String UNINSTALLED = "the task type is not installed in this engine (the journal holds tasks of it: " +
+        "its plugin was removed), and the key has no task in flight nor a recorded outcome to answer with";
+
     private void rejected(final RingEvent e, final Object target, final Effects fx, final int i)
     {
         final RejectReason reason = RejectReason.fromCode(fx.replyReason(i));
         // why the journal did not take the request, when that is the reason (its error, e.g. the disk is full)
         final String why = reason == RejectReason.JOURNAL_UNAVAILABLE && e.journalError != null ?
-            "the journal cannot be written (" + e.journalError + "); nothing was accepted: retry later" : null;
+            "the journal cannot be written (" + e.journalError + "); nothing was accepted: retry later" :
+            reason == RejectReason.UNKNOWN_TYPE ? UNINSTALLED : null;
         if (target instanceof OutcomeListener listener)
         {
             listener.onOutcome(view.reset(fx.replyCorrelation(i), fx.replyTaskId(i)).rejected(reason).error(why));

@@ -18,7 +18,13 @@ public enum RejectReason
      * {@link EngineConfig.Builder#admission 80%} of the limit by default), then NORMAL (95%); HIGH only at
      * the limit itself (CAPACITY). Try again later, or with a higher priority.
      */
-    BUSY(5);
+    BUSY(5),
+    /**
+     * The task type is not installed in this engine, although its journal holds tasks of it (the type's plugin was
+     * removed), and the key has neither a task in flight to join nor a recorded outcome to answer with. A type
+     * the journal does not know is refused before anything reaches the engine ({@link InvalidTaskException}).
+     */
+    UNKNOWN_TYPE(6);
 
     private final int code;
 

@@ -38,6 +38,11 @@ final class RingEvent
     static final int REDRIVE = 9;
     /** A request to purge the dead letter of {@link #key}, or every one when it is empty (journaled as PURGE_REQUESTED). */
     static final int PURGE = 10;
+    /**
+     * A submission of a type the journal holds tasks of but no handler is installed for (not journaled; changes
+     * nothing): it joins the task of {@link #key} or gets its recorded outcome, else it is refused UNKNOWN_TYPE.
+     */
+    static final int SUBMIT_UNINSTALLED = 13;
 
     // ---- written by the producer (API thread, pool thread, ticker, or the execute stage for follow-ups)
     int kind;
@@ -151,6 +156,8 @@ final class RingEvent
                 return "REDRIVE";
             case PURGE:
                 return "PURGE";
+            case SUBMIT_UNINSTALLED:
+                return "SUBMIT_UNINSTALLED";
             default:
                 return "UNKNOWN(" + kind + ")";
         }

@@ -118,6 +118,8 @@ final class SequenceStage implements EventHandler<RingEvent>
                 }
             }
             case RingEvent.STATUS -> sequencer.status(e.timestamp, e.key.buffer(), 0, e.key.length(), e.replyTo, e.correlation, fx);
+            case RingEvent.SUBMIT_UNINSTALLED -> sequencer.submittedUninstalled(e.timestamp, e.key.buffer(), 0, e.key.length(), e.keyHash,
+                e.tenant.buffer(), e.tenant.length(), e.replyTo, e.correlation, fx);
             case RingEvent.SNAPSHOT -> snapshot(e);
             case RingEvent.DEAD_LETTER_QUERY ->
             {

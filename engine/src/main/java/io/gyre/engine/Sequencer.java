@@ -1204,6 +1204,71 @@ final class Sequencer
     }
 
     /**
+     * A submission of a type the journal holds tasks of but this engine has no handler for (its plugin removed),
+     * asked at this time: answered as a submission of its key is (it joins the key's task in flight, or gets the
+     * key's recorded outcome), or, with nothing to answer with, refused UNKNOWN_TYPE, since no new task of the type
+     * can run here. Not journaled, so it changes nothing a replay rebuilds: a retained outcome past the retention
+     * window is not found (as {@link #status}), and a join only adds a waiter, which no state holds.
+     */
+    void submittedUninstalled(
+        final long timestamp,
+        final DirectBuffer key,
+        final int keyOffset,
+        final int keyLength,
+        final long hash,
+        final DirectBuffer tenant,
+        final int tenantLength,
+        final Object target,
+        final long correlation,
+        final Effects fx)
+    {
+        // looked up, never added (as refusedUnjournaled): nothing of this submission is journaled
+        final int tenantId = metrics == null ? 0 : tenants.find(tenant, 0, tenantLength);
+        final TaskRecord r = findLive(hash, key, keyOffset, keyLength);
+        if (r != null)
+        {
+            if (r.waiterCount >= settings.maxWaitersPerTask())
+            {
+                rejectReply(fx, target, correlation, r.taskId, RejectReason.TOO_MANY_WAITERS);
+                return;
+            }
+            addWaiter(r, target, correlation);
+            fx.reply(Effects.REPLY_ACCEPTED, target, correlation, r.taskId);
+            if (metrics != null)
+            {
+                metrics.count(HandlerRegistry.UNKNOWN, tenantId, EngineMetrics.Count.JOINED);
+            }
+            return;
+        }
+        final int slot = findRetained(hash, key, keyOffset, keyLength);
+        final long at = Math.max(now, timestamp);
+        if (slot >= 0 && at - retained.finishedAt(slot) < settings.outcomeRetentionNanos())
+        {
+            retainedReply(fx, Effects.REPLY_OUTCOME, slot, target, correlation, true);
+            if (metrics != null)
+            {
+                metrics.count(HandlerRegistry.UNKNOWN, tenantId, EngineMetrics.Count.DUPLICATE);
+            }
+            return;
+        }
+        rejectReply(fx, target, correlation, 0, RejectReason.UNKNOWN_TYPE);
+    }
+
+    /**
+     * @return the names of the task types the journal (or the snapshot it started from) holds tasks of that this
+     *     engine has no handler for, in the order the state machine met them.
+     */
+    java.util.List<String> uninstalledTypes()
+    {
+        final java.util.List<String> names = new java.util.ArrayList<>(unhandled.count());
+        for (int i = 0; i < unhandled.count(); i++)
+        {
+            names.add(unhandled.type(i));
+        }
+        return names;
+    }
+
+    /**
      * Replay one journaled record (no replies, nothing executed: the effects are for the caller to drop).
      */
     void apply(final RecordView record, final Effects fx)

@@ -81,7 +81,7 @@ final class TaskLog
     {
         return switch (e.kind)
         {
-            case RingEvent.SUBMIT, RingEvent.CANCEL, RingEvent.STATUS, RingEvent.REDRIVE ->
+            case RingEvent.SUBMIT, RingEvent.SUBMIT_UNINSTALLED, RingEvent.CANCEL, RingEvent.STATUS, RingEvent.REDRIVE ->
                 new String(e.key.array(), 0, e.key.length(), java.nio.charset.StandardCharsets.UTF_8);
             default -> null;
         };

@@ -128,20 +128,27 @@ class UninstalledTypeReplayTest
         assertThat(statuses(second, keys)).isEqualTo(before);
         for (final String key : keys)
         {
-            if (key.startsWith("s"))
-            {
-                // not a registered type any more: refused before the journal; its recorded outcome stays, as status says
-                assertThatThrownBy(() -> second.submit(new TaskRequest().key(key).type(SLOW).payload(key)))
-                    .isInstanceOf(InvalidTaskException.class);
-                continue;
-            }
-            final Outcome answered = second.submit(new TaskRequest().key(key).type("quick").payload(key)).get(15, TimeUnit.SECONDS);
+            // a type no longer installed, resubmitted: answered with its recorded outcome as any other type, nothing run
+            final String type = key.startsWith("s") ? SLOW : "quick";
+            final Outcome answered = second.submit(new TaskRequest().key(key).type(type).payload(key)).get(15, TimeUnit.SECONDS);
             assertThat(answered.duplicate()).as(key).isTrue();
             assertThat(answered.state()).as(key).isEqualTo(TaskState.SUCCEEDED);
             assertThat(answered.taskId()).as(key).isEqualTo(before.get(key).taskId());
             assertThat(answered.attempts()).as(key).isEqualTo(1);
-            assertThat(answered.outputAsString()).as(key).isEqualTo("ok after 1");
+            assertThat(answered.outputAsString()).as(key).isEqualTo(key.startsWith("s") ? key : "ok after 1");
         }
+        // a new key of the uninstalled type: nothing to answer with, and nothing can run it, so refused, not journaled
+        final long submittedBefore = submittedRecords();
+        final Outcome refused = second.submit(new TaskRequest().key("s-new").type(SLOW).payload("x")).get(15, TimeUnit.SECONDS);
+        assertThat(refused.rejected()).isTrue();
+        assertThat(refused.rejectReason()).isEqualTo(RejectReason.UNKNOWN_TYPE);
+        assertThat(refused.error()).contains("not installed");
+        assertThat(second.status("s-new").join().found()).isFalse();
+        // a type the journal never held is refused before the engine, as always
+        assertThatThrownBy(() -> second.submit(new TaskRequest().key("s-new").type("never").payload("x")))
+            .isInstanceOfSatisfying(InvalidTaskException.class, ex -> assertThat(ex.field()).isEqualTo("type"))
+            .hasMessageContaining("type=never is not a registered task type");
+        assertThat(submittedRecords()).as("submissions journaled for the refused ones").isEqualTo(submittedBefore);
         assertThat(second.liveTasks()).isZero();
         assertThat(quickAgain.attempts).as("a finished task ran again").hasValue(0);
         assertThat(statuses(second, keys)).isEqualTo(before);
@@ -185,7 +192,17 @@ class UninstalledTypeReplayTest
         slow.release("waiting");
 
         final Engine second = open();
+        // submitted again at once: it joins the task (or, should that have failed already, gets its outcome)
+        final java.util.concurrent.CompletableFuture<Outcome> again =
+            second.submit(new TaskRequest().key("waiting").type(SLOW).payload("waiting"));
         await().until(() -> second.status("waiting").join().state() == TaskState.DEAD_LETTERED);
+        final Outcome joined = again.get(15, TimeUnit.SECONDS);
+        assertThat(joined.state()).isEqualTo(TaskState.DEAD_LETTERED);
+        assertThat(joined.taskId()).isEqualTo(second.status("waiting").join().taskId());
+        final Outcome later = second.submit(new TaskRequest().key("waiting").type(SLOW).payload("waiting")).get(15, TimeUnit.SECONDS);
+        assertThat(later.duplicate()).isTrue();
+        assertThat(later.state()).isEqualTo(TaskState.DEAD_LETTERED);
+        assertThat(later.error()).contains("no handler is registered");
         assertThat(second.status("done").join()).isEqualTo(done);
         assertThat(second.deadLetters(0, 10).join().letters()).singleElement()
             .satisfies(letter -> assertThat(letter.error()).contains("no handler is registered"));
@@ -282,6 +299,19 @@ class UninstalledTypeReplayTest
         final byte[] bytes = new byte[out.length()];
         out.buffer().getBytes(0, bytes);
         return bytes;
+    }
+
+    private long submittedRecords()
+    {
+        final AtomicLong count = new AtomicLong();
+        JournalReplay.run(JournalReplay.Options.of(dir).onRecord(record ->
+        {
+            if (record.type() == RecordType.SUBMITTED)
+            {
+                count.incrementAndGet();
+            }
+        }));
+        return count.get();
     }
 
     private long lastTick()

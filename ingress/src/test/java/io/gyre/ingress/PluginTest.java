@@ -85,10 +85,23 @@ class PluginTest
         assertThat(before.rejected()).isTrue();
         assertThat(before.rejectCode()).isEqualTo(RejectCode.UNKNOWN_TYPE);
 
-        samplePluginJar(plugins);
+        final Path jar = samplePluginJar(plugins);
         final TaskResult after = submitOverTcp(plugins, Submission.of("after", "sha256").payload("gyre"));
         assertThat(after.succeeded()).isTrue();
         assertThat(after.outputAsString()).isEqualTo(sha256("gyre"));
+
+        // the jar taken out again: the finished key keeps its outcome, answered as recorded; a new key of the type
+        // has nothing to answer with and nothing to run it
+        Files.delete(jar);
+        final TaskResult again = submitOverTcp(plugins, Submission.of("after", "sha256").payload("gyre"));
+        assertThat(again.duplicate()).isTrue();
+        assertThat(again.succeeded()).isTrue();
+        assertThat(again.taskId()).isEqualTo(after.taskId());
+        assertThat(again.outputAsString()).isEqualTo(sha256("gyre"));
+        final TaskResult fresh = submitOverTcp(plugins, Submission.of("fresh", "sha256").payload("gyre"));
+        assertThat(fresh.rejected()).isTrue();
+        assertThat(fresh.rejectCode()).isEqualTo(RejectCode.UNKNOWN_TYPE);
+        assertThat(fresh.error()).contains("not installed");
     }
 
     @Test

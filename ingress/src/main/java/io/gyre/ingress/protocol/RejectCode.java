@@ -55,6 +55,7 @@ public enum RejectCode
             case JOURNAL_UNAVAILABLE -> JOURNAL_UNAVAILABLE;
             case TOO_MANY_WAITERS -> TOO_MANY_WAITERS;
             case BUSY -> BUSY_FOR_PRIORITY;
+            case UNKNOWN_TYPE -> UNKNOWN_TYPE;
         };
     }
 

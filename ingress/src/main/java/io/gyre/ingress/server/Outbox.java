@@ -328,6 +328,7 @@ final class Outbox extends BatchingOutcomeListener
             case JOURNAL_UNAVAILABLE -> "the journal could not record the submission; nothing was accepted: retry later";
             case TOO_MANY_WAITERS -> "too many submissions already wait on this key's task";
             case BUSY -> "the engine is near its limit of live tasks and refuses this priority for now; retry later or with a higher priority";
+            case UNKNOWN_TYPE -> "the task type is not installed (its plugin was removed), and the key has no task or recorded outcome";
         };
     }
 
