@@ -125,11 +125,55 @@ class SlowReaderTest
         }
     }
 
+    @Test
+    void aClientReadingItsAnswersSlowlyIsNotClosedAsIdle() throws Exception
+    {
+        // 48 submissions of one key: one task, 47 joined, 48 answers of 256 KiB each, all produced at once (more than
+        // the kernel's socket buffers hold); nothing is in flight after that, and the client takes seconds to read
+        // them, sending nothing
+        final int answers = 48;
+        final int output = 256 << 10;
+        try (Engine engine = Engine.open(EngineConfig.builder(dir.resolve("journal")).build());
+             GyreServer server = GyreServer.start(engine, ServerConfig.builder().port(0).idleTimeout(java.time.Duration.ofMillis(300))
+                 .writeWaterMarks(HIGH_WATER / 2, HIGH_WATER).build());
+             SocketChannel slow = SocketChannel.open())
+        {
+            slow.setOption(StandardSocketOptions.SO_RCVBUF, 16 << 10);
+            slow.connect(server.address());
+            final String payload = "y".repeat(output);
+            final ByteArrayOutputStream requests = new ByteArrayOutputStream();
+            requests.write(Wire.bytes(Wire.hello(null, Protocol.HELLO_FLAG_RESULTS_ONLY)));
+            for (int i = 0; i < answers; i++)
+            {
+                requests.write(Wire.bytes(Wire.submit(i, "big", "echo", payload)));
+            }
+            final ByteBuffer out = ByteBuffer.wrap(requests.toByteArray());
+            while (out.hasRemaining())
+            {
+                slow.write(out);
+            }
+            // 8 KiB a millisecond or so: 12 MiB of answers take seconds, several idle timeouts
+            final long start = System.nanoTime();
+            final int results = readResults(slow, answers, 1);
+            System.out.println("SlowReaderTest: " + results + " answers read in " + (System.nanoTime() - start) / 1_000_000 + " ms");
+            assertThat(results).as("answers read before the connection ended").isEqualTo(answers);
+        }
+    }
+
     private static int readResults(final SocketChannel channel, final int expected)
+    {
+        return readResults(channel, expected, 0);
+    }
+
+    /**
+     * @param pauseMillis how long to sleep after each read (0: only when nothing was there); a blocking channel reads
+     *     at most 8 KiB at a time then.
+     */
+    private static int readResults(final SocketChannel channel, final int expected, final int pauseMillis)
     {
         try
         {
-            final ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
+            final ByteBuffer buffer = ByteBuffer.allocate(pauseMillis > 0 ? 8 << 10 : 1 << 16);
             final ByteArrayOutputStream pending = new ByteArrayOutputStream();
             int results = 0;
             final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -146,10 +190,14 @@ class SlowReaderTest
                     Thread.sleep(1);
                     continue;
                 }
+                if (pauseMillis > 0)
+                {
+                    Thread.sleep(pauseMillis);
+                }
                 pending.write(buffer.array(), 0, n);
                 final byte[] bytes = pending.toByteArray();
                 int at = 0;
-                while (at + 4 <= bytes.length)
+                while (at + 4 <= bytes.length && results < expected)
                 {
                     final int length = ByteBuffer.wrap(bytes, at, 4).getInt();
                     if (at + 4 + length > bytes.length)
@@ -162,7 +210,7 @@ class SlowReaderTest
                     }
                     else if (bytes[at + 4] != Protocol.WELCOME)
                     {
-                        throw new AssertionError("unexpected " + Protocol.opcodeName(bytes[at + 4] & 0xFF));
+                        throw new AssertionError("unexpected " + Protocol.opcodeName(bytes[at + 4] & 0xFF) + " after " + results + " results");
                     }
                     at += 4 + length;
                 }

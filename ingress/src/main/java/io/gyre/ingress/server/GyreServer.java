@@ -104,7 +104,9 @@ public final class GyreServer implements AutoCloseable
                     channel.closeFuture().addListener(f -> connectionCount.decrementAndGet());
                     channels.add(channel);
                     channel.pipeline()
-                        .addLast("idle", new IdleStateHandler(config.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS))
+                        // idle: nothing received and nothing of the replies taken by the client (observing the progress
+                        // of a write the socket takes piece by piece), so a client still reading its answers is not
+                        .addLast("idle", new IdleStateHandler(true, 0, 0, config.idleTimeout().toMillis(), TimeUnit.MILLISECONDS))
                         .addLast("gyre", new Connection(engine, config, maxFrame, stats, replies));
                 }
             });
