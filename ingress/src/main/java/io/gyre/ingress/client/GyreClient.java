@@ -401,7 +401,8 @@ public final class GyreClient implements AutoCloseable
     {
         if (length < 1 || length > 0xFFFF)
         {
-            throw new IllegalArgumentException("key must be 1 to 65535 bytes of UTF-8, not " + length);
+            throw new IllegalArgumentException("key must be 1 to 65535 bytes of UTF-8, not " + length + " (65535: what the protocol " +
+                "carries; a server takes at most its WELCOME's max_key, 256 by default, and refuses a longer one INVALID_TASK)");
         }
     }
 
