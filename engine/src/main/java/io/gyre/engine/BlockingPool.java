@@ -8,16 +8,29 @@ import org.agrona.concurrent.ManyToManyConcurrentArrayQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.gyre.journal.FailedRecord;
+
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A bounded pool {@link ExecutionMode#BLOCKING} (or {@link ExecutionMode#CPU}) attempts run on. The sequence stage never hands it more
  * attempts than it has threads (slots are counted from journaled events), so its queue never overflows.
  * Each attempt's result is published into the ring as a COMPLETION event, journaled like any other.
+ * <p>
+ * An attempt told to stop (timed out, cancelled) whose handler has not returned {@code abandonAfter} later is
+ * abandoned: the pool journals a late result for it (a FAILED record, {@code abandoned ...}), which gives its slot back
+ * in the sequence stage's count exactly as its own late result would have, in replay too, and starts a thread in its
+ * place, so that a handler that ignores being stopped does not hold a pool other task types share. Its thread runs
+ * on; whatever the handler returns is dropped, and the pool shrinks back when it does. At most as many threads as the
+ * pool has are abandoned at once: past that, a stuck attempt keeps its slot until its handler returns (a warning
+ * says so), so the threads stay bounded.
  */
 final class BlockingPool
 {
@@ -28,14 +41,33 @@ final class BlockingPool
     private final ConcurrentHashMap<Long, PooledAttempt> running = new ConcurrentHashMap<>();
     private final HandOff handOff;
     private final AtomicInteger active = new AtomicInteger();
+    private final String name;
+    private final int threads;
+    private final long abandonAfterNanos;
+    /** Threads still running an attempt the pool gave up on: the pool has this many more. */
+    private final AtomicInteger abandoned = new AtomicInteger();
+    /** Watches attempts told to stop; its one thread starts with the first of them. */
+    private final ScheduledThreadPoolExecutor watchdog;
+    private final IdleStrategy watchdogIdle = new BackoffIdleStrategy();
     private RingBuffer<RingEvent> ring;
 
     BlockingPool(
         final String name,
         final int threads,
+        final long abandonAfterNanos,
         final HandOff handOff)
     {
         this.handOff = handOff;
+        this.name = name;
+        this.threads = threads;
+        this.abandonAfterNanos = abandonAfterNanos;
+        this.watchdog = new ScheduledThreadPoolExecutor(1, r ->
+        {
+            final Thread t = new Thread(r, "gyre-" + name + "-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
+        watchdog.setRemoveOnCancelPolicy(true);
         this.idle = new ManyToManyConcurrentArrayQueue<>(Math.max(2, threads * 2));
         final AtomicInteger counter = new AtomicInteger();
         this.executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(threads * 2),
@@ -99,7 +131,133 @@ final class BlockingPool
         if (work != null && work.attempt == attempt)
         {
             work.requestStop(stateAfter);
+            if (stateAfter != TaskState.RUNNING)
+            {
+                // the attempt ended in the journal: its handler has abandonAfter to return
+                final long run = work.currentRun();
+                try
+                {
+                    watchdog.schedule(() -> abandon(work, run, stateAfter), abandonAfterNanos, TimeUnit.NANOSECONDS);
+                }
+                catch (final java.util.concurrent.RejectedExecutionException ex)
+                {
+                    // stopping: nothing is abandoned any more
+                }
+            }
         }
+    }
+
+    /**
+     * On the watchdog's thread, {@code abandonAfter} after the attempt was told to stop: give up on it if its handler
+     * has not returned (and this is still the same run of the reused attempt object).
+     */
+    private void abandon(final PooledAttempt work, final long run, final TaskState stateAfter)
+    {
+        int now;
+        do
+        {
+            now = abandoned.get();
+            if (now >= threads)
+            {
+                if (work.running(run))
+                {
+                    TaskLog.attempt(LOG.atWarn(), handOff.keys(), work.submitDocument, work.submitOffset, work.taskId,
+                        handOff.registry().typeOf(work.handlerId), work.attempt, stateAfter)
+                        .log("the handler has not returned {} ms after being told to stop, and the {} pool already runs {} " +
+                            "threads in place of stuck ones: the attempt keeps its slot until its handler returns", abandonAfterNanos / 1_000_000,
+                            name, now);
+                }
+                return;
+            }
+        }
+        while (!abandoned.compareAndSet(now, now + 1));
+        if (!work.abandon(run))
+        {
+            // it returned meanwhile
+            abandoned.decrementAndGet();
+            return;
+        }
+        resize();
+        running.remove(work.taskId, work);
+        active.decrementAndGet();
+        final String why = "abandoned: the handler had not returned " + abandonAfterNanos / 1_000_000 + " ms after being told to stop; " +
+            "its thread runs on and its result will be dropped";
+        TaskLog.attempt(LOG.atWarn(), handOff.keys(), work.submitDocument, work.submitOffset, work.taskId,
+            handOff.registry().typeOf(work.handlerId), work.attempt, stateAfter)
+            .log("{}: the {} pool gives its slot back and starts a thread in its place ({} abandoned now)", why, name, abandoned.get());
+        publishAbandoned(work.taskId, work.attempt, work.startedAt, why);
+    }
+
+    /** Threads: the pool's own, and one for each abandoned one still running. Serialized: the sizes must agree. */
+    private synchronized void resize()
+    {
+        final int size = threads + abandoned.get();
+        if (size > executor.getMaximumPoolSize())
+        {
+            executor.setMaximumPoolSize(size);
+            executor.setCorePoolSize(size);
+        }
+        else
+        {
+            executor.setCorePoolSize(size);
+            executor.setMaximumPoolSize(size);
+        }
+    }
+
+    /**
+     * Journal the abandoned attempt's late result: FAILED, cancelled, with the reason. Not from the attempt's buffers,
+     * which its thread may still be writing.
+     */
+    private void publishAbandoned(final long taskId, final int attempt, final long startedAt, final String why)
+    {
+        final Intake results = handOff.results();
+        if (ring == null || !results.enter())
+        {
+            return;
+        }
+        try
+        {
+            while (!handOff.gate().tryAcquireInternal())
+            {
+                if (!results.isOpen())
+                {
+                    return;
+                }
+                watchdogIdle.idle();
+            }
+            watchdogIdle.reset();
+            final long sequence = ring.next();
+            try
+            {
+                final RingEvent e = ring.get(sequence);
+                final byte[] message = why.getBytes(StandardCharsets.UTF_8);
+                e.kind = RingEvent.COMPLETION;
+                e.taskId = taskId;
+                e.attempt = attempt;
+                e.replyTo = null;
+                e.succeeded = false;
+                e.errorKind = FailedRecord.KIND_CANCELLED;
+                e.held = false;
+                e.startedAt = startedAt;
+                e.finishedAt = handOff.clock().nanoTime();
+                e.budgetBytes = e.output.copyFrom(message, 0, message.length);
+                handOff.budget().force(e.budgetBytes);
+            }
+            finally
+            {
+                ring.publish(sequence);
+            }
+        }
+        finally
+        {
+            results.exit();
+        }
+    }
+
+    /** @return threads running attempts the pool gave up on. */
+    int abandoned()
+    {
+        return abandoned.get();
     }
 
     int active()
@@ -119,6 +277,7 @@ final class BlockingPool
             // the task stays RUNNING in the journal: the attempt runs again after the next start
             work.requestStop(TaskState.RUNNING);
         }
+        watchdog.shutdownNow();
         executor.shutdownNow();
     }
 
@@ -135,17 +294,43 @@ final class BlockingPool
         private final Blob input = new Blob(Blob.INLINE_CAPACITY);
         private final Blob produced = new Blob(Blob.INLINE_CAPACITY);
         private final IdleStrategy waiting = new BackoffIdleStrategy();
+        /**
+         * This object's run (it is reused) times 4, plus where the run is: {@link #RUNNING}, {@link #RETURNED} or
+         * {@link #ABANDONED}, changed by compare-and-set so that the handler's return and the watchdog settle a run once.
+         */
+        private final AtomicLong runState = new AtomicLong();
         private volatile Thread thread;
-        private long startedAt;
+        private volatile long startedAt;
 
         PooledAttempt()
         {
             super(handOff.registry(), handOff.maxOutputBytes(), handOff.keys());
         }
 
+        private static final long RUNNING = 0;
+        private static final long RETURNED = 1;
+        private static final long ABANDONED = 2;
+
+        long currentRun()
+        {
+            return runState.get() & ~3L;
+        }
+
+        boolean running(final long run)
+        {
+            return runState.get() == (run | RUNNING);
+        }
+
+        /** @return true when this run was still going: from now on its result is dropped. */
+        boolean abandon(final long run)
+        {
+            return runState.compareAndSet(run | RUNNING, run | ABANDONED);
+        }
+
         void prepare(final long taskId, final int attempt, final int handlerId, final long submittedAt, final long submitDocument,
             final int submitOffset, final DirectBuffer source, final int length)
         {
+            runState.set(currentRun() + 4 | RUNNING);
             begin(taskId, attempt, handlerId, submittedAt, submitDocument, submitOffset, produced);
             input.copyFrom(source, 0, length);
             payload.wrap(input.buffer(), 0, length);
@@ -174,14 +359,30 @@ final class BlockingPool
                 encodeMessage();
                 thread = null;
                 Thread.interrupted();
-                publishResult(handOff.clock().nanoTime());
+                final long run = currentRun();
+                if (runState.compareAndSet(run | RUNNING, run | RETURNED))
+                {
+                    publishResult(handOff.clock().nanoTime());
+                }
             }
             finally
             {
                 thread = null;
                 Thread.interrupted();
-                running.remove(taskId, this);
-                active.decrementAndGet();
+                final long run = currentRun();
+                if (runState.compareAndSet(run | RUNNING, run | RETURNED) || runState.get() == (run | RETURNED))
+                {
+                    running.remove(taskId, this);
+                    active.decrementAndGet();
+                }
+                else
+                {
+                    // abandoned: its slot and count were given back then; the pool shrinks back by this thread
+                    abandoned.decrementAndGet();
+                    resize();
+                    TaskLog.attempt(LOG.atInfo(), handOff.keys(), submitDocument, submitOffset, taskId,
+                        handOff.registry().typeOf(handlerId), attempt, null).log("an abandoned attempt's handler returned at last; its result is dropped");
+                }
                 input.release();
                 produced.release();
                 idle.offer(this);

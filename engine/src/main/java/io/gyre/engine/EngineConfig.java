@@ -48,6 +48,7 @@ public record EngineConfig(
     int timerFiresPerTick,
     int maxDeadLetters,
     Duration closeTimeout,
+    Duration abandonAfter,
     boolean snapshots,
     long snapshotEveryRecords,
     Duration snapshotInterval,
@@ -122,6 +123,7 @@ public record EngineConfig(
         private int timerFiresPerTick = TIMER_FIRES_NOT_SET;
         private int maxDeadLetters = 100_000;
         private Duration closeTimeout = Duration.ofSeconds(10);
+        private Duration abandonAfter = Duration.ofSeconds(10);
         private static final Duration MAX_CLOSE_TIMEOUT = Duration.ofDays(1);
         private boolean snapshots = true;
         private long snapshotEveryRecords = 10_000_000L;
@@ -332,6 +334,20 @@ public record EngineConfig(
         public Builder closeTimeout(final Duration value)
         {
             closeTimeout = value;
+            return this;
+        }
+
+        /**
+         * How long a pooled attempt ({@link ExecutionMode#BLOCKING} or {@link ExecutionMode#CPU}) told to stop, because
+         * it timed out or was cancelled, may keep its pool thread before the pool gives up on it: its slot is given
+         * back (a late result, journaled: "abandoned ..."), so that a handler that ignores being stopped does not hold
+         * the pool shared with other task types for good, and the pool starts a thread in place of the one still
+         * running it. At most as many threads as the pool has are abandoned at once; beyond that a stuck attempt keeps
+         * its slot until its handler returns. 100 ms to 1 day, default 10 s.
+         */
+        public Builder abandonAfter(final Duration value)
+        {
+            abandonAfter = value;
             return this;
         }
 
@@ -553,6 +569,10 @@ public record EngineConfig(
             {
                 throw invalid("closeTimeout", closeTimeout, "must be at most " + MAX_CLOSE_TIMEOUT);
             }
+            if (abandonAfter == null || abandonAfter.compareTo(Duration.ofMillis(100)) < 0 || abandonAfter.compareTo(Duration.ofDays(1)) > 0)
+            {
+                throw invalid("abandonAfter", abandonAfter, "must be at least 100 ms and at most 1 day");
+            }
             range("snapshotEveryRecords", snapshotEveryRecords, 1, Long.MAX_VALUE);
             if (snapshotInterval == null || snapshotInterval.compareTo(Duration.ofSeconds(1)) < 0)
             {
@@ -578,7 +598,7 @@ public record EngineConfig(
             return new EngineConfig(journalConfig, ringSize, waitStrategy, pipelineThreads, maxKeyBytes, maxTenantBytes, maxPayloadBytes,
                 maxOutputBytes, maxInFlightBytes, maxLiveTasks, maxRetainedOutcomes, outcomeRetention, blockingPoolThreads,
                 cpuPoolThreads, maxAsyncInFlight, maxWaitersPerTask, lowPriorityAdmissionPercent, normalPriorityAdmissionPercent, defaultTimeoutMillis, defaultMaxAttempts, defaultBackoffInitialMillis, defaultBackoffMaxMillis,
-                defaultBackoffMultiplier, defaultBackoffJitter, timerFiresPerTick, maxDeadLetters, closeTimeout,
+                defaultBackoffMultiplier, defaultBackoffJitter, timerFiresPerTick, maxDeadLetters, closeTimeout, abandonAfter,
                 snapshots, snapshotEveryRecords, snapshotInterval, snapshotsKept, journalRetention, metrics, journalOutageStopAfter,
                 clock != null ? clock : new OffsetEpochNanoClock(), all, handlerSettings, pluginsDirectory);
         }

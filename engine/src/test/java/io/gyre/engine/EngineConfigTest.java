@@ -44,6 +44,8 @@ class EngineConfigTest
             of("maxAsyncInFlight=0 must be in [1, 10000000]", b -> b.maxAsyncInFlight(0)),
             of("closeTimeout=PT-0.001S must not be negative", b -> b.closeTimeout(Duration.ofMillis(-1))),
             of("closeTimeout=PT24H0.001S must be at most PT24H", b -> b.closeTimeout(Duration.ofDays(1).plusMillis(1))),
+            of("abandonAfter=PT0.099S must be at least 100 ms and at most 1 day", b -> b.abandonAfter(Duration.ofMillis(99))),
+            of("abandonAfter=null must be at least 100 ms and at most 1 day", b -> b.abandonAfter(null)),
             of("maxDeadLetters=-1 must be in [0, 10000000]", b -> b.maxDeadLetters(-1)),
             of("maxDeadLetters=10000001 must be in [0, 10000000]", b -> b.maxDeadLetters(10_000_001)),
             of("handler setting timeout=5: the name must be a task type, a dot and the setting", b -> b.handlerSetting("timeout", "5")),

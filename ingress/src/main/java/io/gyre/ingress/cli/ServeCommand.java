@@ -222,6 +222,12 @@ public final class ServeCommand implements Callable<Integer>
             + "(they run again after the next start): e.g. 30s, 500ms, 2m, or ISO-8601 PT30S; 0 to 24h (default: ${DEFAULT-VALUE})."})
     private Duration shutdownTimeout;
 
+    @Option(names = "--abandon-after", paramLabel = "DURATION", defaultValue = "10s", converter = DurationConverter.class,
+        description = {"How long a blocking- or CPU-pool attempt told to stop (timed out, cancelled) may keep its thread "
+            + "before the pool gives up on it: its slot goes back to the pool and a thread is started in its place, at most as "
+            + "many as the pool has; e.g. 30s, 2m; 100ms to 24h (default: ${DEFAULT-VALUE})."})
+    private Duration abandonAfter;
+
     @Option(names = "--log-format", paramLabel = "text|json", converter = LogFormat.Converter.class,
         description = {"How log lines on stderr look: text, or json (one JSON object a line, with a task's taskId, key, "
             + "type, attempt and state as fields) (default: text, or the system property gyre.log.format)."})
@@ -336,7 +342,7 @@ public final class ServeCommand implements Callable<Integer>
                 .maxLiveTasks(maxLiveTasks).blockingPoolThreads(blockingThreads).maxAsyncInFlight(maxAsync)
                 .metrics(metrics).snapshots(snapshots).snapshotEveryRecords(snapshotEvery).snapshotInterval(snapshotInterval)
                 .snapshotsKept(snapshotsKept).journalRetention(journalRetention)
-                .closeTimeout(shutdownTimeout).maxDeadLetters(maxDeadLetters)
+                .closeTimeout(shutdownTimeout).abandonAfter(abandonAfter).maxDeadLetters(maxDeadLetters)
                 .maxRetainedOutcomes(maxRetainedOutcomes).outcomeRetention(dedupeWindow)
                 .maxPayloadBytes(maxPayloadBytes).maxOutputBytes(maxOutputBytes);
             if (cpuThreads != 0)
