@@ -189,6 +189,10 @@ public final class Engine implements AutoCloseable
         if (snapshotter != null)
         {
             snapshotter.replayed(replayed);
+            if (recovered.snapshot != null)
+            {
+                snapshotter.verified(recovered.snapshot.file());
+            }
         }
         this.metrics = config.metrics() ? new EngineMetrics(registry.typesById()) : null;
         sequencer.metrics(metrics);

@@ -55,6 +55,13 @@ final class Snapshotter implements AutoCloseable
     private CompletableFuture<SnapshotInfo> pendingReply;
 
     private volatile SnapshotInfo last;
+    /**
+     * Snapshots known whole: those this engine wrote, the one it started from, and those the clean-up read through
+     * once. The others are read through (both checksums) before they count as kept, so that a damaged snapshot never
+     * takes the place of a good one, nor lets retention delete journal cycles only a damaged one covers. Snapshot
+     * thread only, but for {@link #verified} before it starts.
+     */
+    private final java.util.Set<java.nio.file.Path> whole = new java.util.HashSet<>();
 
     Snapshotter(final Journal journal, final EngineConfig config)
     {
@@ -75,6 +82,14 @@ final class Snapshotter implements AutoCloseable
      * more often than every {@code snapshotEveryRecords} records (a crash loop) would never snapshot, and each start
      * would replay more than the last.
      */
+    /**
+     * Before the stages start: the snapshot the engine started from was read through and is whole.
+     */
+    void verified(final java.nio.file.Path snapshot)
+    {
+        whole.add(snapshot);
+    }
+
     void replayed(final long records)
     {
         recordsSince = Math.max(0, records);
@@ -208,6 +223,7 @@ final class Snapshotter implements AutoCloseable
         try
         {
             entry = store.write(position, state.buffer(), 0, state.length());
+            whole.add(entry.path());
         }
         catch (final RuntimeException ex)
         {
@@ -259,15 +275,20 @@ final class Snapshotter implements AutoCloseable
             }
             try
             {
-                keepFrom = Math.min(keepFrom, store.position(entry).firstDocumentKept());
+                final SnapshotStore.Position position = whole.contains(entry.path()) ? store.position(entry) : store.load(entry).position();
+                whole.add(entry.path());
+                keepFrom = Math.min(keepFrom, position.firstDocumentKept());
                 valid++;
             }
             catch (final SnapshotCorruptedException ex)
             {
+                // not counted: an older whole one is kept in its place, and the journal it needs
                 LOG.warn("deleting unreadable {}", ex.getMessage());
+                whole.remove(entry.path());
                 store.delete(entry);
             }
         }
+        whole.retainAll(entries.stream().map(SnapshotStore.Entry::path).toList());
         if (valid == 0 || keepFrom == Long.MAX_VALUE)
         {
             return 0;

@@ -380,6 +380,57 @@ class SnapshotTest
     }
 
     /**
+     * A damaged snapshot never counts as one of those kept: the clean-up after the next snapshot deletes it and keeps
+     * the older whole one, and the journal cycles it needs; so a newest snapshot damaged later still leaves one to start
+     * from, though retention deleted the journal's beginning (outside check: the damaged one was kept in the good one's
+     * place, then the next damage left the journal unrecoverable).
+     */
+    @Test
+    void shouldKeepWholeSnapshotsInPlaceOfADamagedOneSoThatTheJournalStaysRecoverable() throws Exception
+    {
+        // outcomes remembered briefly: a snapshot needs the journal cycles of the outcomes it remembers
+        final EngineConfig config = EngineConfig.builder(dir).rollCycle("TEST_SECONDLY").ringSize(1024).timerFiresPerTick(16)
+            .maxRetainedOutcomes(16).outcomeRetention(Duration.ofMillis(500)).snapshotsKept(2).journalRetention(Duration.ZERO).build();
+        final SnapshotInfo newer;
+        try (Engine engine = Engine.open(config))
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                engine.submit(new TaskRequest().key("a" + i).type("echo").payload("v" + i)).get(10, TimeUnit.SECONDS);
+                Thread.sleep(1_100);
+            }
+            final Path journalFilesAtStart = journalFiles().get(0).getFileName();
+            engine.snapshot().get(10, TimeUnit.SECONDS);
+            Thread.sleep(600);
+            engine.submit(new TaskRequest().key("b").type("echo").payload("w")).get(10, TimeUnit.SECONDS);
+            newer = engine.snapshot().get(10, TimeUnit.SECONDS);
+            assertThat(journalFiles().get(0).getFileName()).as("retention deleted the journal's beginning")
+                .isNotEqualTo(journalFilesAtStart);
+        }
+        // the newest one (the one taken at close) damaged: the engine starts from the one before
+        final List<SnapshotStore.Entry> atClose = SnapshotStore.of(dir).list();
+        flipByte(atClose.get(0).path(), Files.size(atClose.get(0).path()) - 10);
+        try (Engine engine = Engine.open(config))
+        {
+            assertThat(engine.recovery().snapshot().eventId()).isEqualTo(newer.eventId());
+            engine.submit(new TaskRequest().key("c").type("echo").payload("x")).get(10, TimeUnit.SECONDS);
+        }
+        // one snapshot since (at close): its clean-up met the damaged one
+        // kept: two whole ones, not the damaged one
+        final List<SnapshotStore.Entry> kept = SnapshotStore.of(dir).list();
+        assertThat(kept).hasSize(2).noneMatch(entry -> entry.path().equals(atClose.get(0).path()));
+        // the newest damaged again: the older whole one is there to start from
+        flipByte(kept.get(0).path(), Files.size(kept.get(0).path()) - 10);
+        try (Engine engine = Engine.open(config))
+        {
+            assertThat(engine.recovery().snapshot()).isNotNull();
+            assertThat(engine.recovery().snapshotsSkipped()).singleElement().asString().contains("checksum");
+            assertThat(engine.submit(new TaskRequest().key("d").type("echo").payload("y")).get(10, TimeUnit.SECONDS).outputAsString())
+                .isEqualTo("y");
+        }
+    }
+
+    /**
      * The records replayed at open count towards the next snapshot: an engine restarted (killed) more often than
      * every {@code snapshotEveryRecords} records must still snapshot, or each start replays more than the last
      * (outside check: twelve restarts of a crash loop over 9,033 records, no snapshot, everything replayed each time).
