@@ -256,8 +256,8 @@ final class Snapshotter implements AutoCloseable
     }
 
     /**
-     * Keep the newest snapshots, delete the rest, then the journal cycles none of the kept ones needs that
-     * are older than the retention window.
+     * Keep the newest snapshots, delete the rest, then, once there are as many whole ones as kept, the journal cycles
+     * none of them needs that are older than the retention window.
      *
      * @return journal files deleted.
      */
@@ -289,8 +289,9 @@ final class Snapshotter implements AutoCloseable
             }
         }
         whole.retainAll(entries.stream().map(SnapshotStore.Entry::path).toList());
-        if (valid == 0 || keepFrom == Long.MAX_VALUE)
+        if (valid < kept || keepFrom == Long.MAX_VALUE)
         {
+            // fewer whole snapshots than kept: the journal they do not cover is what a damaged one falls back to
             return 0;
         }
         final List<Path> deleted = journal.deleteCyclesBefore(keepFrom, System.currentTimeMillis() - retentionMillis);

@@ -310,7 +310,7 @@ class SnapshotTest
     {
         // an idle cycle has no file: retention must not need the file of the cycle just before the one it keeps
         final EngineConfig config = EngineConfig.builder(dir).rollCycle("TEST_SECONDLY").ringSize(1024).timerFiresPerTick(16)
-            .maxRetainedOutcomes(16).outcomeRetention(Duration.ofMillis(500)).journalRetention(Duration.ZERO).build();
+            .maxRetainedOutcomes(16).outcomeRetention(Duration.ofMillis(500)).snapshotsKept(1).journalRetention(Duration.ZERO).build();
         try (Engine engine = Engine.open(config))
         {
             for (int i = 0; i < 20; i++)
@@ -336,7 +336,7 @@ class SnapshotTest
         final TestHandlers.Gated gated = new TestHandlers.Gated("gated");
         gated.open();
         final EngineConfig config = EngineConfig.builder(dir).rollCycle("TEST_SECONDLY").ringSize(1024).timerFiresPerTick(16)
-            .maxRetainedOutcomes(16).outcomeRetention(Duration.ofMillis(500)).journalRetention(Duration.ZERO)
+            .maxRetainedOutcomes(16).outcomeRetention(Duration.ofMillis(500)).snapshotsKept(1).journalRetention(Duration.ZERO)
             .handler(gated).build();
         final long deadline = System.nanoTime() + 3_500_000_000L;
         int round = 0;
@@ -400,10 +400,12 @@ class SnapshotTest
                 Thread.sleep(1_100);
             }
             final Path journalFilesAtStart = journalFiles().get(0).getFileName();
-            engine.snapshot().get(10, TimeUnit.SECONDS);
+            // one whole snapshot of the two kept: the journal it does not cover is the fallback, kept
+            assertThat(engine.snapshot().get(10, TimeUnit.SECONDS).journalFilesDeleted()).isZero();
             Thread.sleep(600);
             engine.submit(new TaskRequest().key("b").type("echo").payload("w")).get(10, TimeUnit.SECONDS);
             newer = engine.snapshot().get(10, TimeUnit.SECONDS);
+            assertThat(newer.journalFilesDeleted()).isPositive();
             assertThat(journalFiles().get(0).getFileName()).as("retention deleted the journal's beginning")
                 .isNotEqualTo(journalFilesAtStart);
         }

@@ -63,7 +63,8 @@ public class StatusCommand implements Callable<Integer>
         name = "cancel",
         mixinStandardHelpOptions = true,
         versionProvider = GyreCommand.Version.class,
-        description = {"Cancel the task with a key (a waiting task at once, a running one when it stops) and print its status as JSON."},
+        description = {"Cancel the task with a key (it ends CANCELLED at once, waiting or running: a running attempt is told to stop, "
+            + "and its late result changes nothing) and print its status as JSON."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:found (the state says whether it was cancelled or had already ended)", "1:no answer (cannot connect, timeout) or refused (e.g. JOURNAL_UNAVAILABLE)",
             "2:usage error", "3:no task with this key"})

@@ -103,8 +103,8 @@ class ReplayCommandTest
     void shouldReplayFromASnapshotOnceRetentionDeletedTheJournalsFirstFiles() throws Exception
     {
         final EngineConfig config = EngineConfig.builder(dir).rollCycle("TEST_SECONDLY").ringSize(1024).timerFiresPerTick(16)
-            .maxRetainedOutcomes(4).outcomeRetention(java.time.Duration.ofMillis(200)).journalRetention(java.time.Duration.ZERO)
-            .build();
+            .maxRetainedOutcomes(4).outcomeRetention(java.time.Duration.ofMillis(200)).snapshotsKept(1)
+            .journalRetention(java.time.Duration.ZERO).build();
         try (Engine engine = Engine.open(config))
         {
             final long end = System.nanoTime() + 2_500_000_000L;
