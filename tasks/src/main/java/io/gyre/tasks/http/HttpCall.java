@@ -142,9 +142,19 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
         }
         catch (final RuntimeException bug)
         {
-            // says nothing about the host; the attempt must still end rather than wait for its timeout
+            // says nothing about the host; the attempt must still end rather than wait for its timeout. Once a
+            // response arrived the server has acted on the request: sending it again (a POST, a payment) would act
+            // twice, so that failure is permanent; without a response the call failed anyway and may be retried
             breaker.release();
-            context.fail(true, "handling the response of " + input.host() + " failed: " + describe(bug));
+            if (error == null)
+            {
+                context.fail(false, "handling the response of " + input.host() + " (HTTP " + result.statusCode() +
+                    ") failed, not retried as the server answered: " + describe(bug));
+            }
+            else
+            {
+                context.fail(true, "handling the failure of the call to " + input.host() + " failed: " + describe(bug));
+            }
             return;
         }
         if (verdict.hostFailed)

@@ -22,11 +22,13 @@ import java.util.Map;
  * and defaults to {@code request-timeout-ms}. {@link #validate} refuses a malformed input, naming the field.
  * <p>
  * <b>Output</b> (JSON): {@code {"status": 200, "headers": {"content-type": ["application/json"]},
- * "body": {...}}}: the body parsed when the response's Content-Type is JSON and it parses, else a string.
+ * "body": {...}}}: the body parsed when the response's Content-Type is JSON and it parses (and can be written
+ * parsed: no number past a decimal's exponent, under 1000 levels of nesting), else a string.
  * <p>
  * <b>Failures</b>: no connection, no response in time, 5xx and 429 are retryable and count against the
  * host's circuit breaker; any other 4xx is permanent (so is a body over {@code max-response-bytes}); 1xx to
- * 3xx succeed (redirects are not followed: the 3xx is the output). A host whose breaker is open is not
+ * 3xx succeed (redirects are not followed: the 3xx is the output); once a response arrived, nothing retries the
+ * call (an error handling it is permanent: the server has acted on the request). A host whose breaker is open is not
  * called: the attempt fails at once, retryably, saying so.
  * <p>
  * <b>Settings</b> (engine handler settings {@code http.<name>}):

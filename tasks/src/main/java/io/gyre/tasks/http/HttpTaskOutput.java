@@ -26,7 +26,9 @@ import java.util.Optional;
  * </pre>
  * A JSON Content-Type is {@code application/json} or any {@code type/...+json} ({@code application/problem+json}).
  * A body that is not parsed is decoded with the Content-Type's charset, UTF-8 when it names none: a binary
- * body does not survive that.
+ * body does not survive that. A JSON body that parses but cannot be carried parsed (a number no decimal holds,
+ * {@code 1e2147483648}; nesting that the output's own object takes past the writer's 1000 levels) is a string
+ * too: the server answered, so what it said is the output, never a reason to call it again.
  */
 final class HttpTaskOutput
 {
@@ -39,8 +41,10 @@ final class HttpTaskOutput
     }
 
     /**
-     * @return the output's bytes (UTF-8 JSON).
-     * @throws JsonProcessingException only if Jackson cannot write a tree it built, which is a bug.
+     * @return the output's bytes (UTF-8 JSON). A body that parsed but cannot be written within the writer's limits
+     *     (nested 1000 levels deep: 1001 inside the output's object) is written as its text instead.
+     * @throws JsonProcessingException only if Jackson cannot write a tree it built with the body as text, which
+     *     is a bug.
      */
     static byte[] encode(final int status, final HttpHeaders headers, final byte[] body) throws JsonProcessingException
     {
@@ -60,8 +64,23 @@ final class HttpTaskOutput
                 values.add(value);
             }
         }
-        root.set(BODY, body(headers.firstValue("content-type"), body));
-        return HttpJson.MAPPER.writeValueAsBytes(root);
+        final Optional<String> contentType = headers.firstValue("content-type");
+        final JsonNode bodyNode = body(contentType, body);
+        root.set(BODY, bodyNode);
+        try
+        {
+            return HttpJson.MAPPER.writeValueAsBytes(root);
+        }
+        catch (final JsonProcessingException tooDeep)
+        {
+            if (bodyNode.isTextual())
+            {
+                throw tooDeep;
+            }
+            // the body parsed within the reader's limits, but the output's object adds a level the writer refuses
+            root.set(BODY, text(contentType, body));
+            return HttpJson.MAPPER.writeValueAsBytes(root);
+        }
     }
 
     /**
@@ -75,11 +94,18 @@ final class HttpTaskOutput
             {
                 return HttpJson.MAPPER.readTree(body);
             }
-            catch (final IOException notJson)
+            catch (final IOException | RuntimeException notJson)
             {
-                // returned as text below: the caller still sees what the server sent
+                // returned as text below: the caller still sees what the server sent. Not only a syntax error: a
+                // number no decimal holds (1e2147483648) is a NumberFormatException from the tree reader, and
+                // whatever else the reader may throw on a body must not fail an attempt the server answered
             }
         }
+        return text(contentType, body);
+    }
+
+    private static JsonNode text(final Optional<String> contentType, final byte[] body)
+    {
         return JsonNodeFactory.instance.textNode(new String(body, charset(contentType.orElse(""))));
     }
 

@@ -201,6 +201,40 @@ class HttpEngineTest extends EngineTestSupport
     }
 
     @Test
+    void shouldSucceedOnceWithTheBodyAsAStringWhenAJsonBodyCannotBeCarriedParsed() throws Exception
+    {
+        final String unrepresentable = "{\"a\":1e2147483648}";
+        final String nested1000 = "[".repeat(1000) + "]".repeat(1000);
+        final AtomicInteger expoverCalls = new AtomicInteger();
+        final AtomicInteger deepCalls = new AtomicInteger();
+        server.route("/expover", exchange ->
+        {
+            expoverCalls.incrementAndGet();
+            LoopbackServer.respond(exchange, 200, "application/json", unrepresentable);
+        });
+        server.route("/deep", exchange ->
+        {
+            deepCalls.incrementAndGet();
+            LoopbackServer.respond(exchange, 200, "application/json", nested1000);
+        });
+        open(b -> { });
+
+        final Outcome expover = get(engine.submit(task("expover", "{\"method\":\"POST\",\"url\":\"" +
+            server.url("/expover") + "\",\"body\":{\"order\":1}}").maxAttempts(3)));
+        final Outcome deep = get(engine.submit(task("deep", "{\"method\":\"POST\",\"url\":\"" +
+            server.url("/deep") + "\",\"body\":{\"order\":2}}").maxAttempts(3)));
+
+        assertThat(expover.state()).as("%s", expover.error()).isEqualTo(SUCCEEDED);
+        assertThat(expover.attempts()).isEqualTo(1);
+        assertThat(expoverCalls.get()).isEqualTo(1);
+        assertThat(HttpJson.MAPPER.readTree(expover.output()).get("body").textValue()).isEqualTo(unrepresentable);
+        assertThat(deep.state()).as("%s", deep.error()).isEqualTo(SUCCEEDED);
+        assertThat(deep.attempts()).isEqualTo(1);
+        assertThat(deepCalls.get()).isEqualTo(1);
+        assertThat(HttpJson.MAPPER.readTree(deep.output()).get("body").textValue()).isEqualTo(nested1000);
+    }
+
+    @Test
     void shouldRetryWhenTheRequestTimesOutBeforeTheTask() throws Exception
     {
         final CountDownLatch release = new CountDownLatch(1);

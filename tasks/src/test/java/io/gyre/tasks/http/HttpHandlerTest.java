@@ -152,6 +152,28 @@ class HttpHandlerTest
     }
 
     @Test
+    void shouldGiveAJsonBodyThatCannotBeCarriedParsedAsAStringRatherThanFail()
+    {
+        final String unrepresentable = "{\"a\":1e2147483648}";
+        final String nested1000 = "[".repeat(1000) + "]".repeat(1000);
+        final String nested999 = "[".repeat(999) + "]".repeat(999);
+        server.route("/expover", exchange -> LoopbackServer.respond(exchange, 200, "application/json", unrepresentable));
+        server.route("/d1000", exchange -> LoopbackServer.respond(exchange, 200, "application/json", nested1000));
+        server.route("/d999", exchange -> LoopbackServer.respond(exchange, 200, "application/json", nested999));
+
+        final RecordingContext.Result expover = RecordingContext.run(handler, "{\"method\":\"POST\",\"url\":\"" +
+            server.url("/expover") + "\",\"body\":{\"order\":1}}").await();
+        final RecordingContext.Result d1000 = RecordingContext.run(handler, "{\"url\":\"" + server.url("/d1000") + "\"}").await();
+        final RecordingContext.Result d999 = RecordingContext.run(handler, "{\"url\":\"" + server.url("/d999") + "\"}").await();
+
+        assertThat(expover.json().get("status").intValue()).isEqualTo(200);
+        assertThat(expover.json().get("body").textValue()).isEqualTo(unrepresentable);
+        assertThat(d1000.json().get("body").textValue()).isEqualTo(nested1000);
+        assertThat(d999.json().get("body").isArray()).as("999 levels, 1000 in the output: parsed").isTrue();
+        assertThat(server.requests()).isEqualTo(3);
+    }
+
+    @Test
     void shouldReturnARedirectAsItIsWithoutFollowingIt()
     {
         server.route("/moved", exchange ->
