@@ -14,6 +14,12 @@ import java.io.IOException;
 public final class JsonErrors
 {
     private static final String DUPLICATE = "Duplicate field '";
+    private static final String TRAILING = "Trailing token (of type ";
+    private static final String BROKEN_SURROGATE_NAME = "Broken surrogate pair in field name";
+    private static final String LOW_SURROGATE_NAME = "Unexpected low surrogate in field name";
+    private static final java.util.regex.Pattern NAME_LENGTH =
+        java.util.regex.Pattern.compile("Name length \\(\\d+\\) exceeds the maximum allowed \\((\\d+)");
+    private static final String SURROGATE_RANGE = "\\uD800-\\uDFFF";
 
     /** Characters of a number quoted whole in a message; a longer one is cut in the middle. */
     private static final int QUOTED_DIGITS = 40;
@@ -30,6 +36,23 @@ public final class JsonErrors
     public static String plain(final String originalMessage)
     {
         final String message = String.valueOf(originalMessage);
+        if (message.startsWith(TRAILING))
+        {
+            // "Trailing token (of type START_OBJECT) found after value (bound as `...JsonNode`): not allowed as per
+            // `DeserializationFeature.FAIL_ON_TRAILING_TOKENS`"
+            return "more than one value in the payload";
+        }
+        if (message.startsWith(BROKEN_SURROGATE_NAME) || message.startsWith(LOW_SURROGATE_NAME))
+        {
+            return "a member name has an unpaired UTF-16 surrogate escape (" + SURROGATE_RANGE + " not in a high-low " +
+                "pair): not Unicode text";
+        }
+        final java.util.regex.Matcher nameLength = NAME_LENGTH.matcher(message);
+        if (nameLength.lookingAt())
+        {
+            // Jackson's count is how far it had read when it stopped (65536), not the name's length
+            return "a member name is longer than the maximum of " + nameLength.group(1) + " characters";
+        }
         final int duplicate = message.indexOf(DUPLICATE);
         if (duplicate >= 0)
         {
@@ -83,6 +106,58 @@ public final class JsonErrors
             }
         }
         return null;
+    }
+
+    /**
+     * Find the first string value of a payload with an unpaired UTF-16 surrogate: an escape of a high surrogate not
+     * followed by one of a low, or of a low one alone (<code>"&#92;ud800"</code>). JSON's syntax allows it, but it is not
+     * Unicode text (no UTF-8 encodes it); Jackson refuses one in a member name, and a task refuses one in a value
+     * alike rather than accept a value it would refuse as a name.
+     *
+     * @param parser a parser at the payload's start.
+     * @return the field the string is in and what is wrong with it, or null when every string is Unicode text.
+     * @throws IOException when the payload is not JSON before such a string.
+     */
+    public static Unrepresentable findUnpairedSurrogate(final JsonParser parser) throws IOException
+    {
+        for (JsonToken token = parser.nextToken(); token != null; token = parser.nextToken())
+        {
+            if (token == JsonToken.VALUE_STRING)
+            {
+                final int at = unpairedSurrogate(parser.getTextCharacters(), parser.getTextOffset(), parser.getTextLength());
+                if (at >= 0)
+                {
+                    final char c = parser.getTextCharacters()[parser.getTextOffset() + at];
+                    return new Unrepresentable(field(parser.getParsingContext()), "a string has an unpaired UTF-16 " +
+                        "surrogate escape (" + String.format("\\u%04X", (int)c) + " at index " + at + "): not Unicode text");
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * @return the index of the first unpaired surrogate in the characters, or -1 when there is none.
+     */
+    public static int unpairedSurrogate(final char[] text, final int start, final int length)
+    {
+        final int end = start + length;
+        for (int i = start; i < end; i++)
+        {
+            final char c = text[i];
+            if (Character.isSurrogate(c))
+            {
+                if (Character.isHighSurrogate(c) && i + 1 < end && Character.isLowSurrogate(text[i + 1]))
+                {
+                    i++;
+                }
+                else
+                {
+                    return i - start;
+                }
+            }
+        }
+        return -1;
     }
 
     /**

@@ -4,21 +4,28 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
+import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.NumericNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.ValueNode;
 import io.gyre.engine.TaskContext;
 import io.gyre.engine.TaskFailure;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableArrayBuffer;
 
 import java.io.IOException;
+import java.math.BigDecimal;
 
 /**
  * Reading a JSON task's payload, writing its output, and the wording of its errors, shared by the
@@ -35,7 +42,12 @@ final class Payloads
     /** Prefix of every failure the handlers report about their payload (the engine's own word for it). */
     static final String INVALID_INPUT = "invalid input: ";
 
-    private static final ObjectMapper MAPPER = JsonMapper.builder()
+    private static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
+            // a character outside the BMP is written as its UTF-8, as every other one: without this Jackson writes
+            // each half of its surrogate pair as an escape (an emoji as backslash-u D83D, backslash-u DE00), while
+            // "é" is written raw
+            .enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8)
+            .build())
         .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
         .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
         .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
@@ -79,9 +91,11 @@ final class Payloads
             offset = 0;
         }
         final JsonNode root;
-        try
+        final SignedZeros nodes = new SignedZeros();
+        try (JsonParser parser = MAPPER.getFactory().createParser(array, offset, length))
         {
-            root = READER.readTree(array, offset, length);
+            nodes.parser = parser;
+            root = READER.with(nodes).readTree(parser);
         }
         catch (final NumberFormatException ex)
         {
@@ -94,6 +108,18 @@ final class Payloads
         catch (final IOException ex)
         {
             throw invalid("payload", "not JSON: " + ex.getMessage());
+        }
+        finally
+        {
+            nodes.parser = null;
+        }
+        if (mayHaveUnpairedSurrogate(array, offset, length))
+        {
+            final TaskFailure unpaired = unpairedSurrogate(array, offset, length);
+            if (unpaired != null)
+            {
+                throw unpaired;
+            }
         }
         if (root == null || root.isMissingNode())
         {
@@ -126,6 +152,45 @@ final class Payloads
             // not JSON before the number: cannot be, the tree reader got as far as the number; say what it said
         }
         return invalid("payload", "not JSON: " + problem.getMessage());
+    }
+
+    /**
+     * @return whether the payload has an escape of a UTF-16 surrogate (backslash-u and D800 to DFFF),
+     *     the only way a string can hold an unpaired one (the parser refuses one encoded in UTF-8): a quick look
+     *     that spares most payloads the second read of {@link #unpairedSurrogate}.
+     */
+    private static boolean mayHaveUnpairedSurrogate(final byte[] array, final int offset, final int length)
+    {
+        for (int i = offset, end = offset + length - 3; i < end; i++)
+        {
+            if (array[i] == '\\' && array[i + 1] == 'u' && (array[i + 2] | 0x20) == 'd')
+            {
+                final int third = array[i + 3] | 0x20;
+                if (third == '8' || third == '9' || third >= 'a' && third <= 'f')
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * @return the failure naming the first string value with an unpaired surrogate, or null when there is none.
+     *     Such a string is not Unicode text; a member name with one is refused by the parser already, and a value
+     *     is refused alike, so that what a task accepts does not depend on where the text is.
+     */
+    private static TaskFailure unpairedSurrogate(final byte[] array, final int offset, final int length)
+    {
+        try (JsonParser parser = MAPPER.getFactory().createParser(array, offset, length))
+        {
+            final JsonErrors.Unrepresentable unpaired = JsonErrors.findUnpairedSurrogate(parser);
+            return unpaired == null ? null : invalid(unpaired.field(), unpaired.reason());
+        }
+        catch (final IOException ex)
+        {
+            return null; // cannot be: the tree reader read the whole payload
+        }
     }
 
     /**
@@ -273,6 +338,163 @@ final class Payloads
             }
         }
         return false;
+    }
+
+    /**
+     * The tree reader's nodes, but for a negative zero, which keeps its sign: the reader makes {@code -0} the int 0
+     * and {@code -0.0} a decimal that has no sign, so an untouched {@code -0} would be written {@code 0}. The
+     * factory sees only the value, so it looks at the parser's current token for the sign. One per parse.
+     */
+    private static final class SignedZeros extends JsonNodeFactory
+    {
+        private static final long serialVersionUID = 1L;
+
+        private transient JsonParser parser;
+
+        @Override
+        public NumericNode numberNode(final int value)
+        {
+            return value == 0 && negativeNumber() ? NegativeZero.INT : super.numberNode(value);
+        }
+
+        @Override
+        public ValueNode numberNode(final BigDecimal value)
+        {
+            return value != null && value.signum() == 0 && negativeNumber() ? new NegativeZero(value) : super.numberNode(value);
+        }
+
+        private boolean negativeNumber()
+        {
+            final JsonParser current = parser;
+            try
+            {
+                return current != null && (current.hasToken(JsonToken.VALUE_NUMBER_INT) ||
+                    current.hasToken(JsonToken.VALUE_NUMBER_FLOAT)) && current.getTextLength() > 0 &&
+                    current.getTextCharacters()[current.getTextOffset()] == '-';
+            }
+            catch (final IOException ex)
+            {
+                return false; // the number's text was read already: cannot be
+            }
+        }
+    }
+
+    /**
+     * A negative zero: {@code -0}, the int 0, or a decimal zero ({@code -0.0}, {@code -0e5}), written as the tree
+     * writes any other ({@link BigDecimal#toString}: {@code 0.0}, {@code 0E+5}) but with its sign. Jackson's own
+     * number nodes write themselves with {@code final} methods, so this is a number node of its own.
+     */
+    private static final class NegativeZero extends NumericNode
+    {
+        private static final long serialVersionUID = 1L;
+        static final NegativeZero INT = new NegativeZero(null);
+
+        /** The decimal, or null for the int. */
+        private final BigDecimal decimal;
+        private final String text;
+
+        NegativeZero(final BigDecimal decimal)
+        {
+            this.decimal = decimal;
+            this.text = decimal == null ? "-0" : "-" + decimal;
+        }
+
+        @Override
+        public JsonToken asToken()
+        {
+            return decimal == null ? JsonToken.VALUE_NUMBER_INT : JsonToken.VALUE_NUMBER_FLOAT;
+        }
+
+        @Override
+        public JsonParser.NumberType numberType()
+        {
+            return decimal == null ? JsonParser.NumberType.INT : JsonParser.NumberType.BIG_DECIMAL;
+        }
+
+        @Override
+        public boolean isIntegralNumber()
+        {
+            return decimal == null;
+        }
+
+        @Override
+        public boolean isFloatingPointNumber()
+        {
+            return decimal != null;
+        }
+
+        @Override
+        public Number numberValue()
+        {
+            return decimal == null ? Integer.valueOf(0) : decimal;
+        }
+
+        @Override
+        public int intValue()
+        {
+            return 0;
+        }
+
+        @Override
+        public long longValue()
+        {
+            return 0;
+        }
+
+        @Override
+        public double doubleValue()
+        {
+            return -0.0d;
+        }
+
+        @Override
+        public BigDecimal decimalValue()
+        {
+            return decimal == null ? BigDecimal.ZERO : decimal;
+        }
+
+        @Override
+        public java.math.BigInteger bigIntegerValue()
+        {
+            return java.math.BigInteger.ZERO;
+        }
+
+        @Override
+        public boolean canConvertToInt()
+        {
+            return true;
+        }
+
+        @Override
+        public boolean canConvertToLong()
+        {
+            return true;
+        }
+
+        @Override
+        public String asText()
+        {
+            return text;
+        }
+
+        @Override
+        public void serialize(final com.fasterxml.jackson.core.JsonGenerator generator, final SerializerProvider provider)
+            throws IOException
+        {
+            generator.writeNumber(text);
+        }
+
+        @Override
+        public boolean equals(final Object other)
+        {
+            return other instanceof NegativeZero zero && zero.text.equals(text);
+        }
+
+        @Override
+        public int hashCode()
+        {
+            return text.hashCode();
+        }
     }
 
     private static String at(final JsonLocation location)

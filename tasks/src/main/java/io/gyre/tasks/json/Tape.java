@@ -26,7 +26,8 @@ import java.util.HashSet;
  * {@link #read} accepts only what the tree reader in {@link Payloads#parse} accepts, and refuses, by
  * returning false, some of what it does accept: one object, no trailing tokens, no property named twice in an
  * object, no float whose exponent has more than nine digits (which {@link java.math.BigDecimal} may refuse) or
- * of 500 characters or more.
+ * of 500 characters or more; and it refuses what {@link Payloads#parse} refuses after reading, a string with an
+ * unpaired surrogate.
  * A refusal sends the task to the tree path, which words the error.
  * <p>
  * Not thread-safe: one per thread ({@link Workspace}), reused from task to task.
@@ -129,9 +130,15 @@ final class Tape
                     break;
                 }
                 case JsonTokenId.ID_STRING:
-                    addText(STRING, name, parser);
+                {
+                    final int entry = addText(STRING, name, parser);
                     name = null;
+                    if (JsonErrors.unpairedSurrogate(text, textStarts[entry], textLengths[entry]) >= 0)
+                    {
+                        return false; // not Unicode text: refused, as in a member name, by the tree path
+                    }
                     break;
+                }
                 case JsonTokenId.ID_NUMBER_INT:
                     addText(INT, name, parser);
                     name = null;

@@ -16,8 +16,8 @@ import java.util.Arrays;
  * Every method answers as its {@link DocumentEditor} counterpart would on the tree the payload parses to, or
  * says it cannot ({@code false}, {@link #NONE}) where the tree editor would fail: the caller then takes the
  * tree path, which words the error. {@link #write} writes with a Jackson generator what the tree writer would,
- * byte for byte: numbers as their tree nodes print them ({@code -0} as {@code 0}, decimals as
- * {@link BigDecimal#toString}), strings decoded and escaped again.
+ * byte for byte: numbers as their tree nodes print them (integers as written, {@code -0} included; decimals as
+ * {@link BigDecimal#toString}, a negative zero with its sign), strings decoded and escaped again.
  * <p>
  * Not thread-safe: one per {@link Workspace}.
  */
@@ -309,7 +309,7 @@ final class TapeEditor
                 generator.writeString(tape.text(), tape.textStart(entry), tape.textLength(entry));
                 break;
             case Tape.INT:
-                writeInteger(generator, tape.text(), tape.textStart(entry), tape.textLength(entry));
+                generator.writeNumber(tape.text(), tape.textStart(entry), tape.textLength(entry));
                 break;
             case Tape.FLOAT:
                 writeDecimal(generator, tape.text(), tape.textStart(entry), tape.textLength(entry));
@@ -329,25 +329,10 @@ final class TapeEditor
     }
 
     /**
-     * An integer prints as its text, but for {@code -0}, which the tree reads as the int 0.
-     */
-    private static void writeInteger(final JsonGenerator generator, final char[] text, final int start, final int length)
-        throws IOException
-    {
-        if (length == 2 && text[start] == '-' && text[start + 1] == '0')
-        {
-            generator.writeNumber(0);
-        }
-        else
-        {
-            generator.writeNumber(text, start, length);
-        }
-    }
-
-    /**
      * A number with a fraction or an exponent is a {@link BigDecimal} in the tree, printed by its
-     * {@link BigDecimal#toString}; that is its text when {@link #isPlainDecimal} says so, which spares the
-     * {@code BigDecimal} for the usual {@code 19.99}.
+     * {@link BigDecimal#toString}, and a negative zero, which a {@code BigDecimal} cannot hold, with its sign
+     * before that; that is its text when {@link #isPlainDecimal} says so, which spares the {@code BigDecimal} for
+     * the usual {@code 19.99}.
      */
     private static void writeDecimal(final JsonGenerator generator, final char[] text, final int start, final int length)
         throws IOException
@@ -358,14 +343,22 @@ final class TapeEditor
         }
         else
         {
-            generator.writeNumber(new BigDecimal(text, start, length));
+            final BigDecimal value = new BigDecimal(text, start, length);
+            if (value.signum() == 0 && text[start] == '-')
+            {
+                generator.writeNumber("-" + value);
+            }
+            else
+            {
+                generator.writeNumber(value);
+            }
         }
     }
 
     /**
-     * @return whether {@code new BigDecimal(text).toString()} is the text itself: no exponent, not a negative
-     *     zero, and an adjusted exponent of -6 or more (fewer than six zeros after {@code 0.} before the first
-     *     significant digit; a zero with at most six decimals).
+     * @return whether {@code new BigDecimal(text).toString()} is the text itself (after the sign of a negative
+     *     zero, which it drops): no exponent, and an adjusted exponent of -6 or more (fewer than six zeros after
+     *     {@code 0.} before the first significant digit; a zero with at most six decimals).
      */
     static boolean isPlainDecimal(final char[] text, final int start, final int length)
     {
@@ -392,7 +385,7 @@ final class TapeEditor
         }
         if (fraction + zeros == end)
         {
-            return !negative && zeros <= 6;
+            return zeros <= 6;
         }
         return zeros <= 5;
     }

@@ -37,13 +37,108 @@ class PayloadsTest
      */
     @ParameterizedTest(name = "payload [{0}]")
     @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
-        "{'ops':[]} {}        | Trailing token (of type START_OBJECT) found after value | at line 1, column 12",
+        "{'ops':[]} {}        | more than one value in the payload                      | at line 1, column 12",
         "{'ops':[],'ops':[]}  | member 'ops' appears twice                              | at line 1, column 17",
         "{'ops':[}            | Unexpected close marker '}': expected ']'               | at line 1, column 9",
         "ops                  | Unrecognized token 'ops'                                | at line 1, column 1"})
     void shouldSayWhereAPayloadIsNotJson(final String payload, final String problem, final String location)
     {
         assertThat(failure(handler, payload)).startsWith("invalid input: payload: not JSON: " + problem).endsWith(location);
+    }
+
+    /**
+     * A second value after the payload's object was worded by Jackson with its internals (the feature that refused
+     * it, the class it was bound as). An outside check found it.
+     */
+    @Test
+    void shouldSayAPayloadHasMoreThanOneValueWithoutJacksonsInternals()
+    {
+        assertThat(failure(new SetTaskHandler(), "{'values':{'/a':1}} {}"))
+            .isEqualTo("invalid input: payload: not JSON: more than one value in the payload at line 1, column 21");
+    }
+
+    /**
+     * Jackson stops reading a long name at a buffer's size and says that size ({@code Name length (65536)}), not
+     * the name's length: the message says the limit instead. The limit stays Jackson's 50,000: a pointer or key
+     * that long is a mistake, and Jackson keeps the names it reads in a table shared by every task.
+     */
+    @Test
+    void shouldSayTheLimitOfAMemberNamesLength()
+    {
+        final String name = "a".repeat(1_048_000);
+
+        assertThat(failure(new SetTaskHandler(), "{'values':{'/" + name + "':1}}"))
+            .isEqualTo("invalid input: payload: not JSON: a member name is longer than the maximum of 50000 characters");
+    }
+
+    /**
+     * A string with an unpaired surrogate escape is not Unicode text: Jackson refuses one in a member name, and a
+     * value was accepted (and written back as an escape). Both are refused now, naming where.
+     */
+    @Test
+    void shouldRefuseAnUnpairedSurrogateInAValueAsInAName() throws Exception
+    {
+        final String inValue = json("{'input':{'s':'ok','t':['x\\udc00']},'ops':[]}");
+        final RecordingContext fast = RecordingContext.of(inValue);
+        final RecordingContext tree = RecordingContext.of(inValue);
+
+        assertThat(catchThrowableOfType(TaskFailure.class, () -> handler.execute(fast)).getMessage())
+            .isEqualTo("invalid input: input.t[0]: a string has an unpaired UTF-16 surrogate escape (\\uDC00 at index 1): " +
+                "not Unicode text");
+        assertThat(catchThrowableOfType(TaskFailure.class, () -> handler.executeOnTree(tree)).getMessage())
+            .isEqualTo("invalid input: input.t[0]: a string has an unpaired UTF-16 surrogate escape (\\uDC00 at index 1): " +
+                "not Unicode text");
+        assertThat(failure(new SetTaskHandler(), "{'input':{},'values':{'/t':'\\ud800'}}"))
+            .isEqualTo("invalid input: values[\"/t\"]: a string has an unpaired UTF-16 surrogate escape (\\uD800 at index 0): " +
+                "not Unicode text");
+        assertThat(failure(new SetTaskHandler(), "{'input':{},'values':{'/\\ud800':1}}"))
+            .isEqualTo("invalid input: payload: not JSON: a member name has an unpaired UTF-16 surrogate escape " +
+                "(\\uD800-\\uDFFF not in a high-low pair): not Unicode text at line 1, column 31");
+        assertThat(Handlers.output(new SetTaskHandler(), "{'input':{'s':'\\ud83d\\ude00'},'values':{'/\\ud83d\\ude01':1}}"))
+            .isEqualTo("{\"s\":\"\uD83D\uDE00\",\"\uD83D\uDE01\":1}");
+    }
+
+    /**
+     * A character outside the BMP was written as two escapes, one for each half of its surrogate pair, while
+     * {@code é} was written as its UTF-8: every character is written as its UTF-8 now, on both paths.
+     */
+    @Test
+    void shouldWriteEveryCharacterAsItsUtf8OnBothPaths() throws Exception
+    {
+        final String payload = json("{'input':{'s':'\\u00e9\\u20ac\\ud83d\\ude00','\uD83D\uDE00':'\uD83D\uDE00'},'ops':[]}");
+        final RecordingContext fast = RecordingContext.of(payload);
+        final RecordingContext tree = RecordingContext.of(payload);
+
+        handler.execute(fast);
+        handler.executeOnTree(tree);
+
+        final String expected = "{\"s\":\"\u00e9\u20ac\uD83D\uDE00\",\"\uD83D\uDE00\":\"\uD83D\uDE00\"}";
+        assertThat(fast.output()).isEqualTo(expected);
+        assertThat(tree.output()).isEqualTo(expected);
+    }
+
+    /**
+     * {@code -0} was written {@code 0} and {@code -0.0} {@code 0.0}, on both paths: a value no operation touched
+     * changed. A negative zero keeps its sign; a decimal one is written as any decimal ({@code -0e5} as
+     * {@code -0E+5}). The last payload has a float the fast path leaves to the tree path, which succeeds with it.
+     */
+    @Test
+    void shouldKeepTheSignOfANegativeZeroOnBothPaths() throws Exception
+    {
+        final String payload = json("{'input':{'a':-0,'b':-0.0,'c':-0e5,'d':-0.0000000,'e':[-0],'p':0,'q':0.0}," +
+            "'ops':[{'op':'copy','from':'/e/0','path':'/f'},{'op':'copy','from':'/b','path':'/g'}]}");
+        final String expected = json("{'a':-0,'b':-0.0,'c':-0E+5,'d':-0E-7,'e':[-0],'p':0,'q':0.0,'f':-0,'g':-0.0}");
+        final RecordingContext fast = RecordingContext.of(payload);
+        final RecordingContext tree = RecordingContext.of(payload);
+        final RecordingContext treeAlone = RecordingContext.of(json("{'input':{'a':-0,'b':-0.0,'x':1e0000000005},'ops':[]}"));
+
+        handler.execute(fast);
+        handler.executeOnTree(tree);
+        handler.execute(treeAlone);
+
+        assertThat(fast.output()).isEqualTo(expected);
+        assertThat(tree.output()).isEqualTo(expected);
+        assertThat(treeAlone.output()).isEqualTo(json("{'a':-0,'b':-0.0,'x':1E+5}"));
     }
 
     /**
