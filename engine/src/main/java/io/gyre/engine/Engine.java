@@ -388,6 +388,7 @@ public final class Engine implements AutoCloseable
     /**
      * Open an engine on its journal, replaying what is there.
      *
+     * @throws TaskTypeStartException when a task type's {@link TaskHandler#start()} throws (the journal is not opened).
      * @throws JournalCorruptedException when the journal is damaged beyond a torn tail.
      * @throws io.gyre.journal.JournalException when the journal cannot be opened (e.g. another engine has it).
      */
@@ -405,8 +406,7 @@ public final class Engine implements AutoCloseable
         catch (final RuntimeException ex)
         {
             closeHandlers(started);
-            throw new IllegalStateException("task type " + config.handlers().get(started.size()).type() + " cannot start: " +
-                ex.getMessage(), ex);
+            throw new TaskTypeStartException(config.handlers().get(started.size()).type(), ex);
         }
         final Journal journal;
         try

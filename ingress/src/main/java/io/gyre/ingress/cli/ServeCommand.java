@@ -4,6 +4,7 @@ import io.gyre.engine.Engine;
 import io.gyre.engine.EngineConfig;
 import io.gyre.engine.RecoveryReport;
 import io.gyre.engine.StopReport;
+import io.gyre.engine.TaskTypeStartException;
 import io.gyre.engine.WaitStrategyOption;
 import io.gyre.ingress.monitor.MonitorServer;
 import io.gyre.ingress.server.GyreServer;
@@ -49,7 +50,8 @@ import java.util.regex.Pattern;
     description = {"Start the engine and serve the Gyre protocol over TCP (journal under ./data, port 7070 by default)."},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:stopped by a signal (TERM, INT) after a clean stop: what was left is recorded in the journal",
-        "1:could not start (the journal, the port, the config file: missing, not a file, unreadable), or the stop could not be recorded",
+        "1:could not start (the journal, the port, the config file: missing, not a file, unreadable; a task type whose start "
+            + "failed), or the stop could not be recorded",
         "2:usage error: an unknown option, a value that does not parse or is out of range (on the command line or in the "
             + "config file, which the message names with the key), an unknown key in the config file",
         "3:the engine stopped by itself: its journal could not be written for --stop-after-journal-outage"})
@@ -383,6 +385,13 @@ public final class ServeCommand implements Callable<Integer>
         {
             Files.createDirectories(journal);
             engine = Engine.open(engineConfig);
+        }
+        catch (final TaskTypeStartException ex)
+        {
+            // a plugin's (or a built-in type's) start threw: the journal was not even opened, so it is not named
+            closeMonitor();
+            err.println("gyre serve: " + ex.getMessage());
+            return ReplayCommand.EXIT_ERROR;
         }
         catch (final IOException | RuntimeException ex)
         {

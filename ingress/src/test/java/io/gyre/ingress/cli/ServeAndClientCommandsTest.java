@@ -520,6 +520,58 @@ class ServeAndClientCommandsTest
     }
 
     @Test
+    void aTaskTypeWhoseStartThrowsCannotStartAndTheJournalIsNotBlamed() throws Exception
+    {
+        // README: "It exits 1 when it cannot start (...; a task type whose start() threw, named)"
+        final Path plugins = Files.createDirectories(dir.resolve("plugins"));
+        startThrowingPlugin(plugins.resolve("startthrows.jar"));
+        final Path journal = dir.resolve("j");
+        final Run run = gyre("serve", "--journal", journal.toString(), "--port", "0", "--monitor-port", "0",
+            "--plugins", plugins.toString());
+        assertThat(run.exit()).as(run.err()).isEqualTo(1);
+        assertThat(run.err().lines()).containsExactly("gyre serve: task type startthrows cannot start: start boom");
+
+        // the journal was never the problem: the same directory serves once the plugin is gone
+        Files.delete(plugins.resolve("startthrows.jar"));
+        final int port = serve("serve", "--journal", journal.toString(), "--port", "0", "--plugins", plugins.toString());
+        assertThat(gyre("submit", "--port", Integer.toString(port), "--type", "echo", "--payload", "x", "--key", "k").exit()).isZero();
+    }
+
+    /**
+     * A plugin jar with one task type, {@code startthrows}, whose {@code start()} throws: compiled here, so that its class
+     * is the jar's own and not one on the test's class path (a plugin's types are the classes its jar holds).
+     */
+    private void startThrowingPlugin(final Path jar) throws Exception
+    {
+        final Path sources = Files.createDirectories(dir.resolve("plugin-src/p"));
+        final Path classes = Files.createDirectories(dir.resolve("plugin-classes"));
+        final Path source = Files.writeString(sources.resolve("StartThrows.java"), "package p;\n" +
+            "public class StartThrows implements io.gyre.engine.TaskHandler {\n" +
+            "    public String type() { return \"startthrows\"; }\n" +
+            "    public void start() { throw new RuntimeException(\"start boom\"); }\n" +
+            "    public void execute(io.gyre.engine.TaskContext context) { }\n" +
+            "}\n");
+        final String classPath = location(io.gyre.engine.TaskHandler.class) + java.io.File.pathSeparator +
+            location(org.agrona.DirectBuffer.class);
+        assertThat(javax.tools.ToolProvider.getSystemJavaCompiler()
+            .run(null, null, null, "-d", classes.toString(), "-cp", classPath, source.toString())).isZero();
+        try (java.util.jar.JarOutputStream out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar)))
+        {
+            out.putNextEntry(new java.util.jar.JarEntry("p/StartThrows.class"));
+            Files.copy(classes.resolve("p/StartThrows.class"), out);
+            out.closeEntry();
+            out.putNextEntry(new java.util.jar.JarEntry("META-INF/services/" + io.gyre.engine.TaskHandler.class.getName()));
+            out.write("p.StartThrows\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            out.closeEntry();
+        }
+    }
+
+    private static String location(final Class<?> type) throws java.net.URISyntaxException
+    {
+        return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+    }
+
+    @Test
     void badSettingsAreClearErrors() throws Exception
     {
         final Path config = dir.resolve("typo.properties");
