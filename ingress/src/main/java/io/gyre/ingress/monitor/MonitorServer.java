@@ -7,6 +7,7 @@ import io.gyre.engine.EngineClosedException;
 import io.gyre.engine.EngineHealth;
 import io.gyre.engine.InvalidTaskException;
 import io.gyre.engine.Outcome;
+import io.gyre.engine.TaskState;
 import io.gyre.engine.TaskStatus;
 import io.gyre.ingress.server.GyreServer;
 import io.netty.bootstrap.ServerBootstrap;
@@ -366,17 +367,19 @@ public final class MonitorServer implements AutoCloseable
             {
                 o.put("error", outcome.error());
             }
-            if (outcome.output() != null && outcome.output().length > 0)
+            final byte[] output = outcome.output() != null ? outcome.output() : new byte[0];
+            if (outcome.state() == TaskState.SUCCEEDED || output.length > 0)
             {
-                // text as text; bytes that are not UTF-8 as base64, so nothing is lost (as gyre status does)
-                final java.nio.CharBuffer text = decodedOrNull(outcome.output());
+                // text as text; bytes that are not UTF-8 as base64, so nothing is lost (as gyre status does); a success
+                // always has its output, an empty one as "" (as gyre status prints it), so that none reads as unknown
+                final java.nio.CharBuffer text = decodedOrNull(output);
                 if (text != null)
                 {
                     o.put("output", text.toString());
                 }
                 else
                 {
-                    o.put("outputBase64", java.util.Base64.getEncoder().encodeToString(outcome.output()));
+                    o.put("outputBase64", java.util.Base64.getEncoder().encodeToString(output));
                 }
             }
         }

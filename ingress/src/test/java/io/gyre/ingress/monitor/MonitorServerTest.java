@@ -194,6 +194,22 @@ class MonitorServerTest
             assertThat(answer).startsWith("HTTP/1.1 400").contains("malformed request path /tasks/100%");
         }
 
+        // a success with an empty output has it, as "" (as gyre status prints it): not left out as if there were none
+        engine.submit(new TaskRequest().key("empty").type("noop")).get(10, TimeUnit.SECONDS);
+        final JsonNode empty = JSON.readTree(get("/tasks/empty").body()).get("outcome");
+        assertThat(empty.get("state").asText()).isEqualTo("SUCCEEDED");
+        assertThat(empty.has("output")).as(empty.toString()).isTrue();
+        assertThat(empty.get("output").isTextual()).isTrue();
+        assertThat(empty.get("output").asText()).isEmpty();
+        assertThat(empty.has("outputBase64")).isFalse();
+        // a failure has its error and no output
+        engine.submit(new TaskRequest().key("failed").type("set").payload("not json").maxAttempts(1).deadLetter(false))
+            .get(10, TimeUnit.SECONDS);
+        final JsonNode failed = JSON.readTree(get("/tasks/failed").body()).get("outcome");
+        assertThat(failed.get("state").asText()).isEqualTo("FAILED");
+        assertThat(failed.get("error").asText()).contains("not JSON");
+        assertThat(failed.has("output")).as(failed.toString()).isFalse();
+
         // an output that is not UTF-8 comes as base64, whole
         engine.submit(new TaskRequest().key("bin").type("echo").payload(new byte[] {(byte)0xFF, 0, (byte)0xFE})).get(10, TimeUnit.SECONDS);
         final JsonNode binary = JSON.readTree(get("/tasks/bin").body()).get("outcome");
