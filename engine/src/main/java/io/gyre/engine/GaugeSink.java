@@ -9,10 +9,12 @@ public interface GaugeSink
 {
     /**
      * @param name   a Prometheus metric name ({@code [a-zA-Z_:][a-zA-Z0-9_:]*}), the same for every series of it,
-     *               e.g. {@code gyre_http_circuit_breaker_state}.
+     *               e.g. {@code gyre_http_circuit_breaker_state}; any other is left out (not renamed), with a warning.
      * @param help   what it measures; the first help given for a name is kept.
      * @param value  its value now.
-     * @param labels label names and values, alternating: {@code "host", "api.example.com:443"}.
+     * @param labels label names and values, alternating: {@code "host", "api.example.com:443"}; a name is
+     *               {@code [a-zA-Z_][a-zA-Z0-9_]*} and does not start with {@code __} (Prometheus reserves those):
+     *               a series with any other is left out, with a warning.
      */
     void gauge(String name, String help, double value, String... labels);
 }

@@ -13,8 +13,11 @@ import io.prometheus.metrics.model.snapshots.Quantile;
 import io.prometheus.metrics.model.snapshots.Quantiles;
 import io.prometheus.metrics.model.snapshots.SummarySnapshot;
 import org.HdrHistogram.Histogram;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.Locale;
+import java.util.regex.Pattern;
 
 /**
  * The engine's and the TCP server's figures as Prometheus metric snapshots, read when scraped: nothing is
@@ -25,6 +28,12 @@ import java.util.Locale;
  */
 final class GyreMetrics
 {
+    private static final Logger LOG = LoggerFactory.getLogger(GyreMetrics.class);
+    /** What Prometheus's text format takes as a metric name unquoted: a handler's gauge named otherwise is left out. */
+    private static final Pattern METRIC_NAME = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
+    private static final Pattern LABEL_NAME = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");
+    private static final String LABEL_NAME_RULE = "[a-zA-Z_][a-zA-Z0-9_]*, not starting with __ (reserved)";
+
     private final Engine engine;
     private final GyreServer server;
 
@@ -109,49 +118,143 @@ final class GyreMetrics
     }
 
     /**
-     * What task handlers report of their own state (circuit breakers), one gauge per name. A handler that
-     * reports a bad name or throws loses its gauges, not the scrape.
+     * What task handlers report of their own state (circuit breakers), one gauge per name. A name or label name that
+     * is not valid in Prometheus's text format is left out, not renamed: the exposition would otherwise escape it into
+     * another name ({@code bad name!} as {@code bad_name_}), which neither the handler's author nor a dashboard asked
+     * for, and which may collide. A handler that reports a bad name, one taken by another metric, or throws loses
+     * those gauges (or all of its own, when it throws), not the scrape; each is one WARN naming the task type and the
+     * name, once per scrape.
      */
     private void handlerGauges(final MetricSnapshots.Builder all, final java.util.Set<String> taken)
     {
         final java.util.Map<String, GaugeSnapshot.Builder> byName = new java.util.TreeMap<>();
+        final java.util.Map<String, String> typeByName = new java.util.HashMap<>();
         final java.util.Map<String, java.util.Set<Labels>> labelsByName = new java.util.HashMap<>();
+        final java.util.Set<String> warned = new java.util.HashSet<>();
         for (final io.gyre.engine.TaskHandler handler : engine.handlers())
         {
+            final String type = handler.type();
             try
             {
                 handler.gauges((name, help, value, labels) ->
                 {
-                    final Labels set = Labels.of(labels);
-                    if (!labelsByName.computeIfAbsent(name, n -> new java.util.HashSet<>()).add(set))
+                    if (name == null || !METRIC_NAME.matcher(name).matches())
                     {
-                        return; // a series reported twice: the first counts
+                        leftOut(warned, type, name, "not a Prometheus metric name: " + METRIC_NAME.pattern());
+                        return;
                     }
-                    byName.computeIfAbsent(name, n -> GaugeSnapshot.builder().name(n).help(help)).dataPoint(
-                        GaugeSnapshot.GaugeDataPointSnapshot.builder().labels(set).value(value).build());
+                    if (!byName.containsKey(name) && !startGauge(byName, warned, type, name, help))
+                    {
+                        return;
+                    }
+                    typeByName.putIfAbsent(name, type);
+                    final Labels set = labels(warned, type, name, labels);
+                    if (set == null || !labelsByName.computeIfAbsent(name, n -> new java.util.HashSet<>()).add(set))
+                    {
+                        return; // a series left out, or reported twice: the first counts
+                    }
+                    byName.get(name).dataPoint(GaugeSnapshot.GaugeDataPointSnapshot.builder().labels(set).value(value).build());
                 });
             }
             catch (final RuntimeException ex)
             {
-                org.slf4j.LoggerFactory.getLogger(GyreMetrics.class).warn("task type {}: its gauges failed", handler.type(), ex);
+                LOG.warn("task type {}: its gauges failed", type, ex);
             }
         }
         for (final java.util.Map.Entry<String, GaugeSnapshot.Builder> gauge : byName.entrySet())
         {
+            final String type = typeByName.get(gauge.getKey());
             try
             {
                 final GaugeSnapshot snapshot = gauge.getValue().build();
+                if (snapshot.getDataPoints().isEmpty())
+                {
+                    continue; // each of its series was left out, and said so
+                }
                 if (!taken.add(snapshot.getMetadata().getPrometheusName()))
                 {
-                    org.slf4j.LoggerFactory.getLogger(GyreMetrics.class).warn("gauge {} left out: the name is taken", gauge.getKey());
+                    LOG.warn("task type {}: gauge \"{}\" left out: the name is taken", type, gauge.getKey());
                     continue;
                 }
                 all.metricSnapshot(snapshot);
             }
             catch (final IllegalArgumentException ex)
             {
-                org.slf4j.LoggerFactory.getLogger(GyreMetrics.class).warn("gauge {} left out: {}", gauge.getKey(), ex.getMessage());
+                LOG.warn("task type {}: gauge \"{}\" left out: {}", type, gauge.getKey(), ex.getMessage());
             }
+        }
+    }
+
+    /**
+     * Begin the gauge of a name reported for the first time.
+     *
+     * @return false when Prometheus's model refuses the name (a reserved suffix, {@code _total} and the like): left
+     *     out, said once.
+     */
+    private static boolean startGauge(final java.util.Map<String, GaugeSnapshot.Builder> byName, final java.util.Set<String> warned,
+        final String type, final String name, final String help)
+    {
+        try
+        {
+            byName.put(name, GaugeSnapshot.builder().name(name).help(help));
+            return true;
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            leftOut(warned, type, name, ex.getMessage());
+            return false;
+        }
+    }
+
+    /**
+     * @return the labels of a handler's series, or null when they are not name-value pairs or a name is not a
+     *     Prometheus label name ({@value #LABEL_NAME_RULE}): the series is left out, said once per gauge and reason.
+     */
+    private static Labels labels(final java.util.Set<String> warned, final String type, final String gauge, final String[] labels)
+    {
+        if (labels == null || labels.length % 2 != 0)
+        {
+            seriesLeftOut(warned, type, gauge, "its labels are not name, value pairs");
+            return null;
+        }
+        for (int i = 0; i < labels.length; i += 2)
+        {
+            final String label = labels[i];
+            if (label == null || !LABEL_NAME.matcher(label).matches() || label.startsWith("__"))
+            {
+                seriesLeftOut(warned, type, gauge, "label \"" + label + "\" is not a Prometheus label name: " + LABEL_NAME_RULE);
+                return null;
+            }
+            if (labels[i + 1] == null)
+            {
+                seriesLeftOut(warned, type, gauge, "label " + label + " has no value (null)");
+                return null;
+            }
+        }
+        try
+        {
+            return Labels.of(labels);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            seriesLeftOut(warned, type, gauge, ex.getMessage()); // a label name twice
+            return null;
+        }
+    }
+
+    private static void leftOut(final java.util.Set<String> warned, final String type, final String gauge, final String why)
+    {
+        if (warned.add(type + '\0' + gauge + '\0' + why))
+        {
+            LOG.warn("task type {}: gauge \"{}\" left out: {}", type, gauge, why);
+        }
+    }
+
+    private static void seriesLeftOut(final java.util.Set<String> warned, final String type, final String gauge, final String why)
+    {
+        if (warned.add(type + '\0' + gauge + "\0series\0" + why))
+        {
+            LOG.warn("task type {}: gauge \"{}\": a series left out: {}", type, gauge, why);
         }
     }
 

@@ -314,8 +314,20 @@ class MonitorServerTest
                 sink.gauge("gauged_queue_depth", "Requests waiting in the gauged service.", 2, "service", "b");
                 sink.gauge("gyre_live_tasks", "Taken by the engine.", 99);
                 sink.gauge("not a name", "Invalid.", 1);
+                sink.gauge("9starts_with_digit", "Invalid.", 3);
+                sink.gauge("bad name!", "Invalid.", 4);
+                sink.gauge("bad name!", "Invalid, a second series.", 4, "service", "a");
+                sink.gauge("", "Invalid.", 5);
+                sink.gauge("gauged_labelled", "A series with a bad label name is left out, not its gauge.", 6, "bad label", "v");
+                sink.gauge("gauged_labelled", "Reserved.", 7, "__name__", "v");
+                sink.gauge("gauged_labelled", "Fine.", 8, "service", "a");
+                sink.gauge("gauged:after_the_bad_ones", "Still exported.", 9);
             }
         };
+        final ch.qos.logback.classic.Logger metricsLog = (ch.qos.logback.classic.Logger)org.slf4j.LoggerFactory.getLogger(GyreMetrics.class);
+        final ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> warnings = new ch.qos.logback.core.read.ListAppender<>();
+        warnings.start();
+        metricsLog.addAppender(warnings);
         try (Engine own = Engine.open(EngineConfig.builder(dir.resolve("gauged")).handler(gauged).build());
              MonitorServer ownMonitor = MonitorServer.start("127.0.0.1", 0, own, null))
         {
@@ -327,7 +339,35 @@ class MonitorServerTest
                 .contains("gauged_queue_depth{service=\"b\"} 2")
                 .contains("gyre_live_tasks 0")
                 .doesNotContain("gyre_live_tasks 99")
-                .doesNotContain("not a name");
+                .doesNotContain("not a name")
+                .contains("gauged_labelled{service=\"a\"} 8")
+                .contains("gauged:after_the_bad_ones 9");
+            // left out, not renamed: Prometheus's escaping would have exported them under names no one chose
+            assertThat(response.body().lines().filter(l -> !l.startsWith("#")))
+                .noneMatch(l -> l.startsWith("not_a_name") || l.startsWith("_starts_with_digit") || l.startsWith("bad_name_"))
+                .noneMatch(l -> l.contains("bad_label") || l.contains("__name__"))
+                .filteredOn(l -> l.startsWith("gauged_labelled")).containsExactly("gauged_labelled{service=\"a\"} 8.0");
+            // one WARN each, naming the task type and the name
+            final List<String> lines;
+            synchronized (warnings)
+            {
+                lines = warnings.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                    .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+            }
+            assertThat(lines).containsExactlyInAnyOrder(
+                "task type gauged: gauge \"gyre_live_tasks\" left out: the name is taken",
+                "task type gauged: gauge \"not a name\" left out: not a Prometheus metric name: [a-zA-Z_:][a-zA-Z0-9_:]*",
+                "task type gauged: gauge \"9starts_with_digit\" left out: not a Prometheus metric name: [a-zA-Z_:][a-zA-Z0-9_:]*",
+                "task type gauged: gauge \"bad name!\" left out: not a Prometheus metric name: [a-zA-Z_:][a-zA-Z0-9_:]*",
+                "task type gauged: gauge \"\" left out: not a Prometheus metric name: [a-zA-Z_:][a-zA-Z0-9_:]*",
+                "task type gauged: gauge \"gauged_labelled\": a series left out: label \"bad label\" is not a Prometheus label name: "
+                    + "[a-zA-Z_][a-zA-Z0-9_]*, not starting with __ (reserved)",
+                "task type gauged: gauge \"gauged_labelled\": a series left out: label \"__name__\" is not a Prometheus label name: "
+                    + "[a-zA-Z_][a-zA-Z0-9_]*, not starting with __ (reserved)");
+        }
+        finally
+        {
+            metricsLog.detachAppender(warnings);
         }
     }
 }
