@@ -19,7 +19,10 @@ import java.util.Locale;
  */
 enum LogFormat
 {
-    /** One line of text; a task-level line ends with its fields: {@code taskId="42" type="echo" attempt="1" state="RUNNING"}. */
+    /**
+     * One line of text; a task-level line ends with its fields: {@code taskId="42" type="echo" attempt="1" state="RUNNING"},
+     * the message and the values escaped ({@link TextLog}).
+     */
     TEXT,
     /** One JSON object a line (logstash-logback-encoder): timestamp, level, logger, thread, message, fields, stack trace. */
     JSON;
