@@ -230,12 +230,15 @@ final class AsyncAttempts
         }
 
         @Override
-        void failWith(final int kind, final String reason)
+        synchronized boolean settle(final int kind, final String reason)
         {
-            synchronized (this)
-            {
-                super.failWith(kind, reason);
-            }
+            return super.settle(kind, reason);
+        }
+
+        @Override
+        void failed(final int kind, final String reason, final Throwable cause, final boolean log)
+        {
+            super.failed(kind, reason, cause, log); // settles under this lock, logs outside it
             reported();
         }
 

@@ -115,12 +115,9 @@ abstract class AttemptContext implements TaskContext
         catch (final Throwable t)
         {
             // the handler's message is the error (validate is told to name the field and say what is wrong), whatever
-            // it threw; the class only when there is no message. A bug in validate keeps its class in the DEBUG log.
-            if (!(t instanceof TaskFailure))
-            {
-                fields(LOG.atDebug()).setCause(t).log("validate threw {}; the attempt failed permanently", t.getClass().getName());
-            }
-            failWith(FailedRecord.KIND_PERMANENT, "invalid input: " + (t.getMessage() != null ? t.getMessage() : t.getClass().getName()));
+            // it threw; the class only when there is no message. A bug in validate keeps its stack trace in the DEBUG line.
+            failed(FailedRecord.KIND_PERMANENT, "invalid input: " + (t.getMessage() != null ? t.getMessage() : t.getClass().getName()),
+                t instanceof TaskFailure ? null : t, true);
             return;
         }
         try
@@ -135,17 +132,17 @@ abstract class AttemptContext implements TaskContext
         catch (final TaskFailure failure)
         {
             // the handler's own verdict, a business outcome: the journal, the outcome and the metrics say it
-            fields(LOG.atDebug()).log("the handler failed the attempt: {}", failure.getMessage());
             failWith(failure.retryable() ? FailedRecord.KIND_RETRYABLE : FailedRecord.KIND_PERMANENT, failure.getMessage());
         }
         catch (final Throwable t)
         {
             // not a TaskFailure: a bug in the handler, or in what it calls, worth its stack trace; DEBUG when it was
-            // told to stop, since a stopped handler throwing (an interrupt) is how stopping often looks
+            // told to stop, since a stopped handler throwing (an interrupt) is how stopping often looks. This is the
+            // attempt's one line: the failure is not logged again
             fields(stopRequested() ? LOG.atDebug() : LOG.atWarn()).setCause(t)
                 .log("the handler threw {}; the attempt failed (a handler fails on purpose with TaskFailure)", t.getClass().getName());
-            failWith(stopRequested() ? FailedRecord.KIND_CANCELLED : FailedRecord.KIND_RETRYABLE,
-                t.getClass().getName() + (t.getMessage() != null ? ": " + t.getMessage() : ""));
+            failed(stopRequested() ? FailedRecord.KIND_CANCELLED : FailedRecord.KIND_RETRYABLE,
+                t.getClass().getName() + (t.getMessage() != null ? ": " + t.getMessage() : ""), null, false);
         }
     }
 
@@ -436,14 +433,47 @@ abstract class AttemptContext implements TaskContext
         failWith(retryable ? FailedRecord.KIND_RETRYABLE : FailedRecord.KIND_PERMANENT, reason);
     }
 
-    void failWith(final int kind, final String reason)
+    /**
+     * Fail the attempt, unless it already has a result, and log it: see {@link #failed}.
+     */
+    final void failWith(final int kind, final String reason)
+    {
+        failed(kind, reason, null, true);
+    }
+
+    /**
+     * Fail the attempt, unless it already has a result (the first result counts), and log that it failed. Every way an
+     * attempt fails comes here, whatever its mode (inline, on a pool, async) and whatever failed it (a thrown
+     * {@link TaskFailure}, a failure reported through {@link #fail}, an input {@code validate} refused, an output over
+     * the limit, a type with no handler), so each failed attempt gets one DEBUG line: {@code the handler failed the
+     * attempt: <its error>}, with the task's fields. Not for an attempt the engine stopped (cancelled, timed out:
+     * {@link FailedRecord#KIND_CANCELLED}), whose stop is the line; nor when the caller logged the failure already
+     * (a handler that threw something other than TaskFailure: its WARN with the stack trace is the line).
+     *
+     * @param cause what to log the line with (a bug in {@code validate}: its stack trace), or null.
+     * @param log   false when the caller logged this failure already.
+     */
+    void failed(final int kind, final String reason, final Throwable cause, final boolean log)
+    {
+        if (settle(kind, reason) && log && kind != FailedRecord.KIND_CANCELLED)
+        {
+            final LoggingEventBuilder line = fields(LOG.atDebug());
+            (cause != null ? line.setCause(cause) : line).log("the handler failed the attempt: {}", reason);
+        }
+    }
+
+    /**
+     * @return whether this settled the attempt as failed: false when it had a result already.
+     */
+    boolean settle(final int kind, final String reason)
     {
         if (result != PENDING)
         {
-            return;
+            return false;
         }
         result = FAILED;
         errorKind = kind;
         message = reason;
+        return true;
     }
 }

@@ -223,18 +223,68 @@ class TaskLogTest extends EngineTestSupport
 
         assertThat(events(e -> e.getLevel().isGreaterOrEqual(Level.INFO))).as("lines at INFO or above").isEmpty();
         final List<ILoggingEvent> failures = events(e -> e.getFormattedMessage().startsWith("the handler failed the attempt"));
-        // per failing type: the even payloads retry once (two attempts), the odd ones fail permanently (one); only the
-        // thrown TaskFailures are logged (a failure reported through the context is a plain result)
-        assertThat(failures).hasSize(perType / 2 * 2 + perType / 2);
+        // per failing type: the even payloads retry once (two attempts), the odd ones fail permanently (one); a line
+        // for each failed attempt, whether the TaskFailure was thrown or the failure reported through the context
+        assertThat(failures).hasSize(2 * (perType / 2 * 2 + perType / 2));
         for (final ILoggingEvent line : failures)
         {
             assertThat(line.getLevel()).isEqualTo(Level.DEBUG);
             final Map<String, Object> fields = fields(line);
             final String key = keyByTaskId.get((Long)fields.get(TaskLog.TASK_ID));
-            assertThat(key).startsWith("fails-by-throwing-");
-            assertThat(fields).containsEntry(TaskLog.KEY, key).containsEntry(TaskLog.TYPE, "fails-by-throwing")
-                .containsEntry(TaskLog.STATE, "RUNNING").containsKey(TaskLog.ATTEMPT);
+            assertThat(key).startsWith((String)fields.get(TaskLog.TYPE) + "-");
+            assertThat(fields).containsEntry(TaskLog.KEY, key).containsEntry(TaskLog.STATE, "RUNNING").containsKey(TaskLog.ATTEMPT);
+            assertThat((String)fields.get(TaskLog.TYPE)).isIn("fails-by-throwing", "fails-by-reporting");
         }
+    }
+
+    /**
+     * The rule (README, Logs): every attempt that fails gets exactly one DEBUG line, {@code the handler failed the
+     * attempt: <its error>} with the task's fields, in every execution mode and however it failed: a thrown
+     * {@link TaskFailure}, a failure reported through the context (an http 503 or refused connection is one), an input
+     * {@code validate} refused, an output over {@code maxOutputBytes} (given to {@code succeed} or asked of
+     * {@code outputBuffer}). One line, not two: a bug in {@code validate} is that line with its stack trace.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"INLINE", "BLOCKING", "CPU", "ASYNC"})
+    void shouldLogEveryFailedAttemptOnceWhateverItsModeAndCause(final String modeName) throws Exception
+    {
+        final ExecutionMode mode = ExecutionMode.valueOf(modeName);
+        engineLogger.setLevel(Level.DEBUG);
+        open(b -> b.maxOutputBytes(1024).handler(new FailingEveryWay("every-way", mode)));
+        final Map<String, String> errorByCause = new LinkedHashMap<>();
+        errorByCause.put("throw", "thrown");
+        errorByCause.put("report", "reported");
+        errorByCause.put("validate", "invalid input: payload: refused");
+        errorByCause.put("validate-bug", "invalid input: a bug in validate");
+        errorByCause.put("succeed-too-big", "output of 2048 bytes exceeds maxOutputBytes=1024");
+        errorByCause.put("buffer-too-big", "output of 4096 bytes exceeds maxOutputBytes=1024");
+        final Map<String, Long> taskIdByCause = new LinkedHashMap<>();
+        for (final String cause : errorByCause.keySet())
+        {
+            final Outcome outcome = get(engine.submit(new TaskRequest().key(mode + "-" + cause).type("every-way").payload(cause)
+                .maxAttempts(1).deadLetter(false)));
+            assertThat(outcome.state()).as(cause).isEqualTo(TaskState.FAILED);
+            assertThat(outcome.error()).as(cause).isEqualTo(errorByCause.get(cause));
+            taskIdByCause.put(cause, outcome.taskId());
+        }
+
+        final List<ILoggingEvent> failures = events(e -> e.getLoggerName().equals(AttemptContext.class.getName()) &&
+            e.getLevel() == Level.DEBUG);
+        assertThat(failures).as("one line per failed attempt").hasSize(errorByCause.size());
+        for (final Map.Entry<String, String> cause : errorByCause.entrySet())
+        {
+            final long taskId = taskIdByCause.get(cause.getKey());
+            final List<ILoggingEvent> lines = failures.stream().filter(e -> Long.valueOf(taskId).equals(fields(e).get(TaskLog.TASK_ID))).toList();
+            assertThat(lines).as("lines about %s", cause.getKey()).hasSize(1);
+            assertThat(lines.get(0).getFormattedMessage()).isEqualTo("the handler failed the attempt: " + cause.getValue());
+            assertThat(fields(lines.get(0))).containsExactlyInAnyOrderEntriesOf(Map.of(
+                TaskLog.TASK_ID, taskId, TaskLog.KEY, mode + "-" + cause.getKey(), TaskLog.TYPE, "every-way",
+                TaskLog.ATTEMPT, 1, TaskLog.STATE, "RUNNING"));
+            assertThat(lines.get(0).getThrowableProxy() != null).as("a stack trace for %s", cause.getKey())
+                .isEqualTo(cause.getKey().equals("validate-bug"));
+        }
+        assertThat(events(e -> e.getLevel().isGreaterOrEqual(Level.INFO) && !e.getFormattedMessage().startsWith("engine ")))
+            .as("nothing at INFO or above for failures on purpose").isEmpty();
     }
 
     /**
@@ -358,6 +408,66 @@ class TaskLogTest extends EngineTestSupport
                 throw retry ? TaskFailure.retryable("not yet") : TaskFailure.permanent("never");
             }
             context.fail(retry, retry ? "not yet" : "never");
+        }
+    }
+
+    /**
+     * Fails each attempt the way its payload names, in its mode (an ASYNC one reports from another thread): throws a
+     * TaskFailure, reports one, refuses its input in validate (on purpose, or with a bug), gives succeed an output
+     * over the limit, asks outputBuffer for one.
+     */
+    private record FailingEveryWay(String type, ExecutionMode executionMode) implements TaskHandler
+    {
+        @Override
+        public void validate(final TaskContext context) throws TaskFailure
+        {
+            switch (cause(context))
+            {
+                case "validate" -> throw TaskFailure.permanent("payload: refused");
+                case "validate-bug" -> throw new IllegalArgumentException("a bug in validate");
+                default ->
+                {
+                }
+            }
+        }
+
+        @Override
+        public void execute(final TaskContext context) throws TaskFailure
+        {
+            final String cause = cause(context);
+            if (cause.equals("throw"))
+            {
+                throw TaskFailure.permanent("thrown");
+            }
+            if (cause.equals("buffer-too-big"))
+            {
+                context.outputBuffer(4096);
+                return;
+            }
+            final Runnable report = () ->
+            {
+                if (cause.equals("report"))
+                {
+                    context.fail(false, "reported");
+                }
+                else
+                {
+                    context.succeed(new byte[2048]);
+                }
+            };
+            if (executionMode == ExecutionMode.ASYNC)
+            {
+                CompletableFuture.runAsync(report);
+            }
+            else
+            {
+                report.run();
+            }
+        }
+
+        private static String cause(final TaskContext context)
+        {
+            return context.payload().getStringWithoutLengthUtf8(0, context.payloadLength());
         }
     }
 
