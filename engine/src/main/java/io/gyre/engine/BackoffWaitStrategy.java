@@ -1,50 +1,48 @@
 package io.gyre.engine;
 
 import com.lmax.disruptor.AlertException;
+import com.lmax.disruptor.BatchEventProcessor;
 import com.lmax.disruptor.Sequence;
 import com.lmax.disruptor.SequenceBarrier;
 import com.lmax.disruptor.SleepingWaitStrategy;
 import com.lmax.disruptor.WaitStrategy;
 
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The stage threads' default wait: Disruptor's {@link SleepingWaitStrategy} while work comes often, and no CPU
- * to speak of while none comes.
+ * The stage threads' default wait: spin, yield, then sleep until woken, so that a stage takes up no CPU while no
+ * work comes and is back within a wake-up when it does.
  * <ol>
- * <li>As {@link SleepingWaitStrategy}: spin 100 times, yield 100 times, then park for the shortest time the
- *     kernel gives (about 50 µs here). Under load a stage thread never gets further, so this is the same
- *     strategy as before, at the same latency.</li>
- * <li>Idle for {@link #DEEP_AFTER_NANOS} (100 ms) of those short parks, it parks for up to
- *     {@code deepParkNanos} at a time, and a publication into the ring wakes it at once
- *     ({@link #signalAllWhenBlocking}, which Disruptor calls on every publication and when a stage is
- *     halted).</li>
+ * <li>Spin 100 times, then yield 100 times (as Disruptor's {@link SleepingWaitStrategy}): under load a stage
+ *     thread rarely gets further.</li>
+ * <li>Then park, for up to {@code deepParkNanos} at a time, until woken: by a publication into the ring
+ *     ({@link #signalAllWhenBlocking}, which Disruptor calls on every publication and when a stage is halted), or by
+ *     the progress of the stage it waits on (a stage's {@link BatchEventProcessor} publishes how far it got, then
+ *     asks this strategy for more, which wakes the sleepers first).</li>
  * </ol>
- * Each short park costs a timer and a wake-up: on this VM SleepingWaitStrategy alone kept an idle engine's two
- * stage threads at about 21 % of a core each (BENCHMARKS.md). The publisher pays one volatile read per
- * publication, and an unpark only when a stage sleeps deeply.
+ * Before, step 2 was {@link SleepingWaitStrategy}'s park of the shortest time the kernel gives (about 50 µs here,
+ * the timer slack) for 100 ms before a deep sleep: each hand-off between two idle stages cost up to that park, where
+ * a wake-up costs a few µs. At 20,000 tasks/s over TCP this took 15 to 35 µs off the median and more off the tails
+ * (BENCHMARKS.md); an idle stage also wakes less often.
  * <p>
- * A wake-up can come late, never be lost: a stage only ever waits longer, by at most {@code deepParkNanos} (a
- * millisecond by default), and only after 100 ms of idleness. That happens to a stage that waits on an earlier
- * stage rather than on the publishers, if the earlier one spends more than 100 ms on a batch (a journal
- * outage): nothing signals a stage's progress, so the later one sees it at the end of its deep park. And the
- * publisher's read of the sleeper count is not fenced against its publication (a fence would cost every
- * publication); with Disruptor's multi-producer ring the claim that precedes the publication is one, a
- * single-producer ring would leave the same one-park bound.
+ * A wake-up is never lost: the waker publishes (a sequence), fences, then looks for sleepers; a sleeper registers
+ * (a full fence), then looks at the sequence once more before it parks: one of the two sees the other. A sleeper is
+ * taken out of its slot by the one who wakes it, so it is unparked once, not by every publication until it runs. The
+ * deep park's bound is a last resort (more sleepers than slots park briefly instead). The publisher pays a fence and
+ * a volatile read per publication, and an unpark only when a stage sleeps.
  * <p>
  * Thread safety: shared by every stage thread of a ring and by its publishers.
  */
 final class BackoffWaitStrategy implements WaitStrategy
 {
-    /** Idle time in short parks before a stage parks deeply. */
-    static final long DEEP_AFTER_NANOS = 100_000_000L;
-    /** The longest deep park by default, and so the longest delay a missed wake-up adds. */
+    /** The longest deep park by default. */
     static final long DEFAULT_DEEP_PARK_NANOS = 1_000_000L;
 
     private static final int SPINS = 100;
     private static final int YIELDS = 100;
-    /** As {@link SleepingWaitStrategy}'s: as short as the kernel allows. */
+    /** For a sleeper with no slot: as short as the kernel allows. */
     private static final long SHORT_PARK_NANOS = 100L;
     /** Stage threads that can sleep deeply at once and be woken; more (none in this engine) just park shorter. */
     private static final int SLOTS = 16;
@@ -74,9 +72,11 @@ final class BackoffWaitStrategy implements WaitStrategy
     public long waitFor(final long sequence, final Sequence cursor, final Sequence dependentSequence, final SequenceBarrier barrier)
         throws AlertException
     {
+        // A stage asks for more right after publishing how far it got (Disruptor's BatchEventProcessor sets its
+        // sequence, then waits again): a later stage asleep on that progress is woken here.
+        signalAllWhenBlocking();
         long available;
         int counter = SPINS + YIELDS;
-        long idleSince = 0;
         while ((available = dependentSequence.get()) < sequence)
         {
             barrier.checkAlert();
@@ -91,19 +91,7 @@ final class BackoffWaitStrategy implements WaitStrategy
             }
             else
             {
-                final long now = System.nanoTime();
-                if (idleSince == 0)
-                {
-                    idleSince = now;
-                }
-                if (now - idleSince < DEEP_AFTER_NANOS)
-                {
-                    LockSupport.parkNanos(SHORT_PARK_NANOS);
-                }
-                else
-                {
-                    parkDeeply(sequence, dependentSequence, barrier);
-                }
+                parkDeeply(sequence, dependentSequence, barrier);
             }
         }
         return available;
@@ -138,19 +126,24 @@ final class BackoffWaitStrategy implements WaitStrategy
         finally
         {
             deepSleepers.addAndGet(-1);
-            sleepers.set(slot, null);
+            sleepers.compareAndSet(slot, self, null);
         }
     }
 
     @Override
     public void signalAllWhenBlocking()
     {
+        // the caller's publication (an event, a stage's progress) ordered before the look at the sleepers, as a
+        // sleeper's registration is before its last look at the sequence: one of the two sees the other
+        VarHandle.fullFence();
         if (deepSleepers.get() > 0)
         {
             for (int i = 0; i < SLOTS; i++)
             {
+                // taken out of its slot by the one who wakes it: a sleeper is unparked once, not by every publication
+                // until it runs again
                 final Thread sleeper = sleepers.get(i);
-                if (sleeper != null)
+                if (sleeper != null && sleepers.compareAndSet(i, sleeper, null))
                 {
                     LockSupport.unpark(sleeper);
                 }

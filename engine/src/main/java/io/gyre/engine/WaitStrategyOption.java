@@ -15,8 +15,9 @@ public enum WaitStrategyOption
     /** Park on a lock and condition: no CPU when idle, microseconds to wake. */
     BLOCKING,
     /**
-     * As SLEEPING while work comes; idle for 100 ms, park until the next publication wakes the thread: no CPU to
-     * speak of when idle (see {@link BackoffWaitStrategy}). The default.
+     * Spin, yield, then park until the next publication, or the progress of the stage waited on, wakes the thread:
+     * a wake-up per hand-off rather than SLEEPING's timed parks, and no CPU to speak of when idle (see
+     * {@link BackoffWaitStrategy}). The default.
      */
     BACKOFF,
     /** Spin, then yield, then park for a short time (about 50 µs here) again and again: fast under load. */

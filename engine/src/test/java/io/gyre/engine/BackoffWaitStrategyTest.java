@@ -59,6 +59,46 @@ class BackoffWaitStrategyTest
     }
 
     @Test
+    void shouldWakeAStageAsleepOnAnEarlierStageWhenThatOneAsksForMore() throws Exception
+    {
+        // a later stage waits on an earlier stage's sequence, which no publication moves: the earlier stage's next
+        // wait (Disruptor's processor sets its sequence, then waits again) must wake it
+        final Sequence earlier = new Sequence(-1);
+        final CompletableFuture<Long> waited = CompletableFuture.supplyAsync(() ->
+        {
+            try
+            {
+                return strategy.waitFor(0, cursor, earlier, barrier);
+            }
+            catch (final AlertException ex)
+            {
+                throw new IllegalStateException(ex);
+            }
+        }, stage);
+        await().atMost(Duration.ofSeconds(10)).until(() -> strategy.deepSleepers() == 1);
+
+        cursor.set(0);
+        earlier.set(0);
+        assertThat(strategy.waitFor(0, cursor, cursor, barrier)).isZero();   // the earlier stage, asking for more
+        assertThat(waited.get(10, TimeUnit.SECONDS)).isZero();
+    }
+
+    @Test
+    void shouldSleepOnlyAfterSpinningAndYieldingAndWakeOnce() throws Exception
+    {
+        final CompletableFuture<Long> waited = CompletableFuture.supplyAsync(() -> waitFor(0), stage);
+        await().atMost(Duration.ofSeconds(10)).until(() -> strategy.deepSleepers() == 1);
+        // many publications while it wakes: each finds it taken out of its slot already, or asleep once
+        cursor.set(0);
+        for (int i = 0; i < 1000; i++)
+        {
+            strategy.signalAllWhenBlocking();
+        }
+        assertThat(waited.get(10, TimeUnit.SECONDS)).isZero();
+        await().atMost(Duration.ofSeconds(10)).until(() -> strategy.deepSleepers() == 0);
+    }
+
+    @Test
     void shouldWakeADeepSleeperWhenItsStageIsHalted()
     {
         final CompletableFuture<Long> waited = CompletableFuture.supplyAsync(() -> waitFor(0), stage);
