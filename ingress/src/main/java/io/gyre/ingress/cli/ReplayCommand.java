@@ -79,6 +79,9 @@ public final class ReplayCommand implements Callable<Integer>
             + "metadata names the one it was written with, which is used, and shown, instead.")
     private String rollCycle;
 
+    /** The roll cycle the journal was written with, as its metadata says (null when it cannot be opened). */
+    private String journalsRollCycle;
+
     @Option(names = "--from", paramLabel = "INDEX", converter = IndexConverter.class,
         description = "Replay from this document index (hex with 0x, or decimal), as --print and the summary show "
             + "them. Tasks submitted before it are unknown to the replay, so derived records are not checked.")
@@ -130,7 +133,10 @@ public final class ReplayCommand implements Callable<Integer>
             return EXIT_ERROR;
         }
 
-        JournalReplay.Options options = JournalReplay.Options.of(journal).withRollCycle(rollCycle);
+        // the journal's own roll cycle from here on: Chronicle Queue would use it anyway, warning that it overrides ours
+        journalsRollCycle = quietly(() -> journalRollCycle(journal, rollCycle));
+        final String readWith = journalsRollCycle != null && rollCycleNames().contains(journalsRollCycle) ? journalsRollCycle : rollCycle;
+        JournalReplay.Options options = JournalReplay.Options.of(journal).withRollCycle(readWith);
         if (fromIndex != null && snapshot != null)
         {
             throw new ParameterException(spec.commandLine(), "--from and --snapshot cannot be used together");
@@ -224,7 +230,7 @@ public final class ReplayCommand implements Callable<Integer>
      */
     private String rollCycleShown()
     {
-        final String used = journalRollCycle(journal, rollCycle);
+        final String used = journalsRollCycle;
         if (used == null)
         {
             return rollCycle;
@@ -232,6 +238,39 @@ public final class ReplayCommand implements Callable<Integer>
         final boolean given = spec.commandLine().getParseResult() != null &&
             spec.commandLine().getParseResult().hasMatchedOption("--roll-cycle");
         return given && !used.equals(rollCycle) ? used + " (the journal's; --roll-cycle " + rollCycle + " does not apply)" : used;
+    }
+
+    /**
+     * Run a look at the journal's metadata with Chronicle Queue's warnings that it overrides the roll cycle it was
+     * given turned off: that is what the look is for, not news for the user.
+     */
+    private static <T> T quietly(final java.util.function.Supplier<T> look)
+    {
+        final org.slf4j.Logger[] chatty = {org.slf4j.LoggerFactory.getLogger("net.openhft.chronicle.queue.impl.single.SCQMeta"),
+            org.slf4j.LoggerFactory.getLogger("net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder")};
+        final ch.qos.logback.classic.Level[] levels = new ch.qos.logback.classic.Level[chatty.length];
+        for (int i = 0; i < chatty.length; i++)
+        {
+            if (chatty[i] instanceof ch.qos.logback.classic.Logger logger)
+            {
+                levels[i] = logger.getLevel();
+                logger.setLevel(ch.qos.logback.classic.Level.ERROR);
+            }
+        }
+        try
+        {
+            return look.get();
+        }
+        finally
+        {
+            for (int i = 0; i < chatty.length; i++)
+            {
+                if (chatty[i] instanceof ch.qos.logback.classic.Logger logger)
+                {
+                    logger.setLevel(levels[i]);
+                }
+            }
+        }
     }
 
     /**
@@ -321,7 +360,8 @@ public final class ReplayCommand implements Callable<Integer>
     private String indexNotInJournal(final long index)
     {
         final String asked = "index 0x" + Long.toHexString(index) + " (" + index + ") is not in the journal at " + journal;
-        try (Journal opened = Journal.openReadOnly(JournalConfig.of(journal).withRollCycle(rollCycle)))
+        try (Journal opened = Journal.openReadOnly(JournalConfig.of(journal).withRollCycle(
+            journalsRollCycle != null && rollCycleNames().contains(journalsRollCycle) ? journalsRollCycle : rollCycle)))
         {
             final long first = opened.firstIndex();
             final long last = opened.lastIndex();
