@@ -193,6 +193,7 @@ public final class Engine implements AutoCloseable
             {
                 snapshotter.verified(recovered.snapshot.file());
             }
+            recovered.unusable.forEach(snapshotter::unusable);
         }
         this.metrics = config.metrics() ? new EngineMetrics(registry.typesById()) : null;
         sequencer.metrics(metrics);
@@ -289,7 +290,7 @@ public final class Engine implements AutoCloseable
 
     /** The state rebuilt at open, and how. */
     record Recovered(Sequencer sequencer, long replayed, long replayNanos, SnapshotInfo snapshot, long snapshotNanos,
-                             List<String> skipped)
+                             List<String> skipped, List<java.nio.file.Path> unusable)
     {
     }
 
@@ -320,6 +321,7 @@ public final class Engine implements AutoCloseable
                                      final JournalReader lookup)
     {
         final List<String> skipped = new java.util.ArrayList<>();
+        final List<java.nio.file.Path> unusable = new java.util.ArrayList<>();
         final SnapshotStore store = SnapshotStore.of(config.journal().directory());
         final long loadStart = System.nanoTime();
         for (final SnapshotStore.Entry entry : store.list())
@@ -337,7 +339,7 @@ public final class Engine implements AutoCloseable
                 final long replayStart = System.nanoTime();
                 final long replayed = replay(journal, sequencer, position, config);
                 final SnapshotInfo info = new SnapshotInfo(entry.path(), position.eventId(), entry.sizeBytes(), 0, 0);
-                return new Recovered(sequencer, replayed, System.nanoTime() - replayStart, info, snapshotNanos, skipped);
+                return new Recovered(sequencer, replayed, System.nanoTime() - replayStart, info, snapshotNanos, skipped, unusable);
             }
             catch (final JournalCorruptedException ex)
             {
@@ -347,12 +349,13 @@ public final class Engine implements AutoCloseable
             {
                 LOG.warn("snapshot {} not used: {}; trying an older one", entry.path().getFileName(), ex.getMessage());
                 skipped.add(entry.path().getFileName() + ": " + ex.getMessage());
+                unusable.add(entry.path());
             }
         }
         final Sequencer sequencer = new Sequencer(Settings.of(config), registry, lookup);
         final long replayStart = System.nanoTime();
         final long replayed = replay(journal, sequencer, null, config);
-        return new Recovered(sequencer, replayed, System.nanoTime() - replayStart, null, 0, skipped);
+        return new Recovered(sequencer, replayed, System.nanoTime() - replayStart, null, 0, skipped, unusable);
     }
 
     /**

@@ -62,6 +62,11 @@ final class Snapshotter implements AutoCloseable
      * thread only, but for {@link #verified} before it starts.
      */
     private final java.util.Set<java.nio.file.Path> whole = new java.util.HashSet<>();
+    /**
+     * Snapshots the start found unusable (damaged, or of another journal: one whose checksums hold but whose record
+     * this journal does not have): never counted as kept, deleted by the next clean-up.
+     */
+    private final java.util.Set<java.nio.file.Path> unusable = new java.util.HashSet<>();
 
     Snapshotter(final Journal journal, final EngineConfig config)
     {
@@ -88,6 +93,14 @@ final class Snapshotter implements AutoCloseable
     void verified(final java.nio.file.Path snapshot)
     {
         whole.add(snapshot);
+    }
+
+    /**
+     * Before the stages start: the start skipped this snapshot as unusable.
+     */
+    void unusable(final java.nio.file.Path snapshot)
+    {
+        unusable.add(snapshot);
     }
 
     void replayed(final long records)
@@ -270,6 +283,12 @@ final class Snapshotter implements AutoCloseable
         {
             if (valid >= kept)
             {
+                store.delete(entry);
+                continue;
+            }
+            if (unusable.remove(entry.path()))
+            {
+                LOG.warn("deleting {}: the engine's start found it unusable", entry.path().getFileName());
                 store.delete(entry);
                 continue;
             }

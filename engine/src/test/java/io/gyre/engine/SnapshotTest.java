@@ -433,6 +433,41 @@ class SnapshotTest
     }
 
     /**
+     * A snapshot the start could not use although its checksums hold (one of another journal) is not kept either: the
+     * next clean-up deletes it, so it never takes the place of this journal's own (outside check).
+     */
+    @Test
+    void shouldNotKeepASnapshotOfAnotherJournalThatTheStartSkipped() throws Exception
+    {
+        final Path other = Files.createDirectories(dir.resolve("other"));
+        final Path mine = Files.createDirectories(dir.resolve("mine"));
+        try (Engine engine = Engine.open(EngineConfig.builder(other).build()))
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                engine.submit(new TaskRequest().key("o" + i).type("echo").payload("v")).get(10, TimeUnit.SECONDS);
+            }
+        }
+        final EngineConfig config = EngineConfig.builder(mine).snapshotsKept(2).build();
+        try (Engine engine = Engine.open(config))
+        {
+            engine.submit(new TaskRequest().key("m").type("echo").payload("w")).get(10, TimeUnit.SECONDS);
+        }
+        // the other journal's newest snapshot, further along than any of mine, copied in: the start skips it
+        final SnapshotStore.Entry foreign = SnapshotStore.of(other).list().get(0);
+        final Path copied = Files.copy(foreign.path(), SnapshotStore.of(mine).directory().resolve(foreign.path().getFileName()));
+        final List<Path> ownBefore = SnapshotStore.of(mine).list().stream().map(SnapshotStore.Entry::path)
+            .filter(path -> !path.equals(copied)).toList();
+        try (Engine engine = Engine.open(config))
+        {
+            assertThat(engine.recovery().snapshotsSkipped()).singleElement().asString().contains("another journal");
+            engine.submit(new TaskRequest().key("m2").type("echo").payload("x")).get(10, TimeUnit.SECONDS);
+        }
+        final List<Path> kept = SnapshotStore.of(mine).list().stream().map(SnapshotStore.Entry::path).toList();
+        assertThat(kept).hasSize(2).doesNotContain(copied).contains(ownBefore.get(0));
+    }
+
+    /**
      * The records replayed at open count towards the next snapshot: an engine restarted (killed) more often than
      * every {@code snapshotEveryRecords} records must still snapshot, or each start replays more than the last
      * (outside check: twelve restarts of a crash loop over 9,033 records, no snapshot, everything replayed each time).
