@@ -128,17 +128,37 @@ class SlowReaderTest
     @Test
     void aClientReadingItsAnswersSlowlyIsNotClosedAsIdle() throws Exception
     {
+        readSlowly(48, 256 << 10, 1, 16 << 10);
+    }
+
+    /**
+     * Slower, so that the server's socket buffer (megabytes on loopback) takes longer than the idle timeout to drain
+     * once the server has handed it the last answers: the client is still reading them.
+     */
+    @Test
+    void aClientReadingTheSocketsBacklogSlowlyIsNotClosedAsIdle() throws Exception
+    {
+        readSlowly(6, 1000 << 10, 15, 0);
+    }
+
+    /**
+     * @param receiveBuffer the client's socket receive buffer, or 0 for the system's (which grows to megabytes on
+     *     loopback: with the server's send buffer, the answers then sit in the kernel while the client reads them).
+     */
+    private void readSlowly(final int answers, final int output, final int pauseMillis, final int receiveBuffer) throws Exception
+    {
         // 48 submissions of one key: one task, the others joined or answered with its outcome, 48 answers of 256 KiB
         // each, produced at once (more than the kernel's socket buffers hold); nothing is in flight after that, and the
         // client takes seconds to read them, sending nothing
-        final int answers = 48;
-        final int output = 256 << 10;
         try (Engine engine = Engine.open(EngineConfig.builder(dir.resolve("journal")).build());
              GyreServer server = GyreServer.start(engine, ServerConfig.builder().port(0).idleTimeout(java.time.Duration.ofMillis(300))
                  .writeWaterMarks(HIGH_WATER / 2, HIGH_WATER).build());
              SocketChannel slow = SocketChannel.open())
         {
-            slow.setOption(StandardSocketOptions.SO_RCVBUF, 16 << 10);
+            if (receiveBuffer > 0)
+            {
+                slow.setOption(StandardSocketOptions.SO_RCVBUF, receiveBuffer);
+            }
             slow.connect(server.address());
             final String payload = "y".repeat(output);
             final ByteArrayOutputStream requests = new ByteArrayOutputStream();
@@ -156,7 +176,7 @@ class SlowReaderTest
             }
             // 8 KiB a millisecond or so: 12 MiB of answers take seconds, several idle timeouts
             final long start = System.nanoTime();
-            final int results = readResults(slow, answers, 1);
+            final int results = readResults(slow, answers, pauseMillis);
             System.out.println("SlowReaderTest: " + results + " answers read in " + (System.nanoTime() - start) / 1_000_000 + " ms");
             assertThat(results).as("answers read before the connection ended").isEqualTo(answers);
         }

@@ -183,13 +183,16 @@ final class Connection extends ChannelInboundHandlerAdapter
         super.channelWritabilityChanged(ctx);
     }
 
+    /** How much later than the hand-over the kernel must have sent data for it to count as a backlog being read. */
+    private static final long KERNEL_SEND_SLACK_MILLIS = 50;
+
     @Override
     public void userEventTriggered(final ChannelHandlerContext ctx, final Object event) throws Exception
     {
         if (event instanceof IdleStateEvent)
         {
             // a subscription is a request in flight: its client waits for events, and may send nothing meanwhile
-            if (!handshaken || outbox.inFlight() == 0 && subscription == null)
+            if ((!handshaken || outbox.inFlight() == 0 && subscription == null) && !kernelStillSending())
             {
                 final String what = !handshaken ? "no HELLO received" :
                     (paused & PAUSED_WRITES) != 0 ? "nothing read (your answers are not being read)" : "nothing received";
@@ -198,6 +201,25 @@ final class Connection extends ChannelInboundHandlerAdapter
             return;
         }
         super.userEventTriggered(ctx, event);
+    }
+
+    /**
+     * Whether the kernel is still sending this connection replies it took from the server earlier: the client is
+     * reading a backlog out of the socket's buffers (megabytes on loopback), which the idle check sees no progress of
+     * once the server has handed everything over. Told by TCP_INFO (epoll only): data sent later than the last
+     * replies were handed over. Checked again after the next idle period; a client that stops reading closes the
+     * window, the kernel sends no more data, and it is idle then.
+     */
+    private boolean kernelStillSending()
+    {
+        final long handed = outbox.lastHandedNanos();
+        if (handed == 0 || !(ctx.channel() instanceof io.netty.channel.epoll.EpollSocketChannel channel) || !channel.isActive())
+        {
+            return false;
+        }
+        final long sinceHandedMillis = (System.nanoTime() - handed) / 1_000_000;
+        final long sinceSentMillis = channel.tcpInfo().lastDataSent();
+        return sinceSentMillis + KERNEL_SEND_SLACK_MILLIS < sinceHandedMillis;
     }
 
     @Override

@@ -51,6 +51,8 @@ final class Outbox extends BatchingOutcomeListener
     static final int ROLL_BYTES = 64 << 10;
 
     private final ChannelHandlerContext ctx;
+    /** When the socket last took replies from this connection (System.nanoTime; 0: never). Event loop only. */
+    private long lastHandedNanos;
     private final Executor executor;
     private final Runnable afterDrain;
     private final ReplyBudget budget;
@@ -491,6 +493,12 @@ final class Outbox extends BatchingOutcomeListener
         }
     }
 
+    /** @return when the socket last took replies of this connection (System.nanoTime), or 0. Event loop only. */
+    long lastHandedNanos()
+    {
+        return lastHandedNanos;
+    }
+
     /** On the event loop: write what is queued now. */
     void drainNow()
     {
@@ -516,7 +524,11 @@ final class Outbox extends BatchingOutcomeListener
             else
             {
                 // held until the socket takes them, or the channel drops them at its close
-                ctx.write(frames).addListener(written -> unheld(bytes));
+                ctx.write(frames).addListener(written ->
+                {
+                    lastHandedNanos = System.nanoTime();
+                    unheld(bytes);
+                });
                 wrote = true;
             }
         }
