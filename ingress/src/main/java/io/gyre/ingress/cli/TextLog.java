@@ -15,7 +15,8 @@ import java.util.List;
  * {@code \r} from {@code \n} afterwards, nor a line break from a backslash followed by {@code n}.
  * <p>
  * The escapes are JSON's, so a reader can undo them with any JSON string decoder: {@code \\} for a backslash,
- * {@code \n}, {@code \r}, {@code \t}, {@code \}{@code uXXXX} for any other control character (C0, DEL, C1) and for
+ * {@code \n}, {@code \r}, {@code \t}, a backslash, {@code u} and four hexadecimal digits (e.g. {@code 001b}) for any
+ * other control character (C0, DEL, C1) and for
  * U+2028 and U+2029 (line and paragraph separators, which some viewers break lines at); in a field's value also
  * {@code \"}. A message's {@code "} is left as it is: the message is not quoted, and the fields after it are.
  */

@@ -8,6 +8,7 @@ import io.gyre.engine.EngineMetrics;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.PrometheusNaming;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.prometheus.metrics.model.snapshots.Quantile;
 import io.prometheus.metrics.model.snapshots.Quantiles;
@@ -17,7 +18,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Locale;
-import java.util.regex.Pattern;
 
 /**
  * The engine's and the TCP server's figures as Prometheus metric snapshots, read when scraped: nothing is
@@ -30,8 +30,8 @@ final class GyreMetrics
 {
     private static final Logger LOG = LoggerFactory.getLogger(GyreMetrics.class);
     /** What Prometheus's text format takes as a metric name unquoted: a handler's gauge named otherwise is left out. */
-    private static final Pattern METRIC_NAME = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
-    private static final Pattern LABEL_NAME = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");
+    /** What {@link PrometheusNaming#isValidLegacyMetricName} checks, for the warnings. */
+    private static final String METRIC_NAME_RULE = "[a-zA-Z_:][a-zA-Z0-9_:]*";
     private static final String LABEL_NAME_RULE = "[a-zA-Z_][a-zA-Z0-9_]*, not starting with __ (reserved)";
 
     private final Engine engine;
@@ -138,9 +138,9 @@ final class GyreMetrics
             {
                 handler.gauges((name, help, value, labels) ->
                 {
-                    if (name == null || !METRIC_NAME.matcher(name).matches())
+                    if (name == null || !PrometheusNaming.isValidLegacyMetricName(name))
                     {
-                        leftOut(warned, type, name, "not a Prometheus metric name: " + METRIC_NAME.pattern());
+                        leftOut(warned, type, name, "not a Prometheus metric name: " + METRIC_NAME_RULE);
                         return;
                     }
                     if (!byName.containsKey(name) && !startGauge(byName, warned, type, name, help))
@@ -220,7 +220,7 @@ final class GyreMetrics
         for (int i = 0; i < labels.length; i += 2)
         {
             final String label = labels[i];
-            if (label == null || !LABEL_NAME.matcher(label).matches() || label.startsWith("__"))
+            if (label == null || !PrometheusNaming.isValidLegacyLabelName(label) || label.startsWith("__"))
             {
                 seriesLeftOut(warned, type, gauge, "label \"" + label + "\" is not a Prometheus label name: " + LABEL_NAME_RULE);
                 return null;
