@@ -1149,6 +1149,23 @@ public final class Engine implements AutoCloseable
     }
 
     /**
+     * @return threads of the blocking pool still running attempts the pool gave up on ({@link EngineConfig#abandonAfter()}):
+     *     each was replaced, so the pool has this many threads more than its size while they run.
+     */
+    public int abandonedBlockingAttempts()
+    {
+        return pool.abandoned();
+    }
+
+    /**
+     * @return as {@link #abandonedBlockingAttempts()}, for the CPU pool.
+     */
+    public int abandonedCpuAttempts()
+    {
+        return cpuPool.abandoned();
+    }
+
+    /**
      * @return tasks accepted and not yet finished (as of the sequence stage's last batch).
      */
     public int liveTasks()

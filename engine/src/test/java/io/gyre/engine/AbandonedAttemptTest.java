@@ -61,10 +61,13 @@ class AbandonedAttemptTest
         final Outcome quick = engine.submit(new TaskRequest().key("quick").type("quick")).get(10, TimeUnit.SECONDS);
         assertThat(quick.state()).isEqualTo(TaskState.SUCCEEDED);
         assertThat(deaf.running.get()).as("the stuck handler still runs").isEqualTo(1);
+        assertThat(engine.abandonedBlockingAttempts()).as("its thread, counted as abandoned").isEqualTo(1);
+        assertThat(engine.abandonedCpuAttempts()).isZero();
 
         // the handler returns at last: what it returns is dropped, the task keeps its outcome
         deaf.release.countDown();
         await().atMost(Duration.ofSeconds(10)).until(() -> deaf.running.get() == 0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> engine.abandonedBlockingAttempts() == 0);
         assertThat(engine.status("deaf").join().state()).isEqualTo(timedOut.state());
         assertThat(engine.submit(new TaskRequest().key("quick2").type("quick")).get(10, TimeUnit.SECONDS).state())
             .isEqualTo(TaskState.SUCCEEDED);

@@ -72,6 +72,12 @@ final class GyreMetrics
         all.metricSnapshot(gauge("gyre_journal_bytes", "Size of the journal's cycle files (sparse: the most they take on disk).", disk[0]));
         all.metricSnapshot(gauge("gyre_journal_files", "The journal's cycle files.", disk[1]));
         all.metricSnapshot(gauge("gyre_dead_letters", "Tasks in the dead-letter list.", engine.deadLetterCount()));
+        all.metricSnapshot(GaugeSnapshot.builder().name("gyre_attempts_abandoned")
+            .help("Threads still running attempts their pool gave up on (told to stop, not returned within abandon-after): "
+                + "each was replaced by a new thread, by pool.")
+            .dataPoint(gaugePoint(engine.abandonedBlockingAttempts(), "pool", "blocking"))
+            .dataPoint(gaugePoint(engine.abandonedCpuAttempts(), "pool", "cpu"))
+            .build());
         all.metricSnapshot(gauge("gyre_event_subscriptions", "Status event subscriptions open (embedded and over TCP).",
             engine.eventSubscriptions()));
         all.metricSnapshot(counter("gyre_events_lost_in_feed", "Transitions dropped because the event hub fell behind the engine "
