@@ -35,6 +35,9 @@ final class GyreMetrics
     private static final String LABEL_NAME_RULE = "[a-zA-Z_][a-zA-Z0-9_]*, not starting with __ (reserved)";
 
     private final Engine engine;
+    /** The handlers' gauge problems already said as a WARN ({@link #firstTime}); scrapes may run concurrently. */
+    private final java.util.Set<String> warned = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final int WARNED_LIMIT = 1_024;
     private final GyreServer server;
 
     /**
@@ -129,14 +132,13 @@ final class GyreMetrics
      * another name ({@code bad name!} as {@code bad_name_}), which neither the handler's author nor a dashboard asked
      * for, and which may collide. A handler that reports a bad name, one taken by another metric, or throws loses
      * those gauges (or all of its own, when it throws), not the scrape; each is one WARN naming the task type and the
-     * name, once per scrape.
+     * name the first time, DEBUG at later scrapes.
      */
     private void handlerGauges(final MetricSnapshots.Builder all, final java.util.Set<String> taken)
     {
         final java.util.Map<String, GaugeSnapshot.Builder> byName = new java.util.TreeMap<>();
         final java.util.Map<String, String> typeByName = new java.util.HashMap<>();
         final java.util.Map<String, java.util.Set<Labels>> labelsByName = new java.util.HashMap<>();
-        final java.util.Set<String> warned = new java.util.HashSet<>();
         for (final io.gyre.engine.TaskHandler handler : engine.handlers())
         {
             final String type = handler.type();
@@ -164,7 +166,14 @@ final class GyreMetrics
             }
             catch (final RuntimeException ex)
             {
-                LOG.warn("task type {}: its gauges failed", type, ex);
+                if (firstTime(warned, type + "\0failed\0" + ex.getClass().getName() + '\0' + ex.getMessage()))
+                {
+                    LOG.warn("task type {}: its gauges failed (said once; DEBUG at later scrapes)", type, ex);
+                }
+                else
+                {
+                    LOG.debug("task type {}: its gauges failed", type, ex);
+                }
             }
         }
         for (final java.util.Map.Entry<String, GaugeSnapshot.Builder> gauge : byName.entrySet())
@@ -179,14 +188,14 @@ final class GyreMetrics
                 }
                 if (!taken.add(snapshot.getMetadata().getPrometheusName()))
                 {
-                    LOG.warn("task type {}: gauge \"{}\" left out: the name is taken", type, gauge.getKey());
+                    leftOut(warned, type, gauge.getKey(), "the name is taken");
                     continue;
                 }
                 all.metricSnapshot(snapshot);
             }
             catch (final IllegalArgumentException ex)
             {
-                LOG.warn("task type {}: gauge \"{}\" left out: {}", type, gauge.getKey(), ex.getMessage());
+                leftOut(warned, type, gauge.getKey(), ex.getMessage());
             }
         }
     }
@@ -250,18 +259,36 @@ final class GyreMetrics
 
     private static void leftOut(final java.util.Set<String> warned, final String type, final String gauge, final String why)
     {
-        if (warned.add(type + '\0' + gauge + '\0' + why))
+        if (firstTime(warned, type + '\0' + gauge + '\0' + why))
         {
             LOG.warn("task type {}: gauge \"{}\" left out: {}", type, gauge, why);
+        }
+        else
+        {
+            LOG.debug("task type {}: gauge \"{}\" left out: {}", type, gauge, why);
         }
     }
 
     private static void seriesLeftOut(final java.util.Set<String> warned, final String type, final String gauge, final String why)
     {
-        if (warned.add(type + '\0' + gauge + "\0series\0" + why))
+        if (firstTime(warned, type + '\0' + gauge + "\0series\0" + why))
         {
             LOG.warn("task type {}: gauge \"{}\": a series left out: {}", type, gauge, why);
         }
+        else
+        {
+            LOG.debug("task type {}: gauge \"{}\": a series left out: {}", type, gauge, why);
+        }
+    }
+
+    /**
+     * @return whether this problem of a handler's gauges is new: said as a WARN the first time, at DEBUG at later
+     *     scrapes (a scrape every few seconds would otherwise repeat it for good). Remembers at most
+     *     {@value #WARNED_LIMIT} problems; past that, each is a WARN again.
+     */
+    private static boolean firstTime(final java.util.Set<String> warned, final String problem)
+    {
+        return warned.size() >= WARNED_LIMIT ? !warned.contains(problem) : warned.add(problem);
     }
 
     private static final double[] QUANTILES = {0.5, 0.9, 0.99, 0.999};

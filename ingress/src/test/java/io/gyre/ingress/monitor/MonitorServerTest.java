@@ -366,6 +366,14 @@ class MonitorServerTest
                     + "[a-zA-Z_][a-zA-Z0-9_]*, not starting with __ (reserved)",
                 "task type gauged: gauge \"gauged_labelled\": a series left out: label \"__name__\" is not a Prometheus label name: "
                     + "[a-zA-Z_][a-zA-Z0-9_]*, not starting with __ (reserved)");
+            // said once: a second scrape exports the same and repeats none of it as a WARN
+            final HttpResponse<String> again = http.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + ownMonitor.address().getPort() + "/metrics")).GET().build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(again.body()).contains("gauged_labelled{service=\"a\"} 8").contains("gauged:after_the_bad_ones 9");
+            synchronized (warnings)
+            {
+                assertThat(warnings.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)).hasSize(lines.size());
+            }
         }
         finally
         {
