@@ -152,6 +152,22 @@ class HttpHandlerTest
     }
 
     @Test
+    void shouldWriteCharactersOutsideTheBasicPlaneAsTheirUtf8()
+    {
+        final String smile = new String(Character.toChars(0x1F600));
+        server.route("/json", exchange -> LoopbackServer.respond(exchange, 200, "application/json", "{\"mood\":\"" + smile + "\"}"));
+        server.route("/text", exchange -> LoopbackServer.respond(exchange, 200, "text/plain; charset=utf-8", "mood " + smile));
+
+        final RecordingContext.Result json = RecordingContext.run(handler, "{\"url\":\"" + server.url("/json") + "\"}").await();
+        final RecordingContext.Result text = RecordingContext.run(handler, "{\"url\":\"" + server.url("/text") + "\"}").await();
+
+        assertThat(json.json().get("body").get("mood").textValue()).isEqualTo(smile);
+        assertThat(json.outputAsString()).contains("\"mood\":\"" + smile + "\"").doesNotContain("\\u");
+        assertThat(text.json().get("body").textValue()).isEqualTo("mood " + smile);
+        assertThat(text.outputAsString()).contains("\"mood " + smile + "\"").doesNotContain("\\u");
+    }
+
+    @Test
     void shouldGiveAJsonBodyThatCannotBeCarriedParsedAsAStringRatherThanFail()
     {
         final String unrepresentable = "{\"a\":1e2147483648}";
