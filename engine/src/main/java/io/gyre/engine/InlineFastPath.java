@@ -25,6 +25,12 @@ final class InlineFastPath
     private final EpochNanoClock clock;
     private final ByteBudget budget;
     private final ExecuteStage.InlineContext inline;
+    /**
+     * The clock's last reading in this batch, the end of the attempt before; -1 before the batch's first. The next
+     * attempt starts then: between the two there is only this loop's bookkeeping, so one clock read per attempt
+     * serves as the end of one and the start of the next.
+     */
+    private long lastReading = -1;
 
     InlineFastPath(
         final JournalStage journal,
@@ -49,6 +55,7 @@ final class InlineFastPath
     void run(final RingBuffer<RingEvent> ring, final long first, final long last)
     {
         int results = 0;
+        lastReading = -1;
         for (long s = first; s <= last; s++)
         {
             final RingEvent e = ring.get(s);
@@ -102,7 +109,7 @@ final class InlineFastPath
             fx.consumeDispatch(i);
             e.resultAttempt = fx.dispatchAttempt(i);
             e.held = false;
-            e.startedAt = clock.nanoTime();
+            e.startedAt = lastReading >= 0 ? lastReading : clock.nanoTime();
             inline.begin(e.eventId, e.resultAttempt, handlerId, fx.dispatchSubmittedAt(i), fx.dispatchSubmitDocument(i),
                 fx.dispatchSubmitOffset(i), e.output);
             inline.payload(e.payload.buffer(), e.payload.length());
@@ -113,6 +120,7 @@ final class InlineFastPath
             e.budgetBytes += inline.allocatedBytes;
             budget.force(inline.allocatedBytes);
             e.finishedAt = clock.nanoTime();
+            lastReading = e.finishedAt;
             e.held = e.succeeded && inline.holdUntil() > e.finishedAt;
             if (e.held)
             {
