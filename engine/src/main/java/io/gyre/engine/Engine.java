@@ -208,7 +208,7 @@ public final class Engine implements AutoCloseable
             config.timerFiresPerTick(), config.journalOutageStopAfter() == null ? 0 : config.journalOutageStopAfter().toNanos(), health,
             this::stopAfterOutage);
         this.sequenceStage = new SequenceStage(sequencer, tickInFlight, snapshotter);
-        this.events = new EventHub(journal, registry, sequenceStage::transitions);
+        this.events = new EventHub(journal, registry, sequenceStage::transitions, config.maxQueuedEventBytes());
         final HandOff handOff = new HandOff(registry, config.maxOutputBytes(), gate, budget, config.clock(), results, keys);
         this.pool = new BlockingPool("blocking", config.blockingPoolThreads(), config.abandonAfter().toNanos(), handOff);
         this.cpuPool = new BlockingPool("cpu", config.cpuPoolThreads(), config.abandonAfter().toNanos(), handOff);
@@ -1146,6 +1146,15 @@ public final class Engine implements AutoCloseable
     public EngineConfig config()
     {
         return config;
+    }
+
+    /**
+     * @return the status events waiting for their subscribers over all subscriptions, in estimated bytes of heap: at
+     *     most {@link EngineConfig#maxQueuedEventBytes()}.
+     */
+    public long queuedEventBytes()
+    {
+        return events.queuedEventBytes();
     }
 
     /**

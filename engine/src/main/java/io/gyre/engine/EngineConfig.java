@@ -30,6 +30,7 @@ public record EngineConfig(
     int maxPayloadBytes,
     int maxOutputBytes,
     long maxInFlightBytes,
+    long maxQueuedEventBytes,
     int maxLiveTasks,
     int maxRetainedOutcomes,
     Duration outcomeRetention,
@@ -104,6 +105,7 @@ public record EngineConfig(
         private int maxPayloadBytes = 1 << 20;
         private int maxOutputBytes = 1 << 20;
         private long maxInFlightBytes = 64L << 20;
+        private long maxQueuedEventBytes;
         private int maxLiveTasks = 1_000_000;
         private int maxRetainedOutcomes = 1_000_000;
         private Duration outcomeRetention = Duration.ofHours(24);
@@ -216,6 +218,19 @@ public record EngineConfig(
         public Builder maxInFlightBytes(final long value)
         {
             maxInFlightBytes = value;
+            return this;
+        }
+
+        /**
+         * Heap the status events waiting for their subscribers may take over all subscriptions, in bytes (each event
+         * counted at an estimate of its size: its key, tenant, error and a fixed part); past it, events are dropped and
+         * counted lost for the subscriptions they were for, whichever they are. Bounds what many slow subscribers cost
+         * together, where each subscription's own queue bounds one. 0 (the default): a sixteenth of the JVM's maximum
+         * heap.
+         */
+        public Builder maxQueuedEventBytes(final long value)
+        {
+            maxQueuedEventBytes = value;
             return this;
         }
 
@@ -515,6 +530,10 @@ public record EngineConfig(
             range("maxTenantBytes", maxTenantBytes, 0, 1024);
             range("maxPayloadBytes", maxPayloadBytes, 0, 4 << 20);
             range("maxOutputBytes", maxOutputBytes, 0, 4 << 20);
+            if (maxQueuedEventBytes != 0 && (maxQueuedEventBytes < (64L << 10) || maxQueuedEventBytes > (1L << 40)))
+            {
+                throw invalid("maxQueuedEventBytes", maxQueuedEventBytes, "must be 0 (a sixteenth of the heap) or in [65536, 2^40]");
+            }
             if (maxInFlightBytes < Math.max(maxPayloadBytes, maxOutputBytes) || maxInFlightBytes > (1L << 40))
             {
                 throw invalid("maxInFlightBytes", maxInFlightBytes, "must be in [max(maxPayloadBytes, maxOutputBytes), 2^40]");
@@ -596,7 +615,8 @@ public record EngineConfig(
             HandlerRegistry.validate(all);
             HandlerDiscovery.configure(all, handlerSettings);
             return new EngineConfig(journalConfig, ringSize, waitStrategy, pipelineThreads, maxKeyBytes, maxTenantBytes, maxPayloadBytes,
-                maxOutputBytes, maxInFlightBytes, maxLiveTasks, maxRetainedOutcomes, outcomeRetention, blockingPoolThreads,
+                maxOutputBytes, maxInFlightBytes,
+                maxQueuedEventBytes != 0 ? maxQueuedEventBytes : Math.max(1L << 20, Runtime.getRuntime().maxMemory() / 16), maxLiveTasks, maxRetainedOutcomes, outcomeRetention, blockingPoolThreads,
                 cpuPoolThreads, maxAsyncInFlight, maxWaitersPerTask, lowPriorityAdmissionPercent, normalPriorityAdmissionPercent, defaultTimeoutMillis, defaultMaxAttempts, defaultBackoffInitialMillis, defaultBackoffMaxMillis,
                 defaultBackoffMultiplier, defaultBackoffJitter, timerFiresPerTick, maxDeadLetters, closeTimeout, abandonAfter,
                 snapshots, snapshotEveryRecords, snapshotInterval, snapshotsKept, journalRetention, metrics, journalOutageStopAfter,

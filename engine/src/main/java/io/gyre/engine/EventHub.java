@@ -94,6 +94,8 @@ final class EventHub implements MessageHandler
     private long lostSeen;
     private long events;
     private int seenGeneration;
+    private final long maxQueuedBytes;
+    private final java.util.concurrent.atomic.AtomicLong queuedBytes = new java.util.concurrent.atomic.AtomicLong();
     /** Subscriptions offered events in the batch being read, to signal at its end. */
     private final java.util.ArrayList<EventSubscription> touched = new java.util.ArrayList<>();
 
@@ -102,9 +104,59 @@ final class EventHub implements MessageHandler
      */
     EventHub(final Journal journal, final HandlerRegistry registry, final Consumer<LiveTransitions> attach)
     {
+        this(journal, registry, attach, Long.MAX_VALUE);
+    }
+
+    /**
+     * @param maxQueuedBytes the events waiting for their subscribers over all subscriptions, in (estimated) bytes:
+     *     past it, events are dropped and counted lost ({@link EngineConfig#maxQueuedEventBytes()}).
+     */
+    EventHub(final Journal journal, final HandlerRegistry registry, final Consumer<LiveTransitions> attach, final long maxQueuedBytes)
+    {
         this.journal = journal;
         this.registry = registry;
         this.attach = attach;
+        this.maxQueuedBytes = maxQueuedBytes;
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // The events' bytes over all subscriptions
+
+    /**
+     * Count an event's bytes as queued, unless that would pass the limit (one event is always allowed when none is
+     * queued, however large). Any thread.
+     *
+     * @return false when it would: the event is to be dropped.
+     */
+    boolean reserveEventBytes(final long bytes)
+    {
+        while (true)
+        {
+            final long now = queuedBytes.get();
+            if (now > 0 && now + bytes > maxQueuedBytes)
+            {
+                return false;
+            }
+            if (queuedBytes.compareAndSet(now, now + bytes))
+            {
+                return true;
+            }
+        }
+    }
+
+    /** Bytes of events no longer queued (delivered, or dropped with their subscription). Any thread. */
+    void releaseEventBytes(final long bytes)
+    {
+        if (bytes != 0)
+        {
+            queuedBytes.addAndGet(-bytes);
+        }
+    }
+
+    /** @return the bytes of events queued over all subscriptions now (estimated). */
+    long queuedEventBytes()
+    {
+        return queuedBytes.get();
     }
 
     /**

@@ -48,6 +48,11 @@ public final class EventSubscription implements AutoCloseable
     private long lost;
     /** Events offered and not yet delivered (in the queue, or taken by the delivery task and not delivered yet). */
     private final java.util.concurrent.atomic.AtomicInteger eventsQueued = new java.util.concurrent.atomic.AtomicInteger();
+    /**
+     * The estimated bytes of the events counted in {@link #eventsQueued}, also counted in the hub's total
+     * ({@link EventHub#reserveEventBytes}); given back to it exactly once, at delivery or when the subscription ends.
+     */
+    private final java.util.concurrent.atomic.AtomicLong bytesQueued = new java.util.concurrent.atomic.AtomicLong();
     /** The delivery task's (one at a time). */
     private volatile long delivered;
     private boolean ending;
@@ -144,6 +149,7 @@ public final class EventSubscription implements AutoCloseable
             queue.clear();
             eventsQueued.set(0);
         }
+        unqueueAll();
         hub.remove(this);
         schedule();
     }
@@ -164,12 +170,14 @@ public final class EventSubscription implements AutoCloseable
             {
                 return;
             }
-            if (eventsQueued.get() >= maxQueued)
+            final long bytes = bytes(event);
+            if (eventsQueued.get() >= maxQueued || !hub.reserveEventBytes(bytes))
             {
                 pendingLost++;
                 lost++;
                 return;
             }
+            bytesQueued.addAndGet(bytes);
             if (pendingLost > 0)
             {
                 queue.add(new Lost(pendingLost, pendingUpperBound));
@@ -244,6 +252,7 @@ public final class EventSubscription implements AutoCloseable
                     queue.clear();
                     eventsQueued.set(0);
                 }
+                unqueueAll();
                 hub.remove(this);
                 notifyClosed();
             }
@@ -281,6 +290,7 @@ public final class EventSubscription implements AutoCloseable
                     // it leaves the count only now: what is in hand counts toward the bound
                     delivered++;
                     eventsQueued.decrementAndGet();
+                    unqueue(bytes((TaskEvent)item));
                 }
             }
             if (n < taken)
@@ -413,6 +423,44 @@ public final class EventSubscription implements AutoCloseable
     public String toString()
     {
         return "EventSubscription[" + id + " " + filter + (closed ? " closed" : "") + "]";
+    }
+
+    /**
+     * @return what an event queued takes of the heap, estimated: its object and arrays' headers and fields, its key and
+     *     tenant, its error's characters (its type name is shared). Conservative rather than exact.
+     */
+    static long bytes(final TaskEvent event)
+    {
+        final String error = event.error();
+        return EVENT_FIXED_BYTES + event.key().length + event.tenant().length + (error == null ? 0 : 56L + 2L * error.length());
+    }
+
+    /** An event's object, its key's and tenant's array headers, and the queue's reference to it. */
+    private static final long EVENT_FIXED_BYTES = 160;
+
+    /** An event delivered: its bytes leave this subscription's count and the hub's, unless the subscription ended first. */
+    private void unqueue(final long bytes)
+    {
+        while (true)
+        {
+            final long now = bytesQueued.get();
+            final long taken = Math.min(now, bytes);
+            if (taken <= 0)
+            {
+                return;
+            }
+            if (bytesQueued.compareAndSet(now, now - taken))
+            {
+                hub.releaseEventBytes(taken);
+                return;
+            }
+        }
+    }
+
+    /** The subscription ended: whatever bytes it still counts go back to the hub. */
+    private void unqueueAll()
+    {
+        hub.releaseEventBytes(bytesQueued.getAndSet(0));
     }
 
     /** A loss notice in the queue, where the events it counts would have been. */

@@ -316,6 +316,84 @@ class StatusEventsTest extends EngineTestSupport
     }
 
     /**
+     * Many slow subscribers together take no more than the engine's bound on queued event bytes, whatever each one's
+     * own queue allows: past it, events drop for whichever subscription they were for, counted lost; and every byte
+     * counted is given back, once delivered or dropped with its subscription.
+     */
+    @Test
+    void shouldBoundTheEventsQueuedOverAllSubscriptions() throws Exception
+    {
+        final long limit = 64 << 10;
+        open(b ->
+        {
+            StatusWorkload.handlers().forEach(b::handler);
+            b.closeTimeout(java.time.Duration.ofMillis(200)).maxQueuedEventBytes(limit);
+        });
+        final int tasks = 2_000;
+        final CountDownLatch release = new CountDownLatch(1);
+        final List<Collector> stalled = new ArrayList<>();
+        final List<ExecutorService> executors = new ArrayList<>();
+        final List<EventSubscription> subscriptions = new ArrayList<>();
+        try
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                final Collector collector = new Collector()
+                {
+                    @Override
+                    public void onEvent(final TaskEvent event)
+                    {
+                        super.onEvent(event);
+                        try
+                        {
+                            release.await();
+                        }
+                        catch (final InterruptedException ex)
+                        {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                };
+                final ExecutorService executor = Executors.newSingleThreadExecutor();
+                stalled.add(collector);
+                executors.add(executor);
+                // each queue alone would hold every event of the run
+                subscriptions.add(engine.subscribe(ALL, collector, executor, 3 * tasks));
+            }
+            final List<CompletableFuture<Outcome>> outcomes = new ArrayList<>();
+            for (int i = 0; i < tasks; i++)
+            {
+                outcomes.add(engine.submit(new TaskRequest().key("bound-" + i).type(StatusWorkload.OK).payload(new byte[100])));
+            }
+            for (final CompletableFuture<Outcome> outcome : outcomes)
+            {
+                assertThat(get(outcome).state()).isEqualTo(TaskState.SUCCEEDED);
+            }
+            final int events = 3 * tasks;
+            await().atMost(30, TimeUnit.SECONDS).until(() -> subscriptions.stream().mapToLong(s -> s.queued() + s.lost()).sum() >=
+                4L * (events - 1));
+            assertThat(engine.queuedEventBytes()).isPositive().isLessThanOrEqualTo(limit);
+            final long queued = subscriptions.stream().mapToLong(EventSubscription::queued).sum();
+            assertThat(queued).as("events queued over all four").isLessThan(events / 2);
+            assertThat(subscriptions).allSatisfy(s -> assertThat(s.lost()).isPositive());
+
+            // the first two deliver what they hold; the other two end with theirs queued: every byte goes back
+            release.countDown();
+            subscriptions.get(2).close();
+            subscriptions.get(3).close();
+            await().atMost(30, TimeUnit.SECONDS).until(() -> stalled.get(0).events.size() + stalled.get(0).lost.get() == events &&
+                stalled.get(1).events.size() + stalled.get(1).lost.get() == events);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> engine.queuedEventBytes() == 0);
+            assertThat(stalled.get(0).lost.get()).isEqualTo(subscriptions.get(0).lost());
+        }
+        finally
+        {
+            release.countDown();
+            executors.forEach(ExecutorService::shutdownNow);
+        }
+    }
+
+    /**
      * The event thread itself stalled (here, by an executor that blocks, which the API forbids): the engine's
      * fixed feed overflows, the engine does not wait for it, and every subscriber is told, as an upper bound.
      */

@@ -320,6 +320,58 @@ class StatusEventsOverTcpTest
         assertThat(server.stats().eventsLost()).isEqualTo(lost);
     }
 
+    /**
+     * Many subscribers that never read: the events written to their sockets count with unread replies against the
+     * server's total reply budget, so past it the one holding the most is closed (SLOW_CONSUMER), as a client not
+     * reading its replies would be, and what the server holds stays bounded however many there are.
+     */
+    @Test
+    void subscribersThatNeverReadCountAgainstTheServersReplyBudget() throws Exception
+    {
+        final Engine engine = engine();
+        final long budget = 512 << 10;
+        final GyreServer server = keep(GyreServer.start(engine, ServerConfig.builder().port(0).maxQueuedEvents(4096)
+            .writeWaterMarks(128 << 10, 256 << 10).maxTotalReplyBytes(budget).build()));
+        final List<SocketChannel> stalled = new ArrayList<>();
+        for (int i = 0; i < 6; i++)
+        {
+            final SocketChannel channel = keep(SocketChannel.open());
+            channel.setOption(StandardSocketOptions.SO_RCVBUF, 4096);
+            channel.connect(server.address());
+            write(channel, Wire.hello(null, 0));
+            final ByteBuf subscribe = Unpooled.buffer();
+            Frames.subscribe(subscribe, 1, null, null, null);
+            write(channel, subscribe);
+            stalled.add(channel);
+        }
+        await().atMost(10, TimeUnit.SECONDS).until(() -> server.stats().subscriptions() == 6);
+
+        final GyreClient client = client(server);
+        long maxHeld = 0;
+        for (int b = 0; b < 100; b++)
+        {
+            final List<CompletableFuture<io.gyre.ingress.client.TaskResult>> results = new ArrayList<>();
+            for (int i = 0; i < 50; i++)
+            {
+                results.add(client.submit(Submission.of("s-" + b + "-" + i, "verbose").deadLetter(false)));
+            }
+            for (final CompletableFuture<io.gyre.ingress.client.TaskResult> result : results)
+            {
+                assertThat(result.get(30, TimeUnit.SECONDS).state()).as("the submitting client is served").isEqualTo(TaskState.FAILED);
+            }
+            maxHeld = Math.max(maxHeld, server.heldReplyBytes());
+        }
+        // six stalled subscribers hold up to their high-water mark each (1.5 MB in all) without the budget: with it,
+        // those holding the most are closed once the total passes it
+        await().atMost(10, TimeUnit.SECONDS).until(() -> server.stats().slowConsumers() >= 1);
+        // (the total may pass the budget by what the connections being closed still hold, until it is released)
+        assertThat(maxHeld).isLessThanOrEqualTo(budget + 2 * ((256 << 10) + EventProxy_BATCH));
+        assertThat(server.stats().subscriptions()).isLessThan(6);
+    }
+
+    /** The event batch the server writes at once ({@code EventProxy.BATCH_BYTES}) and one frame past it. */
+    private static final long EventProxy_BATCH = (16 << 10) + 2048;
+
     // ------------------------------------------------------------------------------------------------
 
     private static void write(final SocketChannel channel, final ByteBuf frame) throws Exception

@@ -726,7 +726,7 @@ final class Connection extends ChannelInboundHandlerAdapter
                 "status subscriptions are off on this server (maxSubscriptions=0)" :
                 "the server has its maximum of " + config.maxSubscriptions() + " status subscriptions open; retry later");
         }
-        final EventProxy proxy = new EventProxy(ctx, correlation, stats);
+        final EventProxy proxy = new EventProxy(ctx, correlation, stats, outbox);
         try
         {
             final EventFilter filter = new EventFilter(type, tenant, prefix);

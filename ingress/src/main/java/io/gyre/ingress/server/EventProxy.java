@@ -15,25 +15,37 @@ import java.nio.charset.StandardCharsets;
  * (and again once below the low-water mark, when {@link Connection} resumes the subscription). While it is not,
  * events wait in the subscription's bounded queue, then drop and are counted; see
  * {@link io.gyre.engine.EventSubscription}. So a client that does not read costs the server at most the
- * high-water mark plus one frame, plus the queue.
+ * high-water mark plus one batch of frames ({@value #BATCH_BYTES} bytes, or one frame when larger), plus the queue;
+ * the frames written count against the server's total reply budget with the replies ({@link Outbox#writeCounted}),
+ * and the queues against the engine's bound on queued events over all subscriptions.
  */
 final class EventProxy implements TaskEventListener
 {
     private static final byte[] EMPTY = new byte[0];
 
+    /** Events are encoded into buffers of about this size, written when full and at the end of each delivery. */
+    static final int BATCH_BYTES = 16 << 10;
+
     private final ChannelHandlerContext ctx;
     private final long correlation;
     private final ServerStats stats;
+    private final Outbox outbox;
+    /** The frames encoded since the last write: one buffer, and one write, for many events (null: none). */
+    private ByteBuf batch;
     private long events;
     private long lost;
     private String lastType = "";
     private byte[] lastTypeBytes = EMPTY;
 
-    EventProxy(final ChannelHandlerContext ctx, final long correlation, final ServerStats stats)
+    /**
+     * @param outbox the connection's: events written are counted with its replies against the server's reply budget.
+     */
+    EventProxy(final ChannelHandlerContext ctx, final long correlation, final ServerStats stats, final Outbox outbox)
     {
         this.ctx = ctx;
         this.correlation = correlation;
         this.stats = stats;
+        this.outbox = outbox;
     }
 
     long correlation()
@@ -57,12 +69,11 @@ final class EventProxy implements TaskEventListener
     public void onEvent(final TaskEvent e)
     {
         final byte[] type = typeBytes(e.type());
-        final ByteBuf out = ctx.alloc().ioBuffer(Protocol.HEADER_BYTES + Protocol.EVENT_FIXED + e.key().length + type.length +
-            e.tenant().length + (e.error() == null ? 0 : 64));
+        final ByteBuf out = batch();
         Frames.event(out, correlation, e.eventId(), e.documentIndex(), e.timestamp(), e.taskId(), e.dueAt(), e.kind().code(),
             e.from() == null ? Protocol.STATE_NONE : e.from().code(), e.state().code(), e.reason(), e.attempt(), e.key(), type,
             e.tenant(), e.error());
-        ctx.write(out, ctx.voidPromise());
+        writeIfFull();
         events++;
         stats.eventSent();
     }
@@ -70,9 +81,8 @@ final class EventProxy implements TaskEventListener
     @Override
     public void onEventsLost(final long count, final boolean upperBound)
     {
-        final ByteBuf out = ctx.alloc().ioBuffer(Protocol.HEADER_BYTES + Protocol.LOST_FIXED);
-        Frames.eventsLost(out, correlation, count, upperBound);
-        ctx.write(out, ctx.voidPromise());
+        Frames.eventsLost(batch(), correlation, count, upperBound);
+        writeIfFull();
         lost += count;
         stats.eventsLost(count);
     }
@@ -86,7 +96,53 @@ final class EventProxy implements TaskEventListener
     @Override
     public void onEndOfBatch()
     {
+        write();
         ctx.flush();
+    }
+
+    @Override
+    public void onClosed()
+    {
+        if (batch != null)
+        {
+            batch.release();
+            batch = null;
+        }
+    }
+
+    private ByteBuf batch()
+    {
+        if (batch == null)
+        {
+            batch = ctx.alloc().ioBuffer(BATCH_BYTES);
+        }
+        return batch;
+    }
+
+    private void writeIfFull()
+    {
+        if (batch.readableBytes() >= BATCH_BYTES)
+        {
+            write();
+        }
+    }
+
+    /** Write the frames encoded so far, counted against the reply budget until the socket takes them. */
+    private void write()
+    {
+        final ByteBuf frames = batch;
+        batch = null;
+        if (frames != null)
+        {
+            if (frames.isReadable())
+            {
+                outbox.writeCounted(frames);
+            }
+            else
+            {
+                frames.release();
+            }
+        }
     }
 
     /** The type's bytes: the last ones again when the type is the same (most events of a stream share few types). */

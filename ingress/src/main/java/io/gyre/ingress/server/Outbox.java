@@ -493,6 +493,29 @@ final class Outbox extends BatchingOutcomeListener
         }
     }
 
+    /**
+     * On the event loop: write frames encoded outside the outbox (status events, {@link EventProxy}), counted as held
+     * against the server's total reply budget until the socket takes them, as replies are: many subscribers that do
+     * not read cannot take more memory together than the replies of clients that do not read could. Released at
+     * once when the connection is closing.
+     */
+    void writeCounted(final ByteBuf frames)
+    {
+        if (closed)
+        {
+            frames.release();
+            return;
+        }
+        final int bytes = frames.readableBytes();
+        held.addAndGet(bytes);
+        budget.add(bytes);
+        ctx.write(frames).addListener(written ->
+        {
+            lastHandedNanos = System.nanoTime();
+            unheld(bytes);
+        });
+    }
+
     /** @return when the socket last took replies of this connection (System.nanoTime), or 0. Event loop only. */
     long lastHandedNanos()
     {
