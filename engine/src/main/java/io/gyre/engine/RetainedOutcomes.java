@@ -27,7 +27,7 @@ import org.agrona.UnsafeApi;
  * <p>
  * An entry can also be {@link #forget forgotten} before its turn (a redriven task: its new outcome will
  * replace it): its slot is cleared at once, and its ring slot, marked with task id 0, until the head reaches
- * it; it still counts in {@link #size()} until then.
+ * it; it still counts in {@link #size()} (the window) until then, not in {@link #live()}.
  * <p>
  * Single-threaded: the sequence stage's thread.
  */
@@ -74,6 +74,8 @@ final class RetainedOutcomes
     private int ringMask;
     private long head;
     private long tail;
+    /** Entries in the window forgotten before their turn (task id 0). */
+    private int forgotten;
     /** Sum of prefetched slots: kept so the compiler cannot drop the loads. */
     private long prefetched;
 
@@ -129,9 +131,16 @@ final class RetainedOutcomes
         return new long[FIRST_BUCKET + buckets(capacity) * BUCKET_LONGS];
     }
 
+    /** @return the entries in the window, forgotten ones included. */
     int size()
     {
         return (int)(tail - head);
+    }
+
+    /** @return the entries that answer a key: the window less the forgotten ones. */
+    int live()
+    {
+        return (int)(tail - head) - forgotten;
     }
 
     /**
@@ -255,16 +264,22 @@ final class RetainedOutcomes
     {
         if (head < tail)
         {
+            if (ring[(int)(head & ringMask) * STRIDE + TASK_ID] == 0)
+            {
+                forgotten--;
+            }
             head++;
         }
     }
 
     /**
-     * Forget the oldest entries until at most {@code limit} are left.
+     * Forget the oldest entries until at most {@code limit} are left: entries that answer a key, or, with
+     * {@code countForgotten} (journals written before {@link Settings#forgottenOutcomesCount()}), every entry of
+     * the window.
      */
-    void trimTo(final int limit)
+    void trimTo(final int limit, final boolean countForgotten)
     {
-        while (size() > limit)
+        while ((countForgotten ? size() : live()) > limit)
         {
             evictOldest();
         }
@@ -281,6 +296,7 @@ final class RetainedOutcomes
             final long sequence = head + ((position - head) & ringMask);
             removeIndex(ring[base + KEY_HASH], sequence);
             ring[base + TASK_ID] = 0;
+            forgotten++;
         }
     }
 
@@ -510,6 +526,14 @@ final class RetainedOutcomes
         head = 0;
         tail = n;
         in.getLongs(ring, 0, n * STRIDE);
+        forgotten = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if (ring[i * STRIDE + TASK_ID] == 0)
+            {
+                forgotten++;
+            }
+        }
         // a forgotten entry (task id 0) keeps its ring slot until evicted, and stays out of the index
         rebuildIndex(ringMask + 1);
     }

@@ -936,7 +936,7 @@ final class Sequencer
         settings = newSettings;
         retentionCheckAt = Long.MIN_VALUE;
         // a smaller limit than the previous engine's holds from this start, as a shorter window does at the next record
-        retained.trimTo(settings.maxRetainedOutcomes());
+        retained.trimTo(settings.maxRetainedOutcomes(), settings.forgottenOutcomesCount());
         resolveTypeLimits();
         stopping = false;
         setHeldDueInStop(0);
@@ -1780,7 +1780,7 @@ final class Sequencer
             retained.add(r);
             retentionCheckAt = Math.min(retentionCheckAt, expiry(r.finishedAt, settings.outcomeRetentionNanos()));
         }
-        retained.trimTo(settings.maxRetainedOutcomes());
+        retained.trimTo(settings.maxRetainedOutcomes(), settings.forgottenOutcomesCount());
         byId.remove(r.taskId);
         byKey.remove(r);
         r.reset();
@@ -1903,7 +1903,7 @@ final class Sequencer
 
     int retainedCount()
     {
-        return retained.size();
+        return retained.live();
     }
 
     /** @return entries in the dead-letter list. */
@@ -1968,7 +1968,7 @@ final class Sequencer
         m.gauge(EngineMetrics.Gauge.RUNNING_ASYNC, groupInUse[GROUP_ASYNC]);
         m.gauge(EngineMetrics.Gauge.RUNNING_CPU, groupInUse[GROUP_CPU]);
         m.gauge(EngineMetrics.Gauge.TIMERS, timers.size());
-        m.gauge(EngineMetrics.Gauge.RETAINED_OUTCOMES, retained.size());
+        m.gauge(EngineMetrics.Gauge.RETAINED_OUTCOMES, retained.live());
         m.endBatch();
     }
 

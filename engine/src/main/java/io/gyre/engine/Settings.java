@@ -27,8 +27,17 @@ record Settings(
     int normalPriorityAdmissionPercent,
     int timerFiresPerTick,
     int maxDeadLetters,
-    Map<String, Integer> typeLimits)
+    Map<String, Integer> typeLimits,
+    boolean forgottenOutcomesCount)
 {
+    /**
+     * Whether a retained outcome forgotten before its turn (a redriven task's) still counted against
+     * {@link #maxRetainedOutcomes} until evicted: in journals written before this setting existed it did (they replay
+     * as decided); since, only the outcomes that answer a key count, so a redrive never shortens another key's
+     * window. Journaled as {@code retainedCountsForgotten}, 0 or 1.
+     */
+    private static final String FORGOTTEN_COUNT = "retainedCountsForgotten";
+
     /** The dead-letter bound of journals written before the list existed: none (they replay as decided). */
     static final int UNBOUNDED_DEAD_LETTERS = Integer.MAX_VALUE;
 
@@ -54,7 +63,7 @@ record Settings(
         return new Settings(config.maxLiveTasks(), config.maxRetainedOutcomes(), config.outcomeRetention().toNanos(),
             config.blockingPoolThreads(), config.cpuPoolThreads(), config.maxAsyncInFlight(), config.maxWaitersPerTask(),
             config.lowPriorityAdmissionPercent(), config.normalPriorityAdmissionPercent(), config.timerFiresPerTick(),
-            config.maxDeadLetters(), limits);
+            config.maxDeadLetters(), limits, false);
     }
 
     /**
@@ -95,6 +104,7 @@ record Settings(
         values.put("normalPriorityAdmissionPercent", (long)normalPriorityAdmissionPercent);
         values.put("timerFiresPerTick", (long)timerFiresPerTick);
         values.put("maxDeadLetters", (long)maxDeadLetters);
+        values.put(FORGOTTEN_COUNT, forgottenOutcomesCount ? 1L : 0L);
         values.put(TYPE_LIMITS, (long)typeLimits.size());
         for (final Map.Entry<String, Integer> limit : new TreeMap<>(typeLimits).entrySet())
         {
@@ -135,7 +145,9 @@ record Settings(
             (int)(long)values.getOrDefault("timerFiresPerTick", (long)fallback.timerFiresPerTick),
             // journals written before the dead-letter list existed dead-lettered without a bound
             (int)(long)values.getOrDefault("maxDeadLetters", (long)UNBOUNDED_DEAD_LETTERS),
-            hasLimits ? limits : Map.of());
+            hasLimits ? limits : Map.of(),
+            // journals written before the setting existed counted forgotten outcomes
+            values.getOrDefault(FORGOTTEN_COUNT, 1L) != 0);
     }
 
     void writeTo(final EngineStartedRecord.Encoder encoder)

@@ -202,6 +202,37 @@ class DeadLetterTest extends EngineTestSupport
         assertThat(outcome.outputAsString()).as("the original payload ran").isEqualTo("p-k");
     }
 
+    /**
+     * A redriven task's earlier outcome is forgotten at once; it must not go on taking one of the
+     * maxRetainedOutcomes places until its turn (outside check: with a limit of 3, B, then A dead-lettered,
+     * redriven and dead-lettered again, then C: B was forgotten after three keys had finished, and ran twice).
+     * The same after a restart, whose replay decides as the engine did.
+     */
+    @Test
+    void shouldNotCountARedrivenTasksEarlierOutcomeAgainstTheRetainedLimit() throws Exception
+    {
+        open(b -> b.handler(sw).maxRetainedOutcomes(3));
+        final Outcome b = get(engine.submit(new TaskRequest().key("b").type("echo").payload("b")));
+        final Outcome a = dead("a");
+        assertThat(answer(engine.redrive("a")).redriven()).isTrue();
+        await().atMost(15, TimeUnit.SECONDS).until(() -> engine.status("a").get(5, TimeUnit.SECONDS).state() == DEAD_LETTERED &&
+            engine.status("a").get(5, TimeUnit.SECONDS).attempts() == 2);
+        get(engine.submit(new TaskRequest().key("c").type("echo").payload("c")));
+
+        // three keys finished, three outcomes remembered: b's is one of them
+        final Outcome again = get(engine.submit(new TaskRequest().key("b").type("echo").payload("b-again")));
+        assertThat(again.duplicate()).as("b answered with its recorded outcome, not run again").isTrue();
+        assertThat(again.taskId()).isEqualTo(b.taskId());
+        assertThat(again.outputAsString()).isEqualTo("b");
+        assertThat(engine.status("a").get(5, TimeUnit.SECONDS).taskId()).isEqualTo(a.taskId());
+
+        engine.close();
+        open(o -> o.handler(sw).maxRetainedOutcomes(3));
+        final Outcome afterRestart = get(engine.submit(new TaskRequest().key("b").type("echo").payload("b-again")));
+        assertThat(afterRestart.duplicate()).isTrue();
+        assertThat(afterRestart.taskId()).isEqualTo(b.taskId());
+    }
+
     @Test
     void shouldRefuseToRedriveAKeyThatIsNotDeadLetteredAndChangeNothing() throws Exception
     {
