@@ -25,6 +25,7 @@ final class EventProxy implements TaskEventListener
 
     /** Events are encoded into buffers of about this size, written when full and at the end of each delivery. */
     static final int BATCH_BYTES = 16 << 10;
+    private static final int INITIAL_BATCH_BYTES = 512;
 
     private final ChannelHandlerContext ctx;
     private final long correlation;
@@ -69,10 +70,18 @@ final class EventProxy implements TaskEventListener
     public void onEvent(final TaskEvent e)
     {
         final byte[] type = typeBytes(e.type());
-        final ByteBuf out = batch();
-        Frames.event(out, correlation, e.eventId(), e.documentIndex(), e.timestamp(), e.taskId(), e.dueAt(), e.kind().code(),
-            e.from() == null ? Protocol.STATE_NONE : e.from().code(), e.state().code(), e.reason(), e.attempt(), e.key(), type,
-            e.tenant(), e.error());
+        try
+        {
+            final ByteBuf out = batch();
+            Frames.event(out, correlation, e.eventId(), e.documentIndex(), e.timestamp(), e.taskId(), e.dueAt(), e.kind().code(),
+                e.from() == null ? Protocol.STATE_NONE : e.from().code(), e.state().code(), e.reason(), e.attempt(), e.key(), type,
+                e.tenant(), e.error());
+        }
+        catch (final OutOfMemoryError ex)
+        {
+            outOfMemory(ex);
+            return;
+        }
         writeIfFull();
         events++;
         stats.eventSent();
@@ -81,7 +90,15 @@ final class EventProxy implements TaskEventListener
     @Override
     public void onEventsLost(final long count, final boolean upperBound)
     {
-        Frames.eventsLost(batch(), correlation, count, upperBound);
+        try
+        {
+            Frames.eventsLost(batch(), correlation, count, upperBound);
+        }
+        catch (final OutOfMemoryError ex)
+        {
+            outOfMemory(ex);
+            return;
+        }
         writeIfFull();
         lost += count;
         stats.eventsLost(count);
@@ -114,9 +131,25 @@ final class EventProxy implements TaskEventListener
     {
         if (batch == null)
         {
-            batch = ctx.alloc().ioBuffer(BATCH_BYTES);
+            // small at first, grown as events come: a buffer written at the end of a delivery of one event must not
+            // hold 16 KiB of memory for its 200 bytes
+            batch = ctx.alloc().ioBuffer(INITIAL_BATCH_BYTES);
         }
         return batch;
+    }
+
+    /**
+     * Direct memory ran out while encoding an event: this connection goes, as a slow consumer's would (the frame
+     * being written is incomplete), rather than the error reaching the delivery, which would stop it for good.
+     */
+    private void outOfMemory(final OutOfMemoryError ex)
+    {
+        if (batch != null)
+        {
+            batch.release();
+            batch = null;
+        }
+        outbox.eventsOutOfMemory(ex);
     }
 
     private void writeIfFull()

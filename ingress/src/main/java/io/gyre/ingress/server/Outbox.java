@@ -306,6 +306,13 @@ final class Outbox extends BatchingOutcomeListener
             " bytes of them for this connection");
     }
 
+    /** Direct memory ran out while a status event was encoded for this connection ({@link EventProxy}): close it. */
+    void eventsOutOfMemory(final OutOfMemoryError ex)
+    {
+        overflow("the server ran out of memory for status events (" + ex.getMessage() + ") holding " + held.get() +
+            " bytes of replies and events for this connection");
+    }
+
     /** Hand a buffer of frames to the event loop, counting its bytes as held (any thread). */
     private void enqueue(final ByteBuf frames)
     {
@@ -506,7 +513,8 @@ final class Outbox extends BatchingOutcomeListener
             frames.release();
             return;
         }
-        final int bytes = frames.readableBytes();
+        // the buffer's memory, not only its frames: an event batch may be written before it is full
+        final int bytes = Math.max(frames.readableBytes(), frames.capacity());
         held.addAndGet(bytes);
         budget.add(bytes);
         ctx.write(frames).addListener(written ->
