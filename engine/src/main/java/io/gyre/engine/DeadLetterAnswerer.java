@@ -21,8 +21,12 @@ import java.util.function.Consumer;
  */
 final class DeadLetterAnswerer implements Runnable
 {
-    /** Queries waiting for an answer at most. */
-    static final int MAX_WAITING = 1024;
+    /**
+     * Queries waiting for an answer at most. A page holds up to a thousand entries' fields (their keys too) from the
+     * moment the sequence stage lists it: 64 of them bound that memory to tens of MB, and are plenty for the
+     * operators and tools that read the list.
+     */
+    static final int MAX_WAITING = 64;
     private static final Logger LOG = LoggerFactory.getLogger(DeadLetterAnswerer.class);
     private static final long POLL_MILLIS = 100;
     /** Queued by {@link #close} to wake the thread; never answered. */

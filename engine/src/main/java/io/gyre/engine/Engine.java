@@ -121,6 +121,8 @@ public final class Engine implements AutoCloseable
     private final DeadLetterAnswerer deadLetterAnswerer;
     /** Keys read back from the journal for log lines about attempts (rare: none on the normal path). */
     private final SubmissionKeys keys;
+    /** Dead-letter queries published and not yet answered ({@link #deadLetterQuery}). */
+    private final java.util.concurrent.atomic.AtomicInteger deadLetterQueries = new java.util.concurrent.atomic.AtomicInteger();
     private final BlockingPool pool;
     private final BlockingPool cpuPool;
     private final AsyncAttempts asyncs;
@@ -645,14 +647,15 @@ public final class Engine implements AutoCloseable
      * A page of the dead-letter list, oldest first: the entries whose cursor is greater than {@code after}
      * (0 for the first page), at most {@code limit}. Listed by the sequence stage from its state, then completed
      * from the journal on a thread of its own (never the stages'); nothing is journaled. It fails with an
-     * {@link IllegalStateException} at once when {@value DeadLetterAnswerer#MAX_WAITING} queries already wait there.
+     * {@link IllegalStateException} at once when {@value DeadLetterAnswerer#MAX_WAITING} queries are already between their
+     * publication and their answer.
      *
      * @throws InvalidTaskException when {@code after} is negative or {@code limit} is not in [1, {@value #MAX_DEAD_LETTER_PAGE}].
      */
     public CompletableFuture<DeadLetterPage> deadLetters(final long after, final int limit)
     {
         validatePage(after, limit);
-        return publish(RingEvent.DEAD_LETTER_QUERY, NO_KEY, new Requests.DeadLetterList(after, limit), true);
+        return deadLetterQuery(NO_KEY, new Requests.DeadLetterList(after, limit), true);
     }
 
     /**
@@ -661,7 +664,7 @@ public final class Engine implements AutoCloseable
     public CompletableFuture<DeadLetterPage> tryDeadLetters(final long after, final int limit)
     {
         validatePage(after, limit);
-        return publish(RingEvent.DEAD_LETTER_QUERY, NO_KEY, new Requests.DeadLetterList(after, limit), false);
+        return deadLetterQuery(NO_KEY, new Requests.DeadLetterList(after, limit), false);
     }
 
     /**
@@ -671,7 +674,7 @@ public final class Engine implements AutoCloseable
     public CompletableFuture<Optional<DeadLetterDetails>> deadLetter(final String key)
     {
         final byte[] bytes = keyBytes(key);
-        return publish(RingEvent.DEAD_LETTER_QUERY, bytes, new Requests.DeadLetterShow(key), true);
+        return deadLetterQuery(bytes, new Requests.DeadLetterShow(key), true);
     }
 
     /**
@@ -681,7 +684,43 @@ public final class Engine implements AutoCloseable
     public CompletableFuture<Optional<DeadLetterDetails>> tryDeadLetter(final byte[] key)
     {
         validateKey(key);
-        return publish(RingEvent.DEAD_LETTER_QUERY, key, new Requests.DeadLetterShow(new String(key, StandardCharsets.UTF_8)), false);
+        return deadLetterQuery(key, new Requests.DeadLetterShow(new String(key, StandardCharsets.UTF_8)), false);
+    }
+
+    /**
+     * Publish a dead-letter query, unless {@value DeadLetterAnswerer#MAX_WAITING} are already between their publication
+     * and their answer: then it fails at once, before the sequence stage lists anything for it (listing a page copies
+     * up to a thousand entries: a client pipelining queries would otherwise take the stage's time from every other
+     * client's tasks only to have them refused after).
+     *
+     * @return the query, or null when it would have had to wait for room in the ring and {@code wait} is false.
+     */
+    private <T, Q extends Requests.DeadLetterQuery<T>> CompletableFuture<T> deadLetterQuery(final byte[] key, final Q query,
+        final boolean wait)
+    {
+        if (deadLetterQueries.incrementAndGet() > DeadLetterAnswerer.MAX_WAITING)
+        {
+            deadLetterQueries.decrementAndGet();
+            return CompletableFuture.failedFuture(new DeadLetterAnswerer.DeadLetterQueriesBusyException(
+                DeadLetterAnswerer.MAX_WAITING + " dead-letter queries are waiting to be answered; retry later"));
+        }
+        final Q published;
+        try
+        {
+            published = publish(RingEvent.DEAD_LETTER_QUERY, key, query, wait);
+        }
+        catch (final RuntimeException ex)
+        {
+            deadLetterQueries.decrementAndGet();
+            throw ex;
+        }
+        if (published == null)
+        {
+            deadLetterQueries.decrementAndGet();
+            return null;
+        }
+        published.whenComplete((answer, failure) -> deadLetterQueries.decrementAndGet());
+        return published;
     }
 
     /**

@@ -83,7 +83,7 @@ class DeadLetterAnswererTest
         assertThat(refused).isCompletedExceptionally();
         assertThatThrownBy(refused::get).isInstanceOf(ExecutionException.class)
             .hasCauseInstanceOf(DeadLetterAnswerer.DeadLetterQueriesBusyException.class)
-            .hasMessageContaining("1024 dead-letter queries are waiting to be answered; retry later");
+            .hasMessageContaining(DeadLetterAnswerer.MAX_WAITING + " dead-letter queries are waiting to be answered; retry later");
 
         answerer.start();
         release.countDown();

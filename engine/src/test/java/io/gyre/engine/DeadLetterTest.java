@@ -233,6 +233,44 @@ class DeadLetterTest extends EngineTestSupport
         assertThat(afterRestart.taskId()).isEqualTo(b.taskId());
     }
 
+    /**
+     * Queries pipelined past the limit are refused at once, as the call returns, before the sequence stage lists
+     * anything for them (an outside check: a client pipelining DLQ_LISTs of a thousand entries took the stage's time
+     * from every other client's tasks, its queries refused only after being listed); the others are answered.
+     */
+    @Test
+    void shouldRefuseDeadLetterQueriesPastTheLimitBeforeListingThem() throws Exception
+    {
+        open(b -> b.handler(sw));
+        for (int i = 0; i < 300; i++)
+        {
+            dead("d-" + i);
+        }
+        final List<CompletableFuture<DeadLetterPage>> pages = new ArrayList<>();
+        int refusedAtOnce = 0;
+        for (int i = 0; i < 2_000; i++)
+        {
+            final CompletableFuture<DeadLetterPage> page = engine.deadLetters(0, Engine.MAX_DEAD_LETTER_PAGE);
+            if (page.isCompletedExceptionally())
+            {
+                refusedAtOnce++;
+                assertThatThrownBy(page::join).hasCauseInstanceOf(DeadLetterAnswerer.DeadLetterQueriesBusyException.class)
+                    .hasMessageContaining(DeadLetterAnswerer.MAX_WAITING + " dead-letter queries are waiting to be answered");
+            }
+            else
+            {
+                pages.add(page);
+            }
+        }
+        assertThat(refusedAtOnce).isPositive();
+        for (final CompletableFuture<DeadLetterPage> page : pages)
+        {
+            assertThat(page.get(30, TimeUnit.SECONDS).letters()).hasSize(300);
+        }
+        // every query answered gave its place back
+        assertThat(answer(engine.deadLetters(0, 10)).total()).isEqualTo(300);
+    }
+
     @Test
     void shouldRefuseToRedriveAKeyThatIsNotDeadLetteredAndChangeNothing() throws Exception
     {
