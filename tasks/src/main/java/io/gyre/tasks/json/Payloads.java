@@ -73,10 +73,12 @@ final class Payloads
     }
 
     /**
-     * Parse the attempt's payload, which must be one JSON object. Reads the payload's bytes in place when
-     * they are on the heap (the engine's case); copies them once otherwise.
+     * Parse the attempt's payload, which must be one JSON object, in well-formed UTF-8 ({@link Utf8}: checked
+     * first, since the parser decodes some ill-formed bytes, an overlong {@code /} among them, as if they were
+     * characters). Reads the payload's bytes in place when they are on the heap (the engine's case); copies them
+     * once otherwise.
      *
-     * @throws TaskFailure (permanent) naming {@code payload} when it is not JSON or not an object.
+     * @throws TaskFailure (permanent) naming {@code payload} when it is not UTF-8, not JSON or not an object.
      */
     static ObjectNode parse(final TaskContext context) throws TaskFailure
     {
@@ -89,6 +91,11 @@ final class Payloads
             array = new byte[length];
             payload.getBytes(0, array);
             offset = 0;
+        }
+        final int illFormed = Utf8.firstInvalid(array, offset, length);
+        if (illFormed >= 0)
+        {
+            throw invalid("payload", "not JSON: " + Utf8.problem(array, offset, length, illFormed));
         }
         final JsonNode root;
         final SignedZeros nodes = new SignedZeros();

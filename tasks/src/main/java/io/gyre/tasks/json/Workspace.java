@@ -56,8 +56,8 @@ final class Workspace
     /**
      * Read the attempt's payload into the tape and reset the editor.
      *
-     * @return false when the tree path must decide (the payload is not JSON, or not as {@link Tape#read}
-     *     vouches for).
+     * @return false when the tree path must decide (the payload is not well-formed UTF-8, not JSON, or not as
+     *     {@link Tape#read} vouches for).
      */
     boolean read(final TaskContext context, final int maxCopiedValues)
     {
@@ -74,6 +74,10 @@ final class Workspace
             payload.getBytes(0, offHeapCopy, 0, length);
             array = offHeapCopy;
             offset = 0;
+        }
+        if (Utf8.firstInvalid(array, offset, length) >= 0)
+        {
+            return false;
         }
         editor.reset(maxCopiedValues);
         try (JsonParser parser = Payloads.factory().createParser(array, offset, length))

@@ -186,6 +186,41 @@ class JsonEditEquivalenceTest
         }
     }
 
+    /**
+     * Random payloads of each type with an ill-formed UTF-8 sequence put in between two characters (in a string, a
+     * name, between tokens, at the end): both paths refuse each one with the same failure, naming its first byte.
+     */
+    @Test
+    void shouldRefuseIllFormedUtf8AsTheTreeHandlerDid()
+    {
+        final String[] illFormed = {"C0AF", "C080", "E080AF", "F08FBFBF", "F4908080", "EDA080", "EDBFBF", "FF", "80", "BF",
+            "C3", "E282", "F09F98", "F8888080", "C328"};
+        final JsonTaskHandler[] handlers = {new SetTaskHandler(), new InjectTaskHandler(), new TransformTaskHandler()};
+        final PayloadSource[] sources = {this::setPayload, this::injectPayload, this::transformPayload};
+        for (int i = 0; i < PAYLOADS / 10; i++)
+        {
+            final int type = i % handlers.length;
+            final byte[] valid = sources[type].next().getBytes(StandardCharsets.UTF_8);
+            final byte[] bad = java.util.HexFormat.of().parseHex(illFormed[random.nextInt(illFormed.length)]);
+            int at = random.nextInt(valid.length + 1);
+            while (at < valid.length && (valid[at] & 0xC0) == 0x80)
+            {
+                at++; // between characters, so that the first byte ill-formed is the first put in
+            }
+            final byte[] payload = new byte[valid.length + bad.length];
+            System.arraycopy(valid, 0, payload, 0, at);
+            System.arraycopy(bad, 0, payload, at, bad.length);
+            System.arraycopy(valid, at, payload, at + bad.length, valid.length - at);
+            final String shown = java.util.HexFormat.ofDelimiter(" ").formatHex(payload);
+
+            final Capture expected = Capture.run(new TreePath(handlers[type]), payload, false);
+            final Capture actual = Capture.run(handlers[type], payload, i % 2 == 0);
+            assertThat(actual.failure).as("failure of %s", shown).isEqualTo(expected.failure)
+                .startsWith("permanent: invalid input: payload: not JSON: invalid UTF-8 at byte offset " + at + ": ");
+            assertThat(actual.output).as("output of %s", shown).isNull();
+        }
+    }
+
     private void compare(final JsonTaskHandler handler, final TaskHandler reference, final PayloadSource source) throws TaskFailure
     {
         int succeeded = 0;

@@ -179,7 +179,54 @@ class PayloadsTest
         final RecordingContext context = RecordingContext.of(bytes);
 
         assertThat(catchThrowableOfType(TaskFailure.class, () -> handler.execute(context)).getMessage())
-            .isEqualTo("invalid input: payload: not JSON: Invalid UTF-8 middle byte 0x28 at line 1, column 9");
+            .isEqualTo("invalid input: payload: not JSON: invalid UTF-8 at byte offset 6: 0xC3 is the start of a 2-byte " +
+                "sequence cut short by 0x28, not a continuation byte");
+    }
+
+    /**
+     * Jackson's parser checks the shape of a UTF-8 sequence, not what it encodes: an overlong {@code /} was read
+     * as {@code /} (in a pointer too: {@code "/\xC0\xAF"} was the pointer {@code //}), an overlong U+0000 as
+     * U+0000, and a sequence past U+10FFFF as two unpaired surrogates, and the tasks succeeded. An outside check
+     * found it. Every type refuses them now, on the fast path and the tree path alike, naming the byte; what the
+     * parser refused already (a byte that is never UTF-8, a surrogate) is worded the same way.
+     */
+    @ParameterizedTest(name = "{0} [{1}]")
+    @CsvSource(delimiter = '|', value = {
+        "set       | {\"values\":{\"/a\":\"%s\"}}             | 0xC0 0xAF    | 17 | 0xC0 0xAF is an overlong encoding of U+002F",
+        "set       | {\"values\":{\"/a\":\"%s\"}}             | 0xE0 0x80 0xAF | 17 | 0xE0 0x80 0xAF is an overlong encoding of U+002F",
+        "set       | {\"values\":{\"/a\":\"%s\"}}             | 0xC0 0x80    | 17 | 0xC0 0x80 is an overlong encoding of U+0000",
+        "set       | {\"values\":{\"/a\":\"%s\"}}             | 0xF4 0x90 0x80 0x80 | 17 | 0xF4 0x90 0x80 0x80 encodes 0x110000, above U+10FFFF, the last code point",
+        "set       | {\"values\":{\"/%s\":1}}                   | 0xC0 0xAF    | 13 | 0xC0 0xAF is an overlong encoding of U+002F",
+        "set       | {\"values\":{\"/a\":\"%s\"}}             | 0xFF         | 17 | 0xFF is not a byte of UTF-8",
+        "set       | {\"values\":{\"/a\":\"%s\"}}             | 0xED 0xA0 0x80 | 17 | 0xED 0xA0 0x80 encodes U+D800, a UTF-16 surrogate, not a character",
+        "inject    | {\"input\":{\"a\":\"%s\"},\"refs\":{\"/b\":\"/a\"}} | 0xC0 0xAF | 15 | 0xC0 0xAF is an overlong encoding of U+002F",
+        "inject    | {\"refs\":{\"/b\":\"/%s\"}}              | 0xC0 0xAF    | 16 | 0xC0 0xAF is an overlong encoding of U+002F",
+        "transform | {\"ops\":[{\"op\":\"set\",\"path\":\"/a\",\"value\":\"%s\"}]} | 0xE2 0x82 | 41 | 0xE2 0x82 is the start of a 3-byte sequence cut short by 0x22, not a continuation byte",
+        "transform | {\"input\":{\"a\":1},\"ops\":[]}%s          | 0xF0 0x9F 0x98 | 26 | 0xF0 0x9F 0x98 is the start of a 4-byte sequence cut short by the end of the payload"})
+    void shouldRefuseAPayloadThatIsNotWellFormedUtf8OnBothPaths(final String type, final String template, final String bytes,
+        final int offset, final String problem)
+    {
+        final JsonTaskHandler typed = JsonTaskHandlers.all().stream().filter(h -> h.type().equals(type))
+            .map(JsonTaskHandler.class::cast).findFirst().orElseThrow();
+        final String[] parts = template.split("%s", -1);
+        final java.io.ByteArrayOutputStream payload = new java.io.ByteArrayOutputStream();
+        payload.writeBytes(parts[0].getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        for (final String hex : bytes.split(" "))
+        {
+            payload.write(Integer.parseInt(hex.substring(2), 16));
+        }
+        payload.writeBytes(parts[1].getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        final String expected = "invalid input: payload: not JSON: invalid UTF-8 at byte offset " + offset + ": " + problem;
+
+        for (final RecordingContext context : new RecordingContext[]{RecordingContext.of(payload.toByteArray()),
+            RecordingContext.offHeap(payload.toByteArray())})
+        {
+            final TaskFailure failure = catchThrowableOfType(TaskFailure.class, () -> typed.execute(context));
+            assertThat(failure).as("%s failed", type).isNotNull();
+            assertThat(failure.retryable()).isFalse();
+            assertThat(failure.getMessage()).isEqualTo(expected);
+            assertThat(catchThrowableOfType(TaskFailure.class, () -> typed.executeOnTree(context)).getMessage()).isEqualTo(expected);
+        }
     }
 
     /**
