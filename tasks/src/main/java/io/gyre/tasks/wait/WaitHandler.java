@@ -67,7 +67,18 @@ public final class WaitHandler implements TaskHandler
      */
     static Instant deadline(final TaskContext context) throws TaskFailure
     {
-        final String text = context.payload().getStringWithoutLengthUtf8(0, context.payloadLength()).trim();
+        final String payload = context.payload().getStringWithoutLengthUtf8(0, context.payloadLength());
+        int start = 0;
+        int end = payload.length();
+        while (start < end && blank(payload.charAt(start)))
+        {
+            start++;
+        }
+        while (end > start && blank(payload.charAt(end - 1)))
+        {
+            end--;
+        }
+        final String text = payload.substring(start, end);
         final Instant submitted = Instant.ofEpochSecond(0, context.submittedAt());
         if (text.isEmpty())
         {
@@ -86,7 +97,7 @@ public final class WaitHandler implements TaskHandler
             }
             if (node.isTextual())
             {
-                return fromText("payload", node.asText(), submitted);
+                return fromText("payload", printable("payload", node.asText(), 0, node.asText().length()), submitted);
             }
             for (final Iterator<String> names = node.fieldNames(); names.hasNext(); )
             {
@@ -108,9 +119,44 @@ public final class WaitHandler implements TaskHandler
             {
                 throw TaskFailure.permanent(field + ": must be a string, not " + value.getNodeType().name().toLowerCase());
             }
-            return duration != null ? afterDuration(field, value.asText(), submitted) : instant(field, value.asText());
+            final String given = printable(field, value.asText(), 0, value.asText().length());
+            return duration != null ? afterDuration(field, given, submitted) : instant(field, given);
         }
+        printable("payload", payload, start, end);
         return fromText("payload", text, submitted);
+    }
+
+    /**
+     * @return whether the character is whitespace that may surround the payload, JSON's: space, tab, line feed,
+     *     carriage return. Any other control character is refused ({@link #printable}).
+     */
+    private static boolean blank(final char c)
+    {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    }
+
+    /**
+     * A duration or an instant has no control character (U+0000 to U+001F, U+007F to U+009F): one there was cut
+     * off with the whitespace around the payload ({@code PT1S} and a NUL succeeded) while one inside failed, so
+     * every one is refused, with where it is.
+     *
+     * @param from the index of the text to look from (what is before it is whitespace around the payload, allowed).
+     * @param to the index after the last character to look at (what is after it is whitespace too).
+     * @return the text.
+     * @throws TaskFailure (permanent) naming the field and the first control character, by its index in the text.
+     */
+    private static String printable(final String field, final String text, final int from, final int to) throws TaskFailure
+    {
+        for (int i = from; i < to; i++)
+        {
+            final char c = text.charAt(i);
+            if (Character.isISOControl(c))
+            {
+                throw TaskFailure.permanent(field + ": " + String.format("U+%04X", (int)c) + " at index " + i +
+                    " is a control character; give a duration (PT2S) or an instant (2026-11-23T12:00:00Z)");
+            }
+        }
+        return text;
     }
 
     private static Instant fromText(final String field, final String text, final Instant submitted) throws TaskFailure

@@ -98,6 +98,39 @@ class WaitHandlerTest extends EngineTestSupport
         assertThat(get(engine.submit(new TaskRequest().key("good").type("wait").payload("PT0S"))).state()).isEqualTo(SUCCEEDED);
     }
 
+    /**
+     * The payload was trimmed of every character up to U+0020, so a control character before or after a duration
+     * was dropped ({@code PT1S} and a NUL, or U+0001 U+0002 PT1S U+001F, succeeded) while one inside it failed. An
+     * outside check found it. JSON's whitespace around the payload is still ignored; a control character anywhere,
+     * in a JSON string too, fails the task permanently, saying which and where.
+     */
+    @Test
+    void shouldRefuseControlCharactersAroundOrInAPayload() throws Exception
+    {
+        open();
+        final String[][] refused = {
+            {"PT1S\u0000", "invalid input: payload: U+0000 at index 4 is a control character; give a duration (PT2S) or an instant (2026-11-23T12:00:00Z)"},
+            {"\u0001\u0002PT1S\u001f", "invalid input: payload: U+0001 at index 0 is a control character; give a duration (PT2S) or an instant (2026-11-23T12:00:00Z)"},
+            {" \tPT1S\u000b\n", "invalid input: payload: U+000B at index 6 is a control character; give a duration (PT2S) or an instant (2026-11-23T12:00:00Z)"},
+            {"2030-01-01T00:00:00Z\u007f", "invalid input: payload: U+007F at index 20 is a control character; give a duration (PT2S) or an instant (2026-11-23T12:00:00Z)"},
+            {"PT1S\u0000garbage", "invalid input: payload: U+0000 at index 4 is a control character; give a duration (PT2S) or an instant (2026-11-23T12:00:00Z)"},
+            {"\"PT1S\\u0000\"", "invalid input: payload: U+0000 at index 4 is a control character; give a duration (PT2S) or an instant (2026-11-23T12:00:00Z)"},
+            {"{\"duration\":\"\\u001fPT1S\"}", "invalid input: duration: U+001F at index 0 is a control character; give a duration (PT2S) or an instant (2026-11-23T12:00:00Z)"},
+            {"{\"duration\":\"PT1S\"}\u0000", "invalid input: payload: not valid JSON: "}};
+        for (int i = 0; i < refused.length; i++)
+        {
+            final Outcome o = get(engine.submit(new TaskRequest().key("refused" + i).type("wait").payload(refused[i][0]).maxAttempts(3)));
+            assertThat(o.state()).as("%s", refused[i][1]).isIn(TaskState.FAILED, TaskState.DEAD_LETTERED);
+            assertThat(o.attempts()).isEqualTo(1);
+            assertThat(o.error()).startsWith(refused[i][1]);
+        }
+        final String[] blank = {" PT0S", "PT0S\r\n", "\t\"PT0S\"\n", " {\"duration\":\"PT0S\"} "};
+        for (int i = 0; i < blank.length; i++)
+        {
+            assertThat(get(engine.submit(new TaskRequest().key("blank" + i).type("wait").payload(blank[i]))).state()).isEqualTo(SUCCEEDED);
+        }
+    }
+
     @Test
     void shouldCompleteAtTheOriginalDeadlineAfterARestart() throws Exception
     {
