@@ -244,7 +244,7 @@ public final class ReplayCommand implements Callable<Integer>
      * Run a look at the journal's metadata with Chronicle Queue's warnings that it overrides the roll cycle it was
      * given turned off: that is what the look is for, not news for the user.
      */
-    private static <T> T quietly(final java.util.function.Supplier<T> look)
+    static <T> T quietly(final java.util.function.Supplier<T> look)
     {
         final org.slf4j.Logger[] chatty = {org.slf4j.LoggerFactory.getLogger("net.openhft.chronicle.queue.impl.single.SCQMeta"),
             org.slf4j.LoggerFactory.getLogger("net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder")};

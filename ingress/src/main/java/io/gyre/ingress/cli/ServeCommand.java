@@ -65,6 +65,8 @@ public final class ServeCommand implements Callable<Integer>
 
     @Option(names = "--journal", paramLabel = "DIR", defaultValue = "./data", description = "The journal directory (default: ${DEFAULT-VALUE}).")
     private Path journal;
+    /** Said once serving: the journal's own roll cycle was kept over {@code --roll-cycle} (null: they agree). */
+    private String rollCycleNote;
 
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 for all).")
     private String host;
@@ -303,6 +305,27 @@ public final class ServeCommand implements Callable<Integer>
         }
     }
 
+    /**
+     * @return the roll cycle to open the journal with: the one it was written with when it exists (Chronicle Queue would
+     *     use that one anyway, with four WARN lines saying it overrides {@code --roll-cycle}), else {@code --roll-cycle}.
+     *     Says so ({@link #rollCycleNote}, printed once serving) when they differ.
+     */
+    private String journalsRollCycle()
+    {
+        if (!java.nio.file.Files.exists(journal.resolve("metadata.cq4t")))
+        {
+            return rollCycle;
+        }
+        final String written = ReplayCommand.quietly(() -> ReplayCommand.journalRollCycle(journal, rollCycle));
+        if (written == null || written.equals(rollCycle) || !ReplayCommand.rollCycleNames().contains(written))
+        {
+            return rollCycle;
+        }
+        rollCycleNote = "journal " + journal + " was written with roll cycle " + written + ": kept (--roll-cycle " + rollCycle +
+            " applies to new journals)";
+        return written;
+    }
+
     @Override
     public Integer call() throws Exception
     {
@@ -340,7 +363,7 @@ public final class ServeCommand implements Callable<Integer>
                 .maxReplyBytes(parseBytes("max-reply-bytes", maxReplyBytes))
                 .maxTotalReplyBytes(parseBytes("max-total-reply-bytes", maxTotalReplyBytes)).build();
             final EngineConfig.Builder builder = EngineConfig.builder(journal).ringSize(ringSize).waitStrategy(waitStrategy)
-                .pipelineThreads(pipelineThreads).rollCycle(rollCycle).pluginsDirectory(plugins)
+                .pipelineThreads(pipelineThreads).rollCycle(journalsRollCycle()).pluginsDirectory(plugins)
                 .maxLiveTasks(maxLiveTasks).blockingPoolThreads(blockingThreads).maxAsyncInFlight(maxAsync)
                 .metrics(metrics).snapshots(snapshots).snapshotEveryRecords(snapshotEvery).snapshotInterval(snapshotInterval)
                 .snapshotsKept(snapshotsKept).journalRetention(journalRetention)
@@ -449,6 +472,10 @@ public final class ServeCommand implements Callable<Integer>
         out.printf("task types: %s%n", String.join(", ",
             engineConfig.handlers().stream().map(h -> h.type() + " (" + h.executionMode().name().toLowerCase() + ")").sorted().toList()));
         out.println("previous run: " + previousRun(recovery));
+        if (rollCycleNote != null)
+        {
+            out.println(rollCycleNote);
+        }
         out.flush();
         started.countDown();
         stopRequested.await();

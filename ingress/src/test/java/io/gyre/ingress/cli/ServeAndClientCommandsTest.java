@@ -126,6 +126,24 @@ class ServeAndClientCommandsTest
         assertThat(second.out().toString()).contains("attempts running have up to 2m to finish");
     }
 
+    /** A journal keeps the roll cycle it was written with: said once, not as Chronicle Queue's four WARN lines. */
+    @Test
+    void keepsAnExistingJournalsRollCycleAndSaysSo() throws Exception
+    {
+        final String journal = dir.resolve("data").toString();
+        final Served first = start("serve", "--journal", journal, "--port", "0", "--roll-cycle", "TEST_SECONDLY");
+        first.command().shutdown();
+        assertThat(first.exit().get(30, TimeUnit.SECONDS)).isZero();
+        assertThat(first.out().toString()).doesNotContain("roll cycle");
+
+        final Served second = start("serve", "--journal", journal, "--port", "0");
+        assertThat(second.out().toString())
+            .contains("journal " + journal + " was written with roll cycle TEST_SECONDLY: kept (--roll-cycle FAST_DAILY applies to new journals)");
+        assertThat(gyre("submit", "--port", Integer.toString(second.port()), "--type", "echo", "--payload", "x", "--key", "k2").exit()).isZero();
+        second.command().shutdown();
+        assertThat(second.exit().get(30, TimeUnit.SECONDS)).isZero();
+    }
+
     @Test
     void theLargestPayloadAndOutputAreOptions() throws Exception
     {
