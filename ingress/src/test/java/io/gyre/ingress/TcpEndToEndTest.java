@@ -323,6 +323,57 @@ class TcpEndToEndTest
         assertThat(client.blocking().submit(Submission.of("alive", "noop")).succeeded()).isTrue();
     }
 
+    /**
+     * A client that sends its requests, then shuts down its sending side (a TCP half-close), still gets every answer,
+     * then the server closes (outside check: it closed at once, dropping the answers, while the tasks ran).
+     */
+    @Test
+    void aHalfClosedConnectionIsAnsweredThenClosed() throws Exception
+    {
+        final GyreServer server = server(ServerConfig.builder().maxInFlight(4));
+        try (Socket raw = new Socket())
+        {
+            raw.connect(server.address());
+            raw.setSoTimeout(10_000);
+            final java.io.ByteArrayOutputStream requests = new java.io.ByteArrayOutputStream();
+            requests.write(Wire.bytes(Wire.hello(null, 0)));
+            // more than the in-flight limit: the last ones wait in the server's read buffer for room
+            for (int i = 1; i <= 10; i++)
+            {
+                requests.write(Wire.bytes(Wire.submit(i, "half-" + i, "echo", "\"" + i + "\"")));
+            }
+            requests.write(Wire.bytes(Wire.keyed(Protocol.STATUS, 11, "half-1")));
+            raw.getOutputStream().write(requests.toByteArray());
+            raw.shutdownOutput();
+            final DataInputStream in = new DataInputStream(raw.getInputStream());
+            // every frame until the server closes: the WELCOME, each task's RESULT (and ACCEPTED), the STATUS_REPLY
+            final List<Integer> opcodes = new ArrayList<>();
+            while (true)
+            {
+                final int length;
+                try
+                {
+                    length = in.readInt();
+                }
+                catch (final java.io.EOFException closed)
+                {
+                    break;
+                }
+                final int opcode = in.readUnsignedByte();
+                in.readFully(new byte[length - 1]);
+                opcodes.add(opcode);
+            }
+            assertThat(opcodes).filteredOn(op -> op == Protocol.RESULT).hasSize(10);
+            assertThat(opcodes).filteredOn(op -> op == Protocol.STATUS_REPLY).hasSize(1);
+            assertThat(opcodes).filteredOn(op -> op != Protocol.WELCOME && op != Protocol.ACCEPTED && op != Protocol.RESULT &&
+                op != Protocol.STATUS_REPLY).isEmpty();
+        }
+        for (int i = 1; i <= 10; i++)
+        {
+            assertThat(client(server).blocking().status("half-" + i).state()).isEqualTo(TaskState.SUCCEEDED);
+        }
+    }
+
     @Test
     void connectionsBeyondTheLimitAreRefused() throws Exception
     {

@@ -13,6 +13,7 @@ import io.gyre.ingress.protocol.Frames;
 import io.gyre.ingress.protocol.Protocol;
 import io.gyre.ingress.protocol.RejectCode;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -81,6 +82,8 @@ final class Connection extends ChannelInboundHandlerAdapter
 
     private ChannelHandlerContext ctx;
     private Outbox outbox;
+    /** The client shut down its sending side: nothing more will be read; the connection closes once it is answered. */
+    private boolean inputShutdown;
     private ByteBuf cumulation;
     private boolean handshaken;
     private boolean closing;
@@ -189,6 +192,13 @@ final class Connection extends ChannelInboundHandlerAdapter
     @Override
     public void userEventTriggered(final ChannelHandlerContext ctx, final Object event) throws Exception
     {
+        if (event instanceof io.netty.channel.socket.ChannelInputShutdownEvent)
+        {
+            // the client sent all it will (a half-close): answer what it sent, then close
+            inputShutdown = true;
+            closeIfAnswered();
+            return;
+        }
         if (event instanceof IdleStateEvent)
         {
             // a subscription is a request in flight: its client waits for events, and may send nothing meanwhile
@@ -944,7 +954,8 @@ final class Connection extends ChannelInboundHandlerAdapter
         {
             process();
             flushIfNeeded();
-            if (paused == 0 && !closing)
+            // after a half-close there is nothing more to read (and epoll refuses to watch the input again)
+            if (paused == 0 && !closing && !inputShutdown)
             {
                 ctx.channel().config().setAutoRead(true);
             }
@@ -957,6 +968,28 @@ final class Connection extends ChannelInboundHandlerAdapter
         if ((paused & PAUSED_IN_FLIGHT) != 0 && outbox.unwritten() <= config.maxInFlight() - Math.max(1, config.maxInFlight() / 4))
         {
             resume(PAUSED_IN_FLIGHT);
+        }
+        closeIfAnswered();
+    }
+
+    /** @return whether a whole frame waits in what was read (an answer may be written while frames are processed). */
+    private boolean hasWholeFrame()
+    {
+        final ByteBuf in = cumulation;
+        return in != null && in.readableBytes() >= Integer.BYTES && in.readableBytes() - Integer.BYTES >= in.getUnsignedInt(in.readerIndex());
+    }
+
+    /**
+     * After a half-close: once every request the client sent is answered (none waits unread for room, none is
+     * without its answer written; a subscription keeps the connection for its events), close once those answers
+     * are flushed. A request cut short by the half-close (part of a frame) is not one.
+     */
+    private void closeIfAnswered()
+    {
+        if (inputShutdown && !closing && paused == 0 && subscription == null && outbox.unwritten() == 0 && !hasWholeFrame())
+        {
+            closing = true;
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(io.netty.channel.ChannelFutureListener.CLOSE);
         }
     }
 

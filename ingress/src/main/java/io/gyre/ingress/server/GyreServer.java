@@ -88,6 +88,8 @@ public final class GyreServer implements AutoCloseable
             .option(ChannelOption.SO_BACKLOG, 1024)
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.TCP_NODELAY, true)
+            // a client that shuts down its sending side after its requests still gets their answers (Connection)
+            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
                 new WriteBufferWaterMark(config.writeLowWaterMark(), config.writeHighWaterMark()))
             .childHandler(new ChannelInitializer<SocketChannel>()
