@@ -94,8 +94,8 @@ final class EventHub implements MessageHandler
     private long lostSeen;
     private long events;
     private int seenGeneration;
-    private final long maxQueuedBytes;
-    private final java.util.concurrent.atomic.AtomicLong queuedBytes = new java.util.concurrent.atomic.AtomicLong();
+    /** The events queued over all subscriptions, in estimated bytes ({@link #reserveEventBytes}). */
+    private final ByteBudget queuedBytes;
     /** Subscriptions offered events in the batch being read, to signal at its end. */
     private final java.util.ArrayList<EventSubscription> touched = new java.util.ArrayList<>();
 
@@ -116,7 +116,7 @@ final class EventHub implements MessageHandler
         this.journal = journal;
         this.registry = registry;
         this.attach = attach;
-        this.maxQueuedBytes = maxQueuedBytes;
+        this.queuedBytes = new ByteBudget(maxQueuedBytes);
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -130,33 +130,19 @@ final class EventHub implements MessageHandler
      */
     boolean reserveEventBytes(final long bytes)
     {
-        while (true)
-        {
-            final long now = queuedBytes.get();
-            if (now > 0 && now + bytes > maxQueuedBytes)
-            {
-                return false;
-            }
-            if (queuedBytes.compareAndSet(now, now + bytes))
-            {
-                return true;
-            }
-        }
+        return queuedBytes.tryAcquire(bytes);
     }
 
     /** Bytes of events no longer queued (delivered, or dropped with their subscription). Any thread. */
     void releaseEventBytes(final long bytes)
     {
-        if (bytes != 0)
-        {
-            queuedBytes.addAndGet(-bytes);
-        }
+        queuedBytes.release(bytes);
     }
 
     /** @return the bytes of events queued over all subscriptions now (estimated). */
     long queuedEventBytes()
     {
-        return queuedBytes.get();
+        return queuedBytes.used();
     }
 
     /**

@@ -251,15 +251,10 @@ class StatusEventsTest extends EngineTestSupport
      * A listener that stops taking events (it blocks) fills its own queue; the engine and the other
      * subscription carry on and miss nothing; when it takes events again, it hears how many it lost, exactly.
      */
-    @Test
-    void shouldNotSlowTheEngineWithAStalledListener() throws Exception
+    /** @return a listener that takes its first event, then waits for {@code release} before taking any other. */
+    private static Collector stalledUntil(final CountDownLatch release)
     {
-        openWithWorkload();
-        final int tasks = 5_000;
-        final int maxQueued = 16;
-        final CountDownLatch release = new CountDownLatch(1);
-        final Collector normal = new Collector();
-        final Collector stalled = new Collector()
+        return new Collector()
         {
             @Override
             public void onEvent(final TaskEvent event)
@@ -275,6 +270,17 @@ class StatusEventsTest extends EngineTestSupport
                 }
             }
         };
+    }
+
+    @Test
+    void shouldNotSlowTheEngineWithAStalledListener() throws Exception
+    {
+        openWithWorkload();
+        final int tasks = 5_000;
+        final int maxQueued = 16;
+        final CountDownLatch release = new CountDownLatch(1);
+        final Collector normal = new Collector();
+        final Collector stalled = stalledUntil(release);
         final ExecutorService own = Executors.newSingleThreadExecutor();
         final ExecutorService normalExecutor = Executors.newSingleThreadExecutor();
         try
@@ -338,22 +344,7 @@ class StatusEventsTest extends EngineTestSupport
         {
             for (int i = 0; i < 4; i++)
             {
-                final Collector collector = new Collector()
-                {
-                    @Override
-                    public void onEvent(final TaskEvent event)
-                    {
-                        super.onEvent(event);
-                        try
-                        {
-                            release.await();
-                        }
-                        catch (final InterruptedException ex)
-                        {
-                            Thread.currentThread().interrupt();
-                        }
-                    }
-                };
+                final Collector collector = stalledUntil(release);
                 final ExecutorService executor = Executors.newSingleThreadExecutor();
                 stalled.add(collector);
                 executors.add(executor);
