@@ -76,6 +76,12 @@ final class RetainedOutcomes
     private long tail;
     /** Entries in the window forgotten before their turn (task id 0). */
     private int forgotten;
+    /**
+     * Their sequence numbers, ascending ({@link #forgotten} of them): eviction, which takes the oldest, recognises one
+     * without reading its ring slot, which at the head of a large window is a cache miss per task. Forgetting is rare
+     * (a redrive), so the list is short and kept sorted by insertion.
+     */
+    private long[] forgottenSequences = new long[16];
     /** Sum of prefetched slots: kept so the compiler cannot drop the loads. */
     private long prefetched;
 
@@ -264,9 +270,10 @@ final class RetainedOutcomes
     {
         if (head < tail)
         {
-            if (ring[(int)(head & ringMask) * STRIDE + TASK_ID] == 0)
+            if (forgotten > 0 && forgottenSequences[0] == head)
             {
                 forgotten--;
+                System.arraycopy(forgottenSequences, 1, forgottenSequences, 0, forgotten);
             }
             head++;
         }
@@ -296,8 +303,24 @@ final class RetainedOutcomes
             final long sequence = head + ((position - head) & ringMask);
             removeIndex(ring[base + KEY_HASH], sequence);
             ring[base + TASK_ID] = 0;
-            forgotten++;
+            addForgotten(sequence);
         }
+    }
+
+    private void addForgotten(final long sequence)
+    {
+        if (forgotten == forgottenSequences.length)
+        {
+            forgottenSequences = java.util.Arrays.copyOf(forgottenSequences, forgotten * 2);
+        }
+        int i = forgotten;
+        while (i > 0 && forgottenSequences[i - 1] > sequence)
+        {
+            forgottenSequences[i] = forgottenSequences[i - 1];
+            i--;
+        }
+        forgottenSequences[i] = sequence;
+        forgotten++;
     }
 
     private static long slotValue(final long keyHash, final long sequence)
@@ -382,6 +405,10 @@ final class RetainedOutcomes
         ring = bigger;
         ringMask = capacity - 1;
         final long count = tail - head;
+        for (int i = 0; i < forgotten; i++)
+        {
+            forgottenSequences[i] -= head;      // renumbered with the window, from 0
+        }
         head = 0;
         tail = count;
         rebuildIndex(capacity);
@@ -531,7 +558,7 @@ final class RetainedOutcomes
         {
             if (ring[i * STRIDE + TASK_ID] == 0)
             {
-                forgotten++;
+                addForgotten(i);
             }
         }
         // a forgotten entry (task id 0) keeps its ring slot until evicted, and stays out of the index

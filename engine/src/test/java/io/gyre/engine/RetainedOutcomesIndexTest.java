@@ -1,5 +1,6 @@
 package io.gyre.engine;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -90,6 +91,7 @@ class RetainedOutcomesIndexTest
                 }
             }
             assertThat(table.size()).isEqualTo(window.size());
+            assertThat(table.live()).as("step %d: the entries that answer a key", step).isEqualTo(liveByKey.size());
             if (step % 97 == 0 || step > 19_000)
             {
                 for (final Map.Entry<Long, Long> e : liveByKey.entrySet())
@@ -108,6 +110,68 @@ class RetainedOutcomesIndexTest
                 gone.subList(0, 1_000).clear();
             }
         }
+    }
+
+    /**
+     * Forgotten entries stay counted apart through the ring's growth (which renumbers the window) and a snapshot, and
+     * the limit on entries that answer a key trims past them: a redrive does not shorten any other key's window.
+     */
+    @Test
+    void shouldTrimToTheEntriesThatAnswerAKeyWhateverWasForgotten()
+    {
+        final RetainedOutcomes table = RetainedOutcomes.startingAt(4, (1L << 32) - 3);
+        final TaskRecord r = new TaskRecord();
+        for (long id = 1; id <= 3; id++)
+        {
+            add(table, r, id);
+        }
+        table.forget(table.find(keyOf(2), (document, offset) -> true));
+        table.forget(table.find(keyOf(1), (document, offset) -> true));
+        assertThat(table.live()).isEqualTo(1);
+        for (long id = 4; id <= 40; id++)
+        {
+            add(table, r, id);          // past the first capacity: the ring grows
+        }
+        assertThat(table.size()).isEqualTo(40);
+        assertThat(table.live()).isEqualTo(38);
+        table.trimTo(10, false);
+        assertThat(table.live()).isEqualTo(10);
+        assertThat(table.size()).isEqualTo(10);
+        assertThat(table.find(keyOf(31), (document, offset) -> true)).isNotNegative();
+        assertThat(table.find(keyOf(30), (document, offset) -> true)).isEqualTo(-1);
+
+        // forgotten again, then counted or not as the journal's setting says
+        table.forget(table.find(keyOf(35), (document, offset) -> true));
+        final RetainedOutcomes copy = RetainedOutcomes.startingAt(4, 0);
+        final StateWriter out = new StateWriter(64);
+        table.writeTo(out);
+        copy.readFrom(new StateReader(new org.agrona.concurrent.UnsafeBuffer(out.buffer(), 0, out.length())));
+        for (final RetainedOutcomes t : List.of(table, copy))
+        {
+            assertThat(t.live()).isEqualTo(9);
+            t.trimTo(8, true);
+            assertThat(t.size()).isEqualTo(8);
+            assertThat(t.live()).isEqualTo(7);
+            t.trimTo(7, false);
+            assertThat(t.live()).isEqualTo(7);
+            assertThat(t.find(keyOf(40), (document, offset) -> true)).isNotNegative();
+        }
+    }
+
+    private static long keyOf(final long id)
+    {
+        return id * 0x9E3779B97F4A7C15L;
+    }
+
+    private static void add(final RetainedOutcomes table, final TaskRecord r, final long id)
+    {
+        r.reset();
+        r.taskId = id;
+        r.keyHash = keyOf(id);
+        r.state = TaskState.SUCCEEDED;
+        r.attempt = 1;
+        r.maxAttempts = 1;
+        table.add(r);
     }
 
     /**
