@@ -36,7 +36,9 @@ import java.util.concurrent.TimeUnit;
  *       a context that keeps nothing: what a task of the type costs the execute stage.</li>
  * </ul>
  * The payloads are an order of ~150 bytes: {@code set} puts two values, {@code transform} runs four
- * operations (move, remove, set, copy). Run with {@code -prof gc} for the allocation per task.
+ * operations (move, remove, set, copy). Run with {@code -prof gc} for the allocation per task. Its copy sends the
+ * {@code transform} task to the CPU pool in process (a transform runs inline only when its bytes cannot copy), so
+ * {@link #submitToOutcome} measures that hand-off for it; {@code set} runs inline.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -148,6 +150,16 @@ public class TransformBenchmark extends AbstractBenchmark
     {
         s.handler.execute(s.context);
         return s.context.length;
+    }
+
+    /**
+     * What deciding the task's execution mode costs the submitting thread: a length check for {@code set}, a scan
+     * of the payload's bytes for {@code transform} (whose payload here copies: the scan reads up to its last op).
+     */
+    @Benchmark
+    public io.gyre.engine.ExecutionMode executionModeOnly(final HandlerOnly s)
+    {
+        return s.handler.executionMode(s.context.payload(), 0, s.context.payloadLength());
     }
 
     /**

@@ -902,7 +902,7 @@ public final class Engine implements AutoCloseable
         final TaskHandler handler = registry.handler(handlerId);
         e.kind = RingEvent.SUBMIT;
         e.handlerId = handlerId;
-        e.mode = registry.mode(handlerId, request.payload().capacity()).code();
+        e.mode = registry.mode(handlerId, request.payload(), 0, request.payload().capacity()).code();
         e.key.copyFrom(request.key(), 0, request.key().capacity());
         e.keyHash = KeyHasher.hash(request.key(), 0, request.key().capacity());
         e.tenant.copyFrom(request.tenant(), 0, request.tenant().capacity());

@@ -219,14 +219,15 @@ final class HandlerRegistry
     }
 
     /**
-     * @return where a task of this type with a payload of this length runs ({@link TaskHandler#executionMode(int)}):
-     *     the type's mode when either is ASYNC (an ASYNC type always runs as one), or when the handler says nothing.
+     * @return where a task of this type with this payload runs ({@link TaskHandler#executionMode(DirectBuffer, int,
+     *     int)}): the type's mode when either is ASYNC (an ASYNC type always runs as one), or when the handler says
+     *     nothing.
      */
-    ExecutionMode mode(final int id, final int payloadLength)
+    ExecutionMode mode(final int id, final DirectBuffer payload, final int offset, final int length)
     {
         final ExecutionMode type = modes[id];
         final TaskHandler handler = handlers[id];
-        final ExecutionMode task = handler == null ? null : handler.executionMode(payloadLength);
+        final ExecutionMode task = handler == null ? null : handler.executionMode(payload, offset, length);
         return task == null || type == ExecutionMode.ASYNC || task == ExecutionMode.ASYNC ? type : task;
     }
 

@@ -1,5 +1,7 @@
 package io.gyre.engine;
 
+import org.agrona.DirectBuffer;
+
 /**
  * A task type: its name, where it runs, its defaults, and how it executes. Register handlers on
  * {@link EngineConfig.Builder#handler(TaskHandler)}, or let the engine find them with {@link java.util.ServiceLoader}
@@ -34,7 +36,8 @@ public interface TaskHandler
     /**
      * Where one task's attempts run, for a type whose cost depends on its payload: a type that is microseconds of
      * CPU for a small payload and milliseconds for a large one runs the large ones off the engine's ring. Called
-     * once per submission, on the submitting thread (keep it a cheap, pure function of the length); the mode is
+     * once per submission, on the submitting thread (keep it a cheap, pure function of the length), by
+     * {@link #executionMode(DirectBuffer, int, int)} unless a type overrides that to look at the bytes; the mode is
      * journaled with the submission, so every attempt, a retry and a replay run where the first did. INLINE,
      * BLOCKING and CPU may be mixed; when the type's {@link #executionMode()} or the answer is ASYNC, the type's
      * mode is used.
@@ -45,6 +48,27 @@ public interface TaskHandler
     default ExecutionMode executionMode(final int payloadLength)
     {
         return executionMode();
+    }
+
+    /**
+     * Where one task's attempts run, for a type whose cost depends on what its payload says, not only on its size: a
+     * type that is microseconds of CPU unless its payload asks for more (copies a document into itself, say) runs
+     * those tasks off the engine's ring, however small. Called once per submission, on the submitting thread, in
+     * place of {@link #executionMode(int)} (which it calls by default): keep it a cheap, pure function of the bytes
+     * (a scan of them at most; the submitting thread is a client's, or the TCP server's I/O thread), and do not keep
+     * the buffer, which is valid during the call only. The mode is journaled with the submission, so every attempt,
+     * a retry and a replay run where the first did, whatever a later version of the handler would say. INLINE,
+     * BLOCKING and CPU may be mixed; when the type's {@link #executionMode()} or the answer is ASYNC, the type's mode
+     * is used.
+     *
+     * @param payload the submission's payload, as {@link TaskContext#payload()} gives it to the attempt.
+     * @param offset where the payload starts in {@code payload}.
+     * @param length the payload's length, in bytes.
+     * @return where this task's attempts run; by default {@link #executionMode(int) executionMode(length)}.
+     */
+    default ExecutionMode executionMode(final DirectBuffer payload, final int offset, final int length)
+    {
+        return executionMode(length);
     }
 
     /**

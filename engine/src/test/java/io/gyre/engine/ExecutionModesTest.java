@@ -330,6 +330,68 @@ class ExecutionModesTest extends EngineTestSupport
         assertThat(closeAndReplay()).replaysDeterministically();
     }
 
+    /**
+     * CPU for a payload that starts with "heavy", INLINE for any other, whatever its length; records each attempt's
+     * payload and thread, and the payloads its mode was asked for.
+     */
+    private static final class ByContent implements TaskHandler
+    {
+        final java.util.Map<String, String> threads = new java.util.concurrent.ConcurrentHashMap<>();
+        final ConcurrentLinkedQueue<String> asked = new ConcurrentLinkedQueue<>();
+
+        @Override
+        public String type()
+        {
+            return "by-content";
+        }
+
+        @Override
+        public ExecutionMode executionMode(final int payloadLength)
+        {
+            throw new AssertionError("the engine asks with the payload's bytes");
+        }
+
+        @Override
+        public ExecutionMode executionMode(final org.agrona.DirectBuffer payload, final int offset, final int length)
+        {
+            final String text = payload.getStringWithoutLengthUtf8(offset, length);
+            asked.add(text);
+            return text.startsWith("heavy") ? ExecutionMode.CPU : ExecutionMode.INLINE;
+        }
+
+        @Override
+        public void execute(final TaskContext context)
+        {
+            threads.put(context.payload().getStringWithoutLengthUtf8(0, context.payloadLength()), Thread.currentThread().getName());
+        }
+    }
+
+    /**
+     * A type may decide a task's mode from what its payload says, not only its size
+     * ({@link TaskHandler#executionMode(org.agrona.DirectBuffer, int, int)}): a small JSON {@code transform} that
+     * copied a document into itself again and again ran inline for milliseconds, since the length alone said it was
+     * small (an outside check found one client's pipelined tasks delaying every other client's by a second). The
+     * engine asks once per submission, with the bytes, and journals the answer.
+     */
+    @Test
+    void shouldRunATaskWhereItsTypeSaysForItsPayloadsBytes() throws Exception
+    {
+        final ByContent byContent = new ByContent();
+        open(b -> b.handler(byContent).cpuPoolThreads(1));
+        final Recorder recorder = new Recorder();
+        engine.submit(new TaskRequest().key("light").type("by-content").payload("light, and longer than the heavy one"), recorder);
+        engine.submit(new TaskRequest().key("heavy").type("by-content").payload("heavy"), recorder);
+        assertThat(recorder.awaitOutcomes(2)).allSatisfy(o -> assertThat(o.state()).isEqualTo(SUCCEEDED));
+
+        assertThat(byContent.asked).containsExactly("light, and longer than the heavy one", "heavy");
+        assertThat(byContent.threads.get("light, and longer than the heavy one")).doesNotStartWith("gyre-cpu-");
+        assertThat(byContent.threads.get("heavy")).startsWith("gyre-cpu-");
+        final TaskHistory history = closeAndReplay();
+        assertThat(history).replaysDeterministically();
+        assertThat(history.report().recordsByType()).as("a STARTED record for the handed-off attempt only")
+            .containsEntry(RecordType.STARTED, 1L);
+    }
+
     @Test
     void shouldRunCpuTasksOnTheCpuPool() throws Exception
     {

@@ -216,7 +216,7 @@ final class DocumentEditor
     {
         if (--copiesLeft < 0)
         {
-            throw new EditException("copies more than " + maxCopiedValues + " values in all (max-copied-values)");
+            throw new EditException(overBudget(maxCopiedValues));
         }
         if (!value.isContainerNode())
         {
@@ -241,6 +241,14 @@ final class DocumentEditor
             copy.add(copy(elements.next(), depth + 1));
         }
         return copy;
+    }
+
+    /**
+     * @return why a copy fails that would take an attempt past its budget ({@link TapeEditor} words it alike).
+     */
+    static String overBudget(final int maxCopiedValues)
+    {
+        return "copies more than " + maxCopiedValues + " values in all (max-copied-values)";
     }
 
     private static JsonNode child(final JsonNode node, final String token)

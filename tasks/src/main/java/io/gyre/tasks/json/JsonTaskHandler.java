@@ -6,21 +6,26 @@ import io.gyre.engine.ExecutionMode;
 import io.gyre.engine.TaskContext;
 import io.gyre.engine.TaskFailure;
 import io.gyre.engine.TaskHandler;
+import org.agrona.DirectBuffer;
 
 import java.util.Map;
 
 /**
- * What the JSON task types have in common: they run {@link ExecutionMode#INLINE} (a microsecond or so of
- * CPU, no I/O) when the payload is small, on the CPU pool when it is larger than {@value #INLINE_PAYLOAD_BYTES}
- * bytes; they read the payload, build the output document from it and succeed with that document as UTF-8 JSON.
+ * What the JSON task types have in common: they run {@link ExecutionMode#INLINE} (microseconds of CPU, no I/O)
+ * when their payload bounds their work to that, on the CPU pool otherwise ({@link #runsInline}: never above
+ * {@value #INLINE_PAYLOAD_BYTES} bytes); they read the payload, build the output document from it and succeed
+ * with that document as UTF-8 JSON.
  * <p>
  * Two paths, one behaviour. The fast path ({@link #edit}) reads the payload with Jackson's streaming parser
  * onto a {@link Tape} and edits handles to its values ({@link TapeEditor}): no tree of nodes, no strings for
  * names or pointers already seen, nothing allocated per task but the parser, on the thread's reused
- * {@link Workspace}. It only ever succeeds, with the bytes the tree path would write; wherever the tree path
- * would fail, or where it does not vouch for the result, it declines, and the tree path ({@link #apply} on the
- * payload parsed by {@link Payloads#parse}) runs from the start and words the failure. So every error is the
- * tree path's, and the two are held to the same output by {@code JsonEditEquivalenceTest}.
+ * {@link Workspace}. It succeeds with the bytes the tree path would write; wherever the tree path would fail, or
+ * where it does not vouch for the result, it declines, and the tree path ({@link #apply} on the payload parsed by
+ * {@link Payloads#parse}) runs from the start and words the failure. One failure it words itself, in the tree
+ * path's words: a copy past {@value #MAX_COPIED_VALUES}, where the tree path would copy as much again only to
+ * fail the same way (and only when nothing the tree path checks first, such as a later operation's fields, would
+ * fail instead). So every error is the tree path's, and the two are held to the same output and errors by
+ * {@code JsonEditEquivalenceTest}.
  * <p>
  * Every problem with a payload fails the attempt permanently, as {@code invalid input: <field>: <reason>}
  * ({@code invalid input: ops[2].from: "/a/b" matches nothing in the document}): the same payload would fail
@@ -74,15 +79,42 @@ abstract class JsonTaskHandler implements TaskHandler
     /**
      * {@inheritDoc}
      * <p>
-     * INLINE up to {@value #INLINE_PAYLOAD_BYTES} bytes of payload, CPU above. Work grows with the payload (and an
-     * {@code inject} or {@code transform} may copy one large value many times): run inline, one large task held the
-     * engine's ring, and every other task behind it, for tens of milliseconds.
+     * By the length alone: INLINE where {@link #runsInline} says any payload of that length may run inline, CPU
+     * otherwise. The engine asks {@link #executionMode(DirectBuffer, int, int)}, which looks at the bytes too.
      */
     @Override
     public final ExecutionMode executionMode(final int payloadLength)
     {
-        return payloadLength <= INLINE_PAYLOAD_BYTES ? ExecutionMode.INLINE : ExecutionMode.CPU;
+        return payloadLength <= INLINE_PAYLOAD_BYTES && runsInline(null, 0, payloadLength) ? ExecutionMode.INLINE : ExecutionMode.CPU;
     }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * INLINE when {@link #runsInline} says the payload's work is microseconds, CPU otherwise, and always above
+     * {@value #INLINE_PAYLOAD_BYTES} bytes. Work grows with the payload, and a copy can multiply it: run inline,
+     * a 16 KB string copied to 60 targets held the engine's ring, and every other task behind it, for tens of
+     * milliseconds, and a 1.6 KB {@code transform} copying a document into itself 40 times for milliseconds.
+     */
+    @Override
+    public final ExecutionMode executionMode(final DirectBuffer payload, final int offset, final int length)
+    {
+        return length <= INLINE_PAYLOAD_BYTES && runsInline(payload, offset, length) ? ExecutionMode.INLINE : ExecutionMode.CPU;
+    }
+
+    /**
+     * Whether a task of this type may run inline, on the engine's ring: whether its payload bounds its work to
+     * microseconds, so that a client cannot hold every other client's tasks up with it. Called once per submission,
+     * on the submitting thread, for a payload of at most {@value #INLINE_PAYLOAD_BYTES} bytes: a scan of the bytes
+     * at most.
+     *
+     * @param payload the payload, or null when only its length is known (answer for the worst payload of that
+     *     length).
+     * @param offset where the payload starts in {@code payload}.
+     * @param length the payload's length, in bytes.
+     * @return whether this payload's task may run inline.
+     */
+    abstract boolean runsInline(DirectBuffer payload, int offset, int length);
 
     /**
      * {@inheritDoc}
@@ -156,8 +188,9 @@ abstract class JsonTaskHandler implements TaskHandler
      * Tape, TapeEditor, int[]) edit}.
      *
      * @return false wherever {@link #apply} would fail (a member this type does not know, among others).
+     * @throws TaskFailure (permanent) where the edit words the failure itself, exactly as {@link #apply} would.
      */
-    final boolean edit(final Workspace workspace)
+    final boolean edit(final Workspace workspace) throws TaskFailure
     {
         return workspace.tape.members(fields, workspace.members) && edit(workspace, workspace.tape, workspace.editor, workspace.members);
     }
@@ -169,8 +202,11 @@ abstract class JsonTaskHandler implements TaskHandler
      * @param at the entries of the payload's members, in the order of the fields given to the constructor; -1 for
      *     one the payload does not have.
      * @return false wherever {@link #apply} would fail: the tree path runs instead and words the failure.
+     * @throws TaskFailure (permanent) instead of returning false where the failure is certain and its wording is
+     *     {@link #apply}'s exactly, so that the tree path need not do the work again to find it: a copy past
+     *     {@value #MAX_COPIED_VALUES}.
      */
-    abstract boolean edit(Workspace workspace, Tape tape, TapeEditor editor, int[] at);
+    abstract boolean edit(Workspace workspace, Tape tape, TapeEditor editor, int[] at) throws TaskFailure;
 
     /**
      * Build the output document. The payload is this attempt's own: edit it in place, move its values into

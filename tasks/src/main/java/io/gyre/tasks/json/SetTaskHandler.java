@@ -3,6 +3,7 @@ package io.gyre.tasks.json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gyre.engine.TaskFailure;
+import org.agrona.DirectBuffer;
 
 import java.util.Map;
 
@@ -33,6 +34,18 @@ public final class SetTaskHandler extends JsonTaskHandler
     public SetTaskHandler()
     {
         super(TYPE, false, FIELDS);
+    }
+
+    /**
+     * {@inheritDoc}
+     * <p>
+     * Always, up to {@value #INLINE_PAYLOAD_BYTES} bytes: a {@code set} copies nothing, so its work and its output
+     * grow with its payload and no faster.
+     */
+    @Override
+    boolean runsInline(final DirectBuffer payload, final int offset, final int length)
+    {
+        return true;
     }
 
     @Override

@@ -29,7 +29,10 @@ final class TapeEditor
     private final Tape tape;
     private Container[] containers = new Container[16];
     private int containerCount;
+    private int maxCopiedValues;
     private int copiesLeft;
+    /** Whether the last {@link #copy} was refused for the budget, where the tree editor would say so too. */
+    private boolean overBudget;
     private int document;
 
     TapeEditor(final Tape tape)
@@ -43,8 +46,29 @@ final class TapeEditor
     void reset(final int maxCopiedValues)
     {
         containerCount = 0;
+        this.maxCopiedValues = maxCopiedValues;
         copiesLeft = maxCopiedValues;
+        overBudget = false;
         document = NONE;
+    }
+
+    /**
+     * @return the budget of copies this task started with.
+     */
+    int maxCopiedValues()
+    {
+        return maxCopiedValues;
+    }
+
+    /**
+     * @return whether the last {@link #copy} returned {@link #NONE} because it would take this task past its budget,
+     *     and {@link DocumentEditor#copy} would fail for that too, not for a value nested too deep: the caller may
+     *     then word the failure itself ({@link DocumentEditor#overBudget}) rather than have the tree path copy as
+     *     much again to find it.
+     */
+    boolean overBudget()
+    {
+        return overBudget;
     }
 
     /**
@@ -247,6 +271,7 @@ final class TapeEditor
      */
     int copy(final int value)
     {
+        overBudget = false;
         return copy(value, 0);
     }
 
@@ -395,18 +420,24 @@ final class TapeEditor
         if (value >= 0)
         {
             copiesLeft -= tape.end(value) - value;
+            final byte kind = tape.kind(value);
+            final boolean mayBeTooDeep = (kind == Tape.OBJECT || kind == Tape.ARRAY) &&
+                depth + tape.maxDepth() > DocumentEditor.MAX_DEPTH;
             if (copiesLeft < 0)
             {
+                // the tree editor counts value by value, checking each container's depth as it goes: it fails for the
+                // budget, as this does, unless one of the containers it meets first is too deep
+                overBudget = !mayBeTooDeep;
                 return NONE;
             }
-            final byte kind = tape.kind(value);
-            if ((kind == Tape.OBJECT || kind == Tape.ARRAY) && depth + tape.maxDepth() > DocumentEditor.MAX_DEPTH)
-            {
-                return NONE;
-            }
-            return value;
+            return mayBeTooDeep ? NONE : value;
         }
-        if (--copiesLeft < 0 || depth == DocumentEditor.MAX_DEPTH)
+        if (--copiesLeft < 0)
+        {
+            overBudget = true;
+            return NONE;
+        }
+        if (depth == DocumentEditor.MAX_DEPTH)
         {
             return NONE;
         }

@@ -3,6 +3,11 @@ package io.gyre.tasks.json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.gyre.engine.TaskFailure;
+import org.agrona.DirectBuffer;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 
 import static io.gyre.tasks.json.Payloads.describe;
 import static io.gyre.tasks.json.Payloads.invalid;
@@ -44,13 +49,97 @@ public final class TransformTaskHandler extends JsonTaskHandler
     /** The payload's members (the fast path's variables are in this order). */
     private static final String[] FIELDS = {"input", "ops"};
 
+    /** Eight copies of a byte, to look for it in eight bytes at once. */
+    private static final long ONES = 0x0101_0101_0101_0101L;
+    private static final long HIGH_BITS = 0x8080_8080_8080_8080L;
+    /** Eight bytes of a {@code byte[]} as a {@code long}, for a payload on the heap (the engine's case). */
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
+
     public TransformTaskHandler()
     {
         super(TYPE, true, FIELDS);
     }
 
+    /**
+     * {@inheritDoc}
+     * <p>
+     * Only a payload that cannot copy, up to {@value #INLINE_PAYLOAD_BYTES} bytes: without {@code copy} a transform's
+     * document and output grow with its payload and no faster (moves, removes, sets and merges place what the payload
+     * holds), but each copy can double the document, up to {@value #MAX_COPIED_VALUES}: milliseconds. The payload
+     * cannot copy when the bytes {@code copy} appear nowhere in it (an operation's name is matched exactly, case
+     * included) and neither does a backslash-u escape (one could spell the name): a conservative look, a string
+     * that merely says "copy" sends its task to the CPU pool too. Without the bytes, never.
+     */
     @Override
-    boolean edit(final Workspace workspace, final Tape tape, final TapeEditor editor, final int[] at)
+    boolean runsInline(final DirectBuffer payload, final int offset, final int length)
+    {
+        return payload != null && !mayCopy(payload, offset, length);
+    }
+
+    /**
+     * @return whether the bytes {@code copy}, or a backslash then a {@code u}, appear in the payload: eight bytes are
+     *     looked at at once for a {@code y} or a backslash (rarer in JSON than a {@code c}), and only where there is
+     *     one, byte by byte: about 60 ns for the 309 bytes of {@code TransformBenchmark}'s payload, whose
+     *     {@code copy} is near its end ({@code executionModeOnly}).
+     */
+    static boolean mayCopy(final DirectBuffer payload, final int offset, final int length)
+    {
+        final byte[] array = payload.byteArray();
+        final int base = payload.wrapAdjustment() + offset;
+        int i = 0;
+        for (final int words = length - Long.BYTES; i <= words; i += Long.BYTES)
+        {
+            // in the platform's order: which of the eight bytes it is does not matter, they are looked at one by one
+            final long word = array != null ? (long)LONGS.get(array, base + i) : payload.getLong(offset + i);
+            if (hasEither(word, 'y', '\\'))
+            {
+                for (int k = i; k < i + Long.BYTES; k++)
+                {
+                    if (endsCopyOrStartsEscape(payload, offset, length, k))
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+        for (; i < length; i++)
+        {
+            if (endsCopyOrStartsEscape(payload, offset, length, i))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * @return whether one of the eight bytes of {@code word} is {@code a} or {@code b}: the bytes equal to one are zero
+     *     after the exclusive or with it, and subtracting one from a zero byte is the only way to set its high bit
+     *     where it was not (a borrow from a lower zero byte can set it in others too, but only when there is one).
+     */
+    private static boolean hasEither(final long word, final char a, final char b)
+    {
+        final long zeroWhereA = word ^ (ONES * a);
+        final long zeroWhereB = word ^ (ONES * b);
+        return (((zeroWhereA - ONES) & ~zeroWhereA | (zeroWhereB - ONES) & ~zeroWhereB) & HIGH_BITS) != 0;
+    }
+
+    /**
+     * @return whether the byte at {@code i} is the {@code y} of {@code copy}, or a backslash before a {@code u}.
+     */
+    private static boolean endsCopyOrStartsEscape(final DirectBuffer payload, final int offset, final int length, final int i)
+    {
+        final byte b = payload.getByte(offset + i);
+        if (b == '\\')
+        {
+            return i + 1 < length && payload.getByte(offset + i + 1) == 'u';
+        }
+        return b == 'y' && i >= 3 && payload.getByte(offset + i - 3) == 'c' && payload.getByte(offset + i - 2) == 'o' &&
+            payload.getByte(offset + i - 1) == 'p';
+    }
+
+    @Override
+    boolean edit(final Workspace workspace, final Tape tape, final TapeEditor editor, final int[] at) throws TaskFailure
     {
         final int input = at[0];
         final int ops = at[1];
@@ -59,9 +148,32 @@ public final class TransformTaskHandler extends JsonTaskHandler
             return false;
         }
         editor.document(input >= 0 ? input : editor.newObject());
-        for (int op = ops + 1, end = tape.end(ops); op < end; op = tape.end(op))
+        int index = 0;
+        for (int op = ops + 1, end = tape.end(ops); op < end; op = tape.end(op), index++)
         {
-            if (!Operation.apply(workspace, op))
+            if (!Operation.apply(workspace, op, false))
+            {
+                if (editor.overBudget() && compile(workspace, tape.end(op), end))
+                {
+                    // what the tree path would say, after copying as much again: it checks every operation before
+                    // applying the first, and fails at this one, the ones before it having done what they did here
+                    throw invalid(Operation.field(index, "from"), DocumentEditor.overBudget(editor.maxCopiedValues()));
+                }
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * @return whether every operation from {@code first} to {@code end} is well-formed, as the tree path checks
+     *     ({@link Operation#compile}) before it applies any.
+     */
+    private static boolean compile(final Workspace workspace, final int first, final int end)
+    {
+        for (int op = first; op < end; op = workspace.tape.end(op))
+        {
+            if (!Operation.apply(workspace, op, true))
             {
                 return false;
             }
@@ -249,9 +361,10 @@ public final class TransformTaskHandler extends JsonTaskHandler
         /**
          * The fast path's counterpart of {@link #compile} and {@link #applyTo} together, on the tape.
          *
+         * @param compileOnly whether to stop once the operation is found well-formed, applying nothing.
          * @return false wherever they would throw.
          */
-        static boolean apply(final Workspace workspace, final int op)
+        static boolean apply(final Workspace workspace, final int op, final boolean compileOnly)
         {
             final Tape tape = workspace.tape;
             final TapeEditor editor = workspace.editor;
@@ -307,6 +420,15 @@ public final class TransformTaskHandler extends JsonTaskHandler
             {
                 return false;
             }
+            if (kind == Kind.REMOVE && path.isWholeDocument() ||
+                kind == Kind.MOVE && (from.isWholeDocument() || from.isProperPrefixOf(path)))
+            {
+                return false;
+            }
+            if (compileOnly)
+            {
+                return true;
+            }
 
             switch (kind)
             {
@@ -324,10 +446,6 @@ public final class TransformTaskHandler extends JsonTaskHandler
                 }
                 case MOVE:
                 {
-                    if (from.isWholeDocument() || from.isProperPrefixOf(path))
-                    {
-                        return false;
-                    }
                     if (from.toString().equals(path.toString()))
                     {
                         return editor.find(editor.document(), from) != TapeEditor.NONE || !required;
@@ -340,10 +458,6 @@ public final class TransformTaskHandler extends JsonTaskHandler
                     return editor.set(path, removed, true);
                 }
                 case REMOVE:
-                    if (path.isWholeDocument())
-                    {
-                        return false;
-                    }
                     return editor.remove(path) != TapeEditor.NONE || !required;
                 case MERGE:
                 {
@@ -449,7 +563,7 @@ public final class TransformTaskHandler extends JsonTaskHandler
             }
         }
 
-        private static String field(final int index, final String name)
+        static String field(final int index, final String name)
         {
             return "ops[" + index + "]." + name;
         }

@@ -1,5 +1,6 @@
 package io.gyre.tasks.json;
 
+import io.gyre.engine.TaskFailure;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -10,6 +11,7 @@ import static io.gyre.tasks.json.Handlers.failure;
 import static io.gyre.tasks.json.Handlers.json;
 import static io.gyre.tasks.json.Handlers.output;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 /**
  * What {@code inject} puts where, and every way its payload can be wrong, against the handler.
@@ -101,6 +103,28 @@ class InjectTaskHandlerTest
         assertThat(output(small, "{'input':{'a':[1,2]},'refs':{'/x':'/a'}}")).isEqualTo(json("{'x':[1,2]}"));
         assertThat(failure(small, "{'input':{'a':[1,2]},'refs':{'/x':'/a','/y':'/a/0'}}"))
             .isEqualTo("invalid input: refs[\"/y\"]: copies more than 3 values in all (max-copied-values)");
+    }
+
+    /**
+     * The fast path words a copy past max-copied-values itself (the tree path would copy as much again to say the
+     * same), but not when a later ref is malformed: the tree path checks every ref before it copies, and says that.
+     */
+    @Test
+    void shouldWordACopyPastTheBudgetOnTheFastPathAsTheTreePathWould() throws Exception
+    {
+        final InjectTaskHandler small = new InjectTaskHandler();
+        small.configure(Map.of("max-copied-values", "3"));
+        final String over = "{'input':{'a':[1,2]},'refs':{'/x':'/a','/y':'/a/0','/z':'/a/1'}}";
+        final String overThenMalformed = "{'input':{'a':[1,2]},'refs':{'/x':'/a','/y':'/a/0','z':'/a/1'}}";
+
+        final Workspace workspace = Workspace.current();
+        assertThat(workspace.read(RecordingContext.of(json(over)), 3)).isTrue();
+        assertThat(catchThrowableOfType(TaskFailure.class, () -> small.edit(workspace)).getMessage())
+            .isEqualTo("invalid input: refs[\"/y\"]: copies more than 3 values in all (max-copied-values)");
+        assertThat(workspace.read(RecordingContext.of(json(overThenMalformed)), 3)).isTrue();
+        assertThat(small.edit(workspace)).as("declined: the tree path words it").isFalse();
+        assertThat(failure(small, overThenMalformed))
+            .isEqualTo("invalid input: refs[\"z\"]: target \"z\" is not a JSON Pointer: must be empty or start with '/'");
     }
 
     @ParameterizedTest(name = "{0}")

@@ -7,6 +7,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Map;
 
+import static io.gyre.engine.ExecutionMode.CPU;
+import static io.gyre.engine.ExecutionMode.INLINE;
 import static io.gyre.tasks.json.Handlers.failure;
 import static io.gyre.tasks.json.Handlers.json;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -378,12 +380,99 @@ class PayloadsTest
     @Test
     void shouldRunASmallPayloadInlineAndALargeOneOnTheCpuPool()
     {
-        assertThat(JsonTaskHandlers.all()).allSatisfy(type ->
+        assertThat(mode(new SetTaskHandler(), "{'values':{'/a':1}}")).isEqualTo(INLINE);
+        assertThat(mode(new SetTaskHandler(), padded("{'values':{'/a':'%s'}}", JsonTaskHandler.INLINE_PAYLOAD_BYTES))).isEqualTo(INLINE);
+        assertThat(mode(new SetTaskHandler(), padded("{'values':{'/a':'%s'}}", JsonTaskHandler.INLINE_PAYLOAD_BYTES + 1))).isEqualTo(CPU);
+        assertThat(mode(new TransformTaskHandler(), padded("{'ops':[{'op':'set','path':'/a','value':'%s'}]}",
+            JsonTaskHandler.INLINE_PAYLOAD_BYTES + 1))).isEqualTo(CPU);
+        assertThat(new SetTaskHandler().executionMode(JsonTaskHandler.INLINE_PAYLOAD_BYTES)).isEqualTo(INLINE);
+        assertThat(new SetTaskHandler().executionMode(JsonTaskHandler.INLINE_PAYLOAD_BYTES + 1)).isEqualTo(CPU);
+    }
+
+    /**
+     * A 1.6 KB transform copying {@code /a} into {@code /a/0} 40 times ran inline for milliseconds before failing at
+     * max-copied-values (and the tree path then did it all again to word the failure); a client pipelining 4,096 of
+     * them held every other client's tasks up for over a second. An outside check found it. A transform runs inline
+     * only when its bytes cannot copy: neither {@code copy} nor a backslash-u escape (which could spell it) in them.
+     */
+    @ParameterizedTest(name = "{0} [{1}]")
+    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+        "INLINE | {'input':{'a':[1]},'ops':[{'op':'move','from':'/a','path':'/b'},{'op':'set','path':'/c','value':2}]}",
+        "INLINE | {'input':{'a':{}},'ops':[{'op':'merge','path':'/a','value':{'x':null}},{'op':'remove','path':'/a'}]}",
+        "INLINE | {'ops':[{'op':'COPY','from':'/a','path':'/b'},{'op':'Copy','from':'/a','path':'/b'}]}",
+        "CPU    | {'input':{'a':[0]},'ops':[{'op':'copy','from':'/a','path':'/a/0'}]}",
+        "CPU    | {'input':{'note':'copyright 2026'},'ops':[]}",
+        "CPU    | {'input':{'a':[0]},'ops':[{'op':'\\u0063opy','from':'/a','path':'/a/0'}]}",
+        "CPU    | {'input':{'name':'Ren\\u00e9e'},'ops':[]}"})
+    void shouldRunATransformInlineOnlyWhenItsBytesCannotCopy(final io.gyre.engine.ExecutionMode expected, final String payload)
+    {
+        assertThat(mode(new TransformTaskHandler(), payload)).isEqualTo(expected);
+        assertThat(new TransformTaskHandler().executionMode(json(payload).length())).as("by the length alone").isEqualTo(CPU);
+    }
+
+    /**
+     * The bytes that send a transform to the CPU pool are found wherever they are: at every offset from the payload's
+     * start, in a buffer that starts at an offset of its own, on the heap and off it (read eight at a time, and byte
+     * by byte at the end), and not past the payload's end.
+     */
+    @Test
+    void shouldFindCopyOrAnEscapeAtEveryOffset()
+    {
+        for (final String needle : new String[]{"copy", "\\u"})
         {
-            assertThat(type.executionMode(0)).isEqualTo(io.gyre.engine.ExecutionMode.INLINE);
-            assertThat(type.executionMode(JsonTaskHandler.INLINE_PAYLOAD_BYTES)).isEqualTo(io.gyre.engine.ExecutionMode.INLINE);
-            assertThat(type.executionMode(JsonTaskHandler.INLINE_PAYLOAD_BYTES + 1)).isEqualTo(io.gyre.engine.ExecutionMode.CPU);
-        });
+            for (int at = 0; at <= 24; at++)
+            {
+                final String text = "a".repeat(at) + needle + "b".repeat(24 - at);
+                final byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                final byte[] padded = new byte[bytes.length + 20];
+                System.arraycopy(bytes, 0, padded, 5, bytes.length);
+                final org.agrona.concurrent.UnsafeBuffer offHeap = new org.agrona.concurrent.UnsafeBuffer(java.nio.ByteBuffer.allocateDirect(padded.length));
+                offHeap.putBytes(0, padded);
+                for (final org.agrona.DirectBuffer buffer : new org.agrona.DirectBuffer[]{new org.agrona.concurrent.UnsafeBuffer(padded), offHeap})
+                {
+                    assertThat(TransformTaskHandler.mayCopy(buffer, 5, bytes.length)).as("%s at %d", needle, at).isTrue();
+                    assertThat(TransformTaskHandler.mayCopy(buffer, 5, at + needle.length() - 1)).as("%s cut at %d", needle, at).isFalse();
+                    assertThat(TransformTaskHandler.mayCopy(buffer, 5 + at + 1, bytes.length - at - 1)).as("%s from %d", needle, at + 1).isFalse();
+                }
+            }
+        }
+    }
+
+    /**
+     * Every ref of an inject copies, and what it copies grows with the square of its payload: inline up to 512 bytes
+     * (at most a few thousand values copied, microseconds), on the CPU pool above.
+     */
+    @Test
+    void shouldRunAnInjectInlineOnlyWhenItsPayloadIsSmall()
+    {
+        final String payload = "{'input':{'user':{'id':42,'name':'Ada'}},'template':{'to':null},'refs':{'/to':'/user/name','/meta/user':'/user/id'}}";
+        assertThat(mode(new InjectTaskHandler(), payload)).isEqualTo(INLINE);
+        assertThat(mode(new InjectTaskHandler(), padded("{'input':'%s','refs':{'/a':''}}", InjectTaskHandler.INLINE_PAYLOAD_BYTES_INJECT)))
+            .isEqualTo(INLINE);
+        assertThat(mode(new InjectTaskHandler(), padded("{'input':'%s','refs':{'/a':''}}", InjectTaskHandler.INLINE_PAYLOAD_BYTES_INJECT + 1)))
+            .isEqualTo(CPU);
+        assertThat(new InjectTaskHandler().executionMode(InjectTaskHandler.INLINE_PAYLOAD_BYTES_INJECT)).isEqualTo(INLINE);
+        assertThat(new InjectTaskHandler().executionMode(InjectTaskHandler.INLINE_PAYLOAD_BYTES_INJECT + 1)).isEqualTo(CPU);
+    }
+
+    /**
+     * @return the mode the handler gives the payload (single-quoted), read from the middle of a larger buffer.
+     */
+    private static io.gyre.engine.ExecutionMode mode(final JsonTaskHandler handler, final String payload)
+    {
+        final byte[] bytes = json(payload).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        final byte[] padded = new byte[bytes.length + 10];
+        java.util.Arrays.fill(padded, (byte)'c');
+        System.arraycopy(bytes, 0, padded, 3, bytes.length);
+        return handler.executionMode(new org.agrona.concurrent.UnsafeBuffer(padded), 3, bytes.length);
+    }
+
+    /**
+     * @return the template with its {@code %s} filled with {@code x}s so that it is {@code length} bytes long.
+     */
+    private static String padded(final String template, final int length)
+    {
+        return String.format(template, "x".repeat(length - template.length() + 2));
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.gyre.tasks.json;
 
+import io.gyre.engine.TaskFailure;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -10,6 +11,7 @@ import static io.gyre.tasks.json.Handlers.failure;
 import static io.gyre.tasks.json.Handlers.json;
 import static io.gyre.tasks.json.Handlers.output;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 /**
  * Every operation of {@code transform} and every way its payload can be wrong, against the handler.
@@ -205,6 +207,45 @@ class TransformTaskHandlerTest
             .isEqualTo("invalid input: ops[1].from: copies more than 5 values in all (max-copied-values)");
         assertThat(output(small, "{'input':{'x':1},'ops':[{'op':'copy','from':'','path':'/a'}]}"))
             .isEqualTo(json("{'x':1,'a':{'x':1}}"));
+    }
+
+    /**
+     * A copy past max-copied-values declined the fast path, and the tree path copied as much again to word the failure
+     * (a 1.6 KB payload doubling a document: milliseconds, twice). The fast path words it now, exactly as the tree path
+     * would: only where nothing the tree path checks first fails instead, such as a later operation that is malformed.
+     */
+    @Test
+    void shouldWordACopyPastTheBudgetOnTheFastPathAsTheTreePathWould() throws Exception
+    {
+        final TransformTaskHandler small = new TransformTaskHandler();
+        small.configure(Map.of("max-copied-values", "5"));
+        final String doubling = "{'op':'copy','from':'','path':'/a'},{'op':'copy','from':'','path':'/b'}";
+        final String[][] payloads = {
+            {"{'input':{'x':1},'ops':[" + doubling + ",{'op':'set','path':'/c','value':1}]}",
+                "invalid input: ops[1].from: copies more than 5 values in all (max-copied-values)"},
+            {"{'input':{'x':1},'ops':[" + doubling + ",{'op':'frobnicate'}]}",
+                "invalid input: ops[2].op: unknown operation \"frobnicate\" (set, copy, move, remove, merge)"},
+            {"{'input':{'x':1},'ops':[" + doubling + ",{'op':'remove','path':''}]}",
+                "invalid input: ops[2].path: the empty pointer: the whole document cannot be removed"}};
+
+        for (final String[] payload : payloads)
+        {
+            final Workspace workspace = Workspace.current();
+            final RecordingContext context = RecordingContext.of(json(payload[0]));
+            assertThat(workspace.read(context, 5)).isTrue();
+            final boolean fastPathWords = payload[1].endsWith("(max-copied-values)");
+            if (fastPathWords)
+            {
+                assertThat(catchThrowableOfType(TaskFailure.class, () -> small.edit(workspace)).getMessage()).isEqualTo(payload[1]);
+            }
+            else
+            {
+                assertThat(small.edit(workspace)).as("declined: the tree path words it").isFalse();
+            }
+            assertThat(failure(small, payload[0])).isEqualTo(payload[1]);
+            assertThat(catchThrowableOfType(TaskFailure.class, () -> small.executeOnTree(RecordingContext.of(json(payload[0]))))
+                .getMessage()).isEqualTo(payload[1]);
+        }
     }
 
     @Test
