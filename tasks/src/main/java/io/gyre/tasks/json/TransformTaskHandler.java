@@ -63,29 +63,49 @@ public final class TransformTaskHandler extends JsonTaskHandler
     /**
      * {@inheritDoc}
      * <p>
-     * Only a payload that cannot copy, up to {@value #INLINE_PAYLOAD_BYTES} bytes: without {@code copy} a transform's
-     * document and output grow with its payload and no faster (moves, removes, sets and merges place what the payload
-     * holds), but each copy can double the document, up to {@value #MAX_COPIED_VALUES}: milliseconds. The payload
-     * cannot copy when the bytes {@code copy} appear nowhere in it (an operation's name is matched exactly, case
-     * included) and neither does a backslash-u escape (one could spell the name): a conservative look, a string
-     * that merely says "copy" sends its task to the CPU pool too. Without the bytes, never.
+     * Up to {@value #INLINE_PAYLOAD_BYTES} bytes, as long as its copies cannot make it more work than that: without
+     * {@code copy} a transform's document and output grow with its payload and no faster (moves, removes, sets and
+     * merges place what the payload holds), but each copy can double the document (a 1.6 KB payload copying a
+     * document into itself 40 times ran for milliseconds on the ring before max-copied-values stopped it). So the
+     * payload's length, doubled once for each {@code copy} in its bytes, must stay within {@value #INLINE_PAYLOAD_BYTES}
+     * bytes: a small transform with a copy or two stays inline, a copying one past that runs on the CPU pool. The
+     * bytes {@code copy} are counted wherever they appear (an operation's name is matched exactly, case included),
+     * and a backslash-u escape (one could spell the name) counts as too many: a conservative look, never an
+     * underestimate. Without the bytes, never inline.
      */
     @Override
     boolean runsInline(final DirectBuffer payload, final int offset, final int length)
     {
-        return payload != null && !mayCopy(payload, offset, length);
+        if (payload == null)
+        {
+            return false;
+        }
+        final int copies = copies(payload, offset, length);
+        return copies < Integer.SIZE && ((long)length << copies) <= INLINE_PAYLOAD_BYTES;
     }
 
+    /** What {@link #copies} says of a payload with a backslash-u escape: more copies than any inline payload has. */
+    static final int ESCAPED = Integer.SIZE;
+
     /**
-     * @return whether the bytes {@code copy}, or a backslash then a {@code u}, appear in the payload: eight bytes are
-     *     looked at at once for a {@code y} or a backslash (rarer in JSON than a {@code c}), and only where there is
-     *     one, byte by byte: about 60 ns for the 309 bytes of {@code TransformBenchmark}'s payload, whose
-     *     {@code copy} is near its end ({@code executionModeOnly}).
+     * @return whether the bytes {@code copy}, or a backslash then a {@code u}, appear in the payload.
      */
     static boolean mayCopy(final DirectBuffer payload, final int offset, final int length)
     {
+        return copies(payload, offset, length) > 0;
+    }
+
+    /**
+     * @return how many times the bytes {@code copy} appear in the payload, or {@link #ESCAPED} once a backslash then a
+     *     {@code u} does: eight bytes are looked at at once for a {@code y} or a backslash (rarer in JSON than a
+     *     {@code c}), and only where there is one, byte by byte: about 60 ns for the 309 bytes of
+     *     {@code TransformBenchmark}'s payload ({@code executionModeOnly}).
+     */
+    static int copies(final DirectBuffer payload, final int offset, final int length)
+    {
         final byte[] array = payload.byteArray();
         final int base = payload.wrapAdjustment() + offset;
+        int copies = 0;
         int i = 0;
         for (final int words = length - Long.BYTES; i <= words; i += Long.BYTES)
         {
@@ -95,21 +115,25 @@ public final class TransformTaskHandler extends JsonTaskHandler
             {
                 for (int k = i; k < i + Long.BYTES; k++)
                 {
-                    if (endsCopyOrStartsEscape(payload, offset, length, k))
+                    final int found = copyOrEscapeAt(payload, offset, length, k);
+                    if (found == ESCAPED)
                     {
-                        return true;
+                        return ESCAPED;
                     }
+                    copies += found;
                 }
             }
         }
         for (; i < length; i++)
         {
-            if (endsCopyOrStartsEscape(payload, offset, length, i))
+            final int found = copyOrEscapeAt(payload, offset, length, i);
+            if (found == ESCAPED)
             {
-                return true;
+                return ESCAPED;
             }
+            copies += found;
         }
-        return false;
+        return Math.min(copies, ESCAPED - 1);
     }
 
     /**
@@ -125,17 +149,18 @@ public final class TransformTaskHandler extends JsonTaskHandler
     }
 
     /**
-     * @return whether the byte at {@code i} is the {@code y} of {@code copy}, or a backslash before a {@code u}.
+     * @return 1 when the byte at {@code i} is the {@code y} of {@code copy}, {@link #ESCAPED} when it is a backslash
+     *     before a {@code u}, else 0.
      */
-    private static boolean endsCopyOrStartsEscape(final DirectBuffer payload, final int offset, final int length, final int i)
+    private static int copyOrEscapeAt(final DirectBuffer payload, final int offset, final int length, final int i)
     {
         final byte b = payload.getByte(offset + i);
         if (b == '\\')
         {
-            return i + 1 < length && payload.getByte(offset + i + 1) == 'u';
+            return i + 1 < length && payload.getByte(offset + i + 1) == 'u' ? ESCAPED : 0;
         }
         return b == 'y' && i >= 3 && payload.getByte(offset + i - 3) == 'c' && payload.getByte(offset + i - 2) == 'o' &&
-            payload.getByte(offset + i - 1) == 'p';
+            payload.getByte(offset + i - 1) == 'p' ? 1 : 0;
     }
 
     @Override

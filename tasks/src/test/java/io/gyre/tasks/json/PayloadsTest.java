@@ -393,18 +393,20 @@ class PayloadsTest
      * A 1.6 KB transform copying {@code /a} into {@code /a/0} 40 times ran inline for milliseconds before failing at
      * max-copied-values (and the tree path then did it all again to word the failure); a client pipelining 4,096 of
      * them held every other client's tasks up for over a second. An outside check found it. A transform runs inline
-     * only when its bytes cannot copy: neither {@code copy} nor a backslash-u escape (which could spell it) in them.
+     * only when its length, doubled for each {@code copy} in its bytes, stays within 4 KiB, and never with a
+     * backslash-u escape (which could spell one).
      */
     @ParameterizedTest(name = "{0} [{1}]")
     @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
         "INLINE | {'input':{'a':[1]},'ops':[{'op':'move','from':'/a','path':'/b'},{'op':'set','path':'/c','value':2}]}",
         "INLINE | {'input':{'a':{}},'ops':[{'op':'merge','path':'/a','value':{'x':null}},{'op':'remove','path':'/a'}]}",
         "INLINE | {'ops':[{'op':'COPY','from':'/a','path':'/b'},{'op':'Copy','from':'/a','path':'/b'}]}",
-        "CPU    | {'input':{'a':[0]},'ops':[{'op':'copy','from':'/a','path':'/a/0'}]}",
-        "CPU    | {'input':{'note':'copyright 2026'},'ops':[]}",
+        "INLINE | {'input':{'a':[0]},'ops':[{'op':'copy','from':'/a','path':'/a/0'}]}",
+        "INLINE | {'input':{'note':'copyright 2026'},'ops':[]}",
+        "CPU    | {'input':{'a':[0]},'ops':[{'op':'copy','from':'/a','path':'/a/0'},{'op':'copy','from':'/a','path':'/a/0'},{'op':'copy','from':'/a','path':'/a/0'},{'op':'copy','from':'/a','path':'/a/0'},{'op':'copy','from':'/a','path':'/a/0'},{'op':'copy','from':'/a','path':'/a/0'}]}",
         "CPU    | {'input':{'a':[0]},'ops':[{'op':'\\u0063opy','from':'/a','path':'/a/0'}]}",
         "CPU    | {'input':{'name':'Ren\\u00e9e'},'ops':[]}"})
-    void shouldRunATransformInlineOnlyWhenItsBytesCannotCopy(final io.gyre.engine.ExecutionMode expected, final String payload)
+    void shouldRunATransformInlineOnlyWhenItsCopiesCannotMakeItLarge(final io.gyre.engine.ExecutionMode expected, final String payload)
     {
         assertThat(mode(new TransformTaskHandler(), payload)).isEqualTo(expected);
         assertThat(new TransformTaskHandler().executionMode(json(payload).length())).as("by the length alone").isEqualTo(CPU);
