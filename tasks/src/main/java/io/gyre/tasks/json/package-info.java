@@ -12,6 +12,6 @@
  * Pointers are JSON Pointers (RFC 6901). A payload that is not as described fails its task permanently, with
  * a message naming the field: {@code invalid input: ops[1].op: unknown operation "frobnicate" (set, copy,
  * move, remove, merge)}. Register them with {@link io.gyre.tasks.json.JsonTaskHandlers#all()}; the format is
- * documented in {@code docs/task-types-json.md}.
+ * documented in {@code docs/TASK-TYPES.md}.
  */
 package io.gyre.tasks.json;
