@@ -120,10 +120,25 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis)
         {
             throw invalid("payload", "empty; expected a JSON object with at least \"url\"");
         }
+        // Jackson's byte parser reads an overlong sequence as the character it spells (0xC0 0xAF as "/"): a URL, header
+        // or body would then say other than what was sent. Refused first, as the JSON types refuse it
+        byte[] array = payload.byteArray();
+        int offset = payload.wrapAdjustment();
+        if (array == null)
+        {
+            array = new byte[length];
+            payload.getBytes(0, array);
+            offset = 0;
+        }
+        final int illFormed = io.gyre.tasks.json.Utf8.firstInvalid(array, offset, length);
+        if (illFormed >= 0)
+        {
+            throw invalid("payload", "not valid JSON: " + io.gyre.tasks.json.Utf8.problem(array, offset, length, illFormed));
+        }
         final JsonNode root;
         try
         {
-            root = HttpJson.MAPPER.readTree(new DirectBufferInputStream(payload, 0, length));
+            root = HttpJson.MAPPER.readTree(array, offset, length);
         }
         catch (final NumberFormatException ex)
         {

@@ -18,7 +18,7 @@ import java.nio.ByteOrder;
  * characters of more than one byte, 56 bytes allocated a payload ({@code Utf8ValidationBenchmark}, module
  * {@code bench}). Stateless and allocation-free: any thread, any payload.
  */
-final class Utf8
+public final class Utf8
 {
     /** Eight bytes of a {@code byte[]} as a {@code long}, little-endian: the byte at the lowest index is the lowest. */
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
@@ -37,7 +37,7 @@ final class Utf8
      * @return the index, from {@code offset}, of the first byte of the first sequence that is not well-formed
      *     UTF-8; -1 when every byte is.
      */
-    static int firstInvalid(final byte[] bytes, final int offset, final int length)
+    public static int firstInvalid(final byte[] bytes, final int offset, final int length)
     {
         final int end = offset + length;
         int i = offset;
@@ -74,7 +74,7 @@ final class Utf8
      * @return what is wrong with the bytes there, for a message: {@code invalid UTF-8 at byte offset 5: 0xC0 0xAF
      *     is an overlong encoding of U+002F}.
      */
-    static String problem(final byte[] bytes, final int offset, final int length, final int at)
+    public static String problem(final byte[] bytes, final int offset, final int length, final int at)
     {
         final int start = offset + at;
         final int end = offset + length;

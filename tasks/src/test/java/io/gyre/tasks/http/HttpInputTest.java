@@ -7,6 +7,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.stream.Stream;
 
@@ -97,6 +98,27 @@ class HttpInputTest
 
         assertThat(result.retryable()).isFalse();
         assertThat(result.message()).startsWith("invalid input: payload: not valid JSON: ").containsPattern("\\(line 1, column \\d+\\)$");
+    }
+
+    /**
+     * Jackson's byte parser read an overlong sequence as the character it spells: "/\xC0\xAF" in a URL was "//". The
+     * payload is refused, naming the byte, as the JSON types refuse it.
+     */
+    @Test
+    void shouldRefuseAPayloadThatIsNotWellFormedUtf8NamingTheByte()
+    {
+        final byte[] prefix = "{\"url\":\"http://localhost/a".getBytes(StandardCharsets.US_ASCII);
+        final byte[] payload = java.util.Arrays.copyOf(prefix, prefix.length + 4);
+        payload[prefix.length] = (byte)0xC0;
+        payload[prefix.length + 1] = (byte)0xAF;
+        payload[prefix.length + 2] = '"';
+        payload[prefix.length + 3] = '}';
+
+        final RecordingContext.Result result = RecordingContext.run(handler, payload).await();
+
+        assertThat(result.retryable()).isFalse();
+        assertThat(result.message()).isEqualTo("invalid input: payload: not valid JSON: invalid UTF-8 at byte offset " + prefix.length +
+            ": 0xC0 0xAF is an overlong encoding of U+002F");
     }
 
     @ParameterizedTest

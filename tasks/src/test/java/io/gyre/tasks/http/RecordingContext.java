@@ -47,7 +47,11 @@ final class RecordingContext implements TaskContext
 
     private RecordingContext(final String payload)
     {
-        final byte[] bytes = payload.getBytes(StandardCharsets.UTF_8);
+        this(payload.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private RecordingContext(final byte[] bytes)
+    {
         this.payload = new UnsafeBuffer(bytes);
         this.payloadLength = bytes.length;
     }
@@ -60,6 +64,14 @@ final class RecordingContext implements TaskContext
      * @return the attempt's context, to await its result.
      */
     static RecordingContext run(final TaskHandler handler, final String payload)
+    {
+        final RecordingContext context = new RecordingContext(payload);
+        context.runOn(handler);
+        return context;
+    }
+
+    /** As {@link #run(TaskHandler, String)}, with the payload's bytes as they are (not necessarily UTF-8). */
+    static RecordingContext run(final TaskHandler handler, final byte[] payload)
     {
         final RecordingContext context = new RecordingContext(payload);
         context.runOn(handler);
