@@ -509,7 +509,13 @@ final class EventHub implements MessageHandler
         {
             if (subscription.filter().matches(info.type, info.key, info.tenant))
             {
-                subscription.offer(event);
+                if (!subscription.offer(event))
+                {
+                    // the bound over all subscriptions: end the one holding the most (if another), then offer again,
+                    // which queues the event or counts it lost
+                    shedLargest(subs, subscription);
+                    subscription.offer(event);
+                }
                 if (!subscription.touched)
                 {
                     subscription.touched = true;
@@ -517,6 +523,33 @@ final class EventHub implements MessageHandler
                 }
             }
         }
+    }
+
+    /**
+     * The events queued over all subscriptions reached their bound, and an event for {@code offered} was dropped: end
+     * the subscription holding the most queued bytes, unless that is {@code offered} itself (then its own backlog is
+     * why, and the event stays dropped, counted lost). So subscribers that stop reading cannot take every other
+     * one's events: the one holding the most goes, as under the reply budget, and hears
+     * {@link TaskEventListener#onOverflow()} before {@link TaskEventListener#onClosed()}.
+     *
+     * @return whether one was ended (its bytes are given back: room for the event).
+     */
+    private boolean shedLargest(final EventSubscription[] subs, final EventSubscription offered)
+    {
+        EventSubscription largest = null;
+        for (final EventSubscription s : subs)
+        {
+            if (!s.isClosed() && (largest == null || s.queuedBytes() > largest.queuedBytes()))
+            {
+                largest = s;
+            }
+        }
+        if (largest == null || largest == offered || largest.queuedBytes() <= offered.queuedBytes())
+        {
+            return false;
+        }
+        largest.overflow();
+        return true;
     }
 
     /**

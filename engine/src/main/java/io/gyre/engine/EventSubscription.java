@@ -58,6 +58,10 @@ public final class EventSubscription implements AutoCloseable
     private boolean ending;
     private volatile boolean closed;
     private volatile boolean paused;
+    /** Ended by the hub for holding the most of the bound over all subscriptions ({@link #overflow()}). */
+    private volatile boolean overflowed;
+    /** The hub's: the event being offered was refused once for the bound over all subscriptions. */
+    private boolean retrying;
     /** The hub's: offered something since the hub last {@link #signal() signalled} it. */
     boolean touched;
 
@@ -158,25 +162,42 @@ public final class EventSubscription implements AutoCloseable
     // The hub's thread
 
     /**
-     * Queue an event that matched the filter, or count it lost when the queue is full. Delivery starts at the
+     * Queue an event that matched the filter, or count it lost when the queue is full.
+     * <p>
+     * Returns false, once, when only the bound over all subscriptions stands in the way: the hub may then end the
+     * subscription holding the most and offer the event again; offered again, it is queued or counted lost. Delivery starts at the
      * next {@link #signal()}: the hub signals once per batch it reads, not once per event, so a busy stream
      * wakes the executor once per batch.
      */
-    void offer(final TaskEvent event)
+    boolean offer(final TaskEvent event)
     {
         synchronized (this)
         {
             if (closed || ending)
             {
-                return;
+                return true;
             }
-            final long bytes = bytes(event);
-            if (eventsQueued.get() >= maxQueued || !hub.reserveEventBytes(bytes))
+            if (eventsQueued.get() >= maxQueued)
             {
                 pendingLost++;
                 lost++;
-                return;
+                return true;
             }
+            final long bytes = bytes(event);
+            if (!hub.reserveEventBytes(bytes))
+            {
+                // the bound over all subscriptions: the hub may end the one holding the most and offer again
+                if (!retrying)
+                {
+                    retrying = true;
+                    return false;
+                }
+                retrying = false;
+                pendingLost++;
+                lost++;
+                return true;
+            }
+            retrying = false;
             bytesQueued.addAndGet(bytes);
             if (pendingLost > 0)
             {
@@ -187,6 +208,24 @@ public final class EventSubscription implements AutoCloseable
             queue.add(event);
             eventsQueued.incrementAndGet();
         }
+        return true;
+    }
+
+    /** @return the estimated bytes of the events queued for this subscription now. */
+    long queuedBytes()
+    {
+        return bytesQueued.get();
+    }
+
+    /**
+     * Ended by the hub: its queued events took the most of the bound over all subscriptions when another
+     * subscription's event found no room. Its queue is dropped; the listener hears {@link TaskEventListener#onOverflow()},
+     * then {@link TaskEventListener#onClosed()}, on its executor.
+     */
+    void overflow()
+    {
+        overflowed = true;
+        close();
     }
 
     /**
@@ -404,6 +443,10 @@ public final class EventSubscription implements AutoCloseable
         }
         try
         {
+            if (overflowed)
+            {
+                listener.onOverflow();
+            }
             listener.onClosed();
         }
         catch (final RuntimeException ex)

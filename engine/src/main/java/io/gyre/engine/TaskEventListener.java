@@ -41,6 +41,16 @@ public interface TaskEventListener
     }
 
     /**
+     * The subscription is being ended by the engine, right before {@link #onClosed()}: the events queued for it took
+     * the most of the engine's bound on events queued over all subscriptions ({@link EngineConfig#maxQueuedEventBytes()})
+     * when another subscription's event found no room. Its queued events are dropped. Subscribe again, and re-read what
+     * matters with status requests.
+     */
+    default void onOverflow()
+    {
+    }
+
+    /**
      * The subscription ended: closed by its owner, or its engine stopped (after the events queued were
      * delivered). Called once; nothing follows.
      */

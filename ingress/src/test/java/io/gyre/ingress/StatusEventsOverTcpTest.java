@@ -321,6 +321,32 @@ class StatusEventsOverTcpTest
     }
 
     /**
+     * A subscriber that closes its socket (a FIN, with no event to write that would draw a reset) gives its
+     * subscription and connection back at once (outside check: with half-closes allowed, the server kept both until
+     * an event was written to it, and three such closes used up a limit of three subscriptions for good).
+     */
+    @Test
+    void aSubscriberThatClosesItsSocketGivesItsSubscriptionBack() throws Exception
+    {
+        final Engine engine = engine();
+        final GyreServer server = keep(GyreServer.start(engine, ServerConfig.builder().port(0).maxSubscriptions(1).build()));
+        for (int round = 0; round < 3; round++)
+        {
+            try (SocketChannel channel = SocketChannel.open())
+            {
+                channel.connect(server.address());
+                write(channel, Wire.hello(null, 0));
+                final ByteBuf subscribe = Unpooled.buffer();
+                Frames.subscribe(subscribe, 1, null, null, "nothing-matches/".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                write(channel, subscribe);
+                await().atMost(10, TimeUnit.SECONDS).until(() -> server.stats().subscriptions() == 1);
+            }
+            await("round " + round).atMost(10, TimeUnit.SECONDS).until(() -> server.stats().subscriptions() == 0 &&
+                server.stats().openConnections() == 0);
+        }
+    }
+
+    /**
      * Many subscribers that never read: the events written to their sockets count with unread replies against the
      * server's total reply budget, so past it the one holding the most is closed (SLOW_CONSUMER), as a client not
      * reading its replies would be, and what the server holds stays bounded however many there are.

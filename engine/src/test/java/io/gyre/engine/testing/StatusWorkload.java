@@ -212,6 +212,15 @@ public final class StatusWorkload
             upperBound |= isUpperBound;
         }
 
+        /** Set when the engine ended the subscription for holding the most of its bound over all subscriptions. */
+        public volatile boolean overflowed;
+
+        @Override
+        public void onOverflow()
+        {
+            overflowed = true;
+        }
+
         @Override
         public void onClosed()
         {

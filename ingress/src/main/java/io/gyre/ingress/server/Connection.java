@@ -194,8 +194,11 @@ final class Connection extends ChannelInboundHandlerAdapter
     {
         if (event instanceof io.netty.channel.socket.ChannelInputShutdownEvent)
         {
-            // the client sent all it will (a half-close): answer what it sent, then close
+            // the client sent all it will (a half-close, or a close: a FIN says no more): answer what it sent, then close.
+            // A subscription ends here: a client that closed its socket would otherwise keep it, and its slot, until
+            // an event written to it drew a reset
             inputShutdown = true;
+            endSubscription();
             closeIfAnswered();
             return;
         }

@@ -117,6 +117,13 @@ final class EventProxy implements TaskEventListener
         ctx.flush();
     }
 
+    /** The engine ends this subscription: its events took the most of its bound over all subscribers. */
+    @Override
+    public void onOverflow()
+    {
+        outbox.eventsOverflowed();
+    }
+
     @Override
     public void onClosed()
     {

@@ -306,6 +306,16 @@ final class Outbox extends BatchingOutcomeListener
             " bytes of them for this connection");
     }
 
+    /**
+     * The engine ended this connection's subscription: its queued events took the most of the engine's bound over all
+     * subscriptions when another subscriber's event found no room ({@link EventProxy}). Closed as a slow consumer.
+     */
+    void eventsOverflowed()
+    {
+        overflow("the client does not read its status events: those queued for it took the most of the server's bound on " +
+            "events queued over all subscriptions (maxQueuedEventBytes)");
+    }
+
     /** Direct memory ran out while a status event was encoded for this connection ({@link EventProxy}): close it. */
     void eventsOutOfMemory(final OutOfMemoryError ex)
     {
