@@ -122,14 +122,9 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis)
         }
         // Jackson's byte parser reads an overlong sequence as the character it spells (0xC0 0xAF as "/"): a URL, header
         // or body would then say other than what was sent. Refused first, as the JSON types refuse it
-        byte[] array = payload.byteArray();
-        int offset = payload.wrapAdjustment();
-        if (array == null)
-        {
-            array = new byte[length];
-            payload.getBytes(0, array);
-            offset = 0;
-        }
+        final io.gyre.tasks.json.Utf8.Bytes bytes = io.gyre.tasks.json.Utf8.Bytes.of(payload, length);
+        final byte[] array = bytes.array();
+        final int offset = bytes.offset();
         final int illFormed = io.gyre.tasks.json.Utf8.firstInvalid(array, offset, length);
         if (illFormed >= 0)
         {

@@ -84,14 +84,9 @@ final class Payloads
     {
         final DirectBuffer payload = context.payload();
         final int length = context.payloadLength();
-        byte[] array = payload.byteArray();
-        int offset = payload.wrapAdjustment();
-        if (array == null)
-        {
-            array = new byte[length];
-            payload.getBytes(0, array);
-            offset = 0;
-        }
+        final Utf8.Bytes bytes = Utf8.Bytes.of(payload, length);
+        final byte[] array = bytes.array();
+        final int offset = bytes.offset();
         final int illFormed = Utf8.firstInvalid(array, offset, length);
         if (illFormed >= 0)
         {

@@ -34,6 +34,28 @@ public final class Utf8
     }
 
     /**
+     * A payload's bytes where a byte parser can read them: the buffer's own array, or a copy when it is off the heap.
+     *
+     * @param array the bytes.
+     * @param offset where the payload starts in them.
+     */
+    public record Bytes(byte[] array, int offset)
+    {
+        /** @return the first {@code length} bytes of {@code payload}, as an array and an offset. */
+        public static Bytes of(final org.agrona.DirectBuffer payload, final int length)
+        {
+            final byte[] array = payload.byteArray();
+            if (array != null)
+            {
+                return new Bytes(array, payload.wrapAdjustment());
+            }
+            final byte[] copy = new byte[length];
+            payload.getBytes(0, copy);
+            return new Bytes(copy, 0);
+        }
+    }
+
+    /**
      * @return the index, from {@code offset}, of the first byte of the first sequence that is not well-formed
      *     UTF-8; -1 when every byte is.
      */
