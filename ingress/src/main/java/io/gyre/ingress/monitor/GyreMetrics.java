@@ -83,6 +83,9 @@ final class GyreMetrics
             .build());
         all.metricSnapshot(gauge("gyre_event_subscriptions", "Status event subscriptions open (embedded and over TCP).",
             engine.eventSubscriptions()));
+        all.metricSnapshot(gauge("gyre_events_queued_bytes", "Status events waiting for their subscribers over all subscriptions, in "
+            + "estimated bytes of heap (bounded by maxQueuedEventBytes: past it, the subscription holding the most is ended).",
+            engine.queuedEventBytes()));
         all.metricSnapshot(counter("gyre_events_lost_in_feed", "Transitions dropped because the event hub fell behind the engine "
             + "(subscribers were told how many).", engine.eventsLostInFeed()));
         final EngineMetrics m = engine.metrics();

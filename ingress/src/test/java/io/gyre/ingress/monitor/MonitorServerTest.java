@@ -108,6 +108,7 @@ class MonitorServerTest
                 .containsPattern("gyre_journal_files [1-9]")
                 .contains("gyre_dead_letters 0")
                 .contains("gyre_event_subscriptions 0")
+                .contains("gyre_events_queued_bytes 0")
                 .contains("gyre_events_lost_in_feed_total 0")
                 .contains("gyre_tcp_subscriptions 0")
                 .contains("gyre_tcp_events_sent_total 0")
