@@ -223,10 +223,10 @@ public record EngineConfig(
 
         /**
          * Heap the status events waiting for their subscribers may take over all subscriptions, in bytes (each event
-         * counted at an estimate of its size: its key, tenant, error and a fixed part); past it, events are dropped and
-         * counted lost for the subscriptions they were for, whichever they are. Bounds what many slow subscribers cost
-         * together, where each subscription's own queue bounds one. 0 (the default): a sixteenth of the JVM's maximum
-         * heap.
+         * counted at an estimate of its size: its key, tenant, error and a fixed part); when an event finds no room, the
+         * subscription holding the most is ended ({@link TaskEventListener#onOverflow()}), or the event dropped and
+         * counted lost when that is its own. Bounds what many slow subscribers cost together, where each
+         * subscription's own queue bounds one. 0 (the default): a sixteenth of the JVM's maximum heap.
          */
         public Builder maxQueuedEventBytes(final long value)
         {

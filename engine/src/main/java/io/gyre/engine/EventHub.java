@@ -101,15 +101,8 @@ final class EventHub implements MessageHandler
 
     /**
      * @param attach gives the sequence stage the feed to write (null: nobody subscribes, write nothing).
-     */
-    EventHub(final Journal journal, final HandlerRegistry registry, final Consumer<LiveTransitions> attach)
-    {
-        this(journal, registry, attach, Long.MAX_VALUE);
-    }
-
-    /**
      * @param maxQueuedBytes the events waiting for their subscribers over all subscriptions, in (estimated) bytes:
-     *     past it, events are dropped and counted lost ({@link EngineConfig#maxQueuedEventBytes()}).
+     *     past it, the subscription holding the most is ended, or the event dropped ({@link EngineConfig#maxQueuedEventBytes()}).
      */
     EventHub(final Journal journal, final HandlerRegistry registry, final Consumer<LiveTransitions> attach, final long maxQueuedBytes)
     {
@@ -509,12 +502,12 @@ final class EventHub implements MessageHandler
         {
             if (subscription.filter().matches(info.type, info.key, info.tenant))
             {
-                if (!subscription.offer(event))
+                if (!subscription.offer(event, true))
                 {
                     // the bound over all subscriptions: end the one holding the most (if another), then offer again,
                     // which queues the event or counts it lost
                     shedLargest(subs, subscription);
-                    subscription.offer(event);
+                    subscription.offer(event, false);
                 }
                 if (!subscription.touched)
                 {

@@ -60,8 +60,6 @@ public final class EventSubscription implements AutoCloseable
     private volatile boolean paused;
     /** Ended by the hub for holding the most of the bound over all subscriptions ({@link #overflow()}). */
     private volatile boolean overflowed;
-    /** The hub's: the event being offered was refused once for the bound over all subscriptions. */
-    private boolean retrying;
     /** The hub's: offered something since the hub last {@link #signal() signalled} it. */
     boolean touched;
 
@@ -164,12 +162,13 @@ public final class EventSubscription implements AutoCloseable
     /**
      * Queue an event that matched the filter, or count it lost when the queue is full.
      * <p>
-     * Returns false, once, when only the bound over all subscriptions stands in the way: the hub may then end the
-     * subscription holding the most and offer the event again; offered again, it is queued or counted lost. Delivery starts at the
+     * On a {@code firstOffer}, returns false when only the bound over all subscriptions stands in the way: the hub may
+     * then end the subscription holding the most and offer the event again, not as a first offer: it is queued or
+     * counted lost. Delivery starts at the
      * next {@link #signal()}: the hub signals once per batch it reads, not once per event, so a busy stream
      * wakes the executor once per batch.
      */
-    boolean offer(final TaskEvent event)
+    boolean offer(final TaskEvent event, final boolean firstOffer)
     {
         synchronized (this)
         {
@@ -186,18 +185,14 @@ public final class EventSubscription implements AutoCloseable
             final long bytes = bytes(event);
             if (!hub.reserveEventBytes(bytes))
             {
-                // the bound over all subscriptions: the hub may end the one holding the most and offer again
-                if (!retrying)
+                if (firstOffer)
                 {
-                    retrying = true;
-                    return false;
+                    return false;       // the bound over all subscriptions: the hub may make room and offer again
                 }
-                retrying = false;
                 pendingLost++;
                 lost++;
                 return true;
             }
-            retrying = false;
             bytesQueued.addAndGet(bytes);
             if (pendingLost > 0)
             {

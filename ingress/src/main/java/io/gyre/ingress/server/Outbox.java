@@ -524,7 +524,7 @@ final class Outbox extends BatchingOutcomeListener
             return;
         }
         // the buffer's memory, not only its frames: an event batch may be written before it is full
-        final int bytes = Math.max(frames.readableBytes(), frames.capacity());
+        final int bytes = frames.capacity();
         held.addAndGet(bytes);
         budget.add(bytes);
         ctx.write(frames).addListener(written ->
