@@ -11,8 +11,9 @@ import org.slf4j.LoggerFactory;
 import io.gyre.journal.FailedRecord;
 
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.Comparator;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.PriorityBlockingQueue;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -21,7 +22,10 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A bounded pool {@link ExecutionMode#BLOCKING} (or {@link ExecutionMode#CPU}) attempts run on. The sequence stage never hands it more
- * attempts than it has threads (slots are counted from journaled events), so its queue never overflows.
+ * attempts than its threads and its queue hold (slots are counted from journaled events, and the settings that size them are
+ * journaled), so its queue never overflows. Attempts waiting in the queue start by priority, then in the order they were
+ * handed over. The queue is what keeps the threads busy while a result travels through the ring to free its slot and the
+ * next attempt comes back: without it, a thread waits out that round trip (tens of microseconds) after every attempt.
  * Each attempt's result is published into the ring as a COMPLETION event, journaled like any other.
  * <p>
  * An attempt told to stop (timed out, cancelled) whose handler has not returned {@code abandonAfter} later is
@@ -50,10 +54,25 @@ final class BlockingPool
     private final ScheduledThreadPoolExecutor watchdog;
     private final IdleStrategy watchdogIdle = new BackoffIdleStrategy();
     private RingBuffer<RingEvent> ring;
+    /** Hand-offs so far, on the execute stage's thread: the order of attempts of one priority in the queue. */
+    private long handedOver;
 
+    /** Higher priority first (a lower code), then the earlier hand-off. */
+    private static final Comparator<Runnable> QUEUE_ORDER = (a, b) ->
+    {
+        final PooledAttempt x = (PooledAttempt)a;
+        final PooledAttempt y = (PooledAttempt)b;
+        return x.priority != y.priority ? Integer.compare(x.priority, y.priority) : Long.compare(x.order, y.order);
+    };
+
+    /**
+     * @param queue attempts handed over beyond the threads, waiting for one: the sequence stage counts
+     *     {@code threads + queue} slots for the pool (see {@link Settings#of}).
+     */
     BlockingPool(
         final String name,
         final int threads,
+        final int queue,
         final long abandonAfterNanos,
         final HandOff handOff)
     {
@@ -68,9 +87,10 @@ final class BlockingPool
             return t;
         });
         watchdog.setRemoveOnCancelPolicy(true);
-        this.idle = new ManyToManyConcurrentArrayQueue<>(Math.max(2, threads * 2));
+        this.idle = new ManyToManyConcurrentArrayQueue<>(Math.max(2, (threads + queue) * 2));
         final AtomicInteger counter = new AtomicInteger();
-        this.executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(threads * 2),
+        this.executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS,
+            new PriorityBlockingQueue<>(Math.max(1, queue), QUEUE_ORDER),
             r ->
             {
                 final Thread t = new Thread(r, "gyre-" + name + "-" + counter.incrementAndGet());
@@ -89,8 +109,8 @@ final class BlockingPool
      *
      * @param submitDocument the task's submission's journal position (document, then offset), for a log line's key.
      */
-    void submit(final long taskId, final int attempt, final int handlerId, final long submittedAt, final long submitDocument,
-        final int submitOffset, final DirectBuffer payload, final int length)
+    void submit(final long taskId, final int attempt, final int handlerId, final int priority, final long submittedAt,
+        final long submitDocument, final int submitOffset, final DirectBuffer payload, final int length)
     {
         if (!handOff.results().isOpen())
         {
@@ -105,6 +125,8 @@ final class BlockingPool
             work = new PooledAttempt();
         }
         work.prepare(taskId, attempt, handlerId, submittedAt, submitDocument, submitOffset, payload, length);
+        work.priority = priority;
+        work.order = handedOver++;
         running.put(taskId, work);
         active.incrementAndGet();
         try
@@ -301,6 +323,9 @@ final class BlockingPool
         private final AtomicLong runState = new AtomicLong();
         private volatile Thread thread;
         private volatile long startedAt;
+        /** Its task's priority code, and its hand-off's number: its place in the queue. */
+        int priority;
+        long order;
 
         PooledAttempt()
         {

@@ -83,6 +83,7 @@ final class Effects
         final int attempt,
         final int handler,
         final int mode,
+        final int priority,
         final boolean payloadInEvent,
         final long submitDocument,
         final int submitOffset,
@@ -95,7 +96,7 @@ final class Effects
         final int base = dispatchCount++ * DISPATCH_STRIDE;
         dispatches[base] = taskId;
         dispatches[base + 1] = (attempt & 0xFFFF_FFFFL) | ((long)(handler & 0xFFFF) << 32) | ((long)(mode & 0xFF) << 48) |
-            (payloadInEvent ? 1L << 56 : 0);
+            (payloadInEvent ? 1L << 56 : 0) | (long)(priority & 3) << 58;
         dispatches[base + 2] = submitDocument;
         dispatches[base + 3] = submitOffset;
         dispatches[base + 4] = submittedAt;
@@ -138,6 +139,12 @@ final class Effects
     int dispatchMode(final int i)
     {
         return (int)(dispatches[i * DISPATCH_STRIDE + 1] >>> 48) & 0xFF;
+    }
+
+    /** @return the dispatched task's priority code ({@link Priority#code()}). */
+    int dispatchPriority(final int i)
+    {
+        return (int)(dispatches[i * DISPATCH_STRIDE + 1] >>> 58) & 3;
     }
 
     boolean dispatchPayloadInEvent(final int i)

@@ -212,8 +212,8 @@ public final class Engine implements AutoCloseable
         this.sequenceStage = new SequenceStage(sequencer, tickInFlight, snapshotter);
         this.events = new EventHub(journal, registry, sequenceStage::transitions, config.maxQueuedEventBytes());
         final HandOff handOff = new HandOff(registry, config.maxOutputBytes(), gate, budget, config.clock(), results, keys);
-        this.pool = new BlockingPool("blocking", config.blockingPoolThreads(), config.abandonAfter().toNanos(), handOff);
-        this.cpuPool = new BlockingPool("cpu", config.cpuPoolThreads(), config.abandonAfter().toNanos(), handOff);
+        this.pool = new BlockingPool("blocking", config.blockingPoolThreads(), config.blockingPoolQueue(), config.abandonAfter().toNanos(), handOff);
+        this.cpuPool = new BlockingPool("cpu", config.cpuPoolThreads(), config.cpuPoolQueue(), config.abandonAfter().toNanos(), handOff);
         this.asyncs = new AsyncAttempts(handOff);
         final ExecuteStage executeStage = new ExecuteStage(registry, config.maxOutputBytes(), gate, budget, pool, cpuPool, asyncs,
             config.clock(), submissionReader, keys);

@@ -36,6 +36,8 @@ public record EngineConfig(
     Duration outcomeRetention,
     int blockingPoolThreads,
     int cpuPoolThreads,
+    int blockingPoolQueue,
+    int cpuPoolQueue,
     int maxAsyncInFlight,
     int maxWaitersPerTask,
     int lowPriorityAdmissionPercent,
@@ -67,6 +69,11 @@ public record EngineConfig(
     /** Timers fired per tick when not set, for a ring of 4096 slots or more (a smaller one gets ringSize/16). */
     public static final int DEFAULT_TIMER_FIRES_PER_TICK = 256;
     private static final int TIMER_FIRES_NOT_SET = Integer.MIN_VALUE;
+    /** CPU attempts waiting in the CPU pool's queue, per thread of it, when not set. */
+    public static final int CPU_QUEUE_PER_THREAD = 4;
+    /** Largest queue of a pool. */
+    public static final int MAX_POOL_QUEUE = 65_536;
+    private static final int QUEUE_NOT_SET = Integer.MIN_VALUE;
     /** Largest ring, in slots (2^20): see {@link Builder#ringSize}. */
     public static final int MAX_RING_SIZE = 1 << 20;
     /**
@@ -111,6 +118,9 @@ public record EngineConfig(
         private Duration outcomeRetention = Duration.ofHours(24);
         private int blockingPoolThreads = 16;
         private int cpuPoolThreads = Runtime.getRuntime().availableProcessors();
+        private int blockingPoolQueue;
+        /** Not set: {@link #CPU_QUEUE_PER_THREAD} per thread of the CPU pool. */
+        private int cpuPoolQueue = QUEUE_NOT_SET;
         private int maxAsyncInFlight = 10_000;
         private int maxWaitersPerTask = 64;
         private int lowPriorityAdmissionPercent = 80;
@@ -255,17 +265,45 @@ public record EngineConfig(
             return this;
         }
 
-        /** Threads of the pool BLOCKING handlers run on (their concurrency limit); default 16. */
+        /**
+         * Threads of the pool BLOCKING handlers run on; default 16. With {@link #blockingPoolQueue}, the most BLOCKING
+         * attempts RUNNING at once.
+         */
         public Builder blockingPoolThreads(final int value)
         {
             blockingPoolThreads = value;
             return this;
         }
 
-        /** Threads of the pool CPU handlers run on (their concurrency limit); default one per core. */
+        /**
+         * Threads of the pool CPU handlers run on; default one per core. With {@link #cpuPoolQueue}, the most CPU attempts
+         * RUNNING at once.
+         */
         public Builder cpuPoolThreads(final int value)
         {
             cpuPoolThreads = value;
+            return this;
+        }
+
+        /**
+         * BLOCKING attempts handed to their pool beyond its threads, to wait there for a thread; default 0. An attempt
+         * is RUNNING from its hand-off, and its timeout counts from then: a queue keeps the pool's threads busy while
+         * results travel through the ring to free their slots (more tasks a second for short work), at the price of
+         * that wait inside the timeout. At most 65,536. The attempts waiting run by priority, then in hand-off order.
+         */
+        public Builder blockingPoolQueue(final int value)
+        {
+            blockingPoolQueue = value;
+            return this;
+        }
+
+        /**
+         * CPU attempts handed to their pool beyond its threads, to wait there for a thread (see
+         * {@link #blockingPoolQueue}); default four per thread of the CPU pool. At most 65,536.
+         */
+        public Builder cpuPoolQueue(final int value)
+        {
+            cpuPoolQueue = value;
             return this;
         }
 
@@ -554,6 +592,11 @@ public record EngineConfig(
             }
             range("blockingPoolThreads", blockingPoolThreads, 1, 4096);
             range("cpuPoolThreads", cpuPoolThreads, 1, 1024);
+            range("blockingPoolQueue", blockingPoolQueue, 0, MAX_POOL_QUEUE);
+            if (cpuPoolQueue != QUEUE_NOT_SET)
+            {
+                range("cpuPoolQueue", cpuPoolQueue, 0, MAX_POOL_QUEUE);
+            }
             range("maxAsyncInFlight", maxAsyncInFlight, 1, 10_000_000);
             range("maxWaitersPerTask", maxWaitersPerTask, 1, 65_536);
             range("normalPriorityAdmissionPercent", normalPriorityAdmissionPercent, 1, 100);
@@ -617,7 +660,8 @@ public record EngineConfig(
             return new EngineConfig(journalConfig, ringSize, waitStrategy, pipelineThreads, maxKeyBytes, maxTenantBytes, maxPayloadBytes,
                 maxOutputBytes, maxInFlightBytes,
                 maxQueuedEventBytes != 0 ? maxQueuedEventBytes : Math.max(1L << 20, Runtime.getRuntime().maxMemory() / 16), maxLiveTasks, maxRetainedOutcomes, outcomeRetention, blockingPoolThreads,
-                cpuPoolThreads, maxAsyncInFlight, maxWaitersPerTask, lowPriorityAdmissionPercent, normalPriorityAdmissionPercent, defaultTimeoutMillis, defaultMaxAttempts, defaultBackoffInitialMillis, defaultBackoffMaxMillis,
+                cpuPoolThreads, blockingPoolQueue, cpuPoolQueue != QUEUE_NOT_SET ? cpuPoolQueue : CPU_QUEUE_PER_THREAD * cpuPoolThreads,
+                maxAsyncInFlight, maxWaitersPerTask, lowPriorityAdmissionPercent, normalPriorityAdmissionPercent, defaultTimeoutMillis, defaultMaxAttempts, defaultBackoffInitialMillis, defaultBackoffMaxMillis,
                 defaultBackoffMultiplier, defaultBackoffJitter, timerFiresPerTick, maxDeadLetters, closeTimeout, abandonAfter,
                 snapshots, snapshotEveryRecords, snapshotInterval, snapshotsKept, journalRetention, metrics, journalOutageStopAfter,
                 clock != null ? clock : new OffsetEpochNanoClock(), all, handlerSettings, pluginsDirectory);

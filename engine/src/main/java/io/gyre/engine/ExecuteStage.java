@@ -158,14 +158,14 @@ final class ExecuteStage implements EventHandler<RingEvent>
             final int mode = fx.dispatchMode(i);
             if (mode == ExecutionMode.CPU.code())
             {
-                cpuPool.submit(taskId, attempt, handlerId, fx.dispatchSubmittedAt(i), submitDocument, submitOffset, payload.buffer(),
-                    payload.length());
+                cpuPool.submit(taskId, attempt, handlerId, fx.dispatchPriority(i), fx.dispatchSubmittedAt(i), submitDocument, submitOffset,
+                    payload.buffer(), payload.length());
                 return;
             }
             if (mode != ExecutionMode.INLINE.code())
             {
-                pool.submit(taskId, attempt, handlerId, fx.dispatchSubmittedAt(i), submitDocument, submitOffset, payload.buffer(),
-                    payload.length());
+                pool.submit(taskId, attempt, handlerId, fx.dispatchPriority(i), fx.dispatchSubmittedAt(i), submitDocument, submitOffset,
+                    payload.buffer(), payload.length());
                 return;
             }
         }

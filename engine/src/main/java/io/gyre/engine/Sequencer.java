@@ -1376,7 +1376,7 @@ final class Sequencer
                 timers.add(now + r.timeoutMillis * NANOS_PER_MILLI, r.taskId, r.attempt, TimerHeap.DEADLINE);
             }
         }
-        fx.dispatch(r.taskId, r.attempt, r.handlerId, r.mode, payloadInEvent, r.submitDocument, r.submitOffset, r.submittedAt);
+        fx.dispatch(r.taskId, r.attempt, r.handlerId, r.mode, r.priority, payloadInEvent, r.submitDocument, r.submitOffset, r.submittedAt);
     }
 
     private void timedOut(final TaskRecord r, final Effects fx)

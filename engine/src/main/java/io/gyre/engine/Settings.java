@@ -61,7 +61,7 @@ record Settings(
             }
         }
         return new Settings(config.maxLiveTasks(), config.maxRetainedOutcomes(), config.outcomeRetention().toNanos(),
-            config.blockingPoolThreads(), config.cpuPoolThreads(), config.maxAsyncInFlight(), config.maxWaitersPerTask(),
+            config.blockingPoolThreads() + config.blockingPoolQueue(), config.cpuPoolThreads() + config.cpuPoolQueue(), config.maxAsyncInFlight(), config.maxWaitersPerTask(),
             config.lowPriorityAdmissionPercent(), config.normalPriorityAdmissionPercent(), config.timerFiresPerTick(),
             config.maxDeadLetters(), limits, false);
     }

@@ -161,6 +161,14 @@ public final class ServeCommand implements Callable<Integer>
     @Option(names = "--cpu-threads", defaultValue = "0", description = "Threads of the pool CPU task types run on; 0 for one per core (default).")
     private int cpuThreads;
 
+    @Option(names = "--blocking-queue", defaultValue = "0", description = "BLOCKING attempts handed to their pool beyond its threads, "
+        + "waiting there for one (their timeout runs meanwhile) (default: ${DEFAULT-VALUE}).")
+    private int blockingQueue;
+
+    @Option(names = "--cpu-queue", defaultValue = "-1", description = "CPU attempts handed to their pool beyond its threads, waiting there "
+        + "for one (their timeout runs meanwhile); -1 for four per thread (default).")
+    private int cpuQueue;
+
     @Option(names = "--max-async", defaultValue = "10000", description = "ASYNC attempts (http calls...) in flight at once (default: ${DEFAULT-VALUE}).")
     private int maxAsync;
 
@@ -373,6 +381,11 @@ public final class ServeCommand implements Callable<Integer>
             if (cpuThreads != 0)
             {
                 builder.cpuPoolThreads(cpuThreads);
+            }
+            builder.blockingPoolQueue(blockingQueue);
+            if (cpuQueue != -1)
+            {
+                builder.cpuPoolQueue(cpuQueue);
             }
             final int[] percentages = percentages(admission);
             builder.admission(percentages[0], percentages[1]);
@@ -774,6 +787,7 @@ public final class ServeCommand implements Callable<Integer>
     private static final java.util.Map<String, String> OPTION_OF_SETTING = java.util.Map.ofEntries(
         java.util.Map.entry("lowPriorityAdmissionPercent", "admission"), java.util.Map.entry("normalPriorityAdmissionPercent", "admission"),
         java.util.Map.entry("blockingPoolThreads", "blocking-threads"), java.util.Map.entry("cpuPoolThreads", "cpu-threads"),
+        java.util.Map.entry("blockingPoolQueue", "blocking-queue"), java.util.Map.entry("cpuPoolQueue", "cpu-queue"),
         java.util.Map.entry("maxAsyncInFlight", "max-async"), java.util.Map.entry("snapshotEveryRecords", "snapshot-every"),
         java.util.Map.entry("closeTimeout", "shutdown-timeout"), java.util.Map.entry("journalMinFreeBytes", "journal-min-free"),
         java.util.Map.entry("idleTimeout", "idle-timeout-ms"), java.util.Map.entry("maxFrameBytes", "max-frame-bytes"),
