@@ -1625,23 +1625,40 @@ public final class Engine implements AutoCloseable
         {
             return;
         }
-        final CompletableFuture<SnapshotInfo> reply = new CompletableFuture<>();
-        publishInternal(RingEvent.SNAPSHOT, e ->
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STAGE_STOP_MILLIS);
+        while (true)
         {
-            e.replyTo = reply;
-            e.correlation = SequenceStage.SNAPSHOT_IF_CHANGED;
-        });
-        try
-        {
-            reply.get(STAGE_STOP_MILLIS, TimeUnit.MILLISECONDS);
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-        }
-        catch (final java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException ex)
-        {
-            LOG.warn("no snapshot at close ({}); the next open replays the journal since the last one", ex.toString());
+            final CompletableFuture<SnapshotInfo> reply = new CompletableFuture<>();
+            publishInternal(RingEvent.SNAPSHOT, e ->
+            {
+                e.replyTo = reply;
+                e.correlation = SequenceStage.SNAPSHOT_IF_CHANGED;
+            });
+            try
+            {
+                reply.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                return;
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            catch (final java.util.concurrent.ExecutionException ex)
+            {
+                if (!(ex.getCause() instanceof Snapshotter.SnapshotBusyException) || System.nanoTime() - deadline > 0)
+                {
+                    LOG.warn("no snapshot at close ({}); the next open replays the journal since the last one", ex.toString());
+                    return;
+                }
+                // a periodic snapshot is being written: it holds less than the journal now does; wait for it, then take ours
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+            }
+            catch (final java.util.concurrent.TimeoutException ex)
+            {
+                LOG.warn("no snapshot at close ({}); the next open replays the journal since the last one", ex.toString());
+                return;
+            }
         }
     }
 

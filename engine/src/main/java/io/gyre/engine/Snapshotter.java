@@ -166,7 +166,7 @@ final class Snapshotter implements AutoCloseable
         {
             if (reply != null)
             {
-                reply.completeExceptionally(new IllegalStateException("a snapshot is being written; try again when it is done"));
+                reply.completeExceptionally(new SnapshotBusyException());
             }
             return;
         }
@@ -365,6 +365,17 @@ final class Snapshotter implements AutoCloseable
         catch (final InterruptedException ex)
         {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A snapshot was asked for while the previous one was still being written. */
+    static final class SnapshotBusyException extends IllegalStateException
+    {
+        private static final long serialVersionUID = 1L;
+
+        SnapshotBusyException()
+        {
+            super("a snapshot is being written; try again when it is done");
         }
     }
 }
