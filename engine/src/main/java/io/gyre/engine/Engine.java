@@ -1262,15 +1262,32 @@ public final class Engine implements AutoCloseable
 
     /**
      * Snapshot the engine's state now, at the current end of the journal (besides the periodic snapshots):
-     * the next open loads it and replays only what is journaled after it. Applies journal retention after.
+     * the next open loads it and replays only what is journaled after it. Applies journal retention after. A
+     * snapshot still being written when this one is asked for (a periodic one, say) is waited for, and this one
+     * taken after it.
      *
-     * @return completes when the snapshot is on disk; fails when snapshots are off, one is being written, or
+     * @return completes when the snapshot is on disk; fails when snapshots are off, the engine closes first, or
      *     it cannot be written.
      */
     public CompletableFuture<SnapshotInfo> snapshot()
     {
+        final CompletableFuture<SnapshotInfo> result = new CompletableFuture<>();
+        requestSnapshot(result);
+        return result;
+    }
+
+    private void requestSnapshot(final CompletableFuture<SnapshotInfo> result)
+    {
         final CompletableFuture<SnapshotInfo> reply = new CompletableFuture<>();
-        enter();
+        try
+        {
+            enter();
+        }
+        catch (final RuntimeException ex)
+        {
+            result.completeExceptionally(ex);
+            return;
+        }
         try
         {
             publishInternal(RingEvent.SNAPSHOT, e ->
@@ -1283,7 +1300,22 @@ public final class Engine implements AutoCloseable
         {
             requests.exit();
         }
-        return reply;
+        reply.whenComplete((info, failure) ->
+        {
+            if (failure == null)
+            {
+                result.complete(info);
+            }
+            else if (failure instanceof Snapshotter.SnapshotBusyException)
+            {
+                // the one being written holds less than the journal does now: take ours once it is done
+                CompletableFuture.delayedExecutor(5, TimeUnit.MILLISECONDS).execute(() -> requestSnapshot(result));
+            }
+            else
+            {
+                result.completeExceptionally(failure);
+            }
+        });
     }
 
     /**

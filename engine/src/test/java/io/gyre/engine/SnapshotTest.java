@@ -513,12 +513,12 @@ class SnapshotTest
     }
 
     /**
-     * A close that finds a snapshot still being written waits for it and then takes its own: the one being written
+     * A close (or a request) that finds a snapshot still being written waits for it and then takes its own: the one being written
      * holds less than the journal does by then (the last outside-check run of EngineAB found every close logging
      * "no snapshot at close (a snapshot is being written)", and the next open replayed what followed).
      */
     @Test
-    void shouldSnapshotAtCloseEvenWhileAnotherSnapshotIsBeingWritten() throws Exception
+    void shouldSnapshotAtCloseOrWhenAskedEvenWhileAnotherSnapshotIsBeingWritten() throws Exception
     {
         final EngineConfig config = EngineConfig.builder(dir).snapshotEveryRecords(100_000_000L).build();
         final int before = 600_000;
@@ -528,8 +528,11 @@ class SnapshotTest
             submitNoops(engine, "a", before);
             // a million-slot retained-outcome table with 600,000 entries: tens of MB to checksum and write
             final CompletableFuture<SnapshotInfo> busy = engine.snapshot();
+            // asked for while the first is being written: waits for it, then is taken
+            final CompletableFuture<SnapshotInfo> next = engine.snapshot();
             submitNoops(engine, "b", after);
             assertThat(busy).isNotCompletedExceptionally();
+            assertThat(next.get(30, TimeUnit.SECONDS).eventId()).isGreaterThanOrEqualTo(busy.get(30, TimeUnit.SECONDS).eventId());
         }
         try (Engine reopened = Engine.open(config))
         {
