@@ -380,7 +380,16 @@ final class BlockingPool
             try
             {
                 startedAt = handOff.clock().nanoTime();
-                runHandler();
+                if (stopRequested())
+                {
+                    // cancelled or timed out while it waited in the queue: the task has moved on in the journal, so
+                    // the handler is not run; this result, journaled as a late one, frees the attempt's slot
+                    failed(FailedRecord.KIND_CANCELLED, "not started: told to stop while it waited for a pool thread", null, false);
+                }
+                else
+                {
+                    runHandler();
+                }
                 encodeMessage();
                 thread = null;
                 Thread.interrupted();

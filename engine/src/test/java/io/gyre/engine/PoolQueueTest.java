@@ -91,6 +91,28 @@ class PoolQueueTest extends EngineTestSupport
     }
 
     @Test
+    void shouldNotRunAQueuedAttemptCancelledBeforeAThreadTookIt() throws Exception
+    {
+        final Ordered ordered = new Ordered();
+        open(b -> b.handler(ordered).cpuPoolThreads(1).cpuPoolQueue(2));
+        final Recorder recorder = new Recorder();
+        submit("gate", Priority.NORMAL, recorder);
+        await().until(() -> ordered.ran.size() == 1);
+        submit("victim", Priority.NORMAL, recorder);
+        await().until(() -> engine.status("victim").join().state() == RUNNING);
+
+        assertThat(engine.cancel("victim").get(5, TimeUnit.SECONDS).state()).isEqualTo(TaskState.CANCELLED);
+        ordered.gate.countDown();
+        submit("after", Priority.NORMAL, recorder);
+        assertThat(recorder.awaitOutcomes(3)).extracting(Outcome::state).containsExactlyInAnyOrder(SUCCEEDED, TaskState.CANCELLED, SUCCEEDED);
+        // the queued attempt was told to stop before a thread took it: its handler never ran, and its slot came back
+        assertThat(ordered.ran).containsExactly("gate", "after");
+        final var history = closeAndReplay();
+        assertThat(history).replaysDeterministically();
+        assertThat(history.report().recordsByType()).containsEntry(RecordType.FAILED, 1L);
+    }
+
+    @Test
     void shouldKeepEveryAttemptPastThePoolsThreadsPendingWithoutAQueue() throws Exception
     {
         final Ordered ordered = new Ordered();
