@@ -361,9 +361,9 @@ final class GyreMetrics
         all.metricSnapshot(queued.build());
         all.metricSnapshot(executed.build());
         final GaugeSnapshot.Builder waiting = GaugeSnapshot.builder().name("gyre_tasks_waiting")
-            .help("Tasks waiting for a slot, by pool: the pools' queue depths.");
+            .help("Tasks waiting in the engine for a slot, by pool (PENDING).");
         final GaugeSnapshot.Builder running = GaugeSnapshot.builder().name("gyre_attempts_running")
-            .help("Attempts holding a slot, by pool.");
+            .help("Attempts holding a slot, by pool: running, or handed to a pool and waiting in its queue for a thread.");
         waiting.dataPoint(gaugePoint(m.gauge(EngineMetrics.Gauge.WAITING_INLINE), "pool", "inline"));
         waiting.dataPoint(gaugePoint(m.gauge(EngineMetrics.Gauge.WAITING_BLOCKING), "pool", "blocking"));
         waiting.dataPoint(gaugePoint(m.gauge(EngineMetrics.Gauge.WAITING_ASYNC), "pool", "async"));
