@@ -54,6 +54,8 @@ final class BlockingPool
     private final ScheduledThreadPoolExecutor watchdog;
     private final IdleStrategy watchdogIdle = new BackoffIdleStrategy();
     private RingBuffer<RingEvent> ring;
+    /** The error of the late result of an attempt told to stop before a thread took it from the queue. */
+    static final String NOT_STARTED = "not started: told to stop while it waited for a pool thread";
     /** Hand-offs so far, on the execute stage's thread: the order of attempts of one priority in the queue. */
     private long handedOver;
 
@@ -153,7 +155,24 @@ final class BlockingPool
         if (work != null && work.attempt == attempt)
         {
             work.requestStop(stateAfter);
-            if (stateAfter != TaskState.RUNNING)
+            if (stateAfter != TaskState.RUNNING && executor.remove(work))
+            {
+                // it was still waiting in the queue: no handler will run it, and its slot comes back now, by a late result
+                // published off this thread (the execute stage's, which must not wait for room in the ring)
+                running.remove(taskId, work);
+                active.decrementAndGet();
+                work.recycle();
+                final long at = handOff.clock().nanoTime();
+                try
+                {
+                    watchdog.execute(() -> publishAbandoned(taskId, attempt, at, NOT_STARTED));
+                }
+                catch (final java.util.concurrent.RejectedExecutionException ex)
+                {
+                    // stopping: the attempt stays RUNNING in the journal and runs after the next start
+                }
+            }
+            else if (stateAfter != TaskState.RUNNING)
             {
                 // the attempt ended in the journal: its handler has abandonAfter to return
                 final long run = work.currentRun();
@@ -175,6 +194,12 @@ final class BlockingPool
      */
     private void abandon(final PooledAttempt work, final long run, final TaskState stateAfter)
     {
+        if (work.thread == null && work.running(run))
+        {
+            // no thread has it yet (it was taken out of the queue just as it was told to stop): once one does, it returns at
+            // once without running the handler, so there is no stuck thread to replace
+            return;
+        }
         int now;
         do
         {
@@ -384,7 +409,7 @@ final class BlockingPool
                 {
                     // cancelled or timed out while it waited in the queue: the task has moved on in the journal, so
                     // the handler is not run; this result, journaled as a late one, frees the attempt's slot
-                    failed(FailedRecord.KIND_CANCELLED, "not started: told to stop while it waited for a pool thread", null, false);
+                    failed(FailedRecord.KIND_CANCELLED, NOT_STARTED, null, false);
                 }
                 else
                 {
@@ -417,10 +442,16 @@ final class BlockingPool
                     TaskLog.attempt(LOG.atInfo(), handOff.keys(), submitDocument, submitOffset, taskId,
                         handOff.registry().typeOf(handlerId), attempt, null).log("an abandoned attempt's handler returned at last; its result is dropped");
                 }
-                input.release();
-                produced.release();
-                idle.offer(this);
+                recycle();
             }
+        }
+
+        /** Back to the idle attempts, its buffers released: once its run is over, or it was taken out of the queue. */
+        void recycle()
+        {
+            input.release();
+            produced.release();
+            idle.offer(this);
         }
 
         private void publishResult(final long finishedAt)

@@ -91,22 +91,29 @@ class PoolQueueTest extends EngineTestSupport
     }
 
     @Test
-    void shouldNotRunAQueuedAttemptCancelledBeforeAThreadTookIt() throws Exception
+    void shouldNotRunAQueuedAttemptCancelledBeforeAThreadTookItAndFreeItsSlotAtOnce() throws Exception
     {
         final Ordered ordered = new Ordered();
-        open(b -> b.handler(ordered).cpuPoolThreads(1).cpuPoolQueue(2));
+        open(b -> b.handler(ordered).cpuPoolThreads(1).cpuPoolQueue(1).abandonAfter(java.time.Duration.ofSeconds(30)));
         final Recorder recorder = new Recorder();
         submit("gate", Priority.NORMAL, recorder);
         await().until(() -> ordered.ran.size() == 1);
         submit("victim", Priority.NORMAL, recorder);
-        await().until(() -> engine.status("victim").join().state() == RUNNING);
+        submit("next", Priority.NORMAL, recorder);
+        await().until(() -> engine.status("next").join().state() == PENDING);
+        assertThat(engine.status("victim").join().state()).isEqualTo(RUNNING);
 
         assertThat(engine.cancel("victim").get(5, TimeUnit.SECONDS).state()).isEqualTo(TaskState.CANCELLED);
+        // its slot comes back while the gate still holds the only thread: the next task takes its place in the queue
+        // (not after abandonAfter, when the watchdog would give up on an attempt whose handler never started)
+        await().atMost(java.time.Duration.ofSeconds(5)).until(() -> engine.status("next").join().state() == RUNNING);
+        Thread.sleep(300);
+        assertThat(engine.abandonedCpuAttempts()).isZero();
+        assertThat(ordered.ran).containsExactly("gate");
         ordered.gate.countDown();
-        submit("after", Priority.NORMAL, recorder);
+
         assertThat(recorder.awaitOutcomes(3)).extracting(Outcome::state).containsExactlyInAnyOrder(SUCCEEDED, TaskState.CANCELLED, SUCCEEDED);
-        // the queued attempt was told to stop before a thread took it: its handler never ran, and its slot came back
-        assertThat(ordered.ran).containsExactly("gate", "after");
+        assertThat(ordered.ran).containsExactly("gate", "next");
         final var history = closeAndReplay();
         assertThat(history).replaysDeterministically();
         assertThat(history.report().recordsByType()).containsEntry(RecordType.FAILED, 1L);
