@@ -73,7 +73,6 @@ public record EngineConfig(
     public static final int CPU_QUEUE_PER_THREAD = 4;
     /** Largest queue of a pool. */
     public static final int MAX_POOL_QUEUE = 65_536;
-    private static final int QUEUE_NOT_SET = Integer.MIN_VALUE;
     /** Largest ring, in slots (2^20): see {@link Builder#ringSize}. */
     public static final int MAX_RING_SIZE = 1 << 20;
     /**
@@ -119,8 +118,9 @@ public record EngineConfig(
         private int blockingPoolThreads = 16;
         private int cpuPoolThreads = Runtime.getRuntime().availableProcessors();
         private int blockingPoolQueue;
-        /** Not set: {@link #CPU_QUEUE_PER_THREAD} per thread of the CPU pool. */
-        private int cpuPoolQueue = QUEUE_NOT_SET;
+        private int cpuPoolQueue;
+        /** Whether {@link #cpuPoolQueue} was set; if not, {@link #CPU_QUEUE_PER_THREAD} per thread of the CPU pool. */
+        private boolean cpuPoolQueueSet;
         private int maxAsyncInFlight = 10_000;
         private int maxWaitersPerTask = 64;
         private int lowPriorityAdmissionPercent = 80;
@@ -304,6 +304,7 @@ public record EngineConfig(
         public Builder cpuPoolQueue(final int value)
         {
             cpuPoolQueue = value;
+            cpuPoolQueueSet = true;
             return this;
         }
 
@@ -593,7 +594,7 @@ public record EngineConfig(
             range("blockingPoolThreads", blockingPoolThreads, 1, 4096);
             range("cpuPoolThreads", cpuPoolThreads, 1, 1024);
             range("blockingPoolQueue", blockingPoolQueue, 0, MAX_POOL_QUEUE);
-            if (cpuPoolQueue != QUEUE_NOT_SET)
+            if (cpuPoolQueueSet)
             {
                 range("cpuPoolQueue", cpuPoolQueue, 0, MAX_POOL_QUEUE);
             }
@@ -660,7 +661,7 @@ public record EngineConfig(
             return new EngineConfig(journalConfig, ringSize, waitStrategy, pipelineThreads, maxKeyBytes, maxTenantBytes, maxPayloadBytes,
                 maxOutputBytes, maxInFlightBytes,
                 maxQueuedEventBytes != 0 ? maxQueuedEventBytes : Math.max(1L << 20, Runtime.getRuntime().maxMemory() / 16), maxLiveTasks, maxRetainedOutcomes, outcomeRetention, blockingPoolThreads,
-                cpuPoolThreads, blockingPoolQueue, cpuPoolQueue != QUEUE_NOT_SET ? cpuPoolQueue : CPU_QUEUE_PER_THREAD * cpuPoolThreads,
+                cpuPoolThreads, blockingPoolQueue, cpuPoolQueueSet ? cpuPoolQueue : CPU_QUEUE_PER_THREAD * cpuPoolThreads,
                 maxAsyncInFlight, maxWaitersPerTask, lowPriorityAdmissionPercent, normalPriorityAdmissionPercent, defaultTimeoutMillis, defaultMaxAttempts, defaultBackoffInitialMillis, defaultBackoffMaxMillis,
                 defaultBackoffMultiplier, defaultBackoffJitter, timerFiresPerTick, maxDeadLetters, closeTimeout, abandonAfter,
                 snapshots, snapshotEveryRecords, snapshotInterval, snapshotsKept, journalRetention, metrics, journalOutageStopAfter,

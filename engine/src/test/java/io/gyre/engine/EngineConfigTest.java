@@ -40,6 +40,7 @@ class EngineConfigTest
             of("handler type=echo is registered twice", b -> b.handler(new BuiltInHandlers.Echo()).handler(new BuiltInHandlers.Echo())),
             of("cpuPoolThreads=0 must be in [1, 1024]", b -> b.cpuPoolThreads(0)),
             of("cpuPoolQueue=-1 must be in [0, 65536]", b -> b.cpuPoolQueue(-1)),
+            of("cpuPoolQueue=-2147483648 must be in [0, 65536]", b -> b.cpuPoolQueue(Integer.MIN_VALUE)),
             of("blockingPoolQueue=65537 must be in [0, 65536]", b -> b.blockingPoolQueue(65537)),
             of("lowPriorityAdmissionPercent=96 must be in [1, 95]", b -> b.admission(96, 95)),
             of("normalPriorityAdmissionPercent=101 must be in [1, 100]", b -> b.admission(50, 101)),
