@@ -86,6 +86,8 @@ final class Sequencer
     private final WaiterPool waiters = new WaiterPool();
     private final TaskRecord[] pendingHead = new TaskRecord[PRIORITIES];
     private final TaskRecord[] pendingTail = new TaskRecord[PRIORITIES];
+    /** While a stop or a start requeues interrupted attempts: the last one requeued, by priority (see {@link #requeueFirst}). */
+    private final TaskRecord[] requeuedLast = new TaskRecord[PRIORITIES];
     private final DerivedExpectations expected = new DerivedExpectations();
 
     private TransitionObserver observer;
@@ -946,10 +948,12 @@ final class Sequencer
         Arrays.fill(groupInUse, 0);
         Arrays.fill(typeInUse, 0);
         final long[] running = runningAttempts(Integer.MAX_VALUE, null);
+        Arrays.fill(requeuedLast, null);
         for (final long taskId : running)
         {
             interrupt(byId.get(taskId));
         }
+        Arrays.fill(requeuedLast, null);
         dispatchPending(fx, settings.timerFiresPerTick());
         if (target != null)
         {
@@ -1012,6 +1016,7 @@ final class Sequencer
                 " waiting to retry, " + record.held() + " held where the state machine has " + own.pending() + ", " + own.running() +
                 ", " + own.retryWaiting() + ", " + own.held());
         }
+        Arrays.fill(requeuedLast, null);
         for (int i = 0; i < record.listedCount(); i++)
         {
             final long taskId = record.listedTaskId(i);
@@ -1027,6 +1032,7 @@ final class Sequencer
                     (r == null ? "not live" : r.state + " at attempt " + r.attempt));
             }
         }
+        Arrays.fill(requeuedLast, null);
     }
 
     /**
@@ -1043,8 +1049,54 @@ final class Sequencer
             typeInUse[(int)(slot >>> 40)]--;
         }
         transition(r, TaskState.PENDING);
-        enqueuePending(r);
+        if (settings.requeueFirst())
+        {
+            requeueFirst(r);
+        }
+        else
+        {
+            enqueuePending(r);
+        }
         interrupted++;
+    }
+
+    /**
+     * Queue an interrupted attempt's task ahead of the tasks of its priority that never ran, and in task order among those
+     * at the head of the queue that did (attempts interrupted before it, retries waiting for a slot): what a stop or a
+     * crash interrupted runs again first, as it was dispatched first. Decided from the queue alone (the walk), so a
+     * state loaded from a snapshot decides the same; {@link #requeuedLast} only spares re-walking within one stop's
+     * or start's run of requeues, given in task order.
+     */
+    private void requeueFirst(final TaskRecord r)
+    {
+        final int p = r.priority;
+        TaskRecord after = requeuedLast[p];
+        TaskRecord next = after == null ? pendingHead[p] : after.pendingNext;
+        while (next != null && next.firstStartedAt != 0 && next.taskId < r.taskId)
+        {
+            after = next;
+            next = next.pendingNext;
+        }
+        r.pendingPrev = after;
+        r.pendingNext = next;
+        if (after == null)
+        {
+            pendingHead[p] = r;
+        }
+        else
+        {
+            after.pendingNext = r;
+        }
+        if (next == null)
+        {
+            pendingTail[p] = r;
+        }
+        else
+        {
+            next.pendingPrev = r;
+        }
+        countQueued(r);
+        requeuedLast[p] = r;
     }
 
     /**
@@ -1802,6 +1854,11 @@ final class Sequencer
             pendingHead[p] = r;
         }
         pendingTail[p] = r;
+        countQueued(r);
+    }
+
+    private void countQueued(final TaskRecord r)
+    {
         r.inPendingQueue = true;
         pendingCount++;
         pendingByGroup[group(r.mode)]++;

@@ -28,8 +28,16 @@ record Settings(
     int timerFiresPerTick,
     int maxDeadLetters,
     Map<String, Integer> typeLimits,
-    boolean forgottenOutcomesCount)
+    boolean forgottenOutcomesCount,
+    boolean requeueFirst)
 {
+    /**
+     * Whether attempts interrupted by a stop or a crash go back to the front of their priority's pending queue, in task
+     * order, ahead of tasks submitted after them (since this setting exists); in journals written before, to its back
+     * (they replay as decided). Journaled as {@code requeueFirst}, 0 or 1.
+     */
+    private static final String REQUEUE_FIRST = "requeueFirst";
+
     /**
      * Whether a retained outcome forgotten before its turn (a redriven task's) still counted against
      * {@link #maxRetainedOutcomes} until evicted: in journals written before this setting existed it did (they replay
@@ -63,7 +71,7 @@ record Settings(
         return new Settings(config.maxLiveTasks(), config.maxRetainedOutcomes(), config.outcomeRetention().toNanos(),
             config.blockingPoolThreads() + config.blockingPoolQueue(), config.cpuPoolThreads() + config.cpuPoolQueue(), config.maxAsyncInFlight(), config.maxWaitersPerTask(),
             config.lowPriorityAdmissionPercent(), config.normalPriorityAdmissionPercent(), config.timerFiresPerTick(),
-            config.maxDeadLetters(), limits, false);
+            config.maxDeadLetters(), limits, false, true);
     }
 
     /**
@@ -105,6 +113,7 @@ record Settings(
         values.put("timerFiresPerTick", (long)timerFiresPerTick);
         values.put("maxDeadLetters", (long)maxDeadLetters);
         values.put(FORGOTTEN_COUNT, forgottenOutcomesCount ? 1L : 0L);
+        values.put(REQUEUE_FIRST, requeueFirst ? 1L : 0L);
         values.put(TYPE_LIMITS, (long)typeLimits.size());
         for (final Map.Entry<String, Integer> limit : new TreeMap<>(typeLimits).entrySet())
         {
@@ -147,7 +156,9 @@ record Settings(
             (int)(long)values.getOrDefault("maxDeadLetters", (long)UNBOUNDED_DEAD_LETTERS),
             hasLimits ? limits : Map.of(),
             // journals written before the setting existed counted forgotten outcomes
-            values.getOrDefault(FORGOTTEN_COUNT, 1L) != 0);
+            values.getOrDefault(FORGOTTEN_COUNT, 1L) != 0,
+            // journals written before the setting existed queued interrupted attempts at the back
+            values.getOrDefault(REQUEUE_FIRST, 0L) != 0);
     }
 
     void writeTo(final EngineStartedRecord.Encoder encoder)

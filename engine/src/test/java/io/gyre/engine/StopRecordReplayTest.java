@@ -76,6 +76,39 @@ class StopRecordReplayTest
         assertThat(report.runs().get(2).followed()).isFalse();
     }
 
+    /**
+     * After a crash, the attempt that was running goes back ahead of the tasks that waited behind it (engines since
+     * {@code requeueFirst}); journals written before that setting existed requeued it behind them, and replay as decided.
+     */
+    @Test
+    void shouldRequeueAnInterruptedAttemptFirstOnlyWhereTheJournalSaysSo()
+    {
+        for (final boolean first : new boolean[] {true, false})
+        {
+            final Path journal = dir.resolve("requeue-" + first);
+            final Map<String, Long> settings = new java.util.LinkedHashMap<>(
+                Settings.of(EngineConfig.builder(Path.of("unused")).discoverHandlers(false).blockingPoolThreads(1).blockingPoolQueue(0).build())
+                    .asMap());
+            if (!first)
+            {
+                settings.remove("requeueFirst");
+            }
+            try (Script script = new Script(journal))
+            {
+                script.started(settings);                      // run 1: A runs on the only slot, B and C wait; it crashes
+                final long a = script.submitted("a", ExecutionMode.BLOCKING);
+                script.startedAttempt(a, 1);
+                final long b = script.submitted("b", ExecutionMode.BLOCKING);
+                script.submitted("c", ExecutionMode.BLOCKING);
+                script.started(settings);                      // run 2 starts A again first, or B
+                script.startedAttempt(first ? a : b, 1);
+            }
+            final JournalReplay.Report report = JournalReplay.run(JournalReplay.Options.of(journal));
+            assertThat(report.derivedMismatches()).as(first + ": " + report.firstMismatch()).isZero();
+            assertThat(report.tasksByState()).containsOnly(Map.entry(RUNNING, 1L), Map.entry(PENDING, 2L));
+        }
+    }
+
     @Test
     void shouldKeepAnAttemptPendingWhenItsResultComesAfterTheStopRecord()
     {
@@ -149,10 +182,16 @@ class StopRecordReplayTest
 
         void started()
         {
+            started(Settings.of(EngineConfig.builder(Path.of("unused")).discoverHandlers(false).build()).asMap());
+        }
+
+        /** An ENGINE_STARTED carrying these settings (as an older engine's would, without the ones it did not know). */
+        void started(final Map<String, Long> settings)
+        {
             final int offset = writer.claim(1024);
             final EngineStartedRecord.Encoder encoder = new EngineStartedRecord.Encoder().wrap(writer.buffer(), offset)
                 .pid(4242).engineVersion("test");
-            Settings.of(EngineConfig.builder(Path.of("unused")).discoverHandlers(false).build()).writeTo(encoder);
+            settings.forEach(encoder::setting);
             commit(RecordType.ENGINE_STARTED, 0, encoder.frameLength());
         }
 
