@@ -307,6 +307,12 @@ final class BlockingPool
         return abandoned.get();
     }
 
+    /** @return attempts handed over and waiting in the queue for a thread. */
+    int queued()
+    {
+        return executor.getQueue().size();
+    }
+
     int active()
     {
         return active.get();

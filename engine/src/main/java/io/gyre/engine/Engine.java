@@ -1214,6 +1214,23 @@ public final class Engine implements AutoCloseable
     }
 
     /**
+     * @return attempts handed to the blocking pool that wait in its queue for a thread ({@link EngineConfig#blockingPoolQueue()}):
+     *     RUNNING in the journal, not yet started.
+     */
+    public int queuedBlockingAttempts()
+    {
+        return pool.queued();
+    }
+
+    /**
+     * @return as {@link #queuedBlockingAttempts()}, for the CPU pool.
+     */
+    public int queuedCpuAttempts()
+    {
+        return cpuPool.queued();
+    }
+
+    /**
      * @return tasks accepted and not yet finished (as of the sequence stage's last batch).
      */
     public int liveTasks()

@@ -80,6 +80,7 @@ class PoolQueueTest extends EngineTestSupport
             assertThat(engine.status(key).join().state()).as(key).isEqualTo(RUNNING);
         }
         assertThat(ordered.ran).containsExactly("gate");
+        assertThat(engine.queuedCpuAttempts()).isEqualTo(4);
         ordered.gate.countDown();
 
         assertThat(recorder.awaitOutcomes(6)).allSatisfy(o -> assertThat(o.state()).isEqualTo(SUCCEEDED));

@@ -81,6 +81,11 @@ final class GyreMetrics
             .dataPoint(gaugePoint(engine.abandonedBlockingAttempts(), "pool", "blocking"))
             .dataPoint(gaugePoint(engine.abandonedCpuAttempts(), "pool", "cpu"))
             .build());
+        all.metricSnapshot(GaugeSnapshot.builder().name("gyre_attempts_queued")
+            .help("Attempts handed to a pool and waiting in its queue for a thread (counted in gyre_attempts_running too), by pool.")
+            .dataPoint(gaugePoint(engine.queuedBlockingAttempts(), "pool", "blocking"))
+            .dataPoint(gaugePoint(engine.queuedCpuAttempts(), "pool", "cpu"))
+            .build());
         all.metricSnapshot(gauge("gyre_event_subscriptions", "Status event subscriptions open (embedded and over TCP).",
             engine.eventSubscriptions()));
         all.metricSnapshot(gauge("gyre_events_queued_bytes", "Status events waiting for their subscribers over all subscriptions, in "

@@ -101,6 +101,8 @@ class MonitorServerTest
                 .contains("gyre_attempts_running{pool=\"blocking\"} 0")
                 .contains("gyre_attempts_abandoned{pool=\"blocking\"} 0")
                 .contains("gyre_attempts_abandoned{pool=\"cpu\"} 0")
+                .contains("gyre_attempts_queued{pool=\"blocking\"} 0")
+                .contains("gyre_attempts_queued{pool=\"cpu\"} 0")
                 .contains("# TYPE gyre_timers_pending gauge")
                 .contains("gyre_retained_outcomes 3")
                 .contains("gyre_journal_lag 0")
