@@ -508,6 +508,9 @@ public final class JournalReader implements AutoCloseable
             {
                 return false;
             }
+            // leave the tailer on this document: the next read by position is often of the same one (the records of a
+            // batch), and Chronicle then reuses this move instead of scanning again from its index (every 256th document)
+            dc.rollbackOnClose();
             final Bytes<?> bytes = dc.wire().bytes();
             final long start = bytes.readPosition();
             final int length = (int)bytes.readRemaining();

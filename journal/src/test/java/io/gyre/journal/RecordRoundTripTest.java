@@ -286,6 +286,58 @@ class RecordRoundTripTest
         }
     }
 
+    /**
+     * Reads by position in any order, the same document again and again included (a read leaves the reader on its
+     * document, so that the next read of it costs no scan), return the records asked for, and a sequential-looking
+     * pattern of reads ahead, behind and across hundreds of documents (past Chronicle's index spacing) too.
+     */
+    @Test
+    void shouldReadRecordsByPositionInAnyOrderRepeatedly()
+    {
+        final int documents = 600;
+        final int perDocument = 3;
+        final long[] documentOf = new long[documents * perDocument];
+        final int[] offsetOf = new int[documents * perDocument];
+        try (Journal journal = Journal.openForAppend(JournalConfig.of(dir)))
+        {
+            final JournalWriter writer = journal.writer();
+            for (int d = 0; d < documents; d++)
+            {
+                for (int r = 0; r < perDocument; r++)
+                {
+                    writer.claim(RecordDescriptor.HEADER_LENGTH);
+                    writer.commit(RecordType.TICK, 0, T0, RecordDescriptor.HEADER_LENGTH);
+                    documentOf[d * perDocument + r] = writer.documentIndex();
+                    offsetOf[d * perDocument + r] = writer.lastRecordOffset();
+                }
+                writer.flush();
+            }
+            try (JournalReader reader = journal.newReader())
+            {
+                final long[] seen = new long[1];
+                final java.util.Random random = new java.util.Random(42);
+                final int[] order = new int[4000];
+                for (int i = 0; i < order.length; i++)
+                {
+                    // runs of the same document, steps forward and back, and random jumps
+                    order[i] = switch (i % 4)
+                    {
+                        case 0 -> random.nextInt(documentOf.length);
+                        case 1 -> order[i - 1];
+                        case 2 -> Math.min(documentOf.length - 1, order[i - 1] + 1);
+                        default -> Math.max(0, order[i - 1] - perDocument);
+                    };
+                }
+                for (final int record : order)
+                {
+                    seen[0] = -1;
+                    assertThat(reader.readRecordAt(documentOf[record], offsetOf[record], r -> seen[0] = r.eventId())).isTrue();
+                    assertThat(seen[0]).as("record %d", record).isEqualTo(record + 1L);
+                }
+            }
+        }
+    }
+
     @Test
     void shouldSplitALargeBatchIntoDocumentsOfBoundedSize()
     {
