@@ -63,6 +63,14 @@ final class NoopTasks
      */
     static void submit(final Engine engine, final String prefix, final long count)
     {
+        submit(engine, "noop", prefix, count);
+    }
+
+    /**
+     * As {@link #submit(Engine, String, long)}, tasks of another type (with no payload).
+     */
+    static void submit(final Engine engine, final String type, final String prefix, final long count)
+    {
         final AtomicLong outcomes = new AtomicLong();
         final OutcomeListener listener = new OutcomeListener()
         {
@@ -92,7 +100,7 @@ final class NoopTasks
                     break;
                 }
             }
-            engine.submit(request.clear().key(key, 0, length).type("noop"), listener);
+            engine.submit(request.clear().key(key, 0, length).type(type), listener);
         }
         while (outcomes.get() < count)
         {

@@ -3,15 +3,10 @@ package io.gyre.bench;
 import io.gyre.engine.Engine;
 import io.gyre.engine.EngineConfig;
 import io.gyre.engine.ExecutionMode;
-import io.gyre.engine.OutcomeListener;
 import io.gyre.engine.TaskContext;
 import io.gyre.engine.TaskHandler;
-import io.gyre.engine.TaskOutcome;
-import io.gyre.engine.TaskRequest;
 
 import java.nio.file.Path;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Tasks handed to a pool ({@code CPU} or {@code BLOCKING}), whose handler does nothing, submitted in process as fast as
@@ -89,30 +84,8 @@ public final class PooledTasksAB
         }
         try (Engine engine = Engine.open(builder.build()))
         {
-            final AtomicLong outcomes = new AtomicLong();
-            final OutcomeListener listener = new OutcomeListener()
-            {
-                @Override
-                public void onAccepted(final long correlationId, final long taskId)
-                {
-                }
-
-                @Override
-                public void onOutcome(final TaskOutcome outcome)
-                {
-                    outcomes.incrementAndGet();
-                }
-            };
-            final TaskRequest request = new TaskRequest();
             final long start = System.nanoTime();
-            for (long i = 0; i < count; i++)
-            {
-                engine.submit(request.clear().key(Long.toString(i, 32)).type("nothing"), listener);
-            }
-            while (outcomes.get() < count)
-            {
-                LockSupport.parkNanos(100_000);
-            }
+            NoopTasks.submit(engine, "nothing", "", count);
             return count * 1e9 / (System.nanoTime() - start);
         }
         finally
