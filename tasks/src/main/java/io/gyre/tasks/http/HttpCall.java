@@ -16,6 +16,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 
@@ -54,6 +58,12 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
     private final AtomicInteger state = new AtomicInteger(IN_FLIGHT);
     private final long startNanos = System.nanoTime();
     private volatile CompletableFuture<HttpResponse<byte[]>> response;
+    /** The whole call's deadline, {@code timeoutMillis} from the send: the client's own covers only the headers. */
+    private volatile ScheduledFuture<?> deadline;
+    /** Set when the deadline cancelled the call, before it did: the cancellation is then a timeout. */
+    private volatile boolean deadlinePassed;
+    /** Set when the response's status and headers arrived (its body may still be on its way). */
+    private volatile boolean headersArrived;
 
     /**
      * @param breaker the host's breaker, whose permission the caller has taken: this call gives it back.
@@ -75,7 +85,7 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
      * @throws RuntimeException when the client refuses to start the call; the breaker's permission is given
      *     back and nothing is reported.
      */
-    void start(final HttpClient client, final Executor executor)
+    void start(final HttpClient client, final Executor executor, final ScheduledExecutorService deadlines)
     {
         context.onStop(this);
         if (state.get() == STOPPED)
@@ -100,6 +110,15 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
         if (state.get() == STOPPED)
         {
             future.cancel(true);
+            return;
+        }
+        try
+        {
+            deadline = deadlines.schedule(this::deadlinePassed, input.timeoutMillis(), TimeUnit.MILLISECONDS);
+        }
+        catch (final RejectedExecutionException ex)
+        {
+            // closing: the client's own timeout still bounds the wait for the headers
         }
         // the client completes this future on the JVM's default async pool (a new thread per response when
         // the common pool has one thread): the report runs on the client's bounded executor instead
@@ -112,6 +131,7 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
     @Override
     public void run()
     {
+        cancelDeadline();
         if (state.compareAndSet(IN_FLIGHT, STOPPED))
         {
             final CompletableFuture<HttpResponse<byte[]>> future = response;
@@ -130,6 +150,7 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
     @Override
     public void accept(final HttpResponse<byte[]> result, final Throwable error)
     {
+        cancelDeadline();
         if (!state.compareAndSet(IN_FLIGHT, REPORTED))
         {
             return; // stopped: the engine ends the attempt, the breaker has its permission back
@@ -175,8 +196,32 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
         }
     }
 
+    /**
+     * The deadline: the response has not completed, its body included, {@code timeoutMillis} after the send (a server
+     * trickling its body). Cancel the request, closing its connection; the report says it timed out.
+     */
+    private void deadlinePassed()
+    {
+        final CompletableFuture<HttpResponse<byte[]>> future = response;
+        if (state.get() == IN_FLIGHT && future != null)
+        {
+            deadlinePassed = true;
+            future.cancel(true);
+        }
+    }
+
+    private void cancelDeadline()
+    {
+        final ScheduledFuture<?> scheduled = deadline;
+        if (scheduled != null)
+        {
+            scheduled.cancel(false);
+        }
+    }
+
     private HttpResponse.BodySubscriber<byte[]> bodySubscriber(final HttpResponse.ResponseInfo info)
     {
+        headersArrived = true;
         return isError(info.statusCode()) ?
             BoundedBodySubscriber.truncated(ERROR_SNIPPET_BYTES) :
             BoundedBodySubscriber.whole(maxResponseBytes, info.headers().firstValueAsLong("content-length").orElse(-1));
@@ -187,8 +232,10 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
         final int status = result.statusCode();
         if (isError(status))
         {
-            final boolean retryable = status >= 500 || status == 429;
-            final String body = new String(result.body(), StandardCharsets.UTF_8).replaceAll("\\s+", " ").trim();
+            // 5xx and 429 say the host may do better later; other 4xx, and statuses HTTP does not define (600 and up), do not
+            final boolean retryable = (status >= 500 && status <= 599) || status == 429;
+            final byte[] snippet = result.body();
+            final String body = new String(snippet, 0, wholeCharacters(snippet), StandardCharsets.UTF_8).replaceAll("\\s+", " ").trim();
             final String message = "HTTP " + status + " from " + input.host() + (body.isEmpty() ? "" : ": " + body);
             return new Verdict(null, retryable, message, retryable, retryable ? new IOException(message) : null);
         }
@@ -217,12 +264,16 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
         {
             // the request's timeout runs from the send, so it bounds connecting too: the shorter of the two ran out
             message = input.timeoutMillis() < connectTimeoutMillis ?
-                "could not connect to " + input.host() + " within " + input.timeoutMillis() + " ms (timeoutMillis)" :
+                "could not connect to " + input.host() + " within " + input.timeoutSource() :
                 "could not connect to " + input.host() + " within http." + HttpSettings.CONNECT_TIMEOUT_MS + "=" + connectTimeoutMillis;
         }
-        else if (find(cause, HttpTimeoutException.class) != null)
+        else if (find(cause, HttpTimeoutException.class) != null || (deadlinePassed && !headersArrived))
         {
-            message = "no response from " + input.host() + " within " + input.timeoutMillis() + " ms (timeoutMillis)";
+            message = "no response from " + input.host() + " within " + input.timeoutSource();
+        }
+        else if (deadlinePassed)
+        {
+            message = "no complete response from " + input.host() + " within " + input.timeoutSource() + " (its body was still arriving)";
         }
         else if (notConnected != null)
         {
@@ -237,6 +288,27 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
             message = "call to " + input.host() + " failed: " + describe(cause);
         }
         return new Verdict(null, true, message, true, cause);
+    }
+
+    /**
+     * @return how many of the bytes make whole UTF-8 characters: an error body is cut at {@link #ERROR_SNIPPET_BYTES},
+     *     possibly inside a character, whose first bytes would decode as U+FFFD.
+     */
+    static int wholeCharacters(final byte[] bytes)
+    {
+        int end = bytes.length;
+        int back = 0;
+        while (back < 3 && end - back - 1 >= 0 && (bytes[end - back - 1] & 0xC0) == 0x80)
+        {
+            back++;
+        }
+        if (end - back - 1 < 0)
+        {
+            return end;
+        }
+        final int lead = bytes[end - back - 1] & 0xFF;
+        final int needed = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+        return needed > back + 1 ? end - back - 1 : end;
     }
 
     private static boolean isError(final int status)

@@ -36,15 +36,22 @@ import java.util.Set;
  * @param request the request to send.
  * @param host where it goes, {@code host:port} with the scheme's port when the URL gives none: the key of
  *     the host's circuit breaker.
- * @param timeoutMillis how long the response may take to arrive, from the moment the request is sent.
+ * @param timeoutMillis how long the response may take to arrive, from the moment the request is sent, its body included.
+ * @param timeoutGiven whether the task gave it ({@code timeoutMillis}), rather than {@code http.request-timeout-ms}.
  */
-record HttpTaskInput(HttpRequest request, String host, int timeoutMillis)
+record HttpTaskInput(HttpRequest request, String host, int timeoutMillis, boolean timeoutGiven)
 {
     static final String METHOD = "method";
     static final String URL = "url";
     static final String HEADERS = "headers";
     static final String BODY = "body";
     static final String TIMEOUT_MILLIS = "timeoutMillis";
+
+    /** @return where {@link #timeoutMillis} came from, for a message: {@code 1500 ms (timeoutMillis)}, or the setting. */
+    String timeoutSource()
+    {
+        return timeoutMillis + " ms (" + (timeoutGiven ? TIMEOUT_MILLIS : "http." + HttpSettings.REQUEST_TIMEOUT_MS) + ")";
+    }
 
     private static final List<String> FIELDS = List.of(METHOD, URL, HEADERS, BODY, TIMEOUT_MILLIS);
     private static final List<String> METHODS = List.of("GET", "POST", "PUT", "PATCH", "DELETE");
@@ -75,7 +82,7 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis)
         final String method = method(root.get(METHOD));
         final URI uri = uri(root.get(URL));
         final int port = uri.getPort() >= 0 ? uri.getPort() : ("https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80);
-        final String host = uri.getHost().toLowerCase(Locale.ROOT) + ":" + port;
+        final String host = canonicalHost(uri.getHost()) + ":" + port;
         if (!settings.allowedHosts().allows(uri.getHost(), port))
         {
             throw invalid(URL, "host " + host + " is not allowed (http." + HttpSettings.ALLOWED_HOSTS + "=" +
@@ -111,7 +118,8 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis)
                 builder.header(CONTENT_TYPE, "application/json");
             }
         }
-        return new HttpTaskInput(builder.build(), host, timeoutMillis);
+        final JsonNode given = root.get(TIMEOUT_MILLIS);
+        return new HttpTaskInput(builder.build(), host, timeoutMillis, given != null && !given.isNull());
     }
 
     private static JsonNode readPayload(final DirectBuffer payload, final int length) throws TaskFailure
@@ -235,6 +243,29 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis)
     }
 
     /**
+     * @return the host lower-cased, an IPv6 literal in its full form ({@code [0:0:0:0:0:0:0:1]} however written), so that
+     *     one address has one breaker.
+     */
+    private static String canonicalHost(final String uriHost)
+    {
+        final String host = uriHost.toLowerCase(Locale.ROOT);
+        if (host.startsWith("[") && host.endsWith("]"))
+        {
+            try
+            {
+                // a literal: parsed, never looked up (an IPv4-mapped one parses as IPv4: left as written)
+                final java.net.InetAddress address = java.net.InetAddress.getByName(host.substring(1, host.length() - 1));
+                return address instanceof java.net.Inet6Address ? "[" + address.getHostAddress() + "]" : host;
+            }
+            catch (final java.net.UnknownHostException | RuntimeException notALiteral)
+            {
+                return host;
+            }
+        }
+        return host;
+    }
+
+    /**
      * Add the headers to the request.
      *
      * @return whether they include a Content-Type.
@@ -264,28 +295,43 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis)
                 {
                     if (!element.isTextual())
                     {
-                        throw invalid(HEADERS + "." + name, "expected strings in the array, got " + kind(element));
+                        throw invalid(HEADERS + "." + printable(name), "expected strings in the array, got " + kind(element));
                     }
                     addHeader(builder, name, element.textValue());
                 }
             }
             else
             {
-                throw invalid(HEADERS + "." + name, "expected a string or a non-empty array of strings, got " + kind(value));
+                throw invalid(HEADERS + "." + printable(name), "expected a string or a non-empty array of strings, got " + kind(value));
             }
             contentType |= CONTENT_TYPE.equalsIgnoreCase(name);
         }
         return contentType;
     }
 
+    /**
+     * Headers that frame the message or concern only the connection (RFC 9110 7.6.1, RFC 9112 6): the client frames the
+     * request itself (Content-Length, or none), and a task that framed it another way too could smuggle a second request
+     * with a Host of its choosing to an allowed server. The client refuses Host, Content-Length, Connection, Expect and
+     * Upgrade itself.
+     */
+    private static final java.util.Set<String> REFUSED_HEADERS = java.util.Set.of("transfer-encoding", "te", "trailer",
+        "keep-alive", "proxy-connection");
+
     private static void addHeader(final HttpRequest.Builder builder, final String name, final String value) throws TaskFailure
     {
+        if (REFUSED_HEADERS.contains(name.toLowerCase(Locale.ROOT)))
+        {
+            throw invalid(HEADERS + "." + name, "a header that frames the message or concerns the connection; the client sets "
+                + "what it needs itself (refused: Host, Content-Length, Transfer-Encoding, TE, Trailer, Connection, Keep-Alive, "
+                + "Proxy-Connection, Expect, Upgrade)");
+        }
         for (int i = 0; i < value.length(); i++)
         {
             if (value.charAt(i) > 0x7F)
             {
                 // the client would send '?' in its place: refuse rather than send something else than asked
-                throw invalid(HEADERS + "." + name, "a header value is ASCII, and U+" +
+                throw invalid(HEADERS + "." + printable(name), "a header value is ASCII, and U+" +
                     String.format(Locale.ROOT, "%04X", (int)value.charAt(i)) + " at index " + i + " is not (encode it, e.g. RFC 8187 or percent-encoding)");
             }
         }
@@ -297,9 +343,38 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis)
         }
         catch (final IllegalArgumentException ex)
         {
-            // the client's message quotes the value: show line breaks rather than break the message
-            throw invalid(HEADERS + "." + name, String.valueOf(ex.getMessage()).replace("\r", "\\r").replace("\n", "\\n"));
+            // the client's message quotes the value: show control characters rather than break the message
+            throw invalid(HEADERS + "." + printable(name), printable(String.valueOf(ex.getMessage())));
         }
+    }
+
+    /** @return the text with its control characters escaped (as backslash r, n, t, or a backslash-u escape), for a message. */
+    private static String printable(final String text)
+    {
+        StringBuilder out = null;
+        for (int i = 0; i < text.length(); i++)
+        {
+            final char c = text.charAt(i);
+            if (c < 0x20 || c == 0x7F)
+            {
+                if (out == null)
+                {
+                    out = new StringBuilder(text.length() + 16).append(text, 0, i);
+                }
+                switch (c)
+                {
+                    case '\r' -> out.append("\\r");
+                    case '\n' -> out.append("\\n");
+                    case '\t' -> out.append("\\t");
+                    default -> out.append(String.format(Locale.ROOT, "\\u%04x", (int)c));
+                }
+            }
+            else if (out != null)
+            {
+                out.append(c);
+            }
+        }
+        return out == null ? text : out.toString();
     }
 
     private static int timeoutMillis(final JsonNode node, final int defaultMillis) throws TaskFailure

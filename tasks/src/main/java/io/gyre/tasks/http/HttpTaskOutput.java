@@ -92,7 +92,12 @@ final class HttpTaskOutput
         {
             try
             {
-                return HttpJson.MAPPER.readTree(body);
+                final JsonNode parsed = HttpJson.MAPPER.readTree(body);
+                if (parsed != null && !parsed.isMissingNode())
+                {
+                    return parsed;
+                }
+                // only whitespace: no JSON value, so the text as sent (not null, which a server may send itself)
             }
             catch (final IOException | RuntimeException notJson)
             {

@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -38,6 +39,8 @@ final class HttpTransport
 
     private final HttpSettings settings;
     private final ExecutorService executor;
+    /** Deadlines of the calls in flight (one thread; a call that completes first cancels its own). */
+    private final ScheduledThreadPoolExecutor deadlines;
     private final HttpClient client;
     private final HostBreakers breakers;
 
@@ -55,6 +58,8 @@ final class HttpTransport
             .version(settings.version())
             .build();
         this.breakers = new HostBreakers(settings);
+        this.deadlines = new ScheduledThreadPoolExecutor(1, daemonThreads("gyre-http-deadlines-" + TRANSPORTS.get() + "-"));
+        deadlines.setRemoveOnCancelPolicy(true);
         if (ForkJoinPool.getCommonPoolParallelism() < 2)
         {
             LOG.warn("the JVM's common pool has {} thread: the JDK HTTP client starts a thread for each response it " +
@@ -80,7 +85,7 @@ final class HttpTransport
         {
             throw TaskFailure.retryable(breaker.refusal());
         }
-        new HttpCall(context, input, breaker, settings.maxResponseBytes(), settings.connectTimeoutMillis()).start(client, executor);
+        new HttpCall(context, input, breaker, settings.maxResponseBytes(), settings.connectTimeoutMillis()).start(client, executor, deadlines);
     }
 
     /**
@@ -103,6 +108,7 @@ final class HttpTransport
     void close()
     {
         executor.shutdownNow();
+        deadlines.shutdownNow();
     }
 
     private static ThreadFactory daemonThreads(final String prefix)

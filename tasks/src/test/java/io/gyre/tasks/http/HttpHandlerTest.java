@@ -137,7 +137,9 @@ class HttpHandlerTest
         server.route("/broken", exchange -> LoopbackServer.respond(exchange, 200, "application/json", "{\"unterminated\":"));
         server.route("/problem", exchange -> LoopbackServer.respond(exchange, 201, "application/problem+json", "{\"title\":\"x\"}"));
         server.route("/none", exchange -> LoopbackServer.respond(exchange, 204, null, ""));
+        server.route("/blank", exchange -> LoopbackServer.respond(exchange, 200, "application/json", " \n "));
 
+        final JsonNode blank = RecordingContext.run(handler, "{\"url\":\"" + server.url("/blank") + "\"}").await().json();
         final JsonNode text = RecordingContext.run(handler, "{\"url\":\"" + server.url("/text") + "\"}").await().json();
         final JsonNode broken = RecordingContext.run(handler, "{\"url\":\"" + server.url("/broken") + "\"}").await().json();
         final JsonNode problem = RecordingContext.run(handler, "{\"url\":\"" + server.url("/problem") + "\"}").await().json();
@@ -149,6 +151,8 @@ class HttpHandlerTest
         assertThat(problem.get("body").get("title").textValue()).isEqualTo("x");
         assertThat(none.get("status").intValue()).isEqualTo(204);
         assertThat(none.get("body").textValue()).isEmpty();
+        // a JSON content type, but no JSON value: the text as sent, not null (which a server may send itself)
+        assertThat(blank.get("body").textValue()).isEqualTo(" \n ");
     }
 
     @Test
@@ -257,7 +261,8 @@ class HttpHandlerTest
         final RecordingContext.Result result = RecordingContext.run(handler, "{\"url\":\"" + server.url("/slow") + "\"}").await();
 
         assertThat(result.retryable()).isTrue();
-        assertThat(result.message()).isEqualTo("no response from " + server.host() + " within 200 ms (timeoutMillis)");
+        // the limit came from the setting, and the message says so
+        assertThat(result.message()).isEqualTo("no response from " + server.host() + " within 200 ms (http.request-timeout-ms)");
     }
 
     @ParameterizedTest
@@ -274,7 +279,7 @@ class HttpHandlerTest
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {400, 401, 403, 404, 405, 409, 410, 422})
+    @ValueSource(ints = {400, 401, 403, 404, 405, 409, 410, 422, 600, 999})
     void shouldFailPermanentlyOnAnyOtherClientError(final int status)
     {
         server.route("/bad", exchange -> LoopbackServer.respond(exchange, status, "application/json", "{\"error\":\"no\"}"));
@@ -284,6 +289,60 @@ class HttpHandlerTest
         assertThat(result.succeeded()).isFalse();
         assertThat(result.retryable()).isFalse();
         assertThat(result.message()).isEqualTo("HTTP " + status + " from " + server.host() + ": {\"error\":\"no\"}");
+    }
+
+    /**
+     * {@code timeoutMillis} bounds the whole response, its body included: the client's own timeout covers only the
+     * headers, so a server trickling its body held the attempt until the task's timeout (an outside check).
+     */
+    @Test
+    void shouldFailRetryablyWhenTheBodyIsStillArrivingAtTheTimeout()
+    {
+        server.route("/trickle", exchange ->
+        {
+            exchange.getResponseHeaders().set("Content-Type", "text/plain");
+            exchange.sendResponseHeaders(200, 40);
+            try (OutputStream out = exchange.getResponseBody())
+            {
+                for (int i = 0; i < 40 && releaseSlow.getCount() > 0; i++)
+                {
+                    out.write('x');
+                    out.flush();
+                    Thread.sleep(200);
+                }
+            }
+            catch (final InterruptedException | IOException gone)
+            {
+                // the client closed the connection: what this test waits for
+            }
+        });
+
+        final long start = System.nanoTime();
+        final RecordingContext.Result result = RecordingContext.run(handler, "{\"url\":\"" + server.url("/trickle") + "\",\"timeoutMillis\":600}")
+            .await();
+
+        assertThat(result.succeeded()).isFalse();
+        assertThat(result.retryable()).isTrue();
+        assertThat(result.message()).isEqualTo("no complete response from " + server.host() + " within 600 ms (timeoutMillis) " +
+            "(its body was still arriving)");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void shouldCutAnErrorBodyAtAWholeCharacter()
+    {
+        final byte[] euro = "\u20ac".getBytes(StandardCharsets.UTF_8);
+        assertThat(HttpCall.wholeCharacters(new byte[] {'a', euro[0], euro[1]})).isEqualTo(1);
+        assertThat(HttpCall.wholeCharacters(new byte[] {'a', euro[0], euro[1], euro[2]})).isEqualTo(4);
+        assertThat(HttpCall.wholeCharacters(new byte[] {'a', euro[0]})).isEqualTo(1);
+        assertThat(HttpCall.wholeCharacters(new byte[] {'a', 'b'})).isEqualTo(2);
+        assertThat(HttpCall.wholeCharacters(new byte[0])).isZero();
+        server.route("/euros", exchange -> LoopbackServer.respond(exchange, 500, "text/plain", "\u20ac".repeat(200)));
+
+        final RecordingContext.Result result = RecordingContext.run(handler, "{\"url\":\"" + server.url("/euros") + "\"}").await();
+
+        // 256 bytes hold 85 whole euro signs and a third of another, which is left out rather than shown as U+FFFD
+        assertThat(result.message()).isEqualTo("HTTP 500 from " + server.host() + ": " + "\u20ac".repeat(85));
     }
 
     @Test

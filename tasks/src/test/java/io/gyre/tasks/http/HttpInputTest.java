@@ -66,6 +66,15 @@ class HttpInputTest
                 "\"Bad Name\""),
             arguments("{\"url\":\"http://localhost/\",\"headers\":{\"X-Split\":\"a\\r\\nX-Injected: b\"}}", "headers.X-Split: invalid header " +
                 "value: \"a\\r\\nX-Injected: b\""),
+            // a second framing would let a task smuggle a request with a Host of its choosing to an allowed server
+            arguments("{\"url\":\"http://localhost/\",\"method\":\"POST\",\"headers\":{\"Transfer-Encoding\":\"chunked\"},\"body\":\"0\"}",
+                "headers.Transfer-Encoding: a header that frames the message or concerns the connection; the client sets what it needs " +
+                "itself (refused: Host, Content-Length, Transfer-Encoding, TE, Trailer, Connection, Keep-Alive, Proxy-Connection, Expect, Upgrade)"),
+            arguments("{\"url\":\"http://localhost/\",\"headers\":{\"te\":\"trailers\"}}",
+                "headers.te: a header that frames the message or concerns the connection; the client sets what it needs " +
+                "itself (refused: Host, Content-Length, Transfer-Encoding, TE, Trailer, Connection, Keep-Alive, Proxy-Connection, Expect, Upgrade)"),
+            arguments("{\"url\":\"http://localhost/\",\"headers\":{\"X-A\\r\\nX-Injected\":\"x\"}}", "headers.X-A\\r\\nX-Injected: " +
+                "invalid header name: \"X-A\\r\\nX-Injected\""),
             arguments("{\"url\":\"http://localhost/\",\"timeoutMillis\":0}", "timeoutMillis: expected an integer in [1, 86400000], got 0"),
             arguments("{\"url\":\"http://localhost/\",\"timeoutMillis\":1.5}", "timeoutMillis: expected an integer in [1, 86400000], got 1.5"),
             arguments("{\"url\":\"http://localhost/\",\"timeoutMillis\":\"5000\"}", "timeoutMillis: expected an integer in [1, 86400000], " +
@@ -148,6 +157,19 @@ class HttpInputTest
         {
             handler.validate(RecordingContext.of("{\"url\":\"" + url + "\"}"));
         }
+    }
+
+    /** One address, one breaker: the key of an IPv6 literal is its full form however the URL writes it. */
+    @Test
+    void shouldKeyAnIpv6HostByItsFullFormHoweverWritten() throws Exception
+    {
+        final java.util.List<String> hosts = new java.util.ArrayList<>();
+        for (final String url : new String[] {"http://[::1]:8080/", "http://[0:0:0:0:0:0:0:1]:8080/x", "http://[0::1]:8080/"})
+        {
+            final byte[] json = ("{\"url\":\"" + url + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            hosts.add(HttpTaskInput.parse(new org.agrona.concurrent.UnsafeBuffer(json), json.length, HttpSettings.defaults()).host());
+        }
+        assertThat(hosts).containsOnly("[0:0:0:0:0:0:0:1]:8080");
     }
 
     @Test
