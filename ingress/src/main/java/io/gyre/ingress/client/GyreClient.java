@@ -68,6 +68,10 @@ import static io.gyre.ingress.protocol.Protocol.*;
  * already journaled joins its task or returns its recorded outcome, so each key still gets exactly one
  * outcome. The resend does not show through: a submission's {@link Submission#onAccepted} is called once (for its
  * first ACCEPTED), and the recorded outcome of the task it was accepted as is not a {@link TaskResult#duplicate()}.
+ * Nor is a refusal of the resend: a submission once accepted is never answered as rejected. A resend refused for now
+ * (BUSY, SHUTTING_DOWN, JOURNAL_UNAVAILABLE, CAPACITY...) is sent again, from 50 ms doubling to 1 s apart, within the
+ * request timeout; one refused for good (the type unknown to a restarted server) fails the future saying the task was
+ * accepted, and its id: ask its status by key.
  * <p>
  * Futures complete on the client's I/O thread: do not block in their callbacks (use the async variants).
  * Thread safety: every public method may be called from any thread.
@@ -79,6 +83,9 @@ public final class GyreClient implements AutoCloseable
 
     private static final Logger LOG = LoggerFactory.getLogger(GyreClient.class);
     private static final long SWEEP_MILLIS = 50;
+    /** A refused resend of an accepted submission is sent again after this, doubling up to the most (see refusedResend). */
+    private static final long RESEND_FIRST_MILLIS = 50;
+    private static final long RESEND_MAX_MILLIS = 1_000;
     private static final int MAX_FRAME = Integer.MAX_VALUE - 8;
 
     private final ClientConfig config;
@@ -92,6 +99,8 @@ public final class GyreClient implements AutoCloseable
 
     // the I/O thread's
     private final Long2ObjectHashMap<Call> pending = new Long2ObjectHashMap<>();
+    /** Submissions whose refused resend is due, gathered by the sweep (on the I/O thread; reused). */
+    private List<SubmitCall> resendDue;
     private final Long2ObjectHashMap<Subscription> subscriptions = new Long2ObjectHashMap<>();
     private long nextCorrelation = 1;
     private Channel channel;
@@ -369,7 +378,18 @@ public final class GyreClient implements AutoCloseable
     /** @return whether a connection is up and handshaken now. */
     public boolean connected()
     {
-        return submitOnLoop(() -> ready);
+        if (closed)
+        {
+            return false;
+        }
+        try
+        {
+            return submitOnLoop(() -> ready);
+        }
+        catch (final java.util.concurrent.RejectedExecutionException closing)
+        {
+            return false;
+        }
     }
 
     private CompletableFuture<TaskStatusReply> keyed(final int opcode, final String key)
@@ -524,7 +544,8 @@ public final class GyreClient implements AutoCloseable
     {
         if (closed)
         {
-            throw new GyreClientException("client is closed");
+            call.fail(new GyreClientException("client is closed"));
+            return;
         }
         if (loop.inEventLoop())
         {
@@ -577,7 +598,7 @@ public final class GyreClient implements AutoCloseable
             out.release();
             pending.remove(call.correlation);
             // not sent: the server would close the connection on it (its limit is from the handshake)
-            call.fail(new GyreClientException("request of " + out.readableBytes() + " bytes exceeds the server's max frame of " +
+            call.fail(new GyreClientException("request of " + (out.readableBytes() - LENGTH_BYTES) + " bytes exceeds the server's max frame of " +
                 serverMaxFrame + " (a payload that large is refused by this server)", ErrorCode.FRAME_TOO_LARGE, null));
             return;
         }
@@ -681,6 +702,10 @@ public final class GyreClient implements AutoCloseable
         }
         for (final Call call : unanswered)
         {
+            if (call instanceof SubmitCall submit)
+            {
+                submit.resendAt = 0;
+            }
             send(call);
         }
         firstWelcome.complete(null);
@@ -703,6 +728,35 @@ public final class GyreClient implements AutoCloseable
         }
         LOG.debug("connection to {}:{} lost; {} request(s) unanswered", config.host(), config.port(), pending.size());
         scheduleReconnect();
+    }
+
+    /**
+     * A submission the server had accepted, sent again after a reconnect, was refused: the task is journaled, so this is
+     * not its answer (an ACCEPTED is never followed by a REJECTED). A refusal for now (a full ring, a stop, the journal
+     * down, the live-task limit) sends it again a little later, within the request's timeout; any other says what
+     * happened, and the caller asks the task's status by key.
+     */
+    private void refusedResend(final SubmitCall submit, final ByteBuf body)
+    {
+        final int at = body.readerIndex();
+        final int code = body.getUnsignedShort(at + COMPLAINT_CODE);
+        final int length = Math.min(body.getUnsignedShort(at + COMPLAINT_MESSAGE_LENGTH), body.readableBytes() - COMPLAINT_FIXED);
+        final RejectCode reject = RejectCode.fromCode(code);
+        switch (reject == null ? RejectCode.INVALID_TASK : reject)
+        {
+            case BUSY, BUSY_FOR_PRIORITY, CAPACITY, SHUTTING_DOWN, JOURNAL_UNAVAILABLE, TOO_MANY_WAITERS, UNAVAILABLE ->
+            {
+                submit.resendDelayMillis = submit.resendDelayMillis == 0 ? RESEND_FIRST_MILLIS :
+                    Math.min(RESEND_MAX_MILLIS, submit.resendDelayMillis * 2);
+                submit.resendAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(submit.resendDelayMillis);
+                // kept among the pending calls: its deadline, a close and a reconnect apply to it as to the others
+                pending.put(submit.correlation, submit);
+            }
+            default -> submit.fail(new GyreClientException("task " + submit.acceptedTaskId + " (key " + submit.submission.key +
+                ") was accepted, but the server refused the submission sent again after a reconnect: " +
+                (reject != null ? reject : "code " + code) + ": " + body.toString(at + COMPLAINT_FIXED, length, StandardCharsets.UTF_8) +
+                "; the task is journaled: ask its status by key", null, null));
+        }
     }
 
     private void sweep()
@@ -729,6 +783,24 @@ public final class GyreClient implements AutoCloseable
                 call.fail(ready ? new GyreClientException("no answer within " + config.requestTimeout()) :
                     notConnected("no answer within " + config.requestTimeout() + " (not connected)"));
             }
+            else if (ready && call instanceof SubmitCall submit && submit.resendAt != 0 && now - submit.resendAt >= 0)
+            {
+                calls.remove();
+                if (resendDue == null)
+                {
+                    resendDue = new ArrayList<>();
+                }
+                resendDue.add(submit);
+            }
+        }
+        if (resendDue != null)
+        {
+            for (final SubmitCall submit : resendDue)
+            {
+                submit.resendAt = 0;
+                register(submit);
+            }
+            resendDue.clear();
         }
         if (ready && now - lastWrite > serverIdleNanos / 3)
         {
@@ -888,6 +960,11 @@ public final class GyreClient implements AutoCloseable
         {
             return; // a PONG to a keep-alive, or the answer to a request that timed out
         }
+        if (opcode == REJECTED && call instanceof SubmitCall submit && submit.acceptedTaskId != 0 && body.readableBytes() >= COMPLAINT_FIXED)
+        {
+            refusedResend(submit, body);
+            return;
+        }
         try
         {
             call.complete(opcode, body);
@@ -901,7 +978,8 @@ public final class GyreClient implements AutoCloseable
     // ------------------------------------------------------------------------------------------------
 
     /**
-     * Close the connection; requests not yet answered fail. Idempotent.
+     * Close the connection; requests not yet answered fail. Idempotent. Called from a future's callback (on the
+     * client's own I/O thread), it closes without waiting for that thread to end, which it does just after.
      */
     @Override
     public void close()
@@ -911,17 +989,25 @@ public final class GyreClient implements AutoCloseable
             return;
         }
         closed = true;
+        final Runnable shut = () ->
+        {
+            failAll(new GyreClientException("client is closed"));
+            endSubscriptions(null);
+            if (channel != null)
+            {
+                channel.close();
+            }
+        };
+        if (loop.inEventLoop())
+        {
+            // called back on the client's own thread (a future's callback): it cannot wait for itself to stop
+            shut.run();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            return;
+        }
         try
         {
-            loop.submit(() ->
-            {
-                failAll(new GyreClientException("client is closed"));
-                endSubscriptions(null);
-                if (channel != null)
-                {
-                    channel.close();
-                }
-            }).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            loop.submit(shut).awaitUninterruptibly(5, TimeUnit.SECONDS);
         }
         catch (final java.util.concurrent.RejectedExecutionException ignored)
         {
@@ -1030,6 +1116,9 @@ public final class GyreClient implements AutoCloseable
         final CompletableFuture<TaskResult> future = new CompletableFuture<>();
         /** The task id of this request's first ACCEPTED (on any connection), 0 until then; task ids are positive. */
         long acceptedTaskId;
+        /** When to send it again, its resend having been refused for now ({@link #refusedResend}); 0 when not waiting. */
+        long resendAt;
+        long resendDelayMillis;
 
         SubmitCall(final Submission submission)
         {

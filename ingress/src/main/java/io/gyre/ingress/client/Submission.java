@@ -102,7 +102,6 @@ public final class Submission
         return this;
     }
 
-    /** Whether a finally failed task is dead-lettered (default) or left FAILED. */
     /**
      * The wait between attempts after a retryable failure; unset (or null), the task type's default, else the
      * server's. Sent with the multiplier in hundredths and the jitter in thousandths: a multiplier with more than two
@@ -120,6 +119,7 @@ public final class Submission
         return this;
     }
 
+    /** Whether a task that finally fails (or times out on its last attempt) is dead-lettered (default) or left FAILED / TIMED_OUT. */
     public Submission deadLetter(final boolean value)
     {
         deadLetter = value;
