@@ -836,9 +836,11 @@ public final class GyreClient implements AutoCloseable
             final GyreClientException previous = lastServerError;
             lastServerError = new GyreClientException(text, error, null);
             if (error == ErrorCode.SHUTTING_DOWN || error == ErrorCode.IDLE_TIMEOUT ||
-                previous != null && previous.code() == error && error == ErrorCode.TOO_MANY_CONNECTIONS)
+                previous != null && previous.code() == error && error == ErrorCode.TOO_MANY_CONNECTIONS ||
+                error == ErrorCode.TOO_MANY_CONNECTIONS && !firstWelcome.isDone())
             {
-                // expected, or said already: the server still has no room (the client retries with backoff)
+                // expected, or said already: the server still has no room (the client retries with backoff); before the
+                // first handshake, connect() fails with this very reason if it lasts
                 LOG.debug(text);
             }
             else

@@ -486,10 +486,25 @@ class ServeAndClientCommandsTest
             io.gyre.ingress.client.ClientConfig.builder().port(port).build()))
         {
             assertThat(first.connected()).as("the server's one connection").isTrue();
-            final Run refused = gyre("submit", "--port", Integer.toString(port), "--type", "noop", "--timeout-s", "1");
+            final ch.qos.logback.classic.Logger clientLog =
+                (ch.qos.logback.classic.Logger)org.slf4j.LoggerFactory.getLogger(io.gyre.ingress.client.GyreClient.class);
+            final ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines = new ch.qos.logback.core.read.ListAppender<>();
+            lines.start();
+            clientLog.addAppender(lines);
+            final Run refused;
+            try
+            {
+                refused = gyre("submit", "--port", Integer.toString(port), "--type", "noop", "--timeout-s", "1");
+            }
+            finally
+            {
+                clientLog.detachAppender(lines);
+            }
             assertThat(refused.exit()).as(refused.err()).isEqualTo(SubmitCommand.EXIT_REJECTED);
             assertThat(refused.out()).isEmpty();
             assertThat(refused.err()).contains("TOO_MANY_CONNECTIONS");
+            // said once, by the command, not also by a WARN of the client's (an outside check saw both on stderr)
+            assertThat(lines.list).noneMatch(line -> line.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN));
         }
     }
 
