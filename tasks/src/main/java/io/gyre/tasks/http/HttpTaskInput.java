@@ -133,7 +133,7 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis, boolea
         final io.gyre.tasks.json.Utf8.Bytes bytes = io.gyre.tasks.json.Utf8.Bytes.of(payload, length);
         final byte[] array = bytes.array();
         final int offset = bytes.offset();
-        final int illFormed = io.gyre.tasks.json.Utf8.firstInvalid(array, offset, length);
+        final int illFormed = io.gyre.tasks.json.Utf8.firstInvalidJson(array, offset, length);
         if (illFormed >= 0)
         {
             throw invalid("payload", "not valid JSON: " + io.gyre.tasks.json.Utf8.problem(array, offset, length, illFormed));

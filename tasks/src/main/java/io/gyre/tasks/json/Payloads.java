@@ -87,7 +87,7 @@ final class Payloads
         final Utf8.Bytes bytes = Utf8.Bytes.of(payload, length);
         final byte[] array = bytes.array();
         final int offset = bytes.offset();
-        final int illFormed = Utf8.firstInvalid(array, offset, length);
+        final int illFormed = Utf8.firstInvalidJson(array, offset, length);
         if (illFormed >= 0)
         {
             throw invalid("payload", "not JSON: " + Utf8.problem(array, offset, length, illFormed));

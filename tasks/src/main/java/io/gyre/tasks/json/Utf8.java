@@ -92,7 +92,26 @@ public final class Utf8
     }
 
     /**
-     * @param at the index, from {@code offset}, that {@link #firstInvalid} returned.
+     * As {@link #firstInvalid}, for a JSON text: also the index of a NUL byte among the first four. A JSON text in UTF-8
+     * never holds one (not even in a string, where a control character is escaped), and it is how a text in UTF-16 or
+     * UTF-32 without a byte order mark begins: Jackson would read such a payload in that encoding rather than refuse it.
+     */
+    public static int firstInvalidJson(final byte[] bytes, final int offset, final int length)
+    {
+        final int invalid = firstInvalid(bytes, offset, length);
+        final int head = invalid >= 0 ? Math.min(invalid, 4) : Math.min(length, 4);
+        for (int i = 0; i < head; i++)
+        {
+            if (bytes[offset + i] == 0)
+            {
+                return i;
+            }
+        }
+        return invalid;
+    }
+
+    /**
+     * @param at the index, from {@code offset}, that {@link #firstInvalid} or {@link #firstInvalidJson} returned.
      * @return what is wrong with the bytes there, for a message: {@code invalid UTF-8 at byte offset 5: 0xC0 0xAF
      *     is an overlong encoding of U+002F}.
      */
@@ -101,6 +120,10 @@ public final class Utf8
         final int start = offset + at;
         final int end = offset + length;
         final int lead = bytes[start] & 0xFF;
+        if (lead == 0)
+        {
+            return "a NUL byte at byte offset " + at + ": a JSON text here is UTF-8 (not UTF-16 or UTF-32)";
+        }
         final String where = "invalid UTF-8 at byte offset " + at + ": ";
         if (lead < 0xC0)
         {

@@ -75,7 +75,7 @@ final class Workspace
             array = offHeapCopy;
             offset = 0;
         }
-        if (Utf8.firstInvalid(array, offset, length) >= 0)
+        if (Utf8.firstInvalidJson(array, offset, length) >= 0)
         {
             return false;
         }

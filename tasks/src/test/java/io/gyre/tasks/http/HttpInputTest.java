@@ -130,6 +130,19 @@ class HttpInputTest
             ": 0xC0 0xAF is an overlong encoding of U+002F");
     }
 
+    /** A payload in UTF-16 was read as such by Jackson (it guesses from the first bytes): JSON here is UTF-8. */
+    @Test
+    void shouldRefuseAPayloadInUtf16()
+    {
+        final byte[] payload = "{\"url\":\"http://localhost/\"}".getBytes(StandardCharsets.UTF_16LE);
+
+        final RecordingContext.Result result = RecordingContext.run(handler, payload).await();
+
+        assertThat(result.retryable()).isFalse();
+        assertThat(result.message()).isEqualTo("invalid input: payload: not valid JSON: a NUL byte at byte offset 1: a JSON text here " +
+            "is UTF-8 (not UTF-16 or UTF-32)");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"http://example.com/", "https://example.com:8443/x", "http://10.0.0.1/", "http://169.254.169.254/latest/meta-data",
         "http://127.0.0.2/", "http://[::2]/", "http://localhost.example.com/", "http://0.0.0.0/"})

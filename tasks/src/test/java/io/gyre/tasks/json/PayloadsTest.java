@@ -186,6 +186,25 @@ class PayloadsTest
     }
 
     /**
+     * A payload in UTF-16 or UTF-32 (no byte order mark: with one it is not UTF-8 at all) was read in that encoding by
+     * Jackson, which guesses from the first bytes, and the task succeeded; JSON here is UTF-8, and a NUL byte is never
+     * part of a UTF-8 JSON text. Refused, on every type's fast path and tree path, naming the byte.
+     */
+    @ParameterizedTest
+    @CsvSource({"UTF-16LE, 1", "UTF-16BE, 0", "UTF-32LE, 1", "UTF-32BE, 0"})
+    void shouldRefuseAPayloadInUtf16OrUtf32(final String charset, final int at)
+    {
+        final byte[] payload = "{\"values\":{\"/a\":1}}".getBytes(java.nio.charset.Charset.forName(charset));
+        for (final RecordingContext context : new RecordingContext[]{RecordingContext.of(payload), RecordingContext.offHeap(payload)})
+        {
+            final TaskFailure failure = catchThrowableOfType(TaskFailure.class, () -> handler.execute(context));
+            assertThat(failure).as(charset).isNotNull();
+            assertThat(failure.getMessage()).isEqualTo("invalid input: payload: not JSON: a NUL byte at byte offset " + at +
+                ": a JSON text here is UTF-8 (not UTF-16 or UTF-32)");
+        }
+    }
+
+    /**
      * Jackson's parser checks the shape of a UTF-8 sequence, not what it encodes: an overlong {@code /} was read
      * as {@code /} (in a pointer too: {@code "/\xC0\xAF"} was the pointer {@code //}), an overlong U+0000 as
      * U+0000, and a sequence past U+10FFFF as two unpaired surrogates, and the tasks succeeded. An outside check
