@@ -67,6 +67,14 @@ public final class WaitHandler implements TaskHandler
      */
     static Instant deadline(final TaskContext context) throws TaskFailure
     {
+        final io.gyre.tasks.json.Utf8.Bytes bytes = io.gyre.tasks.json.Utf8.Bytes.of(context.payload(), context.payloadLength());
+        final int illFormed = io.gyre.tasks.json.Utf8.firstInvalid(bytes.array(), bytes.offset(), context.payloadLength());
+        if (illFormed >= 0)
+        {
+            // decoded, it would be read with U+FFFD in place of the bytes, and the message would show that instead
+            throw TaskFailure.permanent("payload: " + io.gyre.tasks.json.Utf8.problem(bytes.array(), bytes.offset(), context.payloadLength(),
+                illFormed));
+        }
         final String payload = context.payload().getStringWithoutLengthUtf8(0, context.payloadLength());
         int start = 0;
         int end = payload.length();

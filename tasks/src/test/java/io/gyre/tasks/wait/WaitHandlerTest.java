@@ -131,6 +131,17 @@ class WaitHandlerTest extends EngineTestSupport
         }
     }
 
+    /** Bytes that are not UTF-8 fail naming their offset, not as the U+FFFD they would decode to. */
+    @Test
+    void shouldRefuseAPayloadThatIsNotUtf8NamingTheByte() throws Exception
+    {
+        open();
+        final byte[] payload = {'P', 'T', (byte)0xC0, (byte)0xAF, 'S'};
+        final Outcome o = get(engine.submit(new TaskRequest().key("not-utf8").type("wait").payload(payload)));
+        assertThat(o.state()).isIn(TaskState.FAILED, TaskState.DEAD_LETTERED);
+        assertThat(o.error()).isEqualTo("invalid input: payload: invalid UTF-8 at byte offset 2: 0xC0 0xAF is an overlong encoding of U+002F");
+    }
+
     @Test
     void shouldCompleteAtTheOriginalDeadlineAfterARestart() throws Exception
     {
