@@ -86,7 +86,16 @@ class CrashRecoveryIT
         System.out.println("CrashRecoveryIT: " + fromSnapshot + " of " + ROUNDS + " restarts recovered from a snapshot");
         assertThat(fromSnapshot).as("restarts that recovered from a snapshot").isPositive();
 
-        final Set<String> acknowledged = new LinkedHashSet<>(Files.readAllLines(acks, StandardCharsets.US_ASCII));
+        // A kill can cut a child's write of an acknowledgement short (the kernel stops a write at a page boundary when
+        // the process is killed): the key's first bytes, then the next child's first line on the same line
+        // ("r12r13-0"). Such a line names no key; it is left out, and there is at most one per kill.
+        final Set<String> acknowledged = new LinkedHashSet<>();
+        final List<String> torn = new ArrayList<>();
+        for (final String line : Files.readAllLines(acks, StandardCharsets.US_ASCII))
+        {
+            (line.matches("r[0-9]+-[0-9]+") ? acknowledged : torn).add(line);
+        }
+        assertThat(torn).as("acknowledgements cut short by the kills").hasSizeLessThanOrEqualTo(ROUNDS);
         assertThat(acknowledged).hasSizeGreaterThan(ROUNDS * 2_000);
 
         final List<String> heldToCancel = new ArrayList<>();

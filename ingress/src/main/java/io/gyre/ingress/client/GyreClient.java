@@ -69,7 +69,8 @@ import static io.gyre.ingress.protocol.Protocol.*;
  * outcome. The resend does not show through: a submission's {@link Submission#onAccepted} is called once (for its
  * first ACCEPTED), and the recorded outcome of the task it was accepted as is not a {@link TaskResult#duplicate()}.
  * Nor is a refusal of the resend: a submission once accepted is never answered as rejected. A resend refused for now
- * (BUSY, SHUTTING_DOWN, JOURNAL_UNAVAILABLE, CAPACITY...) is sent again, from 50 ms doubling to 1 s apart, within the
+ * (BUSY, SHUTTING_DOWN, JOURNAL_UNAVAILABLE, CAPACITY...) is sent again after a delay from 50 ms doubling to 1 s, each
+ * drawn at random from its second half (so that refused resends do not come back together), within the
  * request timeout; one refused for good (the type unknown to a restarted server) fails the future saying the task was
  * accepted, and its id: ask its status by key.
  * <p>
@@ -748,7 +749,10 @@ public final class GyreClient implements AutoCloseable
             {
                 submit.resendDelayMillis = submit.resendDelayMillis == 0 ? RESEND_FIRST_MILLIS :
                     Math.min(RESEND_MAX_MILLIS, submit.resendDelayMillis * 2);
-                submit.resendAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(submit.resendDelayMillis);
+                // anywhere in the second half of the delay: resends refused together (a reconnect sends every unanswered
+                // request at once) must not come back together, or a full ring refuses most of them again, round after round
+                final long half = submit.resendDelayMillis / 2;
+                submit.resendAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(half + ThreadLocalRandom.current().nextLong(half + 1));
                 // kept among the pending calls: its deadline, a close and a reconnect apply to it as to the others
                 pending.put(submit.correlation, submit);
             }
