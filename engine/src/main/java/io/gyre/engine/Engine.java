@@ -1289,33 +1289,51 @@ public final class Engine implements AutoCloseable
     public CompletableFuture<SnapshotInfo> snapshot()
     {
         final CompletableFuture<SnapshotInfo> result = new CompletableFuture<>();
-        requestSnapshot(result);
+        requestSnapshot(result, 0, true);
         return result;
     }
 
-    private void requestSnapshot(final CompletableFuture<SnapshotInfo> result)
+    /**
+     * Ask the sequence stage for a snapshot, completing {@code result} with it; while one is still being written (a
+     * periodic one, which holds less than the journal does by now), ask again once it is done, until {@code result}
+     * completes or is given up (completed by the caller).
+     *
+     * @param mode the SNAPSHOT event's correlation: 0, or {@link SequenceStage#SNAPSHOT_IF_CHANGED}.
+     * @param asRequest whether it is a caller's request, refused once the engine stops taking them (the close's own is not).
+     */
+    private void requestSnapshot(final CompletableFuture<SnapshotInfo> result, final long mode, final boolean asRequest)
     {
-        final CompletableFuture<SnapshotInfo> reply = new CompletableFuture<>();
-        try
+        if (result.isDone())
         {
-            enter();
-        }
-        catch (final RuntimeException ex)
-        {
-            result.completeExceptionally(ex);
             return;
         }
+        if (asRequest)
+        {
+            try
+            {
+                enter();
+            }
+            catch (final RuntimeException ex)
+            {
+                result.completeExceptionally(ex);
+                return;
+            }
+        }
+        final CompletableFuture<SnapshotInfo> reply = new CompletableFuture<>();
         try
         {
             publishInternal(RingEvent.SNAPSHOT, e ->
             {
                 e.replyTo = reply;
-                e.correlation = 0;
+                e.correlation = mode;
             });
         }
         finally
         {
-            requests.exit();
+            if (asRequest)
+            {
+                requests.exit();
+            }
         }
         reply.whenComplete((info, failure) ->
         {
@@ -1325,8 +1343,7 @@ public final class Engine implements AutoCloseable
             }
             else if (failure instanceof Snapshotter.SnapshotBusyException)
             {
-                // the one being written holds less than the journal does now: take ours once it is done
-                CompletableFuture.delayedExecutor(5, TimeUnit.MILLISECONDS).execute(() -> requestSnapshot(result));
+                CompletableFuture.delayedExecutor(5, TimeUnit.MILLISECONDS).execute(() -> requestSnapshot(result, mode, asRequest));
             }
             else
             {
@@ -1674,40 +1691,24 @@ public final class Engine implements AutoCloseable
         {
             return;
         }
-        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STAGE_STOP_MILLIS);
-        while (true)
+        final CompletableFuture<SnapshotInfo> result = new CompletableFuture<>();
+        requestSnapshot(result, SequenceStage.SNAPSHOT_IF_CHANGED, false);
+        try
         {
-            final CompletableFuture<SnapshotInfo> reply = new CompletableFuture<>();
-            publishInternal(RingEvent.SNAPSHOT, e ->
-            {
-                e.replyTo = reply;
-                e.correlation = SequenceStage.SNAPSHOT_IF_CHANGED;
-            });
-            try
-            {
-                reply.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-                return;
-            }
-            catch (final InterruptedException ex)
-            {
-                Thread.currentThread().interrupt();
-                return;
-            }
-            catch (final java.util.concurrent.ExecutionException ex)
-            {
-                if (!(ex.getCause() instanceof Snapshotter.SnapshotBusyException) || System.nanoTime() - deadline > 0)
-                {
-                    LOG.warn("no snapshot at close ({}); the next open replays the journal since the last one", ex.toString());
-                    return;
-                }
-                // a periodic snapshot is being written: it holds less than the journal now does; wait for it, then take ours
-                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
-            }
-            catch (final java.util.concurrent.TimeoutException ex)
-            {
-                LOG.warn("no snapshot at close ({}); the next open replays the journal since the last one", ex.toString());
-                return;
-            }
+            result.get(STAGE_STOP_MILLIS, TimeUnit.MILLISECONDS);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        catch (final java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException ex)
+        {
+            LOG.warn("no snapshot at close ({}); the next open replays the journal since the last one", ex.toString());
+        }
+        finally
+        {
+            // given up, or done: no further attempt after the stages stop
+            result.cancel(false);
         }
     }
 

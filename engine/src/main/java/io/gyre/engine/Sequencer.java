@@ -86,7 +86,10 @@ final class Sequencer
     private final WaiterPool waiters = new WaiterPool();
     private final TaskRecord[] pendingHead = new TaskRecord[PRIORITIES];
     private final TaskRecord[] pendingTail = new TaskRecord[PRIORITIES];
-    /** While a stop or a start requeues interrupted attempts: the last one requeued, by priority (see {@link #requeueFirst}). */
+    /**
+     * While a stop or a start requeues interrupted attempts: the last one requeued, by priority (see {@link #requeueFirst});
+     * cleared after each run of requeues, so null between records.
+     */
     private final TaskRecord[] requeuedLast = new TaskRecord[PRIORITIES];
     private final DerivedExpectations expected = new DerivedExpectations();
 
@@ -948,7 +951,6 @@ final class Sequencer
         Arrays.fill(groupInUse, 0);
         Arrays.fill(typeInUse, 0);
         final long[] running = runningAttempts(Integer.MAX_VALUE, null);
-        Arrays.fill(requeuedLast, null);
         for (final long taskId : running)
         {
             interrupt(byId.get(taskId));
@@ -1016,7 +1018,6 @@ final class Sequencer
                 " waiting to retry, " + record.held() + " held where the state machine has " + own.pending() + ", " + own.running() +
                 ", " + own.retryWaiting() + ", " + own.held());
         }
-        Arrays.fill(requeuedLast, null);
         for (int i = 0; i < record.listedCount(); i++)
         {
             final long taskId = record.listedTaskId(i);
