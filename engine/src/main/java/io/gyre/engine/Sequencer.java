@@ -47,6 +47,8 @@ final class Sequencer
     static final int REASON_DEAD_LETTER_TIMED_OUT = 3;
 
     private static final int PRIORITIES = 3;
+    /** Timers of finished tasks are dropped once there are more timers than this, or than twice those kept the last time. */
+    private static final int TIMERS_COMPACT_MIN = 4096;
     private static final int GROUPS = 4;
     private static final int GROUP_INLINE = 0;
     private static final int GROUP_BLOCKING = 1;
@@ -81,8 +83,13 @@ final class Sequencer
     private long deadLetterOverflows;
     /** Pool and async slots held, by {@link #slotKey attempt}: attempt | group << 32 | type index << 40. */
     private final Long2LongHashMap inPool = new Long2LongHashMap(64, 0.65f, -1);
+    /** Timers in one heap, and those due moved to a queue per priority: journals before {@link Settings#timersByPriority}. */
     private final TimerHeap timers = new TimerHeap();
     private final DueTimers[] due = {new DueTimers(), new DueTimers(), new DueTimers()};
+    /** Timers by the priority of their task, each heap earliest first: {@link Settings#timersByPriority}. */
+    private final TimerHeap[] timersByPriority = {new TimerHeap(), new TimerHeap(), new TimerHeap()};
+    /** The timers (over {@link #timersByPriority}) at which those that can no longer act are next dropped. */
+    private int timersCompactAt = TIMERS_COMPACT_MIN;
     private final WaiterPool waiters = new WaiterPool();
     private final TaskRecord[] pendingHead = new TaskRecord[PRIORITIES];
     private final TaskRecord[] pendingTail = new TaskRecord[PRIORITIES];
@@ -511,7 +518,7 @@ final class Sequencer
             r.outcomeDocument = document;
             r.outcomeOffset = offset;
             r.heldUntil = finishedAt;
-            timers.add(finishedAt, taskId, attempt, TimerHeap.RELEASE);
+            addTimer(finishedAt, r, attempt, TimerHeap.RELEASE);
             if (stopping && finishedAt <= stopDeadline)
             {
                 setHeldDueInStop(heldDueInStop + 1);
@@ -735,7 +742,7 @@ final class Sequencer
         byId.put(taskId, r);
         liveCount++;
         transition(r, TaskState.RETRY_WAIT);
-        timers.add(now, taskId, attempts, TimerHeap.RETRY);
+        addTimer(now, r, attempts, TimerHeap.RETRY);
         derive(fx, RecordType.RETRY_SCHEDULED, taskId, attempts, REASON_RETRY_AFTER_REDRIVE, now);
         redriveReply(fx, target, correlation, RedriveOutcome.REDRIVEN.code(), taskId, r.state, r.attempt, r.maxAttempts);
     }
@@ -856,8 +863,94 @@ final class Sequencer
     void tick(final long timestamp, final Effects fx)
     {
         advance(timestamp);
-        // the earliest due timers move to a queue per priority (a bounded number per tick, so a million
-        // timers due at once do not stall one event), then fire high priority first, within the budget
+        dispatchPending(fx, settings.timersByPriority() ? fireByPriority(fx) : fireMoved(fx));
+    }
+
+    private void addTimer(final long dueAt, final TaskRecord r, final int attempt, final int kind)
+    {
+        if (settings.timersByPriority())
+        {
+            timersByPriority[r.priority].add(dueAt, r.taskId, attempt, kind);
+        }
+        else
+        {
+            timers.add(dueAt, r.taskId, attempt, kind);
+        }
+    }
+
+    /**
+     * Fires due timers, high priority first, {@link Settings#timerFiresPerTick()} at most, looking at eight times as
+     * many at most (timers that no longer apply are dropped as they come due, and a million of them due at once must
+     * not stall one event).
+     *
+     * @return what is left of the budget, for waiting work.
+     */
+    private int fireByPriority(final Effects fx)
+    {
+        compactTimers();
+        int budget = settings.timerFiresPerTick();
+        int looks = budget * 8;
+        for (int p = 0; p < PRIORITIES && budget > 0; p++)
+        {
+            final TimerHeap heap = timersByPriority[p];
+            while (budget > 0 && looks > 0 && heap.peekDue() <= now)
+            {
+                final long taskId = heap.peekTaskId();
+                final int attempt = heap.peekAttempt();
+                final int kind = heap.peekKind();
+                heap.poll();
+                looks--;
+                if (fire(taskId, attempt, kind, fx))
+                {
+                    budget--;
+                }
+            }
+        }
+        return budget;
+    }
+
+    /**
+     * Timers are not removed when their task finishes (a heap removes its earliest cheaply, any other dearly): a
+     * cancelled ten-year {@code wait} would hold its entry for ten years. Once the timers pass twice those kept the
+     * last time (and {@link #TIMERS_COMPACT_MIN}), those of tasks no longer live, or of attempts since passed, are
+     * dropped: a scan, paid for by the timers that grew the heap. Decided from the state alone, as replay decides it.
+     */
+    private void compactTimers()
+    {
+        int total = 0;
+        for (final TimerHeap heap : timersByPriority)
+        {
+            total += heap.size();
+        }
+        if (total < timersCompactAt)
+        {
+            return;
+        }
+        int kept = 0;
+        for (final TimerHeap heap : timersByPriority)
+        {
+            heap.removeIf(this::timerDead);
+            kept += heap.size();
+        }
+        timersCompactAt = (int)Math.min(Integer.MAX_VALUE, Math.max(TIMERS_COMPACT_MIN, 2L * kept));
+    }
+
+    /** @return whether a timer can never act again: its task is no longer live, or has passed its attempt. */
+    private boolean timerDead(final long taskId, final int attempt)
+    {
+        final TaskRecord r = byId.get(taskId);
+        return r == null || r.attempt > attempt;
+    }
+
+    /**
+     * Journals before {@link Settings#timersByPriority}: the earliest due timers move to a queue per priority (a
+     * bounded number per tick, so a million timers due at once do not stall one event), then fire high priority
+     * first, within the budget.
+     *
+     * @return what is left of the budget, for waiting work.
+     */
+    private int fireMoved(final Effects fx)
+    {
         int moving = settings.timerFiresPerTick() * 8;
         while (moving > 0 && timers.size() > 0 && timers.peekDue() <= now)
         {
@@ -882,7 +975,55 @@ final class Sequencer
                 }
             }
         }
-        dispatchPending(fx, budget);
+        return budget;
+    }
+
+    /**
+     * Settings changed (an engine started): keep the timers where the new settings fire them from. An engine of
+     * this version starting on a journal an older one wrote moves the older one's timers, in the order they would
+     * have fired, into the heap of their task's priority (those of tasks no longer live are dropped: they would
+     * fire nothing).
+     */
+    private void rehomeTimers()
+    {
+        if (settings.timersByPriority())
+        {
+            for (int p = 0; p < PRIORITIES; p++)
+            {
+                final DueTimers queue = due[p];
+                while (!queue.isEmpty())
+                {
+                    final TaskRecord owner = byId.get(queue.peekTaskId());
+                    if (owner != null)
+                    {
+                        timersByPriority[owner.priority].add(now, queue.peekTaskId(), queue.peekAttempt(), queue.peekKind());
+                    }
+                    queue.poll();
+                }
+            }
+            while (timers.size() > 0)
+            {
+                final TaskRecord owner = byId.get(timers.peekTaskId());
+                if (owner != null)
+                {
+                    timersByPriority[owner.priority].add(timers.peekDue(), timers.peekTaskId(), timers.peekAttempt(), timers.peekKind());
+                }
+                timers.poll();
+            }
+        }
+        else
+        {
+            // an older engine on a journal a newer one wrote: the timers go back to the one heap, earliest first
+            for (final TimerHeap heap : timersByPriority)
+            {
+                while (heap.size() > 0)
+                {
+                    timers.add(heap.peekDue(), heap.peekTaskId(), heap.peekAttempt(), heap.peekKind());
+                    heap.poll();
+                }
+            }
+            timersCompactAt = TIMERS_COMPACT_MIN;
+        }
     }
 
     /**
@@ -917,6 +1058,16 @@ final class Sequencer
         return false;
     }
 
+    private long earliestTimer()
+    {
+        long earliest = timers.peekDue();
+        for (final TimerHeap heap : timersByPriority)
+        {
+            earliest = Math.min(earliest, heap.peekDue());
+        }
+        return earliest;
+    }
+
     private boolean timersDue()
     {
         for (final DueTimers queue : due)
@@ -939,6 +1090,7 @@ final class Sequencer
     {
         advance(timestamp);
         settings = newSettings;
+        rehomeTimers();
         retentionCheckAt = Long.MIN_VALUE;
         // a smaller limit than the previous engine's holds from this start, as a shorter window does at the next record
         retained.trimTo(settings.maxRetainedOutcomes(), settings.forgottenOutcomesCount());
@@ -1426,7 +1578,7 @@ final class Sequencer
             derive(fx, RecordType.STARTED, r.taskId, r.attempt, 0, 0);
             if (r.timeoutMillis > 0)
             {
-                timers.add(now + r.timeoutMillis * NANOS_PER_MILLI, r.taskId, r.attempt, TimerHeap.DEADLINE);
+                addTimer(now + r.timeoutMillis * NANOS_PER_MILLI, r, r.attempt, TimerHeap.DEADLINE);
             }
         }
         fx.dispatch(r.taskId, r.attempt, r.handlerId, r.mode, r.priority, payloadInEvent, r.submitDocument, r.submitOffset, r.submittedAt);
@@ -1501,7 +1653,7 @@ final class Sequencer
         }
         transition(r, TaskState.RETRY_WAIT);
         final long due = now + backoffNanos(r);
-        timers.add(due, r.taskId, r.attempt, TimerHeap.RETRY);
+        addTimer(due, r, r.attempt, TimerHeap.RETRY);
         derive(fx, RecordType.RETRY_SCHEDULED, r.taskId, r.attempt, reason, due);
     }
 
@@ -1931,7 +2083,7 @@ final class Sequencer
     long nextWakeAt()
     {
         final boolean startable = !stopping && (pendingInlineCount > 0 || (pendingCount > pendingInlineCount && handedOffStartable()));
-        return startable || timersDue() ? now : Math.min(timers.peekDue(), forgetAt());
+        return startable || timersDue() ? now : Math.min(earliestTimer(), forgetAt());
     }
 
     /**
@@ -2025,7 +2177,7 @@ final class Sequencer
         m.gauge(EngineMetrics.Gauge.RUNNING_BLOCKING, groupInUse[GROUP_BLOCKING]);
         m.gauge(EngineMetrics.Gauge.RUNNING_ASYNC, groupInUse[GROUP_ASYNC]);
         m.gauge(EngineMetrics.Gauge.RUNNING_CPU, groupInUse[GROUP_CPU]);
-        m.gauge(EngineMetrics.Gauge.TIMERS, timers.size());
+        m.gauge(EngineMetrics.Gauge.TIMERS, timerEntries());
         m.gauge(EngineMetrics.Gauge.RETAINED_OUTCOMES, retained.live());
         m.endBatch();
     }
@@ -2041,6 +2193,13 @@ final class Sequencer
         {
             count += applies(timers.taskIdAt(i), timers.attemptAt(i), timers.kindAt(i)) ? 1 : 0;
         }
+        for (final TimerHeap heap : timersByPriority)
+        {
+            for (int i = 0; i < heap.size(); i++)
+            {
+                count += applies(heap.taskIdAt(i), heap.attemptAt(i), heap.kindAt(i)) ? 1 : 0;
+            }
+        }
         for (final DueTimers queue : due)
         {
             for (int k = 0; k < queue.size(); k++)
@@ -2049,6 +2208,24 @@ final class Sequencer
             }
         }
         return count;
+    }
+
+    /**
+     * @return the timers held, those that no longer apply included (they are dropped as they come due, or in bulk
+     *     once they pile up): what the timers take in memory.
+     */
+    int timerEntries()
+    {
+        int entries = timers.size();
+        for (final DueTimers queue : due)
+        {
+            entries += queue.size();
+        }
+        for (final TimerHeap heap : timersByPriority)
+        {
+            entries += heap.size();
+        }
+        return entries;
     }
 
     /** @return whether the timer would act when it fires: as {@link #fire}, without its time checks. */
@@ -2210,7 +2387,9 @@ final class Sequencer
     // Snapshots
 
     /** Version of the state layout {@link #writeState} writes (see docs/JOURNAL.md, snapshots). */
-    static final int STATE_VERSION = 5;
+    static final int STATE_VERSION = 6;
+    /** The layout before {@link #STATE_VERSION}: the same without the timers by priority, which it had none of. */
+    private static final int STATE_VERSION_BEFORE_TIMERS_BY_PRIORITY = 5;
 
     /**
      * Write the whole state as replaying the journal up to the last applied record would build it: tasks,
@@ -2284,6 +2463,11 @@ final class Sequencer
         {
             queue.writeTo(out);
         }
+        for (final TimerHeap heap : timersByPriority)
+        {
+            heap.writeTo(out);
+        }
+        out.putInt(timersCompactAt);
         expected.writeTo(out);
         out.putLong(deadLetters.nextSequence()).putLong(deadLetterOverflows).putInt(deadLetters.size());
         final long[] lettersOldest = {Long.MAX_VALUE};
@@ -2378,14 +2562,17 @@ final class Sequencer
      */
     void restoreState(final StateReader in)
     {
-        if (!byId.isEmpty() || retained.size() > 0 || timers.size() > 0)
+        if (!byId.isEmpty() || retained.size() > 0 || timers.size() > 0 || earliestTimer() != Long.MAX_VALUE)
         {
             throw new IllegalStateException("state can only be restored into a new sequencer");
         }
         final int version = in.getInt();
-        if (version != STATE_VERSION)
+        if (version != STATE_VERSION && version != STATE_VERSION_BEFORE_TIMERS_BY_PRIORITY)
         {
-            throw new IllegalStateException("snapshot state layout " + version + ", this build reads " + STATE_VERSION);
+            // an engine of this build must start from the snapshots the one before it wrote: retention may have
+            // deleted the journal before them
+            throw new IllegalStateException("snapshot state layout " + version + ", this build reads "
+                + STATE_VERSION_BEFORE_TIMERS_BY_PRIORITY + " and " + STATE_VERSION);
         }
         now = in.getLong();
         settings = Settings.readFrom(in, settings);
@@ -2495,6 +2682,14 @@ final class Sequencer
         for (final DueTimers queue : due)
         {
             queue.readFrom(in);
+        }
+        if (version > STATE_VERSION_BEFORE_TIMERS_BY_PRIORITY)
+        {
+            for (final TimerHeap heap : timersByPriority)
+            {
+                heap.readFrom(in);
+            }
+            timersCompactAt = in.getInt();
         }
         expected.readFrom(in);
         final long nextLetter = in.getLong();

@@ -29,8 +29,18 @@ record Settings(
     int maxDeadLetters,
     Map<String, Integer> typeLimits,
     boolean forgottenOutcomesCount,
-    boolean requeueFirst)
+    boolean requeueFirst,
+    boolean timersByPriority)
 {
+    /**
+     * Whether timers are kept in a heap per priority of their task, so that of the timers due at a tick the high
+     * priority ones fire first however many are due (since this setting exists); in journals written before, in one
+     * heap from which at most eight times {@link #timerFiresPerTick} of the earliest due moved to per-priority queues
+     * each tick, so that with more than that due at once priority held only among those moved (they replay as
+     * decided). Journaled as {@code timersByPriority}, 0 or 1.
+     */
+    private static final String TIMERS_BY_PRIORITY = "timersByPriority";
+
     /**
      * Whether attempts interrupted by a stop or a crash go back to the front of their priority's pending queue, in task
      * order, ahead of tasks submitted after them (since this setting exists); in journals written before, to its back
@@ -71,7 +81,7 @@ record Settings(
         return new Settings(config.maxLiveTasks(), config.maxRetainedOutcomes(), config.outcomeRetention().toNanos(),
             config.blockingPoolThreads() + config.blockingPoolQueue(), config.cpuPoolThreads() + config.cpuPoolQueue(), config.maxAsyncInFlight(), config.maxWaitersPerTask(),
             config.lowPriorityAdmissionPercent(), config.normalPriorityAdmissionPercent(), config.timerFiresPerTick(),
-            config.maxDeadLetters(), limits, false, true);
+            config.maxDeadLetters(), limits, false, true, true);
     }
 
     /**
@@ -114,6 +124,7 @@ record Settings(
         values.put("maxDeadLetters", (long)maxDeadLetters);
         values.put(FORGOTTEN_COUNT, forgottenOutcomesCount ? 1L : 0L);
         values.put(REQUEUE_FIRST, requeueFirst ? 1L : 0L);
+        values.put(TIMERS_BY_PRIORITY, timersByPriority ? 1L : 0L);
         values.put(TYPE_LIMITS, (long)typeLimits.size());
         for (final Map.Entry<String, Integer> limit : new TreeMap<>(typeLimits).entrySet())
         {
@@ -158,7 +169,9 @@ record Settings(
             // journals written before the setting existed counted forgotten outcomes
             values.getOrDefault(FORGOTTEN_COUNT, 1L) != 0,
             // journals written before the setting existed queued interrupted attempts at the back
-            values.getOrDefault(REQUEUE_FIRST, 0L) != 0);
+            values.getOrDefault(REQUEUE_FIRST, 0L) != 0,
+            // journals written before the setting existed fired timers from one heap
+            values.getOrDefault(TIMERS_BY_PRIORITY, 0L) != 0);
     }
 
     void writeTo(final EngineStartedRecord.Encoder encoder)

@@ -5,8 +5,8 @@ import java.util.Arrays;
 /**
  * Pending timers of the sequence stage, earliest first: a binary heap over primitive arrays, ordered by
  * due time and then by insertion, so the order timers fire in depends only on the events that set them.
- * Timers are never removed early: each names a task and attempt, and one that no longer applies is
- * ignored when it fires.
+ * Timers are not removed one by one: each names a task and attempt, one that no longer applies is ignored
+ * when it fires, and {@link #removeIf} drops those that never can in bulk.
  */
 final class TimerHeap
 {
@@ -112,6 +112,74 @@ final class TimerHeap
                 break;
             }
             if (child + 1 < last && before(due[child + 1], order[child + 1], due[child], order[child]))
+            {
+                child++;
+            }
+            if (!before(due[child], order[child], d, o))
+            {
+                break;
+            }
+            move(child, i);
+            i = child;
+        }
+        set(i, d, o, t, a, k);
+    }
+
+    /**
+     * What decides that a timer can no longer act.
+     */
+    @FunctionalInterface
+    interface Dead
+    {
+        boolean test(long taskId, int attempt);
+    }
+
+    /**
+     * Drops the timers that can no longer act, keeping the others' due times and insertion order, so they fire as
+     * they would have. The heap is rebuilt from the kept timers in their slot order: the same heap gives the same
+     * layout, as a snapshot and a replay need.
+     *
+     * @return how many were dropped.
+     */
+    int removeIf(final Dead dead)
+    {
+        int kept = 0;
+        for (int i = 0; i < size; i++)
+        {
+            if (!dead.test(taskId[i], attempt[i]))
+            {
+                if (kept != i)
+                {
+                    move(i, kept);
+                }
+                kept++;
+            }
+        }
+        final int dropped = size - kept;
+        size = kept;
+        for (int i = (size >>> 1) - 1; i >= 0; i--)
+        {
+            siftDown(i);
+        }
+        return dropped;
+    }
+
+    private void siftDown(final int from)
+    {
+        final long d = due[from];
+        final long o = order[from];
+        final long t = taskId[from];
+        final int a = attempt[from];
+        final int k = kind[from];
+        int i = from;
+        while (true)
+        {
+            int child = 2 * i + 1;
+            if (child >= size)
+            {
+                break;
+            }
+            if (child + 1 < size && before(due[child + 1], order[child + 1], due[child], order[child]))
             {
                 child++;
             }

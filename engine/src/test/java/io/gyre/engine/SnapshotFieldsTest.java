@@ -27,7 +27,7 @@ class SnapshotFieldsTest
         "pendingPrev", "pendingNext", "inPendingQueue", "nextFree");
 
     private static final Set<String> SEQUENCER_SNAPSHOTTED = Set.of("settings", "byId", "byKey", "retained", "deadLetters",
-        "deadLetterOverflows", "inPool", "timers", "due", "pendingHead", "pendingTail", "expected", "liveCount", "pendingCount",
+        "deadLetterOverflows", "inPool", "timers", "due", "timersByPriority", "timersCompactAt", "pendingHead", "pendingTail", "expected", "liveCount", "pendingCount",
         "pendingInlineCount", "groupInUse", "unhandled", "typeInUse", "pendingByType", "typeLimit", "admissionLimits", "retentionCheckAt", "now", "stopping", "stopBeganAt",
         "stopDeadline", "interrupted", "engineStarts", "stoppedCleanly", "tenants", "pendingByGroup");
     /**
