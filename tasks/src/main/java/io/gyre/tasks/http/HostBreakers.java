@@ -124,7 +124,7 @@ final class HostBreakers
     {
         private final String host;
         private final CircuitBreaker breaker;
-        /** Set when the breaker opens, on the thread whose outcome opened it; null until it first opens. */
+        /** Set when the breaker opens, on the thread whose outcome opened it, under the lock; null until it first opens. */
         private volatile Opening opening;
 
         private HostBreaker(final String host, final CircuitBreaker breaker)
@@ -143,8 +143,13 @@ final class HostBreakers
 
         /**
          * The host answered in a way that says nothing against it (any status but 5xx and 429).
+         * <p>
+         * Outcomes are recorded one at a time (this and {@link #recordFailure} hold the breaker's lock): the outcome
+         * that opens the breaker reads the window's failure rate, on its own thread, after Resilience4j's decision, and
+         * another call's outcome counted in between made it quote a rate under the threshold (an outside check saw
+         * "opened at 95.0% ... threshold 100.0%"). A lock per call's outcome is nothing beside the call.
          */
-        void recordSuccess(final long durationNanos)
+        synchronized void recordSuccess(final long durationNanos)
         {
             breaker.onSuccess(durationNanos, TimeUnit.NANOSECONDS);
         }
@@ -152,7 +157,7 @@ final class HostBreakers
         /**
          * The host could not be reached, did not answer in time, or answered 5xx or 429.
          */
-        void recordFailure(final long durationNanos, final Throwable cause)
+        synchronized void recordFailure(final long durationNanos, final Throwable cause)
         {
             breaker.onError(durationNanos, TimeUnit.NANOSECONDS, cause);
         }
@@ -161,9 +166,17 @@ final class HostBreakers
          * The call was abandoned before the host's answer (the engine stopped the attempt): it counts neither
          * way.
          */
-        void release()
+        synchronized void release()
         {
             breaker.releasePermission();
+        }
+
+        /**
+         * Closes the breaker and empties its window, as though no call had gone to the host (tests).
+         */
+        synchronized void reset()
+        {
+            breaker.reset();
         }
 
         CircuitBreaker.State state()
@@ -172,9 +185,10 @@ final class HostBreakers
         }
 
         /**
-         * @return why {@link #tryAcquire()} refused, for the attempt's failure message.
+         * @return why {@link #tryAcquire()} refused, for the attempt's failure message. Under the lock of the outcomes,
+         *     so that a breaker another call's outcome has just opened is quoted with its own opening, not the last one.
          */
-        String refusal()
+        synchronized String refusal()
         {
             final CircuitBreaker.State state = breaker.getState();
             final CircuitBreaker.Metrics metrics = breaker.getMetrics();
@@ -185,7 +199,7 @@ final class HostBreakers
                     " trial calls are in flight: not calling " + host;
             }
             final long waitMillis = config.getWaitIntervalFunctionInOpenState().apply(1);
-            // another thread's outcome may have opened it a moment ago and not yet said why: the window's rate is then that
+            // opened by an outcome, which said why under this lock; or never opened (forced open): the window's rate
             final Opening known = opening;
             final Opening last = known != null ? known :
                 new Opening(System.nanoTime(), metrics.getFailureRate(), metrics.getNumberOfBufferedCalls());

@@ -49,4 +49,56 @@ class HostBreakersTest
                 "not calling " + HOST + "; trial calls in ")
             .endsWith(" ms");
     }
+
+    /**
+     * Outcomes of calls to one host arrive on many threads. The breaker opens inside the outcome that tips the
+     * window; the rate it then reports was read after Resilience4j's decision, and an outcome counted by another thread
+     * in between moved it: an outside check saw "opened at a failure rate of 95.0% of the last 20 calls, threshold
+     * 100.0%". Failures and successes recorded together from two threads, the breaker closed again after each
+     * opening: every opening reports a rate at the threshold.
+     */
+    @Test
+    void shouldReportTheRateThatOpenedTheBreakerWhileOtherOutcomesArrive() throws Exception
+    {
+        final HostBreakers breakers = new HostBreakers(HttpSettings.parse(Map.of(
+            "breaker.failure-rate-percent", "100",
+            "breaker.minimum-calls", "4",
+            "breaker.sliding-window-size", "4",
+            "breaker.wait-in-open-ms", "60000")));
+        final HostBreakers.HostBreaker breaker = breakers.forHost(HOST);
+        final int openings = 2_000;
+        final java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        final Thread successes = new Thread(() ->
+        {
+            while (!done.get())
+            {
+                breaker.recordSuccess(1_000);
+                Thread.yield();
+            }
+        });
+        successes.start();
+        final java.util.List<String> below = new java.util.ArrayList<>();
+        try
+        {
+            for (int i = 0; i < openings; i++)
+            {
+                while (breaker.state() != OPEN)
+                {
+                    breaker.recordFailure(1_000, new RuntimeException("HTTP 500"));
+                }
+                final String refusal = breaker.refusal();
+                if (!refusal.contains("opened at a failure rate of 100.0%"))
+                {
+                    below.add(refusal);
+                }
+                breaker.reset();
+            }
+        }
+        finally
+        {
+            done.set(true);
+            successes.join();
+        }
+        assertThat(below).isEmpty();
+    }
 }
