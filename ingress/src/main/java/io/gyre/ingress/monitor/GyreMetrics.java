@@ -106,7 +106,7 @@ final class GyreMetrics
             all.metricSnapshot(counter("gyre_tcp_frames", "Frames received: each connection's HELLO and every request after it.", stats.frames()));
             all.metricSnapshot(counter("gyre_tcp_connections_refused", "TCP connections refused over the connection limit (TOO_MANY_CONNECTIONS).",
                 stats.connectionsRefused()));
-            all.metricSnapshot(counter("gyre_tcp_refusals", "Requests the server refused with a REJECTED frame (invalid, busy, shutting down, ...).",
+            all.metricSnapshot(counter("gyre_tcp_refusals", "Requests the server refused itself with a REJECTED frame, before the engine (invalid, ring full BUSY, shutting down, ...); the engine's refusals (CAPACITY, BUSY_FOR_PRIORITY) are gyre_submissions_total{result=\"rejected_...\"}.",
                 stats.refusals()));
             all.metricSnapshot(counter("gyre_tcp_busy_rejections", "Submissions rejected BUSY because the engine was full.",
                 stats.busyRejections()));
@@ -378,7 +378,7 @@ final class GyreMetrics
         running.dataPoint(gaugePoint(m.gauge(EngineMetrics.Gauge.RUNNING_CPU), "pool", "cpu"));
         all.metricSnapshot(waiting.build());
         all.metricSnapshot(running.build());
-        all.metricSnapshot(gauge("gyre_timers_pending", "Timers set and not yet due: retries, waits, attempt deadlines, held outcomes' releases (a deadline stays until due after its attempt ends).",
+        all.metricSnapshot(gauge("gyre_timers_pending", "Timers held: retries, attempt deadlines, held outcomes' releases (waits). A timer is not removed when its task finishes or is cancelled: it is dropped when due, or with the others of finished tasks once the timers pass twice those kept the last time (and 4096).",
             m.gauge(EngineMetrics.Gauge.TIMERS)));
         all.metricSnapshot(gauge("gyre_retained_outcomes", "Finished tasks remembered for deduplication.",
             m.gauge(EngineMetrics.Gauge.RETAINED_OUTCOMES)));
