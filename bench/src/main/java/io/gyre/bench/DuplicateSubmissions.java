@@ -15,7 +15,7 @@ import java.util.concurrent.locks.LockSupport;
  * round after round, each answered with its recorded outcome (read back from the journal: the key compared with
  * the one journaled, the outcome read from its record), as a client resending after a reconnect is.
  * <pre>
- * java $FLAGS -Xmx2g -cp bench/target/benchmarks.jar io.gyre.bench.DuplicateSubmissions [keys, default 1000000] [rounds of duplicates, default 3]
+ * ./gyre bench duplicates [keys, default 1000000] [rounds of duplicates, default 3]
  * </pre>
  * Last line: {@code RESULT keys=<n> fresh_per_s=<n> duplicates_per_s=<median of the rounds>}.
  */
@@ -27,8 +27,13 @@ public final class DuplicateSubmissions
 
     public static void main(final String[] args) throws Exception
     {
-        final int keys = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
-        final int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+        BenchArgs.run("duplicates", "[keys, default 1000000] [rounds of duplicates, default 3]", 2, args, DuplicateSubmissions::run);
+    }
+
+    static void run(final BenchArgs in) throws Exception
+    {
+        final int keys = in.positiveInt(0, "keys", 1_000_000);
+        final int rounds = in.positiveInt(1, "rounds of duplicates", 3);
         final Path dir = TempDirectories.create("gyre-duplicates");
         try (Engine engine = Engine.open(EngineConfig.builder(dir).build()))
         {

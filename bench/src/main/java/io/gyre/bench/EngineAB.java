@@ -12,8 +12,8 @@ import java.nio.file.Path;
  * {@code metrics=true|false}, {@code threads=N} (stage threads), {@code wait=BACKOFF|SLEEPING|YIELDING|BLOCKING|BUSY_SPIN},
  * {@code retained=N} (outcomes kept for deduplication); {@code default} for none.
  * <pre>
- * java $FLAGS -Xmx4g -cp bench/target/benchmarks.jar io.gyre.bench.EngineAB A B [tasks per round, default 3000000] [rounds, default 10]
- * java $FLAGS -Xmx4g -cp bench/target/benchmarks.jar io.gyre.bench.EngineAB ring=16384 ring=4096
+ * ./gyre bench engine-ab A B [tasks per round, default 3000000] [rounds, default 10]
+ * ./gyre bench engine-ab ring=16384 ring=4096
  * </pre>
  * Last line: {@code RESULT a=<A> b=<B> tasks_per_round=<n> a_per_s=<n> b_per_s=<n> ratio=<b/a> round_ratio_median=<n>
  * round_ratio_geomean=<n>}.
@@ -26,20 +26,37 @@ public final class EngineAB
 
     public static void main(final String[] args) throws Exception
     {
-        if (args.length < 2)
-        {
-            System.err.println("usage: EngineAB A B [tasks per round] [rounds]   (A, B: default, or settings such as ring=4096,metrics=false)");
-            System.exit(2);
-        }
-        final String a = args[0];
-        final String b = args[1];
-        final long tasks = args.length > 2 ? Long.parseLong(args[2]) : 3_000_000L;
-        final int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 10;
-        configure(EngineConfig.builder(Path.of(".")), a);   // a bad setting fails before anything runs
-        configure(EngineConfig.builder(Path.of(".")), b);
+        BenchArgs.run("engine-ab", "A B [tasks per round, default 3000000] [rounds, default 10]"
+            + "   (A, B: default, or settings such as ring=4096,metrics=false,threads=2,wait=BACKOFF,retained=1000000)", 4, args, EngineAB::run);
+    }
+
+    static void run(final BenchArgs in) throws Exception
+    {
+        final String a = in.required(0, "configuration A");
+        final String b = in.required(1, "configuration B");
+        final long tasks = in.positiveLong(2, "tasks per round", 3_000_000L);
+        final int rounds = in.positiveInt(3, "rounds", 10);
+        check(in, a);   // a bad setting fails before anything runs
+        check(in, b);
         final AlternatingRounds result = AlternatingRounds.run("a", "b", rounds, (useB, warmUp) ->
             NoopTasks.rate(dir -> configure(EngineConfig.builder(dir), useB ? b : a), warmUp ? 1_000_000L : tasks));
         System.out.printf("RESULT a=%s b=%s tasks_per_round=%d %s%n", a, b, tasks, result.summary());
+    }
+
+    /**
+     * A usage error when the settings are not ones {@link #configure} takes, or the engine refuses them.
+     */
+    static void check(final BenchArgs in, final String settings)
+    {
+        try
+        {
+            configure(EngineConfig.builder(Path.of(".")), settings).build();
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            // the setting's own errors name it; the engine's name the field
+            in.fail(ex.getMessage().startsWith("setting '") ? ex.getMessage() : "configuration '" + settings + "': " + ex.getMessage());
+        }
     }
 
     private static EngineConfig.Builder configure(final EngineConfig.Builder builder, final String settings)
@@ -60,12 +77,12 @@ public final class EngineAB
             final String value = setting.substring(eq + 1);
             switch (name)
             {
-                case "ring" -> ring = Integer.parseInt(value);
-                case "metrics" -> builder.metrics(Boolean.parseBoolean(value));
-                case "threads" -> builder.pipelineThreads(Integer.parseInt(value));
-                case "wait" -> builder.waitStrategy(WaitStrategyOption.valueOf(value));
-                case "retained" -> builder.maxRetainedOutcomes(Integer.parseInt(value));
-                default -> throw new IllegalArgumentException("setting '" + name + "': ring, metrics, threads, wait or retained");
+                case "ring" -> ring = number(setting, value);
+                case "metrics" -> builder.metrics(bool(setting, value));
+                case "threads" -> builder.pipelineThreads(number(setting, value));
+                case "wait" -> builder.waitStrategy(waitStrategy(setting, value));
+                case "retained" -> builder.maxRetainedOutcomes(number(setting, value));
+                default -> throw new IllegalArgumentException("setting '" + setting + "': the names are ring, metrics, threads, wait and retained");
             }
         }
         if (ring > 0)
@@ -74,5 +91,38 @@ public final class EngineAB
             builder.ringSize(ring).timerFiresPerTick(Math.min(256, ring / 16));
         }
         return builder;
+    }
+
+    private static int number(final String setting, final String value)
+    {
+        try
+        {
+            return Integer.parseInt(value);
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new IllegalArgumentException("setting '" + setting + "': '" + value + "' is not a whole number");
+        }
+    }
+
+    private static boolean bool(final String setting, final String value)
+    {
+        if (!value.equals("true") && !value.equals("false"))
+        {
+            throw new IllegalArgumentException("setting '" + setting + "': true or false");
+        }
+        return Boolean.parseBoolean(value);
+    }
+
+    private static WaitStrategyOption waitStrategy(final String setting, final String value)
+    {
+        try
+        {
+            return WaitStrategyOption.valueOf(value);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new IllegalArgumentException("setting '" + setting + "': one of " + java.util.Arrays.toString(WaitStrategyOption.values()));
+        }
     }
 }

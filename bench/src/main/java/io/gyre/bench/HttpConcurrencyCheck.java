@@ -63,8 +63,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * own process because both ends of 10,000 loopback connections in one would need more file descriptors
  * than a default limit (20,000 here) allows, and so that the threads counted are the engine's alone.
  * <pre>
- * mvn -B -o -q -DskipTests package -pl bench -am
- * java $FLAGS -Xmx2g -cp bench/target/benchmarks.jar io.gyre.bench.HttpConcurrencyCheck [calls [delayMillis [rounds]]]
+ * ./gyre bench http-concurrency [calls [delayMillis [rounds]]]
  * </pre>
  */
 public final class HttpConcurrencyCheck
@@ -83,9 +82,14 @@ public final class HttpConcurrencyCheck
             serve(Integer.parseInt(args[1]));
             return;
         }
-        final int calls = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
-        final int delayMillis = args.length > 1 ? Integer.parseInt(args[1]) : 1_000;
-        final int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 2;
+        BenchArgs.run("http-concurrency", "[calls, default 10000] [server delay in ms, default 1000] [rounds, default 2]", 3, args, HttpConcurrencyCheck::run);
+    }
+
+    static void run(final BenchArgs in) throws Exception
+    {
+        final int calls = in.positiveInt(0, "calls", 10_000);
+        final int delayMillis = in.nonNegativeInt(1, "server delay in ms", 1_000);
+        final int rounds = in.positiveInt(2, "rounds", 2);
         System.exit(run(calls, delayMillis, rounds, System.out) ? 0 : 1);
     }
 

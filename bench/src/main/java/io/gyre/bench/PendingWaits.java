@@ -17,7 +17,7 @@ import java.util.concurrent.locks.LockSupport;
  * N waits of ten minutes (all acknowledged, i.e. journaled and held on the engine's timer), measures again,
  * and prints the difference per task, with the JVM's live threads before and after (a wait needs none).
  * <pre>
- * java $FLAGS -Xmx4g -cp bench/target/benchmarks.jar io.gyre.bench.PendingWaits [count, default 1000000]
+ * ./gyre bench pending-waits [count, default 1000000]
  * </pre>
  */
 public final class PendingWaits
@@ -28,7 +28,12 @@ public final class PendingWaits
 
     public static void main(final String[] args) throws Exception
     {
-        final int count = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
+        BenchArgs.run("pending-waits", "[count, default 1000000]", 1, args, PendingWaits::run);
+    }
+
+    static void run(final BenchArgs in) throws Exception
+    {
+        final int count = in.positiveInt(0, "count", 1_000_000);
         final Path dir = TempDirectories.create("gyre-pending-waits");
         final MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
         try (Engine engine = Engine.open(EngineConfig.builder(dir).maxLiveTasks(count + 1000).admission(100, 100).maxRetainedOutcomes(1000).build()))

@@ -22,7 +22,7 @@ import java.util.stream.Stream;
  * The engine keeps the last million outcomes for deduplication by default, so the state (and the snapshot) is
  * the same size at 1 M and 20 M tasks: recovery from a snapshot should not grow with the journal.
  * <pre>
- * java $FLAGS -Xmx8g -cp bench/target/benchmarks.jar io.gyre.bench.RecoveryBench [counts, default 1000000,20000000]
+ * ./gyre bench recovery [counts, default 1000000,20000000]
  * </pre>
  * Last line per count: {@code RESULT tasks=<n> records=<n> full_replay_ms=<n> replay_records_per_s=<n>
  * snapshot_bytes=<n> snapshot_capture_ms=<n> snapshot_recovery_ms=<n> records_after_snapshot=<n>}.
@@ -37,10 +37,20 @@ public final class RecoveryBench
 
     public static void main(final String[] args) throws Exception
     {
-        final String[] counts = (args.length > 0 ? args[0] : "1000000,20000000").split(",");
-        for (final String count : counts)
+        BenchArgs.run("recovery", "[task counts, comma-separated, default 1000000,20000000]", 1, args, RecoveryBench::run);
+    }
+
+    static void run(final BenchArgs in) throws Exception
+    {
+        final String[] counts = in.string(0, "1000000,20000000").split(",");
+        final long[] tasks = new long[counts.length];
+        for (int i = 0; i < counts.length; i++)
         {
-            run(Long.parseLong(count.trim()));
+            tasks[i] = in.positiveLong(counts[i].trim(), "task count");
+        }
+        for (final long count : tasks)
+        {
+            run(count);
         }
     }
 

@@ -8,7 +8,7 @@ import io.gyre.engine.EngineConfig;
  * snapshots off and with a snapshot every {@code every} records, in alternating rounds in the same JVM
  * ({@link AlternatingRounds}) so the machine's noise hits both alike. Prints each round and the medians.
  * <pre>
- * java $FLAGS -Xmx8g -cp bench/target/benchmarks.jar io.gyre.bench.SnapshotCost [tasks per round, default 6000000] [every, default 2000000] [rounds, default 3]
+ * ./gyre bench snapshot-cost [tasks per round, default 6000000] [every, default 2000000] [rounds, default 3]
  * </pre>
  * Last line: {@code RESULT tasks_per_round=<n> snapshot_every=<n> off_per_s=<n> on_per_s=<n> ratio=<on/off>
  * round_ratio_median=<n> round_ratio_geomean=<n> snapshots=<n>}.
@@ -21,9 +21,14 @@ public final class SnapshotCost
 
     public static void main(final String[] args) throws Exception
     {
-        final long tasks = args.length > 0 ? Long.parseLong(args[0]) : 6_000_000L;
-        final long every = args.length > 1 ? Long.parseLong(args[1]) : 2_000_000L;
-        final int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+        BenchArgs.run("snapshot-cost", "[tasks per round, default 6000000] [records between snapshots, default 2000000] [rounds, default 3]", 3, args, SnapshotCost::run);
+    }
+
+    static void run(final BenchArgs in) throws Exception
+    {
+        final long tasks = in.positiveLong(0, "tasks per round", 6_000_000L);
+        final long every = in.positiveLong(1, "records between snapshots", 2_000_000L);
+        final int rounds = in.positiveInt(2, "rounds", 3);
         final long[] snapshots = new long[1];
         final AlternatingRounds result = AlternatingRounds.run("off", "on", rounds, (snapshotsOn, warmUp) ->
             NoopTasks.rate(dir -> EngineConfig.builder(dir).snapshots(snapshotsOn).snapshotEveryRecords(every), warmUp ? 1_000_000L : tasks,

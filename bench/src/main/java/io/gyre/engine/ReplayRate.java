@@ -1,5 +1,6 @@
 package io.gyre.engine;
 
+import io.gyre.bench.BenchArgs;
 import io.gyre.journal.Journal;
 import io.gyre.journal.JournalConfig;
 import io.gyre.journal.JournalReader;
@@ -26,7 +27,7 @@ import java.util.concurrent.locks.LockSupport;
  * The machine is shared and noisy, so each pass is repeated and the medians reported. In package
  * {@code io.gyre.engine} to reach the sequencer, which is not public.
  * <pre>
- * java $FLAGS -Xmx8g -cp bench/target/benchmarks.jar io.gyre.engine.ReplayRate TASKS [RETAINED [ROUNDS [DIR]]]
+ * ./gyre bench replay-rate TASKS [RETAINED [ROUNDS [DIR]]]
  * </pre>
  * RETAINED is the engine's {@code maxRetainedOutcomes} (default a million); DIR keeps the journal between runs
  * (made when empty). Last line: {@code RESULT tasks=<n> records=<n> retained=<n> read_per_s=<median>
@@ -40,10 +41,15 @@ public final class ReplayRate
 
     public static void main(final String[] args) throws Exception
     {
-        final long tasks = Long.parseLong(args[0]);
-        final int retained = args.length > 1 ? Integer.parseInt(args[1]) : 1_000_000;
-        final int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
-        final Path dir = args.length > 3 ? Path.of(args[3]) : Files.createTempDirectory("gyre-replay-rate");
+        BenchArgs.run("replay-rate", "TASKS [retained outcomes, default 1000000] [rounds, default 5] [journal directory, default a new temporary one]", 4, args, ReplayRate::run);
+    }
+
+    static void run(final BenchArgs in) throws Exception
+    {
+        final long tasks = in.positiveLong(in.required(0, "TASKS"), "TASKS");
+        final int retained = in.nonNegativeInt(1, "retained outcomes", 1_000_000);
+        final int rounds = in.positiveInt(2, "rounds", 5);
+        final Path dir = in.count() > 3 ? Path.of(in.string(3, ".")) : Files.createTempDirectory("gyre-replay-rate");
         final EngineConfig config = EngineConfig.builder(dir).snapshots(false).maxRetainedOutcomes(retained).build();
         if (!Files.exists(dir.resolve("metadata.cq4t")))
         {
