@@ -307,7 +307,7 @@ public final class Engine implements AutoCloseable
             found[0] != position.eventId())
         {
             throw new IllegalStateException("the journal has no record " + position.eventId() + " at document " +
-                position.documentIndex() + " offset " + position.offsetInDocument() + " (a snapshot of another journal?)");
+                position.documentIndex() + " offset " + position.offsetInDocument() + " (a snapshot of another journal, or taken past where this one was since cut: a torn tail)");
         }
     }
 
@@ -1391,6 +1391,18 @@ public final class Engine implements AutoCloseable
     public EngineHealth health()
     {
         return health.get();
+    }
+
+    /**
+     * {@link #health()} is what the journal stage last found, and an idle engine writes nothing: its journal's disk
+     * may have filled since. This measures it now (any thread), as the next document's check would.
+     *
+     * @return null when the journal's file system has room for a document and the configured free space, else why
+     *     not (the next submission would be refused {@code JOURNAL_UNAVAILABLE} with this).
+     */
+    public String journalSpaceShortage()
+    {
+        return journal.spaceShortage();
     }
 
     /**

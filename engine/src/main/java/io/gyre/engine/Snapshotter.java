@@ -162,6 +162,18 @@ final class Snapshotter implements AutoCloseable
             }
             return;
         }
+        final String faulted = journal.writer().faulted();
+        if (faulted != null)
+        {
+            // the state holds records of the document the fault tore, which the journal will not have after its
+            // repair: a snapshot of it would be of records that are not there (outside check: a SIGTERM after a
+            // fault wrote one, which the next start then refused as "a snapshot of another journal?")
+            if (reply != null)
+            {
+                reply.completeExceptionally(new IllegalStateException("no snapshot: " + faulted));
+            }
+            return;
+        }
         if (!writing.compareAndSet(false, true))
         {
             if (reply != null)

@@ -45,6 +45,21 @@ public final class Journal implements AutoCloseable
     public static final String LOCK_FILE = "gyre.lock";
 
     /**
+     * Chronicle's own disk space monitor is off unless the JVM says otherwise: the writer checks the space before
+     * every document itself (and refuses what it cannot write), while Chronicle's logged "your disk ... is almost
+     * full" at ERROR every 10 s on a tmpfs at 1 % used (an outside check), for the life of the process.
+     */
+    static final String CHRONICLE_DISK_MONITOR = "chronicle.disk.monitor.disable";
+
+    static
+    {
+        if (System.getProperty(CHRONICLE_DISK_MONITOR) == null)
+        {
+            System.setProperty(CHRONICLE_DISK_MONITOR, "true");
+        }
+    }
+
+    /**
      * The journals this process has open for append, by the real path of their lock file. Checked before the lock
      * file is opened: on Linux a process's file locks are released when it closes any channel to the file, so a
      * refused second open that opened and closed the lock file itself would drop the first open's lock, and let
@@ -686,6 +701,15 @@ public final class Journal implements AutoCloseable
     }
 
     /**
+     * @return null when the journal's file system has room for the writer's next document, else why not (measured
+     *     now; any thread); null for a journal opened read-only.
+     */
+    public String spaceShortage()
+    {
+        return writer == null ? null : writer.spaceShortage();
+    }
+
+    /**
      * Flush nothing (the writer's owner flushes), release the files and the directory lock.
      */
     @Override
@@ -694,6 +718,10 @@ public final class Journal implements AutoCloseable
         if (pretoucher != null)
         {
             pretoucher.close();
+        }
+        if (writer != null)
+        {
+            writer.close();
         }
         queue.close();
         try

@@ -7,7 +7,10 @@ import org.agrona.MutableDirectBuffer;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.FileStore;
+import java.nio.file.StandardOpenOption;
 
 /**
  * Appends records in batches: every record between two {@link #flush()} calls goes into one Chronicle
@@ -36,9 +39,17 @@ import java.nio.file.FileStore;
  * {@link JournalConfig#minFreeBytes()} (re-measured at least every {@value #CHECK_INTERVAL_MILLIS} ms, every
  * {@value #CHECK_EVERY_MIB} MiB written, and before every document once space runs low), and refuses the
  * document with a {@link JournalException} otherwise: a clean failure, nothing touched, and the next
- * document may succeed once space is freed. Should a fault happen all the same (another process filled the
- * disk faster than the margin), the writer is {@link #faulted()} for good: it refuses everything, since
- * Chronicle's appender state is unknown after it, and the journal's tail is checked when it is next opened.
+ * document may succeed once space is freed.
+ * <p>
+ * Another process can fill the disk faster than the margin (a 100 MB copy takes milliseconds). So the records
+ * themselves never go through the memory map: a document's bytes are written with {@code pwrite} at its place in
+ * the file ({@link FileChannel#write(ByteBuffer, long)}, the same page cache the map shows), which fails at once and
+ * in order with an {@link IOException} (ENOSPC) when the file system cannot take them: the document is then rolled
+ * back and refused like any other, before anything in it could be acknowledged. Chronicle's own few bytes (the
+ * document's header, its index) still go through the map; a page they touch is one the records' write needed
+ * too, or one already written. Should a fault happen all the same, the writer is {@link #faulted()} for good: it
+ * refuses everything, since Chronicle's appender state is unknown after it, and the journal's tail is checked when
+ * it is next opened.
  */
 public final class JournalWriter
 {
@@ -67,6 +78,12 @@ public final class JournalWriter
     private JournalPretoucher pretoucher;
     private int pretouchCycle = Integer.MIN_VALUE;
     private File currentFile;
+    /** The journal file documents are written to with {@code pwrite}, and its cycle. */
+    private FileChannel fileChannel;
+    private int channelCycle = Integer.MIN_VALUE;
+    private final ByteBuffer zeros = ByteBuffer.allocateDirect(4096);
+    /** Bytes written past a document, as zeros: the next document's header (4 bytes, at most 4 more to align it). */
+    private static final int NEXT_HEADER_ROOM = 8;
     /** The journal file last seen by {@link #checkFileStillThere}, and its identity on the file system then. */
     private File watchedFile;
     private Object watchedFileKey;
@@ -74,7 +91,8 @@ public final class JournalWriter
     private long usableAtCheck = -1;
     private long checkedAtNanos;
     private long writtenSinceCheck;
-    private String faulted;
+    /** Set on the writer's thread; read by others (a snapshot must not be taken of records a fault may have torn). */
+    private volatile String faulted;
     private volatile FaultInjection faults;
 
     /**
@@ -246,7 +264,9 @@ public final class JournalWriter
                 throw new JournalException(failure, new IOException(failure));
             }
             final var bytes = dc.wire().bytes();
-            bytes.unsafeWrite(staging.addressOffset(), length);
+            final long start = bytes.writePosition();
+            writeThroughFile(start, length);
+            bytes.writeSkip(length);
             if (pretoucher != null)
             {
                 reportPosition(bytes.writePosition());
@@ -265,6 +285,100 @@ public final class JournalWriter
             }
             throw ex;
         }
+    }
+
+    /**
+     * Writes the staged document's bytes at their place in the current journal file, all or nothing: a failure
+     * (the file system full) leaves zeros where part of them went, so nothing but the rolled-back document's own
+     * header stands beyond the last committed document, as after a rollback of a mapped write.
+     */
+    private void writeThroughFile(final long position, final int length)
+    {
+        final FileChannel channel = channel();
+        // and zeros where the next document's header goes (what a reader finds there until it is written): Chronicle
+        // writes that header through the map, so its page is backed by this write, or this write fails
+        staging.checkLimit(length + NEXT_HEADER_ROOM);
+        staging.setMemory(length, NEXT_HEADER_ROOM, (byte)0);
+        final ByteBuffer source = staging.byteBuffer().duplicate();
+        source.limit(length + NEXT_HEADER_ROOM).position(0);
+        long written = 0;
+        try
+        {
+            while (source.hasRemaining())
+            {
+                written += channel.write(source, position + written);
+            }
+        }
+        catch (final IOException ex)
+        {
+            if (written > 0)
+            {
+                clear(channel, position, written);
+            }
+            throw new JournalException("cannot write a document of " + length + " bytes to journal " + directory + ": " +
+                ex.getMessage() + " (nothing of it is kept; refused until it can be written)", ex);
+        }
+    }
+
+    private void clear(final FileChannel channel, final long position, final long length)
+    {
+        try
+        {
+            for (long done = 0; done < length; )
+            {
+                final ByteBuffer chunk = zeros.duplicate();
+                chunk.limit((int)Math.min(chunk.capacity(), length - done));
+                done += channel.write(chunk, position + done);
+            }
+        }
+        catch (final IOException ignored)
+        {
+            // the pages were allocated by the part that was written: overwriting them needs no space
+        }
+    }
+
+    private FileChannel channel()
+    {
+        final int cycle = appender.cycle();
+        if (fileChannel == null || cycle != channelCycle)
+        {
+            closeChannel();
+            final File file = appender.currentFile();
+            try
+            {
+                fileChannel = FileChannel.open(file.toPath(), StandardOpenOption.WRITE);
+            }
+            catch (final IOException ex)
+            {
+                throw new JournalException("cannot open journal file " + file + " to write: " + ex.getMessage(), ex);
+            }
+            channelCycle = cycle;
+        }
+        return fileChannel;
+    }
+
+    private void closeChannel()
+    {
+        if (fileChannel != null)
+        {
+            try
+            {
+                fileChannel.close();
+            }
+            catch (final IOException ignored)
+            {
+                // written documents are in the page cache whatever closing says
+            }
+            fileChannel = null;
+        }
+    }
+
+    /**
+     * Releases the file this writer writes documents with (the journal closes the queue itself).
+     */
+    void close()
+    {
+        closeChannel();
     }
 
     private void reportPosition(final long position)
@@ -361,6 +475,31 @@ public final class JournalWriter
                     " bytes usable, a document needs up to maxDocumentBytes=" + maxDocumentBytes + " with minFreeBytes=" + minFreeBytes +
                     " kept free", null);
             }
+        }
+    }
+
+    /**
+     * What the next document's space check would say, measured now, from any thread: a readiness probe of an idle
+     * engine, which writes nothing and so checks nothing.
+     *
+     * @return null when the file system has room for a document and {@code minFreeBytes}, else why not.
+     */
+    public String spaceShortage()
+    {
+        if (store == null)
+        {
+            return null;
+        }
+        try
+        {
+            final long usable = store.getUsableSpace();
+            return usable >= spaceNeeded ? null : "journal " + directory + " is out of disk space: " + usable +
+                " bytes usable, a document needs up to maxDocumentBytes=" + maxDocumentBytes + " with minFreeBytes=" + minFreeBytes +
+                " kept free";
+        }
+        catch (final IOException ex)
+        {
+            return "cannot measure the free space of journal " + directory + ": " + ex.getMessage();
         }
     }
 

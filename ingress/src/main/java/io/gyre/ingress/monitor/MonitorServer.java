@@ -181,9 +181,16 @@ public final class MonitorServer implements AutoCloseable
             checks.put("accepting", "ok");
         }
         final EngineHealth health = engine.health();
+        final String shortage;
         if (health.state() == EngineHealth.State.JOURNAL_UNAVAILABLE)
         {
             checks.put("journal", "no: " + health.reason());
+            ready = false;
+        }
+        else if ((shortage = engine.journalSpaceShortage()) != null)
+        {
+            // an idle engine has not tried to write since its disk filled: the next submission would be refused
+            checks.put("journal", "no: " + shortage);
             ready = false;
         }
         else
