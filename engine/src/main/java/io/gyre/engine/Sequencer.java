@@ -628,6 +628,12 @@ final class Sequencer
             fx.replyFinishedAt(i, now);
         }
         finish(r, TaskState.CANCELLED, fx, Effects.SOURCE_NONE, now);
+        if (settings.timersByPriority())
+        {
+            // cancels are what leave timers behind in bulk (a client cancelling its long waits), and an idle engine
+            // may not tick for hours
+            compactTimers();
+        }
     }
 
     /**
@@ -913,7 +919,8 @@ final class Sequencer
      * Timers are not removed when their task finishes (a heap removes its earliest cheaply, any other dearly): a
      * cancelled ten-year {@code wait} would hold its entry for ten years. Once the timers pass twice those kept the
      * last time (and {@link #TIMERS_COMPACT_MIN}), those of tasks no longer live, or of attempts since passed, are
-     * dropped: a scan, paid for by the timers that grew the heap. Decided from the state alone, as replay decides it.
+     * dropped: a scan, paid for by the timers that grew the heap. Looked at on each tick and each cancel; decided from
+     * the state alone, as replay decides it.
      */
     private void compactTimers()
     {

@@ -378,7 +378,7 @@ final class GyreMetrics
         running.dataPoint(gaugePoint(m.gauge(EngineMetrics.Gauge.RUNNING_CPU), "pool", "cpu"));
         all.metricSnapshot(waiting.build());
         all.metricSnapshot(running.build());
-        all.metricSnapshot(gauge("gyre_timers_pending", "Timers held: retries, attempt deadlines, held outcomes' releases (waits). A timer is not removed when its task finishes or is cancelled: it is dropped when due, or with the others of finished tasks once the timers pass twice those kept the last time (and 4096).",
+        all.metricSnapshot(gauge("gyre_timers_pending", "Timers held: retries, attempt deadlines, held outcomes' releases (waits). A timer is not removed when its task finishes or is cancelled: it is dropped when due, or with the others of finished tasks at the first tick or cancel after the timers pass twice those kept the last time (and 4096).",
             m.gauge(EngineMetrics.Gauge.TIMERS)));
         all.metricSnapshot(gauge("gyre_retained_outcomes", "Finished tasks remembered for deduplication.",
             m.gauge(EngineMetrics.Gauge.RETAINED_OUTCOMES)));
