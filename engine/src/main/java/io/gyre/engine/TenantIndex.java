@@ -122,7 +122,7 @@ final class TenantIndex
     /**
      * A tenant's metric label, one per distinct byte string: its text when it is UTF-8 (decoding replaced every
      * malformed byte with U+FFFD, so that tenants {@code 0xff} and {@code 0xfe} shared one label and one lost its
-     * counts), else {@code 0x} and its bytes in lowercase hex. A UTF-8 tenant whose text starts with {@code 0x} is
+     * counts) without control characters, else {@code 0x} and its bytes in lowercase hex. A UTF-8 tenant whose text starts with {@code 0x} is
      * written in hex too ({@code 0xff} as {@code 0x30786666}), so that a label starting with {@code 0x} always
      * means hex and no tenant can take another's label. Called at most {@link #LIMIT} times in an engine's life.
      */
@@ -141,7 +141,20 @@ final class TenantIndex
         {
             return hex(tenant);
         }
-        return text.startsWith(HEX_PREFIX) ? hex(tenant) : text;
+        return text.startsWith(HEX_PREFIX) || hasControl(text) ? hex(tenant) : text;
+    }
+
+    /** Control characters (NUL, ESC, ...) in a label reach an operator's terminal and make /metrics "binary" to grep. */
+    private static boolean hasControl(final String text)
+    {
+        for (int i = 0; i < text.length(); i++)
+        {
+            if (Character.isISOControl(text.charAt(i)))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String hex(final byte[] tenant)

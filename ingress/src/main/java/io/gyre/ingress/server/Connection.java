@@ -86,6 +86,8 @@ final class Connection extends ChannelInboundHandlerAdapter
     private boolean inputShutdown;
     private ByteBuf cumulation;
     private boolean handshaken;
+    /** Closes the connection when no complete HELLO came within the idle timeout of connecting; cancelled by the HELLO. */
+    private java.util.concurrent.ScheduledFuture<?> handshakeDeadline;
     private boolean closing;
     private boolean flushNeeded;
     private int paused;
@@ -146,7 +148,20 @@ final class Connection extends ChannelInboundHandlerAdapter
     public void channelActive(final ChannelHandlerContext ctx) throws Exception
     {
         stats.opened();
+        // the HELLO must be complete within the idle timeout of connecting, however it trickles in: the idle check
+        // alone counts silence, and a client sending a byte now and then held its connection slot for hours without
+        // ever saying who it is (an outside check filled every slot that way)
+        handshakeDeadline = ctx.executor().schedule(this::handshakeDeadlinePassed, config.idleTimeout().toMillis(),
+            java.util.concurrent.TimeUnit.MILLISECONDS);
         super.channelActive(ctx);
+    }
+
+    private void handshakeDeadlinePassed()
+    {
+        if (!handshaken && !closing)
+        {
+            fail(0, ErrorCode.IDLE_TIMEOUT, "no complete HELLO within " + config.idleTimeout().toMillis() + " ms of connecting; closing");
+        }
     }
 
     @Override
@@ -239,6 +254,10 @@ final class Connection extends ChannelInboundHandlerAdapter
     public void channelInactive(final ChannelHandlerContext ctx) throws Exception
     {
         closing = true;
+        if (handshakeDeadline != null)
+        {
+            handshakeDeadline.cancel(false);
+        }
         releaseCumulation();
         outbox.close();
         endSubscription();
@@ -434,6 +453,10 @@ final class Connection extends ChannelInboundHandlerAdapter
             }
         }
         handshaken = true;
+        if (handshakeDeadline != null)
+        {
+            handshakeDeadline.cancel(false);
+        }
         final boolean resultsOnly = (flags & HELLO_FLAG_RESULTS_ONLY) != 0;
         outbox.resultsOnly(resultsOnly);
         final boolean accounting = (flags & HELLO_FLAG_ACCOUNTING) != 0;
@@ -867,6 +890,10 @@ final class Connection extends ChannelInboundHandlerAdapter
         if (code != ErrorCode.IDLE_TIMEOUT && code != ErrorCode.SHUTTING_DOWN)
         {
             stats.protocolError();
+        }
+        if (code != ErrorCode.SHUTTING_DOWN)
+        {
+            // once per connection, as its "closed" line: why it was closed (an idle one too, which is no protocol error)
             LOG.info("closing connection {}: {} {}", ctx.channel().remoteAddress(), code, message);
         }
         releaseCumulation();

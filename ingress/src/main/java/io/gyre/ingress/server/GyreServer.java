@@ -330,6 +330,8 @@ public final class GyreServer implements AutoCloseable
         public void channelActive(final ChannelHandlerContext ctx)
         {
             stats.connectionRefused();
+            LOG.info("refusing connection {}: TOO_MANY_CONNECTIONS (the server has its maximum of {})", ctx.channel().remoteAddress(),
+                config.maxConnections());
             final ByteBuf out = ctx.alloc().ioBuffer(64);
             Frames.complaint(out, Protocol.ERROR, 0, ErrorCode.TOO_MANY_CONNECTIONS.code(),
                 "the server has its maximum of " + config.maxConnections() + " connections");

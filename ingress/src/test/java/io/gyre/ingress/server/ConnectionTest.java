@@ -734,6 +734,36 @@ class ConnectionTest
         h.expectError(ErrorCode.IDLE_TIMEOUT);
     }
 
+    /**
+     * A HELLO trickling in a byte at a time never leaves the connection idle, but it must be complete within the idle
+     * timeout of connecting (an outside check held every connection slot with HELLOs sent a byte every 10 s).
+     */
+    @Test
+    void aHelloNotCompleteWithinTheIdleTimeoutOfConnectingIsToldAndClosed()
+    {
+        final ConnectionHarness h = harness(ServerConfig.builder().idleTimeout(java.time.Duration.ofMillis(300)).build());
+        final ByteBuf hello = Wire.hello(null, 0);
+        final byte[] bytes = new byte[hello.readableBytes()];
+        hello.readBytes(bytes);
+        hello.release();
+        final long start = System.nanoTime();
+        for (int i = 0; i < bytes.length - 1 && h.channel.isActive() && System.nanoTime() - start < 2_000_000_000L; i++)
+        {
+            h.send(Unpooled.wrappedBuffer(new byte[] {bytes[i]}));
+            h.drainFor(40).forEach(h.received::add);
+        }
+        final Frame error = h.expectError(ErrorCode.IDLE_TIMEOUT);
+        assertThat(error.message()).isEqualTo("no complete HELLO within 300 ms of connecting; closing");
+
+        // a HELLO in time: the deadline is gone with it
+        final ConnectionHarness on = harness(ServerConfig.builder().idleTimeout(java.time.Duration.ofMillis(300)).build());
+        on.send(Wire.hello(null, 0));
+        assertThat(on.receive(1).get(0).opcode()).isEqualTo(WELCOME);
+        on.send(Wire.ping(7));
+        on.drainFor(400);
+        assertThat(on.channel.isActive()).isTrue();
+    }
+
     // ------------------------------------------------------------------------------------------------
 
     private ConnectionHarness harness()
