@@ -66,7 +66,8 @@ public final class EngineAB
             return builder;
         }
         int ring = 0;
-        for (final String setting : settings.split(","))
+        final java.util.Set<String> seen = new java.util.HashSet<>();
+        for (final String setting : settings.split(",", -1))
         {
             final int eq = setting.indexOf('=');
             if (eq <= 0)
@@ -74,6 +75,10 @@ public final class EngineAB
                 throw new IllegalArgumentException("setting '" + setting + "': expected NAME=VALUE");
             }
             final String name = setting.substring(0, eq);
+            if (!seen.add(name))
+            {
+                throw new IllegalArgumentException("setting '" + setting + "': " + name + " is given twice");
+            }
             final String value = setting.substring(eq + 1);
             switch (name)
             {

@@ -42,7 +42,7 @@ public final class RecoveryBench
 
     static void run(final BenchArgs in) throws Exception
     {
-        final String[] counts = in.string(0, "1000000,20000000").split(",");
+        final String[] counts = in.string(0, "1000000,20000000").split(",", -1);   // an empty one is refused, not dropped
         final long[] tasks = new long[counts.length];
         for (int i = 0; i < counts.length; i++)
         {

@@ -10,10 +10,31 @@ import java.nio.file.attribute.BasicFileAttributes;
 
 /**
  * Journal directories for benchmarks: under {@code gyre.bench.dir} (default the system temp directory), so
- * a run can be pointed at another disk or a tmpfs; deleted after the trial.
+ * a run can be pointed at another disk or a tmpfs; deleted after the trial, and at exit those a run stopped by a
+ * signal (Ctrl-C, SIGTERM) had not deleted yet (a round's journal is hundreds of MB).
  */
 final class TempDirectories
 {
+    private static final java.util.Set<Path> LIVE = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    static
+    {
+        Runtime.getRuntime().addShutdownHook(new Thread(() ->
+        {
+            for (final Path dir : LIVE)
+            {
+                try
+                {
+                    delete(dir);
+                }
+                catch (final RuntimeException ex)
+                {
+                    // best effort: the process is ending
+                }
+            }
+        }, "gyre-bench-cleanup"));
+    }
+
     private TempDirectories()
     {
     }
@@ -24,7 +45,9 @@ final class TempDirectories
         {
             final Path parent = Path.of(System.getProperty("gyre.bench.dir", System.getProperty("java.io.tmpdir")));
             Files.createDirectories(parent);
-            return Files.createTempDirectory(parent, prefix);
+            final Path dir = Files.createTempDirectory(parent, prefix);
+            LIVE.add(dir);
+            return dir;
         }
         catch (final IOException ex)
         {
@@ -38,6 +61,7 @@ final class TempDirectories
         {
             return;
         }
+        LIVE.remove(dir);
         try
         {
             Files.walkFileTree(dir, new SimpleFileVisitor<>()

@@ -54,6 +54,8 @@ class BenchArgsTest
         assertThatThrownBy(() -> EngineAB.check(args(4), "colour=red"))
             .hasMessage("setting 'colour=red': the names are ring, metrics, threads, wait and retained");
         assertThatThrownBy(() -> EngineAB.check(args(4), "ring")).hasMessage("setting 'ring': expected NAME=VALUE");
+        assertThatThrownBy(() -> EngineAB.check(args(4), "ring=64,")).hasMessage("setting '': expected NAME=VALUE");
+        assertThatThrownBy(() -> EngineAB.check(args(4), "ring=64,ring=128")).hasMessage("setting 'ring=128': ring is given twice");
         assertThatThrownBy(() -> EngineAB.check(args(4), "ring=100"))
             .hasMessage("configuration 'ring=100': ringSize=100 must be a power of two, at least 64");
         EngineAB.check(args(4), "ring=4096,threads=1,wait=BACKOFF,metrics=false,retained=1000");
