@@ -474,8 +474,9 @@ public final class ServeCommand implements Callable<Integer>
             Signals.handle("INT", () -> requestStop("SIGINT"));
         }
         final var recovery = engine.recovery();
-        out.printf("gyre serving on %s:%d (journal %s, %s, replayed %d records, %d live tasks)%n",
+        out.printf("gyre serving on %s:%d (journal %s, %s, %sreplayed %d records, %d live tasks)%n",
             server.address().getHostString(), server.address().getPort(), journal, server.transport(),
+            recovery.snapshot() == null ? "" : "from the snapshot at event " + recovery.snapshot().eventId() + " ",
             recovery.recordsReplayed(), recovery.liveTasks());
         if (monitor != null)
         {
