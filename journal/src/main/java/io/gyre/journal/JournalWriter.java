@@ -41,13 +41,13 @@ import java.nio.file.StandardOpenOption;
  * document with a {@link JournalException} otherwise: a clean failure, nothing touched, and the next
  * document may succeed once space is freed.
  * <p>
- * Another process can fill the disk faster than the margin (a 100 MB copy takes milliseconds). So the records
- * themselves never go through the memory map: a document's bytes are written with {@code pwrite} at its place in
- * the file ({@link FileChannel#write(ByteBuffer, long)}, the same page cache the map shows), which fails at once and
- * in order with an {@link IOException} (ENOSPC) when the file system cannot take them: the document is then rolled
- * back and refused like any other, before anything in it could be acknowledged. Chronicle's own few bytes (the
- * document's header, its index) still go through the map; a page they touch is one the records' write needed
- * too, or one already written. Should a fault happen all the same, the writer is {@link #faulted()} for good: it
+ * Another process can fill the disk faster than the margin (a 100 MB copy takes milliseconds). So no document is
+ * copied through the map onto pages the file system has not backed: the writer first writes zeros ahead of it with
+ * {@code pwrite} ({@link FileChannel#write(ByteBuffer, long)}, the same page cache the map shows), a step at a time,
+ * which fails at once with an {@link IOException} (ENOSPC) when the file system cannot take them: the document is
+ * then rolled back and refused like any other, before anything in it could be acknowledged. Chronicle's own few
+ * bytes (the document's header, its index) still go through the map; the next header's place is reserved with the
+ * document before it. Should a fault happen all the same, the writer is {@link #faulted()} for good: it
  * refuses everything, since Chronicle's appender state is unknown after it, and the journal's tail is checked when
  * it is next opened.
  */
@@ -81,9 +81,14 @@ public final class JournalWriter
     /** The journal file documents are written to with {@code pwrite}, and its cycle. */
     private FileChannel fileChannel;
     private int channelCycle = Integer.MIN_VALUE;
-    private final ByteBuffer zeros = ByteBuffer.allocateDirect(4096);
-    /** Bytes written past a document, as zeros: the next document's header (4 bytes, at most 4 more to align it). */
+    private final ByteBuffer zeros = ByteBuffer.allocateDirect(64 * 1024);
+    /** Bytes reserved past a document: the next document's header (4 bytes, at most 4 more to align it). */
     private static final int NEXT_HEADER_ROOM = 8;
+    /** Reserved ahead at once, so that a reservation's system call comes once per this many bytes written, not per document. */
+    private static final long RESERVE_STEP = 128 * 1024;
+    private static final int PAGE = 4096;
+    /** The current journal file is backed up to here (written with zeros, or with documents), -1 when not known. */
+    private long reservedUpTo = -1;
     /** The journal file last seen by {@link #checkFileStillThere}, and its identity on the file system then. */
     private File watchedFile;
     private Object watchedFileKey;
@@ -265,8 +270,8 @@ public final class JournalWriter
             }
             final var bytes = dc.wire().bytes();
             final long start = bytes.writePosition();
-            writeThroughFile(start, length);
-            bytes.writeSkip(length);
+            reserve(start, start + length + NEXT_HEADER_ROOM);
+            bytes.unsafeWrite(staging.addressOffset(), length);
             if (pretoucher != null)
             {
                 reportPosition(bytes.writePosition());
@@ -288,53 +293,42 @@ public final class JournalWriter
     }
 
     /**
-     * Writes the staged document's bytes at their place in the current journal file, all or nothing: a failure
-     * (the file system full) leaves zeros where part of them went, so nothing but the rolled-back document's own
-     * header stands beyond the last committed document, as after a rollback of a mapped write.
+     * Makes sure the file system backs {@code [start, end)} of the current journal file before the document is copied
+     * there through the map: the part not yet reserved, and {@value #RESERVE_STEP} bytes more, is written with zeros
+     * by {@code pwrite} (what a reader finds beyond the last document anyway), which fails at once with an
+     * {@link IOException} (ENOSPC) when the file system cannot take it. A full disk then refuses the document on this
+     * thread before it is written, instead of faulting inside the mapped copy. Zeros go only at or past the document's
+     * start, never over anything written: Chronicle writes its own metadata before a document's start.
      */
-    private void writeThroughFile(final long position, final int length)
+    private void reserve(final long start, final long end)
     {
         final FileChannel channel = channel();
-        // and zeros where the next document's header goes (what a reader finds there until it is written): Chronicle
-        // writes that header through the map, so its page is backed by this write, or this write fails
-        staging.checkLimit(length + NEXT_HEADER_ROOM);
-        staging.setMemory(length, NEXT_HEADER_ROOM, (byte)0);
-        final ByteBuffer source = staging.byteBuffer().duplicate();
-        source.limit(length + NEXT_HEADER_ROOM).position(0);
-        long written = 0;
+        if (reservedUpTo < start)
+        {
+            reservedUpTo = start;
+        }
+        if (end <= reservedUpTo)
+        {
+            return;
+        }
+        final long to = (Math.max(end, reservedUpTo + RESERVE_STEP) + PAGE - 1) & ~(PAGE - 1L);
+        long at = reservedUpTo;
         try
         {
-            while (source.hasRemaining())
+            while (at < to)
             {
-                written += channel.write(source, position + written);
+                final ByteBuffer chunk = zeros.duplicate();
+                chunk.limit((int)Math.min(chunk.capacity(), to - at));
+                at += channel.write(chunk, at);
             }
         }
         catch (final IOException ex)
         {
-            if (written > 0)
-            {
-                clear(channel, position, written);
-            }
-            throw new JournalException("cannot write a document of " + length + " bytes to journal " + directory + ": " +
-                ex.getMessage() + " (nothing of it is kept; refused until it can be written)", ex);
+            // the zeros written stand where zeros stood: nothing to undo
+            throw new JournalException("cannot write a document of " + (end - start - NEXT_HEADER_ROOM) + " bytes to journal " +
+                directory + ": " + ex.getMessage() + " (nothing of it is written; refused until it can be)", ex);
         }
-    }
-
-    private void clear(final FileChannel channel, final long position, final long length)
-    {
-        try
-        {
-            for (long done = 0; done < length; )
-            {
-                final ByteBuffer chunk = zeros.duplicate();
-                chunk.limit((int)Math.min(chunk.capacity(), length - done));
-                done += channel.write(chunk, position + done);
-            }
-        }
-        catch (final IOException ignored)
-        {
-            // the pages were allocated by the part that was written: overwriting them needs no space
-        }
+        reservedUpTo = to;
     }
 
     private FileChannel channel()
@@ -353,6 +347,7 @@ public final class JournalWriter
                 throw new JournalException("cannot open journal file " + file + " to write: " + ex.getMessage(), ex);
             }
             channelCycle = cycle;
+            reservedUpTo = -1;
         }
         return fileChannel;
     }
