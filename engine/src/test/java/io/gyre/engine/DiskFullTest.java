@@ -265,6 +265,52 @@ class DiskFullTest
         await().until(() -> engine.health().ready());
     }
 
+    /**
+     * A journal on a file system with no byte left: reading past its last document through Chronicle's map faulted on
+     * a tmpfs (a mapped read of a hole allocates a page there), and gyre serve and gyre replay ended with a JVM
+     * InternalError (an outside check). Opening refuses with the reason, and the journal replays.
+     */
+    @Test
+    void shouldRefuseToOpenAndStillReplayAJournalOnADiskWithNoByteLeft() throws Exception
+    {
+        open();
+        for (int i = 0; i < 50; i++)
+        {
+            engine.submit(new TaskRequest().key("before-" + i).type("echo").payload("x")).get(15, TimeUnit.SECONDS);
+        }
+        engine.close();
+        engine = null;
+        final Path filler = mount.resolve("filler");
+        try (java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(filler, java.nio.file.StandardOpenOption.CREATE_NEW,
+            java.nio.file.StandardOpenOption.WRITE))
+        {
+            final java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(4096);
+            try
+            {
+                while (true)
+                {
+                    block.clear();
+                    out.write(block);
+                }
+            }
+            catch (final IOException full)
+            {
+                // every byte taken
+            }
+        }
+        assertThat(Files.getFileStore(mount).getUsableSpace()).isZero();
+
+        final TaskHistory history = TaskHistory.of(mount.resolve("journal"));
+        assertThat(history.report().corrupted()).as(String.valueOf(history.report().problems())).isFalse();
+        assertThat(history.report().tasksByState()).containsEntry(TaskState.SUCCEEDED, 50L);
+        org.assertj.core.api.Assertions.assertThatThrownBy(this::open).isInstanceOf(RuntimeException.class)
+            .hasMessageContaining("out of disk space");
+
+        Files.delete(filler);
+        open();
+        assertThat(engine.status("before-49").get(15, TimeUnit.SECONDS).state()).isEqualTo(TaskState.SUCCEEDED);
+    }
+
     private static void writeFiller(final Path file, final long bytes) throws IOException
     {
         final byte[] block = new byte[1 << 20];

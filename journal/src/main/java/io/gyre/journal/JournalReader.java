@@ -444,51 +444,60 @@ public final class JournalReader implements AutoCloseable
         {
             return null;
         }
-        final int header = bytes.readVolatileInt(position);
-        if (header == Wires.END_OF_DATA || (header != 0 && !Wires.isNotComplete(header)))
+        // read with the file's own reads, not through the map: past the last document are the file's holes, and on a
+        // tmpfs a mapped read of a hole allocates a page, which on a full one faults (gyre serve and gyre replay
+        // crashed with an InternalError on a tmpfs with 0 bytes free: an outside check)
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file.toPath(), java.nio.file.StandardOpenOption.READ))
         {
-            return null;
+            final java.nio.ByteBuffer head = java.nio.ByteBuffer.allocate(Integer.BYTES).order(java.nio.ByteOrder.nativeOrder());
+            while (head.hasRemaining() && channel.read(head, position + head.position()) > 0)
+            {
+                // all four bytes: the file is longer
+            }
+            final int header = head.getInt(0);
+            if (header == Wires.END_OF_DATA || (header != 0 && !Wires.isNotComplete(header)))
+            {
+                return null;
+            }
+            final long limit = Math.min(fileLength, position + TORN_SCAN_LIMIT);
+            if (lastNonZero(channel, position + Integer.BYTES, Math.min(limit, position + TORN_QUICK_SCAN)) < 0)
+            {
+                return null;
+            }
+            final long last = lastNonZero(channel, position + Integer.BYTES, limit);
+            return new JournalProblem(JournalProblem.Kind.TORN_TAIL, -1, 0, last - position + 1,
+                "a document was left unfinished at file position " + position + " of " + file.getName());
         }
-        final long limit = Math.min(fileLength, position + TORN_SCAN_LIMIT);
-        if (lastNonZero(bytes, position + Integer.BYTES, Math.min(limit, position + TORN_QUICK_SCAN)) < 0)
+        catch (final java.io.IOException ex)
         {
-            return null;
+            throw new java.io.UncheckedIOException("cannot read the tail of journal file " + file + ": " + ex.getMessage(), ex);
         }
-        final long last = lastNonZero(bytes, position + Integer.BYTES, limit);
-        return new JournalProblem(JournalProblem.Kind.TORN_TAIL, -1, 0, last - position + 1,
-            "a document was left unfinished at file position " + position + " of " + file.getName());
     }
 
-    private static long lastNonZero(final Bytes<?> bytes, final long from, final long to)
+    private static long lastNonZero(final java.nio.channels.FileChannel channel, final long from, final long to) throws java.io.IOException
     {
+        final java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(64 * 1024);
         long last = -1;
         long p = from;
-        for (; p + Long.BYTES <= to; p += Long.BYTES)
+        while (p < to)
         {
-            if (bytes.readLong(p) != 0)
+            buffer.clear().limit((int)Math.min(buffer.capacity(), to - p));
+            final int n = channel.read(buffer, p);
+            if (n <= 0)
             {
-                last = p;
+                break;
             }
-        }
-        long lastByte = -1;
-        if (last >= 0)
-        {
-            for (int i = 0; i < Long.BYTES; i++)
+            for (int i = n - 1; i >= 0; i--)
             {
-                if (bytes.readByte(last + i) != 0)
+                if (buffer.get(i) != 0)
                 {
-                    lastByte = last + i;
+                    last = p + i;
+                    break;
                 }
             }
+            p += n;
         }
-        for (; p < to; p++)
-        {
-            if (bytes.readByte(p) != 0)
-            {
-                lastByte = p;
-            }
-        }
-        return lastByte;
+        return last;
     }
 
     /**

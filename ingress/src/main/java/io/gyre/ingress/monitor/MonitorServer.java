@@ -184,7 +184,10 @@ public final class MonitorServer implements AutoCloseable
         final String shortage;
         if (health.state() == EngineHealth.State.JOURNAL_UNAVAILABLE)
         {
-            checks.put("journal", "no: " + health.reason());
+            // the reason is the failure that began the outage; the space is measured now (a quoted figure stayed the
+            // first refusal's for the whole outage: an outside check)
+            final String now = engine.journalSpaceShortage();
+            checks.put("journal", "no: " + health.reason() + (now == null ? "; space now: room for a document" : "; now: " + now));
             ready = false;
         }
         else if ((shortage = engine.journalSpaceShortage()) != null)
