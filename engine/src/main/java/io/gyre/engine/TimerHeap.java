@@ -98,31 +98,8 @@ final class TimerHeap
         {
             return;
         }
-        final long d = due[last];
-        final long o = order[last];
-        final long t = taskId[last];
-        final int a = attempt[last];
-        final int k = kind[last];
-        int i = 0;
-        while (true)
-        {
-            int child = 2 * i + 1;
-            if (child >= last)
-            {
-                break;
-            }
-            if (child + 1 < last && before(due[child + 1], order[child + 1], due[child], order[child]))
-            {
-                child++;
-            }
-            if (!before(due[child], order[child], d, o))
-            {
-                break;
-            }
-            move(child, i);
-            i = child;
-        }
-        set(i, d, o, t, a, k);
+        move(last, 0);
+        siftDown(0);
     }
 
     /**
