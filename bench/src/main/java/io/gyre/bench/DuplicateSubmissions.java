@@ -3,7 +3,6 @@ package io.gyre.bench;
 import io.gyre.engine.Engine;
 import io.gyre.engine.EngineConfig;
 import io.gyre.engine.OutcomeListener;
-import io.gyre.engine.TaskOutcome;
 import io.gyre.engine.TaskRequest;
 
 import java.nio.file.Path;
@@ -39,22 +38,13 @@ public final class DuplicateSubmissions
         {
             final AtomicLong outcomes = new AtomicLong();
             final AtomicLong duplicates = new AtomicLong();
-            final OutcomeListener listener = new OutcomeListener()
+            final OutcomeListener listener = outcome ->
             {
-                @Override
-                public void onAccepted(final long correlationId, final long taskId)
+                if (outcome.duplicate())
                 {
+                    duplicates.incrementAndGet();
                 }
-
-                @Override
-                public void onOutcome(final TaskOutcome outcome)
-                {
-                    if (outcome.duplicate())
-                    {
-                        duplicates.incrementAndGet();
-                    }
-                    outcomes.incrementAndGet();
-                }
+                outcomes.incrementAndGet();
             };
             final byte[][] names = new byte[keys][];
             for (int i = 0; i < keys; i++)

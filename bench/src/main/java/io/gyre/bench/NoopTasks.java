@@ -3,7 +3,6 @@ package io.gyre.bench;
 import io.gyre.engine.Engine;
 import io.gyre.engine.EngineConfig;
 import io.gyre.engine.OutcomeListener;
-import io.gyre.engine.TaskOutcome;
 import io.gyre.engine.TaskRequest;
 
 import java.nio.charset.StandardCharsets;
@@ -72,19 +71,7 @@ final class NoopTasks
     static void submit(final Engine engine, final String type, final String prefix, final long count)
     {
         final AtomicLong outcomes = new AtomicLong();
-        final OutcomeListener listener = new OutcomeListener()
-        {
-            @Override
-            public void onAccepted(final long correlationId, final long taskId)
-            {
-            }
-
-            @Override
-            public void onOutcome(final TaskOutcome outcome)
-            {
-                outcomes.incrementAndGet();
-            }
-        };
+        final OutcomeListener listener = outcome -> outcomes.incrementAndGet();
         final TaskRequest request = new TaskRequest();
         final byte[] prefixBytes = prefix.getBytes(StandardCharsets.US_ASCII);
         final byte[] key = new byte[prefixBytes.length + 13];

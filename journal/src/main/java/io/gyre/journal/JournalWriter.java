@@ -57,6 +57,11 @@ public final class JournalWriter
     static final long CHECK_EVERY_MIB = 4;
     private static final long CHECK_INTERVAL_NANOS = CHECK_INTERVAL_MILLIS * 1_000_000L;
     private static final long CHECK_EVERY_BYTES = CHECK_EVERY_MIB << 20;
+    /** Bytes reserved past a document: the next document's header (4 bytes, at most 4 more to align it). */
+    private static final int NEXT_HEADER_ROOM = 8;
+    /** Reserved ahead at once, so that a reservation's system call comes once per this many bytes written, not per document. */
+    private static final long RESERVE_STEP = 128 * 1024;
+    private static final int PAGE = 4096;
 
     private final ExcerptAppender appender;
     private final int maxDocumentBytes;
@@ -78,15 +83,10 @@ public final class JournalWriter
     private JournalPretoucher pretoucher;
     private int pretouchCycle = Integer.MIN_VALUE;
     private File currentFile;
-    /** The journal file documents are written to with {@code pwrite}, and its cycle. */
+    /** The current journal file, to reserve its next pages with {@code pwrite} ({@link #reserve}), and its cycle. */
     private FileChannel fileChannel;
     private int channelCycle = Integer.MIN_VALUE;
     private final ByteBuffer zeros = ByteBuffer.allocateDirect(64 * 1024);
-    /** Bytes reserved past a document: the next document's header (4 bytes, at most 4 more to align it). */
-    private static final int NEXT_HEADER_ROOM = 8;
-    /** Reserved ahead at once, so that a reservation's system call comes once per this many bytes written, not per document. */
-    private static final long RESERVE_STEP = 128 * 1024;
-    private static final int PAGE = 4096;
     /** The current journal file is backed up to here (written with zeros, or with documents), -1 when not known. */
     private long reservedUpTo = -1;
     /** The journal file last seen by {@link #checkFileStillThere}, and its identity on the file system then. */
@@ -466,9 +466,7 @@ public final class JournalWriter
             {
                 final long usable = usableAtCheck;
                 usableAtCheck = -1;
-                throw new JournalException("journal " + directory + " is out of disk space: " + usable +
-                    " bytes usable, a document needs up to maxDocumentBytes=" + maxDocumentBytes + " with minFreeBytes=" + minFreeBytes +
-                    " kept free", null);
+                throw new JournalException(outOfSpace(usable), null);
             }
         }
     }
@@ -488,14 +486,18 @@ public final class JournalWriter
         try
         {
             final long usable = store.getUsableSpace();
-            return usable >= spaceNeeded ? null : "journal " + directory + " is out of disk space: " + usable +
-                " bytes usable, a document needs up to maxDocumentBytes=" + maxDocumentBytes + " with minFreeBytes=" + minFreeBytes +
-                " kept free";
+            return usable >= spaceNeeded ? null : outOfSpace(usable);
         }
         catch (final IOException ex)
         {
             return "cannot measure the free space of journal " + directory + ": " + ex.getMessage();
         }
+    }
+
+    private String outOfSpace(final long usable)
+    {
+        return "journal " + directory + " is out of disk space: " + usable + " bytes usable, a document needs up to maxDocumentBytes=" +
+            maxDocumentBytes + " with minFreeBytes=" + minFreeBytes + " kept free";
     }
 
     /**

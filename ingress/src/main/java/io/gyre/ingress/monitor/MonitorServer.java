@@ -181,18 +181,16 @@ public final class MonitorServer implements AutoCloseable
             checks.put("accepting", "ok");
         }
         final EngineHealth health = engine.health();
-        final String shortage;
+        // measured now: an idle engine has not tried to write since its disk filled, and an outage's reason is the
+        // failure that began it (its figure stayed the first refusal's for the whole outage: an outside check)
+        final String shortage = engine.journalSpaceShortage();
         if (health.state() == EngineHealth.State.JOURNAL_UNAVAILABLE)
         {
-            // the reason is the failure that began the outage; the space is measured now (a quoted figure stayed the
-            // first refusal's for the whole outage: an outside check)
-            final String now = engine.journalSpaceShortage();
-            checks.put("journal", "no: " + health.reason() + (now == null ? "; space now: room for a document" : "; now: " + now));
+            checks.put("journal", "no: " + health.reason() + (shortage == null ? "; space now: room for a document" : "; now: " + shortage));
             ready = false;
         }
-        else if ((shortage = engine.journalSpaceShortage()) != null)
+        else if (shortage != null)
         {
-            // an idle engine has not tried to write since its disk filled: the next submission would be refused
             checks.put("journal", "no: " + shortage);
             ready = false;
         }
