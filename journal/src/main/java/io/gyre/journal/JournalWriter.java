@@ -46,8 +46,8 @@ import java.nio.file.StandardOpenOption;
  * {@code pwrite} ({@link FileChannel#write(ByteBuffer, long)}, the same page cache the map shows), a step at a time,
  * which fails at once with an {@link IOException} (ENOSPC) when the file system cannot take them: the document is
  * then rolled back and refused like any other, before anything in it could be acknowledged. Chronicle's own few
- * bytes (the document's header, its index) still go through the map; the next header's place is reserved with the
- * document before it. Should a fault happen all the same, the writer is {@link #faulted()} for good: it
+ * bytes (the document's header, its index) still go through the map: the next header's place, and room for an index
+ * array Chronicle may write in front of the next document, are reserved with the document before it. Should a fault happen all the same, the writer is {@link #faulted()} for good: it
  * refuses everything, since Chronicle's appender state is unknown after it, and the journal's tail is checked when
  * it is next opened.
  */
@@ -59,6 +59,8 @@ public final class JournalWriter
     private static final long CHECK_EVERY_BYTES = CHECK_EVERY_MIB << 20;
     /** Bytes reserved past a document: the next document's header (4 bytes, at most 4 more to align it). */
     private static final int NEXT_HEADER_ROOM = 8;
+    /** Chronicle's header of an index array (a metadata document: {@code indexCount} longs after it). */
+    private static final int INDEX_ARRAY_HEADER_ROOM = 128;
     /** Reserved ahead at once, so that a reservation's system call comes once per this many bytes written, not per document. */
     private static final long RESERVE_STEP = 128 * 1024;
     private static final int PAGE = 4096;
@@ -69,6 +71,11 @@ public final class JournalWriter
     private final FileStore store;
     private final long spaceNeeded;
     private final long minFreeBytes;
+    /**
+     * Bytes kept reserved past the end of each document: what Chronicle may write through the map before the next
+     * document's first byte, its header and, when the document is the first a new index array covers, that array.
+     */
+    private final long reserveAhead;
     private final ExpandableDirectByteBuffer staging = new ExpandableDirectByteBuffer(64 * 1024);
 
     private DocumentContext document;
@@ -89,6 +96,8 @@ public final class JournalWriter
     private final ByteBuffer zeros = ByteBuffer.allocateDirect(64 * 1024);
     /** The current journal file is backed up to here (written with zeros, or with documents), -1 when not known. */
     private long reservedUpTo = -1;
+    /** Where the last document written into the current file ends (its content's last byte + 1), -1 before one. */
+    private long documentEnd = -1;
     /** The journal file last seen by {@link #checkFileStillThere}, and its identity on the file system then. */
     private File watchedFile;
     private Object watchedFileKey;
@@ -116,7 +125,19 @@ public final class JournalWriter
         this.store = store;
         this.minFreeBytes = config.minFreeBytes();
         this.spaceNeeded = config.minFreeBytes() + config.maxDocumentBytes();
+        this.reserveAhead = reserveAhead(JournalConfig.resolveRollCycle(config.rollCycle()).defaultIndexCount());
         this.nextEventId = nextEventId;
+    }
+
+    /**
+     * Chronicle indexes every {@code indexSpacing}-th document of a cycle in arrays of {@code indexCount} entries, and
+     * when one is full it writes the next at the write position, before the document it indexes: through the map, with
+     * no chance for this writer to reserve it first. So each document's reservation reaches far enough past it for the
+     * next document's header and for a whole index array in front of it.
+     */
+    static long reserveAhead(final int indexCount)
+    {
+        return NEXT_HEADER_ROOM + INDEX_ARRAY_HEADER_ROOM + 8L * indexCount;
     }
 
     /**
@@ -270,8 +291,9 @@ public final class JournalWriter
             }
             final var bytes = dc.wire().bytes();
             final long start = bytes.writePosition();
-            reserve(start, start + length + NEXT_HEADER_ROOM);
+            reserve(start, length);
             bytes.unsafeWrite(staging.addressOffset(), length);
+            documentEnd = start + length;
             if (pretoucher != null)
             {
                 reportPosition(bytes.writePosition());
@@ -293,15 +315,16 @@ public final class JournalWriter
     }
 
     /**
-     * Makes sure the file system backs {@code [start, end)} of the current journal file before the document is copied
-     * there through the map: the part not yet reserved, and {@value #RESERVE_STEP} bytes more, is written with zeros
+     * Makes sure the file system backs the current journal file from {@code start} to {@link #reserveAhead} bytes past
+     * a document of {@code length} bytes there, before the document is copied through the map: the part not yet reserved, and {@value #RESERVE_STEP} bytes more, is written with zeros
      * by {@code pwrite} (what a reader finds beyond the last document anyway), which fails at once with an
      * {@link IOException} (ENOSPC) when the file system cannot take it. A full disk then refuses the document on this
      * thread before it is written, instead of faulting inside the mapped copy. Zeros go only at or past the document's
      * start, never over anything written: Chronicle writes its own metadata before a document's start.
      */
-    private void reserve(final long start, final long end)
+    private void reserve(final long start, final int length)
     {
+        final long end = start + length + reserveAhead;
         final FileChannel channel = channel();
         if (reservedUpTo < start)
         {
@@ -325,10 +348,22 @@ public final class JournalWriter
         catch (final IOException ex)
         {
             // the zeros written stand where zeros stood: nothing to undo
-            throw new JournalException("cannot write a document of " + (end - start - NEXT_HEADER_ROOM) + " bytes to journal " +
+            throw new JournalException("cannot write a document of " + length + " bytes to journal " +
                 directory + ": " + ex.getMessage() + " (nothing of it is written; refused until it can be)", ex);
         }
         reservedUpTo = to;
+    }
+
+    /** @return how far the current journal file is reserved, -1 when not known (for tests). */
+    long reservedUpTo()
+    {
+        return reservedUpTo;
+    }
+
+    /** @return where the last document written into the current file ends, -1 before one (for tests). */
+    long documentEnd()
+    {
+        return documentEnd;
     }
 
     private FileChannel channel()
@@ -348,6 +383,7 @@ public final class JournalWriter
             }
             channelCycle = cycle;
             reservedUpTo = -1;
+            documentEnd = -1;
         }
         return fileChannel;
     }
