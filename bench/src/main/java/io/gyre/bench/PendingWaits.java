@@ -15,7 +15,9 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * What pending {@code wait} tasks cost: opens an engine, measures the heap in use after a full GC, submits
  * N waits of ten minutes (all acknowledged, i.e. journaled and held on the engine's timer), measures again,
- * and prints the difference per task, with the JVM's live threads before and after (a wait needs none).
+ * and prints the difference per task, with the JVM's live threads before and after (a wait needs none). Then it
+ * cancels them all and measures once more: what the engine still holds once they are gone (their outcomes kept for
+ * deduplication, capped here at a thousand, and whatever its tables did not give back).
  * <pre>
  * ./gyre bench pending-waits [count, default 1000000]
  * </pre>
@@ -98,6 +100,27 @@ public final class PendingWaits
             System.out.printf("heap used after GC: %,d MB before, %,d MB with them pending: %,d bytes per pending wait%n",
                 before >> 20, after >> 20, (after - before) / count);
             System.out.printf("live threads: %d before, %d with them pending%n", threadsBefore, threadsAfter);
+
+            final AtomicLong cancelled = new AtomicLong();
+            for (int i = 0; i < count; i++)
+            {
+                for (int b = 0, v = i; b < 8; b++, v >>>= 4)
+                {
+                    key[b] = (byte)('a' + (v & 0xF));
+                }
+                engine.cancel(java.util.Arrays.copyOf(key, 8)).whenComplete((status, failure) -> cancelled.incrementAndGet());
+                while (i - cancelled.get() > 10_000)
+                {
+                    LockSupport.parkNanos(100_000);
+                }
+            }
+            while (cancelled.get() < count)
+            {
+                LockSupport.parkNanos(1_000_000);
+            }
+            final long afterCancel = usedAfterGc(memory);
+            System.out.printf("heap used after GC once all were cancelled: %,d MB (%,d MB more than before them)%n",
+                afterCancel >> 20, (afterCancel - before) >> 20);
         }
         TempDirectories.delete(dir);
     }

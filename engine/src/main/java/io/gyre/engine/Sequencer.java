@@ -46,6 +46,8 @@ final class Sequencer
     static final int REASON_DEAD_LETTER_EXHAUSTED = 2;
     static final int REASON_DEAD_LETTER_TIMED_OUT = 3;
 
+    /** Free task records kept for reuse whatever the live tasks number: enough for a ring's worth of tasks in flight. */
+    private static final int FREE_RECORDS_KEPT = 4096;
     private static final int PRIORITIES = 3;
     /** Timers of finished tasks are dropped once there are more timers than this, or than twice those kept the last time. */
     private static final int TIMERS_COMPACT_MIN = 4096;
@@ -109,7 +111,9 @@ final class Sequencer
     private Effects joinersSink;
     /** Where the outcome of a result being applied is read from: its event, or (a kept one) the journal. */
     private int resultSource = Effects.SOURCE_THIS_EVENT;
+    /** Records of finished tasks, for reuse (no allocation per task in a steady state); {@link #retire} bounds them. */
     private TaskRecord free;
+    private int freeCount;
     private int liveCount;
     private int pendingCount;
     private int pendingInlineCount;
@@ -919,8 +923,11 @@ final class Sequencer
      * Timers are not removed when their task finishes (a heap removes its earliest cheaply, any other dearly): a
      * cancelled ten-year {@code wait} would hold its entry for ten years. Once the timers pass twice those kept the
      * last time (and {@link #TIMERS_COMPACT_MIN}), those of tasks no longer live, or of attempts since passed, are
-     * dropped: a scan, paid for by the timers that grew the heap. Looked at on each tick and each cancel; decided from
-     * the state alone, as replay decides it.
+     * dropped: a scan, paid for by the timers that grew the heap. With {@link Settings#timersDroppedByLive}, also once
+     * they pass four times the live tasks (and {@link #TIMERS_COMPACT_MIN}): a live task has at most three timers that
+     * still apply, so at least a quarter go, and a million long waits all cancelled do not keep theirs (the first rule
+     * alone never fires again when nothing adds timers). Looked at on each tick and each cancel; decided from the state
+     * alone, as replay decides it.
      */
     private void compactTimers()
     {
@@ -929,7 +936,7 @@ final class Sequencer
         {
             total += heap.size();
         }
-        if (total < timersCompactAt)
+        if (total < timersCompactAt && (!settings.timersDroppedByLive() || total < TIMERS_COMPACT_MIN + 4L * liveCount))
         {
             return;
         }
@@ -1979,6 +1986,7 @@ final class Sequencer
         }
         free = r.nextFree;
         r.nextFree = null;
+        freeCount--;
         return r;
     }
 
@@ -1996,9 +2004,25 @@ final class Sequencer
         byId.remove(r.taskId);
         byKey.remove(r);
         r.reset();
-        r.nextFree = free;
-        free = r;
+        // kept for reuse while the free records number fewer than the live ones (or FREE_RECORDS_KEPT): a burst of
+        // live tasks (a million pending waits) leaves as many records behind, which would otherwise stay for good;
+        // past the bound this one goes to the collector and one more with it, so the list shrinks as the burst ends
+        if (freeCount < Math.max(FREE_RECORDS_KEPT, liveCount))
+        {
+            r.nextFree = free;
+            free = r;
+            freeCount++;
+        }
+        else
+        {
+            final TaskRecord dropped = free;
+            free = dropped.nextFree;
+            dropped.nextFree = null;
+            freeCount--;
+        }
     }
+
+
 
     private void enqueuePending(final TaskRecord r)
     {
@@ -2233,6 +2257,21 @@ final class Sequencer
             entries += heap.size();
         }
         return entries;
+    }
+
+    /**
+     * @return what the tables sized by the live tasks have room for now, in entries: the timer heaps' arrays, the key
+     *     index's buckets, the id index's overflow map, the free records and the waiters' pool (for tests: memory given back
+     *     after a burst).
+     */
+    long tableCapacity()
+    {
+        long capacity = timers.capacity() + byKey.buckets() + byId.overflowCapacity() + freeCount + waiters.capacity();
+        for (final TimerHeap heap : timersByPriority)
+        {
+            capacity += heap.capacity();
+        }
+        return capacity;
     }
 
     /** @return whether the timer would act when it fires: as {@link #fire}, without its time checks. */

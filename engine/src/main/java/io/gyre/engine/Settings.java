@@ -30,8 +30,18 @@ record Settings(
     Map<String, Integer> typeLimits,
     boolean forgottenOutcomesCount,
     boolean requeueFirst,
-    boolean timersByPriority)
+    boolean timersByPriority,
+    boolean timersDroppedByLive)
 {
+    /**
+     * Whether the timers that can no longer act (of finished tasks) are also dropped once they pass four times the live
+     * tasks and 4096 (since this setting exists), besides when the timers pass twice those kept at the last drop: in
+     * journals written before, only then, so that the timers of a burst of long waits all cancelled stayed until due
+     * (they replay as decided: dead timers a tick looks at count against its looks). Journaled as
+     * {@code timersDroppedByLive}, 0 or 1.
+     */
+    private static final String TIMERS_DROPPED_BY_LIVE = "timersDroppedByLive";
+
     /**
      * Whether timers are kept in a heap per priority of their task, so that of the timers due at a tick the high
      * priority ones fire first however many are due (since this setting exists); in journals written before, in one
@@ -81,7 +91,7 @@ record Settings(
         return new Settings(config.maxLiveTasks(), config.maxRetainedOutcomes(), config.outcomeRetention().toNanos(),
             config.blockingPoolThreads() + config.blockingPoolQueue(), config.cpuPoolThreads() + config.cpuPoolQueue(), config.maxAsyncInFlight(), config.maxWaitersPerTask(),
             config.lowPriorityAdmissionPercent(), config.normalPriorityAdmissionPercent(), config.timerFiresPerTick(),
-            config.maxDeadLetters(), limits, false, true, true);
+            config.maxDeadLetters(), limits, false, true, true, true);
     }
 
     /**
@@ -125,6 +135,7 @@ record Settings(
         values.put(FORGOTTEN_COUNT, forgottenOutcomesCount ? 1L : 0L);
         values.put(REQUEUE_FIRST, requeueFirst ? 1L : 0L);
         values.put(TIMERS_BY_PRIORITY, timersByPriority ? 1L : 0L);
+        values.put(TIMERS_DROPPED_BY_LIVE, timersDroppedByLive ? 1L : 0L);
         values.put(TYPE_LIMITS, (long)typeLimits.size());
         for (final Map.Entry<String, Integer> limit : new TreeMap<>(typeLimits).entrySet())
         {
@@ -171,7 +182,9 @@ record Settings(
             // journals written before the setting existed queued interrupted attempts at the back
             values.getOrDefault(REQUEUE_FIRST, 0L) != 0,
             // journals written before the setting existed fired timers from one heap
-            values.getOrDefault(TIMERS_BY_PRIORITY, 0L) != 0);
+            values.getOrDefault(TIMERS_BY_PRIORITY, 0L) != 0,
+            // journals written before the setting existed dropped dead timers only past twice those kept
+            values.getOrDefault(TIMERS_DROPPED_BY_LIVE, 0L) != 0);
     }
 
     void writeTo(final EngineStartedRecord.Encoder encoder)

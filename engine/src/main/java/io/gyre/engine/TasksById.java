@@ -25,6 +25,8 @@ final class TasksById implements Iterable<TaskRecord>
 {
     /** Slots by default: 64 Ki ids of spread, 768 KB. */
     static final int DEFAULT_SLOTS = 1 << 16;
+    /** The overflow map is compacted only above this capacity (below it, its arrays cost less than rebuilding them). */
+    private static final int OVERFLOW_COMPACT_CAPACITY = 1 << 12;
 
     private final long[] ids;
     private final TaskRecord[] records;
@@ -113,6 +115,12 @@ final class TasksById implements Iterable<TaskRecord>
         if (removed != null)
         {
             size--;
+            // the map never shrinks by itself: a burst of long-lived tasks (a million waits) would keep its arrays
+            // for good; rebuilt at its size once it holds an eighth of what it has room for (its half load stays)
+            if (overflow.capacity() > OVERFLOW_COMPACT_CAPACITY && overflow.size() < overflow.capacity() >>> 3)
+            {
+                overflow.compact();
+            }
         }
         return removed;
     }
@@ -131,6 +139,12 @@ final class TasksById implements Iterable<TaskRecord>
     int overflowed()
     {
         return overflow.size();
+    }
+
+    /** @return the entries the overflow map has room for (for tests: memory given back). */
+    int overflowCapacity()
+    {
+        return overflow.capacity();
     }
 
     /**

@@ -11,7 +11,9 @@ package io.gyre.engine;
  * its probe run. A lookup, an insertion and a removal are one array load each and a chain of about one record.
  * The buckets double when the tasks reach half their number, so chains stay short (a task ends oldest first,
  * so its removal walks past the newer tasks of its bucket: at half load, a measured ~2 % faster replay than at
- * full load); they never shrink (as the map did not), and a few thousand live tasks keep them in cache.
+ * full load). They halve when the tasks fall to an eighth of their number (not below their initial number), so a
+ * burst of live tasks (a million pending waits) does not keep its buckets after it; a few thousand live tasks keep
+ * them in cache.
  * <p>
  * Single-threaded (the sequence stage's, or replay's).
  */
@@ -20,6 +22,7 @@ final class TasksByKey
     /** Buckets at first: doubled whenever the live tasks reach half their number. */
     static final int INITIAL_BUCKETS = 1 << 10;
 
+    private final int initialBuckets;
     private TaskRecord[] buckets;
     private int mask;
     private int size;
@@ -33,6 +36,7 @@ final class TasksByKey
         {
             throw new IllegalArgumentException("initialBuckets=" + initialBuckets + " must be a power of two");
         }
+        this.initialBuckets = initialBuckets;
         buckets = new TaskRecord[initialBuckets];
         mask = initialBuckets - 1;
     }
@@ -59,7 +63,7 @@ final class TasksByKey
     {
         if (size >= buckets.length >> 1)
         {
-            grow();
+            rehash(buckets.length * 2);
         }
         final int i = bucket(r.keyHash, mask);
         r.nextByKey = buckets[i];
@@ -94,6 +98,10 @@ final class TasksByKey
         }
         r.nextByKey = null;
         size--;
+        if (size < buckets.length >> 3 && buckets.length > initialBuckets)
+        {
+            rehash(buckets.length >> 1);
+        }
         return true;
     }
 
@@ -107,24 +115,24 @@ final class TasksByKey
         return buckets.length;
     }
 
-    private void grow()
+    private void rehash(final int bucketCount)
     {
         final TaskRecord[] old = buckets;
-        final TaskRecord[] grown = new TaskRecord[old.length * 2];
-        final int grownMask = grown.length - 1;
+        final TaskRecord[] rehashed = new TaskRecord[bucketCount];
+        final int newMask = rehashed.length - 1;
         for (final TaskRecord head : old)
         {
             TaskRecord r = head;
             while (r != null)
             {
                 final TaskRecord next = r.nextByKey;
-                final int i = bucket(r.keyHash, grownMask);
-                r.nextByKey = grown[i];
-                grown[i] = r;
+                final int i = bucket(r.keyHash, newMask);
+                r.nextByKey = rehashed[i];
+                rehashed[i] = r;
                 r = next;
             }
         }
-        buckets = grown;
-        mask = grownMask;
+        buckets = rehashed;
+        mask = newMask;
     }
 }

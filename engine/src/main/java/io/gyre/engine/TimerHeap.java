@@ -15,11 +15,13 @@ final class TimerHeap
     /** A held outcome's release time. */
     static final int RELEASE = 3;
 
-    private long[] due = new long[64];
-    private long[] order = new long[64];
-    private long[] taskId = new long[64];
-    private int[] attempt = new int[64];
-    private byte[] kind = new byte[64];
+    private static final int INITIAL_CAPACITY = 64;
+
+    private long[] due = new long[INITIAL_CAPACITY];
+    private long[] order = new long[INITIAL_CAPACITY];
+    private long[] taskId = new long[INITIAL_CAPACITY];
+    private int[] attempt = new int[INITIAL_CAPACITY];
+    private byte[] kind = new byte[INITIAL_CAPACITY];
     private int size;
     private long inserted;
 
@@ -27,12 +29,7 @@ final class TimerHeap
     {
         if (size == due.length)
         {
-            final int n = size * 2;
-            due = Arrays.copyOf(due, n);
-            order = Arrays.copyOf(order, n);
-            taskId = Arrays.copyOf(taskId, n);
-            attempt = Arrays.copyOf(attempt, n);
-            kind = Arrays.copyOf(kind, n);
+            resize(size * 2);
         }
         int i = size++;
         final long seq = inserted++;
@@ -94,12 +91,40 @@ final class TimerHeap
     void poll()
     {
         final int last = --size;
-        if (last == 0)
+        if (last != 0)
         {
-            return;
+            move(last, 0);
+            siftDown(0);
         }
-        move(last, 0);
-        siftDown(0);
+        shrinkIfSparse();
+    }
+
+    /** @return the timers the arrays have room for (memory held: 29 bytes each). */
+    int capacity()
+    {
+        return due.length;
+    }
+
+    /**
+     * Gives memory back once the timers fill a quarter of the arrays or less (a million waits that all fired would
+     * otherwise hold ~30 MiB for good), halving them: room for twice the timers left, so a heap that grows and
+     * shrinks around a size does not copy its arrays at every timer.
+     */
+    private void shrinkIfSparse()
+    {
+        if (size <= due.length >>> 2 && due.length > INITIAL_CAPACITY)
+        {
+            resize(Math.max(INITIAL_CAPACITY, due.length >>> 1));
+        }
+    }
+
+    private void resize(final int capacity)
+    {
+        due = Arrays.copyOf(due, capacity);
+        order = Arrays.copyOf(order, capacity);
+        taskId = Arrays.copyOf(taskId, capacity);
+        attempt = Arrays.copyOf(attempt, capacity);
+        kind = Arrays.copyOf(kind, capacity);
     }
 
     /**
@@ -137,6 +162,15 @@ final class TimerHeap
         for (int i = (size >>> 1) - 1; i >= 0; i--)
         {
             siftDown(i);
+        }
+        int capacity = due.length;
+        while (size <= capacity >>> 2 && capacity > INITIAL_CAPACITY)
+        {
+            capacity >>>= 1;
+        }
+        if (capacity != due.length)
+        {
+            resize(Math.max(INITIAL_CAPACITY, capacity));
         }
         return dropped;
     }

@@ -8,11 +8,15 @@ import java.util.Arrays;
  */
 final class WaiterPool
 {
-    private Object[] target = new Object[1024];
-    private long[] correlation = new long[1024];
-    private int[] next = new int[1024];
+    private static final int INITIAL_CAPACITY = 1024;
+
+    private Object[] target = new Object[INITIAL_CAPACITY];
+    private long[] correlation = new long[INITIAL_CAPACITY];
+    private int[] next = new int[INITIAL_CAPACITY];
     private int freeHead = -1;
     private int used;
+    /** Entries allocated and not freed. */
+    private int live;
 
     /**
      * @return the new head of the list.
@@ -53,12 +57,30 @@ final class WaiterPool
             target[i] = null;
             next[i] = freeHead;
             freeHead = i;
+            live--;
             i = n;
         }
+        if (live == 0 && target.length > INITIAL_CAPACITY)
+        {
+            // every waiter answered: the arrays a burst grew go (entries are linked by index, so only an empty pool can
+            // shrink), and the pool starts again as new
+            target = new Object[INITIAL_CAPACITY];
+            correlation = new long[INITIAL_CAPACITY];
+            next = new int[INITIAL_CAPACITY];
+            freeHead = -1;
+            used = 0;
+        }
+    }
+
+    /** @return the entries the arrays have room for (for tests: memory given back after a burst). */
+    int capacity()
+    {
+        return target.length;
     }
 
     private int allocate()
     {
+        live++;
         if (freeHead >= 0)
         {
             final int i = freeHead;

@@ -49,6 +49,8 @@ class SequencerTimerOrderTest
     private JournalReader feed;
     private Sequencer sequencer;
     private Settings settings;
+    /** Whether the ENGINE_STARTED records written carry {@code timersDroppedByLive} (false: as engines before it). */
+    private boolean droppedByLive = true;
     private long time = T0;
 
     @AfterEach
@@ -116,6 +118,51 @@ class SequencerTimerOrderTest
         replayMatches();
     }
 
+    /**
+     * A burst of long waits, all cancelled: nothing adds timers after them, so dropping dead timers once they pass twice
+     * those kept never happens again; once they pass four times the live tasks (and 4096) it does.
+     */
+    @Test
+    void shouldDropTheTimersOfABurstOfWaitsAllCancelled()
+    {
+        final int waits = 10_000;
+        open(true);
+        cancelledBurst(waits);
+        assertThat(sequencer.timerEntries()).as("dropped once they passed four times the live tasks and 4096")
+            .isLessThanOrEqualTo(4096);
+        assertThat(sequencer.timerCount()).isZero();
+        // heaps, key buckets, id overflow and free records back near their size before the burst
+        assertThat(sequencer.tableCapacity()).as("room left in the tables after the burst").isLessThan(24_000);
+        replayMatches();
+    }
+
+    @Test
+    void shouldReplayAJournalWithoutTheLiveBoundAsItsEngineDecided()
+    {
+        final int waits = 10_000;
+        droppedByLive = false;
+        open(true);
+        cancelledBurst(waits);
+        assertThat(sequencer.timerEntries()).as("dropped once, at the first cancel (past 4096), then kept until due")
+            .isEqualTo(waits - 1);
+        replayMatches();
+    }
+
+    private void cancelledBurst(final int waits)
+    {
+        for (int i = 0; i < waits; i++)
+        {
+            final long task = submit("w" + i, Priority.NORMAL.code(), 1);
+            heldSucceeded(task, T0 + 3_600_000 * MS);          // a wait of an hour
+        }
+        assertThat(sequencer.timerEntries()).isEqualTo(waits);
+        for (int i = 0; i < waits; i++)
+        {
+            cancel("w" + i);
+        }
+        assertThat(sequencer.liveCount()).isZero();
+    }
+
     @Test
     void shouldDropTheTimersOfFinishedTasksOnceTheyPileUp()
     {
@@ -174,13 +221,17 @@ class SequencerTimerOrderTest
         engineStarted(timersByPriority);
     }
 
-    private static Settings settings(final boolean timersByPriority)
+    private Settings settings(final boolean timersByPriority)
     {
         final Settings current = Settings.of(EngineConfig.builder(Path.of("unused")).discoverHandlers(false).ringSize(64).build());
         final Map<String, Long> values = new LinkedHashMap<>(current.asMap());
         if (!timersByPriority)
         {
             values.remove("timersByPriority");               // as an older engine's ENGINE_STARTED carries them
+        }
+        if (!timersByPriority || !droppedByLive)
+        {
+            values.remove("timersDroppedByLive");
         }
         final Settings settings = Settings.fromMap(values, current);
         assertThat(settings.timerFiresPerTick()).isEqualTo(4);
@@ -332,7 +383,7 @@ class SequencerTimerOrderTest
     /** A second sequencer fed the whole journal, as an engine opening it would be: it decides every derived record the same. */
     private Sequencer replayMatches()
     {
-        final Sequencer replayed = new Sequencer(settings(true), new HandlerRegistry(List.of()), lookup);
+        final Sequencer replayed = new Sequencer(settings(true), new HandlerRegistry(List.of()), lookup);   // the journal's win
         try (JournalReader all = journal.newReader())
         {
             all.readToEnd(record -> replayed.apply(record, new Effects()));

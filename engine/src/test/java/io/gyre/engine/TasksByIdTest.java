@@ -100,4 +100,28 @@ class TasksByIdTest
     {
         assertThatThrownBy(() -> new TasksById(1000)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("1000");
     }
+
+    @Test
+    void shouldGiveTheOverflowsRoomBackOnceTheTasksThatOverflowedEnd()
+    {
+        final TasksById byId = new TasksById(1 << 10);
+        final int tasks = 100_000;
+        for (long id = 1; id <= tasks; id++)
+        {
+            byId.put(id, new TaskRecord());
+        }
+        assertThat(byId.overflowed()).isEqualTo(tasks - (1 << 10));
+        final int grown = byId.overflowCapacity();
+        assertThat(grown).isGreaterThanOrEqualTo(2 * (tasks - (1 << 10)));
+        for (long id = 1; id <= tasks - 100; id++)
+        {
+            assertThat(byId.remove(id)).isNotNull();
+        }
+        assertThat(byId.size()).isEqualTo(100);
+        assertThat(byId.overflowCapacity()).as("compacted as it emptied (from %d)", grown).isLessThanOrEqualTo(4096);
+        for (long id = tasks - 99; id <= tasks; id++)
+        {
+            assertThat(byId.get(id)).isNotNull();
+        }
+    }
 }

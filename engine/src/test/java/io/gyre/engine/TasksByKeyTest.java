@@ -100,4 +100,39 @@ class TasksByKeyTest
         }
         return found;
     }
+
+    @Test
+    void shouldHalveItsBucketsAsABurstOfTasksEndsAndStillFindTheRest()
+    {
+        final Random random = new Random(11);
+        final TasksByKey byKey = new TasksByKey(TasksByKey.INITIAL_BUCKETS);
+        final List<TaskRecord> live = new ArrayList<>();
+        for (int i = 0; i < 200_000; i++)
+        {
+            final TaskRecord r = new TaskRecord();
+            r.keyHash = random.nextLong();
+            byKey.add(r);
+            live.add(r);
+        }
+        assertThat(byKey.buckets()).isGreaterThanOrEqualTo(400_000);
+        while (live.size() > 10)
+        {
+            final TaskRecord r = live.remove(live.size() - 1 - random.nextInt(Math.min(live.size(), 100)));
+            assertThat(byKey.remove(r)).isTrue();
+            assertThat(byKey.buckets()).as("at most eight buckets a task, or the initial number")
+                .isLessThanOrEqualTo(Math.max(TasksByKey.INITIAL_BUCKETS, 8 * byKey.size() + 8));
+            if (live.size() % 9_973 == 0)
+            {
+                for (final TaskRecord left : live)
+                {
+                    assertThat(matching(byKey, left.keyHash)).contains(left);
+                }
+            }
+        }
+        assertThat(byKey.buckets()).isEqualTo(TasksByKey.INITIAL_BUCKETS);
+        for (final TaskRecord left : live)
+        {
+            assertThat(matching(byKey, left.keyHash)).contains(left);
+        }
+    }
 }
