@@ -32,6 +32,8 @@ abstract class AttemptContext implements TaskContext
     protected final SubmissionKeys keys;
     protected final UnsafeBuffer payload = new UnsafeBuffer(0, 0);
     protected Blob output;
+    /** The capacity this attempt last asked {@link #outputBuffer} for, -1 before it asks: what {@link #succeed(int)} may report. */
+    private int outputAsked = -1;
     protected long taskId;
     protected int attempt;
     protected int handlerId;
@@ -82,6 +84,7 @@ abstract class AttemptContext implements TaskContext
         this.errorKind = 0;
         this.message = null;
         this.allocatedBytes = 0;
+        this.outputAsked = -1;
         this.payloadLength = 0;
         this.stop = false;
         this.stoppedAs = null;
@@ -375,6 +378,10 @@ abstract class AttemptContext implements TaskContext
             throw TaskFailure.permanent("output of " + capacity + " bytes exceeds maxOutputBytes=" + maxOutputBytes);
         }
         allocatedBytes += output.reserve(capacity);
+        // the buffer is reused (the ring event's, or the pool thread's): what an earlier attempt, maybe another tenant's
+        // task, wrote there must not become this one's output when it reports more than it wrote
+        output.clear(capacity);
+        outputAsked = capacity;
         return output.buffer();
     }
 
@@ -385,10 +392,12 @@ abstract class AttemptContext implements TaskContext
         {
             return;
         }
-        if (length < 0 || length > output.capacity() || length > maxOutputBytes)
+        if (length < 0 || length > outputAsked || length > maxOutputBytes)
         {
-            failWith(FailedRecord.KIND_PERMANENT, "output of " + length + " bytes exceeds " +
-                (length > maxOutputBytes ? "maxOutputBytes=" + maxOutputBytes : "the reserved output buffer of " + output.capacity()));
+            failWith(FailedRecord.KIND_PERMANENT, length < 0 ? "succeed(" + length + "): an output length cannot be negative" :
+                length > maxOutputBytes ? "output of " + length + " bytes exceeds maxOutputBytes=" + maxOutputBytes :
+                outputAsked < 0 ? "succeed(" + length + ") reports bytes of outputBuffer, which the attempt never asked for" :
+                "output of " + length + " bytes exceeds the " + outputAsked + " bytes asked of outputBuffer");
             return;
         }
         output.length(length);

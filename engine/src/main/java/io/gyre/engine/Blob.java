@@ -70,6 +70,12 @@ final class Blob
         return allocated;
     }
 
+    /** Zero the first {@code count} bytes (at most the capacity). */
+    void clear(final int count)
+    {
+        java.util.Arrays.fill(bytes, 0, Math.min(count, bytes.length), (byte)0);
+    }
+
     void length(final int value)
     {
         length = value;

@@ -72,7 +72,11 @@ public interface TaskContext
      */
     MutableDirectBuffer outputBuffer(int capacity) throws TaskFailure;
 
-    /** Succeed with the first {@code length} bytes of {@link #outputBuffer}. */
+    /**
+     * Succeed with the first {@code length} bytes of {@link #outputBuffer}: at most the capacity this attempt last asked
+     * it for (more, or a call without asking, fails the attempt permanently). Bytes of it the handler did not write are
+     * zeros.
+     */
     void succeed(int length);
 
     /** Succeed with a copy of these bytes as the output. */

@@ -392,6 +392,105 @@ class ExecutionModesTest extends EngineTestSupport
             .containsEntry(RecordType.STARTED, 1L);
     }
 
+    /**
+     * The output buffer is reused from attempt to attempt (the ring event's, the pool thread's): an attempt that reports
+     * more of it than it asked for fails, and bytes it asked for but did not write are zeros, never an earlier attempt's
+     * output (an outside check read another tenant's output, 200 bytes of it, back as its own in BLOCKING and CPU modes).
+     */
+    @Test
+    void shouldNeverReportAnEarlierAttemptsOutputFromTheReusedOutputBuffer() throws Exception
+    {
+        final List<TaskHandler> handlers = new ArrayList<>();
+        for (final ExecutionMode mode : ExecutionMode.values())
+        {
+            handlers.add(new BufferWriter("secret-" + mode, mode));
+            handlers.add(new BufferWriter("peek-" + mode, mode));
+        }
+        open(b ->
+        {
+            handlers.forEach(b::handler);
+            b.blockingPoolThreads(1).cpuPoolThreads(1).defaultMaxAttempts(1).ringSize(64).timerFiresPerTick(4);
+        });
+        int n = 0;
+        for (final ExecutionMode mode : ExecutionMode.values())
+        {
+            for (int round = 0; round < 3; round++)
+            {
+                final Outcome secret = get(engine.submit(new TaskRequest().key("s" + n++).type("secret-" + mode).tenant("A")
+                    .payload("SECRET-of-tenant-A-" + "x".repeat(180))));
+                assertThat(secret.state()).isEqualTo(SUCCEEDED);
+                assertThat(secret.outputAsString()).startsWith("SECRET");
+
+                final Outcome over = get(engine.submit(new TaskRequest().key("o" + n++).type("peek-" + mode).tenant("B").payload("over")));
+                assertThat(over.state()).as(mode + ": succeed(200) after outputBuffer(1)").isEqualTo(DEAD_LETTERED);
+                assertThat(over.error()).isEqualTo("output of 200 bytes exceeds the 1 bytes asked of outputBuffer");
+
+                final Outcome unasked = get(engine.submit(new TaskRequest().key("u" + n++).type("peek-" + mode).tenant("B").payload("unasked")));
+                assertThat(unasked.state()).as(mode + ": succeed(5) without outputBuffer").isEqualTo(DEAD_LETTERED);
+                assertThat(unasked.error()).isEqualTo("succeed(5) reports bytes of outputBuffer, which the attempt never asked for");
+
+                final Outcome unwritten = get(engine.submit(new TaskRequest().key("w" + n++).type("peek-" + mode).tenant("B").payload("unwritten")));
+                assertThat(unwritten.state()).as(mode + ": outputBuffer(200) unwritten").isEqualTo(SUCCEEDED);
+                assertThat(unwritten.output()).as(mode + ": what was not written").isEqualTo(new byte[200]);
+            }
+        }
+    }
+
+    /**
+     * Writes its payload through the output buffer; or, as told by its payload, reports more than it asked for
+     * ({@code over}), reports without asking ({@code unasked}), or asks for 200 bytes and reports them unwritten
+     * ({@code unwritten}). Reports before {@code execute} returns, in every mode.
+     */
+    private static final class BufferWriter implements TaskHandler
+    {
+        private final String type;
+        private final ExecutionMode mode;
+
+        BufferWriter(final String type, final ExecutionMode mode)
+        {
+            this.type = type;
+            this.mode = mode;
+        }
+
+        @Override
+        public String type()
+        {
+            return type;
+        }
+
+        @Override
+        public ExecutionMode executionMode()
+        {
+            return mode;
+        }
+
+        @Override
+        public void execute(final TaskContext context) throws Exception
+        {
+            final String payload = context.payload().getStringWithoutLengthUtf8(0, context.payloadLength());
+            switch (payload)
+            {
+                case "over" ->
+                {
+                    context.outputBuffer(1);
+                    context.succeed(200);
+                }
+                case "unasked" -> context.succeed(5);
+                case "unwritten" ->
+                {
+                    context.outputBuffer(200);
+                    context.succeed(200);
+                }
+                default ->
+                {
+                    final byte[] bytes = payload.getBytes(StandardCharsets.UTF_8);
+                    context.outputBuffer(bytes.length).putBytes(0, bytes);
+                    context.succeed(bytes.length);
+                }
+            }
+        }
+    }
+
     @Test
     void shouldRunCpuTasksOnTheCpuPool() throws Exception
     {
