@@ -122,6 +122,23 @@ final class ExecuteStage implements EventHandler<RingEvent>
         }
     }
 
+    /**
+     * Publish the results ASYNC handlers reported on this thread after this stage had passed {@code sequence}: with the
+     * publish stage on the same thread, an outcome listener or a future's callback it runs may report an attempt (an
+     * ASYNC handler waiting for another task's outcome), and nothing else would publish it before the next event came
+     * (an idle engine would let the attempt time out).
+     *
+     * @param sequence the event both stages have finished.
+     */
+    void publishReportedAfter(final long sequence)
+    {
+        if (asyncs.hasReady())
+        {
+            currentSequence = sequence + 1;
+            asyncs.drainReady(publishAsync);
+        }
+    }
+
     private void dispatch(final RingEvent e, final Effects fx, final int i, final long sequence)
     {
         final long taskId = fx.dispatchTaskId(i);

@@ -122,6 +122,10 @@ final class FusedStage implements EventHandler<RingEvent>
         if (publish != null)
         {
             publish.onEvent(event, sequenceNumber, endOfBatch);
+            if (execute != null)
+            {
+                execute.publishReportedAfter(sequenceNumber);
+            }
         }
     }
 }

@@ -393,6 +393,55 @@ class ExecutionModesTest extends EngineTestSupport
     }
 
     /**
+     * An ASYNC handler that reports from an outcome listener of a task it submitted: the listener runs on the engine's
+     * execute-and-publish thread, where reports wait to be published through the stage's own claim path; they must be
+     * published then, not when the next event happens to come (an idle engine timed the attempt out, three times, and
+     * dead-lettered a task whose report had come within a millisecond: an outside check).
+     */
+    @Test
+    void shouldPublishAnAsyncReportMadeFromAnOutcomeListenerOfAnotherTask() throws Exception
+    {
+        final Engine[] self = new Engine[1];
+        final TaskHandler parent = new TaskHandler()
+        {
+            @Override
+            public String type()
+            {
+                return "parent";
+            }
+
+            @Override
+            public ExecutionMode executionMode()
+            {
+                return ExecutionMode.ASYNC;
+            }
+
+            @Override
+            public void execute(final TaskContext context)
+            {
+                final String child = "child-" + context.taskId();
+                self[0].submit(new TaskRequest().key(child).type("echo").payload("from " + child), new OutcomeListener()
+                {
+                    @Override
+                    public void onOutcome(final TaskOutcome outcome)
+                    {
+                        context.succeed(outcome.outputBuffer(), outcome.outputOffset(), outcome.outputLength());
+                    }
+                });
+            }
+        };
+        self[0] = open(b -> b.handler(parent));
+        for (int i = 0; i < 3; i++)
+        {
+            final Outcome outcome = get(engine.submit(new TaskRequest().key("p" + i).type("parent").timeoutMillis(3_000).maxAttempts(1)));
+            assertThat(outcome.state()).as(outcome.toString()).isEqualTo(SUCCEEDED);
+            assertThat(outcome.attempts()).isEqualTo(1);
+            assertThat(outcome.outputAsString()).startsWith("from child-");
+        }
+        assertThat(closeAndReplay()).replaysDeterministically();
+    }
+
+    /**
      * The output buffer is reused from attempt to attempt (the ring event's, the pool thread's): an attempt that reports
      * more of it than it asked for fails, and bytes it asked for but did not write are zeros, never an earlier attempt's
      * output (an outside check read another tenant's output, 200 bytes of it, back as its own in BLOCKING and CPU modes).
