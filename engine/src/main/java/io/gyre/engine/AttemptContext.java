@@ -392,7 +392,7 @@ abstract class AttemptContext implements TaskContext
         {
             return;
         }
-        if (length < 0 || length > outputAsked || length > maxOutputBytes)
+        if (length < 0 || length > Math.max(outputAsked, 0) || length > maxOutputBytes)
         {
             failWith(FailedRecord.KIND_PERMANENT, length < 0 ? "succeed(" + length + "): an output length cannot be negative" :
                 length > maxOutputBytes ? "output of " + length + " bytes exceeds maxOutputBytes=" + maxOutputBytes :

@@ -74,8 +74,8 @@ public interface TaskContext
 
     /**
      * Succeed with the first {@code length} bytes of {@link #outputBuffer}: at most the capacity this attempt last asked
-     * it for (more, or a call without asking, fails the attempt permanently). Bytes of it the handler did not write are
-     * zeros.
+     * it for (more, or more than 0 without asking, fails the attempt permanently). Bytes of it the handler did not write
+     * are zeros.
      */
     void succeed(int length);
 

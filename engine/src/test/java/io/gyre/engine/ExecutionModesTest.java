@@ -478,6 +478,10 @@ class ExecutionModesTest extends EngineTestSupport
                 assertThat(unasked.state()).as(mode + ": succeed(5) without outputBuffer").isEqualTo(DEAD_LETTERED);
                 assertThat(unasked.error()).isEqualTo("succeed(5) reports bytes of outputBuffer, which the attempt never asked for");
 
+                final Outcome empty = get(engine.submit(new TaskRequest().key("e" + n++).type("peek-" + mode).tenant("B").payload("empty")));
+                assertThat(empty.state()).as(mode + ": succeed(0) without outputBuffer, as noop does").isEqualTo(SUCCEEDED);
+                assertThat(empty.output()).isEmpty();
+
                 final Outcome unwritten = get(engine.submit(new TaskRequest().key("w" + n++).type("peek-" + mode).tenant("B").payload("unwritten")));
                 assertThat(unwritten.state()).as(mode + ": outputBuffer(200) unwritten").isEqualTo(SUCCEEDED);
                 assertThat(unwritten.output()).as(mode + ": what was not written").isEqualTo(new byte[200]);
@@ -487,7 +491,7 @@ class ExecutionModesTest extends EngineTestSupport
 
     /**
      * Writes its payload through the output buffer; or, as told by its payload, reports more than it asked for
-     * ({@code over}), reports without asking ({@code unasked}), or asks for 200 bytes and reports them unwritten
+     * ({@code over}), reports without asking ({@code unasked}; {@code empty}: none), or asks for 200 bytes and reports them unwritten
      * ({@code unwritten}). Reports before {@code execute} returns, in every mode.
      */
     private static final class BufferWriter implements TaskHandler
@@ -525,6 +529,7 @@ class ExecutionModesTest extends EngineTestSupport
                     context.succeed(200);
                 }
                 case "unasked" -> context.succeed(5);
+                case "empty" -> context.succeed(0);
                 case "unwritten" ->
                 {
                     context.outputBuffer(200);
