@@ -226,6 +226,64 @@ class ClientEdgeTest
             .hasMessageContaining("ask its status by key");
     }
 
+    /**
+     * A server restarted with another auth token refuses the reconnect AUTH_FAILED, then is put right: the client keeps
+     * reconnecting, and the accepted submission gets its task's outcome (an outside check found the client dead for good
+     * after one such refusal, failing every request with it, the accepted one without saying it was accepted).
+     */
+    @Test
+    void shouldKeepReconnectingAfterAHandshakeRefusedForGoodOnceConnected() throws Exception
+    {
+        final List<Long> accepted = new CopyOnWriteArrayList<>();
+        final java.util.concurrent.CountDownLatch acceptedSeen = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress()))
+        {
+            final CompletableFuture<Void> serving = script(() ->
+            {
+                try (Connection first = new Connection(server))
+                {
+                    first.welcome();
+                    final long correlation = first.nextSubmit();
+                    first.send(out -> Frames.accepted(out, correlation, TASK));
+                    acceptedSeen.await(10, TimeUnit.SECONDS);
+                }
+                for (int refused = 0; refused < 3; refused++)
+                {
+                    try (Connection wrongToken = new Connection(server))
+                    {
+                        assertThat(wrongToken.read()[0]).isEqualTo(Protocol.HELLO);
+                        wrongToken.send(out -> Frames.complaint(out, Protocol.ERROR, 0, 3 /* AUTH_FAILED */, "wrong auth token"));
+                    }
+                }
+                try (Connection putRight = new Connection(server))
+                {
+                    putRight.welcome();
+                    final long resent = putRight.nextSubmit();
+                    final byte[] output = "x".getBytes(StandardCharsets.UTF_8);
+                    putRight.send(out -> Frames.result(out, resent, TASK, TaskState.SUCCEEDED.code(), 0, 1, 1, 2, 3, 0, 0,
+                        new UnsafeBuffer(output), 0, output.length));
+                    final long next = putRight.nextSubmit();
+                    putRight.send(out -> Frames.result(out, next, TASK + 1, TaskState.SUCCEEDED.code(), 0, 1, 1, 2, 3, 0, 0,
+                        new UnsafeBuffer(output), 0, output.length));
+                    done.await(10, TimeUnit.SECONDS);
+                }
+            });
+            try (GyreClient client = client(server.getLocalPort()))
+            {
+                final CompletableFuture<TaskResult> result = client.submit(Submission.of("k", "echo").payload("x").onAccepted(accepted::add));
+                await().until(() -> accepted.size() == 1);
+                acceptedSeen.countDown();
+                final TaskResult outcome = result.get(10, TimeUnit.SECONDS);
+                assertThat(outcome.succeeded()).isTrue();
+                assertThat(outcome.taskId()).isEqualTo(TASK);
+                assertThat(client.submit(Submission.of("k2", "echo").payload("x")).get(10, TimeUnit.SECONDS).taskId()).isEqualTo(TASK + 1);
+                done.countDown();
+                serving.get(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
     private static long clientThreads()
     {
         return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("gyre-client-") && t.isAlive()).count();

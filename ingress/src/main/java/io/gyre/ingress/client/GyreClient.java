@@ -72,7 +72,11 @@ import static io.gyre.ingress.protocol.Protocol.*;
  * (BUSY, SHUTTING_DOWN, JOURNAL_UNAVAILABLE, CAPACITY...) is sent again after a delay from 50 ms doubling to 1 s, each
  * drawn at random from its second half (so that refused resends do not come back together), within the
  * request timeout; one refused for good (the type unknown to a restarted server) fails the future saying the task was
- * accepted, and its id: ask its status by key.
+ * accepted, and its id: ask its status by key. A reconnect the server refuses (a server restarted with another auth
+ * token) is tried again with backoff like a server that is down; requests wait for it, within their timeouts.
+ * <p>
+ * All of this holds while the server keeps its journal: a server started on another journal (a fresh one) knows none
+ * of the keys, and runs a resent submission as a new task, whose id is not the one {@code onAccepted} gave.
  * <p>
  * Futures complete on the client's I/O thread: do not block in their callbacks (use the async variants).
  * Thread safety: every public method may be called from any thread.
@@ -113,6 +117,8 @@ public final class GyreClient implements AutoCloseable
     private long serverIdleNanos = Long.MAX_VALUE;
     private int serverMaxFrame = Integer.MAX_VALUE;
     private GyreClientException fatal;
+    /** Whether a handshake ever succeeded (on the I/O thread): a refusal for good only ends the client before one. */
+    private boolean welcomedOnce;
     /**
      * The server's last ERROR (TOO_MANY_CONNECTIONS, SHUTTING_DOWN...) since the last WELCOME, when nothing came
      * after it (a failed TCP connect clears it: the server said nothing then): why the client is not connected.
@@ -147,10 +153,13 @@ public final class GyreClient implements AutoCloseable
     }
 
     /**
-     * Connect and handshake, waiting for the server's WELCOME up to the connect timeout. A server that refuses the
-     * client for good ({@code AUTH_FAILED}, {@code UNSUPPORTED_VERSION}) fails it at once; one that answers with
-     * another ERROR ({@code TOO_MANY_CONNECTIONS}: it may have room a moment later) is tried again with backoff until
-     * the connect timeout, and then fails it with that reason.
+     * Connect and handshake, waiting for the server's WELCOME up to the connect timeout. The first connection is tried
+     * once: nothing listening (connection refused) fails it at once ({@code cannot connect to ...}), so an application
+     * that may start before its server (which listens only once its journal is replayed) retries this call itself. A
+     * server that refuses the client for good ({@code AUTH_FAILED}, {@code UNSUPPORTED_VERSION}) fails it at once; one
+     * that answers with another ERROR ({@code TOO_MANY_CONNECTIONS}: it may have room a moment later) is tried again
+     * with backoff until the connect timeout, and then fails it with that reason. Once connected, a lost connection is
+     * reconnected with backoff whatever the server says (see the class comment).
      *
      * @throws GyreClientException when the server cannot be reached in time or refuses the handshake; its
      *     {@link GyreClientException#code() code} is the server's when the server's last word was an ERROR frame.
@@ -661,6 +670,14 @@ public final class GyreClient implements AutoCloseable
         return refusal == null ? new GyreClientException(text) : new GyreClientException(text + ": " + refusal.getMessage(), refusal.code(), null);
     }
 
+    /** A given-up submission the server had accepted says so: its task is journaled, and runs, whatever the client heard. */
+    private static String acceptedNote(final Call call, final String text)
+    {
+        return call instanceof SubmitCall submit && submit.acceptedTaskId != 0 ?
+            text + " (task " + submit.acceptedTaskId + ", key " + submit.submission.key + ", was accepted: it is journaled and runs; " +
+                "ask its status by key)" : text;
+    }
+
     /** A request given up for want of a connection: with the server's reason and code when its last word was an ERROR. */
     private GyreClientException notConnected(final String text)
     {
@@ -692,6 +709,7 @@ public final class GyreClient implements AutoCloseable
         serverMaxFrame = body.getInt(body.readerIndex() + WELCOME_MAX_FRAME);
         serverIdleNanos = TimeUnit.MILLISECONDS.toNanos(body.getUnsignedInt(body.readerIndex() + WELCOME_IDLE_TIMEOUT));
         ready = true;
+        welcomedOnce = true;
         reconnectAttempt = 0;
         disconnectedSince = 0;
         lastServerError = null;
@@ -779,13 +797,13 @@ public final class GyreClient implements AutoCloseable
             if (disconnected && now - waitingSince > giveUp)
             {
                 calls.remove();
-                call.fail(notConnected("no connection to " + config.host() + ":" + config.port() + " for " + config.reconnectGiveUp()));
+                call.fail(notConnected(acceptedNote(call, "no connection to " + config.host() + ":" + config.port() + " for " + config.reconnectGiveUp())));
             }
             else if (now - call.deadline > 0)
             {
                 calls.remove();
-                call.fail(ready ? new GyreClientException("no answer within " + config.requestTimeout()) :
-                    notConnected("no answer within " + config.requestTimeout() + " (not connected)"));
+                call.fail(ready ? new GyreClientException(acceptedNote(call, "no answer within " + config.requestTimeout())) :
+                    notConnected(acceptedNote(call, "no answer within " + config.requestTimeout() + " (not connected)")));
             }
             else if (ready && call instanceof SubmitCall submit && submit.resendAt != 0 && now - submit.resendAt >= 0)
             {
@@ -829,8 +847,9 @@ public final class GyreClient implements AutoCloseable
         final String message = body.toString(at + COMPLAINT_FIXED, Math.min(length, body.readableBytes() - COMPLAINT_FIXED), StandardCharsets.UTF_8);
         final ErrorCode error = ErrorCode.fromCode(code);
         final String text = "server " + config.host() + ":" + config.port() + " says " + (error != null ? error : "error " + code) + ": " + message;
-        if (error == ErrorCode.AUTH_FAILED || error == ErrorCode.UNSUPPORTED_VERSION || error == ErrorCode.BAD_MAGIC)
+        if ((error == ErrorCode.AUTH_FAILED || error == ErrorCode.UNSUPPORTED_VERSION || error == ErrorCode.BAD_MAGIC) && !welcomedOnce)
         {
+            // refused for good before the first handshake: connect() fails with it
             fatal = new GyreClientException(text, error, null);
             firstWelcome.completeExceptionally(fatal);
             failAll(fatal);
@@ -839,8 +858,11 @@ public final class GyreClient implements AutoCloseable
         {
             final GyreClientException previous = lastServerError;
             lastServerError = new GyreClientException(text, error, null);
+            // after a handshake, even a refusal for good (a server restarted with another auth token or version) is
+            // tried again with backoff like any other: it may be put right, and the requests wait for it as for a
+            // server that is down, failing with this reason when they give up
             if (error == ErrorCode.SHUTTING_DOWN || error == ErrorCode.IDLE_TIMEOUT ||
-                previous != null && previous.code() == error && error == ErrorCode.TOO_MANY_CONNECTIONS ||
+                previous != null && previous.code() == error ||
                 error == ErrorCode.TOO_MANY_CONNECTIONS && !firstWelcome.isDone())
             {
                 // expected, or said already: the server still has no room (the client retries with backoff); before the
