@@ -206,6 +206,9 @@ public final class JournalReader implements AutoCloseable
                 final int length = (int)remaining;
                 document.wrap(bytes.addressForRead(start, length), length);
                 endChecked = false;
+                // what was found unfinished at an earlier end was a document being written (a live journal): it is not
+                // the tail any more
+                unfinished = null;
                 final int slot = ahead == null ? -1 : ahead.verified(dc.index(), length);
                 handler.onDocument(document, dc.index(), slot);
                 delivered += readDocument(dc.index(), handler, slot >= 0);
@@ -314,7 +317,7 @@ public final class JournalReader implements AutoCloseable
     private void checkNothingUnreachable()
     {
         checkWriterNotPast(tailer.index());
-        if (blocked != null)
+        if (blocked != null || !atEnd)
         {
             return;   // asking the queue for its last index would start from the unreadable document
         }
@@ -417,6 +420,18 @@ public final class JournalReader implements AutoCloseable
         if (position <= 0 || written < position || (written == position && unfinished != null))
         {
             return;   // the last committed document was read (or, at the reading position, is one left unfinished)
+        }
+        // a journal being written (gyre replay while an engine has it open): the writer may have committed documents
+        // since the read ended. Its position was taken before this look, so a document it had committed there by then
+        // is readable now; only one that is not is damage (an outside check saw live journals called corrupted)
+        try (DocumentContext dc = tailer.readingDocument())
+        {
+            if (dc.isPresent())
+            {
+                dc.rollbackOnClose();
+                atEnd = false;   // written since: read on
+                return;
+            }
         }
         blocked = new JournalProblem(JournalProblem.Kind.CORRUPTION, reached, 0, 0, "reading stops at byte " + position +
             " of " + file.getName() + " (before document 0x" + Long.toHexString(reached) + "), but the queue's writer had " +
