@@ -455,7 +455,9 @@ public final class Engine implements AutoCloseable
 
     /**
      * Submit a task; the listener hears that it was accepted, then its outcome (or that it was refused).
-     * Blocks while the ring is at its admission limit (backpressure). Allocates nothing.
+     * Blocks while the ring is at its admission limit (backpressure). Allocates nothing. The listener is called on the
+     * engine's publish thread and must return quickly: every other task's outcome waits while it blocks (see
+     * {@link OutcomeListener}); hand slow work to a thread of your own.
      *
      * @throws InvalidTaskException when the request is malformed (nothing is journaled).
      * @throws EngineClosedException when the engine is closing.

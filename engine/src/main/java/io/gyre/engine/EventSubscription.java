@@ -31,6 +31,7 @@ public final class EventSubscription implements AutoCloseable
     private final long id;
     private final EventFilter filter;
     private final TaskEventListener listener;
+    private final RepeatedWarnings listenerFailures = new RepeatedWarnings();
     private final Executor executor;
     private final boolean ownsExecutor;
     private final int maxQueued;
@@ -338,7 +339,7 @@ public final class EventSubscription implements AutoCloseable
         }
         catch (final RuntimeException ex)
         {
-            LOG.warn("status event listener of subscription {} ({}) failed", id, filter, ex);
+            listenerFailed("at the end of a batch", ex);
         }
         finally
         {
@@ -359,6 +360,20 @@ public final class EventSubscription implements AutoCloseable
         }
     }
 
+    /** A listener that throws on every event is warned of once a minute at most (on the subscription's executor). */
+    private void listenerFailed(final String when, final RuntimeException ex)
+    {
+        final long since = listenerFailures.occurred(System.nanoTime());
+        if (since > 0)
+        {
+            LOG.warn("status event listener of subscription {} ({}) failed {}{}", id, filter, when, RepeatedWarnings.since(since), ex);
+        }
+        else
+        {
+            LOG.debug("status event listener of subscription {} ({}) failed {}", id, filter, when, ex);
+        }
+    }
+
     private void deliver(final Object item)
     {
         try
@@ -375,7 +390,7 @@ public final class EventSubscription implements AutoCloseable
         }
         catch (final RuntimeException ex)
         {
-            LOG.warn("status event listener of subscription {} ({}) failed on {}", id, filter, item, ex);
+            listenerFailed("on " + item, ex);
         }
     }
 

@@ -30,6 +30,7 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
     private final java.util.function.Consumer<Requests.DeadLetterQuery<?>> deadLetters;
     private final HandlerRegistry registry;
     private long listenerFailures;
+    private final RepeatedWarnings listenerWarnings = new RepeatedWarnings();
 
     // listeners that asked to hear the end of a batch and were given replies in this one
     private BatchingOutcomeListener[] enlisted = new BatchingOutcomeListener[64];
@@ -89,7 +90,9 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
      */
     private void listenerFailed(final RingEvent e, final Effects fx, final int i, final Throwable t)
     {
-        final org.slf4j.spi.LoggingEventBuilder line = LOG.atWarn().setCause(t);
+        // a listener that throws on every outcome must not flood the log at the engine's rate
+        final long since = listenerWarnings.occurred(System.nanoTime());
+        final org.slf4j.spi.LoggingEventBuilder line = (since > 0 ? LOG.atWarn() : LOG.atDebug()).setCause(t);
         if (!TaskLog.enabled(line))
         {
             return;
@@ -98,7 +101,8 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
         final TaskState state = fx.replyState(i);
         final String type = e.kind == RingEvent.SUBMIT && e.journaled && taskId == e.eventId ? registry.typeOf(e.handlerId) : null;
         TaskLog.task(line, taskId, TaskLog.keyOf(e), type, state == null ? 0 : fx.replyAttempts(i), state)
-            .log("a listener threw on the reply to the task (correlation {}); the engine goes on", fx.replyCorrelation(i));
+            .log("a listener threw on the reply to the task (correlation {}); the engine goes on{}", fx.replyCorrelation(i),
+                RepeatedWarnings.since(since));
     }
 
     private void enlist(final Object target)
