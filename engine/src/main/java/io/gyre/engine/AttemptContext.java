@@ -439,7 +439,8 @@ abstract class AttemptContext implements TaskContext
     @Override
     public void fail(final boolean retryable, final String reason)
     {
-        failWith(retryable ? FailedRecord.KIND_RETRYABLE : FailedRecord.KIND_PERMANENT, reason);
+        failWith(retryable ? FailedRecord.KIND_RETRYABLE : FailedRecord.KIND_PERMANENT,
+            reason == null || reason.isEmpty() ? "failed (the handler gave no reason)" : reason);
     }
 
     /**

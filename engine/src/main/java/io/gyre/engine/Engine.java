@@ -306,8 +306,8 @@ public final class Engine implements AutoCloseable
         if (!lookup.readRecordAt(position.documentIndex(), position.offsetInDocument(), record -> found[0] = record.eventId()) ||
             found[0] != position.eventId())
         {
-            throw new IllegalStateException("the journal has no record " + position.eventId() + " at document " +
-                position.documentIndex() + " offset " + position.offsetInDocument() + " (a snapshot of another journal, or taken past where this one was since cut: a torn tail)");
+            throw new IllegalStateException("the journal has no record " + position.eventId() + " at document 0x" +
+                Long.toHexString(position.documentIndex()) + " offset " + position.offsetInDocument() + " (a snapshot of another journal, or taken past where this one was since cut: a torn tail)");
         }
     }
 
@@ -592,6 +592,25 @@ public final class Engine implements AutoCloseable
         return publish(kind, bytes, new Requests.StatusRequest(new String(bytes, StandardCharsets.UTF_8)), false);
     }
 
+    /** A type name as a message shows it: characters outside printable ASCII (types are made of it) as {@code \\uXXXX}. */
+    private static String printable(final String type)
+    {
+        final StringBuilder shown = new StringBuilder(type.length());
+        for (int i = 0; i < type.length(); i++)
+        {
+            final char c = type.charAt(i);
+            if (c >= 0x20 && c < 0x7F)
+            {
+                shown.append(c);
+            }
+            else
+            {
+                shown.append(String.format("\\u%04x", (int)c));
+            }
+        }
+        return shown.toString();
+    }
+
     private void validateKey(final byte[] bytes)
     {
         if (bytes.length == 0 || bytes.length > config.maxKeyBytes())
@@ -603,7 +622,11 @@ public final class Engine implements AutoCloseable
     private CompletableFuture<TaskStatus> keyed(final int kind, final String key)
     {
         // a key UTF-8 cannot encode (an unpaired surrogate) would be asked for as another ("?"): refused by name
-        return keyed(kind, key == null ? new byte[0] : TaskRequest.utf8("key", key));
+        if (key == null)
+        {
+            throw new InvalidTaskException("key", "key is required (it is null)");
+        }
+        return keyed(kind, TaskRequest.utf8("key", key));
     }
 
     private CompletableFuture<TaskStatus> keyed(final int kind, final byte[] bytes)
@@ -829,7 +852,7 @@ public final class Engine implements AutoCloseable
         final boolean uninstalled = request.handlerId(registry) == HandlerRegistry.UNKNOWN;
         if (uninstalled && !uninstalledTypes.contains(type))
         {
-            throw new InvalidTaskException("type", "type=" + type + " is not a registered task type (registered: " + registry.names() + ")");
+            throw new InvalidTaskException("type", "type=" + printable(type) + " is not a registered task type (registered: " + registry.names() + ")");
         }
         final int keyLength = request.key().capacity();
         if (keyLength == 0)

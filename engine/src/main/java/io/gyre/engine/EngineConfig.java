@@ -483,6 +483,10 @@ public record EngineConfig(
         /** The clock the journal stage stamps events with; default the system clock. */
         public Builder clock(final EpochNanoClock value)
         {
+            if (value == null)
+            {
+                throw invalid("clock", null, "must be set");
+            }
             clock = value;
             return this;
         }
@@ -600,8 +604,15 @@ public record EngineConfig(
             }
             range("maxAsyncInFlight", maxAsyncInFlight, 1, 10_000_000);
             range("maxWaitersPerTask", maxWaitersPerTask, 1, 65_536);
-            range("normalPriorityAdmissionPercent", normalPriorityAdmissionPercent, 1, 100);
-            range("lowPriorityAdmissionPercent", lowPriorityAdmissionPercent, 1, normalPriorityAdmissionPercent);
+            if (normalPriorityAdmissionPercent < 1 || normalPriorityAdmissionPercent > 100)
+            {
+                throw invalid("normalPriorityAdmissionPercent", normalPriorityAdmissionPercent, "must be in [1, 100] (admission(low, normal))");
+            }
+            if (lowPriorityAdmissionPercent < 1 || lowPriorityAdmissionPercent > normalPriorityAdmissionPercent)
+            {
+                throw invalid("lowPriorityAdmissionPercent", lowPriorityAdmissionPercent, "must be in [1, normalPriorityAdmissionPercent=" +
+                    normalPriorityAdmissionPercent + "] (admission(low, normal))");
+            }
             range("defaultTimeoutMillis", defaultTimeoutMillis, 1, Integer.MAX_VALUE);
             range("defaultMaxAttempts", defaultMaxAttempts, 1, 1000);
             range("defaultBackoffInitialMillis", defaultBackoffInitialMillis, 1, 86_400_000);
@@ -624,7 +635,11 @@ public record EngineConfig(
                 throw invalid("timerFiresPerTick", timerFiresPerTick, "must be at most ringSize/16 (" + ringSize / 16 + ")");
             }
             range("maxDeadLetters", maxDeadLetters, 0, 10_000_000);
-            if (closeTimeout == null || closeTimeout.isNegative())
+            if (closeTimeout == null)
+            {
+                throw invalid("closeTimeout", null, "must be set");
+            }
+            if (closeTimeout.isNegative())
             {
                 throw invalid("closeTimeout", closeTimeout, "must not be negative");
             }
@@ -632,17 +647,29 @@ public record EngineConfig(
             {
                 throw invalid("closeTimeout", closeTimeout, "must be at most " + MAX_CLOSE_TIMEOUT);
             }
-            if (abandonAfter == null || abandonAfter.compareTo(Duration.ofMillis(100)) < 0 || abandonAfter.compareTo(Duration.ofDays(1)) > 0)
+            if (abandonAfter == null)
+            {
+                throw invalid("abandonAfter", null, "must be set");
+            }
+            if (abandonAfter.compareTo(Duration.ofMillis(100)) < 0 || abandonAfter.compareTo(Duration.ofDays(1)) > 0)
             {
                 throw invalid("abandonAfter", abandonAfter, "must be at least 100 ms and at most 1 day");
             }
             range("snapshotEveryRecords", snapshotEveryRecords, 1, Long.MAX_VALUE);
-            if (snapshotInterval == null || snapshotInterval.compareTo(Duration.ofSeconds(1)) < 0)
+            if (snapshotInterval == null)
+            {
+                throw invalid("snapshotInterval", null, "must be set");
+            }
+            if (snapshotInterval.compareTo(Duration.ofSeconds(1)) < 0)
             {
                 throw invalid("snapshotInterval", snapshotInterval, "must be at least 1 second");
             }
             range("snapshotsKept", snapshotsKept, 1, 100);
-            if (journalRetention == null || journalRetention.isNegative())
+            if (journalRetention == null)
+            {
+                throw invalid("journalRetention", null, "must be set");
+            }
+            if (journalRetention.isNegative())
             {
                 throw invalid("journalRetention", journalRetention, "must not be negative");
             }

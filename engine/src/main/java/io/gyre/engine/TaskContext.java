@@ -90,7 +90,8 @@ public interface TaskContext
      *
      * @param retryable whether another attempt could succeed.
      * @param message why, for people (at most 1,024 bytes of UTF-8 are kept: a longer one is cut at a character
-     *     boundary and ends with U+2026, {@code …}).
+     *     boundary and ends with U+2026, {@code …}); null or empty is journaled as {@code failed (the handler gave no
+     *     reason)}.
      */
     void fail(boolean retryable, String message);
 }

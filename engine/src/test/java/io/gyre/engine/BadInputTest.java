@@ -105,7 +105,10 @@ class BadInputTest
         try (Engine engine = Engine.open(EngineConfig.builder(dir).maxKeyBytes(32).build()))
         {
             assertThatThrownBy(() -> engine.status("")).isInstanceOf(InvalidTaskException.class).hasMessage("key must be 1 to 32 bytes (was 0)");
-            assertThatThrownBy(() -> engine.cancel((String)null)).isInstanceOf(InvalidTaskException.class);
+            assertThatThrownBy(() -> engine.cancel((String)null)).isInstanceOf(InvalidTaskException.class).hasMessage("key is required (it is null)");
+            assertThatThrownBy(() -> engine.status((String)null)).isInstanceOf(InvalidTaskException.class).hasMessage("key is required (it is null)");
+            assertThatThrownBy(() -> engine.submit(new TaskRequest().key("k").type("e\ud800"))).isInstanceOf(InvalidTaskException.class)
+                .hasMessageStartingWith("type=e\\ud800 is not a registered task type");
             assertThatThrownBy(() -> engine.cancel("x".repeat(33))).isInstanceOf(InvalidTaskException.class)
                 .hasMessage("key must be 1 to 32 bytes (was 33)");
             // a key UTF-8 cannot encode is not asked for as "?", another task's key

@@ -29,6 +29,12 @@ class EngineConfigTest
             of("maxPayloadBytes=-1 must be in [0, 4194304]", b -> b.maxPayloadBytes(-1)),
             of("maxInFlightBytes=10 must be in [max(maxPayloadBytes, maxOutputBytes), 2^40]", b -> b.maxInFlightBytes(10)),
             of("maxLiveTasks=0 must be in [1, 100000000]", b -> b.maxLiveTasks(0)),
+            of("closeTimeout=null must be set", b -> b.closeTimeout(null)),
+            of("abandonAfter=null must be set", b -> b.abandonAfter(null)),
+            of("snapshotInterval=null must be set", b -> b.snapshotInterval(null)),
+            of("journalRetention=null must be set", b -> b.journalRetention(null)),
+            of("lowPriorityAdmissionPercent=101 must be in [1, normalPriorityAdmissionPercent=50] (admission(low, normal))", b -> b.admission(101, 50)),
+            of("normalPriorityAdmissionPercent=0 must be in [1, 100] (admission(low, normal))", b -> b.admission(1, 0)),
             of("outcomeRetention=PT-1S must be between 0 and 3650 days", b -> b.outcomeRetention(Duration.ofSeconds(-1))),
             of("blockingPoolThreads=0 must be in [1, 4096]", b -> b.blockingPoolThreads(0)),
             of("defaultMaxAttempts=0 must be in [1, 1000]", b -> b.defaultMaxAttempts(0)),
@@ -36,19 +42,18 @@ class EngineConfigTest
             of("defaultBackoffJitter=2.0 must be in [0, 1]", b -> b.defaultBackoff(10, 100, 2f, 2f)),
             of("timerFiresPerTick=128 must be at most ringSize/16 (64)", b -> b.ringSize(1024).timerFiresPerTick(128)),
             of("timerFiresPerTick=0 must be in [1, 65536]", b -> b.timerFiresPerTick(0)),
-            of("rollCycle=HOURLY_ISH is not a Chronicle Queue roll cycle (e.g. FAST_DAILY, FAST_HOURLY)", b -> b.rollCycle("HOURLY_ISH")),
+            of("rollCycle=HOURLY_ISH is not a Chronicle Queue roll cycle; valid values: ", b -> b.rollCycle("HOURLY_ISH")),
             of("handler type=echo is registered twice", b -> b.handler(new BuiltInHandlers.Echo()).handler(new BuiltInHandlers.Echo())),
             of("cpuPoolThreads=0 must be in [1, 1024]", b -> b.cpuPoolThreads(0)),
             of("cpuPoolQueue=-1 must be in [0, 65536]", b -> b.cpuPoolQueue(-1)),
             of("cpuPoolQueue=-2147483648 must be in [0, 65536]", b -> b.cpuPoolQueue(Integer.MIN_VALUE)),
             of("blockingPoolQueue=65537 must be in [0, 65536]", b -> b.blockingPoolQueue(65537)),
-            of("lowPriorityAdmissionPercent=96 must be in [1, 95]", b -> b.admission(96, 95)),
+            of("lowPriorityAdmissionPercent=96 must be in [1, normalPriorityAdmissionPercent=95]", b -> b.admission(96, 95)),
             of("normalPriorityAdmissionPercent=101 must be in [1, 100]", b -> b.admission(50, 101)),
             of("maxAsyncInFlight=0 must be in [1, 10000000]", b -> b.maxAsyncInFlight(0)),
             of("closeTimeout=PT-0.001S must not be negative", b -> b.closeTimeout(Duration.ofMillis(-1))),
             of("closeTimeout=PT24H0.001S must be at most PT24H", b -> b.closeTimeout(Duration.ofDays(1).plusMillis(1))),
             of("abandonAfter=PT0.099S must be at least 100 ms and at most 1 day", b -> b.abandonAfter(Duration.ofMillis(99))),
-            of("abandonAfter=null must be at least 100 ms and at most 1 day", b -> b.abandonAfter(null)),
             of("maxDeadLetters=-1 must be in [0, 10000000]", b -> b.maxDeadLetters(-1)),
             of("maxDeadLetters=10000001 must be in [0, 10000000]", b -> b.maxDeadLetters(10_000_001)),
             of("handler setting timeout=5: the name must be a task type, a dot and the setting", b -> b.handlerSetting("timeout", "5")),
@@ -160,6 +165,13 @@ class EngineConfigTest
      * A ring the heap cannot hold is refused by name and value: an outside check found {@code ringSize(1 << 30)}
      * built, and {@code Engine.open} then threw OutOfMemoryError (each slot is an event preallocated with its buffers).
      */
+    @org.junit.jupiter.api.Test
+    void shouldRefuseANullClockNamingIt()
+    {
+        assertThatThrownBy(() -> EngineConfig.builder(dir).clock(null)).isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("clock=null must be set");
+    }
+
     @org.junit.jupiter.api.Test
     void shouldRefuseARingLargerThanTheMaximumOrTheHeap()
     {

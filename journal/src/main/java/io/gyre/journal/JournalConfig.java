@@ -101,6 +101,15 @@ public record JournalConfig(
                 }
             }
         }
-        throw new IllegalArgumentException("rollCycle=" + name + " is not a Chronicle Queue roll cycle (e.g. FAST_DAILY, FAST_HOURLY)");
+        final java.util.Set<String> names = new java.util.TreeSet<>();
+        for (final Class<? extends Enum<?>> family : java.util.List.of(
+            RollCycles.class, LargeRollCycles.class, SparseRollCycles.class, TestRollCycles.class))
+        {
+            for (final Enum<?> constant : family.getEnumConstants())
+            {
+                names.add(constant.name());
+            }
+        }
+        throw new IllegalArgumentException("rollCycle=" + name + " is not a Chronicle Queue roll cycle; valid values: " + String.join(", ", names));
     }
 }

@@ -145,6 +145,13 @@ public final class ReplayCommand implements Callable<Integer>
         {
             options = options.from(fromIndex);
         }
+        if (snapshot != null && !snapshot.toString().equals("latest") && !Files.exists(snapshotFile()))
+        {
+            err.println("gyre replay: no snapshot " + snapshot + (snapshot.getNameCount() == 1 ? " (looked for it as given, and in " +
+                journal.resolve(io.gyre.journal.SnapshotStore.DIRECTORY) + ")" : ""));
+            err.flush();
+            return EXIT_ERROR;
+        }
         if (snapshot != null)
         {
             options = options.fromSnapshot(snapshot.toString().equals("latest") ? JournalReplay.Options.LATEST : snapshotFile());
@@ -353,6 +360,22 @@ public final class ReplayCommand implements Callable<Integer>
         if (!Files.isReadable(directory) || !Files.isExecutable(directory))
         {
             return "cannot read the journal at " + directory + ": permission denied";
+        }
+        // the journal's own files too: Chronicle Queue would otherwise fail on one with a stack trace of its own, and
+        // try to create the files it cannot read
+        try (java.util.stream.Stream<Path> files = Files.list(directory))
+        {
+            final java.util.Optional<Path> unreadable = files
+                .filter(f -> f.getFileName().toString().endsWith(".cq4") || f.getFileName().toString().endsWith(".cq4t"))
+                .filter(f -> !Files.isReadable(f)).sorted().findFirst();
+            if (unreadable.isPresent())
+            {
+                return "cannot read the journal at " + directory + ": " + unreadable.get().getFileName() + ": permission denied";
+            }
+        }
+        catch (final java.io.IOException ex)
+        {
+            return "cannot read the journal at " + directory + ": " + ex.getMessage();
         }
         return null;
     }

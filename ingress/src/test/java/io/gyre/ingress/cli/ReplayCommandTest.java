@@ -151,6 +151,11 @@ class ReplayCommandTest
         assertThat(bad.exitCode).isNotZero();
         assertThat(bad.err).contains("no usable snapshot").contains("bad magic");
 
+        final Result missing = run("replay", "--journal", dir.toString(), "--snapshot", "snapshot-00000000000000000002.gsnap");
+        assertThat(missing.exitCode).isEqualTo(1);
+        assertThat(missing.err).contains("gyre replay: no snapshot snapshot-00000000000000000002.gsnap (looked for it as given, and in " +
+            dir.resolve("snapshots") + ")");
+
         final Result both = run("replay", "--journal", dir.toString(), "--snapshot", "latest", "--from", "0");
         assertThat(both.exitCode).isNotZero();
         assertThat(both.err).contains("--from and --snapshot cannot be used together");

@@ -622,7 +622,7 @@ class ServeAndClientCommandsTest
 
         final Run admission = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--admission", "90,80");
         assertThat(admission.exit()).isEqualTo(2);
-        assertThat(admission.err()).contains("--admission: lowPriorityAdmissionPercent=90 must be in [1, 80]");
+        assertThat(admission.err()).contains("--admission: lowPriorityAdmissionPercent=90 must be in [1, normalPriorityAdmissionPercent=80]");
 
         final Run admissionShape = gyre("serve", "--journal", dir.resolve("j").toString(), "--port", "0", "--admission", "90");
         assertThat(admissionShape.exit()).isEqualTo(2);
