@@ -80,6 +80,8 @@ public final class Engine implements AutoCloseable
     private static final byte[] NO_KEY = new byte[0];
     private static final String VERSION = versionOf();
     private static final long STAGE_STOP_MILLIS = 10_000;
+    /** How long a stage may hold events without finishing one before {@link #stalledStage()} says so. */
+    static final int STALL_SECONDS = 10;
     /** How long the ring may take to drain at the deadline: nothing publishes into it then but its own stages. */
     private static final long DRAIN_MILLIS = 5_000;
 
@@ -137,6 +139,11 @@ public final class Engine implements AutoCloseable
     private final Ticker ticker;
     private final RecoveryReport recovery;
     private final AtomicLong stageFailures = new AtomicLong();
+    /** The ring's stages (by thread), their names, and what {@link #stalledStage()} last saw of each (guarded by stages). */
+    private final List<com.lmax.disruptor.EventHandlerIdentity> stages;
+    private final List<String> stageNames;
+    private final long[] stallSeen;
+    private final long[] stallSince;
     /** Requests (submit, status, cancel) come in through it; closed when the stop begins. */
     private final Intake requests = new Intake();
     /** Results of attempts run off the ring come in through it; closed at the stop's deadline. */
@@ -225,16 +232,23 @@ public final class Engine implements AutoCloseable
         ring = disruptor.getRingBuffer();
         switch (config.pipelineThreads())
         {
-            case 4 -> disruptor.handleEventsWith(journalStage)
-                .then(sequenceStage)
-                .then(executeStage)
-                .then(publishStage);
+            case 4 ->
+            {
+                disruptor.handleEventsWith(journalStage)
+                    .then(sequenceStage)
+                    .then(executeStage)
+                    .then(publishStage);
+                stages = List.of(journalStage, sequenceStage, executeStage, publishStage);
+                stageNames = List.of("journal", "sequence", "execute", "publish");
+            }
             case 2 ->
             {
                 final FusedStage first = new FusedStage(journalStage, sequenceStage, null, null, inlineFastPath(journalStage));
                 first.ring(ring);
-                disruptor.handleEventsWith(first)
-                    .then(new FusedStage(null, null, executeStage, publishStage, null));
+                final FusedStage second = new FusedStage(null, null, executeStage, publishStage, null);
+                disruptor.handleEventsWith(first).then(second);
+                stages = List.of(first, second);
+                stageNames = List.of("journal-and-sequence (where inline tasks run)", "execute-and-publish");
             }
             default ->
             {
@@ -242,8 +256,13 @@ public final class Engine implements AutoCloseable
                     inlineFastPath(journalStage));
                 all.ring(ring);
                 disruptor.handleEventsWith(all);
+                stages = List.of(all);
+                stageNames = List.of("engine");
             }
         }
+        stallSeen = new long[stages.size()];
+        stallSince = new long[stages.size()];
+        java.util.Arrays.fill(stallSeen, Long.MIN_VALUE);
         journalStage.ring(ring);
         journalStage.metrics(metrics);
         executeStage.ring(ring);
@@ -1419,6 +1438,48 @@ public final class Engine implements AutoCloseable
     }
 
     /**
+     * Whether a stage of the ring holds events without moving: a handler stuck inline (it runs on a stage's thread)
+     * stops every task behind it, while {@link #health()} still says READY (the journal may go on acknowledging
+     * submissions until the ring is full). Measured by comparing what each call sees with the last: call it
+     * periodically (the readiness probe does); a stage is reported once it has held events without finishing one for
+     * {@value #STALL_SECONDS} s across calls.
+     *
+     * @return null when every stage moves or has nothing to do, else which stage is stuck, for how long, and how many
+     *     events wait for it.
+     */
+    public String stalledStage()
+    {
+        return stalledStage(TimeUnit.SECONDS.toNanos(STALL_SECONDS));
+    }
+
+    String stalledStage(final long stallNanos)
+    {
+        synchronized (stages)
+        {
+            final long cursor = ring.getCursor();
+            final long now = System.nanoTime();
+            String stalled = null;
+            for (int i = 0; i < stages.size(); i++)
+            {
+                final long at = disruptor.getSequenceValueFor(stages.get(i));
+                if (at >= cursor || at != stallSeen[i])
+                {
+                    stallSeen[i] = at;
+                    stallSince[i] = now;
+                    continue;
+                }
+                final long seconds = TimeUnit.NANOSECONDS.toSeconds(now - stallSince[i]);
+                if (stalled == null && now - stallSince[i] >= stallNanos)
+                {
+                    stalled = "the " + stageNames.get(i) + " stage has finished no event for " + seconds + " s with " + (cursor - at) +
+                        " waiting for it: a handler stuck on its thread? (tasks behind it get no outcome)";
+                }
+            }
+            return stalled;
+        }
+    }
+
+    /**
      * {@link #health()} is what the journal stage last found, and an idle engine writes nothing: its journal's disk
      * may have filled since. This measures it now (any thread), as the next document's check would.
      *
@@ -1570,7 +1631,10 @@ public final class Engine implements AutoCloseable
         {
             LockSupport.parkNanos(1_000_000);
         }
-        finalSnapshot();
+        // what follows the deadline shares one grace period, so that a stage stuck in a handler delays the stop by
+        // STAGE_STOP_MILLIS at most (each wait had its own: 27 s past a 2 s closeTimeout, an outside check found)
+        final long graceEnd = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STAGE_STOP_MILLIS);
+        finalSnapshot(graceEnd);
 
         // the deadline (or quiet): nothing more comes into the ring; what still runs is told to stop
         stopTicker();
@@ -1578,8 +1642,8 @@ public final class Engine implements AutoCloseable
         pool.stopAll();
         cpuPool.stopAll();
         asyncs.stopAll();
-        final boolean drained = drainRing(DRAIN_MILLIS);
-        final boolean stagesEnded = awaitStageThreads();
+        final boolean drained = drainRing(Math.min(DRAIN_MILLIS, millisUntil(graceEnd)));
+        final boolean stagesEnded = awaitStageThreads(graceEnd);
         StopReport report = null;
         String unrecordedBecause = "the engine's stages did not stop in time";
         if (drained && stagesEnded)
@@ -1722,7 +1786,12 @@ public final class Engine implements AutoCloseable
      * At close, snapshot what was journaled since the last snapshot, so the next open replays (almost)
      * nothing. A failure is logged: the journal still holds everything.
      */
-    private void finalSnapshot()
+    private static long millisUntil(final long nanoTime)
+    {
+        return Math.max(1, TimeUnit.NANOSECONDS.toMillis(nanoTime - System.nanoTime()));
+    }
+
+    private void finalSnapshot(final long graceEnd)
     {
         if (snapshotter == null)
         {
@@ -1732,7 +1801,7 @@ public final class Engine implements AutoCloseable
         requestSnapshot(result, SequenceStage.SNAPSHOT_IF_CHANGED, false);
         try
         {
-            result.get(STAGE_STOP_MILLIS, TimeUnit.MILLISECONDS);
+            result.get(millisUntil(graceEnd), TimeUnit.MILLISECONDS);
         }
         catch (final InterruptedException ex)
         {
@@ -1869,12 +1938,17 @@ public final class Engine implements AutoCloseable
      */
     private boolean awaitStageThreads()
     {
+        return awaitStageThreads(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STAGE_STOP_MILLIS));
+    }
+
+    private boolean awaitStageThreads(final long until)
+    {
         boolean ended = true;
         for (final Thread thread : stageThreadList)
         {
             try
             {
-                thread.join(STAGE_STOP_MILLIS);
+                thread.join(millisUntil(until));
             }
             catch (final InterruptedException ex)
             {
@@ -1884,8 +1958,8 @@ public final class Engine implements AutoCloseable
             if (thread.isAlive())
             {
                 ended = false;
-                LOG.error("stage thread {} did not stop within {} ms (a handler blocking the ring?); closing the journal anyway",
-                    thread.getName(), STAGE_STOP_MILLIS);
+                LOG.error("stage thread {} did not stop in time (a handler blocking the ring?); closing the journal anyway",
+                    thread.getName());
             }
         }
         return ended;

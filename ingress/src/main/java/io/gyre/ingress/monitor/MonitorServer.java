@@ -198,6 +198,16 @@ public final class MonitorServer implements AutoCloseable
         {
             checks.put("journal", "ok: writable");
         }
+        final String stalled = engine.stalledStage();
+        if (stalled != null)
+        {
+            checks.put("stages", "no: " + stalled);
+            ready = false;
+        }
+        else
+        {
+            checks.put("stages", "ok: moving or idle");
+        }
         final int ringSize = engine.config().ringSize();
         final long backlog = engine.ringBacklog();
         if (backlog >= ringSize * SATURATED)

@@ -1,0 +1,57 @@
+package io.gyre.engine;
+
+import io.gyre.engine.testing.EngineTestSupport;
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A handler stuck inline holds the stage it runs on, and every task behind it: {@code health()} still says READY (the
+ * journal goes on acknowledging), so {@link Engine#stalledStage} says which stage holds events without moving (an
+ * outside check found a wedged engine READY for 40 s).
+ */
+class StalledStageTest extends EngineTestSupport
+{
+    @Test
+    void shouldSayWhichStageHoldsEventsWithoutMovingAndStopSayingItOnceItMoves() throws Exception
+    {
+        final CountDownLatch release = new CountDownLatch(1);
+        final TaskHandler stuck = new TaskHandler()
+        {
+            @Override
+            public String type()
+            {
+                return "stuck-inline";
+            }
+
+            @Override
+            public void execute(final TaskContext context) throws Exception
+            {
+                release.await(30, TimeUnit.SECONDS);
+                context.succeed(new byte[0]);
+            }
+        };
+        open(b -> b.handler(stuck));
+        final long stall = TimeUnit.MILLISECONDS.toNanos(300);
+        assertThat(engine.stalledStage(stall)).as("idle").isNull();
+
+        final CompletableFuture<Outcome> wedged = engine.submit(new TaskRequest().key("wedge").type("stuck-inline"));
+        final CompletableFuture<Outcome> behind = engine.submit(new TaskRequest().key("behind").type("echo").payload("x"));
+        await().atMost(10, TimeUnit.SECONDS).pollInterval(50, TimeUnit.MILLISECONDS)
+            .until(() -> engine.stalledStage(stall) != null);
+        assertThat(engine.stalledStage(stall)).contains("journal-and-sequence").contains("has finished no event for")
+            .contains("a handler stuck on its thread?");
+        assertThat(engine.health().ready()).as("health alone does not see it").isTrue();
+        assertThat(behind).isNotDone();
+
+        release.countDown();
+        assertThat(get(wedged).state()).isEqualTo(TaskState.SUCCEEDED);
+        assertThat(get(behind).state()).isEqualTo(TaskState.SUCCEEDED);
+        assertThat(engine.stalledStage(stall)).as("moving again").isNull();
+    }
+}
