@@ -2022,8 +2022,6 @@ final class Sequencer
         }
     }
 
-
-
     private void enqueuePending(final TaskRecord r)
     {
         final int p = r.priority;
