@@ -148,6 +148,19 @@ class ClientEdgeTest
         void run() throws Exception;
     }
 
+    /** The first connection: handshake, the submission accepted as task 7, then lost once the client has seen that. */
+    private static void acceptOnFirstConnection(final ServerSocket server, final java.util.concurrent.CountDownLatch acceptedSeen)
+        throws Exception
+    {
+        try (Connection first = new Connection(server))
+        {
+            first.welcome();
+            final long correlation = first.nextSubmit();
+            first.send(out -> Frames.accepted(out, correlation, TASK));
+            acceptedSeen.await(10, TimeUnit.SECONDS);
+        }
+    }
+
     /**
      * Accepted as task 7 on the first connection, lost; the resend on the second is refused with {@code code} first, and
      * then (when {@code thenAnswer}) the next resend gets the task's outcome.
@@ -161,13 +174,7 @@ class ClientEdgeTest
         {
             final CompletableFuture<Void> serving = script(() ->
             {
-                try (Connection first = new Connection(server))
-                {
-                    first.welcome();
-                    final long correlation = first.nextSubmit();
-                    first.send(out -> Frames.accepted(out, correlation, TASK));
-                    acceptedSeen.await(10, TimeUnit.SECONDS);
-                }
+                acceptOnFirstConnection(server, acceptedSeen);
                 try (Connection second = new Connection(server))
                 {
                     second.welcome();
@@ -241,13 +248,7 @@ class ClientEdgeTest
         {
             final CompletableFuture<Void> serving = script(() ->
             {
-                try (Connection first = new Connection(server))
-                {
-                    first.welcome();
-                    final long correlation = first.nextSubmit();
-                    first.send(out -> Frames.accepted(out, correlation, TASK));
-                    acceptedSeen.await(10, TimeUnit.SECONDS);
-                }
+                acceptOnFirstConnection(server, acceptedSeen);
                 for (int refused = 0; refused < 3; refused++)
                 {
                     try (Connection wrongToken = new Connection(server))
