@@ -375,7 +375,8 @@ abstract class AttemptContext implements TaskContext
     {
         if (capacity < 0 || capacity > maxOutputBytes)
         {
-            throw TaskFailure.permanent("output of " + capacity + " bytes exceeds maxOutputBytes=" + maxOutputBytes);
+            throw TaskFailure.permanent(capacity < 0 ? "outputBuffer(" + capacity + "): a capacity cannot be negative" :
+                "outputBuffer(" + capacity + ") asks for more than maxOutputBytes=" + maxOutputBytes + " bytes of output");
         }
         allocatedBytes += output.reserve(capacity);
         // the buffer is reused (the ring event's, or the pool thread's): what an earlier attempt, maybe another tenant's

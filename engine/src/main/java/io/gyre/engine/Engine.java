@@ -1459,10 +1459,15 @@ public final class Engine implements AutoCloseable
             final long cursor = ring.getCursor();
             final long now = System.nanoTime();
             String stalled = null;
+            // what each stage may take is what the stage before it has finished (the first: what was published), so a
+            // stage waiting behind a stuck one is not stuck itself
+            long available = cursor;
             for (int i = 0; i < stages.size(); i++)
             {
                 final long at = disruptor.getSequenceValueFor(stages.get(i));
-                if (at >= cursor || at != stallSeen[i])
+                final long mayTake = available;
+                available = at;
+                if (at >= mayTake || at != stallSeen[i])
                 {
                     stallSeen[i] = at;
                     stallSince[i] = now;
@@ -1471,7 +1476,7 @@ public final class Engine implements AutoCloseable
                 final long seconds = TimeUnit.NANOSECONDS.toSeconds(now - stallSince[i]);
                 if (stalled == null && now - stallSince[i] >= stallNanos)
                 {
-                    stalled = "the " + stageNames.get(i) + " stage has finished no event for " + seconds + " s with " + (cursor - at) +
+                    stalled = "the " + stageNames.get(i) + " stage has finished no event for " + seconds + " s with " + (mayTake - at) +
                         " waiting for it: a handler stuck on its thread? (tasks behind it get no outcome)";
                 }
             }

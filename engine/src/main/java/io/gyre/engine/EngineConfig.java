@@ -383,7 +383,8 @@ public record EngineConfig(
 
         /**
          * How long {@link Engine#stop()} (and close()) lets the attempts running finish before telling them to
-         * stop: the deadline of a graceful stop; 0 to 1 day, default 10 s.
+         * stop: the deadline of a graceful stop; 0 to 1 day, default 10 s. A stage held by a handler that does not
+         * return (stuck inline) is waited for at most 10 s more, then the stop closes the journal without it.
          */
         public Builder closeTimeout(final Duration value)
         {

@@ -717,8 +717,15 @@ final class JournalStage implements EventHandler<RingEvent>
         nextProbeAt = downSinceNanos + probeBackoff;
         wakeAt = nextProbeAt;
         final String reason = writer.faulted() != null ? cause : "the journal cannot be written: " + cause;
-        health.getAndUpdate(h -> h.state() == EngineHealth.State.STOPPED ? h :
+        final EngineHealth before = health.getAndUpdate(h -> h.state() == EngineHealth.State.STOPPED ? h :
             new EngineHealth(EngineHealth.State.JOURNAL_UNAVAILABLE, reason, System.currentTimeMillis()));
+        if (before.state() == EngineHealth.State.STOPPED)
+        {
+            // not an outage: a stop gave up waiting for this stage (held by a handler on its thread) and closed the journal
+            LOG.warn("journal {} was closed by a stop that did not wait for this stage any longer (a handler held its thread?): " +
+                "what the stage still held is not journaled, and none of it was acknowledged ({})", directory, cause);
+            return;
+        }
         LOG.error("journal {} cannot be written; refusing submissions and keeping results until it can (probing it every {} ms at most)",
             directory, MAX_PROBE_NANOS / 1_000_000, ex);
     }

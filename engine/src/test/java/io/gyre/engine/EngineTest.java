@@ -458,7 +458,7 @@ class EngineTest extends EngineTestSupport
         assertThat(echo.state()).isEqualTo(DEAD_LETTERED);
         assertThat(echo.attempts()).isEqualTo(1);
         assertThat(echo.error()).isEqualTo("output of 17 bytes exceeds maxOutputBytes=16");
-        assertThat(greedy.error()).isEqualTo("output of " + Integer.MAX_VALUE + " bytes exceeds maxOutputBytes=16");
+        assertThat(greedy.error()).isEqualTo("outputBuffer(" + Integer.MAX_VALUE + ") asks for more than maxOutputBytes=16 bytes of output");
         assertThat(get(engine.submit(new TaskRequest().key("c").type("echo").payload("fits"))).outputAsString()).isEqualTo("fits");
     }
 

@@ -257,7 +257,7 @@ class TaskLogTest extends EngineTestSupport
         errorByCause.put("validate", "invalid input: payload: refused");
         errorByCause.put("validate-bug", "invalid input: a bug in validate");
         errorByCause.put("succeed-too-big", "output of 2048 bytes exceeds maxOutputBytes=1024");
-        errorByCause.put("buffer-too-big", "output of 4096 bytes exceeds maxOutputBytes=1024");
+        errorByCause.put("buffer-too-big", "outputBuffer(4096) asks for more than maxOutputBytes=1024 bytes of output");
         final Map<String, Long> taskIdByCause = new LinkedHashMap<>();
         for (final String cause : errorByCause.keySet())
         {
