@@ -34,6 +34,8 @@ public final class WaitHandler implements TaskHandler
 {
     /** The longest wait accepted. */
     public static final Duration MAX_WAIT = Duration.ofDays(3650);
+    /** The largest payload read: a duration or an instant, in a JSON object at most, needs a few dozen bytes. */
+    public static final int MAX_PAYLOAD_BYTES = 1024;
 
     /** Strict as the other JSON types: a duplicate member or anything after the value is an error, not ignored. */
     private static final ObjectReader JSON = new ObjectMapper().reader()
@@ -56,8 +58,12 @@ public final class WaitHandler implements TaskHandler
     public void execute(final TaskContext context) throws TaskFailure
     {
         final Instant until = deadline(context);
-        final long nanos = until.getEpochSecond() * 1_000_000_000L + until.getNano();
-        context.holdUntil(nanos);
+        // an instant already past completes at once: held until the submission, a time in nanoseconds whatever the
+        // instant (one before 1677 has none: it overflowed to a time centuries ahead, an outside check found)
+        final long submittedAt = context.submittedAt();
+        final Instant submitted = Instant.ofEpochSecond(0, submittedAt);
+        context.holdUntil(until.isAfter(submitted) ? Math.addExact(Math.multiplyExact(until.getEpochSecond(), 1_000_000_000L), until.getNano()) :
+            submittedAt);
         context.succeed(("{\"until\":\"" + until + "\"}").getBytes(StandardCharsets.US_ASCII));
     }
 
@@ -67,6 +73,12 @@ public final class WaitHandler implements TaskHandler
      */
     static Instant deadline(final TaskContext context) throws TaskFailure
     {
+        if (context.payloadLength() > MAX_PAYLOAD_BYTES)
+        {
+            // read on the ring's thread (wait runs inline): a megabyte would hold every task behind it, for an error
+            throw TaskFailure.permanent("payload: " + context.payloadLength() + " bytes; a wait payload is a duration or an instant, at most " +
+                MAX_PAYLOAD_BYTES + " bytes");
+        }
         final io.gyre.tasks.json.Utf8.Bytes bytes = io.gyre.tasks.json.Utf8.Bytes.of(context.payload(), context.payloadLength());
         final int illFormed = io.gyre.tasks.json.Utf8.firstInvalid(bytes.array(), bytes.offset(), context.payloadLength());
         if (illFormed >= 0)
@@ -182,7 +194,8 @@ public final class WaitHandler implements TaskHandler
         }
         catch (final DateTimeParseException ex)
         {
-            throw TaskFailure.permanent(field + ": \"" + text + "\" is not an ISO-8601 duration (e.g. PT2S, PT1M30S, P1D)");
+            throw TaskFailure.permanent(field + ": \"" + text + "\" is not an ISO-8601 duration in days, hours, minutes and seconds " +
+                "(e.g. PT2S, PT1M30S, P1D; years, months and weeks are not taken)");
         }
         if (duration.isNegative())
         {

@@ -73,11 +73,34 @@ class WaitHandlerTest extends EngineTestSupport
         final Outcome o = get(engine.submit(new TaskRequest().key("p").type("wait").payload("2020-01-01T00:00:00Z")));
         assertThat(o.state()).isEqualTo(SUCCEEDED);
         assertThat(o.outputAsString()).isEqualTo("{\"until\":\"2020-01-01T00:00:00Z\"}");
+        // before 1677-09-21T00:12:43.145224192Z an instant has no time in nanoseconds since 1970: it was held until one
+        // centuries ahead (an outside check); however long ago, it completes at once
+        for (final String past : new String[] {"1677-09-21T00:12:43.145224191Z", "1600-01-01T00:00:00Z", "1000-01-01T00:00:00Z",
+            "{\"until\":\"1677-01-01T00:00:00Z\"}", "-999999999-01-01T00:00:00Z"})
+        {
+            final Outcome old = get(engine.submit(new TaskRequest().key("p" + past).type("wait").payload(past)));
+            assertThat(old.state()).as(past).isEqualTo(SUCCEEDED);
+            assertThat(old.finishedAt()).as(past).isLessThanOrEqualTo(engineNow());
+        }
+    }
+
+    /** A wait runs inline: a payload no duration or instant needs is refused before it is read (1 MB held the ring). */
+    @Test
+    void shouldRefuseAPayloadLargerThanAnyDurationOrInstantNeedsBeforeReadingIt() throws Exception
+    {
+        open();
+        final Outcome big = get(engine.submit(new TaskRequest().key("big").type("wait").payload("{\"duration\":\"PT0S\",\"x\":\"" +
+            "y".repeat(1 << 19) + "\"}")));
+        assertThat(big.state()).isIn(TaskState.FAILED, TaskState.DEAD_LETTERED);
+        assertThat(big.error()).isEqualTo("invalid input: payload: " + ((1 << 19) + 26) + " bytes; a wait payload is a duration or an instant, at most 1024 bytes");
+        final String justFits = "{\"duration\":\"PT0S\"}" + " ".repeat(1024 - 19);
+        assertThat(get(engine.submit(new TaskRequest().key("fits").type("wait").payload(justFits))).state()).isEqualTo(SUCCEEDED);
     }
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-        "P2X|invalid input: payload: \"P2X\" is not an ISO-8601 duration (e.g. PT2S, PT1M30S, P1D)",
+        "P2X|invalid input: payload: \"P2X\" is not an ISO-8601 duration in days, hours, minutes and seconds (e.g. PT2S, PT1M30S, P1D; years, months and weeks are not taken)",
+        "P1Y|invalid input: payload: \"P1Y\" is not an ISO-8601 duration in days, hours, minutes and seconds (e.g. PT2S, PT1M30S, P1D; years, months and weeks are not taken)",
         "-PT1S|invalid input: payload: \"-PT1S\" is negative",
         "tomorrow|invalid input: payload: \"tomorrow\" is neither an ISO-8601 duration (PT2S) nor an instant in UTC (2026-11-23T12:00:00Z)",
         "{\"duration\":5}|invalid input: duration: must be a string, not number",
