@@ -55,6 +55,8 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
     private final HostBreaker breaker;
     private final int maxResponseBytes;
     private final int connectTimeoutMillis;
+    /** A timeout the task set shorter than this says nothing of the host: its running out counts neither way. */
+    private final int breakerMinTimeoutMillis;
     private final AtomicInteger state = new AtomicInteger(IN_FLIGHT);
     private final long startNanos = System.nanoTime();
     private volatile CompletableFuture<HttpResponse<byte[]>> response;
@@ -69,13 +71,14 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
      * @param breaker the host's breaker, whose permission the caller has taken: this call gives it back.
      */
     HttpCall(final TaskContext context, final HttpTaskInput input, final HostBreaker breaker, final int maxResponseBytes,
-        final int connectTimeoutMillis)
+        final int connectTimeoutMillis, final int breakerMinTimeoutMillis)
     {
         this.context = context;
         this.input = input;
         this.breaker = breaker;
         this.maxResponseBytes = maxResponseBytes;
         this.connectTimeoutMillis = connectTimeoutMillis;
+        this.breakerMinTimeoutMillis = breakerMinTimeoutMillis;
     }
 
     /**
@@ -178,7 +181,11 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
             }
             return;
         }
-        if (verdict.hostFailed)
+        if (verdict.hostFailed && verdict.saysNothingOfTheHost)
+        {
+            breaker.release();
+        }
+        else if (verdict.hostFailed)
         {
             breaker.recordFailure(durationNanos, verdict.cause);
         }
@@ -237,16 +244,16 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
             final byte[] snippet = result.body();
             final String body = new String(snippet, 0, wholeCharacters(snippet), StandardCharsets.UTF_8).replaceAll("\\s+", " ").trim();
             final String message = "HTTP " + status + " from " + input.host() + (body.isEmpty() ? "" : ": " + body);
-            return new Verdict(null, retryable, message, retryable, retryable ? new IOException(message) : null);
+            return new Verdict(null, retryable, message, retryable, false, retryable ? new IOException(message) : null);
         }
         try
         {
-            return new Verdict(HttpTaskOutput.encode(status, result.headers(), result.body()), false, null, false, null);
+            return new Verdict(HttpTaskOutput.encode(status, result.headers(), result.body()), false, null, false, false, null);
         }
         catch (final JsonProcessingException ex)
         {
             return new Verdict(null, false, "HTTP " + status + " from " + input.host() + ": the response cannot be written as " +
-                "output: " + ex.getOriginalMessage(), false, null);
+                "output: " + ex.getOriginalMessage(), false, false, null);
         }
     }
 
@@ -256,23 +263,40 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
         final ResponseTooLargeException tooLarge = find(cause, ResponseTooLargeException.class);
         if (tooLarge != null)
         {
-            return new Verdict(null, false, tooLarge.getMessage() + " (" + input.host() + ")", false, null);
+            return new Verdict(null, false, tooLarge.getMessage() + " (" + input.host() + ")", false, false, null);
+        }
+        final java.net.ProtocolException protocol = find(cause, java.net.ProtocolException.class);
+        if (protocol != null && protocol.getMessage() != null && protocol.getMessage().startsWith("Header size too big"))
+        {
+            // the server answered, with more header bytes than the JDK's client reads: as for a body over the limit, the
+            // request is not sent again (a POST would act twice), and the host answered
+            return new Verdict(null, false, "response headers from " + input.host() + " larger than the HTTP client reads (" +
+                protocol.getMessage() + "); the server answered: not sent again", false, false, null);
         }
         final ConnectException notConnected = find(cause, ConnectException.class);
+        // a timeout the task set itself, shorter than http.breaker.min-timeout-ms, ran out: that says more of the task than
+        // of the host, and must not let one tenant open the host's breaker for every other (an outside check did, with
+        // tasks of timeoutMillis 1 against a healthy host); neither does a TLS failure (the task chose https)
+        final boolean ownShortTimeout = input.timeoutGiven() && input.timeoutMillis() < breakerMinTimeoutMillis;
+        boolean saysNothingOfTheHost = false;
         final String message;
         if (find(cause, HttpConnectTimeoutException.class) != null)
         {
             // the request's timeout runs from the send, so it bounds connecting too: the shorter of the two ran out
-            message = input.timeoutMillis() < connectTimeoutMillis ?
+            final boolean taskTimeout = input.timeoutMillis() < connectTimeoutMillis;
+            saysNothingOfTheHost = taskTimeout && ownShortTimeout;
+            message = taskTimeout ?
                 "could not connect to " + input.host() + " within " + input.timeoutSource() :
                 "could not connect to " + input.host() + " within http." + HttpSettings.CONNECT_TIMEOUT_MS + "=" + connectTimeoutMillis;
         }
         else if (find(cause, HttpTimeoutException.class) != null || (deadlinePassed && !headersArrived))
         {
+            saysNothingOfTheHost = ownShortTimeout;
             message = "no response from " + input.host() + " within " + input.timeoutSource();
         }
         else if (deadlinePassed)
         {
+            saysNothingOfTheHost = ownShortTimeout;
             message = "no complete response from " + input.host() + " within " + input.timeoutSource() + " (its body was still arriving)";
         }
         else if (notConnected != null)
@@ -281,13 +305,14 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
         }
         else if (cause instanceof IOException)
         {
+            saysNothingOfTheHost = find(cause, javax.net.ssl.SSLException.class) != null;
             message = "I/O error calling " + input.host() + ": " + describe(cause);
         }
         else
         {
             message = "call to " + input.host() + " failed: " + describe(cause);
         }
-        return new Verdict(null, true, message, true, cause);
+        return new Verdict(null, true, message, true, saysNothingOfTheHost, cause);
     }
 
     /**
@@ -359,7 +384,13 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
      * What a finished call means: an output, or a failure and whether retrying could help; and whether it
      * counts against the host's breaker.
      */
-    private record Verdict(byte[] output, boolean retryable, String message, boolean hostFailed, Throwable cause)
+    /**
+     * @param hostFailed whether the call failed in a way that may count against the host's breaker.
+     * @param saysNothingOfTheHost with {@code hostFailed}: it does not count (the task's own short timeout, a TLS
+     *     failure), so the breaker gets its permission back instead.
+     */
+    private record Verdict(byte[] output, boolean retryable, String message, boolean hostFailed, boolean saysNothingOfTheHost,
+        Throwable cause)
     {
     }
 }

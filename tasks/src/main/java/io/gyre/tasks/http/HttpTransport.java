@@ -85,7 +85,8 @@ final class HttpTransport
         {
             throw TaskFailure.retryable(breaker.refusal());
         }
-        new HttpCall(context, input, breaker, settings.maxResponseBytes(), settings.connectTimeoutMillis()).start(client, executor, deadlines);
+        new HttpCall(context, input, breaker, settings.maxResponseBytes(), settings.connectTimeoutMillis(), settings.breakerMinTimeoutMillis())
+            .start(client, executor, deadlines);
     }
 
     /**

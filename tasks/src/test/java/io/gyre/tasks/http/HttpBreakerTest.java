@@ -171,6 +171,81 @@ class HttpBreakerTest
         assertThat(call(refusedUrl).message()).startsWith("circuit breaker for 127.0.0.1:" + port + " is OPEN");
     }
 
+    /**
+     * A tenant's tasks with a timeout too short for any host (1 ms) opened the breaker of a healthy host for every other
+     * tenant, and kept it open with three more every wait (an outside check): a timeout the task set below
+     * {@code breaker.min-timeout-ms} counts neither way; one at or above it counts, as does the setting's own.
+     */
+    @Test
+    void shouldNotCountTheRunningOutOfATimeoutTheTaskSetTooShortToSayAnythingOfTheHost()
+    {
+        configure(60_000, "breaker.min-timeout-ms", "200");
+        status.set(200);
+        server.route("/slow", exchange ->
+        {
+            try
+            {
+                Thread.sleep(400);
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+            LoopbackServer.respond(exchange, 200, "text/plain", "late");
+        });
+        for (int i = 0; i < 8; i++)
+        {
+            final RecordingContext.Result tooShort = RecordingContext.run(handler, "{\"url\":\"" + server.url("/slow") + "\",\"timeoutMillis\":1}")
+                .await();
+            assertThat(tooShort.succeeded()).isFalse();
+            assertThat(tooShort.message()).contains("within 1 ms (timeoutMillis)");
+        }
+        assertThat(handler.breakerState(server.host())).as("a tenant's 1 ms timeouts").isEqualTo(CLOSED);
+        assertThat(call().succeeded()).as("another tenant's call").isTrue();
+
+        // the window: that success and three of these, 75 % failed
+        for (int i = 0; i < 3; i++)
+        {
+            final RecordingContext.Result slow = RecordingContext.run(handler, "{\"url\":\"" + server.url("/slow") + "\",\"timeoutMillis\":250}")
+                .await();
+            assertThat(slow.message()).contains("within 250 ms (timeoutMillis)");
+        }
+        assertThat(handler.breakerState(server.host())).as("a host slower than a timeout the breaker trusts").isEqualTo(OPEN);
+    }
+
+    /**
+     * Headers larger than the JDK's client reads: the server answered, so, as for a body over the limit, the failure is
+     * permanent (the request, a POST, is not sent again: an outside check saw it sent on every attempt) and the host
+     * answered (no failure for its breaker).
+     */
+    @Test
+    void shouldFailPermanentlyOnResponseHeadersLargerThanTheClientReadsAndCountTheHostAsAnswering()
+    {
+        configure(60_000);
+        final AtomicInteger posts = new AtomicInteger();
+        server.route("/headers", exchange ->
+        {
+            posts.incrementAndGet();
+            exchange.getRequestBody().readAllBytes();
+            for (int i = 0; i < 500; i++)
+            {
+                exchange.getResponseHeaders().add("x-filler-" + i, "v".repeat(1000));
+            }
+            LoopbackServer.respond(exchange, 200, "text/plain", "ok");
+        });
+        for (int i = 0; i < 4; i++)
+        {
+            final RecordingContext.Result result = RecordingContext.run(handler,
+                "{\"method\":\"POST\",\"url\":\"" + server.url("/headers") + "\",\"body\":\"x\"}").await();
+            assertThat(result.succeeded()).isFalse();
+            assertThat(result.retryable()).as(result.message()).isFalse();
+            assertThat(result.message()).startsWith("response headers from " + server.host() + " larger than the HTTP client reads")
+                .endsWith("the server answered: not sent again");
+        }
+        assertThat(posts.get()).isEqualTo(4);
+        assertThat(handler.breakerState(server.host())).isEqualTo(CLOSED);
+    }
+
     @Test
     void shouldCount429AsAFailureButNotOtherClientErrors()
     {
