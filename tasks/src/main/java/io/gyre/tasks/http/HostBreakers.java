@@ -25,9 +25,12 @@ final class HostBreakers
 
     private final CircuitBreakerConfig config;
     private final ConcurrentHashMap<String, HostBreaker> byHost = new ConcurrentHashMap<>();
+    /** The most breakers kept (and series on /metrics): past it, the closed ones least recently used make room. */
+    private final int maxHosts;
 
     HostBreakers(final HttpSettings settings)
     {
+        maxHosts = settings.breakerMaxHosts();
         config = CircuitBreakerConfig.custom()
             .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
             .slidingWindowSize(settings.breakerSlidingWindowSize())
@@ -49,7 +52,51 @@ final class HostBreakers
     HostBreaker forHost(final String host)
     {
         final HostBreaker breaker = byHost.get(host);
-        return breaker != null ? breaker : byHost.computeIfAbsent(host, this::create);
+        if (breaker != null)
+        {
+            return breaker;
+        }
+        if (byHost.size() >= maxHosts && !makeRoom())
+        {
+            return null;
+        }
+        return byHost.computeIfAbsent(host, this::create);
+    }
+
+    /**
+     * A tenant naming host after host (every port of an allowed name) must not grow the breakers, and their series on
+     * /metrics, without bound: once {@code breaker.max-hosts} are kept, the eighth of them least recently used among the
+     * CLOSED ones go (a breaker made again starts closed, with an empty window, which a closed one is nearly). Open and
+     * half-open ones stay: evicting them would let calls through to a host known to fail.
+     *
+     * @return whether there is room now.
+     */
+    private synchronized boolean makeRoom()
+    {
+        if (byHost.size() < maxHosts)
+        {
+            return true;
+        }
+        final java.util.List<HostBreaker> closed = new java.util.ArrayList<>();
+        for (final HostBreaker breaker : byHost.values())
+        {
+            if (breaker.state() == CircuitBreaker.State.CLOSED)
+            {
+                closed.add(breaker);
+            }
+        }
+        closed.sort(java.util.Comparator.comparingLong(b -> b.lastUsedNanos));
+        final int evict = Math.min(closed.size(), Math.max(1, maxHosts / 8));
+        for (int i = 0; i < evict; i++)
+        {
+            byHost.remove(closed.get(i).host, closed.get(i));
+        }
+        if (evict > 0)
+        {
+            LOG.info("http circuit breakers: {} hosts kept (breaker.max-hosts); the {} closed ones least recently called were dropped",
+                maxHosts, evict);
+        }
+        return byHost.size() < maxHosts;
     }
 
     /**
@@ -126,6 +173,8 @@ final class HostBreakers
         private final CircuitBreaker breaker;
         /** Set when the breaker opens, on the thread whose outcome opened it, under the lock; null until it first opens. */
         private volatile Opening opening;
+        /** When a call last asked (for {@link HostBreakers#makeRoom}). */
+        private volatile long lastUsedNanos = System.nanoTime();
 
         private HostBreaker(final String host, final CircuitBreaker breaker)
         {
@@ -138,6 +187,7 @@ final class HostBreakers
          */
         boolean tryAcquire()
         {
+            lastUsedNanos = System.nanoTime();
             return breaker.tryAcquirePermission();
         }
 

@@ -23,6 +23,7 @@ import java.util.TreeSet;
  * @param breakerWaitInOpenMillis how long an open breaker refuses calls before letting trial calls through.
  * @param breakerHalfOpenCalls trial calls a half-open breaker lets through to decide whether to close.
  * @param breakerMinTimeoutMillis the shortest timeout a task may set whose running out counts against the host's breaker.
+ * @param breakerMaxHosts the most hosts breakers are kept for (the closed ones least recently used make room).
  */
 record HttpSettings(
     HostAllowlist allowedHosts,
@@ -37,7 +38,8 @@ record HttpSettings(
     int breakerSlidingWindowSize,
     int breakerWaitInOpenMillis,
     int breakerHalfOpenCalls,
-    int breakerMinTimeoutMillis)
+    int breakerMinTimeoutMillis,
+    int breakerMaxHosts)
 {
     static final String ALLOWED_HOSTS = "allowed-hosts";
     static final String CONNECT_TIMEOUT_MS = "connect-timeout-ms";
@@ -52,6 +54,7 @@ record HttpSettings(
     static final String BREAKER_WAIT_IN_OPEN_MS = "breaker.wait-in-open-ms";
     static final String BREAKER_HALF_OPEN_CALLS = "breaker.half-open-calls";
     static final String BREAKER_MIN_TIMEOUT_MS = "breaker.min-timeout-ms";
+    static final String BREAKER_MAX_HOSTS = "breaker.max-hosts";
 
     static final int DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
     static final int DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -63,6 +66,7 @@ record HttpSettings(
     static final int DEFAULT_BREAKER_WAIT_IN_OPEN_MS = 30_000;
     static final int DEFAULT_BREAKER_HALF_OPEN_CALLS = 3;
     static final int DEFAULT_BREAKER_MIN_TIMEOUT_MS = 1_000;
+    static final int DEFAULT_BREAKER_MAX_HOSTS = 10_000;
 
     /** The longest timeout a task or setting may ask for: one day. */
     static final int MAX_TIMEOUT_MS = 86_400_000;
@@ -72,7 +76,8 @@ record HttpSettings(
 
     private static final Set<String> NAMES = Set.of(ALLOWED_HOSTS, CONNECT_TIMEOUT_MS, REQUEST_TIMEOUT_MS, MAX_RESPONSE_BYTES,
         EXECUTOR_THREADS, MAX_CONCURRENCY, VERSION, BREAKER_FAILURE_RATE_PERCENT, BREAKER_MINIMUM_CALLS,
-        BREAKER_SLIDING_WINDOW_SIZE, BREAKER_WAIT_IN_OPEN_MS, BREAKER_HALF_OPEN_CALLS, BREAKER_MIN_TIMEOUT_MS);
+        BREAKER_SLIDING_WINDOW_SIZE, BREAKER_WAIT_IN_OPEN_MS, BREAKER_HALF_OPEN_CALLS, BREAKER_MIN_TIMEOUT_MS,
+        BREAKER_MAX_HOSTS);
 
     /**
      * @return every setting at its default.
@@ -128,7 +133,8 @@ record HttpSettings(
             windowSize,
             intSetting(s, BREAKER_WAIT_IN_OPEN_MS, DEFAULT_BREAKER_WAIT_IN_OPEN_MS, 1, MAX_TIMEOUT_MS),
             intSetting(s, BREAKER_HALF_OPEN_CALLS, DEFAULT_BREAKER_HALF_OPEN_CALLS, 1, 10_000),
-            intSetting(s, BREAKER_MIN_TIMEOUT_MS, DEFAULT_BREAKER_MIN_TIMEOUT_MS, 0, MAX_TIMEOUT_MS));
+            intSetting(s, BREAKER_MIN_TIMEOUT_MS, DEFAULT_BREAKER_MIN_TIMEOUT_MS, 0, MAX_TIMEOUT_MS),
+            intSetting(s, BREAKER_MAX_HOSTS, DEFAULT_BREAKER_MAX_HOSTS, 1, 1_000_000));
     }
 
     private static int intSetting(final Map<String, String> settings, final String name, final int defaultValue, final int min, final int max)

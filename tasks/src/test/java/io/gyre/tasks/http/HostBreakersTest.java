@@ -101,4 +101,45 @@ class HostBreakersTest
         }
         assertThat(below).isEmpty();
     }
+
+    /**
+     * A tenant naming port after port of an allowed host made a breaker, and three series on /metrics, for each (an
+     * outside check: 60 made in a few seconds, 3 x 65,535 possible): past {@code breaker.max-hosts}, the closed ones least
+     * recently called make room; an open one stays, and when nothing can go a call to a new host is refused.
+     */
+    @Test
+    void shouldKeepAtMostMaxHostsBreakersDroppingTheClosedOnesLeastRecentlyCalled()
+    {
+        final HostBreakers breakers = new HostBreakers(HttpSettings.parse(Map.of(
+            "breaker.max-hosts", "8",
+            "breaker.minimum-calls", "1",
+            "breaker.sliding-window-size", "1",
+            "breaker.wait-in-open-ms", "60000")));
+        final HostBreakers.HostBreaker open = breakers.forHost("h0:1");
+        assertThat(open.tryAcquire()).isTrue();
+        open.recordFailure(1_000, new RuntimeException("HTTP 500"));
+        assertThat(open.state()).isEqualTo(OPEN);
+        for (int port = 1; port < 100; port++)
+        {
+            final HostBreakers.HostBreaker breaker = breakers.forHost("h:" + port);
+            assertThat(breaker).isNotNull();
+            assertThat(breaker.tryAcquire()).isTrue();
+            breaker.recordSuccess(1_000);
+            final int[] series = {0};
+            breakers.gauges((name, help, value, labels) -> series[0]++);
+            assertThat(series[0]).as("series after %d hosts", port + 1).isLessThanOrEqualTo(8 * 3);
+        }
+        assertThat(breakers.state("h0:1")).as("the open breaker stays").isEqualTo(OPEN);
+        assertThat(breakers.state("h:99")).isNotNull();
+
+        final HostBreakers full = new HostBreakers(HttpSettings.parse(Map.of("breaker.max-hosts", "2", "breaker.minimum-calls", "1",
+            "breaker.sliding-window-size", "1", "breaker.wait-in-open-ms", "60000")));
+        for (final String host : new String[] {"a:1", "b:1"})
+        {
+            final HostBreakers.HostBreaker breaker = full.forHost(host);
+            assertThat(breaker.tryAcquire()).isTrue();
+            breaker.recordFailure(1_000, new RuntimeException("HTTP 500"));
+        }
+        assertThat(full.forHost("c:1")).as("every breaker kept is open: none can make room").isNull();
+    }
 }

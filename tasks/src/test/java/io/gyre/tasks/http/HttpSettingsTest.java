@@ -49,10 +49,11 @@ class HttpSettingsTest
             Map.entry("breaker.sliding-window-size", "6"),
             Map.entry("breaker.wait-in-open-ms", "700"),
             Map.entry("breaker.half-open-calls", "8"),
-            Map.entry("breaker.min-timeout-ms", "250")));
+            Map.entry("breaker.min-timeout-ms", "250"),
+            Map.entry("breaker.max-hosts", "77")));
 
         assertThat(settings).isEqualTo(new HttpSettings(settings.allowedHosts(), 100, 200, 300, 1, 400, HttpClient.Version.HTTP_2, 12.5f,
-            5, 6, 700, 8, 250));
+            5, 6, 700, 8, 250, 77));
         assertThat(settings.allowedHosts().allows("anything.example", 1)).isTrue();
     }
 
@@ -95,7 +96,7 @@ class HttpSettingsTest
         assertThatThrownBy(() -> HttpSettings.parse(Map.of("allowed-host", "x")))
             .isInstanceOf(IllegalArgumentException.class)
             .hasMessage("allowed-host=x is not a setting of the http task type (allowed-hosts, breaker.failure-rate-percent, " +
-                "breaker.half-open-calls, breaker.min-timeout-ms, breaker.minimum-calls, breaker.sliding-window-size, breaker.wait-in-open-ms, " +
+                "breaker.half-open-calls, breaker.max-hosts, breaker.min-timeout-ms, breaker.minimum-calls, breaker.sliding-window-size, breaker.wait-in-open-ms, " +
                 "connect-timeout-ms, executor-threads, max-concurrency, max-response-bytes, request-timeout-ms, version)");
     }
 
