@@ -75,7 +75,7 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis, boolea
         {
             if (!FIELDS.contains(field.getKey()))
             {
-                throw invalid(field.getKey(), "unknown field (" + String.join(", ", FIELDS) + ")");
+                throw invalid(JsonErrors.fieldName(field.getKey()), "unknown field (" + String.join(", ", FIELDS) + ")");
             }
         }
 

@@ -188,7 +188,7 @@ public final class JsonErrors
             else
             {
                 final String name = String.valueOf(at.getCurrentName());
-                segments.push(topLevel ? name : plainName(name) ? "." + name : "[" + quote(name) + "]");
+                segments.push(topLevel ? fieldName(name) : plainName(name) ? "." + name : "[" + quote(name) + "]");
             }
         }
         return segments.isEmpty() ? "payload" : String.join("", segments);
@@ -211,9 +211,37 @@ public final class JsonErrors
         return true;
     }
 
-    private static String quote(final String text)
+    /** Characters of a text a message quotes whole; a longer one is cut (its reason comes after it in the message). */
+    static final int QUOTED_CHARACTERS = 120;
+
+    /**
+     * @return the text as a JSON string literal, quotes included, for a message: control characters escaped (a message
+     *     must not carry a raw line feed or terminal escape into a log or a terminal), and a text over
+     *     {@value #QUOTED_CHARACTERS} characters cut, saying how long it was, so that what the message says of it still
+     *     fits the 1,024 bytes an error keeps.
+     */
+    public static String quote(final String text)
     {
-        return '"' + new String(JsonStringEncoder.getInstance().quoteAsString(text)) + '"';
+        if (text.length() <= QUOTED_CHARACTERS)
+        {
+            return '"' + new String(JsonStringEncoder.getInstance().quoteAsString(text)) + '"';
+        }
+        int cut = QUOTED_CHARACTERS - 20;
+        if (Character.isHighSurrogate(text.charAt(cut - 1)))
+        {
+            cut--;
+        }
+        return '"' + new String(JsonStringEncoder.getInstance().quoteAsString(text.substring(0, cut))) + "\u2026\" (" +
+            text.length() + " characters)";
+    }
+
+    /**
+     * @return a member name as the field of a message ({@code name: what is wrong}): as it is when it is a plain
+     *     name, else {@link #quote quoted}.
+     */
+    public static String fieldName(final String name)
+    {
+        return plainName(name) && name.length() <= QUOTED_CHARACTERS ? name : quote(name);
     }
 
     private static String shortened(final String number)

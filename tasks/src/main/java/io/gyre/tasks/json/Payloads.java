@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -267,7 +266,7 @@ final class Payloads
             final String name = property.getKey();
             if (!contains(known, name))
             {
-                return invalid(where + name, "unknown field of " + what + " (" + String.join(", ", known) + ")");
+                return invalid(where + JsonErrors.fieldName(name), "unknown field of " + what + " (" + String.join(", ", known) + ")");
             }
         }
         throw new IllegalStateException("no unknown field in " + object);
@@ -319,7 +318,7 @@ final class Payloads
      */
     static String quote(final String text)
     {
-        return '"' + new String(JsonStringEncoder.getInstance().quoteAsString(text)) + '"';
+        return JsonErrors.quote(text);
     }
 
     /**

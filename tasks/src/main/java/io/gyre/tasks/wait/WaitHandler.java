@@ -124,7 +124,7 @@ public final class WaitHandler implements TaskHandler
                 final String name = names.next();
                 if (!name.equals("duration") && !name.equals("until"))
                 {
-                    throw TaskFailure.permanent(name + ": unknown field of a wait payload (duration, until)");
+                    throw TaskFailure.permanent(JsonErrors.fieldName(name) + ": unknown field of a wait payload (duration, until)");
                 }
             }
             final JsonNode duration = node.get("duration");
@@ -194,16 +194,16 @@ public final class WaitHandler implements TaskHandler
         }
         catch (final DateTimeParseException ex)
         {
-            throw TaskFailure.permanent(field + ": \"" + text + "\" is not an ISO-8601 duration in days, hours, minutes and seconds " +
+            throw TaskFailure.permanent(field + ": " + JsonErrors.quote(text) + " is not an ISO-8601 duration in days, hours, minutes and seconds " +
                 "(e.g. PT2S, PT1M30S, P1D; years, months and weeks are not taken)");
         }
         if (duration.isNegative())
         {
-            throw TaskFailure.permanent(field + ": \"" + text + "\" is negative");
+            throw TaskFailure.permanent(field + ": " + JsonErrors.quote(text) + " is negative");
         }
         if (duration.compareTo(MAX_WAIT) > 0)
         {
-            throw TaskFailure.permanent(field + ": \"" + text + "\" is longer than the longest wait, " + MAX_WAIT.toDays() + " days");
+            throw TaskFailure.permanent(field + ": " + JsonErrors.quote(text) + " is longer than the longest wait, " + MAX_WAIT.toDays() + " days");
         }
         return submitted.plus(duration);
     }
@@ -215,14 +215,14 @@ public final class WaitHandler implements TaskHandler
             final Instant until = Instant.parse(text);
             if (until.isAfter(Instant.now().plus(MAX_WAIT)))
             {
-                throw TaskFailure.permanent(field + ": \"" + text + "\" is further away than the longest wait, " + MAX_WAIT.toDays() + " days");
+                throw TaskFailure.permanent(field + ": " + JsonErrors.quote(text) + " is further away than the longest wait, " + MAX_WAIT.toDays() + " days");
             }
             return until;
         }
         catch (final DateTimeParseException ex)
         {
-            throw TaskFailure.permanent(field + ": \"" + text +
-                "\" is neither an ISO-8601 duration (PT2S) nor an instant in UTC (2026-11-23T12:00:00Z)");
+            throw TaskFailure.permanent(field + ": " + JsonErrors.quote(text) +
+                " is neither an ISO-8601 duration (PT2S) nor an instant in UTC (2026-11-23T12:00:00Z)");
         }
     }
 }

@@ -260,6 +260,27 @@ class JsonTasksEngineTest
             .isEqualTo("invalid input: values[\"/a/b\"]: cannot set \"/a/b\": \"/a\" is a string, not an object or array");
     }
 
+    /**
+     * A message quoting a task's own text put the text first and the reason after it, so a long name lost the reason
+     * to the 1,024 bytes an error keeps, and a name with control characters carried them raw into logs and terminals (an
+     * outside check): a long quoted text is cut, saying its length, and a name that is not plain is quoted, escaped.
+     */
+    @Test
+    void shouldKeepTheReasonOfAMessageQuotingALongOrControlCharacterName() throws Exception
+    {
+        open(b -> { });
+        final String longName = "k".repeat(5_000);
+        final Outcome unknown = submit("long-name", "set", "{\"values\":{},\"" + longName + "\":1}");
+        assertThat(unknown.error()).isEqualTo("invalid input: \"" + "k".repeat(100) + "\u2026\" (5000 characters): unknown field of a set payload (input, values)");
+
+        final Outcome control = submit("control-name", "set", "{\"values\":{},\"a\\u0000\\n\\u001b[31m\":1}");
+        assertThat(control.error()).isEqualTo("invalid input: \"a\\u0000\\n\\u001B[31m\": unknown field of a set payload (input, values)");
+
+        final Outcome op = submit("long-op", "transform", "{\"input\":{},\"ops\":[{\"op\":\"" + "x".repeat(3_000) + "\"}]}");
+        assertThat(op.error()).startsWith("invalid input: ops[0].op: unknown operation \"" + "x".repeat(100) + "\u2026\" (3000 characters) (");
+        assertThat(op.error().getBytes(java.nio.charset.StandardCharsets.UTF_8).length).isLessThan(1024);
+    }
+
     @Test
     void shouldFailATaskWhoseOutputIsOverTheMaximumAndServeTheNext() throws Exception
     {
