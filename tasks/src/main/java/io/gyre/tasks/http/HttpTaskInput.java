@@ -195,7 +195,7 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis, boolea
         final String method = node.textValue().toUpperCase(Locale.ROOT);
         if (!METHODS.contains(method))
         {
-            throw invalid(METHOD, "\"" + node.textValue() + "\" not supported (" + String.join(", ", METHODS) + ")");
+            throw invalid(METHOD, JsonErrors.quote(node.textValue()) + " not supported (" + String.join(", ", METHODS) + ")");
         }
         return method;
     }
@@ -217,19 +217,19 @@ record HttpTaskInput(HttpRequest request, String host, int timeoutMillis, boolea
         }
         catch (final URISyntaxException ex)
         {
-            throw invalid(URL, "not a valid URL: " + ex.getMessage());
+            throw invalid(URL, "not a valid URL: " + JsonErrors.escaped(ex.getMessage()));
         }
         if (uri.getScheme() == null)
         {
-            throw invalid(URL, "\"" + node.textValue() + "\" is not absolute (http://host/path)");
+            throw invalid(URL, JsonErrors.quote(node.textValue()) + " is not absolute (http://host/path)");
         }
         if (!SCHEMES.contains(uri.getScheme().toLowerCase(Locale.ROOT)))
         {
-            throw invalid(URL, "scheme \"" + uri.getScheme() + "\" not supported (http, https)");
+            throw invalid(URL, "scheme " + JsonErrors.quote(uri.getScheme()) + " not supported (http, https)");
         }
         if (uri.getHost() == null)
         {
-            throw invalid(URL, "\"" + node.textValue() + "\" has no host a URL may name");
+            throw invalid(URL, JsonErrors.quote(node.textValue()) + " has no host a URL may name");
         }
         if (uri.getRawUserInfo() != null)
         {

@@ -236,6 +236,17 @@ public final class JsonErrors
     }
 
     /**
+     * @return a text for a message as {@link #quote} gives it, without the quotes (another library's message that
+     *     quotes the task's input: control characters escaped, and cut when long).
+     */
+    public static String escaped(final String text)
+    {
+        final String quoted = quote(text == null ? "null" : text);
+        final int close = quoted.lastIndexOf('"');
+        return quoted.substring(1, close) + quoted.substring(close + 1);
+    }
+
+    /**
      * @return a member name as the field of a message ({@code name: what is wrong}): as it is when it is a plain
      *     name, else {@link #quote quoted}.
      */

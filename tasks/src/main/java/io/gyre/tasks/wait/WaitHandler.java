@@ -98,6 +98,11 @@ public final class WaitHandler implements TaskHandler
         {
             end--;
         }
+        // a byte order mark before the text is ignored, as the JSON types ignore one
+        if (start < end && payload.charAt(start) == '\uFEFF')
+        {
+            start++;
+        }
         final String text = payload.substring(start, end);
         final Instant submitted = Instant.ofEpochSecond(0, context.submittedAt());
         if (text.isEmpty())

@@ -51,6 +51,9 @@ class HttpInputTest
             arguments("{\"url\":\"http://localhost/\",\"headers\":{\"X-U\":\"caf\u00e9\"}}", "headers.X-U: a header value is ASCII, " +
                 "and U+00E9 at index 3 is not (encode it, e.g. RFC 8187 or percent-encoding)"),
             arguments("{\"method\":\"FETCH\",\"url\":\"http://localhost/\"}", "method: \"FETCH\" not supported (GET, POST, PUT, PATCH, DELETE)"),
+            // control characters of the input are escaped in the message: a line it logs cannot be split, or forged
+            arguments("{\"method\":\"GET\\r\\nX\",\"url\":\"http://localhost/\"}", "method: \"GET\\r\\nX\" not supported (GET, POST, PUT, PATCH, DELETE)"),
+            arguments("{\"url\":\"http://localhost/a\\r\\nb\"}", "url: not a valid URL: Illegal character in path at index 18: http://localhost/a\\r\\nb"),
             arguments("{\"method\":\"HEAD\",\"url\":\"http://localhost/\"}", "method: \"HEAD\" not supported (GET, POST, PUT, PATCH, DELETE)"),
             arguments("{\"method\":1,\"url\":\"http://localhost/\"}", "method: expected a string, got number"),
             arguments("{\"url\":\"http://localhost/\",\"headers\":[]}", "headers: expected an object of header names to strings, got array"),

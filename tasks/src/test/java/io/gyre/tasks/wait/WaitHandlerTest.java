@@ -147,7 +147,7 @@ class WaitHandlerTest extends EngineTestSupport
             assertThat(o.attempts()).isEqualTo(1);
             assertThat(o.error()).startsWith(refused[i][1]);
         }
-        final String[] blank = {" PT0S", "PT0S\r\n", "\t\"PT0S\"\n", " {\"duration\":\"PT0S\"} "};
+        final String[] blank = {" PT0S", "PT0S\r\n", "\t\"PT0S\"\n", " {\"duration\":\"PT0S\"} ", "\uFEFFPT0S", "\uFEFF{\"duration\":\"PT0S\"}"};
         for (int i = 0; i < blank.length; i++)
         {
             assertThat(get(engine.submit(new TaskRequest().key("blank" + i).type("wait").payload(blank[i]))).state()).isEqualTo(SUCCEEDED);
