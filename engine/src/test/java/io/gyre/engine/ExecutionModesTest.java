@@ -494,27 +494,11 @@ class ExecutionModesTest extends EngineTestSupport
      * ({@code over}), reports without asking ({@code unasked}; {@code empty}: none), or asks for 200 bytes and reports them unwritten
      * ({@code unwritten}). Reports before {@code execute} returns, in every mode.
      */
-    private static final class BufferWriter implements TaskHandler
+    private static final class BufferWriter extends TestHandlers.Typed
     {
-        private final String type;
-        private final ExecutionMode mode;
-
         BufferWriter(final String type, final ExecutionMode mode)
         {
-            this.type = type;
-            this.mode = mode;
-        }
-
-        @Override
-        public String type()
-        {
-            return type;
-        }
-
-        @Override
-        public ExecutionMode executionMode()
-        {
-            return mode;
+            super(type, mode);
         }
 
         @Override

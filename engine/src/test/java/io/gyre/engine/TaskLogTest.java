@@ -345,29 +345,14 @@ class TaskLogTest extends EngineTestSupport
     }
 
     /** Never reports; registers a stop action that throws; a blocking one waits to be interrupted, then throws. */
-    private static final class StuckWithBadStopAction implements TaskHandler
+    private static final class StuckWithBadStopAction extends TestHandlers.Typed
     {
         final CountDownLatch started = new CountDownLatch(1);
         final CountDownLatch interrupted = new CountDownLatch(1);
-        private final String type;
-        private final ExecutionMode mode;
 
         StuckWithBadStopAction(final String type, final ExecutionMode mode)
         {
-            this.type = type;
-            this.mode = mode;
-        }
-
-        @Override
-        public String type()
-        {
-            return type;
-        }
-
-        @Override
-        public ExecutionMode executionMode()
-        {
-            return mode;
+            super(type, mode);
         }
 
         @Override
@@ -378,7 +363,7 @@ class TaskLogTest extends EngineTestSupport
                 throw new IllegalStateException("stop action of the task failed");
             });
             started.countDown();
-            if (mode == ExecutionMode.BLOCKING)
+            if (executionMode() == ExecutionMode.BLOCKING)
             {
                 try
                 {

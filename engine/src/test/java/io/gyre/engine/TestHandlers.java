@@ -80,6 +80,31 @@ final class TestHandlers
         }
     }
 
+    /** A handler of a given type name and execution mode: what the handlers of tests have in common. */
+    abstract static class Typed implements TaskHandler
+    {
+        private final String type;
+        private final ExecutionMode mode;
+
+        Typed(final String type, final ExecutionMode mode)
+        {
+            this.type = type;
+            this.mode = mode;
+        }
+
+        @Override
+        public String type()
+        {
+            return type;
+        }
+
+        @Override
+        public ExecutionMode executionMode()
+        {
+            return mode;
+        }
+    }
+
     /** Fails (retryably, or not) on its first {@code failures} attempts, then echoes. */
     static final class Flaky implements TaskHandler
     {
