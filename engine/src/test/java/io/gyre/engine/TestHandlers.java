@@ -106,32 +106,17 @@ final class TestHandlers
     }
 
     /** Fails (retryably, or not) on its first {@code failures} attempts, then echoes. */
-    static final class Flaky implements TaskHandler
+    static final class Flaky extends Typed
     {
         final AtomicInteger attempts = new AtomicInteger();
-        private final String type;
         private final int failures;
         private final boolean retryable;
-        private final ExecutionMode mode;
 
         Flaky(final String type, final int failures, final boolean retryable, final ExecutionMode mode)
         {
-            this.type = type;
+            super(type, mode);
             this.failures = failures;
             this.retryable = retryable;
-            this.mode = mode;
-        }
-
-        @Override
-        public String type()
-        {
-            return type;
-        }
-
-        @Override
-        public ExecutionMode executionMode()
-        {
-            return mode;
         }
 
         @Override
