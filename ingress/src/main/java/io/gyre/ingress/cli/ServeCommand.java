@@ -119,7 +119,8 @@ public final class ServeCommand implements Callable<Integer>
     @Option(names = "--pipeline-threads", defaultValue = "2", description = "Engine stage threads: 1, 2 or 4 (default: ${DEFAULT-VALUE}).")
     private int pipelineThreads;
 
-    @Option(names = "--roll-cycle", defaultValue = "FAST_DAILY", description = "The journal's roll cycle (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--roll-cycle", defaultValue = "FAST_DAILY", description = "The journal's roll cycle (default: ${DEFAULT-VALUE}); Chronicle Queue's names: FAST_HOURLY, FIVE_MINUTELY, " +
+        "FAST_DAILY, ... (a name it does not have is refused with the full list).")
     private String rollCycle;
 
     @Option(names = "--max-live-tasks", defaultValue = "1000000",
