@@ -56,47 +56,46 @@ final class HostBreakers
         {
             return breaker;
         }
-        if (byHost.size() >= maxHosts && !makeRoom())
+        if (byHost.size() >= maxHosts)
         {
-            return null;
+            makeRoom();
         }
         return byHost.computeIfAbsent(host, this::create);
     }
 
     /**
      * A tenant naming host after host (every port of an allowed name) must not grow the breakers, and their series on
-     * /metrics, without bound: once {@code breaker.max-hosts} are kept, the eighth of them least recently used among the
-     * CLOSED ones go (a breaker made again starts closed, with an empty window, which a closed one is nearly). Open and
-     * half-open ones stay: evicting them would let calls through to a host known to fail.
-     *
-     * @return whether there is room now.
+     * /metrics, without bound: once {@code breaker.max-hosts} are kept, an eighth of them go, the CLOSED ones least
+     * recently used first (a breaker made again starts closed, with an empty window, which a closed one is nearly), then
+     * open and half-open ones, least recently used first, when there are not enough closed ones.
      */
-    private synchronized boolean makeRoom()
+    private synchronized void makeRoom()
     {
         if (byHost.size() < maxHosts)
         {
-            return true;
+            return;
         }
         final java.util.List<HostBreaker> closed = new java.util.ArrayList<>();
+        final java.util.List<HostBreaker> others = new java.util.ArrayList<>();
         for (final HostBreaker breaker : byHost.values())
         {
-            if (breaker.state() == CircuitBreaker.State.CLOSED)
-            {
-                closed.add(breaker);
-            }
+            (breaker.state() == CircuitBreaker.State.CLOSED ? closed : others).add(breaker);
         }
-        closed.sort(java.util.Comparator.comparingLong(b -> b.lastUsedNanos));
+        // closed ones first, least recently called first; then, when every one kept is open (a tenant naming dead port
+        // after dead port could fill them all and so keep every tenant from any other host: an outside check did), the
+        // open ones least recently called: a host dropped that way is called again, and its breaker opens again if it
+        // still fails, where refusing every new host would let one tenant stop all the others
+        final java.util.Comparator<HostBreaker> leastRecent = java.util.Comparator.comparingLong(b -> b.lastUsedNanos);
+        closed.sort(leastRecent);
+        others.sort(leastRecent);
+        closed.addAll(others);
         final int evict = Math.min(closed.size(), Math.max(1, maxHosts / 8));
         for (int i = 0; i < evict; i++)
         {
             byHost.remove(closed.get(i).host, closed.get(i));
         }
-        if (evict > 0)
-        {
-            LOG.info("http circuit breakers: {} hosts kept (breaker.max-hosts); the {} closed ones least recently called were dropped",
-                maxHosts, evict);
-        }
-        return byHost.size() < maxHosts;
+        LOG.info("http circuit breakers: {} hosts kept (breaker.max-hosts); the {} least recently called were dropped ({} of them not closed)",
+            maxHosts, evict, Math.max(0, evict - (closed.size() - others.size())));
     }
 
     /**

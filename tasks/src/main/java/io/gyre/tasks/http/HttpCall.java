@@ -242,7 +242,9 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
             // 5xx and 429 say the host may do better later; other 4xx, and statuses HTTP does not define (600 and up), do not
             final boolean retryable = (status >= 500 && status <= 599) || status == 429;
             final byte[] snippet = result.body();
-            final String body = new String(snippet, 0, wholeCharacters(snippet), StandardCharsets.UTF_8).replaceAll("\\s+", " ").trim();
+            // the host's words, escaped: a body must not put raw control characters into the task's error (logs, terminals)
+            final String body = io.gyre.tasks.json.JsonErrors.controlsEscaped(
+                new String(snippet, 0, wholeCharacters(snippet), StandardCharsets.UTF_8).replaceAll("\\s+", " ").trim());
             final String message = "HTTP " + status + " from " + input.host() + (body.isEmpty() ? "" : ": " + body);
             return new Verdict(null, retryable, message, retryable, false, retryable ? new IOException(message) : null);
         }
@@ -306,7 +308,7 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
         else if (cause instanceof IOException)
         {
             saysNothingOfTheHost = find(cause, javax.net.ssl.SSLException.class) != null;
-            message = "I/O error calling " + input.host() + ": " + describe(cause);
+            message = "I/O error calling " + input.host() + ": " + io.gyre.tasks.json.JsonErrors.controlsEscaped(describe(cause));
         }
         else
         {

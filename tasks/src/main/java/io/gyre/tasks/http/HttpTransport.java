@@ -81,11 +81,6 @@ final class HttpTransport
     void call(final TaskContext context, final HttpTaskInput input) throws TaskFailure
     {
         final HostBreaker breaker = breakers.forHost(input.host());
-        if (breaker == null)
-        {
-            throw TaskFailure.retryable("circuit breakers are kept for " + settings.breakerMaxHosts() + " hosts (http.breaker.max-hosts) " +
-                "and none of them is closed: not calling " + input.host());
-        }
         if (!breaker.tryAcquire())
         {
             throw TaskFailure.retryable(breaker.refusal());

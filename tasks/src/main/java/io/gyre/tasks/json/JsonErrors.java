@@ -3,7 +3,6 @@ package io.gyre.tasks.json;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.io.JsonStringEncoder;
 
 import java.io.IOException;
 
@@ -65,8 +64,64 @@ public final class JsonErrors
         // a limit's message names the Jackson method that holds it: "(1000, from `StreamReadConstraints.get...()`)";
         // and some messages carry a location of their own, with a note about Jackson's settings: "(start marker at
         // [Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: 1, column: 1])"
-        return message.replaceAll(", from `[^`]*`", "")
-            .replaceAll("\\[Source: [^;\\]]*; line: (\\d+), column: (\\d+)\\]", "line $1, column $2");
+        return controlsEscaped(message.replaceAll(", from `[^`]*`", "")
+            .replaceAll("\\[Source: [^;\\]]*; line: (\\d+), column: (\\d+)\\]", "line $1, column $2"));
+    }
+
+    private static void escape(final char c, final StringBuilder out)
+    {
+        switch (c)
+        {
+            case '"', '\\' -> out.append('\\').append(c);
+            case '\n' -> out.append("\\n");
+            case '\r' -> out.append("\\r");
+            case '\t' -> out.append("\\t");
+            default -> out.append(control(c) ? String.format("\\u%04X", (int)c) : String.valueOf(c));
+        }
+    }
+
+    private static int escapedLength(final String text)
+    {
+        int length = 0;
+        for (int i = 0; i < text.length(); i++)
+        {
+            final char c = text.charAt(i);
+            length += c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' ? 2 : control(c) ? 6 : 1;
+        }
+        return length;
+    }
+
+    /** Whether a message must not carry this character raw: C0 and C1 controls, DEL, and the line and paragraph separators. */
+    static boolean control(final char c)
+    {
+        return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == '\u2028' || c == '\u2029';
+    }
+
+    /**
+     * @return the text with its {@link #control} characters as {@code \\uXXXX} (a parser's message, or a host's words,
+     *     quoting the input): a message must not carry a raw line break or terminal escape into a log, a terminal or a
+     *     client's output.
+     */
+    public static String controlsEscaped(final String text)
+    {
+        StringBuilder out = null;
+        for (int i = 0; i < text.length(); i++)
+        {
+            final char c = text.charAt(i);
+            if (control(c))
+            {
+                if (out == null)
+                {
+                    out = new StringBuilder(text.length() + 16).append(text, 0, i);
+                }
+                out.append(String.format("\\u%04X", (int)c));
+            }
+            else if (out != null)
+            {
+                out.append(c);
+            }
+        }
+        return out == null ? text : out.toString();
     }
 
     /**
@@ -222,17 +277,26 @@ public final class JsonErrors
      */
     public static String quote(final String text)
     {
-        if (text.length() <= QUOTED_CHARACTERS)
+        // escaped character by character, and cut once the escaped text reaches QUOTED_CHARACTERS - 20: an escape counts
+        // for its six characters, so that however the text is made, a quote stays short and the reason after it fits
+        final StringBuilder out = new StringBuilder(Math.min(text.length(), QUOTED_CHARACTERS) + 24).append('"');
+        final boolean cut = escapedLength(text) > QUOTED_CHARACTERS;
+        final int limit = QUOTED_CHARACTERS - 20;
+        int i = 0;
+        for (; i < text.length(); i++)
         {
-            return '"' + new String(JsonStringEncoder.getInstance().quoteAsString(text)) + '"';
+            final char c = text.charAt(i);
+            if (cut && out.length() - 1 >= limit && !Character.isLowSurrogate(c))
+            {
+                break;
+            }
+            escape(c, out);
         }
-        int cut = QUOTED_CHARACTERS - 20;
-        if (Character.isHighSurrogate(text.charAt(cut - 1)))
+        if (i == text.length())
         {
-            cut--;
+            return out.append('"').toString();
         }
-        return '"' + new String(JsonStringEncoder.getInstance().quoteAsString(text.substring(0, cut))) + "\u2026\" (" +
-            text.length() + " characters)";
+        return out.append("\u2026\" (").append(text.codePointCount(0, text.length())).append(" characters)").toString();
     }
 
     /**

@@ -88,7 +88,8 @@ public final class WaitHandler implements TaskHandler
                 illFormed));
         }
         final String payload = context.payload().getStringWithoutLengthUtf8(0, context.payloadLength());
-        int start = 0;
+        // a byte order mark first is ignored, as the JSON types ignore one (there only, as there)
+        int start = !payload.isEmpty() && payload.charAt(0) == '\uFEFF' ? 1 : 0;
         int end = payload.length();
         while (start < end && blank(payload.charAt(start)))
         {
@@ -97,11 +98,6 @@ public final class WaitHandler implements TaskHandler
         while (end > start && blank(payload.charAt(end - 1)))
         {
             end--;
-        }
-        // a byte order mark before the text is ignored, as the JSON types ignore one
-        if (start < end && payload.charAt(start) == '\uFEFF')
-        {
-            start++;
         }
         final String text = payload.substring(start, end);
         final Instant submitted = Instant.ofEpochSecond(0, context.submittedAt());

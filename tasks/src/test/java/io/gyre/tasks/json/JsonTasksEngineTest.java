@@ -279,6 +279,16 @@ class JsonTasksEngineTest
         final Outcome op = submit("long-op", "transform", "{\"input\":{},\"ops\":[{\"op\":\"" + "x".repeat(3_000) + "\"}]}");
         assertThat(op.error()).startsWith("invalid input: ops[0].op: unknown operation \"" + "x".repeat(100) + "\u2026\" (3000 characters) (");
         assertThat(op.error().getBytes(java.nio.charset.StandardCharsets.UTF_8).length).isLessThan(1024);
+
+        // texts that grow when escaped, two in one message, and C1 controls (a second outside check)
+        final String esc = "\\u001b".repeat(200);
+        final Outcome refs = submit("escapes", "inject", "{\"input\":{},\"refs\":{\"/" + esc + "\":\"/" + esc + "\"}}");
+        assertThat(refs.error()).endsWith("matches nothing in the input").doesNotContain("\u001b");
+        assertThat(refs.error().getBytes(java.nio.charset.StandardCharsets.UTF_8).length).isLessThan(1024);
+        final Outcome c1 = submit("c1-name", "set", "{\"values\":{},\"x\\u0085y\\u2028\":1}");
+        assertThat(c1.error()).isEqualTo("invalid input: \"x\\u0085y\\u2028\": unknown field of a set payload (input, values)");
+        final Outcome parser = submit("raw-token", "set", "{\"values\": tru\u0001e}");
+        assertThat(parser.error()).contains("tru\\u0001e").doesNotContain("\u0001");
     }
 
     @Test
