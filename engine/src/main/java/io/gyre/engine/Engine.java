@@ -611,7 +611,10 @@ public final class Engine implements AutoCloseable
         return publish(kind, bytes, new Requests.StatusRequest(new String(bytes, StandardCharsets.UTF_8)), false);
     }
 
-    /** A type name as a message shows it: characters outside printable ASCII (types are made of it) as {@code \\uXXXX}. */
+    /**
+     * A type name as a message shows it: a character outside printable ASCII (types are made of it) as a backslash,
+     * {@code u} and four hex digits (U+0085 as {@code \\u0085}).
+     */
     private static String printable(final String type)
     {
         final StringBuilder shown = new StringBuilder(type.length());
@@ -1787,15 +1790,17 @@ public final class Engine implements AutoCloseable
             config.journal().directory(), left.size(), failed == 0 ? "" : "; " + failed + " listener call(s) threw");
     }
 
-    /**
-     * At close, snapshot what was journaled since the last snapshot, so the next open replays (almost)
-     * nothing. A failure is logged: the journal still holds everything.
-     */
+    /** @return the milliseconds from now to {@code nanoTime} ({@link System#nanoTime()}), at least 1. */
     private static long millisUntil(final long nanoTime)
     {
         return Math.max(1, TimeUnit.NANOSECONDS.toMillis(nanoTime - System.nanoTime()));
     }
 
+    /**
+     * At close, snapshot what was journaled since the last snapshot, so the next open replays (almost)
+     * nothing, waiting for it up to {@code graceEnd} ({@link System#nanoTime()}). A failure is logged: the journal still
+     * holds everything.
+     */
     private void finalSnapshot(final long graceEnd)
     {
         if (snapshotter == null)

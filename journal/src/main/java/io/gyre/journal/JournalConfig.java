@@ -90,8 +90,7 @@ public record JournalConfig(
      */
     public static RollCycle resolveRollCycle(final String name)
     {
-        for (final Class<? extends Enum<?>> family : java.util.List.of(
-            RollCycles.class, LargeRollCycles.class, SparseRollCycles.class, TestRollCycles.class))
+        for (final Class<? extends Enum<?>> family : ROLL_CYCLE_FAMILIES)
         {
             for (final Enum<?> constant : family.getEnumConstants())
             {
@@ -101,15 +100,24 @@ public record JournalConfig(
                 }
             }
         }
-        final java.util.Set<String> names = new java.util.TreeSet<>();
-        for (final Class<? extends Enum<?>> family : java.util.List.of(
-            RollCycles.class, LargeRollCycles.class, SparseRollCycles.class, TestRollCycles.class))
+        throw new IllegalArgumentException("rollCycle=" + name + " is not a Chronicle Queue roll cycle; valid values: " +
+            String.join(", ", rollCycleNames()));
+    }
+
+    /** @return the names of every roll cycle of Chronicle Queue's families, sorted. */
+    public static java.util.SortedSet<String> rollCycleNames()
+    {
+        final java.util.SortedSet<String> names = new java.util.TreeSet<>();
+        for (final Class<? extends Enum<?>> family : ROLL_CYCLE_FAMILIES)
         {
             for (final Enum<?> constant : family.getEnumConstants())
             {
                 names.add(constant.name());
             }
         }
-        throw new IllegalArgumentException("rollCycle=" + name + " is not a Chronicle Queue roll cycle; valid values: " + String.join(", ", names));
+        return names;
     }
+
+    private static final java.util.List<Class<? extends Enum<?>>> ROLL_CYCLE_FAMILIES =
+        java.util.List.of(RollCycles.class, LargeRollCycles.class, SparseRollCycles.class, TestRollCycles.class);
 }

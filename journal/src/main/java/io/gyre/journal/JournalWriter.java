@@ -46,8 +46,9 @@ import java.nio.file.StandardOpenOption;
  * {@code pwrite} ({@link FileChannel#write(ByteBuffer, long)}, the same page cache the map shows), a step at a time,
  * which fails at once with an {@link IOException} (ENOSPC) when the file system cannot take them: the document is
  * then rolled back and refused like any other, before anything in it could be acknowledged. Chronicle's own few
- * bytes (the document's header, its index) still go through the map: the next header's place, and room for an index
- * array Chronicle may write in front of the next document, are reserved with the document before it. Should a fault happen all the same, the writer is {@link #faulted()} for good: it
+ * bytes (the document's header, its index) still go through the map: the next header's place, and room for the index
+ * array Chronicle may write right after a document as it commits it, are reserved with that document. Should a fault
+ * happen all the same, the writer is {@link #faulted()} for good: it
  * refuses everything, since Chronicle's appender state is unknown after it, and the journal's tail is checked when
  * it is next opened.
  */
@@ -73,7 +74,8 @@ public final class JournalWriter
     private final long minFreeBytes;
     /**
      * Bytes kept reserved past the end of each document: what Chronicle may write through the map before the next
-     * document's first byte, its header and, when the document is the first a new index array covers, that array.
+     * document's first byte: that document's header and, when this document is the first a new index array covers,
+     * that array.
      */
     private final long reserveAhead;
     private final ExpandableDirectByteBuffer staging = new ExpandableDirectByteBuffer(64 * 1024);
@@ -131,9 +133,9 @@ public final class JournalWriter
 
     /**
      * Chronicle indexes every {@code indexSpacing}-th document of a cycle in arrays of {@code indexCount} entries, and
-     * when one is full it writes the next at the write position, before the document it indexes: through the map, with
-     * no chance for this writer to reserve it first. So each document's reservation reaches far enough past it for the
-     * next document's header and for a whole index array in front of it.
+     * when one is full it writes the next at the write position as it commits the document the new array first covers,
+     * right after it: through the map, with no chance for this writer to reserve it first. So each document's
+     * reservation reaches far enough past it for a whole index array and the next document's header.
      */
     static long reserveAhead(final int indexCount)
     {
@@ -316,7 +318,8 @@ public final class JournalWriter
 
     /**
      * Makes sure the file system backs the current journal file from {@code start} to {@link #reserveAhead} bytes past
-     * a document of {@code length} bytes there, before the document is copied through the map: the part not yet reserved, and {@value #RESERVE_STEP} bytes more, is written with zeros
+     * a document of {@code length} bytes there, before the document is copied through the map: the part not yet
+     * reserved, and {@value #RESERVE_STEP} bytes more, is written with zeros
      * by {@code pwrite} (what a reader finds beyond the last document anyway), which fails at once with an
      * {@link IOException} (ENOSPC) when the file system cannot take it. A full disk then refuses the document on this
      * thread before it is written, instead of faulting inside the mapped copy. Zeros go only at or past the document's

@@ -8,12 +8,8 @@ import io.gyre.journal.JournalException;
 import io.gyre.journal.JournalProblem;
 import io.gyre.journal.RecordType;
 import net.openhft.chronicle.queue.RollCycle;
-import net.openhft.chronicle.queue.RollCycles;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
-import net.openhft.chronicle.queue.rollcycles.LargeRollCycles;
-import net.openhft.chronicle.queue.rollcycles.SparseRollCycles;
-import net.openhft.chronicle.queue.rollcycles.TestRollCycles;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -29,7 +25,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.Callable;
 
 /**
@@ -320,28 +315,7 @@ public final class ReplayCommand implements Callable<Integer>
      */
     static Set<String> rollCycleNames()
     {
-        final Set<String> names = new TreeSet<>();
-        for (final Class<? extends Enum<?>> family : List.of(
-            RollCycles.class, LargeRollCycles.class, SparseRollCycles.class, TestRollCycles.class))
-        {
-            for (final Enum<?> constant : family.getEnumConstants())
-            {
-                names.add(constant.name());
-            }
-        }
-        names.removeIf(name ->
-        {
-            try
-            {
-                JournalConfig.resolveRollCycle(name);
-                return false;
-            }
-            catch (final IllegalArgumentException ex)
-            {
-                return true;
-            }
-        });
-        return names;
+        return JournalConfig.rollCycleNames();
     }
 
     /**

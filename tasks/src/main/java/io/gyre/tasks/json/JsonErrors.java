@@ -98,9 +98,9 @@ public final class JsonErrors
     }
 
     /**
-     * @return the text with its {@link #control} characters as {@code \\uXXXX} (a parser's message, or a host's words,
-     *     quoting the input): a message must not carry a raw line break or terminal escape into a log, a terminal or a
-     *     client's output.
+     * @return the text (a parser's message, or a host's words, quoting the input) with each {@link #control} character
+     *     as a backslash, {@code u} and four hex digits ({@code \\u001B} for ESC): a message must not carry a raw line
+     *     break or terminal escape into a log, a terminal or a client's output.
      */
     public static String controlsEscaped(final String text)
     {
