@@ -88,14 +88,15 @@ final class HostBreakers
         final java.util.Comparator<HostBreaker> leastRecent = java.util.Comparator.comparingLong(b -> b.lastUsedNanos);
         closed.sort(leastRecent);
         others.sort(leastRecent);
-        closed.addAll(others);
-        final int evict = Math.min(closed.size(), Math.max(1, maxHosts / 8));
+        final java.util.List<HostBreaker> dropOrder = new java.util.ArrayList<>(closed);
+        dropOrder.addAll(others);
+        final int evict = Math.min(dropOrder.size(), Math.max(1, maxHosts / 8));
         for (int i = 0; i < evict; i++)
         {
-            byHost.remove(closed.get(i).host, closed.get(i));
+            byHost.remove(dropOrder.get(i).host, dropOrder.get(i));
         }
         LOG.info("http circuit breakers: {} hosts kept (breaker.max-hosts); the {} least recently called were dropped ({} of them not closed)",
-            maxHosts, evict, Math.max(0, evict - (closed.size() - others.size())));
+            maxHosts, evict, Math.max(0, evict - closed.size()));
     }
 
     /**
