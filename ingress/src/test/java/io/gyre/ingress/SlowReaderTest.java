@@ -40,6 +40,11 @@ class SlowReaderTest
     private static final int MAX_IN_FLIGHT = 64;
     private static final int HIGH_WATER = 64 << 10;
     private static final int PAYLOAD = 2048;
+    /**
+     * Well under the seconds the slow reads take, and long enough that a client starved of the CPU by a loaded machine
+     * (other builds and tests on two cores) does not sit a whole timeout between two reads: that would be idle.
+     */
+    private static final java.time.Duration IDLE_TIMEOUT = java.time.Duration.ofMillis(1000);
 
     @TempDir
     Path dir;
@@ -151,7 +156,7 @@ class SlowReaderTest
         // each, produced at once (more than the kernel's socket buffers hold); nothing is in flight after that, and the
         // client takes seconds to read them, sending nothing
         try (Engine engine = Engine.open(EngineConfig.builder(dir.resolve("journal")).build());
-             GyreServer server = GyreServer.start(engine, ServerConfig.builder().port(0).idleTimeout(java.time.Duration.ofMillis(300))
+             GyreServer server = GyreServer.start(engine, ServerConfig.builder().port(0).idleTimeout(IDLE_TIMEOUT)
                  .writeWaterMarks(HIGH_WATER / 2, HIGH_WATER).build());
              SocketChannel slow = SocketChannel.open())
         {
@@ -174,7 +179,7 @@ class SlowReaderTest
             {
                 slow.write(out);
             }
-            // 8 KiB a millisecond or so: 12 MiB of answers take seconds, several idle timeouts
+            // 8 KiB a millisecond or so: 12 MiB of answers take seconds, more than one idle timeout
             final long start = System.nanoTime();
             final int results = readResults(slow, answers, pauseMillis);
             System.out.println("SlowReaderTest: " + results + " answers read in " + (System.nanoTime() - start) / 1_000_000 + " ms");
