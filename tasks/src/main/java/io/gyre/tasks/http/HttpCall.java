@@ -35,6 +35,12 @@ import java.util.function.BiConsumer;
  * in the context, where the first wins (the engine never reuses an ASYNC context, so a late report cannot
  * land in another attempt). The stop action never waits for the reporting thread: it runs on the execute
  * stage, which a report may itself be waiting on for ring space.
+ * <p>
+ * The body's reservation of the {@link BufferBudget} is given back by whichever thread ends the call: the
+ * report, once the response is turned into the result, or the stop that wins (the client may not signal the
+ * body again after a cancel). A body the client makes after the call ended gives its own back. However many
+ * of them release it, and whatever the client's thread is doing then, its bytes go back once
+ * ({@link BoundedBodySubscriber#release}).
  * <pre>
  *   IN_FLIGHT --response or error--> REPORTED
  *       |
@@ -53,6 +59,7 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
     private final TaskContext context;
     private final HttpTaskInput input;
     private final HostBreaker breaker;
+    private final BufferBudget budget;
     private final int maxResponseBytes;
     private final int connectTimeoutMillis;
     /** A timeout the task set shorter than this says nothing of the host: its running out counts neither way. */
@@ -66,16 +73,20 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
     private volatile boolean deadlinePassed;
     /** Set when the response's status and headers arrived (its body may still be on its way). */
     private volatile boolean headersArrived;
+    /** The response's body, once its headers arrived: what holds bytes of the budget. */
+    private volatile BoundedBodySubscriber body;
 
     /**
      * @param breaker the host's breaker, whose permission the caller has taken: this call gives it back.
+     * @param budget what the response body is reserved from: this call gives its reservation back.
      */
-    HttpCall(final TaskContext context, final HttpTaskInput input, final HostBreaker breaker, final int maxResponseBytes,
-        final int connectTimeoutMillis, final int breakerMinTimeoutMillis)
+    HttpCall(final TaskContext context, final HttpTaskInput input, final HostBreaker breaker, final BufferBudget budget,
+        final int maxResponseBytes, final int connectTimeoutMillis, final int breakerMinTimeoutMillis)
     {
         this.context = context;
         this.input = input;
         this.breaker = breaker;
+        this.budget = budget;
         this.maxResponseBytes = maxResponseBytes;
         this.connectTimeoutMillis = connectTimeoutMillis;
         this.breakerMinTimeoutMillis = breakerMinTimeoutMillis;
@@ -143,6 +154,7 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
                 future.cancel(true);
             }
             breaker.release();
+            releaseBody();
         }
     }
 
@@ -156,8 +168,21 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
         cancelDeadline();
         if (!state.compareAndSet(IN_FLIGHT, REPORTED))
         {
-            return; // stopped: the engine ends the attempt, the breaker has its permission back
+            return; // stopped: the engine ends the attempt, the breaker has its permission back, the budget its bytes
         }
+        try
+        {
+            report(result, error);
+        }
+        finally
+        {
+            // after the result is made: until then the body's bytes are still held
+            releaseBody();
+        }
+    }
+
+    private void report(final HttpResponse<byte[]> result, final Throwable error)
+    {
         final long durationNanos = System.nanoTime() - startNanos;
         final Verdict verdict;
         try
@@ -226,12 +251,38 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
         }
     }
 
+    /**
+     * The response's headers arrived: make its body (on the client's thread).
+     */
     private HttpResponse.BodySubscriber<byte[]> bodySubscriber(final HttpResponse.ResponseInfo info)
     {
         headersArrived = true;
-        return isError(info.statusCode()) ?
-            BoundedBodySubscriber.truncated(ERROR_SNIPPET_BYTES) :
-            BoundedBodySubscriber.whole(maxResponseBytes, info.headers().firstValueAsLong("content-length").orElse(-1));
+        final long declaredLength = info.headers().firstValueAsLong("content-length").orElse(-1);
+        final BoundedBodySubscriber subscriber = isError(info.statusCode()) ?
+            BoundedBodySubscriber.truncated(ERROR_SNIPPET_BYTES, declaredLength, budget) :
+            BoundedBodySubscriber.whole(maxResponseBytes, declaredLength, budget);
+        final BoundedBodySubscriber previous = body;
+        body = subscriber;
+        if (previous != null)
+        {
+            previous.release(); // a response the client dropped for another (JDK 17 makes one body per call): no longer read
+        }
+        // a stop or a report that ended the call before the body was set may not have seen it: either it sees the body, or
+        // this sees the call ended (both write, then read, volatile state), and a second release does nothing
+        if (state.get() != IN_FLIGHT)
+        {
+            subscriber.release();
+        }
+        return subscriber;
+    }
+
+    private void releaseBody()
+    {
+        final BoundedBodySubscriber current = body;
+        if (current != null)
+        {
+            current.release();
+        }
     }
 
     private Verdict verdict(final HttpResponse<byte[]> result)
@@ -266,6 +317,14 @@ final class HttpCall implements BiConsumer<HttpResponse<byte[]>, Throwable>, Run
         if (tooLarge != null)
         {
             return new Verdict(null, false, tooLarge.getMessage() + " (" + input.host() + ")", false, false, null);
+        }
+        final BufferBudget.ExhaustedException budgetExhausted = find(cause, BufferBudget.ExhaustedException.class);
+        if (budgetExhausted != null)
+        {
+            // the engine's own limit, reached by all calls together: it says nothing of this host, whose breaker gets its
+            // permission back; another attempt may find room once other bodies are done
+            return new Verdict(null, true, budgetExhausted.getMessage() + ": the response of " + input.host() +
+                " was not read (retried later)", true, true, cause);
         }
         final java.net.ProtocolException protocol = find(cause, java.net.ProtocolException.class);
         if (protocol != null && protocol.getMessage() != null && protocol.getMessage().startsWith("Header size too big"))

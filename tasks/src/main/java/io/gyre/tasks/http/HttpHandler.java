@@ -29,7 +29,12 @@ import java.util.Map;
  * host's circuit breaker; any other 4xx is permanent (so is a body over {@code max-response-bytes}); 1xx to
  * 3xx succeed (redirects are not followed: the 3xx is the output); once a response arrived, nothing retries the
  * call (an error handling it is permanent: the server has acted on the request). A host whose breaker is open is not
- * called: the attempt fails at once, retryably, saying so.
+ * called: the attempt fails at once, retryably, saying so. A body that does not fit in {@code max-buffered-bytes}
+ * beside the bodies of the other calls in flight is not read further: the attempt fails retryably, counting neither
+ * way on the host's breaker (the limit is the engine's).
+ * <p>
+ * <b>Memory</b>: a body holds about the bytes that arrived (a buffer that doubles as they do), never the length its
+ * server declared; the bodies of all calls in flight hold at most {@code max-buffered-bytes} together.
  * <p>
  * <b>Settings</b> (engine handler settings {@code http.<name>}):
  * <table>
@@ -41,6 +46,8 @@ import java.util.Map;
  * <tr><td>request-timeout-ms</td><td>10000</td><td>longest wait for a response when the task gives no
  *     {@code timeoutMillis}</td></tr>
  * <tr><td>max-response-bytes</td><td>1048576</td><td>largest body a successful response may have</td></tr>
+ * <tr><td>max-buffered-bytes</td><td>a quarter of the heap, at least max-response-bytes</td><td>the response body
+ *     bytes all calls in flight may hold together; at least max-response-bytes</td></tr>
  * <tr><td>executor-threads</td><td>cores, 2 to 8</td><td>threads processing responses</td></tr>
  * <tr><td>max-concurrency</td><td>10000</td><td>calls in flight at once; the engine keeps the rest PENDING</td></tr>
  * <tr><td>version</td><td>HTTP_1_1</td><td>HTTP_1_1 or HTTP_2</td></tr>
@@ -186,6 +193,15 @@ public final class HttpHandler implements TaskHandler
     {
         final HttpTransport current = transport;
         return current == null ? null : current.breakerState(host);
+    }
+
+    /**
+     * @return the bytes the response bodies of the calls in flight hold, 0 when the handler is closed (for tests).
+     */
+    long bufferedBytes()
+    {
+        final HttpTransport current = transport;
+        return current == null ? 0 : current.bufferedBytes();
     }
 
     /**

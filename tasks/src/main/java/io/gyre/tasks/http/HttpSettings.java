@@ -14,6 +14,7 @@ import java.util.TreeSet;
  * @param connectTimeoutMillis how long a connection may take to open.
  * @param requestTimeoutMillis how long a response may take when the task gives no {@code timeoutMillis}.
  * @param maxResponseBytes the largest response body a successful call may return.
+ * @param maxBufferedBytes the response body bytes all calls in flight may hold together.
  * @param executorThreads threads of the client's executor (response processing and completion).
  * @param maxConcurrency calls in flight at once, beyond which the engine keeps tasks PENDING.
  * @param version the HTTP version the client asks for.
@@ -30,6 +31,7 @@ record HttpSettings(
     int connectTimeoutMillis,
     int requestTimeoutMillis,
     int maxResponseBytes,
+    long maxBufferedBytes,
     int executorThreads,
     int maxConcurrency,
     HttpClient.Version version,
@@ -45,6 +47,7 @@ record HttpSettings(
     static final String CONNECT_TIMEOUT_MS = "connect-timeout-ms";
     static final String REQUEST_TIMEOUT_MS = "request-timeout-ms";
     static final String MAX_RESPONSE_BYTES = "max-response-bytes";
+    static final String MAX_BUFFERED_BYTES = "max-buffered-bytes";
     static final String EXECUTOR_THREADS = "executor-threads";
     static final String MAX_CONCURRENCY = "max-concurrency";
     static final String VERSION = "version";
@@ -75,7 +78,7 @@ record HttpSettings(
     static final int MAX_MAX_RESPONSE_BYTES = 4 << 20;
 
     private static final Set<String> NAMES = Set.of(ALLOWED_HOSTS, CONNECT_TIMEOUT_MS, REQUEST_TIMEOUT_MS, MAX_RESPONSE_BYTES,
-        EXECUTOR_THREADS, MAX_CONCURRENCY, VERSION, BREAKER_FAILURE_RATE_PERCENT, BREAKER_MINIMUM_CALLS,
+        MAX_BUFFERED_BYTES, EXECUTOR_THREADS, MAX_CONCURRENCY, VERSION, BREAKER_FAILURE_RATE_PERCENT, BREAKER_MINIMUM_CALLS,
         BREAKER_SLIDING_WINDOW_SIZE, BREAKER_WAIT_IN_OPEN_MS, BREAKER_HALF_OPEN_CALLS, BREAKER_MIN_TIMEOUT_MS,
         BREAKER_MAX_HOSTS);
 
@@ -94,6 +97,16 @@ record HttpSettings(
     static int defaultExecutorThreads()
     {
         return Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors()));
+    }
+
+    /**
+     * @param maxResponseBytes the largest body of one response.
+     * @return the default of {@code max-buffered-bytes}: a quarter of the JVM's maximum heap, so that response bodies
+     *     alone cannot fill it, and never less than one whole body.
+     */
+    static long defaultMaxBufferedBytes(final int maxResponseBytes)
+    {
+        return Math.max(maxResponseBytes, Runtime.getRuntime().maxMemory() / 4);
     }
 
     /**
@@ -120,11 +133,20 @@ record HttpSettings(
             throw new IllegalArgumentException(BREAKER_MINIMUM_CALLS + "=" + minimumCalls + " must be at most " +
                 BREAKER_SLIDING_WINDOW_SIZE + " (" + windowSize + ")");
         }
+        final int maxResponseBytes = intSetting(s, MAX_RESPONSE_BYTES, DEFAULT_MAX_RESPONSE_BYTES, 0, MAX_MAX_RESPONSE_BYTES);
+        final long maxBufferedBytes = longSetting(s, MAX_BUFFERED_BYTES, defaultMaxBufferedBytes(maxResponseBytes), 0, Long.MAX_VALUE);
+        if (maxBufferedBytes < maxResponseBytes)
+        {
+            // a budget smaller than one body would fail every response that long, retryably, forever
+            throw new IllegalArgumentException(MAX_BUFFERED_BYTES + "=" + maxBufferedBytes + " must be at least " +
+                MAX_RESPONSE_BYTES + " (" + maxResponseBytes + ")");
+        }
         return new HttpSettings(
             allowedHosts,
             intSetting(s, CONNECT_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),
             intSetting(s, REQUEST_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, 1, MAX_TIMEOUT_MS),
-            intSetting(s, MAX_RESPONSE_BYTES, DEFAULT_MAX_RESPONSE_BYTES, 0, MAX_MAX_RESPONSE_BYTES),
+            maxResponseBytes,
+            maxBufferedBytes,
             intSetting(s, EXECUTOR_THREADS, defaultExecutorThreads(), 1, 256),
             intSetting(s, MAX_CONCURRENCY, DEFAULT_MAX_CONCURRENCY, 1, 10_000_000),
             version(s.get(VERSION)),
@@ -147,6 +169,29 @@ record HttpSettings(
         try
         {
             final int parsed = Integer.parseInt(value.trim());
+            if (parsed >= min && parsed <= max)
+            {
+                return parsed;
+            }
+        }
+        catch (final NumberFormatException ignored)
+        {
+            // reported below
+        }
+        throw new IllegalArgumentException(name + "=" + value + " must be an integer in [" + min + ", " + max + "]");
+    }
+
+    private static long longSetting(final Map<String, String> settings, final String name, final long defaultValue, final long min,
+        final long max)
+    {
+        final String value = settings.get(name);
+        if (value == null)
+        {
+            return defaultValue;
+        }
+        try
+        {
+            final long parsed = Long.parseLong(value.trim());
             if (parsed >= min && parsed <= max)
             {
                 return parsed;

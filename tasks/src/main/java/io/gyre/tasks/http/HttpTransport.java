@@ -27,6 +27,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * call waiting for its response holds no thread. (The client's default executor is an unbounded cached
  * pool, which is why it gets this one.)
  * <p>
+ * Memory: the response bodies of the calls in flight hold at most {@code max-buffered-bytes} together (one
+ * {@link BufferBudget}); each holds about what arrived, never what its server declared.
+ * <p>
  * One JDK 17 behaviour this cannot change: {@code sendAsync} completes each response's future through a
  * no-op on the JVM's default async pool, the common {@link ForkJoinPool}, or, when that pool's parallelism is
  * 1 (machines with 1 or 2 cores), a new thread for each response. Those threads live for that no-op only;
@@ -43,6 +46,7 @@ final class HttpTransport
     private final ScheduledThreadPoolExecutor deadlines;
     private final HttpClient client;
     private final HostBreakers breakers;
+    private final BufferBudget budget;
 
     HttpTransport(final HttpSettings settings)
     {
@@ -58,6 +62,7 @@ final class HttpTransport
             .version(settings.version())
             .build();
         this.breakers = new HostBreakers(settings);
+        this.budget = new BufferBudget(settings.maxBufferedBytes());
         this.deadlines = new ScheduledThreadPoolExecutor(1, daemonThreads("gyre-http-deadlines-" + TRANSPORTS.get() + "-"));
         deadlines.setRemoveOnCancelPolicy(true);
         if (ForkJoinPool.getCommonPoolParallelism() < 2)
@@ -85,8 +90,8 @@ final class HttpTransport
         {
             throw TaskFailure.retryable(breaker.refusal());
         }
-        new HttpCall(context, input, breaker, settings.maxResponseBytes(), settings.connectTimeoutMillis(), settings.breakerMinTimeoutMillis())
-            .start(client, executor, deadlines);
+        new HttpCall(context, input, breaker, budget, settings.maxResponseBytes(), settings.connectTimeoutMillis(),
+            settings.breakerMinTimeoutMillis()).start(client, executor, deadlines);
     }
 
     /**
@@ -95,6 +100,14 @@ final class HttpTransport
     CircuitBreaker.State breakerState(final String host)
     {
         return breakers.state(host);
+    }
+
+    /**
+     * @return the bytes the response bodies of the calls in flight hold (for tests).
+     */
+    long bufferedBytes()
+    {
+        return budget.held();
     }
 
     void gauges(final io.gyre.engine.GaugeSink sink)

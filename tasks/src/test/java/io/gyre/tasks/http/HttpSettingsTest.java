@@ -23,6 +23,7 @@ class HttpSettingsTest
         assertThat(settings.connectTimeoutMillis()).isEqualTo(5_000);
         assertThat(settings.requestTimeoutMillis()).isEqualTo(10_000);
         assertThat(settings.maxResponseBytes()).isEqualTo(1 << 20);
+        assertThat(settings.maxBufferedBytes()).isEqualTo(Math.max(1 << 20, Runtime.getRuntime().maxMemory() / 4));
         assertThat(settings.executorThreads()).isBetween(2, 8);
         assertThat(settings.maxConcurrency()).isEqualTo(10_000);
         assertThat(settings.version()).isEqualTo(HttpClient.Version.HTTP_1_1);
@@ -41,6 +42,7 @@ class HttpSettingsTest
             Map.entry("connect-timeout-ms", "100"),
             Map.entry("request-timeout-ms", " 200 "),
             Map.entry("max-response-bytes", "300"),
+            Map.entry("max-buffered-bytes", "5000000000"),
             Map.entry("executor-threads", "1"),
             Map.entry("max-concurrency", "400"),
             Map.entry("version", "HTTP_2"),
@@ -52,7 +54,7 @@ class HttpSettingsTest
             Map.entry("breaker.min-timeout-ms", "250"),
             Map.entry("breaker.max-hosts", "77")));
 
-        assertThat(settings).isEqualTo(new HttpSettings(settings.allowedHosts(), 100, 200, 300, 1, 400, HttpClient.Version.HTTP_2, 12.5f,
+        assertThat(settings).isEqualTo(new HttpSettings(settings.allowedHosts(), 100, 200, 300, 5_000_000_000L, 1, 400, HttpClient.Version.HTTP_2, 12.5f,
             5, 6, 700, 8, 250, 77));
         assertThat(settings.allowedHosts().allows("anything.example", 1)).isTrue();
     }
@@ -62,6 +64,9 @@ class HttpSettingsTest
         "connect-timeout-ms | 0 | connect-timeout-ms=0 must be an integer in [1, 86400000]",
         "request-timeout-ms | 10s | request-timeout-ms=10s must be an integer in [1, 86400000]",
         "max-response-bytes | 5000000 | max-response-bytes=5000000 must be an integer in [0, 4194304]",
+        "max-buffered-bytes | 1048575 | max-buffered-bytes=1048575 must be at least max-response-bytes (1048576)",
+        "max-buffered-bytes | -1 | max-buffered-bytes=-1 must be an integer in [0, 9223372036854775807]",
+        "max-buffered-bytes | 1g | max-buffered-bytes=1g must be an integer in [0, 9223372036854775807]",
         "executor-threads | -1 | executor-threads=-1 must be an integer in [1, 256]",
         "max-concurrency | lots | max-concurrency=lots must be an integer in [1, 10000000]",
         "version | HTTP_3 | version=HTTP_3 must be HTTP_1_1 or HTTP_2",
@@ -90,6 +95,22 @@ class HttpSettingsTest
             .hasMessage(message);
     }
 
+    /**
+     * The budget of the bodies in flight must hold one whole body: a smaller one would fail every response that long,
+     * retryably, forever. Its default follows a {@code max-response-bytes} larger than a quarter of the heap.
+     */
+    @Test
+    void shouldRefuseABufferBudgetSmallerThanOneBodyAndDefaultToAtLeastOne()
+    {
+        assertThatThrownBy(() -> HttpSettings.parse(Map.of("max-response-bytes", "1000", "max-buffered-bytes", "999")))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("max-buffered-bytes=999 must be at least max-response-bytes (1000)");
+        assertThat(HttpSettings.parse(Map.of("max-response-bytes", "1000", "max-buffered-bytes", "1000")).maxBufferedBytes())
+            .isEqualTo(1000);
+        assertThat(HttpSettings.defaultMaxBufferedBytes(4 << 20)).isGreaterThanOrEqualTo(4 << 20);
+        assertThat(HttpSettings.defaultMaxBufferedBytes(0)).isEqualTo(Runtime.getRuntime().maxMemory() / 4);
+    }
+
     @Test
     void shouldRefuseAnUnknownSettingListingTheKnownOnes()
     {
@@ -97,7 +118,7 @@ class HttpSettingsTest
             .isInstanceOf(IllegalArgumentException.class)
             .hasMessage("allowed-host=x is not a setting of the http task type (allowed-hosts, breaker.failure-rate-percent, " +
                 "breaker.half-open-calls, breaker.max-hosts, breaker.min-timeout-ms, breaker.minimum-calls, breaker.sliding-window-size, breaker.wait-in-open-ms, " +
-                "connect-timeout-ms, executor-threads, max-concurrency, max-response-bytes, request-timeout-ms, version)");
+                "connect-timeout-ms, executor-threads, max-buffered-bytes, max-concurrency, max-response-bytes, request-timeout-ms, version)");
     }
 
     @Test
