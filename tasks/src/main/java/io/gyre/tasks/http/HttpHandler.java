@@ -56,6 +56,10 @@ import java.util.Map;
  * <tr><td>breaker.sliding-window-size</td><td>20</td><td>latest calls the rate is computed over</td></tr>
  * <tr><td>breaker.wait-in-open-ms</td><td>30000</td><td>how long an open breaker refuses calls</td></tr>
  * <tr><td>breaker.half-open-calls</td><td>3</td><td>trial calls that decide whether it closes</td></tr>
+ * <tr><td>breaker.max-hosts</td><td>10000</td><td>hosts breakers are kept for (the closed ones least recently
+ *     called make room)</td></tr>
+ * <tr><td>breaker.min-timeout-ms</td><td>1000</td><td>the shortest task {@code timeoutMillis} whose running out counts
+ *     against the host's breaker</td></tr>
  * </table>
  * <p>
  * Lifecycle: {@link #configure} builds the client (before the engine starts); {@link #close} stops its
