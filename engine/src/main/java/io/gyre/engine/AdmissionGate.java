@@ -4,12 +4,13 @@ import com.lmax.disruptor.Sequence;
 
 /**
  * Counts events in the ring that the execute stage has not yet passed, and admits new ones only below a
- * limit. This is what keeps the ring from deadlocking: the execute stage publishes follow-up events (inline
- * results, derived records) into the ring it consumes, which is safe only if the ring never fills with
- * events ahead of it. Submissions are admitted up to {@code ringSize/8}, other outside events (pool
- * results, ticks, cancels, status questions) up to {@code ringSize/4}; each event the execute stage
- * handles adds at most {@code 2 * timerFiresPerTick} follow-ups, so events ahead of it stay well below the
- * ring's size and the publish stage can always make room.
+ * limit: submissions up to {@code ringSize/8}, other outside events (pool results, ticks, cancels, status
+ * questions) up to {@code ringSize/4}. So outside producers leave most of the ring to the follow-up events the
+ * execute stage publishes into the ring it consumes (inline results, derived records), which it counts here too
+ * ({@link #force}) and which are not limited: they may outgrow any share of the ring (an event's follow-ups start
+ * attempts whose own events have follow-ups), and the execute stage never waits for room, it owes what does not fit
+ * (see {@link ExecuteStage}). A count above the limit makes outside producers wait (or be refused) until the
+ * execute stage has passed enough events.
  */
 final class AdmissionGate
 {

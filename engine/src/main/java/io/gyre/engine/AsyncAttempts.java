@@ -97,25 +97,32 @@ final class AsyncAttempts
     }
 
     /**
-     * Publish the results reported on the execute stage's thread, through its claim path.
+     * Publish the results reported on the execute stage's thread, through its claim path, in the order they came, until
+     * one finds no room: it and those after it wait for the next call.
      *
-     * @param publisher claims a slot, fills it with the attempt's result, publishes it.
+     * @param publisher claims a slot, fills it with the attempt's result, publishes it; false when no slot was free.
      */
-    void drainReady(final java.util.function.Consumer<AsyncAttempt> publisher)
+    void drainReady(final java.util.function.Predicate<AsyncAttempt> publisher)
     {
         AsyncAttempt work;
-        while ((work = ready.poll()) != null)
+        while ((work = ready.peek()) != null)
         {
+            boolean taken = true;
             try
             {
-                if (handOff.results().isOpen())
-                {
-                    publisher.accept(work);
-                }
+                taken = !handOff.results().isOpen() || publisher.test(work);
             }
             finally
             {
-                work.release();
+                if (taken)
+                {
+                    ready.poll();
+                    work.release();
+                }
+            }
+            if (!taken)
+            {
+                return;
             }
         }
     }
@@ -123,6 +130,14 @@ final class AsyncAttempts
     boolean hasReady()
     {
         return !ready.isEmpty();
+    }
+
+    /**
+     * @return results reported on the execute stage's thread and not yet published (that thread only).
+     */
+    int readyCount()
+    {
+        return ready.size();
     }
 
     int active()

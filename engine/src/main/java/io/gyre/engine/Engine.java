@@ -54,7 +54,9 @@ import java.util.concurrent.locks.LockSupport;
  * <li>The sequence stage is the {@link Sequencer}: the only owner of task state. It decides from journaled
  *     events alone, so replay rebuilds the same state (invariant 4).</li>
  * <li>The execute stage runs inline attempts and publishes their results back into the ring, so they too
- *     are journaled before anyone sees them; it hands blocking attempts to the pool.</li>
+ *     are journaled before anyone sees them; it hands blocking attempts to the pool. It never waits for room in
+ *     the ring it consumes (the room may be held by the events ahead of it): what finds none is owed and published
+ *     as it passes them ({@link ExecuteStage}).</li>
  * <li>The publish stage delivers replies and releases the event.</li>
  * </ol>
  * The stages run on four threads, or fused on two (journal and sequence; execute and publish) or one, as
@@ -128,7 +130,11 @@ public final class Engine implements AutoCloseable
     private final BlockingPool pool;
     private final BlockingPool cpuPool;
     private final AsyncAttempts asyncs;
+    /** For a wait with no deadline. */
+    private static final long NO_DEADLINE = Long.MIN_VALUE;
+
     private final SequenceStage sequenceStage;
+    private final ExecuteStage executeStage;
     /** Status events: idle (no thread, nothing fed) until the first subscription. */
     private final EventHub events;
     private final Snapshotter snapshotter;
@@ -222,7 +228,7 @@ public final class Engine implements AutoCloseable
         this.pool = new BlockingPool("blocking", config.blockingPoolThreads(), config.blockingPoolQueue(), config.abandonAfter().toNanos(), handOff);
         this.cpuPool = new BlockingPool("cpu", config.cpuPoolThreads(), config.cpuPoolQueue(), config.abandonAfter().toNanos(), handOff);
         this.asyncs = new AsyncAttempts(handOff);
-        final ExecuteStage executeStage = new ExecuteStage(registry, config.maxOutputBytes(), gate, budget, pool, cpuPool, asyncs,
+        this.executeStage = new ExecuteStage(registry, config.maxOutputBytes(), gate, budget, pool, cpuPool, asyncs,
             config.clock(), submissionReader, keys);
         final PublishStage publishStage = new PublishStage(outcomeReader, budget, registry, deadLetterAnswerer::offer);
 
@@ -297,8 +303,10 @@ public final class Engine implements AutoCloseable
         });
         awaitStartup(startup);
 
-        ticker = new Ticker(config.clock(), sequenceStage::nextWakeAt, journalStage::wakeAt, () -> !health.get().ready(), tickInFlight,
-            this::publishTick);
+        // a tick while the execute stage owes the ring follow-ups: with the publish stage on a thread of its own, the room
+        // they wait for may come after the execute stage has passed every event
+        ticker = new Ticker(config.clock(), () -> executeStage.owing() > 0 ? 0 : sequenceStage.nextWakeAt(), journalStage::wakeAt,
+            () -> !health.get().ready(), tickInFlight, this::publishTick);
         ticker.start();
         recovery = new RecoveryReport(replayed, replayNanos, journal.repairedTail(), sequenceStage.liveTasks(),
             startup.requeued, sequencer.derivedVerified(), leftovers.derivedCount, previousStop,
@@ -998,9 +1006,22 @@ public final class Engine implements AutoCloseable
 
     private void publishInternal(final int kind, final java.util.function.Consumer<RingEvent> fill)
     {
+        publishInternal(kind, fill, NO_DEADLINE);
+    }
+
+    /**
+     * @param deadlineNanos {@link System#nanoTime()} past which to give up waiting for room, or {@link #NO_DEADLINE}.
+     * @return false when given up: nothing was published.
+     */
+    private boolean publishInternal(final int kind, final java.util.function.Consumer<RingEvent> fill, final long deadlineNanos)
+    {
         int idle = 0;
         while (!gate.tryAcquireInternal())
         {
+            if (deadlineNanos != NO_DEADLINE && System.nanoTime() - deadlineNanos >= 0)
+            {
+                return false;
+            }
             idle = pause(idle);
         }
         final long sequence = ring.next();
@@ -1015,6 +1036,7 @@ public final class Engine implements AutoCloseable
         {
             ring.publish(sequence);
         }
+        return true;
     }
 
     /**
@@ -1317,7 +1339,9 @@ public final class Engine implements AutoCloseable
     }
 
     /**
-     * @return events in the ring not yet passed by the execute stage.
+     * @return events in the ring not yet passed by the execute stage, and the follow-up events that stage owes the ring
+     *     (results and derived records it found no room for yet, when its own follow-ups outgrow the ring): more than the
+     *     ring's size when it does. Outside producers wait (or are refused BUSY) while it is above their share.
      */
     public long ringBacklog()
     {
@@ -1336,7 +1360,7 @@ public final class Engine implements AutoCloseable
     public CompletableFuture<SnapshotInfo> snapshot()
     {
         final CompletableFuture<SnapshotInfo> result = new CompletableFuture<>();
-        requestSnapshot(result, 0, true);
+        requestSnapshot(result, 0, true, NO_DEADLINE);
         return result;
     }
 
@@ -1347,8 +1371,11 @@ public final class Engine implements AutoCloseable
      *
      * @param mode the SNAPSHOT event's correlation: 0, or {@link SequenceStage#SNAPSHOT_IF_CHANGED}.
      * @param asRequest whether it is a caller's request, refused once the engine stops taking them (the close's own is not).
+     * @param deadlineNanos {@link System#nanoTime()} past which the request is given up when the ring takes no event (the
+     *     close's, whose ring may be stuck behind a handler), or {@link #NO_DEADLINE}.
      */
-    private void requestSnapshot(final CompletableFuture<SnapshotInfo> result, final long mode, final boolean asRequest)
+    private void requestSnapshot(final CompletableFuture<SnapshotInfo> result, final long mode, final boolean asRequest,
+        final long deadlineNanos)
     {
         if (result.isDone())
         {
@@ -1367,13 +1394,14 @@ public final class Engine implements AutoCloseable
             }
         }
         final CompletableFuture<SnapshotInfo> reply = new CompletableFuture<>();
+        final boolean published;
         try
         {
-            publishInternal(RingEvent.SNAPSHOT, e ->
+            published = publishInternal(RingEvent.SNAPSHOT, e ->
             {
                 e.replyTo = reply;
                 e.correlation = mode;
-            });
+            }, deadlineNanos);
         }
         finally
         {
@@ -1381,6 +1409,11 @@ public final class Engine implements AutoCloseable
             {
                 requests.exit();
             }
+        }
+        if (!published)
+        {
+            result.completeExceptionally(new java.util.concurrent.TimeoutException("the ring took no event before the deadline"));
+            return;
         }
         reply.whenComplete((info, failure) ->
         {
@@ -1390,7 +1423,7 @@ public final class Engine implements AutoCloseable
             }
             else if (failure instanceof Snapshotter.SnapshotBusyException)
             {
-                CompletableFuture.delayedExecutor(5, TimeUnit.MILLISECONDS).execute(() -> requestSnapshot(result, mode, asRequest));
+                CompletableFuture.delayedExecutor(5, TimeUnit.MILLISECONDS).execute(() -> requestSnapshot(result, mode, asRequest, deadlineNanos));
             }
             else
             {
@@ -1808,7 +1841,7 @@ public final class Engine implements AutoCloseable
             return;
         }
         final CompletableFuture<SnapshotInfo> result = new CompletableFuture<>();
-        requestSnapshot(result, SequenceStage.SNAPSHOT_IF_CHANGED, false);
+        requestSnapshot(result, SequenceStage.SNAPSHOT_IF_CHANGED, false, graceEnd);
         try
         {
             result.get(millisUntil(graceEnd), TimeUnit.MILLISECONDS);
@@ -1843,13 +1876,13 @@ public final class Engine implements AutoCloseable
 
     /**
      * @return true when nothing is left to finish: no attempt runs on a pool or as an async attempt, and the
-     *     ring holds no event (so no dispatch is on its way to a pool). The sequencer's own count of slots in
+     *     ring holds no event and the execute stage owes it none (so no dispatch is on its way to a pool). The sequencer's own count of slots in
      *     use is not asked: a slot whose attempt has gone without a result (refused by a stopping pool, or
      *     superseded by a retry before its late result came) would keep it above zero with nothing to wait for.
      */
     private boolean quiescent()
     {
-        return gate.ahead() == 0 && ring.getCursor() == ring.getMinimumGatingSequence() &&
+        return gate.ahead() == 0 && executeStage.owing() == 0 && ring.getCursor() == ring.getMinimumGatingSequence() &&
             pool.active() == 0 && cpuPool.active() == 0 && asyncs.active() == 0 && sequencer.heldDueInStop() == 0;
     }
 

@@ -19,9 +19,15 @@ import org.slf4j.LoggerFactory;
  * blocking attempts are handed to the pool; derived records are published to be journaled; running
  * attempts that were cancelled or timed out are asked to stop.
  * <p>
- * It publishes into the ring it consumes. That is safe because the {@link AdmissionGate} keeps the events
- * ahead of this stage well under the ring's size, and because before waiting for a free slot this stage
- * releases the events it has finished, so the publish stage can always make room.
+ * It publishes into the ring it consumes, and so it never waits for room there: the room it would wait for may be
+ * held by the events ahead of it, which only it can pass. (It did wait once: an outside check wedged a server for
+ * good with attempts that failed as they started, each failure's event starting the next waiting attempt, so that
+ * the events ahead of this stage grew with each one it handled until they filled the ring.) A follow-up that finds
+ * no free slot, once this stage has released every event it finished, is <em>owed</em>: kept in order and published
+ * ahead of any later follow-up as room comes, which it does as this stage passes the events ahead of it (the ticker
+ * sends a tick while anything is owed, for a layout whose publish stage frees the room after this stage has passed
+ * everything). Derived records may be journaled after later inputs (docs/JOURNAL.md): an owed one changes nothing
+ * but its position. An owed inline attempt runs when its slot is free, its payload read back from the journal.
  */
 final class ExecuteStage implements EventHandler<RingEvent>
 {
@@ -33,8 +39,14 @@ final class ExecuteStage implements EventHandler<RingEvent>
     private final BlockingPool cpuPool;
     private final AsyncAttempts asyncs;
     private final HandlerRegistry registry;
-    private final java.util.function.Consumer<AsyncAttempts.AsyncAttempt> publishAsync = this::publishAsync;
-    private long currentSequence;
+    private final java.util.function.Predicate<AsyncAttempts.AsyncAttempt> publishAsync = this::publishAsync;
+    /** The last event this stage (and the publish stage, when on this thread) has finished with. */
+    private long done = -1;
+    /** Follow-ups that found no free slot, oldest first. */
+    private final java.util.ArrayDeque<Owed> owed = new java.util.ArrayDeque<>();
+    /** {@link #owed}'s size plus the ASYNC results waiting to be published, for other threads. */
+    private volatile int owing;
+    private int owingSeen;
     private final EpochNanoClock clock;
     private final InlineContext inline;
     private final JournalReader submissions;
@@ -80,21 +92,20 @@ final class ExecuteStage implements EventHandler<RingEvent>
     @Override
     public void onEvent(final RingEvent e, final long sequence, final boolean endOfBatch)
     {
+        done = sequence - 1;
+        payOwed();
         final Effects fx = e.effects;
         for (int i = 0; i < fx.derivedCount; i++)
         {
-            final long next = claim(sequence);
-            final RingEvent d = ring.get(next);
-            d.kind = RingEvent.DERIVED;
-            d.derivedType = fx.derivedType(i);
-            d.taskId = fx.derivedTaskId(i);
-            d.attempt = fx.derivedAttempt(i);
-            d.derivedReason = fx.derivedReason(i);
-            d.derivedTime = fx.derivedTime(i);
-            d.replyTo = null;
-            ring.publish(next);
+            final long next = tryClaim();
+            if (next < 0)
+            {
+                owed.add(Owed.derived(fx.derivedType(i), fx.derivedTaskId(i), fx.derivedAttempt(i), fx.derivedReason(i),
+                    fx.derivedTime(i)));
+                continue;
+            }
+            publishDerived(next, fx.derivedType(i), fx.derivedTaskId(i), fx.derivedAttempt(i), fx.derivedReason(i), fx.derivedTime(i));
         }
-        currentSequence = sequence;
         for (int i = 0; i < fx.stopCount; i++)
         {
             final long taskId = fx.stopTaskId(i);
@@ -107,7 +118,7 @@ final class ExecuteStage implements EventHandler<RingEvent>
         {
             if (!fx.dispatchConsumed(i))
             {
-                dispatch(e, fx, i, sequence);
+                dispatch(e, fx, i);
             }
         }
         if (asyncs.hasReady())
@@ -120,26 +131,96 @@ final class ExecuteStage implements EventHandler<RingEvent>
             gate.release(passed);
             passed = 0;
         }
+        updateOwing();
     }
 
     /**
-     * Publish the results ASYNC handlers reported on this thread after this stage had passed {@code sequence}: with the
-     * publish stage on the same thread, an outcome listener or a future's callback it runs may report an attempt (an
-     * ASYNC handler waiting for another task's outcome), and nothing else would publish it before the next event came
-     * (an idle engine would let the attempt time out).
+     * After the publish stage, on the same thread, has finished {@code sequence} too: publish what is owed, and the results
+     * ASYNC handlers reported on this thread since. With the publish stage on this thread, an outcome listener or a
+     * future's callback it runs may report an attempt (an ASYNC handler waiting for another task's outcome), and nothing
+     * else would publish it before the next event came (an idle engine would let the attempt time out).
      *
      * @param sequence the event both stages have finished.
      */
     void publishReportedAfter(final long sequence)
     {
+        if (owing == 0 && !asyncs.hasReady())
+        {
+            return;
+        }
+        done = sequence;
+        payOwed();
         if (asyncs.hasReady())
         {
-            currentSequence = sequence + 1;
             asyncs.drainReady(publishAsync);
+        }
+        updateOwing();
+    }
+
+    /**
+     * @return follow-ups this stage owes the ring (found no room yet), ASYNC results waiting to be published included. Any
+     *     thread.
+     */
+    int owing()
+    {
+        return owing;
+    }
+
+    private void updateOwing()
+    {
+        final int now = owed.size() + asyncs.readyCount();
+        if (now != owingSeen)
+        {
+            owingSeen = now;
+            owing = now;
         }
     }
 
-    private void dispatch(final RingEvent e, final Effects fx, final int i, final long sequence)
+    /**
+     * Publish what is owed, oldest first, as long as slots are free.
+     */
+    private void payOwed()
+    {
+        Owed o;
+        while ((o = owed.peek()) != null)
+        {
+            final long next = claimSlot();
+            if (next < 0)
+            {
+                return;
+            }
+            owed.poll();
+            if (o.derivedType != null)
+            {
+                publishDerived(next, o.derivedType, o.taskId, o.attempt, o.reason, o.time);
+            }
+            else
+            {
+                final Blob payload = loader.load(submissions, o.document, o.offset) ? loader.payload : null;
+                if (payload == null)
+                {
+                    unreadable(o.taskId, o.handlerId, o.attempt, o.document, o.offset);
+                }
+                runInline(next, o.taskId, o.attempt, o.handlerId, o.submittedAt, o.document, o.offset, payload);
+            }
+        }
+    }
+
+    private void publishDerived(final long next, final RecordType type, final long taskId, final int attempt, final int reason,
+        final long time)
+    {
+        final RingEvent d = ring.get(next);
+        d.kind = RingEvent.DERIVED;
+        d.derivedType = type;
+        d.taskId = taskId;
+        d.attempt = attempt;
+        d.derivedReason = reason;
+        d.derivedTime = time;
+        d.replyTo = null;
+        ring.publish(next);
+    }
+
+    private void dispatch(final RingEvent e, final Effects fx, final int i)
     {
         final long taskId = fx.dispatchTaskId(i);
         final int attempt = fx.dispatchAttempt(i);
@@ -156,10 +237,7 @@ final class ExecuteStage implements EventHandler<RingEvent>
         }
         else
         {
-            // the key is in the very record that cannot be read: this line goes without it (hence the position)
-            TaskLog.task(LOG.atError(), taskId, null, registry.typeOf(fx.dispatchHandler(i)), attempt, TaskState.RUNNING)
-                .log("the task's submission cannot be read back from the journal at {}/{}; failing the attempt",
-                    submitDocument, submitOffset);
+            unreadable(taskId, fx.dispatchHandler(i), attempt, submitDocument, submitOffset);
             payload = null;
         }
         final int handlerId = fx.dispatchHandler(i);
@@ -186,7 +264,30 @@ final class ExecuteStage implements EventHandler<RingEvent>
                 return;
             }
         }
-        final long next = claim(sequence);
+        final long next = tryClaim();
+        if (next < 0)
+        {
+            owed.add(Owed.inline(taskId, attempt, handlerId, fx.dispatchSubmittedAt(i), submitDocument, submitOffset));
+            return;
+        }
+        runInline(next, taskId, attempt, handlerId, fx.dispatchSubmittedAt(i), submitDocument, submitOffset, payload);
+    }
+
+    private void unreadable(final long taskId, final int handlerId, final int attempt, final long document, final int offset)
+    {
+        // the key is in the very record that cannot be read: this line goes without it (hence the position)
+        TaskLog.task(LOG.atError(), taskId, null, registry.typeOf(handlerId), attempt, TaskState.RUNNING)
+            .log("the task's submission cannot be read back from the journal at {}/{}; failing the attempt", document, offset);
+    }
+
+    /**
+     * Run an inline attempt into the claimed slot {@code next}, and publish its result there.
+     *
+     * @param payload null: the submission could not be read back, and the attempt fails.
+     */
+    private void runInline(final long next, final long taskId, final int attempt, final int handlerId, final long submittedAt,
+        final long submitDocument, final int submitOffset, final Blob payload)
+    {
         final RingEvent result = ring.get(next);
         try
         {
@@ -196,7 +297,7 @@ final class ExecuteStage implements EventHandler<RingEvent>
             result.replyTo = null;
             result.held = false;
             result.startedAt = clock.nanoTime();
-            inline.begin(taskId, attempt, payload == null ? HandlerRegistry.UNKNOWN : handlerId, fx.dispatchSubmittedAt(i), submitDocument,
+            inline.begin(taskId, attempt, payload == null ? HandlerRegistry.UNKNOWN : handlerId, submittedAt, submitDocument,
                 submitOffset, result.output);
             if (payload != null)
             {
@@ -250,9 +351,16 @@ final class ExecuteStage implements EventHandler<RingEvent>
         return state;
     }
 
-    private void publishAsync(final AsyncAttempts.AsyncAttempt work)
+    /**
+     * @return false when no slot is free: the result stays queued, for later.
+     */
+    private boolean publishAsync(final AsyncAttempts.AsyncAttempt work)
     {
-        final long next = claim(currentSequence);
+        final long next = tryClaim();
+        if (next < 0)
+        {
+            return false;
+        }
         try
         {
             work.fill(ring.get(next));
@@ -261,23 +369,86 @@ final class ExecuteStage implements EventHandler<RingEvent>
         {
             ring.publish(next);
         }
+        return true;
     }
 
     /**
-     * Take a slot for a follow-up event. When none is free, first let the publish stage past everything
-     * this stage has finished, then wait.
+     * @return a slot for a new follow-up event, or -1 when none is free or something owed goes first: the caller then owes
+     *     it. Either way the follow-up is counted in the {@link AdmissionGate}, as an event ahead of this stage: what this
+     *     stage owes holds outside producers back as what it published does.
      */
-    private long claim(final long sequence)
+    private long tryClaim()
     {
         gate.force(1);
+        return owed.isEmpty() ? claimSlot() : -1;
+    }
+
+    /**
+     * Take a slot for a follow-up event (already counted in the gate) without waiting. When none is free, first release
+     * every event this stage (and the publish stage, when on this thread) has finished, which may free one.
+     *
+     * @return the slot, or -1 when none is free.
+     */
+    private long claimSlot()
+    {
         try
         {
             return ring.tryNext();
         }
         catch (final InsufficientCapacityException ex)
         {
-            sequenceCallback.set(sequence - 1);
-            return ring.next();
+            if (done > sequenceCallback.get())
+            {
+                sequenceCallback.set(done);
+            }
+            try
+            {
+                return ring.tryNext();
+            }
+            catch (final InsufficientCapacityException stillFull)
+            {
+                return -1;
+            }
+        }
+    }
+
+    /**
+     * A follow-up owed to the ring: a derived record ({@code derivedType} set), or an inline attempt to run.
+     */
+    private static final class Owed
+    {
+        RecordType derivedType;
+        long taskId;
+        int attempt;
+        int reason;
+        long time;
+        int handlerId;
+        long submittedAt;
+        long document;
+        int offset;
+
+        static Owed derived(final RecordType type, final long taskId, final int attempt, final int reason, final long time)
+        {
+            final Owed o = new Owed();
+            o.derivedType = type;
+            o.taskId = taskId;
+            o.attempt = attempt;
+            o.reason = reason;
+            o.time = time;
+            return o;
+        }
+
+        static Owed inline(final long taskId, final int attempt, final int handlerId, final long submittedAt, final long document,
+            final int offset)
+        {
+            final Owed o = new Owed();
+            o.taskId = taskId;
+            o.attempt = attempt;
+            o.handlerId = handlerId;
+            o.submittedAt = submittedAt;
+            o.document = document;
+            o.offset = offset;
+            return o;
         }
     }
 

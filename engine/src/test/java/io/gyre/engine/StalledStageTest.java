@@ -59,4 +59,70 @@ class StalledStageTest extends EngineTestSupport
             assertThat(engine.stalledStage(stall)).as("moving again, or idle").isNull();
         }
     }
+
+    /**
+     * A stop while the ring is full behind a handler stuck inline: the stop's own snapshot gives up at the stop's grace
+     * period, as everything after the deadline does. It waited for room in the ring for good: an outside check's SIGTERM
+     * never ended the server.
+     */
+    @Test
+    void shouldStopWithinItsGraceWhenTheRingIsFullBehindAStuckHandler() throws Exception
+    {
+        final CountDownLatch release = new CountDownLatch(1);
+        final TaskHandler stuck = new TaskHandler()
+        {
+            @Override
+            public String type()
+            {
+                return "stuck-inline";
+            }
+
+            @Override
+            public void execute(final TaskContext context) throws Exception
+            {
+                release.await(120, TimeUnit.SECONDS);
+                context.succeed(new byte[0]);
+            }
+        };
+        final Engine wedged = open(b -> b.handler(stuck).ringSize(256).closeTimeout(java.time.Duration.ofMillis(200)));
+        try
+        {
+            wedged.submit(new TaskRequest().key("wedge").type("stuck-inline"));
+            int submitted = 0;
+            while (wedged.trySubmit(new TaskRequest().key("behind-" + submitted).type("echo").payload("x"), outcome ->
+            {
+            }))
+            {
+                submitted++;
+            }
+            // status questions take the ring's share for outside events other than submissions, up to its end
+            final Thread asking = new Thread(() ->
+            {
+                for (int i = 0; i < 256; i++)
+                {
+                    try
+                    {
+                        wedged.status("behind-0");
+                    }
+                    catch (final RuntimeException closed)
+                    {
+                        return;
+                    }
+                }
+            });
+            asking.setDaemon(true);
+            asking.start();
+            await().atMost(10, TimeUnit.SECONDS).until(() -> wedged.ringBacklog() >= 64);
+
+            final CompletableFuture<Void> stop = CompletableFuture.runAsync(wedged::close);
+            // 200 ms of deadline, then one grace period of 10 s shared by what follows it
+            stop.get(60, TimeUnit.SECONDS);
+            assertThat(wedged.isClosed()).isTrue();
+        }
+        finally
+        {
+            release.countDown();
+            engine = null;
+        }
+    }
 }

@@ -210,7 +210,13 @@ public final class MonitorServer implements AutoCloseable
         }
         final int ringSize = engine.config().ringSize();
         final long backlog = engine.ringBacklog();
-        if (backlog >= ringSize * SATURATED)
+        if (backlog > ringSize)
+        {
+            // follow-ups the engine owes its ring, waiting for room
+            checks.put("ring", "no: " + ringSize + " of " + ringSize + " slots in use, " + (backlog - ringSize) + " more events waiting for room");
+            ready = false;
+        }
+        else if (backlog >= ringSize * SATURATED)
         {
             checks.put("ring", "no: " + backlog + " of " + ringSize + " slots in use");
             ready = false;
