@@ -308,7 +308,10 @@ public final class Engine implements AutoCloseable
         ticker = new Ticker(config.clock(), () -> executeStage.owing() > 0 ? 0 : sequenceStage.nextWakeAt(), journalStage::wakeAt,
             () -> !health.get().ready(), tickInFlight, this::publishTick);
         ticker.start();
-        recovery = new RecoveryReport(replayed, replayNanos, journal.repairedTail(), sequenceStage.liveTasks(),
+        // the live tasks replay left, not those left once the start's first attempts and due timers have run (an outside
+        // check saw the count vary between identical restarts, and below the attempts said to run again)
+        recovery = new RecoveryReport(replayed, replayNanos, journal.repairedTail(), startup.live >= 0 ? startup.live :
+            sequenceStage.liveTasks(),
             startup.requeued, sequencer.derivedVerified(), leftovers.derivedCount, previousStop,
             recovered.snapshot, recovered.snapshotNanos, recovered.skipped);
         LOG.info("engine open on {}: {}replayed {} records in {} ms, {} live tasks, {} attempts requeued, previous stop {}",

@@ -155,6 +155,7 @@ final class PublishStage implements EventHandler<RingEvent>, RecordHandler
             {
                 final Requests.Startup startup = (Requests.Startup)target;
                 startup.requeued = fx.replyCorrelation(i);
+                startup.live = (int)fx.replyTaskId(i);
                 startup.done.countDown();
             }
             default -> throw new IllegalStateException("reply kind " + fx.replyKind(i));

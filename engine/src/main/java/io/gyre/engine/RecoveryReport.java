@@ -10,7 +10,7 @@ import java.util.List;
  * @param recordsReplayed records read back to rebuild the state.
  * @param replayNanos how long that took.
  * @param repairedTail a torn tail the journal discarded on opening (empty after a clean shutdown).
- * @param liveTasks tasks not yet finished after replay.
+ * @param liveTasks tasks not yet finished after replay (as the journal left them: counted before this engine ran anything).
  * @param requeued attempts that were running when the previous engine stopped, queued to run again (those
  *     its stop record listed as interrupted, and, after a crash, every one running).
  * @param derivedVerified derived records that replay re-derived identically.

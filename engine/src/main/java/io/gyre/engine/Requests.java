@@ -193,6 +193,8 @@ final class Requests
     {
         final CountDownLatch done = new CountDownLatch(1);
         volatile long requeued = -1;
+        /** Live tasks when the start was applied, before anything ran: as the journal (and snapshot) left them. */
+        volatile int live = -1;
         volatile boolean refused;
         volatile String reason;
     }

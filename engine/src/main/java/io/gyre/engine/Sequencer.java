@@ -1125,7 +1125,8 @@ final class Sequencer
         dispatchPending(fx, settings.timerFiresPerTick());
         if (target != null)
         {
-            fx.reply(Effects.REPLY_STARTED, target, interrupted, 0);
+            // the live tasks as replay left them: nothing has finished since (tasks only started)
+            fx.reply(Effects.REPLY_STARTED, target, interrupted, liveCount);
         }
         interrupted = 0;
     }
