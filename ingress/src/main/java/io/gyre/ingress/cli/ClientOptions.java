@@ -22,7 +22,8 @@ final class ClientOptions
     @Option(names = "--auth-token", paramLabel = "TOKEN", description = "The server's auth token (default: GYRE_AUTH_TOKEN from the environment, else none).")
     String authToken;
 
-    @Option(names = "--timeout-s", defaultValue = "30", description = "Seconds to wait for the answer, reconnects included (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--timeout-s", defaultValue = "30", description = "Seconds to wait for the server: for its handshake (retrying while it has no room for the connection), " +
+        "then for the answer, reconnects included (default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
     /**
@@ -44,7 +45,9 @@ final class ClientOptions
             .host(host)
             .port(port)
             .authToken(token)
-            .connectTimeout(Duration.ofSeconds(Math.min(timeoutSeconds, 5)))
+            // the whole wait for the handshake too: a loaded server (or machine) may take seconds to answer it, and 5 s
+            // here failed commands that --timeout-s let wait 30 (an outside check, at a load average of 30)
+            .connectTimeout(Duration.ofSeconds(timeoutSeconds))
             .requestTimeout(Duration.ofSeconds(timeoutSeconds))
             .reconnectGiveUp(Duration.ofSeconds(timeoutSeconds))
             .build());

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.ServerSocket;
@@ -429,6 +430,47 @@ class ServeAndClientCommandsTest
         assertThat(run.exit()).isEqualTo(1);
         assertThat(run.out()).isEmpty();
         assertThat(run.err()).contains("cannot connect to 127.0.0.1:" + port);
+    }
+
+    /**
+     * {@code --timeout-s} bounds the wait for the server's handshake too, not a fixed 5 s: on a loaded machine the commands
+     * gave up on a healthy server after 5 s with 30 to wait (an outside check).
+     */
+    @Test
+    void aServerThatNeverAnswersTheHandshakeIsWaitedForAsLongAsTimeoutSays() throws Exception
+    {
+        try (ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress()))
+        {
+            final Thread accepting = new Thread(() ->
+            {
+                final java.util.List<java.net.Socket> held = new java.util.ArrayList<>();
+                try
+                {
+                    while (true)
+                    {
+                        held.add(silent.accept());
+                    }
+                }
+                catch (final IOException closed)
+                {
+                    held.forEach(socket ->
+                    {
+                        try
+                        {
+                            socket.close();
+                        }
+                        catch (final IOException ignored)
+                        {
+                        }
+                    });
+                }
+            });
+            accepting.setDaemon(true);
+            accepting.start();
+            final Run run = gyre("status", "--port", Integer.toString(silent.getLocalPort()), "--key", "k", "--timeout-s", "7");
+            assertThat(run.exit()).isEqualTo(1);
+            assertThat(run.err()).contains("no handshake with 127.0.0.1:" + silent.getLocalPort() + " within PT7S");
+        }
     }
 
     @Test
