@@ -76,17 +76,24 @@ final class Snapshotter implements AutoCloseable
         this.intervalNanos = config.snapshotInterval().toNanos();
         this.kept = config.snapshotsKept();
         this.retentionMillis = config.journalRetention().toMillis();
+        try
+        {
+            // what a crash while writing one left: this engine is the journal's one writer, and has not begun to write
+            final int unfinished = store.deleteUnfinished();
+            if (unfinished > 0)
+            {
+                LOG.info("deleted {} unfinished snapshot file(s) in {} (a stop while one was written)", unfinished, store.directory());
+            }
+        }
+        catch (final io.gyre.journal.JournalException ex)
+        {
+            LOG.warn("{}; they stay, and change nothing", ex.getMessage());
+        }
         this.thread = new Thread(this::run, "gyre-snapshot");
         thread.setDaemon(true);
         thread.start();
     }
 
-    /**
-     * Before the stages start: the records the engine replayed after the snapshot it started from (or from the
-     * journal's start) count towards the next snapshot, as if applied since the last. Otherwise an engine restarted
-     * more often than every {@code snapshotEveryRecords} records (a crash loop) would never snapshot, and each start
-     * would replay more than the last.
-     */
     /**
      * Before the stages start: the snapshot the engine started from was read through and is whole.
      */
@@ -103,6 +110,12 @@ final class Snapshotter implements AutoCloseable
         unusable.add(snapshot);
     }
 
+    /**
+     * Before the stages start: the records the engine replayed after the snapshot it started from (or from the
+     * journal's start) count towards the next snapshot, as if applied since the last. Otherwise an engine restarted
+     * more often than every {@code snapshotEveryRecords} records (a crash loop) would never snapshot, and each start
+     * would replay more than the last.
+     */
     void replayed(final long records)
     {
         recordsSince = Math.max(0, records);

@@ -54,6 +54,7 @@ public final class SnapshotStore
     private static final long MAGIC = 0x50414E5345525947L; // "GYRESNAP" little-endian
     private static final String PREFIX = "snapshot-";
     private static final String SUFFIX = ".gsnap";
+    private static final String TEMPORARY = ".tmp";
     private static final int WRITE_CHUNK = 1 << 20;
 
     private final Path directory;
@@ -128,7 +129,7 @@ public final class SnapshotStore
     public Entry write(final Position position, final DirectBuffer body, final int offset, final int length)
     {
         final Path target = directory.resolve(name(position.eventId()));
-        final Path temporary = directory.resolve(name(position.eventId()) + ".tmp");
+        final Path temporary = directory.resolve(name(position.eventId()) + TEMPORARY);
         try
         {
             Files.createDirectories(directory);
@@ -223,6 +224,38 @@ public final class SnapshotStore
         {
             // some file systems cannot sync a directory; the rename is still atomic
         }
+    }
+
+    /**
+     * Delete the temporary files of snapshots whose writing never finished (the process died while writing one: the
+     * rename that makes a snapshot is the last step, so such a file is never one). Only the store's one writer may
+     * call this, before it writes: it would delete the file of a snapshot being written.
+     *
+     * @return the files deleted.
+     * @throws JournalException when the directory cannot be listed or a file deleted.
+     */
+    public int deleteUnfinished()
+    {
+        if (!Files.isDirectory(directory))
+        {
+            return 0;
+        }
+        int deleted = 0;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, PREFIX + "*" + SUFFIX + TEMPORARY))
+        {
+            for (final Path file : files)
+            {
+                if (Files.deleteIfExists(file))
+                {
+                    deleted++;
+                }
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new JournalException("cannot delete unfinished snapshots in " + directory + ": " + ex.getMessage(), ex);
+        }
+        return deleted;
     }
 
     /**

@@ -180,7 +180,8 @@ public final class ServeCommand implements Callable<Integer>
 
     @Option(names = "--snapshots", negatable = true, defaultValue = "true", fallbackValue = "true",
         description = "Snapshot the engine's state periodically and at shutdown, so a restart replays only the journal after "
-            + "the newest snapshot; also enables journal retention (default: on; --no-snapshots keeps every journal file).")
+            + "the newest snapshot; also enables journal retention (default: on; --no-snapshots writes none and keeps every journal "
+            + "file, but still starts from the newest snapshot an earlier run left: move DIR/snapshots away for a full replay).")
     private boolean snapshots;
 
     @Option(names = "--snapshot-every", paramLabel = "RECORDS", defaultValue = "10000000",
