@@ -45,9 +45,11 @@ final class NoopTasks
         final Path dir = TempDirectories.create("gyre-noop-rate");
         try (Engine engine = Engine.open(config.apply(dir).build()))
         {
+            final CpuTimes cpu = new CpuTimes();
             final long start = System.nanoTime();
             submit(engine, "", count);
             final double rate = count * 1e9 / (System.nanoTime() - start);
+            System.out.println(cpu.perTask(count));
             afterRun.accept(engine);
             return rate;
         }
