@@ -2028,8 +2028,32 @@ public final class Engine implements AutoCloseable
 
     private static String versionOf()
     {
-        final String version = Engine.class.getPackage().getImplementationVersion();
-        return version != null ? version : "0.1.0-SNAPSHOT";
+        return buildVersion(Engine.class.getPackage().getImplementationVersion());
+    }
+
+    /**
+     * @return this build's version, as {@code gyre --version} prints it and every {@code ENGINE_STARTED} record journals
+     *     it: the project's version and the commit it was built from ({@code 0.1.0-SNAPSHOT+1263bd7e}, {@code -dirty} added
+     *     when the sources had uncommitted changes), when run from gyre's jar; the version alone otherwise.
+     */
+    public static String version()
+    {
+        return VERSION;
+    }
+
+    /**
+     * @param manifestVersion the jar's {@code Implementation-Version}, or null.
+     * @return it, with a commit the build could not name (not a git checkout: the manifest keeps the placeholder) as
+     *     {@code unknown}.
+     */
+    static String buildVersion(final String manifestVersion)
+    {
+        if (manifestVersion == null)
+        {
+            return "0.1.0-SNAPSHOT";
+        }
+        final int placeholder = manifestVersion.indexOf("${");
+        return placeholder < 0 ? manifestVersion : manifestVersion.substring(0, placeholder) + "unknown";
     }
 
     /**

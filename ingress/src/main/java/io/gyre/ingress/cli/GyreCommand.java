@@ -22,9 +22,6 @@ import picocli.CommandLine.Spec;
         WatchCommand.class, ReplayCommand.class, CommandLine.HelpCommand.class})
 public final class GyreCommand implements Runnable
 {
-    /** The version reported when the jar's manifest does not carry one (running from classes). */
-    static final String FALLBACK_VERSION = "0.1.0-SNAPSHOT";
-
     @Spec
     private CommandSpec spec;
 
@@ -96,15 +93,15 @@ public final class GyreCommand implements Runnable
     }
 
     /**
-     * The version from the jar's manifest ({@code Implementation-Version}), or {@link #FALLBACK_VERSION}.
+     * The build's version, as the engine journals it ({@link io.gyre.engine.Engine#version()}): the version and the
+     * commit built from.
      */
     public static final class Version implements CommandLine.IVersionProvider
     {
         @Override
         public String[] getVersion()
         {
-            final String version = GyreCommand.class.getPackage().getImplementationVersion();
-            return new String[] {"gyre " + (version != null ? version : FALLBACK_VERSION)};
+            return new String[] {"gyre " + io.gyre.engine.Engine.version()};
         }
     }
 }
