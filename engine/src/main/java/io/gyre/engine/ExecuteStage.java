@@ -352,15 +352,17 @@ final class ExecuteStage implements EventHandler<RingEvent>
     }
 
     /**
-     * @return false when no slot is free: the result stays queued, for later.
+     * @return false when no slot is free, or something owed goes first: the result stays queued, for later (and is not
+     *     counted in the gate until published: it is asked for again).
      */
     private boolean publishAsync(final AsyncAttempts.AsyncAttempt work)
     {
-        final long next = tryClaim();
+        final long next = owed.isEmpty() ? claimSlot() : -1;
         if (next < 0)
         {
             return false;
         }
+        gate.force(1);
         try
         {
             work.fill(ring.get(next));
