@@ -424,7 +424,8 @@ public final class ReplayCommand implements Callable<Integer>
         {
             tasks += count;
         }
-        out.printf(Locale.ROOT, "tasks:       %,d known, by final state%n", tasks);
+        out.printf(Locale.ROOT, "tasks:       %,d known%s, by final state%n", tasks, derivedCheckable(report) ? "" :
+            " (submitted from event " + report.firstEventId() + " on: earlier ones are unknown to this replay)");
         for (final TaskState state : TaskState.values())
         {
             final Long count = report.tasksByState().get(state);
@@ -437,14 +438,20 @@ public final class ReplayCommand implements Callable<Integer>
         runs(out, report.runs());
         out.printf(Locale.ROOT, "dead letters: %,d in the list%n", report.deadLetters());
         tornTail(out, report.problems());
-        if (fromIndex == null)
+        if (derivedCheckable(report))
         {
             out.printf(Locale.ROOT, "derived:     %,d verified, %,d mismatched%n", report.derivedVerified(), report.derivedMismatches());
         }
-        else
+        else if (fromIndex != null)
         {
             out.printf(Locale.ROOT, "derived:     not checked (%,d matched, %,d did not): a replay from an index does not know "
                 + "the tasks and settings before it%n", report.derivedVerified(), report.derivedMismatches());
+        }
+        else
+        {
+            out.printf(Locale.ROOT, "derived:     not checked (%,d matched, %,d did not): the tasks and settings before event %d "
+                + "went with the deleted files; --snapshot latest checks them%n", report.derivedVerified(), report.derivedMismatches(),
+                report.firstEventId());
         }
         final List<String> problems = problems(report);
         if (problems.isEmpty())
@@ -558,11 +565,21 @@ public final class ReplayCommand implements Callable<Integer>
      */
     private boolean corrupted(final JournalReplay.Report report)
     {
-        if (fromIndex == null && (report.snapshot() != null || report.firstEventId() <= 1))
+        if (derivedCheckable(report))
         {
             return report.corrupted();
         }
         return report.problems().stream().anyMatch(p -> p.kind() == JournalProblem.Kind.CORRUPTION);
+    }
+
+    /**
+     * @return whether the replay knew every task and setting its records act on, so that its derived records could be
+     *     checked: not from an index, nor from the first record left of a journal whose first files retention deleted
+     *     (without a snapshot's state: those tasks are in it).
+     */
+    private boolean derivedCheckable(final JournalReplay.Report report)
+    {
+        return fromIndex == null && (report.snapshot() != null || report.firstEventId() <= 1);
     }
 
     /**
@@ -578,7 +595,7 @@ public final class ReplayCommand implements Callable<Integer>
                 problems.add(problem.toString());
             }
         }
-        if (fromIndex == null && report.derivedMismatches() > 0)
+        if (derivedCheckable(report) && report.derivedMismatches() > 0)
         {
             problems.add("DERIVED MISMATCH: " + report.derivedMismatches() + " derived records differ from what the state machine derives" +
                 (report.firstMismatch() != null ? "; first: " + report.firstMismatch() : ""));
