@@ -2,6 +2,7 @@ package io.gyre.ingress.cli;
 
 import io.gyre.ingress.client.ClientConfig;
 import io.gyre.ingress.client.GyreClient;
+import io.gyre.ingress.client.GyreClientException;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -41,6 +42,23 @@ final class ClientOptions
             throw new ParameterException(spec.commandLine(), "--port=" + port + " must be in [1, 65535]");
         }
         final String token = authToken != null ? authToken : System.getenv("GYRE_AUTH_TOKEN");
+        try
+        {
+            return connect(token);
+        }
+        catch (final GyreClientException ex)
+        {
+            if (ex.getMessage() != null && ex.getMessage().startsWith("no handshake"))
+            {
+                // the option that would have waited longer
+                throw new GyreClientException(ex.getMessage() + " (--timeout-s " + timeoutSeconds + ")", ex.code(), ex);
+            }
+            throw ex;
+        }
+    }
+
+    private GyreClient connect(final String token)
+    {
         return GyreClient.connect(ClientConfig.builder()
             .host(host)
             .port(port)

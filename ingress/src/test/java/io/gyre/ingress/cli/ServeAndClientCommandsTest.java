@@ -469,7 +469,7 @@ class ServeAndClientCommandsTest
             accepting.start();
             final Run run = gyre("status", "--port", Integer.toString(silent.getLocalPort()), "--key", "k", "--timeout-s", "7");
             assertThat(run.exit()).isEqualTo(1);
-            assertThat(run.err()).contains("no handshake with 127.0.0.1:" + silent.getLocalPort() + " within PT7S");
+            assertThat(run.err()).contains("no handshake with 127.0.0.1:" + silent.getLocalPort() + " within PT7S (--timeout-s 7)");
         }
     }
 
