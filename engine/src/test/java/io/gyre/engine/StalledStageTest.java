@@ -21,21 +21,7 @@ class StalledStageTest extends EngineTestSupport
     void shouldSayWhichStageHoldsEventsWithoutMovingAndStopSayingItOnceItMoves() throws Exception
     {
         final CountDownLatch release = new CountDownLatch(1);
-        final TaskHandler stuck = new TaskHandler()
-        {
-            @Override
-            public String type()
-            {
-                return "stuck-inline";
-            }
-
-            @Override
-            public void execute(final TaskContext context) throws Exception
-            {
-                release.await(30, TimeUnit.SECONDS);
-                context.succeed(new byte[0]);
-            }
-        };
+        final TaskHandler stuck = stuckInline(release, 30);
         open(b -> b.handler(stuck));
         final long stall = TimeUnit.MILLISECONDS.toNanos(300);
         assertThat(engine.stalledStage(stall)).as("idle").isNull();
@@ -69,21 +55,7 @@ class StalledStageTest extends EngineTestSupport
     void shouldStopWithinItsGraceWhenTheRingIsFullBehindAStuckHandler() throws Exception
     {
         final CountDownLatch release = new CountDownLatch(1);
-        final TaskHandler stuck = new TaskHandler()
-        {
-            @Override
-            public String type()
-            {
-                return "stuck-inline";
-            }
-
-            @Override
-            public void execute(final TaskContext context) throws Exception
-            {
-                release.await(120, TimeUnit.SECONDS);
-                context.succeed(new byte[0]);
-            }
-        };
+        final TaskHandler stuck = stuckInline(release, 120);
         final Engine wedged = open(b -> b.handler(stuck).ringSize(256).closeTimeout(java.time.Duration.ofMillis(200)));
         try
         {
@@ -124,5 +96,27 @@ class StalledStageTest extends EngineTestSupport
             release.countDown();
             engine = null;
         }
+    }
+
+    /**
+     * INLINE: holds the thread it runs on until released (or {@code seconds} pass), then succeeds.
+     */
+    private static TaskHandler stuckInline(final CountDownLatch release, final int seconds)
+    {
+        return new TaskHandler()
+        {
+            @Override
+            public String type()
+            {
+                return "stuck-inline";
+            }
+
+            @Override
+            public void execute(final TaskContext context) throws Exception
+            {
+                release.await(seconds, TimeUnit.SECONDS);
+                context.succeed(new byte[0]);
+            }
+        };
     }
 }
