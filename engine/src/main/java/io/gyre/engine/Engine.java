@@ -487,10 +487,14 @@ public final class Engine implements AutoCloseable
      * Submit a task; the listener hears that it was accepted, then its outcome (or that it was refused).
      * Blocks while the ring is at its admission limit (backpressure). Allocates nothing. The listener is called on the
      * engine's publish thread and must return quickly: every other task's outcome waits while it blocks (see
-     * {@link OutcomeListener}); hand slow work to a thread of your own.
+     * {@link OutcomeListener}); hand slow work to a thread of your own. A listener may submit (the next task of a chain,
+     * say): on the engine's own threads a submission never waits, it is admitted past the limit, since only those
+     * threads open it; in the rare case the ring itself has no free slot it is refused with a
+     * {@link RequestRefusedException} ({@link RejectReason#BUSY}), nothing journaled.
      *
      * @throws InvalidTaskException when the request is malformed (nothing is journaled).
      * @throws EngineClosedException when the engine is closing.
+     * @throws RequestRefusedException on one of the engine's own threads, when it has no room it could wait for there.
      */
     public void submit(final TaskRequest request, final OutcomeListener listener)
     {
@@ -498,24 +502,62 @@ public final class Engine implements AutoCloseable
         enter();
         try
         {
+            final boolean ownThread = onStageThread();
             int idle = 0;
             while (!budget.tryAcquire(large))
             {
+                if (ownThread)
+                {
+                    throw ownThreadBusy("large payloads it holds are at their limit");
+                }
                 checkAccepting(0);
                 idle = pause(idle);
             }
             idle = 0;
             while (!gate.tryAcquireSubmit())
             {
+                if (ownThread)
+                {
+                    // what holds the gate shut is passed by this very thread: admitted over the limit, as the execute stage's
+                    // follow-ups are (a listener submits at most as many tasks as outcomes reach it)
+                    gate.force(1);
+                    break;
+                }
                 checkAccepting(large);
                 idle = pause(idle);
             }
-            ring.publishEvent(SUBMIT_TRANSLATOR, request, listener, this);
+            if (!ownThread)
+            {
+                ring.publishEvent(SUBMIT_TRANSLATOR, request, listener, this);
+            }
+            else if (!ring.tryPublishEvent(SUBMIT_TRANSLATOR, request, listener, this))
+            {
+                gate.release(1);
+                budget.release(large);
+                throw ownThreadBusy("its ring is full");
+            }
         }
         finally
         {
             requests.exit();
         }
+    }
+
+    /**
+     * @return true on one of this engine's stage threads (in an outcome listener, a future's dependent action, a
+     *     handler running inline): a request made there must not wait for room in the ring, which only the stages make,
+     *     this thread's among them. An outside check of this engine wedged it so: a listener submitting the next task of a
+     *     chain under load.
+     */
+    private boolean onStageThread()
+    {
+        return Thread.currentThread() instanceof StageThread stage && stage.owner == stageThreadList;
+    }
+
+    private RequestRefusedException ownThreadBusy(final String why)
+    {
+        return new RequestRefusedException(RejectReason.BUSY, "the engine cannot take this request on its own thread now (" + why +
+            "): it would wait for room that only this thread makes; make it from a thread of your own, or again later");
     }
 
     /**
@@ -538,7 +580,17 @@ public final class Engine implements AutoCloseable
                 budget.release(large);
                 return false;
             }
-            ring.publishEvent(SUBMIT_TRANSLATOR, request, listener, this);
+            if (!onStageThread())
+            {
+                ring.publishEvent(SUBMIT_TRANSLATOR, request, listener, this);
+                return true;
+            }
+            if (!ring.tryPublishEvent(SUBMIT_TRANSLATOR, request, listener, this))
+            {
+                gate.release(1);
+                budget.release(large);
+                return false;
+            }
             return true;
         }
         finally
@@ -679,6 +731,7 @@ public final class Engine implements AutoCloseable
         enter();
         try
         {
+            final boolean ownThread = onStageThread();
             int idle = 0;
             while (!gate.tryAcquireInternal())
             {
@@ -686,10 +739,28 @@ public final class Engine implements AutoCloseable
                 {
                     return null;
                 }
+                if (ownThread)
+                {
+                    // as a submission from this thread: the gate opens only as this thread passes events
+                    gate.force(1);
+                    break;
+                }
                 checkAccepting(0);
                 idle = pause(idle);
             }
-            ring.publishEvent(KEYED_TRANSLATOR, kind, new UnsafeBuffer(key), request);
+            if (!ownThread)
+            {
+                ring.publishEvent(KEYED_TRANSLATOR, kind, new UnsafeBuffer(key), request);
+            }
+            else if (!ring.tryPublishEvent(KEYED_TRANSLATOR, kind, new UnsafeBuffer(key), request))
+            {
+                gate.release(1);
+                if (!wait)
+                {
+                    return null;
+                }
+                throw ownThreadBusy("its ring is full");
+            }
         }
         finally
         {
@@ -2011,6 +2082,21 @@ public final class Engine implements AutoCloseable
         return ended;
     }
 
+    /**
+     * A thread of an engine's pipeline stages, so that a request made on it is known for one ({@link #onStageThread()}).
+     */
+    private static final class StageThread extends Thread
+    {
+        /** The engine's list of its stage threads: which engine this one is of. */
+        final Object owner;
+
+        StageThread(final Runnable runnable, final String name, final Object owner)
+        {
+            super(runnable, name);
+            this.owner = owner;
+        }
+    }
+
     private static ThreadFactory stageThreads(final int threads, final List<Thread> created)
     {
         final String[] names = threads == 4 ? new String[] {"gyre-journal", "gyre-sequence", "gyre-execute", "gyre-publish"} :
@@ -2019,7 +2105,7 @@ public final class Engine implements AutoCloseable
         return runnable ->
         {
             final int i = next.getAndIncrement();
-            final Thread thread = new Thread(runnable, i < names.length ? names[i] : "gyre-stage-" + i);
+            final Thread thread = new StageThread(runnable, i < names.length ? names[i] : "gyre-stage-" + i, created);
             thread.setDaemon(true);
             created.add(thread);
             return thread;
