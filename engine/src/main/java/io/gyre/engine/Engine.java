@@ -1738,7 +1738,8 @@ public final class Engine implements AutoCloseable
             "and the outcomes held until a time within it", config.journal().directory(), timeout / 1_000_000, attemptsRunning());
         if (!publishStopping(timeout, deadlineNanos))
         {
-            LOG.warn("engine on {}: the ring took no event before the deadline; stopping without a STOPPING record",
+            LOG.warn("engine on {}: the ring took no event before the deadline, so the stop's beginning is not journaled (attempts may " +
+                "have started meanwhile); its end is, with what it left, once the stages have passed what is in the ring",
                 config.journal().directory());
         }
         boolean quiet;
