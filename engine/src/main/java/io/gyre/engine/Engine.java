@@ -489,8 +489,9 @@ public final class Engine implements AutoCloseable
      * engine's publish thread and must return quickly: every other task's outcome waits while it blocks (see
      * {@link OutcomeListener}); hand slow work to a thread of your own. A listener may submit (the next task of a chain,
      * say): on the engine's own threads a submission never waits, it is admitted past the limit, since only those
-     * threads open it; in the rare case the ring itself has no free slot it is refused with a
-     * {@link RequestRefusedException} ({@link RejectReason#BUSY}), nothing journaled.
+     * threads open it; when the ring itself has no free slot it is refused with a {@link RequestRefusedException}
+     * ({@link RejectReason#BUSY}), nothing journaled: not in practice with one or two stage threads, often under load
+     * with four, whose publish stage runs behind the others (see {@link EngineConfig#pipelineThreads()}).
      *
      * @throws InvalidTaskException when the request is malformed (nothing is journaled).
      * @throws EngineClosedException when the engine is closing.

@@ -1,6 +1,7 @@
 package io.gyre.engine;
 
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -94,17 +95,22 @@ class FollowUpsTest
         }
     }
 
-    private static EngineConfig.Builder config(final Path journal, final TaskHandler handler)
+    private static EngineConfig.Builder config(final Path journal, final TaskHandler handler, final int pipelineThreads)
     {
-        return EngineConfig.builder(journal).ringSize(64).handler(handler).closeTimeout(Duration.ofMillis(200));
+        return EngineConfig.builder(journal).ringSize(64).pipelineThreads(pipelineThreads).handler(handler)
+            .closeTimeout(Duration.ofMillis(200));
     }
 
-    @Test
-    void attemptsRunAgainAfterARestartThatFailAtOnceNeverWedgeTheRing() throws Exception
+    /**
+     * Every layout: with the publish stage on a thread of its own (4), what is owed is paid on ticks too.
+     */
+    @ParameterizedTest(name = "{0} pipeline thread(s)")
+    @ValueSource(ints = {1, 2, 4})
+    void attemptsRunAgainAfterARestartThatFailAtOnceNeverWedgeTheRing(final int pipelineThreads) throws Exception
     {
         final Path journal = dir.resolve("journal");
         final Fragile holding = new Fragile(Report.NEVER);
-        try (Engine engine = Engine.open(config(journal, holding).build()))
+        try (Engine engine = Engine.open(config(journal, holding, pipelineThreads).build()))
         {
             final List<CompletableFuture<Outcome>> accepted = new ArrayList<>();
             for (int i = 0; i < TASKS; i++)
@@ -116,7 +122,7 @@ class FollowUpsTest
         }
 
         final Fragile failing = new Fragile(Report.FAIL_AT_ONCE);
-        try (Engine engine = Engine.open(config(journal, failing).build()))
+        try (Engine engine = Engine.open(config(journal, failing, pipelineThreads).build()))
         {
             assertThat(engine.recovery().requeued()).isEqualTo(TASKS);
             // as replay left them, whatever has run since the start (it was counted after: 802 of 952 in an outside check)
@@ -137,12 +143,13 @@ class FollowUpsTest
      * An outside check's upgrade: 3,000 http tasks to a closed port, their retries all due when the engine opens again
      * (the server was down past their backoff); it wedged with 952 attempts running, 5 times in 5.
      */
-    @Test
-    void retriesAllDueWhenTheEngineOpensNeverWedgeTheRing() throws Exception
+    @ParameterizedTest(name = "{0} pipeline thread(s)")
+    @ValueSource(ints = {1, 2, 4})
+    void retriesAllDueWhenTheEngineOpensNeverWedgeTheRing(final int pipelineThreads) throws Exception
     {
         final Path journal = dir.resolve("journal");
         final Fragile refused = new Fragile(Report.FAIL_FROM_ELSEWHERE);
-        try (Engine engine = Engine.open(config(journal, refused).build()))
+        try (Engine engine = Engine.open(config(journal, refused, pipelineThreads).build()))
         {
             for (int i = 0; i < TASKS; i++)
             {
@@ -154,7 +161,7 @@ class FollowUpsTest
         Thread.sleep(5_500);
 
         final Fragile refusedAgain = new Fragile(Report.FAIL_FROM_ELSEWHERE);
-        try (Engine engine = Engine.open(config(journal, refusedAgain).build()))
+        try (Engine engine = Engine.open(config(journal, refusedAgain, pipelineThreads).build()))
         {
             await().atMost(120, TimeUnit.SECONDS).until(() -> engine.liveTasks() == 0);
             for (int i = 0; i < TASKS; i++)
