@@ -1071,12 +1071,23 @@ public final class Engine implements AutoCloseable
 
     private boolean publishTick()
     {
-        if (!gate.tryAcquireInternal())
+        if (gate.tryAcquireInternal())
         {
-            return false;
+            ring.publishEvent(TICK_TRANSLATOR, null);
+            return true;
         }
-        ring.publishEvent(TICK_TRANSLATOR, null);
-        return true;
+        if (executeStage.owing() > 0)
+        {
+            // what the execute stage owes counts in the gate, and with the publish stage on a thread of its own (4 stage
+            // threads) a tick is what lets it pay: the tick must not wait behind it (one is in flight at a time)
+            gate.force(1);
+            if (ring.tryPublishEvent(TICK_TRANSLATOR, null))
+            {
+                return true;
+            }
+            gate.release(1);
+        }
+        return false;
     }
 
     private void publishInternal(final int kind, final java.util.function.Consumer<RingEvent> fill)
