@@ -43,6 +43,8 @@ public final class GyreCommand implements Runnable
     static int execute(final CommandLine commandLine, final String... args)
     {
         commandLine.setParameterExceptionHandler(GyreCommand::usageError);
+        // --priority low, --transport nio: as the docs write them, in any case
+        commandLine.setCaseInsensitiveEnumValuesAllowed(true);
         if (args.length > 0 && args[0].equals("serve"))
         {
             final CommandLine serve = commandLine.getSubcommands().get("serve");

@@ -162,6 +162,23 @@ class ServeAndClientCommandsTest
         assertThat(outOfRange.err()).contains("--max-output-bytes: maxOutputBytes=5000000");
     }
 
+    /**
+     * The docs write priorities and other named values in lower case ("high, normal, low"): any case is taken (an
+     * outside check had {@code --priority low} refused, exit 2); a name that is none of them is still a usage error.
+     */
+    @Test
+    void namedValuesAreTakenInAnyCase() throws Exception
+    {
+        final String port = Integer.toString(serve("serve", "--journal", dir.resolve("data").toString(), "--port", "0",
+            "--transport", "nio", "--wait-strategy", "backoff"));
+        final Run low = gyre("submit", "--port", port, "--type", "echo", "--payload", "1", "--key", "low", "--priority", "low");
+        assertThat(low.exit()).as(low.err()).isZero();
+        assertThat(gyre("submit", "--port", port, "--type", "echo", "--payload", "1", "--key", "high", "--priority", "High").exit()).isZero();
+        final Run bogus = gyre("submit", "--port", port, "--type", "echo", "--payload", "1", "--key", "x", "--priority", "urgent");
+        assertThat(bogus.exit()).isEqualTo(2);
+        assertThat(bogus.err()).contains("--priority").contains("urgent");
+    }
+
     @Test
     void theDedupeWindowIsAnOption() throws Exception
     {
