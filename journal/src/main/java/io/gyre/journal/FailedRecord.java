@@ -137,7 +137,8 @@ public final class FailedRecord
                 return false;
             }
             final int kind = errorKind();
-            return kind >= KIND_RETRYABLE && kind <= KIND_CANCELLED;
+            return kind >= KIND_RETRYABLE && kind <= KIND_CANCELLED &&
+                buffer.getByte(recordOffset + RESERVED_OFFSET) == 0 && buffer.getShort(recordOffset + RESERVED_OFFSET + 1, BYTE_ORDER) == 0;
         }
 
         public DirectBuffer buffer()

@@ -478,6 +478,8 @@ public final class Journal implements AutoCloseable
             repaired.add(unfinished);
         }
         writer.flush();
+        // the engine's first record must not be earlier than these (timestamps never decrease), whatever its clock
+        tail.lastTimestamp = timestamp;
         return Collections.unmodifiableList(repaired);
     }
 

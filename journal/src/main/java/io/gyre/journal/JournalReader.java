@@ -261,6 +261,11 @@ public final class JournalReader implements AutoCloseable
                     "event id " + eventId + " where " + expectedEventId + " was expected (" +
                     (eventId > expectedEventId ? (eventId - expectedEventId) + " records missing)" : "repeated or out of order)")));
             }
+            if (expectedEventId >= 0 && view.timestamp() < lastTimestamp)
+            {
+                problems.add(new JournalProblem(JournalProblem.Kind.CORRUPTION, documentIndex, offset, view.frameLength(),
+                    "timestamp " + view.timestamp() + " is earlier than the previous record's, " + lastTimestamp + " (timestamps never decrease)"));
+            }
             if (view.type() == RecordType.JOURNAL_RECOVERED && view.journalRecovered().tornDocumentIndex() < 0)
             {
                 problems.add(new JournalProblem(JournalProblem.Kind.RECOVERED_TORN_TAIL, -1, 0, view.journalRecovered().tornLength(),

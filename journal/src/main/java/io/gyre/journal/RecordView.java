@@ -77,6 +77,17 @@ public final class RecordView
         {
             return "reserved header field is not zero";
         }
+        final int flags = RecordDescriptor.flags(buffer, offset);
+        if ((flags & ~RecordDescriptor.FLAG_DERIVED) != 0)
+        {
+            return "header flags 0x" + Integer.toHexString(flags) + " set bits no version defines";
+        }
+        if (((flags & RecordDescriptor.FLAG_DERIVED) != 0) != recordType.derived())
+        {
+            // replay applies an input and re-derives a derived record: a record flagged as the other kind would be
+            // taken for what it is not
+            return recordType + (recordType.derived() ? " without" : " with") + " the DERIVED flag";
+        }
         if (!wrapBody(recordType, buffer, offset, length))
         {
             return recordType + " body does not match its layout";

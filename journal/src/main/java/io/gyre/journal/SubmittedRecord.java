@@ -71,6 +71,9 @@ public final class SubmittedRecord
      * (from an older engine) keeps the older rule, so old journals replay as they were decided.
      */
     public static final int FLAG_DEAD_LETTER_TIMEOUT = 0x02;
+    /** The largest priority (low) and execution mode (CPU pool) a record may hold. */
+    static final int MAX_PRIORITY = 2;
+    static final int MAX_EXECUTION_MODE = 3;
 
     private SubmittedRecord()
     {
@@ -214,7 +217,14 @@ public final class SubmittedRecord
             tenantOffset = typeOffset < 0 ? -1 : Fields.skipShortField(buffer, typeOffset, limit);
             payloadOffset = tenantOffset < 0 ? -1 : Fields.skipShortField(buffer, tenantOffset, limit);
             final int end = payloadOffset < 0 ? -1 : Fields.skipLongField(buffer, payloadOffset, limit);
-            return end == limit && frameLength >= KEY_OFFSET;
+            if (end != limit || frameLength < KEY_OFFSET)
+            {
+                return false;
+            }
+            final int flags = taskFlags();
+            return priority() <= MAX_PRIORITY && executionMode() <= MAX_EXECUTION_MODE &&
+                (flags == 0 || flags == FLAG_DEAD_LETTER || flags == (FLAG_DEAD_LETTER | FLAG_DEAD_LETTER_TIMEOUT)) &&
+                buffer.getInt(recordOffset + RESERVED_OFFSET, BYTE_ORDER) == 0;
         }
 
         public DirectBuffer buffer()

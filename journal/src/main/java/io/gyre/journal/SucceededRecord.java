@@ -126,7 +126,8 @@ public final class SucceededRecord
             this.buffer = buffer;
             this.offset = recordOffset;
             return frameLength >= OUTPUT_OFFSET + Fields.LONG_PREFIX &&
-                Fields.skipLongField(buffer, recordOffset + OUTPUT_OFFSET, recordOffset + frameLength) == recordOffset + frameLength;
+                Fields.skipLongField(buffer, recordOffset + OUTPUT_OFFSET, recordOffset + frameLength) == recordOffset + frameLength &&
+                (flags() & ~FLAG_HELD) == 0;
         }
 
         public DirectBuffer buffer()

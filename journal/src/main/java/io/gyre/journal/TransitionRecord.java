@@ -99,7 +99,8 @@ public final class TransitionRecord
         {
             this.buffer = buffer;
             this.offset = recordOffset;
-            return frameLength == FRAME_LENGTH;
+            return frameLength == FRAME_LENGTH &&
+                buffer.getByte(recordOffset + RESERVED_OFFSET) == 0 && buffer.getShort(recordOffset + RESERVED_OFFSET + 1, BYTE_ORDER) == 0;
         }
 
         public long taskId()

@@ -83,12 +83,15 @@ class JournalPretoucherTest
         }
     }
 
+    /** The TICKs' timestamps, which never decrease in a journal. */
+    private static long clock;
+
     private static void appendTicks(final JournalWriter writer, final int count)
     {
         for (int i = 0; i < count; i++)
         {
             writer.claim(RecordDescriptor.HEADER_LENGTH);
-            writer.commit(RecordType.TICK, 0, i, RecordDescriptor.HEADER_LENGTH);
+            writer.commit(RecordType.TICK, 0, ++clock, RecordDescriptor.HEADER_LENGTH);
             if (i % 100 == 99)
             {
                 writer.flush();

@@ -114,7 +114,7 @@ class RecordRoundTripTest
             final JournalOutageRecord.Encoder outage = new JournalOutageRecord.Encoder().wrap(writer.buffer(), offset)
                 .startedAt(T0 - 5).refused(12).rejournaled(3).cause("disk full: é".repeat(200));
             assertThat(outage.frameLength()).isLessThanOrEqualTo(JournalOutageRecord.MAX_FRAME_LENGTH);
-            writer.commit(RecordType.JOURNAL_OUTAGE, 0, time + 1, outage.frameLength());
+            writer.commit(RecordType.JOURNAL_OUTAGE, 0, time + 10_002, outage.frameLength());
             writer.flush();
         }
 

@@ -60,7 +60,7 @@ class TornTailTest
             // a record much smaller than the torn bytes: the recovery record's padding must cover the rest
             final JournalWriter writer = journal.writer();
             writer.claim(RecordDescriptor.HEADER_LENGTH);
-            assertThat(writer.commit(RecordType.TICK, 0, 5, RecordDescriptor.HEADER_LENGTH)).isEqualTo(8);
+            assertThat(writer.commit(RecordType.TICK, 0, journal.lastTimestampAtOpen(), RecordDescriptor.HEADER_LENGTH)).isEqualTo(8);
             writer.flush();
         }
 
@@ -89,7 +89,7 @@ class TornTailTest
     {
         try (Journal journal = Journal.openForAppend(JournalConfig.of(dir)))
         {
-            appendTicks(journal.writer(), 3);
+            appendTicks(journal, 3);
         }
         // a complete document whose second record never reached the disk (zeros where it should be)
         appendRawDocument(Records.tick(4, 10), new byte[RecordDescriptor.HEADER_LENGTH]);
@@ -108,7 +108,7 @@ class TornTailTest
         try (Journal journal = Journal.openForAppend(JournalConfig.of(dir)))
         {
             assertThat(journal.repairedTail()).hasSize(1);
-            appendTicks(journal.writer(), 1);
+            appendTicks(journal, 1);
         }
 
         try (Journal journal = Journal.openReadOnly(JournalConfig.of(dir)); JournalReader reader = journal.newReader())
@@ -127,7 +127,7 @@ class TornTailTest
     {
         try (Journal journal = Journal.openForAppend(JournalConfig.of(dir)))
         {
-            appendTicks(journal.writer(), 2);
+            appendTicks(journal, 2);
         }
         final byte[] flipped = Records.tick(3, 10);
         flipped[RecordDescriptor.TIMESTAMP_OFFSET] ^= 0x40;
@@ -153,7 +153,7 @@ class TornTailTest
     {
         try (Journal journal = Journal.openForAppend(JournalConfig.of(dir)))
         {
-            appendTicks(journal.writer(), 2);
+            appendTicks(journal, 2);
         }
         appendRawDocument(Records.tick(7, 10));
 
@@ -174,7 +174,7 @@ class TornTailTest
     {
         try (Journal journal = Journal.openForAppend(JournalConfig.of(dir)))
         {
-            appendTicks(journal.writer(), 1);
+            appendTicks(journal, 1);
         }
         appendRawDocument(reChecksum(withShort(Records.tick(2, 10), RecordDescriptor.TYPE_OFFSET, 999)));
         appendRawDocument(reChecksum(withByte(Records.tick(2, 10), RecordDescriptor.VERSION_OFFSET, 9)));
@@ -197,12 +197,15 @@ class TornTailTest
         assertThat(Files.readString(dir.resolveSibling(dir.getFileName() + "-child.log"))).contains("halting with a document open");
     }
 
-    private static void appendTicks(final JournalWriter writer, final int count)
+    /** Appends TICKs timed from the journal's last record on (timestamps never decrease). */
+    private static void appendTicks(final Journal journal, final int count)
     {
+        final JournalWriter writer = journal.writer();
+        final long from = journal.lastTimestampAtOpen() + 1;
         for (int i = 0; i < count; i++)
         {
             writer.claim(RecordDescriptor.HEADER_LENGTH);
-            writer.commit(RecordType.TICK, 0, i, RecordDescriptor.HEADER_LENGTH);
+            writer.commit(RecordType.TICK, 0, from + i, RecordDescriptor.HEADER_LENGTH);
         }
         writer.flush();
     }
