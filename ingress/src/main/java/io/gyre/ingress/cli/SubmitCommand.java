@@ -86,6 +86,10 @@ public final class SubmitCommand implements Callable<Integer>
     @Option(names = "--tenant", defaultValue = "", description = "Who the task is for.")
     private String tenant;
 
+    @Option(names = "--no-dead-letter", description = "A task that finally fails ends FAILED (one whose last attempt times "
+        + "out, TIMED_OUT) instead of DEAD_LETTERED and the dead-letter list (the protocol's NO_DEAD_LETTER).")
+    private boolean noDeadLetter;
+
     @Option(names = "--no-wait", description = "Return once the task is journaled (accepted), without waiting for its outcome. "
         + "A key whose outcome is already recorded prints that outcome, as without this option.")
     private boolean noWait;
@@ -123,6 +127,7 @@ public final class SubmitCommand implements Callable<Integer>
                 .timeoutMillis(taskTimeoutMillis)
                 .maxAttempts(maxAttempts)
                 .tenant(tenant)
+                .deadLetter(!noDeadLetter)
                 .backoff(backoff == null ? null : parseBackoff(backoff));
             GyreClient.validate(submission);
         }

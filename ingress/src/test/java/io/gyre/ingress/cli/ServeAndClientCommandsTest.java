@@ -179,6 +179,26 @@ class ServeAndClientCommandsTest
         assertThat(bogus.err()).contains("--priority").contains("urgent");
     }
 
+    /**
+     * {@code --no-dead-letter} is the protocol's NO_DEAD_LETTER: a task that fails for good ends FAILED, out of the
+     * dead-letter list (an outside check found no way to submit it from the command line).
+     */
+    @Test
+    void aSubmissionCanOptOutOfTheDeadLetterList() throws Exception
+    {
+        final String port = Integer.toString(serve("serve", "--journal", dir.resolve("data").toString(), "--port", "0"));
+        // a pointer that is not one: a permanent failure of the set type
+        final String bad = "{\"values\":{\"a\":1}}";
+        final Run optedOut = gyre("submit", "--port", port, "--type", "set", "--payload", bad, "--key", "out", "--no-dead-letter");
+        assertThat(optedOut.exit()).as(optedOut.err()).isEqualTo(3);
+        assertThat(optedOut.json().get("state").asText()).isEqualTo("FAILED");
+        final Run lettered = gyre("submit", "--port", port, "--type", "set", "--payload", bad, "--key", "in");
+        assertThat(lettered.exit()).isEqualTo(3);
+        assertThat(lettered.json().get("state").asText()).isEqualTo("DEAD_LETTERED");
+        final Run list = gyre("dlq", "list", "--port", port);
+        assertThat(list.out()).contains("\"in\"").doesNotContain("\"out\"");
+    }
+
     @Test
     void theDedupeWindowIsAnOption() throws Exception
     {
