@@ -142,6 +142,9 @@ public final class MonitorServer implements AutoCloseable
         engine = opened;
     }
 
+    /** How long a close waits for the monitor's thread to let its channel go, and again for the thread to end. */
+    private static final long CLOSE_WAIT_SECONDS = 2;
+
     public InetSocketAddress address()
     {
         return (InetSocketAddress)channel.localAddress();
@@ -150,8 +153,16 @@ public final class MonitorServer implements AutoCloseable
     @Override
     public void close()
     {
-        channel.close().awaitUninterruptibly();
-        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+        // bounded: the monitor's one thread may be stuck in a handler's gauges() that never returns (an outside check's
+        // plugin), and a stop must not wait for it for ever (the process exits all the same)
+        final boolean closed = channel.close().awaitUninterruptibly(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS) &&
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(CLOSE_WAIT_SECONDS + 1, TimeUnit.SECONDS);
+        if (!closed)
+        {
+            loop.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            LOG.warn("the monitor's thread did not stop within {} s (busy in a task "
+                + "type's gauges()?); not waiting for it", CLOSE_WAIT_SECONDS * 2 + 1);
+        }
     }
 
     /**
