@@ -19,6 +19,8 @@ abstract class AttemptContext implements TaskContext
     private static final Logger LOG = LoggerFactory.getLogger(AttemptContext.class);
 
     static final int MAX_MESSAGE_BYTES = 1024;
+    /** The error of a failure reported without a message (fail(..., null), TaskFailure.permanent(null)). */
+    static final String NO_REASON = "failed (the handler gave no reason)";
     /** Ends a failure message cut to {@link #MAX_MESSAGE_BYTES}: U+2026, the horizontal ellipsis, in UTF-8. */
     private static final byte[] CUT_MARKER = {(byte)0xE2, (byte)0x80, (byte)0xA6};
 
@@ -57,6 +59,30 @@ abstract class AttemptContext implements TaskContext
      * inline attempt's begin is on the engine's busiest thread).
      */
     private volatile boolean hasStopActions;
+    /**
+     * The thread running the handler, while it runs, of a context whose attempt ends when the handler returns (every
+     * mode but ASYNC); null otherwise. Such a context is reused for the next attempt, maybe another task's: a report
+     * made on it from any other thread, or after the handler returned, would be taken for that attempt's (an outside
+     * check's handler reported from a thread of its own after returning: other tasks, of other types, ended with its
+     * output). So the calls that change an attempt check it ({@link #requireRunner}). Written with release and read
+     * with acquire semantics (plain moves on x86: this is on the inline path of every task): the running thread sees
+     * its own writes, and any other thread either the running one or null, never itself.
+     */
+    @SuppressWarnings("unused")
+    private Thread runner;
+    private static final java.lang.invoke.VarHandle RUNNER;
+
+    static
+    {
+        try
+        {
+            RUNNER = java.lang.invoke.MethodHandles.lookup().findVarHandle(AttemptContext.class, "runner", Thread.class);
+        }
+        catch (final ReflectiveOperationException ex)
+        {
+            throw new ExceptionInInitializerError(ex);
+        }
+    }
 
     AttemptContext(final HandlerRegistry registry, final int maxOutputBytes, final SubmissionKeys keys)
     {
@@ -105,6 +131,24 @@ abstract class AttemptContext implements TaskContext
      */
     final void runHandler()
     {
+        if (!completesOnReturn())
+        {
+            runHandlerOnce();
+            return;
+        }
+        RUNNER.setRelease(this, Thread.currentThread());
+        try
+        {
+            runHandlerOnce();
+        }
+        finally
+        {
+            RUNNER.setRelease(this, (Thread)null);
+        }
+    }
+
+    private void runHandlerOnce()
+    {
         if (handlerId == HandlerRegistry.UNKNOWN)
         {
             fail(false, "no handler is registered for this task's type");
@@ -135,7 +179,9 @@ abstract class AttemptContext implements TaskContext
         catch (final TaskFailure failure)
         {
             // the handler's own verdict, a business outcome: the journal, the outcome and the metrics say it
-            failWith(failure.retryable() ? FailedRecord.KIND_RETRYABLE : FailedRecord.KIND_PERMANENT, failure.getMessage());
+            final String reason = failure.getMessage();
+            failWith(failure.retryable() ? FailedRecord.KIND_RETRYABLE : FailedRecord.KIND_PERMANENT,
+                reason == null || reason.isEmpty() ? NO_REASON : reason);
         }
         catch (final Throwable t)
         {
@@ -225,6 +271,19 @@ abstract class AttemptContext implements TaskContext
     }
 
     /**
+     * @throws IllegalStateException when this context's attempt ends as its handler returns and the caller is not the
+     *     thread running the handler now: the attempt this context was given for is over (see {@link #runner}).
+     */
+    private void requireRunner(final String call)
+    {
+        if (completesOnReturn() && Thread.currentThread() != (Thread)RUNNER.getAcquire(this))
+        {
+            throw new IllegalStateException(call + "() on a TaskContext whose attempt is over, or from another thread: an attempt "
+                + "that is not ASYNC reports on the thread running execute, before it returns (its context then serves other attempts)");
+        }
+    }
+
+    /**
      * Ask the attempt to stop: set the flag the handler can poll, then run the actions it registered.
      *
      * @param stateAfter the task's state in the journal now that its attempt is stopped (CANCELLED, RETRY_WAIT,
@@ -242,6 +301,19 @@ abstract class AttemptContext implements TaskContext
             stopActions.clear();
             hasStopActions = false;
         }
+        if (actions.length > 0)
+        {
+            // not on this thread, which is a stage's for a cancel or a timeout: an action that blocks would hold up every
+            // task (an outside check's plugin blocked in one for seconds at each timeout)
+            StopActions.run(this, actions);
+        }
+    }
+
+    /**
+     * Run the stop actions the handler registered, in order (on the stop actions' thread).
+     */
+    final void runStopActions(final Runnable[] actions)
+    {
         for (final Runnable action : actions)
         {
             try
@@ -278,6 +350,7 @@ abstract class AttemptContext implements TaskContext
     public void onStop(final Runnable action)
     {
         java.util.Objects.requireNonNull(action, "action");
+        requireRunner("onStop");
         synchronized (stopActions)
         {
             if (!stop)
@@ -343,6 +416,7 @@ abstract class AttemptContext implements TaskContext
     @Override
     public void holdUntil(final long epochNanos)
     {
+        requireRunner("holdUntil");
         holdUntil = epochNanos;
     }
 
@@ -373,6 +447,7 @@ abstract class AttemptContext implements TaskContext
     @Override
     public MutableDirectBuffer outputBuffer(final int capacity) throws TaskFailure
     {
+        requireRunner("outputBuffer");
         if (capacity < 0 || capacity > maxOutputBytes)
         {
             throw TaskFailure.permanent(capacity < 0 ? "outputBuffer(" + capacity + "): a capacity cannot be negative" :
@@ -389,6 +464,7 @@ abstract class AttemptContext implements TaskContext
     @Override
     public void succeed(final int length)
     {
+        requireRunner("succeed");
         if (result != PENDING)
         {
             return;
@@ -408,6 +484,7 @@ abstract class AttemptContext implements TaskContext
     @Override
     public void succeed(final DirectBuffer source, final int offset, final int length)
     {
+        requireRunner("succeed");
         if (result != PENDING)
         {
             return;
@@ -424,6 +501,7 @@ abstract class AttemptContext implements TaskContext
     @Override
     public void succeed(final byte[] source)
     {
+        requireRunner("succeed");
         if (result != PENDING)
         {
             return;
@@ -440,8 +518,9 @@ abstract class AttemptContext implements TaskContext
     @Override
     public void fail(final boolean retryable, final String reason)
     {
+        requireRunner("fail");
         failWith(retryable ? FailedRecord.KIND_RETRYABLE : FailedRecord.KIND_PERMANENT,
-            reason == null || reason.isEmpty() ? "failed (the handler gave no reason)" : reason);
+            reason == null || reason.isEmpty() ? NO_REASON : reason);
     }
 
     /**

@@ -996,8 +996,34 @@ public final class Engine implements AutoCloseable
         {
             validateBackoff(request);
         }
+        if (!uninstalled)
+        {
+            request.resolvedMode = resolveMode(request);
+        }
         // a submission of an uninstalled type carries only its key and tenant through the ring: no payload held
         return payloadLength > Blob.INLINE_CAPACITY && !uninstalled ? payloadLength : 0;
+    }
+
+    /**
+     * Where this task runs, as its type's handler says for its payload ({@link TaskHandler#executionMode(DirectBuffer,
+     * int, int)}): asked here, before a slot of the ring is claimed, since a handler's code may throw, and a throw while
+     * a slot is being filled would still publish it, half filled (an outside check's plugin threw there: the slot went
+     * through the ring with the key, payload and listener of the request that last used it).
+     *
+     * @throws InvalidTaskException (field {@code payload}) when the handler throws.
+     */
+    private ExecutionMode resolveMode(final TaskRequest request)
+    {
+        final int handlerId = request.handlerId(registry);
+        try
+        {
+            return registry.mode(handlerId, request.payload(), 0, request.payload().capacity());
+        }
+        catch (final RuntimeException | LinkageError | StackOverflowError | AssertionError ex)
+        {
+            throw new InvalidTaskException("payload", "type=" + printable(request.type()) +
+                ": its handler's executionMode(payload) threw " + ex + " (nothing journaled)");
+        }
     }
 
     private static void validateBackoff(final TaskRequest request)
@@ -1029,20 +1055,20 @@ public final class Engine implements AutoCloseable
             e.correlation = request.correlationId();
             return;
         }
-        final TaskHandler handler = registry.handler(handlerId);
+        // nothing here calls a handler's code: a throw would publish this slot half filled (see resolveMode)
         e.kind = RingEvent.SUBMIT;
         e.handlerId = handlerId;
-        e.mode = registry.mode(handlerId, request.payload(), 0, request.payload().capacity()).code();
+        e.mode = request.resolvedMode.code();
         e.key.copyFrom(request.key(), 0, request.key().capacity());
         e.keyHash = KeyHasher.hash(request.key(), 0, request.key().capacity());
         e.tenant.copyFrom(request.tenant(), 0, request.tenant().capacity());
         e.budgetBytes = e.payload.copyFrom(request.payload(), 0, request.payload().capacity());
         e.priority = request.priority().code();
-        e.timeoutMillis = request.timeoutMillis() > 0 ? request.timeoutMillis() :
-            handler.defaultTimeoutMillis() > 0 ? handler.defaultTimeoutMillis() : config.defaultTimeoutMillis();
-        e.maxAttempts = request.maxAttempts() > 0 ? request.maxAttempts() :
-            handler.defaultMaxAttempts() > 0 ? handler.defaultMaxAttempts() : config.defaultMaxAttempts();
-        final Backoff backoff = request.backoffJitter() >= 0 ? null : handler.defaultBackoff();
+        final int typeTimeout = registry.defaultTimeoutMillis(handlerId);
+        final int typeAttempts = registry.defaultMaxAttempts(handlerId);
+        e.timeoutMillis = request.timeoutMillis() > 0 ? request.timeoutMillis() : typeTimeout > 0 ? typeTimeout : config.defaultTimeoutMillis();
+        e.maxAttempts = request.maxAttempts() > 0 ? request.maxAttempts() : typeAttempts > 0 ? typeAttempts : config.defaultMaxAttempts();
+        final Backoff backoff = request.backoffJitter() >= 0 ? null : registry.defaultBackoff(handlerId);
         if (request.backoffJitter() >= 0)
         {
             e.backoffInitialMillis = request.backoffInitialMillis();

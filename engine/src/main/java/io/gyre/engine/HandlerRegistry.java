@@ -28,6 +28,13 @@ final class HandlerRegistry
     private final String[] types;
     private final byte[][] names;
     private final ExecutionMode[] modes;
+    /**
+     * Each handler's defaults, read once when it is registered (and checked then): a submission resolves them from
+     * here, never calling the handler's code on the way into the ring, where a throw would leave a half-filled event.
+     */
+    private final int[] defaultTimeouts;
+    private final int[] defaultAttempts;
+    private final Backoff[] defaultBackoffs;
     private final Map<String, Integer> byName = new HashMap<>();
     private final boolean open;
     private int count;
@@ -44,6 +51,9 @@ final class HandlerRegistry
         types = new String[handlers.length];
         names = new byte[handlers.length][];
         modes = new ExecutionMode[handlers.length];
+        defaultTimeouts = new int[handlers.length];
+        defaultAttempts = new int[handlers.length];
+        defaultBackoffs = new Backoff[handlers.length];
         open = false;
         count = handlers.length;
         for (int i = 0; i < handlers.length; i++)
@@ -51,6 +61,9 @@ final class HandlerRegistry
             types[i] = handlers[i].type();
             names[i] = types[i].getBytes(StandardCharsets.UTF_8);
             modes[i] = handlers[i].executionMode();
+            defaultTimeouts[i] = handlers[i].defaultTimeoutMillis();
+            defaultAttempts[i] = handlers[i].defaultMaxAttempts();
+            defaultBackoffs[i] = handlers[i].defaultBackoff();
             byName.put(handlers[i].type(), i);
         }
     }
@@ -61,6 +74,9 @@ final class HandlerRegistry
         types = new String[capacity];
         names = new byte[capacity][];
         modes = new ExecutionMode[capacity];
+        defaultTimeouts = new int[capacity];
+        defaultAttempts = new int[capacity];
+        defaultBackoffs = new Backoff[capacity];
         open = true;
     }
 
@@ -216,6 +232,24 @@ final class HandlerRegistry
     ExecutionMode mode(final int id)
     {
         return modes[id];
+    }
+
+    /** @return the type's default timeout of an attempt, as its handler gave it when registered (0: the engine's). */
+    int defaultTimeoutMillis(final int id)
+    {
+        return defaultTimeouts[id];
+    }
+
+    /** @return the type's default attempts, as its handler gave them when registered (0: the engine's). */
+    int defaultMaxAttempts(final int id)
+    {
+        return defaultAttempts[id];
+    }
+
+    /** @return the type's default retry backoff, as its handler gave it when registered (null: the engine's). */
+    Backoff defaultBackoff(final int id)
+    {
+        return defaultBackoffs[id];
     }
 
     /**

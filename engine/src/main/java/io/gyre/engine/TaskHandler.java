@@ -59,7 +59,9 @@ public interface TaskHandler
      * the buffer, which is valid during the call only. The mode is journaled with the submission, so every attempt,
      * a retry and a replay run where the first did, whatever a later version of the handler would say. INLINE,
      * BLOCKING and CPU may be mixed; when the type's {@link #executionMode()} or the answer is ASYNC, the type's mode
-     * is used.
+     * is used. When it throws, the submission is refused as invalid ({@link InvalidTaskException} naming the
+     * {@code payload} field and what was thrown; over TCP a REJECTED {@code INVALID_TASK}), nothing journaled, and the
+     * connection and every other task go on.
      *
      * @param payload the submission's payload, as {@link TaskContext#payload()} gives it to the attempt.
      * @param offset where the payload starts in {@code payload}.
@@ -73,6 +75,7 @@ public interface TaskHandler
 
     /**
      * @return the timeout of an attempt when the submission gives none, in milliseconds; 0 for the engine's default.
+     *     Read once, when the engine starts (as are {@link #defaultMaxAttempts()} and {@link #defaultBackoff()}).
      */
     default int defaultTimeoutMillis()
     {
