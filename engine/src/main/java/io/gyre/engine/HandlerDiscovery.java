@@ -91,6 +91,14 @@ final class HandlerDiscovery
                 // ServiceLoader also sees the parent's providers: keep only the jar's own
                 if (handler.getClass().getClassLoader() == loader)
                 {
+                    try
+                    {
+                        handler.type();
+                    }
+                    catch (final RuntimeException | LinkageError ex)
+                    {
+                        throw new IllegalArgumentException("plugin " + jar + ": " + handler.getClass().getName() + ".type() threw " + ex, ex);
+                    }
                     fromJar.add(handler);
                 }
             }
@@ -107,6 +115,24 @@ final class HandlerDiscovery
         return found;
     }
 
+    /**
+     * @return ": " and the innermost cause of {@code ex} (a static initializer's own exception, under the
+     *     ExceptionInInitializerError under the ServiceConfigurationError), or nothing when it has none.
+     */
+    private static String rootCause(final Throwable ex)
+    {
+        Throwable root = ex.getCause();
+        if (root == null)
+        {
+            return "";
+        }
+        while (root.getCause() != null && root.getCause() != root)
+        {
+            root = root.getCause();
+        }
+        return " (" + root + ")";
+    }
+
     private static List<TaskHandler> load(final ServiceLoader<TaskHandler> loader, final String where)
     {
         final List<TaskHandler> found = new ArrayList<>();
@@ -119,7 +145,7 @@ final class HandlerDiscovery
         }
         catch (final ServiceConfigurationError ex)
         {
-            throw new IllegalArgumentException("a task type in " + where + " cannot be loaded: " + ex.getMessage(), ex);
+            throw new IllegalArgumentException("a task type in " + where + " cannot be loaded: " + ex.getMessage() + rootCause(ex), ex);
         }
         return found;
     }
@@ -221,6 +247,11 @@ final class HandlerDiscovery
             catch (final IllegalArgumentException ex)
             {
                 throw new IllegalArgumentException("task type " + handler.type() + ": " + ex.getMessage(), ex);
+            }
+            catch (final RuntimeException | LinkageError ex)
+            {
+                // a bug in the handler rather than a setting it refuses: still a start refused with its reason, not a stack trace
+                throw new IllegalArgumentException("task type " + handler.type() + ": configure threw " + ex, ex);
             }
         }
     }

@@ -62,16 +62,23 @@ class PluginDuplicatesTest
     /** @return a jar holding one handler class, compiled here (off the test's class path), declared as a service. */
     private Path pluginJar(final Path jar, final String className, final String type) throws IOException
     {
+        return pluginJar(dir, jar, className, "    public String type() { return \"" + type + "\"; }\n" +
+            "    public void execute(io.gyre.engine.TaskContext context) { }\n");
+    }
+
+    /**
+     * @return a jar holding one handler class whose body is {@code body}, compiled in {@code dir} (off the test's class
+     *     path), declared as a service.
+     */
+    static Path pluginJar(final Path dir, final Path jar, final String className, final String body) throws IOException
+    {
         final int dot = className.lastIndexOf('.');
         final String simple = className.substring(dot + 1);
         final Path sources = Files.createDirectories(dir.resolve("src-" + jar.getFileName()));
         final Path classes = Files.createDirectories(dir.resolve("classes-" + jar.getFileName()));
         final Path source = sources.resolve(simple + ".java");
         Files.writeString(source, "package " + className.substring(0, dot) + ";\n" +
-            "public class " + simple + " implements io.gyre.engine.TaskHandler {\n" +
-            "    public String type() { return \"" + type + "\"; }\n" +
-            "    public void execute(io.gyre.engine.TaskContext context) { }\n" +
-            "}\n");
+            "public class " + simple + " implements io.gyre.engine.TaskHandler {\n" + body + "}\n");
         final JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
         final String classPath = location(TaskHandler.class) + java.io.File.pathSeparator + location(DirectBuffer.class);
         assertThat(javac.run(null, null, null, "-d", classes.toString(), "-cp", classPath, source.toString())).isZero();
