@@ -21,6 +21,8 @@ abstract class AttemptContext implements TaskContext
     static final int MAX_MESSAGE_BYTES = 1024;
     /** The error of a failure reported without a message (fail(..., null), TaskFailure.permanent(null)). */
     static final String NO_REASON = "failed (the handler gave no reason)";
+    /** The error of an attempt that reported success with a null output. */
+    static final String NULL_OUTPUT = "succeed(null): the handler gave no output (succeed(new byte[0]) for an empty one)";
     /** Ends a failure message cut to {@link #MAX_MESSAGE_BYTES}: U+2026, the horizontal ellipsis, in UTF-8. */
     private static final byte[] CUT_MARKER = {(byte)0xE2, (byte)0x80, (byte)0xA6};
 
@@ -489,6 +491,12 @@ abstract class AttemptContext implements TaskContext
         {
             return;
         }
+        if (source == null)
+        {
+            // a report all the same, so an ASYNC attempt ends now rather than at its timeout
+            failWith(FailedRecord.KIND_PERMANENT, NULL_OUTPUT);
+            return;
+        }
         if (length > maxOutputBytes)
         {
             failWith(FailedRecord.KIND_PERMANENT, "output of " + length + " bytes exceeds maxOutputBytes=" + maxOutputBytes);
@@ -504,6 +512,11 @@ abstract class AttemptContext implements TaskContext
         requireRunner("succeed");
         if (result != PENDING)
         {
+            return;
+        }
+        if (source == null)
+        {
+            failWith(FailedRecord.KIND_PERMANENT, NULL_OUTPUT);
             return;
         }
         if (source.length > maxOutputBytes)
