@@ -137,8 +137,7 @@ public final class FailedRecord
                 return false;
             }
             final int kind = errorKind();
-            return kind >= KIND_RETRYABLE && kind <= KIND_CANCELLED &&
-                buffer.getByte(recordOffset + RESERVED_OFFSET) == 0 && buffer.getShort(recordOffset + RESERVED_OFFSET + 1, BYTE_ORDER) == 0;
+            return kind >= KIND_RETRYABLE && kind <= KIND_CANCELLED;
         }
 
         public DirectBuffer buffer()
@@ -154,6 +153,12 @@ public final class FailedRecord
         public int attempt()
         {
             return buffer.getInt(offset + ATTEMPT_OFFSET, BYTE_ORDER);
+        }
+
+        /** @return the three reserved bytes after the error kind, as one value (0 in every record written). */
+        public int reserved()
+        {
+            return (buffer.getByte(offset + RESERVED_OFFSET) & 0xFF) | (buffer.getShort(offset + RESERVED_OFFSET + 1, BYTE_ORDER) & 0xFFFF) << 8;
         }
 
         public int errorKind()

@@ -71,9 +71,8 @@ public final class SubmittedRecord
      * (from an older engine) keeps the older rule, so old journals replay as they were decided.
      */
     public static final int FLAG_DEAD_LETTER_TIMEOUT = 0x02;
-    /** The largest priority (low) and execution mode (CPU pool) a record may hold. */
+    /** The largest priority (low) a record may hold. */
     static final int MAX_PRIORITY = 2;
-    static final int MAX_EXECUTION_MODE = 3;
 
     private SubmittedRecord()
     {
@@ -217,14 +216,7 @@ public final class SubmittedRecord
             tenantOffset = typeOffset < 0 ? -1 : Fields.skipShortField(buffer, typeOffset, limit);
             payloadOffset = tenantOffset < 0 ? -1 : Fields.skipShortField(buffer, tenantOffset, limit);
             final int end = payloadOffset < 0 ? -1 : Fields.skipLongField(buffer, payloadOffset, limit);
-            if (end != limit || frameLength < KEY_OFFSET)
-            {
-                return false;
-            }
-            final int flags = taskFlags();
-            return priority() <= MAX_PRIORITY && executionMode() <= MAX_EXECUTION_MODE &&
-                (flags == 0 || flags == FLAG_DEAD_LETTER || flags == (FLAG_DEAD_LETTER | FLAG_DEAD_LETTER_TIMEOUT)) &&
-                buffer.getInt(recordOffset + RESERVED_OFFSET, BYTE_ORDER) == 0;
+            return end == limit && frameLength >= KEY_OFFSET;
         }
 
         public DirectBuffer buffer()
@@ -270,6 +262,11 @@ public final class SubmittedRecord
         public int executionMode()
         {
             return buffer.getByte(offset + EXECUTION_MODE_OFFSET) & 0xFF;
+        }
+
+        public int reserved()
+        {
+            return buffer.getInt(offset + RESERVED_OFFSET, BYTE_ORDER);
         }
 
         public int taskFlags()

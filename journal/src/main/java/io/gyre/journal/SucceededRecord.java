@@ -126,8 +126,7 @@ public final class SucceededRecord
             this.buffer = buffer;
             this.offset = recordOffset;
             return frameLength >= OUTPUT_OFFSET + Fields.LONG_PREFIX &&
-                Fields.skipLongField(buffer, recordOffset + OUTPUT_OFFSET, recordOffset + frameLength) == recordOffset + frameLength &&
-                (flags() & ~FLAG_HELD) == 0;
+                Fields.skipLongField(buffer, recordOffset + OUTPUT_OFFSET, recordOffset + frameLength) == recordOffset + frameLength;
         }
 
         public DirectBuffer buffer()

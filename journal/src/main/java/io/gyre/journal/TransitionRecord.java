@@ -99,8 +99,13 @@ public final class TransitionRecord
         {
             this.buffer = buffer;
             this.offset = recordOffset;
-            return frameLength == FRAME_LENGTH &&
-                buffer.getByte(recordOffset + RESERVED_OFFSET) == 0 && buffer.getShort(recordOffset + RESERVED_OFFSET + 1, BYTE_ORDER) == 0;
+            return frameLength == FRAME_LENGTH;
+        }
+
+        /** @return the three reserved bytes after the reason, as one value (0 in every record written). */
+        public int reserved()
+        {
+            return (buffer.getByte(offset + RESERVED_OFFSET) & 0xFF) | (buffer.getShort(offset + RESERVED_OFFSET + 1, BYTE_ORDER) & 0xFFFF) << 8;
         }
 
         public long taskId()

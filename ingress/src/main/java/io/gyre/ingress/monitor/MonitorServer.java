@@ -155,13 +155,14 @@ public final class MonitorServer implements AutoCloseable
     {
         // bounded: the monitor's one thread may be stuck in a handler's gauges() that never returns (an outside check's
         // plugin), and a stop must not wait for it for ever (the process exits all the same)
+        final long start = System.nanoTime();
         final boolean closed = channel.close().awaitUninterruptibly(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS) &&
             loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(CLOSE_WAIT_SECONDS + 1, TimeUnit.SECONDS);
         if (!closed)
         {
             loop.shutdownGracefully(0, 0, TimeUnit.SECONDS);
-            LOG.warn("the monitor's thread did not stop within {} s (busy in a task "
-                + "type's gauges()?); not waiting for it", CLOSE_WAIT_SECONDS * 2 + 1);
+            LOG.warn("the monitor's thread did not stop within {} s (busy in a task type's gauges()?); not waiting for it",
+                TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start));
         }
     }
 
