@@ -1180,10 +1180,22 @@ public final class Engine implements AutoCloseable
     {
         try
         {
-            if (!startup.done.await(60, TimeUnit.SECONDS) || startup.refused)
+            // in slices, to say so when a stage is stuck: the start runs the attempts a crash interrupted again, and an
+            // inline one that never returns holds the start (an outside check's server never listened, and said nothing)
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            String stalled = null;
+            while (!startup.done.await(1, TimeUnit.SECONDS) && System.nanoTime() < deadline)
             {
+                if (stalled == null && (stalled = stalledStage()) != null)
+                {
+                    LOG.warn("the engine has not finished starting on {}: {}", config.journal().directory(), stalled);
+                }
+            }
+            if (startup.done.getCount() > 0 || startup.refused)
+            {
+                final String stuck = stalled != null ? stalled : stalledStage();
                 throw new IllegalStateException("engine could not journal its start on " + config.journal().directory() +
-                    (startup.reason != null ? ": " + startup.reason : ""));
+                    (startup.reason != null ? ": " + startup.reason : stuck != null ? ": " + stuck : ""));
             }
         }
         catch (final InterruptedException ex)
