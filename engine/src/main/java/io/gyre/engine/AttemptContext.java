@@ -273,6 +273,16 @@ abstract class AttemptContext implements TaskContext
     }
 
     /**
+     * @return the attempt whose handler runs in this context now, as "task N (type T, attempt A)", or null when none
+     *     does (any thread: a diagnostic, which may be a moment old).
+     */
+    final String runningNow()
+    {
+        return RUNNER.getAcquire(this) == null ? null :
+            "task " + taskId + " (type " + registry.typeOf(handlerId) + ", attempt " + attempt + ")";
+    }
+
+    /**
      * @throws IllegalStateException when this context's attempt ends as its handler returns and the caller is not the
      *     thread running the handler now: the attempt this context was given for is over (see {@link #runner}).
      */

@@ -135,6 +135,8 @@ public final class Engine implements AutoCloseable
 
     private final SequenceStage sequenceStage;
     private final ExecuteStage executeStage;
+    /** The contexts inline attempts run in (the execute stage's, the one-pass path's): what a stalled stage is running. */
+    private final java.util.List<AttemptContext> inlineContexts = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** Status events: idle (no thread, nothing fed) until the first subscription. */
     private final EventHub events;
     private final Snapshotter snapshotter;
@@ -230,6 +232,7 @@ public final class Engine implements AutoCloseable
         this.asyncs = new AsyncAttempts(handOff);
         this.executeStage = new ExecuteStage(registry, config.maxOutputBytes(), gate, budget, pool, cpuPool, asyncs,
             config.clock(), submissionReader, keys);
+        inlineContexts.add(executeStage.inlineContext());
         final PublishStage publishStage = new PublishStage(outcomeReader, budget, registry, deadLetterAnswerer::offer);
 
         disruptor = new Disruptor<>(RingEvent.FACTORY, config.ringSize(), stageThreads(config.pipelineThreads(), stageThreadList),
@@ -1612,6 +1615,23 @@ public final class Engine implements AutoCloseable
         return stalledStage(TimeUnit.SECONDS.toNanos(STALL_SECONDS));
     }
 
+    /**
+     * @return ", running now: task N (type T, attempt A)" for an inline handler running at this moment, or nothing (read
+     *     from another thread: a diagnostic, which may be a moment old).
+     */
+    private String runningInline()
+    {
+        for (final AttemptContext context : inlineContexts)
+        {
+            final String running = context.runningNow();
+            if (running != null)
+            {
+                return "; running now: " + running;
+            }
+        }
+        return "";
+    }
+
     String stalledStage(final long stallNanos)
     {
         synchronized (stages)
@@ -1637,7 +1657,7 @@ public final class Engine implements AutoCloseable
                 if (stalled == null && now - stallSince[i] >= stallNanos)
                 {
                     stalled = "the " + stageNames.get(i) + " stage has finished no event for " + seconds + " s with " + (mayTake - at) +
-                        " waiting for it: a handler stuck on its thread? (tasks behind it get no outcome)";
+                        " waiting for it: a handler stuck on its thread? (tasks behind it get no outcome)" + runningInline();
                 }
             }
             return stalled;
@@ -1996,7 +2016,9 @@ public final class Engine implements AutoCloseable
         {
             return null;
         }
-        return new InlineFastPath(journalStage, sequenceStage, registry, config.maxOutputBytes(), config.clock(), budget, keys);
+        final InlineFastPath path = new InlineFastPath(journalStage, sequenceStage, registry, config.maxOutputBytes(), config.clock(), budget, keys);
+        inlineContexts.add(path.context());
+        return path;
     }
 
     /**

@@ -78,6 +78,12 @@ final class ExecuteStage implements EventHandler<RingEvent>
         this.inline = new InlineContext(registry, maxOutputBytes, keys);
     }
 
+    /** @return the context inline attempts run in on this stage (for a stall's diagnostic). */
+    AttemptContext inlineContext()
+    {
+        return inline;
+    }
+
     void ring(final RingBuffer<RingEvent> ring)
     {
         this.ring = ring;

@@ -49,6 +49,12 @@ final class InlineFastPath
         this.inline = new ExecuteStage.InlineContext(registry, maxOutputBytes, keys);
     }
 
+    /** @return the context this path's inline attempts run in (for a stall's diagnostic). */
+    AttemptContext context()
+    {
+        return inline;
+    }
+
     /**
      * Run, journal and apply the inline attempts the sequenced batch {@code first..last} dispatched.
      */

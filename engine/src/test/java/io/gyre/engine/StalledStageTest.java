@@ -31,7 +31,9 @@ class StalledStageTest extends EngineTestSupport
         await().atMost(10, TimeUnit.SECONDS).pollInterval(50, TimeUnit.MILLISECONDS)
             .until(() -> engine.stalledStage(stall) != null);
         assertThat(engine.stalledStage(stall)).contains("journal-and-sequence").contains("has finished no event for")
-            .contains("a handler stuck on its thread?");
+            .contains("a handler stuck on its thread?")
+            // which attempt it is stuck in: what to remove, when it is a start it holds (the re-check's stuck server said nothing)
+            .matches("(?s).*; running now: task \\d+ \\(type stuck-inline, attempt 1\\)");
         assertThat(engine.health().ready()).as("health alone does not see it").isTrue();
         assertThat(behind).isNotDone();
 
