@@ -317,25 +317,27 @@ abstract class AttemptContext implements TaskContext
         {
             // not on this thread, which is a stage's for a cancel or a timeout: an action that blocks would hold up every
             // task (an outside check's plugin blocked in one for seconds at each timeout)
-            StopActions.run(this, actions);
-        }
-    }
-
-    /**
-     * Run the stop actions the handler registered, in order (on the stop actions' thread).
-     */
-    final void runStopActions(final Runnable[] actions)
-    {
-        for (final Runnable action : actions)
-        {
-            try
+            // this attempt's fields as they are now: by the time the actions run, a reused context may serve another
+            final long id = taskId;
+            final int number = attempt;
+            final String type = registry.typeOf(handlerId);
+            final long document = submitDocument;
+            final int offset = submitOffset;
+            StopActions.run(() ->
             {
-                action.run();
-            }
-            catch (final RuntimeException ex)
-            {
-                fields(LOG.atWarn()).setCause(ex).log("a stop action the handler registered threw; the others still run");
-            }
+                for (final Runnable action : actions)
+                {
+                    try
+                    {
+                        action.run();
+                    }
+                    catch (final RuntimeException ex)
+                    {
+                        TaskLog.attempt(LOG.atWarn(), keys, document, offset, id, type, number, stateAfter).setCause(ex)
+                            .log("a stop action the handler registered threw; the others still run");
+                    }
+                }
+            });
         }
     }
 

@@ -1616,7 +1616,7 @@ public final class Engine implements AutoCloseable
     }
 
     /**
-     * @return ", running now: task N (type T, attempt A)" for an inline handler running at this moment, or nothing (read
+     * @return "; running now: task N (type T, attempt A)" for an inline handler running at this moment, or nothing (read
      *     from another thread: a diagnostic, which may be a moment old).
      */
     private String runningInline()

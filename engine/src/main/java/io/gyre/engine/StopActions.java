@@ -29,8 +29,9 @@ final class StopActions
     {
     }
 
-    static void run(final AttemptContext attempt, final Runnable[] actions)
+    /** Run a stopped attempt's actions, in order, on the stop actions' thread. */
+    static void run(final Runnable actions)
     {
-        EXECUTOR.execute(() -> attempt.runStopActions(actions));
+        EXECUTOR.execute(actions);
     }
 }

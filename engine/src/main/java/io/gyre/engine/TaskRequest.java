@@ -104,13 +104,13 @@ public final class TaskRequest
         return this;
     }
 
+    /** Where this submission runs, resolved by the engine as it validates it, before it claims a ring slot. */
+    ExecutionMode resolvedMode;
+
     /**
      * @return the id of this request's type in {@code registry} ({@link HandlerRegistry#UNKNOWN} when it has none),
      *     looked up only when the type string or the registry changed since the last call.
      */
-    /** Where this submission runs, resolved by the engine as it validates it, before it claims a ring slot. */
-    ExecutionMode resolvedMode;
-
     int handlerId(final HandlerRegistry registry)
     {
         final String current = type;
