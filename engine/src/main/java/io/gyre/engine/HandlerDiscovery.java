@@ -116,7 +116,7 @@ final class HandlerDiscovery
     }
 
     /**
-     * @return ": " and the innermost cause of {@code ex} (a static initializer's own exception, under the
+     * @return " (" the innermost cause of {@code ex} ")" (a static initializer's own exception, under the
      *     ExceptionInInitializerError under the ServiceConfigurationError), or nothing when it has none.
      */
     private static String rootCause(final Throwable ex)

@@ -103,11 +103,6 @@ public final class RecordView
     }
 
     /**
-     * @return which rule JOURNAL.md gives a field of the record just wrapped its value breaks (a record whose checksum
-     *     matches, but that no Gyre wrote), or null. An execution mode this build does not know is not one: the codes
-     *     past 3 are reserved for modes to come, and counted against the blocking pool by a replay.
-     */
-    /**
      * The rules {@link #fieldRuleBroken} says, checked with as few reads as may be (every record of a replay passes
      * here): a SUBMITTED record's priority, execution mode, task flags and reserved field are one little-endian long.
      */
@@ -116,10 +111,7 @@ public final class RecordView
         if (recordType == RecordType.SUBMITTED)
         {
             final long v = buffer.getLong(offset + SubmittedRecord.PRIORITY_OFFSET, RecordDescriptor.BYTE_ORDER);
-            final long taskFlags = (v >>> 16) & 0xFFFF;
-            return (v & 0xFF) <= SubmittedRecord.MAX_PRIORITY && (v >>> 32) == 0 &&
-                (taskFlags == 0 || taskFlags == SubmittedRecord.FLAG_DEAD_LETTER ||
-                taskFlags == (SubmittedRecord.FLAG_DEAD_LETTER | SubmittedRecord.FLAG_DEAD_LETTER_TIMEOUT));
+            return (v & 0xFF) <= SubmittedRecord.MAX_PRIORITY && (v >>> 32) == 0 && SubmittedRecord.validTaskFlags((int)(v >>> 16) & 0xFFFF);
         }
         if (recordType == RecordType.SUCCEEDED)
         {
@@ -133,21 +125,24 @@ public final class RecordView
         return true;
     }
 
+    /**
+     * @return which rule JOURNAL.md gives a field of the record just wrapped its value breaks (a record whose checksum
+     *     matches, but that no Gyre wrote), or null. An execution mode this build does not know is not one: the codes
+     *     past 3 are reserved for modes to come, and counted against the blocking pool by a replay.
+     */
     private String fieldRuleBroken(final RecordType recordType)
     {
         switch (recordType)
         {
             case SUBMITTED:
             {
-                final int flags = submitted.taskFlags();
                 if (submitted.priority() > SubmittedRecord.MAX_PRIORITY)
                 {
                     return "priority " + submitted.priority() + " is none of 0 (high), 1 (normal), 2 (low)";
                 }
-                if (flags != 0 && flags != SubmittedRecord.FLAG_DEAD_LETTER &&
-                    flags != (SubmittedRecord.FLAG_DEAD_LETTER | SubmittedRecord.FLAG_DEAD_LETTER_TIMEOUT))
+                if (!SubmittedRecord.validTaskFlags(submitted.taskFlags()))
                 {
-                    return "task flags " + flags + " are none of 0, 1, 3";
+                    return "task flags " + submitted.taskFlags() + " are none of 0, 1, 3";
                 }
                 return submitted.reserved() != 0 ? "reserved field is " + submitted.reserved() + ", not 0" : null;
             }

@@ -74,6 +74,14 @@ public final class SubmittedRecord
     /** The largest priority (low) a record may hold. */
     static final int MAX_PRIORITY = 2;
 
+    /**
+     * @return whether a record may hold these task flags: none, {@link #FLAG_DEAD_LETTER} (an older engine's), or both.
+     */
+    static boolean validTaskFlags(final int flags)
+    {
+        return flags == 0 || flags == FLAG_DEAD_LETTER || flags == (FLAG_DEAD_LETTER | FLAG_DEAD_LETTER_TIMEOUT);
+    }
+
     private SubmittedRecord()
     {
     }
